@@ -1,0 +1,38 @@
+#include "api/error_mapping.h"
+
+#include <nlohmann/json.hpp>
+
+namespace epara::api {
+
+int HttpStatusFor(StatusCode code) {
+  switch (code) {
+    case StatusCode::kOk: return 200;
+    case StatusCode::kInvalidArgument: return 400;
+    case StatusCode::kNotFound: return 404;
+    case StatusCode::kFailedPrecondition: return 409;
+    case StatusCode::kPayloadTooLarge: return 413;
+    case StatusCode::kCancelled: return 499;
+    case StatusCode::kUnimplemented: return 501;
+    case StatusCode::kResourceExhausted:
+    case StatusCode::kUnavailable: return 503;
+    case StatusCode::kDeadlineExceeded: return 504;
+    case StatusCode::kInternal: return 500;
+  }
+  return 500;
+}
+
+std::string ErrorBody(int http_status, std::string_view type, std::string_view message) {
+  nlohmann::json j = {{"error", {{"message", message}, {"type", type}, {"code", http_status}}}};
+  return j.dump(-1, ' ', false, nlohmann::json::error_handler_t::replace);
+}
+
+void WriteError(const Status& status, HttpResponse* res) {
+  res->status = HttpStatusFor(status.code());
+  res->content_type = "application/json";
+  res->stream = nullptr;
+  res->body = ErrorBody(res->status, StatusCodeName(status.code()), status.message());
+  if (status.code() == StatusCode::kResourceExhausted || status.code() == StatusCode::kUnavailable)
+    res->headers.emplace_back("Retry-After", "1");
+}
+
+}  // namespace epara::api

@@ -1,0 +1,139 @@
+#include "api/http_server.h"
+
+#include <httplib.h>
+
+#include <algorithm>
+#include <cctype>
+
+#include "api/error_mapping.h"
+
+namespace epara::api {
+
+std::string HttpRequest::Query(const std::string& key, const std::string& fallback) const {
+  auto it = query.find(key);
+  return it == query.end() ? fallback : it->second;
+}
+
+std::string HttpRequest::Header(std::string_view name) const {
+  for (const auto& [k, v] : headers) {
+    if (k.size() == name.size() &&
+        std::equal(k.begin(), k.end(), name.begin(), [](char a, char b) { return std::tolower(a) == std::tolower(b); }))
+      return v;
+  }
+  return "";
+}
+
+struct HttpServer::Impl {
+  httplib::Server server;
+};
+
+namespace {
+
+const char* ReasonType(int status) {
+  switch (status) {
+    case 404: return "not_found";
+    case 405: return "method_not_allowed";
+    case 413: return "payload_too_large";
+    case 400: return "invalid_argument";
+    default: return status >= 500 ? "internal" : "http_error";
+  }
+}
+
+}  // namespace
+
+HttpServer::HttpServer(HttpServerOptions options) : impl_(std::make_unique<Impl>()), options_(std::move(options)) {
+  auto& s = impl_->server;
+  const int threads = std::max(1, options_.threads);
+  s.new_task_queue = [threads] { return new httplib::ThreadPool(static_cast<size_t>(threads)); };
+  s.set_payload_max_length(options_.max_body_bytes);
+  s.set_read_timeout(options_.read_timeout_s, 0);
+  s.set_keep_alive_max_count(1000);
+  s.set_error_handler(httplib::Server::HandlerWithResponse([](const httplib::Request& req, httplib::Response& res) {
+    if (!res.body.empty()) return httplib::Server::HandlerResponse::Unhandled;
+    std::string msg = res.status == 404 ? "no route for " + req.method + " " + req.path
+                                        : "HTTP error " + std::to_string(res.status);
+    if (res.status == 413) {
+      // cpp-httplib caps form-urlencoded bodies at 8 KiB (compile-time constant of the library);
+      // curl --data-binary sends that content type unless told otherwise.
+      msg = req.get_header_value("Content-Type") == "application/x-www-form-urlencoded"
+                ? "application/x-www-form-urlencoded bodies are limited to 8192 bytes; send binary data "
+                  "with Content-Type: image/png, image/jpeg or application/octet-stream"
+                : "request body exceeds the configured limit";
+    }
+    res.set_content(ErrorBody(res.status, ReasonType(res.status), msg), "application/json");
+    return httplib::Server::HandlerResponse::Handled;
+  }));
+  s.set_exception_handler([](const httplib::Request&, httplib::Response& res, std::exception_ptr ep) {
+    std::string msg = "unhandled error";
+    try {
+      std::rethrow_exception(ep);
+    } catch (const std::exception& e) {
+      msg = e.what();
+    } catch (...) {
+    }
+    res.status = 500;
+    res.set_content(ErrorBody(500, "internal", msg), "application/json");
+  });
+}
+
+HttpServer::~HttpServer() { Stop(); }
+
+void HttpServer::Route(const std::string& method, const std::string& path_regex, HttpHandler handler) {
+  auto adapter = [h = std::move(handler)](const httplib::Request& req, httplib::Response& res) {
+    HttpRequest r;
+    r.method = req.method;
+    r.path = req.path;
+    r.body = req.body;
+    for (size_t i = 1; i < req.matches.size(); ++i) r.path_params.push_back(req.matches[i].str());
+    for (const auto& [k, v] : req.params) r.query.emplace(k, v);
+    for (const auto& [k, v] : req.headers) r.headers.emplace(k, v);
+    HttpResponse out;
+    h(r, &out);
+    res.status = out.status;
+    for (const auto& [k, v] : out.headers) res.set_header(k, v);
+    if (out.stream) {
+      auto stream = std::move(out.stream);
+      res.set_chunked_content_provider(out.content_type, [stream](size_t, httplib::DataSink& sink) {
+        ChunkWriter write = [&sink](std::string_view chunk) {
+          return sink.is_writable() && sink.write(chunk.data(), chunk.size());
+        };
+        stream(write);
+        sink.done();
+        return true;
+      });
+    } else {
+      res.set_content(std::move(out.body), out.content_type);
+    }
+  };
+  auto& s = impl_->server;
+  if (method == "GET") s.Get(path_regex, adapter);
+  else if (method == "POST") s.Post(path_regex, adapter);
+  else if (method == "PUT") s.Put(path_regex, adapter);
+  else if (method == "DELETE") s.Delete(path_regex, adapter);
+}
+
+Status HttpServer::Start() {
+  auto& s = impl_->server;
+  if (options_.port == 0) {
+    port_ = s.bind_to_any_port(options_.host);
+    if (port_ <= 0) return Unavailable("cannot bind " + options_.host + " on any port");
+  } else {
+    if (!s.bind_to_port(options_.host, options_.port))
+      return Unavailable("cannot bind " + options_.host + ":" + std::to_string(options_.port));
+    port_ = options_.port;
+  }
+  thread_ = std::thread([this] { impl_->server.listen_after_bind(); });
+  return Status::Ok();
+}
+
+void HttpServer::StopAccepting() {
+  if (thread_.joinable()) impl_->server.stop();
+}
+
+void HttpServer::Stop() {
+  if (!thread_.joinable()) return;
+  impl_->server.stop();
+  thread_.join();
+}
+
+}  // namespace epara::api

@@ -1,0 +1,49 @@
+// HttpServer: a small seam over the HTTP library (cpp-httplib). Routes are regexes matched against
+// the whole path; captures become HttpRequest::path_params. Handlers run on a bounded thread pool
+// and may block. Errors the library raises itself (unknown route, body too large, handler
+// exception) are turned into epara's JSON error bodies.
+#pragma once
+
+#include <memory>
+#include <string>
+#include <thread>
+
+#include "api/http_types.h"
+#include "core/status.h"
+
+namespace epara::api {
+
+struct HttpServerOptions {
+  std::string host = "127.0.0.1";
+  int port = 8000;                           // 0 = any free port
+  int threads = 64;                          // concurrent connections being served
+  size_t max_body_bytes = 64u << 20;         // larger bodies get 413
+  int read_timeout_s = 30;
+};
+
+class HttpServer {
+ public:
+  explicit HttpServer(HttpServerOptions options);
+  ~HttpServer();  // Stop()
+
+  // REQUIRES: before Start().
+  void Route(const std::string& method, const std::string& path_regex, HttpHandler handler);
+
+  // Binds and starts serving on a background thread. Unavailable if the address cannot be bound.
+  Status Start();
+  // The bound port (after Start()).
+  int port() const { return port_; }
+  // Closes the listening socket; handlers in flight keep running. Idempotent.
+  void StopAccepting();
+  // StopAccepting(), then waits for every handler in flight to answer. Idempotent.
+  void Stop();
+
+ private:
+  struct Impl;
+  std::unique_ptr<Impl> impl_;
+  HttpServerOptions options_;
+  int port_ = 0;
+  std::thread thread_;
+};
+
+}  // namespace epara::api

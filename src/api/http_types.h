@@ -1,0 +1,42 @@
+// Transport-neutral HTTP request/response used by epara's handlers. The HTTP library is hidden
+// behind HttpServer (src/api/http_server.cc); handlers never see it.
+#pragma once
+
+#include <functional>
+#include <map>
+#include <string>
+#include <string_view>
+#include <vector>
+
+namespace epara::api {
+
+struct HttpRequest {
+  std::string method;
+  std::string path;
+  std::string body;
+  std::vector<std::string> path_params;  // regex captures of the route, in order
+  std::multimap<std::string, std::string> query;
+  std::multimap<std::string, std::string> headers;  // names as sent
+
+  // First query value of `key`, or `fallback`.
+  std::string Query(const std::string& key, const std::string& fallback = "") const;
+  // Case-insensitive header lookup; empty if absent.
+  std::string Header(std::string_view name) const;
+};
+
+// Writes one chunk of a streamed body; returns false once the client has gone away.
+using ChunkWriter = std::function<bool(std::string_view chunk)>;
+
+struct HttpResponse {
+  int status = 200;
+  std::string content_type = "application/json";
+  std::string body;
+  std::vector<std::pair<std::string, std::string>> headers;
+  // When set, the body is streamed (chunked): the server calls it once from the connection's
+  // thread; it writes chunks until done or until a write returns false (client gone).
+  std::function<void(const ChunkWriter&)> stream;
+};
+
+using HttpHandler = std::function<void(const HttpRequest&, HttpResponse*)>;
+
+}  // namespace epara::api

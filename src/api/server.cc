@@ -1,0 +1,63 @@
+#include "api/server.h"
+
+#include <nlohmann/json.hpp>
+
+#include "api/error_mapping.h"
+#include "api/kserve_routes.h"
+#include "api/segment_routes.h"
+#include "core/version.h"
+#include "repo/model_repository.h"
+
+namespace epara::api {
+
+Status FindModel(const ServerContext& ctx, const std::string& name, engine::ServedModel** out) {
+  *out = ctx.models->Find(name);
+  if (!*out) return NotFound("model '" + name + "' not found");
+  return Status::Ok();
+}
+
+Server::Server(const ServerOptions& options) : options_(options), http_(options.http) {}
+
+Server::~Server() { Stop(); }
+
+Status Server::Create(const ServerOptions& options, backend::BackendRegistry* backends, std::unique_ptr<Server>* out) {
+  std::unique_ptr<Server> s(new Server(options));
+  RepositoryScan scan;
+  EPARA_RETURN_IF_ERROR(ScanModelRepository(options.models_dir, &scan));
+  if (!scan.errors.empty() && !options.skip_invalid_models) {
+    std::string msg = "invalid model descriptors:";
+    for (const Status& e : scan.errors) msg += "\n  " + e.message();
+    return InvalidArgument(msg);
+  }
+  s->models_ = std::make_unique<engine::ModelManager>(backends, &s->registry_);
+  for (const ModelDescriptor& d : scan.models) {
+    if (d.task == TaskType::kLlm) continue;  // served by the LLM engine (not in this build)
+    Status st = s->models_->Load(d);
+    if (!st.ok() && !options.skip_invalid_models) return st;
+  }
+  s->ctx_.models = s->models_.get();
+  s->ctx_.metrics = &s->registry_;
+  s->ctx_.image_limits = options.image_limits;
+  s->ctx_.server_version = kEparaVersion;
+  AddKServeRoutes(&s->http_, &s->ctx_);
+  AddSegmentationRoutes(&s->http_, &s->ctx_);
+  s->http_.Route("GET", "/metrics", [ctx = &s->ctx_](const HttpRequest&, HttpResponse* res) {
+    res->content_type = "text/plain; version=0.0.4";
+    res->body = ctx->metrics->RenderText();
+  });
+  s->http_.Route("GET", "/health", [](const HttpRequest&, HttpResponse* res) { res->body = R"({"status":"ok"})"; });
+  *out = std::move(s);
+  return Status::Ok();
+}
+
+Status Server::Start() { return http_.Start(); }
+
+void Server::Stop() {
+  // Order matters: stop taking connections, then drain the model queues (queued requests run at
+  // once instead of waiting out their batching delay), then wait for every handler to answer.
+  http_.StopAccepting();
+  if (models_) models_->Shutdown();
+  http_.Stop();
+}
+
+}  // namespace epara::api

@@ -1,0 +1,12 @@
+// `epara` subcommands. Each Register* adds its subcommand to the CLI11 app; the callback runs the
+// command and stores the process exit code in *exit_code.
+#pragma once
+
+#include <CLI/CLI.hpp>
+
+namespace epara::cli {
+
+void RegisterServeCommand(CLI::App& app, int* exit_code);
+void RegisterModelsCommand(CLI::App& app, int* exit_code);
+
+}  // namespace epara::cli

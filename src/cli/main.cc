@@ -1,0 +1,24 @@
+// epara: one CLI for every role. `epara --help` lists the subcommands.
+#include <spdlog/spdlog.h>
+
+#include <CLI/CLI.hpp>
+#include <iostream>
+
+#include "cli/commands.h"
+#include "core/version.h"
+
+int main(int argc, char** argv) {
+  CLI::App app{"epara: categorized AI inference serving for heterogeneous edge clusters"};
+  app.require_subcommand(1);
+  app.set_version_flag("--version", epara::kEparaVersion);
+  int exit_code = 0;
+  epara::cli::RegisterServeCommand(app, &exit_code);
+  epara::cli::RegisterModelsCommand(app, &exit_code);
+  spdlog::set_pattern("[%Y-%m-%d %H:%M:%S.%e] [%^%l%$] %v");
+  try {
+    app.parse(argc, argv);
+  } catch (const CLI::ParseError& e) {
+    return app.exit(e);
+  }
+  return exit_code;
+}

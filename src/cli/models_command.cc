@@ -1,0 +1,39 @@
+// `epara models demo DIR`: writes the deterministic, untrained demo models into a repository.
+#include <spdlog/spdlog.h>
+
+#include <iostream>
+
+#include "cli/commands.h"
+#include "models/demo_segmentation.h"
+#include "models/demo_tensor.h"
+
+namespace epara::cli {
+
+void RegisterModelsCommand(CLI::App& app, int* exit_code) {
+  CLI::App* models = app.add_subcommand("models", "Manage model repositories");
+  models->require_subcommand(1);
+  auto dir = std::make_shared<std::string>();
+  auto seg = std::make_shared<models::DemoSegmentationOptions>();
+  CLI::App* demo = models->add_subcommand("demo", "Write the demo models (untrained, deterministic) into DIR");
+  demo->add_option("dir", *dir, "Model repository folder to create or update")->required();
+  demo->add_option("--seg-size", seg->size, "Segmentation input size (multiple of 16)")->capture_default_str();
+  demo->add_option("--seg-channels", seg->base_channels, "UNet base channels")->capture_default_str();
+  demo->add_option("--seed", seg->seed, "Weight seed")->capture_default_str();
+  demo->callback([dir, seg, exit_code] {
+    if (Status s = models::WriteDemoSegmentationModel(*dir, *seg); !s.ok()) {
+      spdlog::error("{}", s.ToString());
+      *exit_code = 1;
+      return;
+    }
+    if (Status s = models::WriteDemoTensorModel(*dir, {}); !s.ok()) {
+      spdlog::error("{}", s.ToString());
+      *exit_code = 1;
+      return;
+    }
+    std::cout << "wrote " << *dir << "/" << seg->name << " (UNet, "
+              << models::DemoSegmentationParameterCount(*seg) / 1e6 << " M parameters, untrained)\n"
+              << "wrote " << *dir << "/tensor-demo (sum = a + b + c; KServe v2 example)\n";
+  });
+}
+
+}  // namespace epara::cli

@@ -1,0 +1,69 @@
+// Tensor: a dense, owning, row-major host buffer with a KServe v2 datatype and a shape. This is the
+// only tensor type outside src/backend and src/models, so the rest of epara never includes LibTorch.
+#pragma once
+
+#include <cstddef>
+#include <cstdint>
+#include <cstring>
+#include <span>
+#include <string>
+#include <string_view>
+#include <vector>
+
+#include "core/status.h"
+
+namespace epara {
+
+enum class DataType { kBool, kUInt8, kInt8, kInt32, kInt64, kFp32, kFp64 };
+
+// KServe v2 names: "BOOL", "UINT8", "INT8", "INT32", "INT64", "FP32", "FP64".
+std::string_view DataTypeName(DataType dtype);
+// Parses a KServe v2 datatype name; InvalidArgument for unknown or unsupported names.
+Status ParseDataType(std::string_view name, DataType* out);
+size_t DataTypeSize(DataType dtype);
+
+// Product of dims; 1 for a scalar shape. REQUIRES: every dim >= 0.
+int64_t NumElements(std::span<const int64_t> shape);
+std::string ShapeToString(std::span<const int64_t> shape);
+
+class Tensor {
+ public:
+  Tensor() = default;
+  // Zero-filled tensor. REQUIRES: every dim >= 0.
+  Tensor(DataType dtype, std::vector<int64_t> shape);
+
+  DataType dtype() const { return dtype_; }
+  const std::vector<int64_t>& shape() const { return shape_; }
+  int64_t num_elements() const { return NumElements(shape_); }
+  size_t byte_size() const { return bytes_.size(); }
+
+  std::byte* raw() { return bytes_.data(); }
+  const std::byte* raw() const { return bytes_.data(); }
+  // Typed views. REQUIRES: sizeof(T) == DataTypeSize(dtype()).
+  template <typename T>
+  T* data() {
+    return reinterpret_cast<T*>(bytes_.data());
+  }
+  template <typename T>
+  const T* data() const {
+    return reinterpret_cast<const T*>(bytes_.data());
+  }
+
+  // Rows [begin, end) along dim 0, copied. REQUIRES: rank >= 1, 0 <= begin <= end <= shape[0].
+  Tensor SliceRows(int64_t begin, int64_t end) const;
+
+ private:
+  DataType dtype_ = DataType::kFp32;
+  std::vector<int64_t> shape_;
+  std::vector<std::byte> bytes_;
+};
+
+struct NamedTensor {
+  std::string name;
+  Tensor tensor;
+};
+
+// Concatenates tensors along dim 0. All parts must share dtype and trailing dims.
+Status ConcatRows(const std::vector<const Tensor*>& parts, Tensor* out);
+
+}  // namespace epara

@@ -1,0 +1,29 @@
+// The unit of work between the API layer and a model's scheduler.
+#pragma once
+
+#include <functional>
+#include <vector>
+
+#include "core/status.h"
+#include "core/tensor.h"
+#include "engine/batch_policy.h"
+
+namespace epara::engine {
+
+struct InferenceResult {
+  Status status;
+  std::vector<Tensor> outputs;  // descriptor output order, this request's rows only
+  double queue_seconds = 0;     // enqueue -> batch start
+  double compute_seconds = 0;   // backend time of the batch it ran in
+  int64_t batch_rows = 0;       // rows in that batch
+};
+
+struct InferenceRequest {
+  std::vector<Tensor> inputs;  // descriptor input order; dim 0 = rows when the model batches
+  int64_t rows = 1;
+  // Called exactly once with the result, from a scheduler worker thread. Must not block long.
+  std::function<void(InferenceResult)> on_complete;
+  Clock::time_point enqueued{};  // set by the scheduler
+};
+
+}  // namespace epara::engine

@@ -1,0 +1,120 @@
+#include "engine/model_manager.h"
+
+#include <future>
+#include <thread>
+
+namespace epara::engine {
+
+std::string_view ModelStateName(ModelState s) {
+  switch (s) {
+    case ModelState::kLoading: return "LOADING";
+    case ModelState::kReady: return "READY";
+    case ModelState::kFailed: return "FAILED";
+    case ModelState::kUnloading: return "UNLOADING";
+  }
+  return "UNKNOWN";
+}
+
+ModelManager::ModelManager(backend::BackendRegistry* backends, metrics::Registry* registry)
+    : backends_(backends), registry_(registry) {}
+
+ModelManager::~ModelManager() { Shutdown(); }
+
+Status ModelManager::Load(const ModelDescriptor& d) {
+  ServedModel* model = nullptr;
+  {
+    std::lock_guard<std::mutex> lock(mu_);
+    auto [it, inserted] = models_.try_emplace(d.name);
+    if (!inserted) return InvalidArgument("model '" + d.name + "' is already loaded");
+    it->second = std::make_unique<ServedModel>();
+    model = it->second.get();
+    model->descriptor = d;
+    model->metrics = metrics::ModelMetrics::Create(registry_, d.name, d.batching.max_batch_size);
+  }
+  auto fail = [&](Status s) {
+    model->load_error = s;
+    model->state = ModelState::kFailed;
+    return s;
+  };
+  if (d.task == TaskType::kLlm) return fail(FailedPrecondition("model '" + d.name + "': task 'llm' is served by the LLM engine"));
+  backend::Backend* be = backends_->Get(d.backend);
+  if (!be) return fail(InvalidArgument("model '" + d.name + "': unknown backend '" + d.backend + "'"));
+
+  backend::LoadSpec spec;
+  spec.model_name = d.name;
+  spec.artifacts = d.artifacts;
+  spec.device = d.instances.device;
+  const int cores = std::max(1u, std::thread::hardware_concurrency());
+  spec.threads = d.instances.threads > 0 ? d.instances.threads : std::max(1, cores / d.instances.count);
+  for (const auto& t : d.inputs) spec.input_names.push_back(t.name);
+  for (const auto& t : d.outputs) spec.output_names.push_back(t.name);
+
+  std::vector<std::unique_ptr<backend::ModelInstance>> instances;
+  for (int i = 0; i < d.instances.count; ++i) {
+    std::unique_ptr<backend::ModelInstance> inst;
+    Status s = be->Load(spec, &inst);
+    if (!s.ok()) return fail(s);
+    // Warm-up: the first execution pays for kernel selection and allocation.
+    bool known = true;
+    std::vector<Tensor> zeros;
+    for (const auto& t : d.inputs) {
+      std::vector<int64_t> shape = t.dims;
+      if (d.batching.max_batch_size > 0) shape.insert(shape.begin(), 1);
+      for (int64_t dim : shape) known = known && dim > 0;
+      if (known) zeros.emplace_back(t.dtype, shape);
+    }
+    if (known) {
+      std::vector<Tensor> outs;
+      s = inst->Run(zeros, &outs);
+      if (!s.ok()) return fail(s.WithContext("model '" + d.name + "' failed its warm-up run"));
+    }
+    model->memory_footprint_bytes += inst->MemoryFootprintBytes();
+    instances.push_back(std::move(inst));
+  }
+  Status s = ModelScheduler::Create(d.batching, std::move(instances), model->metrics, &model->scheduler);
+  if (!s.ok()) return fail(s);
+  model->state = ModelState::kReady;
+  return Status::Ok();
+}
+
+ServedModel* ModelManager::Find(const std::string& name) const {
+  std::lock_guard<std::mutex> lock(mu_);
+  auto it = models_.find(name);
+  return it == models_.end() ? nullptr : it->second.get();
+}
+
+std::vector<const ServedModel*> ModelManager::List() const {
+  std::lock_guard<std::mutex> lock(mu_);
+  std::vector<const ServedModel*> out;
+  for (const auto& [_, m] : models_) out.push_back(m.get());
+  return out;
+}
+
+void ModelManager::Shutdown() {
+  std::vector<ServedModel*> models;
+  {
+    std::lock_guard<std::mutex> lock(mu_);
+    for (auto& [_, m] : models_) models.push_back(m.get());
+  }
+  for (ServedModel* m : models) {
+    if (m->state == ModelState::kReady) m->state = ModelState::kUnloading;
+    if (m->scheduler) m->scheduler->Shutdown();
+  }
+}
+
+Status InferSync(ServedModel& model, std::vector<Tensor> inputs, int64_t rows, InferenceResult* out) {
+  if (model.state != ModelState::kReady || !model.scheduler)
+    return Unavailable("model '" + model.descriptor.name + "' is not ready (" +
+                       std::string(ModelStateName(model.state)) + ")");
+  std::promise<InferenceResult> done;
+  std::future<InferenceResult> result = done.get_future();
+  InferenceRequest req;
+  req.inputs = std::move(inputs);
+  req.rows = rows;
+  req.on_complete = [&done](InferenceResult r) { done.set_value(std::move(r)); };
+  EPARA_RETURN_IF_ERROR(model.scheduler->Enqueue(std::move(req)));
+  *out = result.get();
+  return out->status;
+}
+
+}  // namespace epara::engine

@@ -1,0 +1,60 @@
+// ModelManager: loads the models of a repository through their backends, owns their schedulers,
+// and tracks each model's lifecycle state (Triton's ModelReadyState). Lookups are thread-safe.
+#pragma once
+
+#include <atomic>
+#include <map>
+#include <memory>
+#include <mutex>
+#include <string>
+#include <vector>
+
+#include "backend/backend_registry.h"
+#include "engine/model_scheduler.h"
+#include "metrics/model_metrics.h"
+#include "repo/model_descriptor.h"
+
+namespace epara::engine {
+
+enum class ModelState { kLoading, kReady, kFailed, kUnloading };
+std::string_view ModelStateName(ModelState s);
+
+struct ServedModel {
+  ModelDescriptor descriptor;
+  std::atomic<ModelState> state{ModelState::kLoading};
+  Status load_error;                     // set when state == kFailed
+  int64_t memory_footprint_bytes = 0;    // all instances
+  metrics::ModelMetrics metrics;
+  std::unique_ptr<ModelScheduler> scheduler;  // set when state == kReady
+};
+
+class ModelManager {
+ public:
+  // `backends` and `registry` must outlive the manager.
+  ModelManager(backend::BackendRegistry* backends, metrics::Registry* registry);
+  ~ModelManager();  // Shutdown()
+
+  // Loads every instance of `d`, runs one warm-up inference with zeros when all input dims are
+  // known, and marks the model ready. On failure the model stays listed as kFailed with the
+  // error (and the error is returned). InvalidArgument if a model of that name exists.
+  Status Load(const ModelDescriptor& d);
+
+  // nullptr when unknown. The pointer is valid until Shutdown().
+  ServedModel* Find(const std::string& name) const;
+  std::vector<const ServedModel*> List() const;
+
+  // Stops admission on every model and completes everything already accepted.
+  void Shutdown();
+
+ private:
+  backend::BackendRegistry* backends_;
+  metrics::Registry* registry_;
+  mutable std::mutex mu_;
+  std::map<std::string, std::unique_ptr<ServedModel>> models_;  // GUARDED_BY(mu_)
+};
+
+// Enqueues on `model` and blocks until the result is ready. Returns the admission error
+// (ResourceExhausted, Unavailable) or the result's status; `out` holds the result on success.
+Status InferSync(ServedModel& model, std::vector<Tensor> inputs, int64_t rows, InferenceResult* out);
+
+}  // namespace epara::engine

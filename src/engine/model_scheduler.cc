@@ -1,0 +1,144 @@
+#include "engine/model_scheduler.h"
+
+namespace epara::engine {
+namespace {
+
+double Seconds(Clock::duration d) { return std::chrono::duration<double>(d).count(); }
+
+}  // namespace
+
+Status ModelScheduler::Create(const BatchingConfig& config,
+                              std::vector<std::unique_ptr<backend::ModelInstance>> instances,
+                              const metrics::ModelMetrics& metrics, std::unique_ptr<ModelScheduler>* out) {
+  if (instances.empty()) return InvalidArgument("a scheduler needs at least one instance");
+  out->reset(new ModelScheduler(config, std::move(instances), metrics));
+  return Status::Ok();
+}
+
+ModelScheduler::ModelScheduler(const BatchingConfig& config,
+                               std::vector<std::unique_ptr<backend::ModelInstance>> instances,
+                               const metrics::ModelMetrics& metrics)
+    : config_(config), instances_(std::move(instances)), metrics_(metrics) {
+  for (auto& inst : instances_) workers_.emplace_back([this, p = inst.get()] { WorkerLoop(p); });
+}
+
+ModelScheduler::~ModelScheduler() { Shutdown(); }
+
+Status ModelScheduler::Enqueue(InferenceRequest request) {
+  {
+    std::lock_guard<std::mutex> lock(mu_);
+    if (stopping_) return Unavailable("model is shutting down");
+    if (static_cast<int>(queue_.size()) >= config_.max_queue_size)
+      return ResourceExhausted("queue full (" + std::to_string(config_.max_queue_size) + " requests waiting)");
+    request.enqueued = Clock::now();
+    queue_.push_back(std::move(request));
+    metrics_.pending->Add(1);
+  }
+  cv_.notify_one();
+  return Status::Ok();
+}
+
+void ModelScheduler::Shutdown() {
+  {
+    std::lock_guard<std::mutex> lock(mu_);
+    if (stopping_ && workers_.empty()) return;
+    stopping_ = true;
+  }
+  cv_.notify_all();
+  std::vector<std::thread> workers;
+  {
+    std::lock_guard<std::mutex> lock(mu_);
+    workers.swap(workers_);
+  }
+  for (auto& t : workers)
+    if (t.joinable()) t.join();
+}
+
+size_t ModelScheduler::queued() const {
+  std::lock_guard<std::mutex> lock(mu_);
+  return queue_.size();
+}
+
+void ModelScheduler::WorkerLoop(backend::ModelInstance* instance) {
+  std::vector<int64_t> rows;
+  for (;;) {
+    std::vector<InferenceRequest> batch;
+    {
+      std::unique_lock<std::mutex> lock(mu_);
+      for (;;) {
+        if (queue_.empty()) {
+          if (stopping_) return;
+          cv_.wait(lock);
+          continue;
+        }
+        rows.clear();
+        for (const auto& r : queue_) rows.push_back(r.rows);
+        BatchDecision d = DecideBatch(rows, queue_.front().enqueued, Clock::now(), config_, stopping_);
+        if (d.take > 0) {
+          for (size_t i = 0; i < d.take; ++i) {
+            batch.push_back(std::move(queue_.front()));
+            queue_.pop_front();
+          }
+          metrics_.pending->Add(-static_cast<double>(d.take));
+          break;
+        }
+        cv_.wait_until(lock, d.wake_at);
+      }
+    }
+    // Another worker may be able to start on what is left.
+    cv_.notify_one();
+    RunBatch(instance, batch);
+  }
+}
+
+void ModelScheduler::RunBatch(backend::ModelInstance* instance, std::vector<InferenceRequest>& batch) {
+  const Clock::time_point start = Clock::now();
+  int64_t total_rows = 0;
+  for (const auto& r : batch) total_rows += r.rows;
+
+  std::vector<Tensor> outputs;
+  Status status;
+  if (batch.size() == 1) {
+    status = instance->Run(batch[0].inputs, &outputs);
+  } else {
+    std::vector<Tensor> inputs(batch[0].inputs.size());
+    for (size_t i = 0; i < inputs.size() && status.ok(); ++i) {
+      std::vector<const Tensor*> parts;
+      for (const auto& r : batch) parts.push_back(&r.inputs[i]);
+      status = ConcatRows(parts, &inputs[i]);
+    }
+    if (status.ok()) status = instance->Run(inputs, &outputs);
+  }
+  const double compute = Seconds(Clock::now() - start);
+  if (status.ok() && config_.max_batch_size > 0) {
+    for (const Tensor& o : outputs)
+      if (o.shape().empty() || o.shape()[0] != total_rows)
+        status = Internal("model output of shape " + ShapeToString(o.shape()) + " does not have the batch's " +
+                          std::to_string(total_rows) + " rows");
+  }
+  metrics_.exec_count->Increment();
+  metrics_.inference_count->Increment(static_cast<double>(total_rows));
+  metrics_.compute_duration->Observe(compute);
+  metrics_.batch_size->Observe(static_cast<double>(total_rows));
+
+  int64_t offset = 0;
+  for (auto& r : batch) {
+    InferenceResult result;
+    result.status = status;
+    result.queue_seconds = Seconds(start - r.enqueued);
+    result.compute_seconds = compute;
+    result.batch_rows = total_rows;
+    metrics_.queue_duration->Observe(result.queue_seconds);
+    if (status.ok()) {
+      if (batch.size() == 1) {
+        result.outputs = std::move(outputs);
+      } else {
+        for (const Tensor& o : outputs) result.outputs.push_back(o.SliceRows(offset, offset + r.rows));
+      }
+    }
+    offset += r.rows;
+    r.on_complete(std::move(result));
+  }
+}
+
+}  // namespace epara::engine

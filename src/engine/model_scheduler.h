@@ -1,0 +1,56 @@
+// ModelScheduler: one queue per model feeding one worker thread per loaded instance; the workers
+// form batches with DecideBatch() and run them on their instance. Requests from any number of
+// connections are batched together.
+//
+// Lifecycle: Create -> Enqueue* -> Shutdown (stops admission, runs everything already accepted,
+// joins workers). Every accepted request's on_complete runs exactly once.
+#pragma once
+
+#include <condition_variable>
+#include <deque>
+#include <memory>
+#include <mutex>
+#include <thread>
+#include <vector>
+
+#include "backend/backend.h"
+#include "engine/inference_request.h"
+#include "metrics/model_metrics.h"
+#include "repo/model_descriptor.h"
+
+namespace epara::engine {
+
+class ModelScheduler {
+ public:
+  // Takes ownership of `instances` (at least one). `metrics` series must outlive the scheduler.
+  static Status Create(const BatchingConfig& config, std::vector<std::unique_ptr<backend::ModelInstance>> instances,
+                       const metrics::ModelMetrics& metrics, std::unique_ptr<ModelScheduler>* out);
+  ~ModelScheduler();  // calls Shutdown()
+
+  // Accepts the request or returns ResourceExhausted (queue bound hit) / Unavailable (shutting
+  // down) without calling on_complete. REQUIRES: request.rows <= max_batch_size when batching.
+  Status Enqueue(InferenceRequest request);
+  // Stops admission and completes everything accepted. Idempotent; thread-safe.
+  void Shutdown();
+
+  size_t queued() const;
+  const BatchingConfig& config() const { return config_; }
+
+ private:
+  ModelScheduler(const BatchingConfig& config, std::vector<std::unique_ptr<backend::ModelInstance>> instances,
+                 const metrics::ModelMetrics& metrics);
+  void WorkerLoop(backend::ModelInstance* instance);
+  void RunBatch(backend::ModelInstance* instance, std::vector<InferenceRequest>& batch);
+
+  const BatchingConfig config_;
+  std::vector<std::unique_ptr<backend::ModelInstance>> instances_;
+  metrics::ModelMetrics metrics_;
+
+  mutable std::mutex mu_;
+  std::condition_variable cv_;
+  std::deque<InferenceRequest> queue_;  // GUARDED_BY(mu_)
+  bool stopping_ = false;               // GUARDED_BY(mu_)
+  std::vector<std::thread> workers_;
+};
+
+}  // namespace epara::engine

@@ -1,0 +1,132 @@
+#include "engine/model_scheduler.h"
+
+#include <gtest/gtest.h>
+
+#include <future>
+
+namespace epara::engine {
+namespace {
+
+// Doubles its single FP32 input; fails the whole batch if any element is negative. Records the
+// rows of every batch it ran.
+class FakeInstance : public backend::ModelInstance {
+ public:
+  explicit FakeInstance(std::vector<int64_t>* batches, std::mutex* mu) : batches_(batches), mu_(mu) {}
+  Status Run(const std::vector<Tensor>& inputs, std::vector<Tensor>* outputs) override {
+    {
+      std::lock_guard<std::mutex> lock(*mu_);
+      batches_->push_back(inputs[0].shape()[0]);
+    }
+    Tensor out(DataType::kFp32, inputs[0].shape());
+    for (int64_t i = 0; i < out.num_elements(); ++i) {
+      float v = inputs[0].data<float>()[i];
+      if (v < 0) return InvalidArgument("negative input");
+      out.data<float>()[i] = 2 * v;
+    }
+    outputs->assign(1, std::move(out));
+    return Status::Ok();
+  }
+  int64_t MemoryFootprintBytes() const override { return 0; }
+  const std::string& device() const override { return device_; }
+
+ private:
+  std::vector<int64_t>* batches_;
+  std::mutex* mu_;
+  std::string device_ = "cpu";
+};
+
+class SchedulerTest : public ::testing::Test {
+ protected:
+  void Make(int max_batch, int64_t delay_us, int max_queue) {
+    BatchingConfig cfg;
+    cfg.max_batch_size = max_batch;
+    cfg.max_queue_delay_us = delay_us;
+    cfg.max_queue_size = max_queue;
+    std::vector<std::unique_ptr<backend::ModelInstance>> inst;
+    inst.push_back(std::make_unique<FakeInstance>(&batches_, &mu_));
+    metrics_ = metrics::ModelMetrics::Create(&registry_, "m", max_batch);
+    ASSERT_TRUE(ModelScheduler::Create(cfg, std::move(inst), metrics_, &scheduler_).ok());
+  }
+  // Enqueues one row [v, v+1]; the future yields the result.
+  Status Submit(float v, std::future<InferenceResult>* f) {
+    auto p = std::make_shared<std::promise<InferenceResult>>();
+    *f = p->get_future();
+    InferenceRequest r;
+    Tensor t(DataType::kFp32, {1, 2});
+    t.data<float>()[0] = v;
+    t.data<float>()[1] = v + 1;
+    r.inputs.push_back(std::move(t));
+    r.rows = 1;
+    r.on_complete = [p](InferenceResult res) { p->set_value(std::move(res)); };
+    return scheduler_->Enqueue(std::move(r));
+  }
+  static InferenceResult Await(std::future<InferenceResult>& f) {
+    EXPECT_EQ(f.wait_for(std::chrono::seconds(20)), std::future_status::ready);
+    return f.get();
+  }
+
+  metrics::Registry registry_;
+  metrics::ModelMetrics metrics_;
+  std::mutex mu_;
+  std::vector<int64_t> batches_;
+  std::unique_ptr<ModelScheduler> scheduler_;
+};
+
+TEST_F(SchedulerTest, FullBatchRunsAtOnceAndEachRequestGetsItsOwnRows) {
+  Make(/*max_batch=*/4, /*delay_us=*/60'000'000, /*max_queue=*/16);  // the delay never expires
+  std::vector<std::future<InferenceResult>> f(4);
+  for (int i = 0; i < 4; ++i) ASSERT_TRUE(Submit(10.0f * i, &f[i]).ok());
+  for (int i = 0; i < 4; ++i) {
+    InferenceResult r = Await(f[i]);
+    ASSERT_TRUE(r.status.ok()) << r.status.ToString();
+    EXPECT_EQ(r.batch_rows, 4);
+    ASSERT_EQ(r.outputs[0].shape(), (std::vector<int64_t>{1, 2}));
+    EXPECT_EQ(r.outputs[0].data<float>()[0], 20.0f * i);
+    EXPECT_EQ(r.outputs[0].data<float>()[1], 20.0f * i + 2);
+  }
+  std::lock_guard<std::mutex> lock(mu_);
+  EXPECT_EQ(batches_, (std::vector<int64_t>{4}));
+  EXPECT_EQ(metrics_.exec_count->value(), 1.0);
+  EXPECT_EQ(metrics_.batch_size->sum(), 4.0);
+}
+
+TEST_F(SchedulerTest, QueueBoundRejectsAndShutdownAnswersEveryAcceptedRequest) {
+  Make(/*max_batch=*/8, /*delay_us=*/60'000'000, /*max_queue=*/2);
+  std::future<InferenceResult> a, b, c;
+  ASSERT_TRUE(Submit(1, &a).ok());
+  ASSERT_TRUE(Submit(2, &b).ok());
+  Status rejected = Submit(3, &c);
+  EXPECT_EQ(rejected.code(), StatusCode::kResourceExhausted);
+  EXPECT_EQ(scheduler_->queued(), 2u);
+  scheduler_->Shutdown();  // drains without waiting out the 60 s delay
+  EXPECT_TRUE(Await(a).status.ok());
+  EXPECT_TRUE(Await(b).status.ok());
+  EXPECT_EQ(Submit(4, &c).code(), StatusCode::kUnavailable);
+}
+
+TEST_F(SchedulerTest, BackendErrorReachesEveryMemberOfTheBatch) {
+  Make(/*max_batch=*/2, /*delay_us=*/60'000'000, /*max_queue=*/16);
+  std::future<InferenceResult> a, b;
+  ASSERT_TRUE(Submit(1, &a).ok());
+  ASSERT_TRUE(Submit(-5, &b).ok());
+  EXPECT_EQ(Await(a).status.code(), StatusCode::kInvalidArgument);
+  EXPECT_EQ(Await(b).status.code(), StatusCode::kInvalidArgument);
+  // The scheduler keeps serving afterwards.
+  std::future<InferenceResult> c, d;
+  ASSERT_TRUE(Submit(3, &c).ok());
+  ASSERT_TRUE(Submit(4, &d).ok());
+  EXPECT_TRUE(Await(c).status.ok());
+  EXPECT_TRUE(Await(d).status.ok());
+}
+
+TEST_F(SchedulerTest, WithoutBatchingRequestsRunAlone) {
+  Make(/*max_batch=*/0, /*delay_us=*/0, /*max_queue=*/16);
+  std::vector<std::future<InferenceResult>> f(3);
+  for (int i = 0; i < 3; ++i) ASSERT_TRUE(Submit(i, &f[i]).ok());
+  for (auto& x : f) EXPECT_TRUE(Await(x).status.ok());
+  std::lock_guard<std::mutex> lock(mu_);
+  EXPECT_EQ(batches_, (std::vector<int64_t>{1, 1, 1}));
+}
+
+}  // namespace
+}  // namespace epara::engine

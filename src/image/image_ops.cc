@@ -1,0 +1,85 @@
+#include "image/image_ops.h"
+
+#include <algorithm>
+#include <cmath>
+#include <vector>
+
+namespace epara {
+
+void ImageToTensorCHW(const Image& img, const ImagePreprocess& p, float* out) {
+  const int ow = p.width, oh = p.height;
+  const size_t plane = static_cast<size_t>(ow) * oh;
+  // Source channel c (RGB) lands in plane dst_channel[c]; mean/std are in the network's order.
+  const int dst_channel[3] = {p.bgr ? 2 : 0, 1, p.bgr ? 0 : 2};
+  float scale[3], bias[3];
+  for (int c = 0; c < 3; ++c) {
+    scale[c] = 1.0f / (255.0f * p.std[dst_channel[c]]);
+    bias[c] = -p.mean[dst_channel[c]] / p.std[dst_channel[c]];
+  }
+  const uint8_t* px = img.pixels.data();
+  const int stride = img.width * 3;
+  if (img.width == ow && img.height == oh) {
+    for (int y = 0; y < oh; ++y)
+      for (int x = 0; x < ow; ++x)
+        for (int c = 0; c < 3; ++c)
+          out[dst_channel[c] * plane + static_cast<size_t>(y) * ow + x] =
+              px[y * stride + x * 3 + c] * scale[c] + bias[c];
+    return;
+  }
+  const float sx = static_cast<float>(img.width) / ow, sy = static_cast<float>(img.height) / oh;
+  std::vector<int> x0(ow), x1(ow);
+  std::vector<float> fx(ow);
+  for (int x = 0; x < ow; ++x) {
+    float src = std::max(0.0f, (x + 0.5f) * sx - 0.5f);
+    x0[x] = std::min(static_cast<int>(src), img.width - 1);
+    x1[x] = std::min(x0[x] + 1, img.width - 1);
+    fx[x] = src - x0[x];
+  }
+  for (int y = 0; y < oh; ++y) {
+    float src = std::max(0.0f, (y + 0.5f) * sy - 0.5f);
+    const int y0 = std::min(static_cast<int>(src), img.height - 1), y1 = std::min(y0 + 1, img.height - 1);
+    const float fy = src - y0;
+    const uint8_t* r0 = px + y0 * stride;
+    const uint8_t* r1 = px + y1 * stride;
+    for (int x = 0; x < ow; ++x) {
+      for (int c = 0; c < 3; ++c) {
+        const float top = r0[x0[x] * 3 + c] + (r0[x1[x] * 3 + c] - r0[x0[x] * 3 + c]) * fx[x];
+        const float bot = r1[x0[x] * 3 + c] + (r1[x1[x] * 3 + c] - r1[x0[x] * 3 + c]) * fx[x];
+        out[dst_channel[c] * plane + static_cast<size_t>(y) * ow + x] = (top + (bot - top) * fy) * scale[c] + bias[c];
+      }
+    }
+  }
+}
+
+void ArgmaxClasses(const float* logits, int classes, int h, int w, uint8_t* mask) {
+  const size_t plane = static_cast<size_t>(h) * w;
+  std::vector<float> best(logits, logits + plane);
+  std::fill(mask, mask + plane, 0);
+  for (int c = 1; c < classes; ++c) {
+    const float* l = logits + c * plane;
+    for (size_t i = 0; i < plane; ++i) {
+      if (l[i] > best[i]) {
+        best[i] = l[i];
+        mask[i] = static_cast<uint8_t>(c);
+      }
+    }
+  }
+}
+
+Image ResizeNearest(const Image& src, int width, int height) {
+  Image dst;
+  dst.width = width;
+  dst.height = height;
+  dst.channels = 1;
+  dst.pixels.resize(static_cast<size_t>(width) * height);
+  for (int y = 0; y < height; ++y) {
+    const int sy = std::min(src.height - 1, static_cast<int>((y + 0.5) * src.height / height));
+    for (int x = 0; x < width; ++x) {
+      const int sx = std::min(src.width - 1, static_cast<int>((x + 0.5) * src.width / width));
+      dst.pixels[static_cast<size_t>(y) * width + x] = src.pixels[static_cast<size_t>(sy) * src.width + sx];
+    }
+  }
+  return dst;
+}
+
+}  // namespace epara

@@ -1,0 +1,80 @@
+// ModelDescriptor: the typed form of a model folder's `model.yaml`, validated once at load.
+//
+// Shapes follow Triton's convention: when batching.max_batch_size > 0 the descriptor's shapes omit
+// the leading batch dimension and requests carry it; -1 marks a variable dimension.
+#pragma once
+
+#include <array>
+#include <cstdint>
+#include <optional>
+#include <string>
+#include <vector>
+
+#include "core/status.h"
+#include "core/tensor.h"
+
+namespace epara {
+
+enum class TaskType { kSegmentation, kLlm, kTensor };
+std::string_view TaskTypeName(TaskType t);
+
+struct TensorSpec {
+  std::string name;
+  DataType dtype = DataType::kFp32;
+  std::vector<int64_t> dims;  // without the batch dimension when batching is enabled; -1 = any
+};
+
+struct ImagePreprocess {
+  int width = 0;   // the network's input size; images are resized to it (bilinear)
+  int height = 0;
+  // Applied after scaling pixels to [0, 1]; listed in the network's channel order (so for a BGR
+  // network mean[0] is blue's), as torchvision and Caffe model cards give them.
+  std::array<float, 3> mean = {0.f, 0.f, 0.f};
+  std::array<float, 3> std = {1.f, 1.f, 1.f};
+  bool bgr = false;  // channel order the network expects
+};
+
+struct BatchingConfig {
+  int max_batch_size = 0;           // 0: no batching; requests run one at a time, shapes are exact
+  int64_t max_queue_delay_us = 0;   // how long the first request of a batch may wait for company
+  int max_queue_size = 256;         // requests waiting beyond this are rejected (503)
+};
+
+struct InstanceGroup {
+  int count = 1;              // loaded copies, each with its own worker thread
+  std::string device = "cpu"; // "cpu" or "cuda:N"
+  int threads = 0;            // intra-op threads per instance (cpu); 0 = all cores / count
+};
+
+struct Slo {
+  double latency_ms = 0;  // end-to-end (segmentation, tensor); 0 = none
+  double ttft_ms = 0;     // LLM time to first token
+  double tpot_ms = 0;     // LLM time per output token
+};
+
+struct ModelDescriptor {
+  std::string name;
+  std::string version = "1";
+  TaskType task = TaskType::kTensor;
+  std::string backend = "libtorch";
+  std::string directory;                // absolute folder of the model
+  std::vector<std::string> artifacts;   // absolute paths, each checked to exist
+  std::vector<TensorSpec> inputs;
+  std::vector<TensorSpec> outputs;
+  BatchingConfig batching;
+  InstanceGroup instances;
+  Slo slo;
+  std::optional<ImagePreprocess> preprocess;  // required for segmentation
+  std::vector<std::string> labels;            // class names (segmentation), optional
+};
+
+// Parses and validates `yaml_path`. Errors name the file and the offending field, e.g.
+// "models/seg/model.yaml: field 'inputs[0].datatype': unsupported datatype 'FP8'".
+Status LoadModelDescriptor(const std::string& yaml_path, ModelDescriptor* out);
+
+// Same, from YAML text; `origin` names the source in error messages and `directory` resolves
+// artifact paths.
+Status ParseModelDescriptor(const std::string& yaml_text, const std::string& origin,
+                            const std::string& directory, ModelDescriptor* out);
+
+}  // namespace epara

@@ -1,0 +1,126 @@
+#include "repo/model_descriptor.h"
+
+#include <gtest/gtest.h>
+
+#include <filesystem>
+#include <fstream>
+
+#include "repo/model_repository.h"
+
+namespace epara {
+namespace {
+
+namespace fs = std::filesystem;
+
+class DescriptorTest : public ::testing::Test {
+ protected:
+  void SetUp() override {
+    dir_ = fs::temp_directory_path() / ("epara_desc_" + std::to_string(::getpid()) + "_" +
+                                        ::testing::UnitTest::GetInstance()->current_test_info()->name());
+    fs::create_directories(dir_);
+    std::ofstream(dir_ / "model.pt") << "x";
+  }
+  void TearDown() override { fs::remove_all(dir_); }
+  Status Parse(const std::string& yaml, ModelDescriptor* d) {
+    return ParseModelDescriptor(yaml, "m/model.yaml", dir_.string(), d);
+  }
+  fs::path dir_;
+};
+
+const char* kValid = R"(
+name: seg
+task: segmentation
+artifacts: [model.pt]
+inputs: [{name: image, datatype: FP32, shape: [3, 64, 64]}]
+outputs: [{name: logits, datatype: FP32, shape: [2, 64, 64]}]
+batching: {max_batch_size: 4, max_queue_delay_ms: 1.5, max_queue_size: 10}
+instances: {count: 2, device: cpu, threads: 1}
+slo: {latency_ms: 100}
+preprocess: {width: 64, height: 64, mean: [0.5, 0.5, 0.5], std: [0.25, 0.25, 0.25], color: bgr}
+labels: [bg, fg]
+)";
+
+TEST_F(DescriptorTest, ParsesAValidDescriptor) {
+  ModelDescriptor d;
+  ASSERT_TRUE(Parse(kValid, &d).ok());
+  EXPECT_EQ(d.name, "seg");
+  EXPECT_EQ(d.task, TaskType::kSegmentation);
+  EXPECT_EQ(d.batching.max_batch_size, 4);
+  EXPECT_EQ(d.batching.max_queue_delay_us, 1500);
+  EXPECT_EQ(d.instances.count, 2);
+  ASSERT_TRUE(d.preprocess.has_value());
+  EXPECT_TRUE(d.preprocess->bgr);
+  EXPECT_FLOAT_EQ(d.preprocess->std[1], 0.25f);
+  EXPECT_EQ(d.artifacts[0], (dir_ / "model.pt").string());
+  EXPECT_EQ(d.inputs[0].dims, (std::vector<int64_t>{3, 64, 64}));
+}
+
+// Each case replaces one line of the valid descriptor; the error must name the file and field.
+struct BadCase {
+  std::string from, to, field;
+};
+
+TEST_F(DescriptorTest, RejectsInvalidFieldsNamingFileAndField) {
+  const std::vector<BadCase> cases = {
+      {"name: seg", "name: a/b", "'name'"},
+      {"name: seg", "nme: seg", "'nme'"},
+      {"task: segmentation", "task: audio", "'task'"},
+      {"artifacts: [model.pt]", "artifacts: [missing.pt]", "'artifacts[0]'"},
+      {"artifacts: [model.pt]", "artifacts: []", "'artifacts'"},
+      {"datatype: FP32, shape: [3, 64, 64]", "datatype: FP8, shape: [3, 64, 64]", "'inputs[0].datatype'"},
+      {"shape: [3, 64, 64]", "shape: [3, 0, 64]", "'inputs[0].shape'"},
+      {"shape: [3, 64, 64]", "shape: [3, x, 64]", "'inputs[0].shape'"},
+      {"max_batch_size: 4", "max_batch_size: -1", "'batching.max_batch_size'"},
+      {"max_queue_delay_ms: 1.5", "max_queue_delay_ms: fast", "'batching.max_queue_delay_ms'"},
+      {"max_queue_size: 10", "max_queue_size: 0", "'batching.max_queue_size'"},
+      {"count: 2", "count: 0", "'instances.count'"},
+      {"device: cpu", "device: tpu", "'instances.device'"},
+      {"latency_ms: 100", "latency_ms: -1", "'slo'"},
+      {"std: [0.25, 0.25, 0.25]", "std: [0.25, 0, 0.25]", "'preprocess.std'"},
+      {"mean: [0.5, 0.5, 0.5]", "mean: [0.5, 0.5]", "'preprocess.mean'"},
+      {"color: bgr", "color: hsv", "'preprocess.color'"},
+      {"labels: [bg, fg]", "labels: [bg, fg, other]", "'labels'"},
+      {"width: 64, height: 64", "width: 32, height: 64", "'inputs[0].shape'"},
+  };
+  for (const BadCase& c : cases) {
+    std::string yaml = kValid;
+    size_t pos = yaml.find(c.from);
+    ASSERT_NE(pos, std::string::npos) << c.from;
+    yaml.replace(pos, c.from.size(), c.to);
+    ModelDescriptor d;
+    Status s = Parse(yaml, &d);
+    EXPECT_EQ(s.code(), StatusCode::kInvalidArgument) << c.to;
+    EXPECT_NE(s.message().find("m/model.yaml"), std::string::npos) << s.message();
+    EXPECT_NE(s.message().find(c.field), std::string::npos) << "case '" << c.to << "': " << s.message();
+  }
+}
+
+TEST_F(DescriptorTest, RejectsNonYamlAndNonMaps) {
+  ModelDescriptor d;
+  EXPECT_NE(Parse("name: [unclosed", &d).message().find("not valid YAML"), std::string::npos);
+  EXPECT_NE(Parse("- a\n- b\n", &d).message().find("map"), std::string::npos);
+  EXPECT_NE(Parse("task: tensor\n", &d).message().find("'name'"), std::string::npos);
+}
+
+TEST_F(DescriptorTest, RepositoryScanKeepsValidModelsAndReportsBadOnes) {
+  for (const char* m : {"good", "bad", "dup"}) fs::create_directories(dir_ / "repo" / m);
+  auto write = [&](const char* folder, const std::string& yaml) {
+    std::ofstream(dir_ / "repo" / folder / "model.yaml") << yaml;
+    std::ofstream(dir_ / "repo" / folder / "model.pt") << "x";
+  };
+  write("good", kValid);
+  write("dup", kValid);  // same name "seg"
+  write("bad", "name: b\ntask: nope\nartifacts: [model.pt]\n");
+  fs::create_directories(dir_ / "repo" / "not_a_model");
+  RepositoryScan scan;
+  ASSERT_TRUE(ScanModelRepository((dir_ / "repo").string(), &scan).ok());
+  ASSERT_EQ(scan.models.size(), 1u);
+  ASSERT_EQ(scan.errors.size(), 2u);
+  std::string all = scan.errors[0].message() + scan.errors[1].message();
+  EXPECT_NE(all.find("bad/model.yaml: field 'task'"), std::string::npos) << all;
+  EXPECT_NE(all.find("duplicate model name 'seg'"), std::string::npos) << all;
+  EXPECT_EQ(ScanModelRepository((dir_ / "nope").string(), &scan).code(), StatusCode::kNotFound);
+}
+
+}  // namespace
+}  // namespace epara

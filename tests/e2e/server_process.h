@@ -1,0 +1,40 @@
+// Test helper: runs the real `epara` binary as a child process, on a free loopback port, and
+// stops it by PID. Every wait is bounded.
+#pragma once
+
+#include <sys/types.h>
+
+#include <chrono>
+#include <string>
+#include <vector>
+
+namespace epara::testing {
+
+// Path of the epara binary under test (compiled in by CMake).
+std::string EparaBinary();
+
+// Runs `epara args...` to completion (bounded by `timeout`); returns its exit code (-1 on timeout,
+// after killing it) and its combined output in *output.
+int RunEpara(const std::vector<std::string>& args, std::string* output,
+             std::chrono::seconds timeout = std::chrono::seconds(120));
+
+class ServerProcess {
+ public:
+  // Starts `epara serve --port 0 --port-file ... <extra_args>` and waits (bounded) until it
+  // listens. On failure returns false and leaves the server's log in *error.
+  bool Start(const std::vector<std::string>& extra_args, const std::string& workdir, std::string* error);
+  ~ServerProcess();  // Stop() if still running
+
+  int port() const { return port_; }
+  pid_t pid() const { return pid_; }
+  // SIGTERM, wait up to `timeout`, then SIGKILL. Returns the exit status (or -1 if killed).
+  int Stop(std::chrono::seconds timeout = std::chrono::seconds(60));
+  std::string Log() const;
+
+ private:
+  pid_t pid_ = -1;
+  int port_ = 0;
+  std::string log_path_;
+};
+
+}  // namespace epara::testing

@@ -1,0 +1,68 @@
+// backend_check: exercises the LibTorch backend alone on every device it reports (used on GPU
+// hosts, which may lack the server's other dependencies). Writes the demo segmentation model, runs
+// it on cpu and on each cuda:N, checks the outputs agree, and times batch-1 and batch-8 runs.
+// Prints one JSON object per device. Exit code 0 when every device agrees with cpu within 1e-3.
+#include <chrono>
+#include <cmath>
+#include <cstdio>
+#include <filesystem>
+#include <random>
+
+#include "backend/libtorch/libtorch_backend.h"
+#include "models/demo_segmentation.h"
+
+using namespace epara;
+
+int main(int argc, char** argv) {
+  const std::string dir = argc > 1 ? argv[1] : "/tmp/epara-backend-check";
+  models::DemoSegmentationOptions o;
+  if (Status s = models::WriteDemoSegmentationModel(dir, o); !s.ok()) {
+    std::fprintf(stderr, "%s\n", s.ToString().c_str());
+    return 1;
+  }
+  auto be = backend::CreateLibTorchBackend();
+  std::printf("{\"backend\":\"%s\",\"built_with_cuda\":%s}\n", be->name().c_str(),
+              backend::LibTorchBuiltWithCuda() ? "true" : "false");
+  std::mt19937 rng(7);
+  std::normal_distribution<float> nd;
+  auto make_input = [&](int batch) {
+    Tensor t(DataType::kFp32, {batch, 3, o.size, o.size});
+    for (int64_t i = 0; i < t.num_elements(); ++i) t.data<float>()[i] = nd(rng);
+    return t;
+  };
+  std::vector<Tensor> in8 = {make_input(8)};
+  std::vector<Tensor> in1 = {in8[0].SliceRows(0, 1)};
+  std::vector<Tensor> ref;
+  int failures = 0;
+  for (const auto& dev : be->Devices()) {
+    backend::LoadSpec spec{o.name, {dir + "/" + o.name + "/model.pt"}, dev.name, 2, {"image"}, {"logits"}};
+    std::unique_ptr<backend::ModelInstance> inst;
+    if (Status s = be->Load(spec, &inst); !s.ok()) {
+      std::printf("{\"device\":\"%s\",\"error\":\"%s\"}\n", dev.name.c_str(), s.ToString().c_str());
+      ++failures;
+      continue;
+    }
+    std::vector<Tensor> out;
+    auto time_runs = [&](const std::vector<Tensor>& in, int reps) {
+      for (int i = 0; i < 2; ++i) (void)inst->Run(in, &out);
+      auto t0 = std::chrono::steady_clock::now();
+      for (int i = 0; i < reps; ++i) (void)inst->Run(in, &out);
+      return std::chrono::duration<double, std::milli>(std::chrono::steady_clock::now() - t0).count() / reps;
+    };
+    double ms1 = time_runs(in1, dev.kind == backend::DeviceKind::kCpu ? 3 : 50);
+    double ms8 = time_runs(in8, dev.kind == backend::DeviceKind::kCpu ? 2 : 20);
+    Status s = inst->Run(in8, &out);
+    double max_diff = 0;
+    if (ref.empty()) ref = out;
+    for (int64_t i = 0; s.ok() && i < out[0].num_elements(); ++i)
+      max_diff = std::max<double>(max_diff, std::fabs(out[0].data<float>()[i] - ref[0].data<float>()[i]));
+    bool ok = s.ok() && max_diff < 1e-3;
+    failures += ok ? 0 : 1;
+    std::printf(
+        "{\"device\":\"%s\",\"description\":\"%s\",\"memory_total_mb\":%.0f,\"footprint_mb\":%.2f,"
+        "\"batch1_ms\":%.3f,\"batch8_ms\":%.3f,\"images_per_s_batch8\":%.1f,\"max_abs_diff_vs_cpu\":%.2e,\"ok\":%s}\n",
+        dev.name.c_str(), dev.description.c_str(), dev.memory_total_bytes / 1e6, inst->MemoryFootprintBytes() / 1e6,
+        ms1, ms8, 8000.0 / ms8, max_diff, ok ? "true" : "false");
+  }
+  return failures == 0 ? 0 : 1;
+}
