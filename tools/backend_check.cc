@@ -1,7 +1,9 @@
 // backend_check: exercises the LibTorch backend alone on every device it reports (used on GPU
 // hosts, which may lack the server's other dependencies). Writes the demo segmentation model, runs
 // it on cpu and on each cuda:N, checks the outputs agree, and times batch-1 and batch-8 runs.
-// Prints one JSON object per device. Exit code 0 when every device agrees with cpu within 1e-3.
+// Prints one JSON object per device. A device passes when its logits agree with cpu within 1e-2
+// relative to the largest logit (cuDNN uses TF32 for FP32 convolutions on Ampere+ by default, a
+// ~1e-3 relative precision) and at least 99% of mask pixels (argmax over classes) are identical.
 #include <chrono>
 #include <cmath>
 #include <cstdio>
@@ -35,7 +37,8 @@ int main(int argc, char** argv) {
   std::vector<Tensor> ref;
   int failures = 0;
   for (const auto& dev : be->Devices()) {
-    backend::LoadSpec spec{o.name, {dir + "/" + o.name + "/model.pt"}, dev.name, 2, {"image"}, {"logits"}};
+    backend::LoadSpec spec{o.name,    {dir + "/" + o.name + "/model.pt"}, dev.name, 2, {"image"},
+                           {"logits"}};
     std::unique_ptr<backend::ModelInstance> inst;
     if (Status s = be->Load(spec, &inst); !s.ok()) {
       std::printf("{\"device\":\"%s\",\"error\":\"%s\"}\n", dev.name.c_str(), s.ToString().c_str());
@@ -47,22 +50,46 @@ int main(int argc, char** argv) {
       for (int i = 0; i < 2; ++i) (void)inst->Run(in, &out);
       auto t0 = std::chrono::steady_clock::now();
       for (int i = 0; i < reps; ++i) (void)inst->Run(in, &out);
-      return std::chrono::duration<double, std::milli>(std::chrono::steady_clock::now() - t0).count() / reps;
+      return std::chrono::duration<double, std::milli>(std::chrono::steady_clock::now() - t0)
+                 .count() /
+             reps;
     };
     double ms1 = time_runs(in1, dev.kind == backend::DeviceKind::kCpu ? 3 : 50);
     double ms8 = time_runs(in8, dev.kind == backend::DeviceKind::kCpu ? 2 : 20);
     Status s = inst->Run(in8, &out);
-    double max_diff = 0;
+    double max_diff = 0, max_ref = 0;
     if (ref.empty()) ref = out;
-    for (int64_t i = 0; s.ok() && i < out[0].num_elements(); ++i)
-      max_diff = std::max<double>(max_diff, std::fabs(out[0].data<float>()[i] - ref[0].data<float>()[i]));
-    bool ok = s.ok() && max_diff < 1e-3;
+    const float* a = out[0].data<float>();
+    const float* r = ref[0].data<float>();
+    for (int64_t i = 0; s.ok() && i < out[0].num_elements(); ++i) {
+      max_diff = std::max<double>(max_diff, std::fabs(a[i] - r[i]));
+      max_ref = std::max<double>(max_ref, std::fabs(r[i]));
+    }
+    // Mask agreement: argmax over the class dimension of [N, C, H, W].
+    const auto& sh = out[0].shape();
+    const int64_t n = sh[0], c = sh[1], hw = sh[2] * sh[3];
+    int64_t same = 0;
+    for (int64_t b = 0; s.ok() && b < n; ++b)
+      for (int64_t p = 0; p < hw; ++p) {
+        int64_t ka = 0, kr = 0;
+        for (int64_t k = 1; k < c; ++k) {
+          if (a[(b * c + k) * hw + p] > a[(b * c + ka) * hw + p]) ka = k;
+          if (r[(b * c + k) * hw + p] > r[(b * c + kr) * hw + p]) kr = k;
+        }
+        same += ka == kr;
+      }
+    const double rel = max_ref > 0 ? max_diff / max_ref : max_diff;
+    const double agreement = static_cast<double>(same) / static_cast<double>(n * hw);
+    bool ok = s.ok() && rel < 1e-2 && agreement >= 0.99;
     failures += ok ? 0 : 1;
     std::printf(
         "{\"device\":\"%s\",\"description\":\"%s\",\"memory_total_mb\":%.0f,\"footprint_mb\":%.2f,"
-        "\"batch1_ms\":%.3f,\"batch8_ms\":%.3f,\"images_per_s_batch8\":%.1f,\"max_abs_diff_vs_cpu\":%.2e,\"ok\":%s}\n",
-        dev.name.c_str(), dev.description.c_str(), dev.memory_total_bytes / 1e6, inst->MemoryFootprintBytes() / 1e6,
-        ms1, ms8, 8000.0 / ms8, max_diff, ok ? "true" : "false");
+        "\"batch1_ms\":%.3f,\"batch8_ms\":%.3f,\"images_per_s_batch8\":%.1f,\"max_abs_diff_vs_"
+        "cpu\":%.2e,"
+        "\"max_rel_diff_vs_cpu\":%.2e,\"mask_agreement_vs_cpu\":%.5f,\"ok\":%s}\n",
+        dev.name.c_str(), dev.description.c_str(), dev.memory_total_bytes / 1e6,
+        inst->MemoryFootprintBytes() / 1e6, ms1, ms8, 8000.0 / ms8, max_diff, rel, agreement,
+        ok ? "true" : "false");
   }
   return failures == 0 ? 0 : 1;
 }

@@ -16,8 +16,9 @@ std::string HttpRequest::Query(const std::string& key, const std::string& fallba
 
 std::string HttpRequest::Header(std::string_view name) const {
   for (const auto& [k, v] : headers) {
-    if (k.size() == name.size() &&
-        std::equal(k.begin(), k.end(), name.begin(), [](char a, char b) { return std::tolower(a) == std::tolower(b); }))
+    if (k.size() == name.size() && std::equal(k.begin(), k.end(), name.begin(), [](char a, char b) {
+          return std::tolower(a) == std::tolower(b);
+        }))
       return v;
   }
   return "";
@@ -31,54 +32,67 @@ namespace {
 
 const char* ReasonType(int status) {
   switch (status) {
-    case 404: return "not_found";
-    case 405: return "method_not_allowed";
-    case 413: return "payload_too_large";
-    case 400: return "invalid_argument";
-    default: return status >= 500 ? "internal" : "http_error";
+    case 404:
+      return "not_found";
+    case 405:
+      return "method_not_allowed";
+    case 413:
+      return "payload_too_large";
+    case 400:
+      return "invalid_argument";
+    default:
+      return status >= 500 ? "internal" : "http_error";
   }
 }
 
 }  // namespace
 
-HttpServer::HttpServer(HttpServerOptions options) : impl_(std::make_unique<Impl>()), options_(std::move(options)) {
+HttpServer::HttpServer(HttpServerOptions options)
+    : impl_(std::make_unique<Impl>()), options_(std::move(options)) {
   auto& s = impl_->server;
   const int threads = std::max(1, options_.threads);
   s.new_task_queue = [threads] { return new httplib::ThreadPool(static_cast<size_t>(threads)); };
   s.set_payload_max_length(options_.max_body_bytes);
   s.set_read_timeout(options_.read_timeout_s, 0);
   s.set_keep_alive_max_count(1000);
-  s.set_error_handler(httplib::Server::HandlerWithResponse([](const httplib::Request& req, httplib::Response& res) {
-    if (!res.body.empty()) return httplib::Server::HandlerResponse::Unhandled;
-    std::string msg = res.status == 404 ? "no route for " + req.method + " " + req.path
-                                        : "HTTP error " + std::to_string(res.status);
-    if (res.status == 413) {
-      // cpp-httplib caps form-urlencoded bodies at 8 KiB (compile-time constant of the library);
-      // curl --data-binary sends that content type unless told otherwise.
-      msg = req.get_header_value("Content-Type") == "application/x-www-form-urlencoded"
-                ? "application/x-www-form-urlencoded bodies are limited to 8192 bytes; send binary data "
-                  "with Content-Type: image/png, image/jpeg or application/octet-stream"
-                : "request body exceeds the configured limit";
-    }
-    res.set_content(ErrorBody(res.status, ReasonType(res.status), msg), "application/json");
-    return httplib::Server::HandlerResponse::Handled;
-  }));
-  s.set_exception_handler([](const httplib::Request&, httplib::Response& res, std::exception_ptr ep) {
-    std::string msg = "unhandled error";
-    try {
-      std::rethrow_exception(ep);
-    } catch (const std::exception& e) {
-      msg = e.what();
-    } catch (...) {
-    }
-    res.status = 500;
-    res.set_content(ErrorBody(500, "internal", msg), "application/json");
-  });
+  // Without TCP_NODELAY a response written as headers + body can wait ~40 ms for a delayed ACK
+  // (Nagle); measured in bench/results/seg_bench.md.
+  s.set_tcp_nodelay(true);
+  s.set_error_handler(
+      httplib::Server::HandlerWithResponse([](const httplib::Request& req, httplib::Response& res) {
+        if (!res.body.empty()) return httplib::Server::HandlerResponse::Unhandled;
+        std::string msg = res.status == 404 ? "no route for " + req.method + " " + req.path
+                                            : "HTTP error " + std::to_string(res.status);
+        if (res.status == 413) {
+          // cpp-httplib caps form-urlencoded bodies at 8 KiB (compile-time constant of the
+          // library); curl --data-binary sends that content type unless told otherwise.
+          msg = req.get_header_value("Content-Type") == "application/x-www-form-urlencoded"
+                    ? "application/x-www-form-urlencoded bodies are limited to 8192 bytes; send "
+                      "binary data "
+                      "with Content-Type: image/png, image/jpeg or application/octet-stream"
+                    : "request body exceeds the configured limit";
+        }
+        res.set_content(ErrorBody(res.status, ReasonType(res.status), msg), "application/json");
+        return httplib::Server::HandlerResponse::Handled;
+      }));
+  s.set_exception_handler(
+      [](const httplib::Request&, httplib::Response& res, std::exception_ptr ep) {
+        std::string msg = "unhandled error";
+        try {
+          std::rethrow_exception(ep);
+        } catch (const std::exception& e) {
+          msg = e.what();
+        } catch (...) {
+        }
+        res.status = 500;
+        res.set_content(ErrorBody(500, "internal", msg), "application/json");
+      });
 }
 
 HttpServer::~HttpServer() { Stop(); }
 
-void HttpServer::Route(const std::string& method, const std::string& path_regex, HttpHandler handler) {
+void HttpServer::Route(const std::string& method, const std::string& path_regex,
+                       HttpHandler handler) {
   auto adapter = [h = std::move(handler)](const httplib::Request& req, httplib::Response& res) {
     HttpRequest r;
     r.method = req.method;
@@ -106,10 +120,14 @@ void HttpServer::Route(const std::string& method, const std::string& path_regex,
     }
   };
   auto& s = impl_->server;
-  if (method == "GET") s.Get(path_regex, adapter);
-  else if (method == "POST") s.Post(path_regex, adapter);
-  else if (method == "PUT") s.Put(path_regex, adapter);
-  else if (method == "DELETE") s.Delete(path_regex, adapter);
+  if (method == "GET")
+    s.Get(path_regex, adapter);
+  else if (method == "POST")
+    s.Post(path_regex, adapter);
+  else if (method == "PUT")
+    s.Put(path_regex, adapter);
+  else if (method == "DELETE")
+    s.Delete(path_regex, adapter);
 }
 
 Status HttpServer::Start() {

@@ -15,9 +15,9 @@ namespace epara::api {
 
 struct HttpServerOptions {
   std::string host = "127.0.0.1";
-  int port = 8000;                           // 0 = any free port
-  int threads = 64;                          // concurrent connections being served
-  size_t max_body_bytes = 64u << 20;         // larger bodies get 413
+  int port = 8000;                    // 0 = any free port
+  int threads = 64;                   // concurrent connections being served
+  size_t max_body_bytes = 64u << 20;  // larger bodies get 413
   int read_timeout_s = 30;
 };
 

@@ -34,13 +34,15 @@ Status FillIntegers(const std::vector<const json*>& values, const std::string& w
     if (v.is_number_unsigned()) {
       uint64_t u = v.get<uint64_t>();
       if (u > static_cast<uint64_t>(std::numeric_limits<T>::max()))
-        return InvalidArgument(where + ": element " + std::to_string(i) + " out of range for the datatype");
+        return InvalidArgument(where + ": element " + std::to_string(i) +
+                               " out of range for the datatype");
       dst[i] = static_cast<T>(u);
     } else {
       int64_t s = v.get<int64_t>();
       if (s < static_cast<int64_t>(std::numeric_limits<T>::min()) ||
           s > static_cast<int64_t>(std::numeric_limits<T>::max()))
-        return InvalidArgument(where + ": element " + std::to_string(i) + " out of range for the datatype");
+        return InvalidArgument(where + ": element " + std::to_string(i) +
+                               " out of range for the datatype");
       dst[i] = static_cast<T>(s);
     }
   }
@@ -61,7 +63,8 @@ Status FillFloats(const std::vector<const json*>& values, const std::string& whe
 Status ParseInput(const json& in, size_t index, NamedTensor* out) {
   std::string where = "inputs[" + std::to_string(index) + "]";
   if (!in.is_object()) return InvalidArgument(where + ": expected an object");
-  if (!in.contains("name") || !in["name"].is_string()) return InvalidArgument(where + ".name: expected a string");
+  if (!in.contains("name") || !in["name"].is_string())
+    return InvalidArgument(where + ".name: expected a string");
   out->name = in["name"].get<std::string>();
   where = "input '" + out->name + "'";
   if (!in.contains("datatype") || !in["datatype"].is_string())
@@ -69,7 +72,8 @@ Status ParseInput(const json& in, size_t index, NamedTensor* out) {
   DataType dtype;
   if (Status s = ParseDataType(in["datatype"].get<std::string>(), &dtype); !s.ok())
     return InvalidArgument(where + ": " + s.message());
-  if (!in.contains("shape") || !in["shape"].is_array()) return InvalidArgument(where + ": 'shape' must be an array");
+  if (!in.contains("shape") || !in["shape"].is_array())
+    return InvalidArgument(where + ": 'shape' must be an array");
   std::vector<int64_t> shape;
   for (const auto& d : in["shape"]) {
     if (!d.is_number_integer() || d.get<int64_t>() < 0)
@@ -79,32 +83,48 @@ Status ParseInput(const json& in, size_t index, NamedTensor* out) {
   if (shape.size() > 8) return InvalidArgument(where + ": more than 8 dimensions");
   if (!in.contains("data")) return InvalidArgument(where + ": 'data' is missing");
   std::vector<const json*> values;
-  if (!Flatten(in["data"], &values)) return InvalidArgument(where + ": 'data' must hold numbers or booleans");
+  if (!Flatten(in["data"], &values))
+    return InvalidArgument(where + ": 'data' must hold numbers or booleans");
   // Overflow-safe element count.
   int64_t n = 1;
   for (int64_t d : shape) {
-    if (d != 0 && n > std::numeric_limits<int64_t>::max() / d) return InvalidArgument(where + ": shape too large");
+    if (d != 0 && n > std::numeric_limits<int64_t>::max() / d)
+      return InvalidArgument(where + ": shape too large");
     n *= d;
   }
   if (static_cast<int64_t>(values.size()) != n)
-    return InvalidArgument(where + ": 'data' has " + std::to_string(values.size()) + " elements, shape " +
-                           ShapeToString(shape) + " needs " + std::to_string(n));
+    return InvalidArgument(where + ": 'data' has " + std::to_string(values.size()) +
+                           " elements, shape " + ShapeToString(shape) + " needs " +
+                           std::to_string(n));
   Tensor t(dtype, shape);
   switch (dtype) {
     case DataType::kBool: {
       auto* dst = t.data<uint8_t>();
       for (size_t i = 0; i < values.size(); ++i) {
-        if (!values[i]->is_boolean()) return InvalidArgument(where + ": BOOL data must be true/false");
+        if (!values[i]->is_boolean())
+          return InvalidArgument(where + ": BOOL data must be true/false");
         dst[i] = values[i]->get<bool>() ? 1 : 0;
       }
       break;
     }
-    case DataType::kUInt8: EPARA_RETURN_IF_ERROR(FillIntegers<uint8_t>(values, where, &t)); break;
-    case DataType::kInt8: EPARA_RETURN_IF_ERROR(FillIntegers<int8_t>(values, where, &t)); break;
-    case DataType::kInt32: EPARA_RETURN_IF_ERROR(FillIntegers<int32_t>(values, where, &t)); break;
-    case DataType::kInt64: EPARA_RETURN_IF_ERROR(FillIntegers<int64_t>(values, where, &t)); break;
-    case DataType::kFp32: EPARA_RETURN_IF_ERROR(FillFloats<float>(values, where, &t)); break;
-    case DataType::kFp64: EPARA_RETURN_IF_ERROR(FillFloats<double>(values, where, &t)); break;
+    case DataType::kUInt8:
+      EPARA_RETURN_IF_ERROR(FillIntegers<uint8_t>(values, where, &t));
+      break;
+    case DataType::kInt8:
+      EPARA_RETURN_IF_ERROR(FillIntegers<int8_t>(values, where, &t));
+      break;
+    case DataType::kInt32:
+      EPARA_RETURN_IF_ERROR(FillIntegers<int32_t>(values, where, &t));
+      break;
+    case DataType::kInt64:
+      EPARA_RETURN_IF_ERROR(FillIntegers<int64_t>(values, where, &t));
+      break;
+    case DataType::kFp32:
+      EPARA_RETURN_IF_ERROR(FillFloats<float>(values, where, &t));
+      break;
+    case DataType::kFp64:
+      EPARA_RETURN_IF_ERROR(FillFloats<double>(values, where, &t));
+      break;
   }
   out->tensor = std::move(t);
   return Status::Ok();
@@ -149,8 +169,9 @@ Status ParseKServeInferRequest(const std::string& body, KServeInferRequest* out)
   return Status::Ok();
 }
 
-std::string KServeInferResponse(const std::string& model, const std::string& version, const std::string& id,
-                                const std::vector<std::string>& names, const std::vector<const Tensor*>& tensors) {
+std::string KServeInferResponse(const std::string& model, const std::string& version,
+                                const std::string& id, const std::vector<std::string>& names,
+                                const std::vector<const Tensor*>& tensors) {
   json j = {{"model_name", model}, {"model_version", version}};
   if (!id.empty()) j["id"] = id;
   json outs = json::array();
@@ -164,12 +185,24 @@ std::string KServeInferResponse(const std::string& model, const std::string& ver
         o["data"] = std::move(a);
         break;
       }
-      case DataType::kUInt8: o["data"] = DataArray<uint8_t>(t); break;
-      case DataType::kInt8: o["data"] = DataArray<int8_t>(t); break;
-      case DataType::kInt32: o["data"] = DataArray<int32_t>(t); break;
-      case DataType::kInt64: o["data"] = DataArray<int64_t>(t); break;
-      case DataType::kFp32: o["data"] = DataArray<float>(t); break;
-      case DataType::kFp64: o["data"] = DataArray<double>(t); break;
+      case DataType::kUInt8:
+        o["data"] = DataArray<uint8_t>(t);
+        break;
+      case DataType::kInt8:
+        o["data"] = DataArray<int8_t>(t);
+        break;
+      case DataType::kInt32:
+        o["data"] = DataArray<int32_t>(t);
+        break;
+      case DataType::kInt64:
+        o["data"] = DataArray<int64_t>(t);
+        break;
+      case DataType::kFp32:
+        o["data"] = DataArray<float>(t);
+        break;
+      case DataType::kFp64:
+        o["data"] = DataArray<double>(t);
+        break;
     }
     outs.push_back(std::move(o));
   }

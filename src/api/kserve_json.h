@@ -1,6 +1,7 @@
 // KServe v2 / Open Inference Protocol JSON tensors.
 //   request:  {"id"?, "inputs": [{"name", "shape", "datatype", "data"}], "outputs"?: [{"name"}]}
-//   response: {"model_name", "model_version", "id"?, "outputs": [{"name", "shape", "datatype", "data"}]}
+//   response: {"model_name", "model_version", "id"?, "outputs": [{"name", "shape", "datatype",
+//   "data"}]}
 // "data" may be flat (row-major) or nested; its element count must equal the shape's product.
 #pragma once
 
@@ -23,7 +24,8 @@ struct KServeInferRequest {
 Status ParseKServeInferRequest(const std::string& body, KServeInferRequest* out);
 
 // Serializes outputs. `names` and `tensors` are parallel.
-std::string KServeInferResponse(const std::string& model, const std::string& version, const std::string& id,
-                                const std::vector<std::string>& names, const std::vector<const Tensor*>& tensors);
+std::string KServeInferResponse(const std::string& model, const std::string& version,
+                                const std::string& id, const std::vector<std::string>& names,
+                                const std::vector<const Tensor*>& tensors);
 
 }  // namespace epara::api

@@ -21,8 +21,10 @@ json TensorMetadata(const TensorSpec& t, bool batching) {
 }
 
 Status CheckVersion(const engine::ServedModel& m, const HttpRequest& req) {
-  if (req.path_params.size() > 1 && !req.path_params[1].empty() && req.path_params[1] != m.descriptor.version)
-    return NotFound("model '" + m.descriptor.name + "' has no version '" + req.path_params[1] + "'");
+  if (req.path_params.size() > 1 && !req.path_params[1].empty() &&
+      req.path_params[1] != m.descriptor.version)
+    return NotFound("model '" + m.descriptor.name + "' has no version '" + req.path_params[1] +
+                    "'");
   return Status::Ok();
 }
 
@@ -31,7 +33,8 @@ void Infer(const ServerContext& ctx, const HttpRequest& req, HttpResponse* res) 
   engine::ServedModel* model = nullptr;
   if (Status s = FindModel(ctx, req.path_params[0], &model); !s.ok()) return WriteError(s, res);
   auto finish = [&](const Status& s) {
-    model->metrics.RecordRequest(s, std::chrono::duration<double>(std::chrono::steady_clock::now() - start).count());
+    model->metrics.RecordRequest(
+        s, std::chrono::duration<double>(std::chrono::steady_clock::now() - start).count());
     if (!s.ok()) WriteError(s, res);
   };
   if (Status s = CheckVersion(*model, req); !s.ok()) return finish(s);
@@ -42,16 +45,19 @@ void Infer(const ServerContext& ctx, const HttpRequest& req, HttpResponse* res) 
   for (const std::string& name : parsed.requested_outputs) {
     size_t i = 0;
     while (i < d.outputs.size() && d.outputs[i].name != name) ++i;
-    if (i == d.outputs.size()) return finish(InvalidArgument("unknown output '" + name + "' for model '" + d.name + "'"));
+    if (i == d.outputs.size())
+      return finish(InvalidArgument("unknown output '" + name + "' for model '" + d.name + "'"));
     selected.push_back(i);
   }
   if (selected.empty())
     for (size_t i = 0; i < d.outputs.size(); ++i) selected.push_back(i);
   std::vector<Tensor> inputs;
   int64_t rows = 1;
-  if (Status s = engine::ValidateInputs(d, parsed.inputs, &inputs, &rows); !s.ok()) return finish(s);
+  if (Status s = engine::ValidateInputs(d, parsed.inputs, &inputs, &rows); !s.ok())
+    return finish(s);
   engine::InferenceResult result;
-  if (Status s = engine::InferSync(*model, std::move(inputs), rows, &result); !s.ok()) return finish(s);
+  if (Status s = engine::InferSync(*model, std::move(inputs), rows, &result); !s.ok())
+    return finish(s);
   std::vector<std::string> names;
   std::vector<const Tensor*> tensors;
   for (size_t i : selected) {
@@ -66,12 +72,17 @@ void Infer(const ServerContext& ctx, const HttpRequest& req, HttpResponse* res) 
 
 void AddKServeRoutes(HttpServer* http, const ServerContext* ctx) {
   http->Route("GET", "/v2", [ctx](const HttpRequest&, HttpResponse* res) {
-    res->body = json{{"name", ctx->server_name}, {"version", ctx->server_version}, {"extensions", json::array()}}.dump();
+    res->body = json{{"name", ctx->server_name},
+                     {"version", ctx->server_version},
+                     {"extensions", json::array()}}
+                    .dump();
   });
-  http->Route("GET", "/v2/health/live", [](const HttpRequest&, HttpResponse* res) { res->body = R"({"live":true})"; });
+  http->Route("GET", "/v2/health/live",
+              [](const HttpRequest&, HttpResponse* res) { res->body = R"({"live":true})"; });
   http->Route("GET", "/v2/health/ready", [ctx](const HttpRequest&, HttpResponse* res) {
     bool ready = true;
-    for (const engine::ServedModel* m : ctx->models->List()) ready = ready && m->state == engine::ModelState::kReady;
+    for (const engine::ServedModel* m : ctx->models->List())
+      ready = ready && m->state == engine::ModelState::kReady;
     if (!ready) return WriteError(Unavailable("not every model is ready"), res);
     res->body = R"({"ready":true})";
   });
@@ -92,17 +103,18 @@ void AddKServeRoutes(HttpServer* http, const ServerContext* ctx) {
     for (const auto& t : d.outputs) j["outputs"].push_back(TensorMetadata(t, batching));
     res->body = j.dump();
   });
-  http->Route("GET", std::string(kModelPath) + "/ready", [ctx](const HttpRequest& req, HttpResponse* res) {
-    engine::ServedModel* m = nullptr;
-    if (Status s = FindModel(*ctx, req.path_params[0], &m); !s.ok()) return WriteError(s, res);
-    if (Status s = CheckVersion(*m, req); !s.ok()) return WriteError(s, res);
-    if (m->state != engine::ModelState::kReady)
-      return WriteError(Unavailable("model '" + m->descriptor.name + "' is " +
-                                    std::string(engine::ModelStateName(m->state)) +
-                                    (m->load_error.ok() ? "" : ": " + m->load_error.message())),
-                        res);
-    res->body = json{{"name", m->descriptor.name}, {"ready", true}}.dump();
-  });
+  http->Route(
+      "GET", std::string(kModelPath) + "/ready", [ctx](const HttpRequest& req, HttpResponse* res) {
+        engine::ServedModel* m = nullptr;
+        if (Status s = FindModel(*ctx, req.path_params[0], &m); !s.ok()) return WriteError(s, res);
+        if (Status s = CheckVersion(*m, req); !s.ok()) return WriteError(s, res);
+        if (m->state != engine::ModelState::kReady)
+          return WriteError(Unavailable("model '" + m->descriptor.name + "' is " +
+                                        std::string(engine::ModelStateName(m->state)) +
+                                        (m->load_error.ok() ? "" : ": " + m->load_error.message())),
+                            res);
+        res->body = json{{"name", m->descriptor.name}, {"ready", true}}.dump();
+      });
   http->Route("POST", std::string(kModelPath) + "/infer",
               [ctx](const HttpRequest& req, HttpResponse* res) { Infer(*ctx, req, res); });
 }

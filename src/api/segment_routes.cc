@@ -24,14 +24,16 @@ void Segment(const ServerContext& ctx, const HttpRequest& req, HttpResponse* res
   };
   const ModelDescriptor& d = model->descriptor;
   if (d.task != TaskType::kSegmentation)
-    return finish(InvalidArgument("model '" + d.name + "' is a " + std::string(TaskTypeName(d.task)) +
+    return finish(InvalidArgument("model '" + d.name + "' is a " +
+                                  std::string(TaskTypeName(d.task)) +
                                   " model; /v1/segment needs a segmentation model"));
   const std::string format = req.Query("format", "png");
   if (format != "png" && format != "json")
     return finish(InvalidArgument("format must be 'png' or 'json', got '" + format + "'"));
 
   vision::PreprocessedImage pre;
-  if (Status s = vision::PreprocessImage(req.body, *d.preprocess, &pre, ctx.image_limits); !s.ok()) return finish(s);
+  if (Status s = vision::PreprocessImage(req.body, *d.preprocess, &pre, ctx.image_limits); !s.ok())
+    return finish(s);
   const auto t1 = Clock::now();
   std::vector<Tensor> inputs;
   inputs.push_back(std::move(pre.input));
@@ -43,15 +45,19 @@ void Segment(const ServerContext& ctx, const HttpRequest& req, HttpResponse* res
     t = std::move(squeezed);
   }
   engine::InferenceResult result;
-  if (Status s = engine::InferSync(*model, std::move(inputs), /*rows=*/1, &result); !s.ok()) return finish(s);
+  if (Status s = engine::InferSync(*model, std::move(inputs), /*rows=*/1, &result); !s.ok())
+    return finish(s);
   const auto t2 = Clock::now();
   vision::SegmentationMask mask;
-  if (Status s = vision::PostprocessLogits(result.outputs[0], pre.original_width, pre.original_height, &mask); !s.ok())
+  if (Status s = vision::PostprocessLogits(result.outputs[0], pre.original_width,
+                                           pre.original_height, &mask);
+      !s.ok())
     return finish(s);
   const int classes = static_cast<int>(mask.class_pixels.size());
   std::string png;
   if (format == "png") {
-    if (Status s = EncodePalettePng(mask.mask, ClassPalette(classes), &png); !s.ok()) return finish(s);
+    if (Status s = EncodePalettePng(mask.mask, ClassPalette(classes), &png); !s.ok())
+      return finish(s);
   }
   const auto t3 = Clock::now();
   const double pre_ms = Ms(t1 - t0), infer_ms = Ms(t2 - t1), post_ms = Ms(t3 - t2);
@@ -65,10 +71,11 @@ void Segment(const ServerContext& ctx, const HttpRequest& req, HttpResponse* res
     nlohmann::json cls = nlohmann::json::array();
     const double total = static_cast<double>(mask.mask.pixels.size());
     for (int c = 0; c < classes; ++c)
-      cls.push_back({{"id", c},
-                     {"label", c < static_cast<int>(d.labels.size()) ? d.labels[c] : std::to_string(c)},
-                     {"pixels", mask.class_pixels[c]},
-                     {"fraction", total > 0 ? mask.class_pixels[c] / total : 0.0}});
+      cls.push_back(
+          {{"id", c},
+           {"label", c < static_cast<int>(d.labels.size()) ? d.labels[c] : std::to_string(c)},
+           {"pixels", mask.class_pixels[c]},
+           {"fraction", total > 0 ? mask.class_pixels[c] / total : 0.0}});
     res->body = nlohmann::json{{"model", d.name},
                                {"width", mask.mask.width},
                                {"height", mask.mask.height},
@@ -89,7 +96,8 @@ void Segment(const ServerContext& ctx, const HttpRequest& req, HttpResponse* res
 }  // namespace
 
 void AddSegmentationRoutes(HttpServer* http, const ServerContext* ctx) {
-  http->Route("POST", R"(/v1/segment/([^/]+))", [ctx](const HttpRequest& req, HttpResponse* res) { Segment(*ctx, req, res); });
+  http->Route("POST", R"(/v1/segment/([^/]+))",
+              [ctx](const HttpRequest& req, HttpResponse* res) { Segment(*ctx, req, res); });
 }
 
 }  // namespace epara::api

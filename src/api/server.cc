@@ -20,7 +20,8 @@ Server::Server(const ServerOptions& options) : options_(options), http_(options.
 
 Server::~Server() { Stop(); }
 
-Status Server::Create(const ServerOptions& options, backend::BackendRegistry* backends, std::unique_ptr<Server>* out) {
+Status Server::Create(const ServerOptions& options, backend::BackendRegistry* backends,
+                      std::unique_ptr<Server>* out) {
   std::unique_ptr<Server> s(new Server(options));
   RepositoryScan scan;
   EPARA_RETURN_IF_ERROR(ScanModelRepository(options.models_dir, &scan));
@@ -45,7 +46,8 @@ Status Server::Create(const ServerOptions& options, backend::BackendRegistry* ba
     res->content_type = "text/plain; version=0.0.4";
     res->body = ctx->metrics->RenderText();
   });
-  s->http_.Route("GET", "/health", [](const HttpRequest&, HttpResponse* res) { res->body = R"({"status":"ok"})"; });
+  s->http_.Route("GET", "/health",
+                 [](const HttpRequest&, HttpResponse* res) { res->body = R"({"status":"ok"})"; });
   *out = std::move(s);
   return Status::Ok();
 }

@@ -27,7 +27,8 @@ struct ServerOptions {
 class Server {
  public:
   // Loads every model of options.models_dir with `backends` (which must outlive the server).
-  static Status Create(const ServerOptions& options, backend::BackendRegistry* backends, std::unique_ptr<Server>* out);
+  static Status Create(const ServerOptions& options, backend::BackendRegistry* backends,
+                       std::unique_ptr<Server>* out);
   ~Server();
 
   Status Start();

@@ -27,7 +27,7 @@ struct ApiVersion {
 enum class DeviceKind { kCpu, kCuda };
 
 struct DeviceInfo {
-  std::string name;         // "cpu", "cuda:0"
+  std::string name;  // "cpu", "cuda:0"
   DeviceKind kind = DeviceKind::kCpu;
   int index = 0;
   std::string description;  // e.g. GPU product name, CPU core count
@@ -38,9 +38,9 @@ struct DeviceInfo {
 // What to load and where. Derived from a ModelDescriptor by the engine.
 struct LoadSpec {
   std::string model_name;
-  std::vector<std::string> artifacts;  // absolute paths
-  std::string device = "cpu";          // "cpu" or "cuda:N"
-  int threads = 1;                     // intra-op threads for this instance (cpu)
+  std::vector<std::string> artifacts;     // absolute paths
+  std::string device = "cpu";             // "cpu" or "cuda:N"
+  int threads = 1;                        // intra-op threads for this instance (cpu)
   std::vector<std::string> input_names;   // positional order of the module's forward() arguments
   std::vector<std::string> output_names;  // names given to the module's outputs, in order
 };

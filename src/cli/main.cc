@@ -5,9 +5,12 @@
 #include <iostream>
 
 #include "cli/commands.h"
+#include "core/host_allocator.h"
 #include "core/version.h"
 
 int main(int argc, char** argv) {
+  if (!epara::ConfigureHostAllocatorForInference())
+    spdlog::warn("glibc refused a malloc setting; inference may be slower");
   CLI::App app{"epara: categorized AI inference serving for heterogeneous edge clusters"};
   app.require_subcommand(1);
   app.set_version_flag("--version", epara::kEparaVersion);

@@ -3,7 +3,11 @@
 
 #include <iostream>
 
+#include <fstream>
+
 #include "cli/commands.h"
+#include "image/image_codec.h"
+#include "image/synthetic_scene.h"
 #include "models/demo_segmentation.h"
 #include "models/demo_tensor.h"
 
@@ -14,10 +18,13 @@ void RegisterModelsCommand(CLI::App& app, int* exit_code) {
   models->require_subcommand(1);
   auto dir = std::make_shared<std::string>();
   auto seg = std::make_shared<models::DemoSegmentationOptions>();
-  CLI::App* demo = models->add_subcommand("demo", "Write the demo models (untrained, deterministic) into DIR");
+  CLI::App* demo =
+      models->add_subcommand("demo", "Write the demo models (untrained, deterministic) into DIR");
   demo->add_option("dir", *dir, "Model repository folder to create or update")->required();
-  demo->add_option("--seg-size", seg->size, "Segmentation input size (multiple of 16)")->capture_default_str();
-  demo->add_option("--seg-channels", seg->base_channels, "UNet base channels")->capture_default_str();
+  demo->add_option("--seg-size", seg->size, "Segmentation input size (multiple of 16)")
+      ->capture_default_str();
+  demo->add_option("--seg-channels", seg->base_channels, "UNet base channels")
+      ->capture_default_str();
   demo->add_option("--seed", seg->seed, "Weight seed")->capture_default_str();
   demo->callback([dir, seg, exit_code] {
     if (Status s = models::WriteDemoSegmentationModel(*dir, *seg); !s.ok()) {
@@ -30,8 +37,17 @@ void RegisterModelsCommand(CLI::App& app, int* exit_code) {
       *exit_code = 1;
       return;
     }
+    std::string png;
+    const std::string sample = *dir + "/" + seg->name + "/sample.png";
+    if (Status s = EncodePng(SyntheticScene(640, 480), &png);
+        !s.ok() || !(std::ofstream(sample) << png)) {
+      spdlog::error("cannot write {}", sample);
+      *exit_code = 1;
+      return;
+    }
     std::cout << "wrote " << *dir << "/" << seg->name << " (UNet, "
               << models::DemoSegmentationParameterCount(*seg) / 1e6 << " M parameters, untrained)\n"
+              << "wrote " << sample << " (a synthetic 640x480 scene to segment)\n"
               << "wrote " << *dir << "/tensor-demo (sum = a + b + c; KServe v2 example)\n";
   });
 }

@@ -1,9 +1,9 @@
 // `epara serve --models DIR [--host H] [--port P]`: a single-node server.
 #include <spdlog/spdlog.h>
 
+#include <pthread.h>
 #include <csignal>
 #include <fstream>
-#include <pthread.h>
 
 #include "api/server.h"
 #include "backend/libtorch/libtorch_backend.h"
@@ -38,9 +38,10 @@ int RunServe(ServeFlags flags) {
     return 1;
   }
   for (const auto* m : server->models().List()) {
-    spdlog::info("model {} [{}] {} on {}: {:.1f} MB{}", m->descriptor.name, TaskTypeName(m->descriptor.task),
-                 engine::ModelStateName(m->state), m->descriptor.instances.device,
-                 m->memory_footprint_bytes / 1e6, m->load_error.ok() ? "" : " (" + m->load_error.message() + ")");
+    spdlog::info("model {} [{}] {} on {}: {:.1f} MB{}", m->descriptor.name,
+                 TaskTypeName(m->descriptor.task), engine::ModelStateName(m->state),
+                 m->descriptor.instances.device, m->memory_footprint_bytes / 1e6,
+                 m->load_error.ok() ? "" : " (" + m->load_error.message() + ")");
   }
   if (Status s = server->Start(); !s.ok()) {
     spdlog::error("{}", s.ToString());
@@ -64,16 +65,21 @@ int RunServe(ServeFlags flags) {
 
 void RegisterServeCommand(CLI::App& app, int* exit_code) {
   auto flags = std::make_shared<ServeFlags>();
-  CLI::App* cmd = app.add_subcommand("serve", "Serve the models of a model repository on this machine");
+  CLI::App* cmd =
+      app.add_subcommand("serve", "Serve the models of a model repository on this machine");
   cmd->add_option("--models", flags->options.models_dir, "Model repository folder")->required();
   cmd->add_option("--host", flags->options.http.host, "Address to bind")->capture_default_str();
-  cmd->add_option("--port", flags->options.http.port, "Port (0 = any free port)")->capture_default_str();
-  cmd->add_option("--port-file", flags->port_file, "Write the bound port to this file once listening");
-  cmd->add_option("--http-threads", flags->options.http.threads, "Concurrent HTTP connections served")
+  cmd->add_option("--port", flags->options.http.port, "Port (0 = any free port)")
+      ->capture_default_str();
+  cmd->add_option("--port-file", flags->port_file,
+                  "Write the bound port to this file once listening");
+  cmd->add_option("--http-threads", flags->options.http.threads,
+                  "Concurrent HTTP connections served")
       ->capture_default_str();
   cmd->add_option("--max-body-mb", flags->max_body_mb, "Largest request body accepted (413 above)")
       ->capture_default_str();
-  cmd->add_flag("--skip-invalid", flags->options.skip_invalid_models, "Serve valid models when some are invalid");
+  cmd->add_flag("--skip-invalid", flags->options.skip_invalid_models,
+                "Serve valid models when some are invalid");
   cmd->callback([flags, exit_code] { *exit_code = RunServe(*flags); });
 }
 

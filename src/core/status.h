@@ -45,7 +45,9 @@ class [[nodiscard]] Status {
   std::string message_;
 };
 
-inline Status InvalidArgument(std::string m) { return {StatusCode::kInvalidArgument, std::move(m)}; }
+inline Status InvalidArgument(std::string m) {
+  return {StatusCode::kInvalidArgument, std::move(m)};
+}
 inline Status NotFound(std::string m) { return {StatusCode::kNotFound, std::move(m)}; }
 inline Status ResourceExhausted(std::string m) {
   return {StatusCode::kResourceExhausted, std::move(m)};
@@ -60,8 +62,8 @@ inline Status FailedPrecondition(std::string m) {
 template <typename T>
 class [[nodiscard]] Result {
  public:
-  Result(T value) : value_(std::move(value)) {}            // NOLINT: implicit by design
-  Result(Status status) : status_(std::move(status)) {}    // NOLINT: implicit by design
+  Result(T value) : value_(std::move(value)) {}          // NOLINT: implicit by design
+  Result(Status status) : status_(std::move(status)) {}  // NOLINT: implicit by design
   bool ok() const { return status_.ok(); }
   const Status& status() const { return status_; }
   T& value() & { return *value_; }
@@ -78,8 +80,8 @@ class [[nodiscard]] Result {
 }  // namespace epara
 
 // Returns early from the enclosing function when `expr` yields a non-OK Status.
-#define EPARA_RETURN_IF_ERROR(expr)          \
-  do {                                       \
-    ::epara::Status _st = (expr);            \
-    if (!_st.ok()) return _st;               \
+#define EPARA_RETURN_IF_ERROR(expr) \
+  do {                              \
+    ::epara::Status _st = (expr);   \
+    if (!_st.ok()) return _st;      \
   } while (0)

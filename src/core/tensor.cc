@@ -6,13 +6,20 @@ namespace epara {
 
 std::string_view DataTypeName(DataType dtype) {
   switch (dtype) {
-    case DataType::kBool: return "BOOL";
-    case DataType::kUInt8: return "UINT8";
-    case DataType::kInt8: return "INT8";
-    case DataType::kInt32: return "INT32";
-    case DataType::kInt64: return "INT64";
-    case DataType::kFp32: return "FP32";
-    case DataType::kFp64: return "FP64";
+    case DataType::kBool:
+      return "BOOL";
+    case DataType::kUInt8:
+      return "UINT8";
+    case DataType::kInt8:
+      return "INT8";
+    case DataType::kInt32:
+      return "INT32";
+    case DataType::kInt64:
+      return "INT64";
+    case DataType::kFp32:
+      return "FP32";
+    case DataType::kFp64:
+      return "FP64";
   }
   return "UNKNOWN";
 }
@@ -35,11 +42,14 @@ size_t DataTypeSize(DataType dtype) {
   switch (dtype) {
     case DataType::kBool:
     case DataType::kUInt8:
-    case DataType::kInt8: return 1;
+    case DataType::kInt8:
+      return 1;
     case DataType::kInt32:
-    case DataType::kFp32: return 4;
+    case DataType::kFp32:
+      return 4;
     case DataType::kInt64:
-    case DataType::kFp64: return 8;
+    case DataType::kFp64:
+      return 8;
   }
   return 0;
 }

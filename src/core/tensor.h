@@ -1,5 +1,6 @@
 // Tensor: a dense, owning, row-major host buffer with a KServe v2 datatype and a shape. This is the
-// only tensor type outside src/backend and src/models, so the rest of epara never includes LibTorch.
+// only tensor type outside src/backend and src/models, so the rest of epara never includes
+// LibTorch.
 #pragma once
 
 #include <cstddef>

@@ -12,9 +12,11 @@ BatchDecision DecideBatch(std::span<const int64_t> rows, Clock::time_point oldes
   }
   int64_t total = 0;
   size_t fit = 0;
-  while (fit < rows.size() && (fit == 0 || total + rows[fit] <= config.max_batch_size)) total += rows[fit++];
+  while (fit < rows.size() && (fit == 0 || total + rows[fit] <= config.max_batch_size))
+    total += rows[fit++];
   const bool full = total >= config.max_batch_size || fit < rows.size();
-  const Clock::time_point deadline = oldest_enqueued + std::chrono::microseconds(config.max_queue_delay_us);
+  const Clock::time_point deadline =
+      oldest_enqueued + std::chrono::microseconds(config.max_queue_delay_us);
   if (full || draining || now >= deadline) {
     d.take = fit;
   } else {

@@ -13,7 +13,7 @@ namespace epara::engine {
 using Clock = std::chrono::steady_clock;
 
 struct BatchDecision {
-  size_t take = 0;             // requests to take from the queue front now; 0 = wait
+  size_t take = 0;  // requests to take from the queue front now; 0 = wait
   Clock::time_point wake_at = Clock::time_point::max();  // when to decide again if take == 0
 };
 

@@ -13,7 +13,7 @@ namespace epara::engine {
 // descriptor order (moved out of `named`) plus the batch rows. With batching, every input carries
 // a leading batch dimension in [1, max_batch_size], equal across inputs; without, shapes are exact
 // (-1 matches any size) and rows = 1. Errors are InvalidArgument naming the input.
-Status ValidateInputs(const ModelDescriptor& d, std::vector<NamedTensor>& named, std::vector<Tensor>* ordered,
-                      int64_t* rows);
+Status ValidateInputs(const ModelDescriptor& d, std::vector<NamedTensor>& named,
+                      std::vector<Tensor>* ordered, int64_t* rows);
 
 }  // namespace epara::engine

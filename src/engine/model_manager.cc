@@ -7,10 +7,14 @@ namespace epara::engine {
 
 std::string_view ModelStateName(ModelState s) {
   switch (s) {
-    case ModelState::kLoading: return "LOADING";
-    case ModelState::kReady: return "READY";
-    case ModelState::kFailed: return "FAILED";
-    case ModelState::kUnloading: return "UNLOADING";
+    case ModelState::kLoading:
+      return "LOADING";
+    case ModelState::kReady:
+      return "READY";
+    case ModelState::kFailed:
+      return "FAILED";
+    case ModelState::kUnloading:
+      return "UNLOADING";
   }
   return "UNKNOWN";
 }
@@ -36,16 +40,20 @@ Status ModelManager::Load(const ModelDescriptor& d) {
     model->state = ModelState::kFailed;
     return s;
   };
-  if (d.task == TaskType::kLlm) return fail(FailedPrecondition("model '" + d.name + "': task 'llm' is served by the LLM engine"));
+  if (d.task == TaskType::kLlm)
+    return fail(
+        FailedPrecondition("model '" + d.name + "': task 'llm' is served by the LLM engine"));
   backend::Backend* be = backends_->Get(d.backend);
-  if (!be) return fail(InvalidArgument("model '" + d.name + "': unknown backend '" + d.backend + "'"));
+  if (!be)
+    return fail(InvalidArgument("model '" + d.name + "': unknown backend '" + d.backend + "'"));
 
   backend::LoadSpec spec;
   spec.model_name = d.name;
   spec.artifacts = d.artifacts;
   spec.device = d.instances.device;
   const int cores = std::max(1u, std::thread::hardware_concurrency());
-  spec.threads = d.instances.threads > 0 ? d.instances.threads : std::max(1, cores / d.instances.count);
+  spec.threads =
+      d.instances.threads > 0 ? d.instances.threads : std::max(1, cores / d.instances.count);
   for (const auto& t : d.inputs) spec.input_names.push_back(t.name);
   for (const auto& t : d.outputs) spec.output_names.push_back(t.name);
 
@@ -71,7 +79,8 @@ Status ModelManager::Load(const ModelDescriptor& d) {
     model->memory_footprint_bytes += inst->MemoryFootprintBytes();
     instances.push_back(std::move(inst));
   }
-  Status s = ModelScheduler::Create(d.batching, std::move(instances), model->metrics, &model->scheduler);
+  Status s =
+      ModelScheduler::Create(d.batching, std::move(instances), model->metrics, &model->scheduler);
   if (!s.ok()) return fail(s);
   model->state = ModelState::kReady;
   return Status::Ok();
@@ -102,7 +111,8 @@ void ModelManager::Shutdown() {
   }
 }
 
-Status InferSync(ServedModel& model, std::vector<Tensor> inputs, int64_t rows, InferenceResult* out) {
+Status InferSync(ServedModel& model, std::vector<Tensor> inputs, int64_t rows,
+                 InferenceResult* out) {
   if (model.state != ModelState::kReady || !model.scheduler)
     return Unavailable("model '" + model.descriptor.name + "' is not ready (" +
                        std::string(ModelStateName(model.state)) + ")");

@@ -22,8 +22,8 @@ std::string_view ModelStateName(ModelState s);
 struct ServedModel {
   ModelDescriptor descriptor;
   std::atomic<ModelState> state{ModelState::kLoading};
-  Status load_error;                     // set when state == kFailed
-  int64_t memory_footprint_bytes = 0;    // all instances
+  Status load_error;                   // set when state == kFailed
+  int64_t memory_footprint_bytes = 0;  // all instances
   metrics::ModelMetrics metrics;
   std::unique_ptr<ModelScheduler> scheduler;  // set when state == kReady
 };
@@ -55,6 +55,7 @@ class ModelManager {
 
 // Enqueues on `model` and blocks until the result is ready. Returns the admission error
 // (ResourceExhausted, Unavailable) or the result's status; `out` holds the result on success.
-Status InferSync(ServedModel& model, std::vector<Tensor> inputs, int64_t rows, InferenceResult* out);
+Status InferSync(ServedModel& model, std::vector<Tensor> inputs, int64_t rows,
+                 InferenceResult* out);
 
 }  // namespace epara::engine

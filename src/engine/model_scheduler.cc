@@ -9,7 +9,8 @@ double Seconds(Clock::duration d) { return std::chrono::duration<double>(d).coun
 
 Status ModelScheduler::Create(const BatchingConfig& config,
                               std::vector<std::unique_ptr<backend::ModelInstance>> instances,
-                              const metrics::ModelMetrics& metrics, std::unique_ptr<ModelScheduler>* out) {
+                              const metrics::ModelMetrics& metrics,
+                              std::unique_ptr<ModelScheduler>* out) {
   if (instances.empty()) return InvalidArgument("a scheduler needs at least one instance");
   out->reset(new ModelScheduler(config, std::move(instances), metrics));
   return Status::Ok();
@@ -29,7 +30,8 @@ Status ModelScheduler::Enqueue(InferenceRequest request) {
     std::lock_guard<std::mutex> lock(mu_);
     if (stopping_) return Unavailable("model is shutting down");
     if (static_cast<int>(queue_.size()) >= config_.max_queue_size)
-      return ResourceExhausted("queue full (" + std::to_string(config_.max_queue_size) + " requests waiting)");
+      return ResourceExhausted("queue full (" + std::to_string(config_.max_queue_size) +
+                               " requests waiting)");
     request.enqueued = Clock::now();
     queue_.push_back(std::move(request));
     metrics_.pending->Add(1);
@@ -73,7 +75,8 @@ void ModelScheduler::WorkerLoop(backend::ModelInstance* instance) {
         }
         rows.clear();
         for (const auto& r : queue_) rows.push_back(r.rows);
-        BatchDecision d = DecideBatch(rows, queue_.front().enqueued, Clock::now(), config_, stopping_);
+        BatchDecision d =
+            DecideBatch(rows, queue_.front().enqueued, Clock::now(), config_, stopping_);
         if (d.take > 0) {
           for (size_t i = 0; i < d.take; ++i) {
             batch.push_back(std::move(queue_.front()));
@@ -91,7 +94,8 @@ void ModelScheduler::WorkerLoop(backend::ModelInstance* instance) {
   }
 }
 
-void ModelScheduler::RunBatch(backend::ModelInstance* instance, std::vector<InferenceRequest>& batch) {
+void ModelScheduler::RunBatch(backend::ModelInstance* instance,
+                              std::vector<InferenceRequest>& batch) {
   const Clock::time_point start = Clock::now();
   int64_t total_rows = 0;
   for (const auto& r : batch) total_rows += r.rows;
@@ -113,8 +117,8 @@ void ModelScheduler::RunBatch(backend::ModelInstance* instance, std::vector<Infe
   if (status.ok() && config_.max_batch_size > 0) {
     for (const Tensor& o : outputs)
       if (o.shape().empty() || o.shape()[0] != total_rows)
-        status = Internal("model output of shape " + ShapeToString(o.shape()) + " does not have the batch's " +
-                          std::to_string(total_rows) + " rows");
+        status = Internal("model output of shape " + ShapeToString(o.shape()) +
+                          " does not have the batch's " + std::to_string(total_rows) + " rows");
   }
   metrics_.exec_count->Increment();
   metrics_.inference_count->Increment(static_cast<double>(total_rows));
@@ -133,7 +137,8 @@ void ModelScheduler::RunBatch(backend::ModelInstance* instance, std::vector<Infe
       if (batch.size() == 1) {
         result.outputs = std::move(outputs);
       } else {
-        for (const Tensor& o : outputs) result.outputs.push_back(o.SliceRows(offset, offset + r.rows));
+        for (const Tensor& o : outputs)
+          result.outputs.push_back(o.SliceRows(offset, offset + r.rows));
       }
     }
     offset += r.rows;

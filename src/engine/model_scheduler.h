@@ -23,7 +23,8 @@ namespace epara::engine {
 class ModelScheduler {
  public:
   // Takes ownership of `instances` (at least one). `metrics` series must outlive the scheduler.
-  static Status Create(const BatchingConfig& config, std::vector<std::unique_ptr<backend::ModelInstance>> instances,
+  static Status Create(const BatchingConfig& config,
+                       std::vector<std::unique_ptr<backend::ModelInstance>> instances,
                        const metrics::ModelMetrics& metrics, std::unique_ptr<ModelScheduler>* out);
   ~ModelScheduler();  // calls Shutdown()
 
@@ -37,7 +38,8 @@ class ModelScheduler {
   const BatchingConfig& config() const { return config_; }
 
  private:
-  ModelScheduler(const BatchingConfig& config, std::vector<std::unique_ptr<backend::ModelInstance>> instances,
+  ModelScheduler(const BatchingConfig& config,
+                 std::vector<std::unique_ptr<backend::ModelInstance>> instances,
                  const metrics::ModelMetrics& metrics);
   void WorkerLoop(backend::ModelInstance* instance);
   void RunBatch(backend::ModelInstance* instance, std::vector<InferenceRequest>& batch);

@@ -11,7 +11,8 @@ namespace {
 // rows of every batch it ran.
 class FakeInstance : public backend::ModelInstance {
  public:
-  explicit FakeInstance(std::vector<int64_t>* batches, std::mutex* mu) : batches_(batches), mu_(mu) {}
+  explicit FakeInstance(std::vector<int64_t>* batches, std::mutex* mu)
+      : batches_(batches), mu_(mu) {}
   Status Run(const std::vector<Tensor>& inputs, std::vector<Tensor>* outputs) override {
     {
       std::lock_guard<std::mutex> lock(*mu_);

@@ -9,18 +9,20 @@
 namespace epara {
 namespace {
 
-bool IsPng(std::string_view b) { return b.size() >= 8 && std::memcmp(b.data(), "\x89PNG\r\n\x1a\n", 8) == 0; }
+bool IsPng(std::string_view b) {
+  return b.size() >= 8 && std::memcmp(b.data(), "\x89PNG\r\n\x1a\n", 8) == 0;
+}
 bool IsJpeg(std::string_view b) {
-  return b.size() >= 3 && static_cast<uint8_t>(b[0]) == 0xFF && static_cast<uint8_t>(b[1]) == 0xD8 &&
-         static_cast<uint8_t>(b[2]) == 0xFF;
+  return b.size() >= 3 && static_cast<uint8_t>(b[0]) == 0xFF &&
+         static_cast<uint8_t>(b[1]) == 0xD8 && static_cast<uint8_t>(b[2]) == 0xFF;
 }
 
 Status CheckSize(int w, int h, const DecodeLimits& limits) {
   if (w <= 0 || h <= 0) return InvalidArgument("image has no pixels");
   if (w > limits.max_side || h > limits.max_side || int64_t{w} * h > limits.max_pixels)
-    return InvalidArgument("image " + std::to_string(w) + "x" + std::to_string(h) + " exceeds the limit of " +
-                           std::to_string(limits.max_side) + " per side / " + std::to_string(limits.max_pixels) +
-                           " pixels");
+    return InvalidArgument("image " + std::to_string(w) + "x" + std::to_string(h) +
+                           " exceeds the limit of " + std::to_string(limits.max_side) +
+                           " per side / " + std::to_string(limits.max_pixels) + " pixels");
   return Status::Ok();
 }
 
@@ -68,7 +70,8 @@ Status DecodeJpeg(std::string_view bytes, Image* out, const DecodeLimits& limits
   result.height = ht;
   result.channels = 3;
   result.pixels.resize(static_cast<size_t>(w) * ht * 3);
-  if (tjDecompress2(h.get(), data, bytes.size(), result.pixels.data(), w, 0, ht, TJPF_RGB, TJFLAG_FASTDCT) != 0 &&
+  if (tjDecompress2(h.get(), data, bytes.size(), result.pixels.data(), w, 0, ht, TJPF_RGB,
+                    TJFLAG_FASTDCT) != 0 &&
       tjGetErrorCode(h.get()) == TJERR_FATAL)
     return InvalidArgument(std::string("invalid JPEG: ") + tjGetErrorStr2(h.get()));
   *out = std::move(result);
@@ -96,7 +99,8 @@ Status DecodeImage(std::string_view bytes, Image* out, const DecodeLimits& limit
 }
 
 Status EncodePng(const Image& image, std::string* out) {
-  if (image.channels != 1 && image.channels != 3) return InvalidArgument("PNG encode needs 1 or 3 channels");
+  if (image.channels != 1 && image.channels != 3)
+    return InvalidArgument("PNG encode needs 1 or 3 channels");
   png_image img;
   std::memset(&img, 0, sizeof(img));
   img.version = PNG_IMAGE_VERSION;
@@ -107,10 +111,12 @@ Status EncodePng(const Image& image, std::string* out) {
   return WritePng(&img, image.pixels.data(), nullptr, out);
 }
 
-Status EncodePalettePng(const Image& index_image, const std::vector<std::array<uint8_t, 3>>& palette,
-                        std::string* out) {
-  if (index_image.channels != 1) return InvalidArgument("palette PNG needs a 1-channel index image");
-  if (palette.empty() || palette.size() > 256) return InvalidArgument("palette must have 1..256 colours");
+Status EncodePalettePng(const Image& index_image,
+                        const std::vector<std::array<uint8_t, 3>>& palette, std::string* out) {
+  if (index_image.channels != 1)
+    return InvalidArgument("palette PNG needs a 1-channel index image");
+  if (palette.empty() || palette.size() > 256)
+    return InvalidArgument("palette must have 1..256 colours");
   png_image img;
   std::memset(&img, 0, sizeof(img));
   img.version = PNG_IMAGE_VERSION;
@@ -121,7 +127,8 @@ Status EncodePalettePng(const Image& index_image, const std::vector<std::array<u
   img.colormap_entries = 256;
   std::vector<uint8_t> colormap(256 * 3, 0);
   for (size_t i = 0; i < palette.size(); ++i) std::memcpy(&colormap[i * 3], palette[i].data(), 3);
-  return WritePng(&img, index_image.pixels.data(), reinterpret_cast<const png_color*>(colormap.data()), out);
+  return WritePng(&img, index_image.pixels.data(),
+                  reinterpret_cast<const png_color*>(colormap.data()), out);
 }
 
 Status EncodeJpeg(const Image& image, int quality, std::string* out) {
@@ -130,8 +137,8 @@ Status EncodeJpeg(const Image& image, int quality, std::string* out) {
   if (!h) return Internal("cannot initialise the JPEG encoder");
   unsigned char* buf = nullptr;
   unsigned long size = 0;
-  if (tjCompress2(h.get(), image.pixels.data(), image.width, 0, image.height, TJPF_RGB, &buf, &size, TJSAMP_420,
-                  quality, TJFLAG_FASTDCT) != 0)
+  if (tjCompress2(h.get(), image.pixels.data(), image.width, 0, image.height, TJPF_RGB, &buf, &size,
+                  TJSAMP_420, quality, TJFLAG_FASTDCT) != 0)
     return Internal(std::string("JPEG encode: ") + tjGetErrorStr2(h.get()));
   out->assign(reinterpret_cast<char*>(buf), size);
   tjFree(buf);

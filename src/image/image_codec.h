@@ -25,8 +25,8 @@ Status DecodeImage(std::string_view bytes, Image* out, const DecodeLimits& limit
 Status EncodePng(const Image& image, std::string* out);
 // Encodes a 1-channel index image as a palette PNG: pixel values are the indices, `palette` gives
 // each index's RGB colour (at most 256 entries; indices beyond it render black).
-Status EncodePalettePng(const Image& index_image, const std::vector<std::array<uint8_t, 3>>& palette,
-                        std::string* out);
+Status EncodePalettePng(const Image& index_image,
+                        const std::vector<std::array<uint8_t, 3>>& palette, std::string* out);
 // Encodes RGB as baseline JPEG (tests, benchmarks, demo inputs).
 Status EncodeJpeg(const Image& image, int quality, std::string* out);
 

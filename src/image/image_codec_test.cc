@@ -39,7 +39,8 @@ TEST(ImageCodecTest, JpegDecodesCloseToTheOriginal) {
   ASSERT_TRUE(DecodeImage(jpg, &out).ok());
   ASSERT_EQ(out.pixels.size(), in.pixels.size());
   double err = 0;
-  for (size_t i = 0; i < in.pixels.size(); ++i) err += std::abs(int(in.pixels[i]) - int(out.pixels[i]));
+  for (size_t i = 0; i < in.pixels.size(); ++i)
+    err += std::abs(int(in.pixels[i]) - int(out.pixels[i]));
   EXPECT_LT(err / in.pixels.size(), 4.0);
 }
 
@@ -66,7 +67,12 @@ TEST(ImageCodecTest, BadInputIsAnErrorNeverACrash) {
   ASSERT_TRUE(EncodePng(Gradient(16, 16), &png).ok());
   ASSERT_TRUE(EncodeJpeg(Gradient(16, 16), 90, &jpg).ok());
   const std::vector<std::string> bad = {
-      "", "hello", png.substr(0, 8), png.substr(0, png.size() / 2), jpg.substr(0, 3), jpg.substr(0, 40),
+      "",
+      "hello",
+      png.substr(0, 8),
+      png.substr(0, png.size() / 2),
+      jpg.substr(0, 3),
+      jpg.substr(0, 40),
       std::string("\x89PNG\r\n\x1a\n", 8) + std::string(100, '\x7f'),
   };
   for (const auto& b : bad) {

@@ -37,7 +37,8 @@ void ImageToTensorCHW(const Image& img, const ImagePreprocess& p, float* out) {
   }
   for (int y = 0; y < oh; ++y) {
     float src = std::max(0.0f, (y + 0.5f) * sy - 0.5f);
-    const int y0 = std::min(static_cast<int>(src), img.height - 1), y1 = std::min(y0 + 1, img.height - 1);
+    const int y0 = std::min(static_cast<int>(src), img.height - 1),
+              y1 = std::min(y0 + 1, img.height - 1);
     const float fy = src - y0;
     const uint8_t* r0 = px + y0 * stride;
     const uint8_t* r1 = px + y1 * stride;
@@ -45,7 +46,8 @@ void ImageToTensorCHW(const Image& img, const ImagePreprocess& p, float* out) {
       for (int c = 0; c < 3; ++c) {
         const float top = r0[x0[x] * 3 + c] + (r0[x1[x] * 3 + c] - r0[x0[x] * 3 + c]) * fx[x];
         const float bot = r1[x0[x] * 3 + c] + (r1[x1[x] * 3 + c] - r1[x0[x] * 3 + c]) * fx[x];
-        out[dst_channel[c] * plane + static_cast<size_t>(y) * ow + x] = (top + (bot - top) * fy) * scale[c] + bias[c];
+        out[dst_channel[c] * plane + static_cast<size_t>(y) * ow + x] =
+            (top + (bot - top) * fy) * scale[c] + bias[c];
       }
     }
   }
@@ -76,7 +78,8 @@ Image ResizeNearest(const Image& src, int width, int height) {
     const int sy = std::min(src.height - 1, static_cast<int>((y + 0.5) * src.height / height));
     for (int x = 0; x < width; ++x) {
       const int sx = std::min(src.width - 1, static_cast<int>((x + 0.5) * src.width / width));
-      dst.pixels[static_cast<size_t>(y) * width + x] = src.pixels[static_cast<size_t>(sy) * src.width + sx];
+      dst.pixels[static_cast<size_t>(y) * width + x] =
+          src.pixels[static_cast<size_t>(sy) * src.width + sx];
     }
   }
   return dst;

@@ -44,8 +44,7 @@ std::string FormatNumber(double v) {
 }  // namespace
 
 Histogram::Histogram(std::vector<double> upper_bounds)
-    : bounds_(std::move(upper_bounds)),
-      buckets_(new std::atomic<uint64_t>[bounds_.size() + 1]) {
+    : bounds_(std::move(upper_bounds)), buckets_(new std::atomic<uint64_t>[bounds_.size() + 1]) {
   std::sort(bounds_.begin(), bounds_.end());
   for (size_t i = 0; i <= bounds_.size(); ++i) buckets_[i].store(0);
 }
@@ -59,7 +58,8 @@ void Histogram::Observe(double v) {
 
 uint64_t Histogram::CumulativeCount(size_t i) const {
   uint64_t total = 0;
-  for (size_t j = 0; j <= std::min(i, bounds_.size()); ++j) total += buckets_[j].load(std::memory_order_relaxed);
+  for (size_t j = 0; j <= std::min(i, bounds_.size()); ++j)
+    total += buckets_[j].load(std::memory_order_relaxed);
   return total;
 }
 
@@ -84,7 +84,8 @@ Registry::Family& Registry::FamilyFor(const std::string& name, Type type, const 
   return it->second;
 }
 
-Counter* Registry::GetCounter(const std::string& name, const std::string& help, const Labels& labels) {
+Counter* Registry::GetCounter(const std::string& name, const std::string& help,
+                              const Labels& labels) {
   std::lock_guard<std::mutex> lock(mu_);
   auto& slot = FamilyFor(name, Type::kCounter, help).counters[labels];
   if (!slot) slot = std::make_unique<Counter>();
@@ -98,8 +99,8 @@ Gauge* Registry::GetGauge(const std::string& name, const std::string& help, cons
   return slot.get();
 }
 
-Histogram* Registry::GetHistogram(const std::string& name, const std::string& help, const Labels& labels,
-                                  const std::vector<double>& upper_bounds) {
+Histogram* Registry::GetHistogram(const std::string& name, const std::string& help,
+                                  const Labels& labels, const std::vector<double>& upper_bounds) {
   std::lock_guard<std::mutex> lock(mu_);
   auto& slot = FamilyFor(name, Type::kHistogram, help).histograms[labels];
   if (!slot) slot = std::make_unique<Histogram>(upper_bounds);
@@ -114,11 +115,13 @@ std::string Registry::RenderText() const {
     switch (f.type) {
       case Type::kCounter:
         os << "# TYPE " << name << " counter\n";
-        for (const auto& [labels, c] : f.counters) os << name << FormatLabels(labels) << ' ' << FormatNumber(c->value()) << '\n';
+        for (const auto& [labels, c] : f.counters)
+          os << name << FormatLabels(labels) << ' ' << FormatNumber(c->value()) << '\n';
         break;
       case Type::kGauge:
         os << "# TYPE " << name << " gauge\n";
-        for (const auto& [labels, g] : f.gauges) os << name << FormatLabels(labels) << ' ' << FormatNumber(g->value()) << '\n';
+        for (const auto& [labels, g] : f.gauges)
+          os << name << FormatLabels(labels) << ' ' << FormatNumber(g->value()) << '\n';
         break;
       case Type::kHistogram:
         os << "# TYPE " << name << " histogram\n";
@@ -127,7 +130,8 @@ std::string Registry::RenderText() const {
           for (size_t i = 0; i < bounds.size(); ++i)
             os << name << "_bucket" << FormatLabels(labels, "le", FormatNumber(bounds[i])) << ' '
                << h->CumulativeCount(i) << '\n';
-          os << name << "_bucket" << FormatLabels(labels, "le", "+Inf") << ' ' << h->CumulativeCount(bounds.size()) << '\n';
+          os << name << "_bucket" << FormatLabels(labels, "le", "+Inf") << ' '
+             << h->CumulativeCount(bounds.size()) << '\n';
           os << name << "_sum" << FormatLabels(labels) << ' ' << FormatNumber(h->sum()) << '\n';
           os << name << "_count" << FormatLabels(labels) << ' ' << h->count() << '\n';
         }

@@ -18,10 +18,12 @@ TEST(MetricsTest, RendersPrometheusTextWithCumulativeBuckets) {
   h->Observe(5);
   r.GetGauge("g", "A gauge", {})->Set(3);
   const std::string text = r.RenderText();
-  EXPECT_NE(text.find("# TYPE x_total counter\nx_total{model=\"a\\\"b\"} 2\n"), std::string::npos) << text;
+  EXPECT_NE(text.find("# TYPE x_total counter\nx_total{model=\"a\\\"b\"} 2\n"), std::string::npos)
+      << text;
   EXPECT_NE(text.find("lat_seconds_bucket{model=\"m\",le=\"0.1\"} 1\n"), std::string::npos) << text;
   EXPECT_NE(text.find("lat_seconds_bucket{model=\"m\",le=\"1\"} 2\n"), std::string::npos) << text;
-  EXPECT_NE(text.find("lat_seconds_bucket{model=\"m\",le=\"+Inf\"} 3\n"), std::string::npos) << text;
+  EXPECT_NE(text.find("lat_seconds_bucket{model=\"m\",le=\"+Inf\"} 3\n"), std::string::npos)
+      << text;
   EXPECT_NE(text.find("lat_seconds_sum{model=\"m\"} 5.55\n"), std::string::npos) << text;
   EXPECT_NE(text.find("lat_seconds_count{model=\"m\"} 3\n"), std::string::npos) << text;
   EXPECT_NE(text.find("# TYPE g gauge\ng 3\n"), std::string::npos) << text;

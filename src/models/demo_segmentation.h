@@ -13,7 +13,7 @@ struct DemoSegmentationOptions {
   std::string name = "seg-demo";
   int base_channels = 16;  // channels at full resolution; doubles at each of 4 downsamplings
   int classes = 4;
-  int size = 256;          // input height and width; must be a multiple of 16
+  int size = 256;  // input height and width; must be a multiple of 16
   uint64_t seed = 1234;
   int max_batch_size = 8;
   double max_queue_delay_ms = 2.0;
@@ -21,7 +21,8 @@ struct DemoSegmentationOptions {
 };
 
 // Creates `<repo_dir>/<name>/{model.pt, model.yaml}`. Overwrites existing files.
-Status WriteDemoSegmentationModel(const std::string& repo_dir, const DemoSegmentationOptions& options);
+Status WriteDemoSegmentationModel(const std::string& repo_dir,
+                                  const DemoSegmentationOptions& options);
 
 // Number of parameters the demo UNet has for these options (for docs and tests).
 int64_t DemoSegmentationParameterCount(const DemoSegmentationOptions& options);

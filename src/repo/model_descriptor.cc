@@ -29,8 +29,8 @@ Status ReadScalar(const YAML::Node& node, const std::string& field, const FieldE
     return Status::Ok();
   } catch (const YAML::Exception&) {
     return err(field, "expected a " + std::string(std::is_same_v<T, std::string> ? "string"
-                                                   : std::is_floating_point_v<T> ? "number"
-                                                   : std::is_same_v<T, bool>     ? "boolean"
+                                                  : std::is_floating_point_v<T>  ? "number"
+                                                  : std::is_same_v<T, bool>      ? "boolean"
                                                                                  : "integer"));
   }
 }
@@ -52,7 +52,8 @@ Status ParseTensorSpecs(const YAML::Node& node, const std::string& field, const 
     if (!t["datatype"]) return err(f + ".datatype", "missing");
     std::string dt;
     EPARA_RETURN_IF_ERROR(ReadScalar(t["datatype"], f + ".datatype", err, &dt));
-    if (Status s = ParseDataType(dt, &spec.dtype); !s.ok()) return err(f + ".datatype", s.message());
+    if (Status s = ParseDataType(dt, &spec.dtype); !s.ok())
+      return err(f + ".datatype", s.message());
     const YAML::Node& shape = t["shape"];
     if (!shape || !shape.IsSequence()) return err(f + ".shape", "expected a list of dimensions");
     for (size_t d = 0; d < shape.size(); ++d) {
@@ -73,18 +74,20 @@ Status ParseFloat3(const YAML::Node& node, const std::string& field, const Field
   return Status::Ok();
 }
 
-const std::set<std::string> kTopLevelKeys = {"name",     "version",   "task",      "backend",
-                                             "artifacts", "inputs",   "outputs",   "batching",
-                                             "instances", "slo",      "preprocess", "labels",
-                                             "llm"};
+const std::set<std::string> kTopLevelKeys = {
+    "name",     "version",   "task", "backend",    "artifacts", "inputs", "outputs",
+    "batching", "instances", "slo",  "preprocess", "labels",    "llm"};
 
 }  // namespace
 
 std::string_view TaskTypeName(TaskType t) {
   switch (t) {
-    case TaskType::kSegmentation: return "segmentation";
-    case TaskType::kLlm: return "llm";
-    case TaskType::kTensor: return "tensor";
+    case TaskType::kSegmentation:
+      return "segmentation";
+    case TaskType::kLlm:
+      return "llm";
+    case TaskType::kTensor:
+      return "tensor";
   }
   return "unknown";
 }
@@ -110,17 +113,23 @@ Status ParseModelDescriptor(const std::string& yaml_text, const std::string& ori
   EPARA_RETURN_IF_ERROR(ReadScalar(root["name"], "name", err, &d.name));
   if (d.name.empty() || d.name.find_first_of("/ \t?#%") != std::string::npos)
     return err("name", "must be non-empty without '/', spaces, '?', '#', '%'");
-  if (root["version"]) EPARA_RETURN_IF_ERROR(ReadScalar(root["version"], "version", err, &d.version));
+  if (root["version"])
+    EPARA_RETURN_IF_ERROR(ReadScalar(root["version"], "version", err, &d.version));
 
   if (!root["task"]) return err("task", "missing (segmentation | llm | tensor)");
   std::string task;
   EPARA_RETURN_IF_ERROR(ReadScalar(root["task"], "task", err, &task));
-  if (task == "segmentation") d.task = TaskType::kSegmentation;
-  else if (task == "llm") d.task = TaskType::kLlm;
-  else if (task == "tensor") d.task = TaskType::kTensor;
-  else return err("task", "'" + task + "' is not one of segmentation, llm, tensor");
+  if (task == "segmentation")
+    d.task = TaskType::kSegmentation;
+  else if (task == "llm")
+    d.task = TaskType::kLlm;
+  else if (task == "tensor")
+    d.task = TaskType::kTensor;
+  else
+    return err("task", "'" + task + "' is not one of segmentation, llm, tensor");
 
-  if (root["backend"]) EPARA_RETURN_IF_ERROR(ReadScalar(root["backend"], "backend", err, &d.backend));
+  if (root["backend"])
+    EPARA_RETURN_IF_ERROR(ReadScalar(root["backend"], "backend", err, &d.backend));
 
   const YAML::Node& artifacts = root["artifacts"];
   if (!artifacts || !artifacts.IsSequence() || artifacts.size() == 0)
@@ -143,8 +152,8 @@ Status ParseModelDescriptor(const std::string& yaml_text, const std::string& ori
   if (const YAML::Node& b = root["batching"]) {
     if (!b.IsMap()) return err("batching", "expected a map");
     if (b["max_batch_size"])
-      EPARA_RETURN_IF_ERROR(
-          ReadScalar(b["max_batch_size"], "batching.max_batch_size", err, &d.batching.max_batch_size));
+      EPARA_RETURN_IF_ERROR(ReadScalar(b["max_batch_size"], "batching.max_batch_size", err,
+                                       &d.batching.max_batch_size));
     if (d.batching.max_batch_size < 0 || d.batching.max_batch_size > 4096)
       return err("batching.max_batch_size", "must be in [0, 4096]");
     if (b["max_queue_delay_ms"]) {
@@ -155,30 +164,36 @@ Status ParseModelDescriptor(const std::string& yaml_text, const std::string& ori
       d.batching.max_queue_delay_us = static_cast<int64_t>(ms * 1000.0);
     }
     if (b["max_queue_size"])
-      EPARA_RETURN_IF_ERROR(
-          ReadScalar(b["max_queue_size"], "batching.max_queue_size", err, &d.batching.max_queue_size));
+      EPARA_RETURN_IF_ERROR(ReadScalar(b["max_queue_size"], "batching.max_queue_size", err,
+                                       &d.batching.max_queue_size));
     if (d.batching.max_queue_size < 1) return err("batching.max_queue_size", "must be >= 1");
   }
 
   if (const YAML::Node& g = root["instances"]) {
     if (!g.IsMap()) return err("instances", "expected a map");
-    if (g["count"]) EPARA_RETURN_IF_ERROR(ReadScalar(g["count"], "instances.count", err, &d.instances.count));
-    if (d.instances.count < 1 || d.instances.count > 64) return err("instances.count", "must be in [1, 64]");
+    if (g["count"])
+      EPARA_RETURN_IF_ERROR(ReadScalar(g["count"], "instances.count", err, &d.instances.count));
+    if (d.instances.count < 1 || d.instances.count > 64)
+      return err("instances.count", "must be in [1, 64]");
     if (g["device"])
       EPARA_RETURN_IF_ERROR(ReadScalar(g["device"], "instances.device", err, &d.instances.device));
     const std::string& dev = d.instances.device;
     if (dev != "cpu" && dev.rfind("cuda:", 0) != 0)
       return err("instances.device", "expected 'cpu' or 'cuda:N', got '" + dev + "'");
     if (g["threads"])
-      EPARA_RETURN_IF_ERROR(ReadScalar(g["threads"], "instances.threads", err, &d.instances.threads));
+      EPARA_RETURN_IF_ERROR(
+          ReadScalar(g["threads"], "instances.threads", err, &d.instances.threads));
     if (d.instances.threads < 0) return err("instances.threads", "must be >= 0");
   }
 
   if (const YAML::Node& s = root["slo"]) {
     if (!s.IsMap()) return err("slo", "expected a map");
-    if (s["latency_ms"]) EPARA_RETURN_IF_ERROR(ReadScalar(s["latency_ms"], "slo.latency_ms", err, &d.slo.latency_ms));
-    if (s["ttft_ms"]) EPARA_RETURN_IF_ERROR(ReadScalar(s["ttft_ms"], "slo.ttft_ms", err, &d.slo.ttft_ms));
-    if (s["tpot_ms"]) EPARA_RETURN_IF_ERROR(ReadScalar(s["tpot_ms"], "slo.tpot_ms", err, &d.slo.tpot_ms));
+    if (s["latency_ms"])
+      EPARA_RETURN_IF_ERROR(ReadScalar(s["latency_ms"], "slo.latency_ms", err, &d.slo.latency_ms));
+    if (s["ttft_ms"])
+      EPARA_RETURN_IF_ERROR(ReadScalar(s["ttft_ms"], "slo.ttft_ms", err, &d.slo.ttft_ms));
+    if (s["tpot_ms"])
+      EPARA_RETURN_IF_ERROR(ReadScalar(s["tpot_ms"], "slo.tpot_ms", err, &d.slo.tpot_ms));
     if (d.slo.latency_ms < 0 || d.slo.ttft_ms < 0 || d.slo.tpot_ms < 0)
       return err("slo", "values must be >= 0");
   }
@@ -217,7 +232,8 @@ Status ParseModelDescriptor(const std::string& yaml_text, const std::string& ori
   if (d.task == TaskType::kSegmentation) {
     if (!d.preprocess) return err("preprocess", "required for task 'segmentation'");
     if (d.inputs.size() != 1 || d.outputs.size() != 1)
-      return err("inputs", "segmentation models take one image tensor and return one logits tensor");
+      return err("inputs",
+                 "segmentation models take one image tensor and return one logits tensor");
     const TensorSpec& in = d.inputs[0];
     if (in.dtype != DataType::kFp32 || in.dims.size() != 3 || in.dims[0] != 3)
       return err("inputs[0]", "segmentation input must be FP32 [3, H, W]");
@@ -240,7 +256,8 @@ Status LoadModelDescriptor(const std::string& yaml_path, ModelDescriptor* out) {
   std::stringstream ss;
   ss << in.rdbuf();
   std::error_code ec;
-  std::string dir = std::filesystem::absolute(std::filesystem::path(yaml_path).parent_path(), ec).string();
+  std::string dir =
+      std::filesystem::absolute(std::filesystem::path(yaml_path).parent_path(), ec).string();
   return ParseModelDescriptor(ss.str(), yaml_path, dir, out);
 }
 

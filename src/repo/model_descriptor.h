@@ -25,7 +25,7 @@ struct TensorSpec {
 };
 
 struct ImagePreprocess {
-  int width = 0;   // the network's input size; images are resized to it (bilinear)
+  int width = 0;  // the network's input size; images are resized to it (bilinear)
   int height = 0;
   // Applied after scaling pixels to [0, 1]; listed in the network's channel order (so for a BGR
   // network mean[0] is blue's), as torchvision and Caffe model cards give them.
@@ -35,15 +35,15 @@ struct ImagePreprocess {
 };
 
 struct BatchingConfig {
-  int max_batch_size = 0;           // 0: no batching; requests run one at a time, shapes are exact
-  int64_t max_queue_delay_us = 0;   // how long the first request of a batch may wait for company
-  int max_queue_size = 256;         // requests waiting beyond this are rejected (503)
+  int max_batch_size = 0;          // 0: no batching; requests run one at a time, shapes are exact
+  int64_t max_queue_delay_us = 0;  // how long the first request of a batch may wait for company
+  int max_queue_size = 256;        // requests waiting beyond this are rejected (503)
 };
 
 struct InstanceGroup {
-  int count = 1;              // loaded copies, each with its own worker thread
-  std::string device = "cpu"; // "cpu" or "cuda:N"
-  int threads = 0;            // intra-op threads per instance (cpu); 0 = all cores / count
+  int count = 1;               // loaded copies, each with its own worker thread
+  std::string device = "cpu";  // "cpu" or "cuda:N"
+  int threads = 0;             // intra-op threads per instance (cpu); 0 = all cores / count
 };
 
 struct Slo {
@@ -57,8 +57,8 @@ struct ModelDescriptor {
   std::string version = "1";
   TaskType task = TaskType::kTensor;
   std::string backend = "libtorch";
-  std::string directory;                // absolute folder of the model
-  std::vector<std::string> artifacts;   // absolute paths, each checked to exist
+  std::string directory;               // absolute folder of the model
+  std::vector<std::string> artifacts;  // absolute paths, each checked to exist
   std::vector<TensorSpec> inputs;
   std::vector<TensorSpec> outputs;
   BatchingConfig batching;

@@ -15,8 +15,9 @@ namespace fs = std::filesystem;
 class DescriptorTest : public ::testing::Test {
  protected:
   void SetUp() override {
-    dir_ = fs::temp_directory_path() / ("epara_desc_" + std::to_string(::getpid()) + "_" +
-                                        ::testing::UnitTest::GetInstance()->current_test_info()->name());
+    dir_ = fs::temp_directory_path() /
+           ("epara_desc_" + std::to_string(::getpid()) + "_" +
+            ::testing::UnitTest::GetInstance()->current_test_info()->name());
     fs::create_directories(dir_);
     std::ofstream(dir_ / "model.pt") << "x";
   }
@@ -67,7 +68,8 @@ TEST_F(DescriptorTest, RejectsInvalidFieldsNamingFileAndField) {
       {"task: segmentation", "task: audio", "'task'"},
       {"artifacts: [model.pt]", "artifacts: [missing.pt]", "'artifacts[0]'"},
       {"artifacts: [model.pt]", "artifacts: []", "'artifacts'"},
-      {"datatype: FP32, shape: [3, 64, 64]", "datatype: FP8, shape: [3, 64, 64]", "'inputs[0].datatype'"},
+      {"datatype: FP32, shape: [3, 64, 64]", "datatype: FP8, shape: [3, 64, 64]",
+       "'inputs[0].datatype'"},
       {"shape: [3, 64, 64]", "shape: [3, 0, 64]", "'inputs[0].shape'"},
       {"shape: [3, 64, 64]", "shape: [3, x, 64]", "'inputs[0].shape'"},
       {"max_batch_size: 4", "max_batch_size: -1", "'batching.max_batch_size'"},
@@ -91,7 +93,8 @@ TEST_F(DescriptorTest, RejectsInvalidFieldsNamingFileAndField) {
     Status s = Parse(yaml, &d);
     EXPECT_EQ(s.code(), StatusCode::kInvalidArgument) << c.to;
     EXPECT_NE(s.message().find("m/model.yaml"), std::string::npos) << s.message();
-    EXPECT_NE(s.message().find(c.field), std::string::npos) << "case '" << c.to << "': " << s.message();
+    EXPECT_NE(s.message().find(c.field), std::string::npos)
+        << "case '" << c.to << "': " << s.message();
   }
 }
 

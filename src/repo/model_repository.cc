@@ -9,10 +9,12 @@ namespace epara {
 Status ScanModelRepository(const std::string& root, RepositoryScan* out) {
   namespace fs = std::filesystem;
   std::error_code ec;
-  if (!fs::is_directory(root, ec)) return NotFound("model repository '" + root + "' is not a directory");
+  if (!fs::is_directory(root, ec))
+    return NotFound("model repository '" + root + "' is not a directory");
   std::vector<fs::path> folders;
   for (const auto& entry : fs::directory_iterator(root, ec))
-    if (entry.is_directory() && fs::exists(entry.path() / "model.yaml")) folders.push_back(entry.path());
+    if (entry.is_directory() && fs::exists(entry.path() / "model.yaml"))
+      folders.push_back(entry.path());
   std::sort(folders.begin(), folders.end());
   RepositoryScan scan;
   std::set<std::string> names;
@@ -25,7 +27,8 @@ Status ScanModelRepository(const std::string& root, RepositoryScan* out) {
     }
     if (!names.insert(d.name).second) {
       scan.errors.push_back(InvalidArgument((folder / "model.yaml").string() +
-                                            ": field 'name': duplicate model name '" + d.name + "'"));
+                                            ": field 'name': duplicate model name '" + d.name +
+                                            "'"));
       continue;
     }
     scan.models.push_back(std::move(d));

@@ -11,8 +11,8 @@
 namespace epara {
 
 struct RepositoryScan {
-  std::vector<ModelDescriptor> models;   // valid descriptors, sorted by name
-  std::vector<Status> errors;            // one per rejected folder
+  std::vector<ModelDescriptor> models;  // valid descriptors, sorted by name
+  std::vector<Status> errors;           // one per rejected folder
 };
 
 // Reads every `<root>/<folder>/model.yaml`. Folders without model.yaml are ignored. Duplicate model

@@ -16,19 +16,23 @@ Status PreprocessImage(std::string_view bytes, const ImagePreprocess& p, Preproc
   return Status::Ok();
 }
 
-Status PostprocessLogits(const Tensor& logits, int original_width, int original_height, SegmentationMask* out) {
+Status PostprocessLogits(const Tensor& logits, int original_width, int original_height,
+                         SegmentationMask* out) {
   const auto& s = logits.shape();
   const bool batched = s.size() == 4;
   if (logits.dtype() != DataType::kFp32 || !(s.size() == 3 || (batched && s[0] == 1)))
-    return InvalidArgument("segmentation output must be FP32 [1, C, H, W], got " + ShapeToString(s));
+    return InvalidArgument("segmentation output must be FP32 [1, C, H, W], got " +
+                           ShapeToString(s));
   const int64_t c = s[batched ? 1 : 0], h = s[batched ? 2 : 1], w = s[batched ? 3 : 2];
-  if (c < 1 || c > 256) return InvalidArgument("segmentation output has " + std::to_string(c) + " classes (1..256)");
+  if (c < 1 || c > 256)
+    return InvalidArgument("segmentation output has " + std::to_string(c) + " classes (1..256)");
   Image mask;
   mask.width = static_cast<int>(w);
   mask.height = static_cast<int>(h);
   mask.channels = 1;
   mask.pixels.resize(static_cast<size_t>(h * w));
-  ArgmaxClasses(logits.data<float>(), static_cast<int>(c), mask.height, mask.width, mask.pixels.data());
+  ArgmaxClasses(logits.data<float>(), static_cast<int>(c), mask.height, mask.width,
+                mask.pixels.data());
   if (original_width != mask.width || original_height != mask.height)
     mask = ResizeNearest(mask, original_width, original_height);
   out->class_pixels.assign(static_cast<size_t>(c), 0);

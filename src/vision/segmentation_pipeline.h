@@ -24,11 +24,12 @@ Status PreprocessImage(std::string_view bytes, const ImagePreprocess& p, Preproc
                        const DecodeLimits& limits = {});
 
 struct SegmentationMask {
-  Image mask;                          // 1 channel of class indices, original size
-  std::vector<int64_t> class_pixels;   // pixels per class in `mask`
+  Image mask;                         // 1 channel of class indices, original size
+  std::vector<int64_t> class_pixels;  // pixels per class in `mask`
 };
 
 // `logits`: FP32 [1, C, H, W] or [C, H, W]. InvalidArgument on other shapes or C > 256.
-Status PostprocessLogits(const Tensor& logits, int original_width, int original_height, SegmentationMask* out);
+Status PostprocessLogits(const Tensor& logits, int original_width, int original_height,
+                         SegmentationMask* out);
 
 }  // namespace epara::vision

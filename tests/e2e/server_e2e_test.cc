@@ -3,9 +3,9 @@
 #include <gtest/gtest.h>
 #include <httplib.h>
 #include <netinet/in.h>
-#include <nlohmann/json.hpp>
 #include <sys/socket.h>
 #include <unistd.h>
+#include <nlohmann/json.hpp>
 
 #include <filesystem>
 #include <fstream>
@@ -25,15 +25,18 @@ using testing::RunEpara;
 using testing::ServerProcess;
 
 // Writes a variant of tensor-demo (same model.pt) with other batching settings.
-void WriteTensorVariant(const fs::path& repo, const fs::path& demo_repo, const std::string& name, int max_batch,
-                        int delay_ms, int max_queue) {
+void WriteTensorVariant(const fs::path& repo, const fs::path& demo_repo, const std::string& name,
+                        int max_batch, int delay_ms, int max_queue) {
   fs::create_directories(repo / name);
-  fs::copy_file(demo_repo / "tensor-demo" / "model.pt", repo / name / "model.pt", fs::copy_options::overwrite_existing);
+  fs::copy_file(demo_repo / "tensor-demo" / "model.pt", repo / name / "model.pt",
+                fs::copy_options::overwrite_existing);
   std::ofstream(repo / name / "model.yaml")
       << "name: " << name << "\ntask: tensor\nartifacts: [model.pt]\n"
-      << "inputs:\n  - {name: a, datatype: FP32, shape: [4]}\n  - {name: b, datatype: INT64, shape: [4]}\n"
+      << "inputs:\n  - {name: a, datatype: FP32, shape: [4]}\n  - {name: b, datatype: INT64, "
+         "shape: [4]}\n"
       << "  - {name: c, datatype: UINT8, shape: [4]}\n"
-      << "outputs:\n  - {name: sum, datatype: FP32, shape: [4]}\n  - {name: positive, datatype: INT64, shape: [1]}\n"
+      << "outputs:\n  - {name: sum, datatype: FP32, shape: [4]}\n  - {name: positive, datatype: "
+         "INT64, shape: [1]}\n"
       << "batching: {max_batch_size: " << max_batch << ", max_queue_delay_ms: " << delay_ms
       << ", max_queue_size: " << max_queue << "}\ninstances: {count: 1, threads: 1}\n";
 }
@@ -70,12 +73,14 @@ Image TestImage(int w, int h) {
   Image img{w, h, 3, std::vector<uint8_t>(static_cast<size_t>(w) * h * 3)};
   for (int y = 0; y < h; ++y)
     for (int x = 0; x < w; ++x)
-      for (int c = 0; c < 3; ++c) img.pixels[(y * w + x) * 3 + c] = static_cast<uint8_t>((x * (c + 1) + y * 3) % 256);
+      for (int c = 0; c < 3; ++c)
+        img.pixels[(y * w + x) * 3 + c] = static_cast<uint8_t>((x * (c + 1) + y * 3) % 256);
   return img;
 }
 
 // The value of the first sample of `metric` whose line contains `labels_substring`.
-double MetricValue(const std::string& text, const std::string& metric, const std::string& labels_substring) {
+double MetricValue(const std::string& text, const std::string& metric,
+                   const std::string& labels_substring) {
   std::istringstream in(text);
   std::string line;
   while (std::getline(in, line)) {
@@ -98,7 +103,8 @@ class ServerE2ETest : public ::testing::Test {
     }
     WriteTensorVariant(*root_ / "repo", *root_ / "repo", "tensor-batch4", 4, 30000, 64);
     server_ = new ServerProcess();
-    if (!server_->Start({"--models", (*root_ / "repo").string(), "--max-body-mb", "1"}, root_->string(), &setup_error_)) {
+    if (!server_->Start({"--models", (*root_ / "repo").string(), "--max-body-mb", "1"},
+                        root_->string(), &setup_error_)) {
       delete server_;
       server_ = nullptr;
     }
@@ -122,7 +128,8 @@ class ServerE2ETest : public ::testing::Test {
     return c;
   }
   // Asserts an epara JSON error: status code, error.type, and a message containing `message`.
-  static void ExpectError(const httplib::Result& r, int status, const std::string& type, const std::string& message) {
+  static void ExpectError(const httplib::Result& r, int status, const std::string& type,
+                          const std::string& message) {
     ASSERT_TRUE(r) << "no response";
     EXPECT_EQ(r->status, status) << r->body;
     json j = json::parse(r->body, nullptr, false);
@@ -214,42 +221,53 @@ TEST_F(ServerE2ETest, EveryErrorClassGetsItsStatusAndAJsonBody) {
   wrong_count["inputs"][2]["data"] = {1, 2, 3};
 
   // 400: malformed input.
-  ExpectError(c.Post("/v2/models/tensor-demo/infer", "{oops", "application/json"), 400, "invalid_argument", "not valid JSON");
-  ExpectError(c.Post("/v2/models/tensor-demo/infer", wrong_shape.dump(), "application/json"), 400, "invalid_argument",
-              "input 'a': shape [1, 2]");
-  ExpectError(c.Post("/v2/models/tensor-demo/infer", wrong_type.dump(), "application/json"), 400, "invalid_argument",
-              "input 'b': datatype FP32, expected INT64");
-  ExpectError(c.Post("/v2/models/tensor-demo/infer", wrong_count.dump(), "application/json"), 400, "invalid_argument",
-              "has 3 elements");
-  ExpectError(c.Post("/v2/models/tensor-demo/infer", InferBody({1, 2, 3, 4, 5, 6, 7, 8, 9}), "application/json"), 400,
-              "invalid_argument", "batch dimension 9");
-  ExpectError(c.Post("/v1/segment/seg-demo", "not an image", "image/png"), 400, "invalid_argument", "not a PNG or JPEG");
-  ExpectError(c.Post("/v1/segment/seg-demo", png.substr(0, png.size() / 2), "image/png"), 400, "invalid_argument",
-              "invalid PNG");
-  ExpectError(c.Post("/v1/segment/seg-demo?format=xml", png, "image/png"), 400, "invalid_argument", "format");
-  ExpectError(c.Post("/v1/segment/tensor-demo", png, "image/png"), 400, "invalid_argument", "needs a segmentation model");
+  ExpectError(c.Post("/v2/models/tensor-demo/infer", "{oops", "application/json"), 400,
+              "invalid_argument", "not valid JSON");
+  ExpectError(c.Post("/v2/models/tensor-demo/infer", wrong_shape.dump(), "application/json"), 400,
+              "invalid_argument", "input 'a': shape [1, 2]");
+  ExpectError(c.Post("/v2/models/tensor-demo/infer", wrong_type.dump(), "application/json"), 400,
+              "invalid_argument", "input 'b': datatype FP32, expected INT64");
+  ExpectError(c.Post("/v2/models/tensor-demo/infer", wrong_count.dump(), "application/json"), 400,
+              "invalid_argument", "has 3 elements");
+  ExpectError(c.Post("/v2/models/tensor-demo/infer", InferBody({1, 2, 3, 4, 5, 6, 7, 8, 9}),
+                     "application/json"),
+              400, "invalid_argument", "batch dimension 9");
+  ExpectError(c.Post("/v1/segment/seg-demo", "not an image", "image/png"), 400, "invalid_argument",
+              "not a PNG or JPEG");
+  ExpectError(c.Post("/v1/segment/seg-demo", png.substr(0, png.size() / 2), "image/png"), 400,
+              "invalid_argument", "invalid PNG");
+  ExpectError(c.Post("/v1/segment/seg-demo?format=xml", png, "image/png"), 400, "invalid_argument",
+              "format");
+  ExpectError(c.Post("/v1/segment/tensor-demo", png, "image/png"), 400, "invalid_argument",
+              "needs a segmentation model");
   // 404: unknown model or route.
-  ExpectError(c.Post("/v2/models/nope/infer", InferBody({1}), "application/json"), 404, "not_found", "model 'nope' not found");
-  ExpectError(c.Post("/v1/segment/nope", png, "image/png"), 404, "not_found", "model 'nope' not found");
+  ExpectError(c.Post("/v2/models/nope/infer", InferBody({1}), "application/json"), 404, "not_found",
+              "model 'nope' not found");
+  ExpectError(c.Post("/v1/segment/nope", png, "image/png"), 404, "not_found",
+              "model 'nope' not found");
   ExpectError(c.Get("/v2/models/nope"), 404, "not_found", "model 'nope' not found");
   ExpectError(c.Get("/v3/whatever"), 404, "not_found", "no route for GET /v3/whatever");
   // 413: body over the limit (the server runs with --max-body-mb 1), and httplib's form cap.
-  ExpectError(c.Post("/v1/segment/seg-demo", std::string(2 << 20, 'x'), "application/octet-stream"), 413,
-              "payload_too_large", "exceeds the configured limit");
-  ExpectError(c.Post("/v1/segment/seg-demo", std::string(10000, 'x'), "application/x-www-form-urlencoded"), 413,
-              "payload_too_large", "Content-Type: image/png");
+  ExpectError(c.Post("/v1/segment/seg-demo", std::string(2 << 20, 'x'), "application/octet-stream"),
+              413, "payload_too_large", "exceeds the configured limit");
+  ExpectError(
+      c.Post("/v1/segment/seg-demo", std::string(10000, 'x'), "application/x-www-form-urlencoded"),
+      413, "payload_too_large", "Content-Type: image/png");
 
   // Still serving, and the failures were counted.
   auto ok = c.Post("/v2/models/tensor-demo/infer", InferBody({7}), "application/json");
   ASSERT_EQ(ok->status, 200);
   ExpectSums(ok->body, {7});
   const std::string metrics = c.Get("/metrics")->body;
-  EXPECT_GE(MetricValue(metrics, "epara_inference_request_failure_total", "model=\"tensor-demo\",reason=\"invalid\""), 5);
+  EXPECT_GE(MetricValue(metrics, "epara_inference_request_failure_total",
+                        "model=\"tensor-demo\",reason=\"invalid\""),
+            5);
 }
 
 TEST_F(ServerE2ETest, MalformedHttpDoesNotWedgeTheServer) {
   const std::vector<std::string> garbage_requests = {
-      "GARBAGE\r\n\r\n", "POST /v2/models/x/infer HTTP/1.1\r\nContent-Length: 99999999999999999999\r\n\r\n",
+      "GARBAGE\r\n\r\n",
+      "POST /v2/models/x/infer HTTP/1.1\r\nContent-Length: 99999999999999999999\r\n\r\n",
       std::string(70000, 'A') + "\r\n\r\n"};
   for (const std::string& garbage : garbage_requests) {
     int fd = socket(AF_INET, SOCK_STREAM, 0);
@@ -263,7 +281,8 @@ TEST_F(ServerE2ETest, MalformedHttpDoesNotWedgeTheServer) {
     ASSERT_EQ(connect(fd, reinterpret_cast<sockaddr*>(&addr), sizeof addr), 0);
     (void)!write(fd, garbage.data(), garbage.size());
     char buf[512];
-    (void)!read(fd, buf, sizeof buf);  // whatever the answer, the connection ends or times out (bounded)
+    (void)!read(fd, buf,
+                sizeof buf);  // whatever the answer, the connection ends or times out (bounded)
     close(fd);
   }
   auto c = Client();
@@ -289,13 +308,18 @@ TEST_F(ServerE2ETest, ConcurrentClientsAreExecutedInOneBatch) {
     ASSERT_EQ(r->status, 200) << r->body;
     ExpectSums(r->body, {100.0f * i});
   }
-  EXPECT_LT(std::chrono::steady_clock::now() - start, std::chrono::seconds(20)) << "the full batch waited for its delay";
+  EXPECT_LT(std::chrono::steady_clock::now() - start, std::chrono::seconds(20))
+      << "the full batch waited for its delay";
   auto c = Client();
   const std::string metrics = c.Get("/metrics")->body;
-  EXPECT_EQ(MetricValue(metrics, "epara_inference_exec_count_total", "model=\"tensor-batch4\""), 1) << metrics;
+  EXPECT_EQ(MetricValue(metrics, "epara_inference_exec_count_total", "model=\"tensor-batch4\""), 1)
+      << metrics;
   EXPECT_EQ(MetricValue(metrics, "epara_inference_batch_size_sum", "model=\"tensor-batch4\""), 4);
-  EXPECT_EQ(MetricValue(metrics, "epara_inference_batch_size_bucket", "model=\"tensor-batch4\",le=\"3\""), 0);
-  EXPECT_EQ(MetricValue(metrics, "epara_inference_request_success_total", "model=\"tensor-batch4\""), 4);
+  EXPECT_EQ(
+      MetricValue(metrics, "epara_inference_batch_size_bucket", "model=\"tensor-batch4\",le=\"3\""),
+      0);
+  EXPECT_EQ(
+      MetricValue(metrics, "epara_inference_request_success_total", "model=\"tensor-batch4\""), 4);
 }
 
 TEST_F(ServerE2ETest, MetricsUseTritonStyleNames) {
@@ -306,9 +330,11 @@ TEST_F(ServerE2ETest, MetricsUseTritonStyleNames) {
   auto r = c.Get("/metrics");
   ASSERT_EQ(r->status, 200);
   EXPECT_NE(r->get_header_value("Content-Type").find("text/plain"), std::string::npos);
-  for (const char* name : {"epara_inference_request_duration_seconds_bucket", "epara_inference_queue_duration_seconds_count",
-                           "epara_inference_compute_duration_seconds_sum", "epara_inference_batch_size_count",
-                           "epara_inference_pending_requests", "epara_inference_exec_count_total"}) {
+  for (const char* name :
+       {"epara_inference_request_duration_seconds_bucket",
+        "epara_inference_queue_duration_seconds_count",
+        "epara_inference_compute_duration_seconds_sum", "epara_inference_batch_size_count",
+        "epara_inference_pending_requests", "epara_inference_exec_count_total"}) {
     EXPECT_GE(MetricValue(r->body, name, "model=\"seg-demo\""), 0) << name;
   }
   EXPECT_GE(MetricValue(r->body, "epara_inference_request_success_total", "model=\"seg-demo\""), 1);
@@ -332,11 +358,13 @@ TEST(ServerLifecycleTest, QueueBoundGives503AndShutdownAnswersEveryAcceptedReque
   std::vector<std::future<httplib::Result>> waiting;
   for (int i = 0; i < 2; ++i)
     waiting.push_back(std::async(std::launch::async, [&, i] {
-      return client().Post("/v2/models/tensor-q2/infer", InferBody({10.0f * i}), "application/json");
+      return client().Post("/v2/models/tensor-q2/infer", InferBody({10.0f * i}),
+                           "application/json");
     }));
   // Wait (bounded) until both are queued.
   const auto deadline = std::chrono::steady_clock::now() + std::chrono::seconds(30);
-  while (MetricValue(client().Get("/metrics")->body, "epara_inference_pending_requests", "tensor-q2") < 2) {
+  while (MetricValue(client().Get("/metrics")->body, "epara_inference_pending_requests",
+                     "tensor-q2") < 2) {
     ASSERT_LT(std::chrono::steady_clock::now(), deadline) << "requests never queued";
     std::this_thread::sleep_for(std::chrono::milliseconds(10));  // polling the server, bounded
   }
@@ -362,11 +390,14 @@ TEST(ServerLifecycleTest, QueueBoundGives503AndShutdownAnswersEveryAcceptedReque
 TEST(ServerLifecycleTest, InvalidRepositoryFailsStartupNamingFileAndField) {
   const fs::path root = fs::temp_directory_path() / ("epara_e2e_bad_" + std::to_string(getpid()));
   fs::create_directories(root / "broken");
-  std::ofstream(root / "broken" / "model.yaml") << "name: broken\ntask: tensor\nartifacts: [model.pt]\n";
+  std::ofstream(root / "broken" / "model.yaml")
+      << "name: broken\ntask: tensor\nartifacts: [model.pt]\n";
   std::string out;
-  const int code = RunEpara({"serve", "--models", root.string(), "--port", "0"}, &out, std::chrono::seconds(60));
+  const int code =
+      RunEpara({"serve", "--models", root.string(), "--port", "0"}, &out, std::chrono::seconds(60));
   EXPECT_NE(code, 0);
-  EXPECT_NE(out.find("broken/model.yaml: field 'artifacts[0]': file not found"), std::string::npos) << out;
+  EXPECT_NE(out.find("broken/model.yaml: field 'artifacts[0]': file not found"), std::string::npos)
+      << out;
   fs::remove_all(root);
 }
 

@@ -53,8 +53,10 @@ int ExitCode(int status) { return WIFEXITED(status) ? WEXITSTATUS(status) : -1; 
 
 std::string EparaBinary() { return EPARA_BINARY; }
 
-int RunEpara(const std::vector<std::string>& args, std::string* output, std::chrono::seconds timeout) {
-  const std::string log = std::filesystem::temp_directory_path() / ("epara_run_" + std::to_string(getpid()) + ".log");
+int RunEpara(const std::vector<std::string>& args, std::string* output,
+             std::chrono::seconds timeout) {
+  const std::string log =
+      std::filesystem::temp_directory_path() / ("epara_run_" + std::to_string(getpid()) + ".log");
   std::vector<std::string> argv = {EparaBinary()};
   argv.insert(argv.end(), args.begin(), args.end());
   pid_t pid = Spawn(argv, log);
@@ -71,10 +73,13 @@ int RunEpara(const std::vector<std::string>& args, std::string* output, std::chr
   return code;
 }
 
-bool ServerProcess::Start(const std::vector<std::string>& extra_args, const std::string& workdir, std::string* error) {
-  const std::string port_file = workdir + "/port." + std::to_string(getpid()) + "." + std::to_string(Clock::now().time_since_epoch().count());
+bool ServerProcess::Start(const std::vector<std::string>& extra_args, const std::string& workdir,
+                          std::string* error) {
+  const std::string port_file = workdir + "/port." + std::to_string(getpid()) + "." +
+                                std::to_string(Clock::now().time_since_epoch().count());
   log_path_ = port_file + ".log";
-  std::vector<std::string> argv = {EparaBinary(), "serve", "--host", "127.0.0.1", "--port", "0", "--port-file", port_file};
+  std::vector<std::string> argv = {EparaBinary(), "serve", "--host",      "127.0.0.1",
+                                   "--port",      "0",     "--port-file", port_file};
   argv.insert(argv.end(), extra_args.begin(), extra_args.end());
   pid_ = Spawn(argv, log_path_);
   const auto deadline = Clock::now() + std::chrono::seconds(120);
@@ -92,7 +97,8 @@ bool ServerProcess::Start(const std::vector<std::string>& extra_args, const std:
       *error = "server did not listen within 120 s: " + Log();
       return false;
     }
-    std::this_thread::sleep_for(std::chrono::milliseconds(20));  // polling for the port file, bounded
+    std::this_thread::sleep_for(
+        std::chrono::milliseconds(20));  // polling for the port file, bounded
   }
 }
 

@@ -22,7 +22,8 @@ class ServerProcess {
  public:
   // Starts `epara serve --port 0 --port-file ... <extra_args>` and waits (bounded) until it
   // listens. On failure returns false and leaves the server's log in *error.
-  bool Start(const std::vector<std::string>& extra_args, const std::string& workdir, std::string* error);
+  bool Start(const std::vector<std::string>& extra_args, const std::string& workdir,
+             std::string* error);
   ~ServerProcess();  // Stop() if still running
 
   int port() const { return port_; }

@@ -1,13 +1,13 @@
 #include "backend/libtorch/libtorch_backend.h"
 
-#include <torch/script.h>
 #include <ATen/Parallel.h>
 #include <torch/cuda.h>
+#include <torch/script.h>
 
+#include <unistd.h>
 #include <filesystem>
 #include <fstream>
 #include <thread>
-#include <unistd.h>
 
 #ifdef EPARA_WITH_CUDA
 #include <c10/cuda/CUDAGuard.h>
@@ -63,11 +63,18 @@ class LibTorchInstance final : public ModelInstance {
 
   Status Run(const std::vector<Tensor>& inputs, std::vector<Tensor>* outputs) override {
     try {
-      if (device_.is_cpu()) at::set_num_threads(threads_);
+      // at::set_num_threads costs ~5 ms (it rebuilds thread pools), so apply it only when this
+      // worker thread's setting differs.
+      thread_local int applied_threads = -1;
+      if (device_.is_cpu() && applied_threads != threads_) {
+        at::set_num_threads(threads_);
+        applied_threads = threads_;
+      }
       c10::InferenceMode guard;
       std::vector<torch::jit::IValue> args;
       args.reserve(inputs.size());
-      for (const Tensor& t : inputs) args.emplace_back(ToTorch(t).to(device_, /*non_blocking=*/false));
+      for (const Tensor& t : inputs)
+        args.emplace_back(ToTorch(t).to(device_, /*non_blocking=*/false));
       torch::jit::IValue result = module_.forward(args);
       std::vector<at::Tensor> outs;
       if (result.isTensor()) {
@@ -83,8 +90,8 @@ class LibTorchInstance final : public ModelInstance {
         return Internal("module returned " + result.tagKind() + ", expected tensor(s)");
       }
       if (outs.size() != num_outputs_)
-        return Internal("module returned " + std::to_string(outs.size()) + " outputs, descriptor declares " +
-                        std::to_string(num_outputs_));
+        return Internal("module returned " + std::to_string(outs.size()) +
+                        " outputs, descriptor declares " + std::to_string(num_outputs_));
       outputs->clear();
       for (const at::Tensor& t : outs) {
         Tensor host;
@@ -160,12 +167,14 @@ class LibTorchBackend final : public Backend {
     try {
       torch::jit::Module module = torch::jit::load(path, device);
       module.eval();
-      *out = std::make_unique<LibTorchInstance>(std::move(module), device, spec.device,
-                                                std::max(1, spec.threads), spec.output_names.size());
+      *out =
+          std::make_unique<LibTorchInstance>(std::move(module), device, spec.device,
+                                             std::max(1, spec.threads), spec.output_names.size());
       return Status::Ok();
     } catch (const c10::Error& e) {
-      return InvalidArgument(spec.model_name + ": " + path + " is not a loadable TorchScript module: " +
-                             e.what_without_backtrace());
+      return InvalidArgument(
+          spec.model_name + ": " + path +
+          " is not a loadable TorchScript module: " + e.what_without_backtrace());
     } catch (const std::exception& e) {
       return InvalidArgument(spec.model_name + ": cannot load " + path + ": " + e.what());
     }

@@ -2,7 +2,10 @@
 
 #include <gtest/gtest.h>
 
+#include <ftw.h>
 #include <cmath>
+
+#include <cstdio>
 #include <filesystem>
 #include <fstream>
 
@@ -14,6 +17,16 @@ namespace epara::backend {
 namespace {
 
 namespace fs = std::filesystem;
+
+// Removes a directory tree with POSIX calls. Not std::filesystem::remove_all: pip's libtorch.so
+// exports its own copy of that function, which crashes (null call) when it binds first
+// (docs/ARCHITECTURE.md, "Measured, not assumed").
+void RemoveTree(const fs::path& root) {
+  nftw(
+      root.c_str(),
+      [](const char* path, const struct stat*, int, struct FTW*) { return std::remove(path); }, 16,
+      FTW_DEPTH | FTW_PHYS);
+}
 
 class LibTorchBackendTest : public ::testing::Test {
  protected:
@@ -31,7 +44,7 @@ class LibTorchBackendTest : public ::testing::Test {
     if (!setup_error_.empty()) FAIL() << "suite setup failed: " << setup_error_;
   }
   static void TearDownTestSuite() {
-    fs::remove_all(*dir_);
+    RemoveTree(*dir_);
     delete dir_;
   }
   static models::DemoSegmentationOptions Small(uint64_t seed) {
@@ -42,7 +55,8 @@ class LibTorchBackendTest : public ::testing::Test {
     return o;
   }
   static LoadSpec Spec(const std::string& sub, const std::string& device = "cpu") {
-    return {"seg-demo", {(*dir_ / sub / "seg-demo" / "model.pt").string()}, device, 1, {"image"}, {"logits"}};
+    return {"seg-demo", {(*dir_ / sub / "seg-demo" / "model.pt").string()}, device, 1, {"image"},
+            {"logits"}};
   }
   static Tensor Input(int batch, float phase) {
     Tensor t(DataType::kFp32, {batch, 3, 32, 32});
@@ -101,8 +115,9 @@ TEST_F(LibTorchBackendTest, BatchedRowsEqualSingleRuns) {
 
 TEST_F(LibTorchBackendTest, TupleOutputsAndIntegerInputs) {
   std::unique_ptr<ModelInstance> m;
-  LoadSpec spec{"tensor-demo", {(*dir_ / "a" / "tensor-demo" / "model.pt").string()}, "cpu", 1, {"a", "b", "c"},
-                {"sum", "positive"}};
+  LoadSpec spec{"tensor-demo",   {(*dir_ / "a" / "tensor-demo" / "model.pt").string()},
+                "cpu",           1,
+                {"a", "b", "c"}, {"sum", "positive"}};
   ASSERT_TRUE(backend_->Load(spec, &m).ok());
   Tensor a(DataType::kFp32, {1, 4}), b(DataType::kInt64, {1, 4}), c(DataType::kUInt8, {1, 4});
   const float av[] = {0.5f, -10, 1, 2};
@@ -157,7 +172,8 @@ TEST_F(LibTorchBackendTest, CudaMatchesCpuWhenAGpuIsPresent) {
   std::unique_ptr<ModelInstance> m;
   if (!has_cuda) {
     EXPECT_EQ(backend_->Load(Spec("a", "cuda:0"), &m).code(), StatusCode::kUnavailable);
-    GTEST_SKIP() << "no CUDA device (LibTorch built with CUDA: " << (LibTorchBuiltWithCuda() ? "yes" : "no")
+    GTEST_SKIP() << "no CUDA device (LibTorch built with CUDA: "
+                 << (LibTorchBuiltWithCuda() ? "yes" : "no")
                  << "); cuda:0 correctly reported Unavailable";
   }
   std::unique_ptr<ModelInstance> cpu;

@@ -1,0 +1,327 @@
+// seg_bench: segmentation through the HTTP server vs the backend called directly, in one run.
+//
+//   direct    the LibTorch backend's Run() on preprocessed tensors, batch B, back to back
+//   pipeline  in-process decode -> preprocess -> Run -> argmax -> PNG encode, one image at a time
+//   served    `POST /v1/segment/{model}` from C concurrent keep-alive clients on loopback
+//
+// Measurements are interleaved in rounds (direct, served, direct, served ...) so slow drift of a
+// shared machine hits both sides; ratios are reported per round and as the median.
+#include <httplib.h>
+
+#include <CLI/CLI.hpp>
+#include <algorithm>
+#include <atomic>
+#include <chrono>
+#include <cstdio>
+#include <filesystem>
+#include <fstream>
+#include <nlohmann/json.hpp>
+#include <thread>
+
+#include <sys/resource.h>
+#include <sys/syscall.h>
+#include <unistd.h>
+
+#include "api/server.h"
+#include "backend/libtorch/libtorch_backend.h"
+#include "core/host_allocator.h"
+#include "image/image_codec.h"
+#include "image/synthetic_scene.h"
+#include "models/demo_segmentation.h"
+#include "vision/segmentation_pipeline.h"
+
+using namespace epara;
+using Clock = std::chrono::steady_clock;
+using json = nlohmann::json;
+
+namespace {
+
+double Seconds(Clock::duration d) { return std::chrono::duration<double>(d).count(); }
+
+double Percentile(std::vector<double> v, double p) {
+  if (v.empty()) return 0;
+  std::sort(v.begin(), v.end());
+  size_t i = static_cast<size_t>(p / 100.0 * (v.size() - 1) + 0.5);
+  return v[std::min(i, v.size() - 1)];
+}
+
+double Median(std::vector<double> v) { return Percentile(std::move(v), 50); }
+
+// Light load: one request at a time, the three paths interleaved per iteration so drift hits all
+// of them alike; per-iteration differences isolate what the server adds. The paths run on
+// different threads (bench thread vs the server's worker), and libgomp keeps a finished team
+// spinning for ~1-3 ms; a settle gap before each path keeps one path's spinning team from
+// slowing the next (the server itself runs every model on its own worker, so it never pays this).
+struct LatencySamples {
+  std::vector<double> direct, pipeline, served, served_minus_pipeline, served_minus_direct;
+  json Summary() const {
+    auto pct = [](const std::vector<double>& v) {
+      return json{{"p50", Percentile(v, 50)}, {"p99", Percentile(v, 99)}};
+    };
+    return {{"direct", pct(direct)},
+            {"pipeline_in_process", pct(pipeline)},
+            {"served", pct(served)},
+            {"added_served_minus_pipeline_paired", pct(served_minus_pipeline)},
+            {"added_served_minus_direct_paired", pct(served_minus_direct)},
+            {"samples", direct.size()}};
+  }
+};
+
+LatencySamples MeasureLatency(backend::ModelInstance& m, const ImagePreprocess& pre,
+                              const std::string& image, const std::string& content_type, int port,
+                              const std::string& path, int n) {
+  LatencySamples l;
+  vision::PreprocessedImage prepared;
+  (void)vision::PreprocessImage(image, pre, &prepared);
+  httplib::Client c("127.0.0.1", port);
+  c.set_read_timeout(60, 0);
+  c.set_keep_alive(true);
+  c.set_tcp_nodelay(true);
+  std::vector<Tensor> out;
+  const auto settle = [] { std::this_thread::sleep_for(std::chrono::milliseconds(20)); };
+  for (int i = 0; i < n + 3; ++i) {
+    settle();
+    auto t0 = Clock::now();
+    (void)m.Run({prepared.input}, &out);
+    const double direct = Seconds(Clock::now() - t0) * 1e3;
+
+    settle();
+    t0 = Clock::now();
+    vision::PreprocessedImage p;
+    (void)vision::PreprocessImage(image, pre, &p);
+    (void)m.Run({p.input}, &out);
+    vision::SegmentationMask mask;
+    (void)vision::PostprocessLogits(out[0], p.original_width, p.original_height, &mask);
+    std::string png;
+    (void)EncodePalettePng(mask.mask, ClassPalette(4), &png);
+    const double pipeline = Seconds(Clock::now() - t0) * 1e3;
+
+    settle();
+    t0 = Clock::now();
+    auto r = c.Post(path, image, content_type);
+    const double served = Seconds(Clock::now() - t0) * 1e3;
+    if (!r || r->status != 200) {
+      std::fprintf(stderr, "served request to %s failed\n", path.c_str());
+      std::exit(1);
+    }
+    if (i < 3) continue;  // warm-up
+    l.direct.push_back(direct);
+    l.pipeline.push_back(pipeline);
+    l.served.push_back(served);
+    l.served_minus_pipeline.push_back(served - pipeline);
+    l.served_minus_direct.push_back(served - direct);
+  }
+  return l;
+}
+
+struct Options {
+  double seconds = 8;
+  int rounds = 3;
+  int concurrency = 16;
+  int batch = 8;
+  int size = 256;
+  int light_requests = 60;
+  int small_size = 64;
+  std::string format = "png";
+  std::string out;
+};
+
+// Images per second of back-to-back Run() calls at `batch` for `seconds`.
+double DirectThroughput(backend::ModelInstance& m, const Tensor& one, int batch, double seconds) {
+  std::vector<const Tensor*> parts(batch, &one);
+  Tensor input;
+  (void)ConcatRows(parts, &input);
+  std::vector<Tensor> out;
+  (void)m.Run({input}, &out);  // warm
+  int64_t images = 0;
+  const auto start = Clock::now();
+  while (Seconds(Clock::now() - start) < seconds) {
+    (void)m.Run({input}, &out);
+    images += batch;
+  }
+  return images / Seconds(Clock::now() - start);
+}
+
+// Images per second with `clients` concurrent keep-alive clients for `seconds`; counts failures.
+double ServedThroughput(int port, const std::string& path, const std::string& body,
+                        const std::string& type, int clients, double seconds, int64_t* failures) {
+  std::atomic<int64_t> ok{0}, bad{0};
+  std::atomic<bool> stop{false};
+  std::vector<std::thread> threads;
+  const auto start = Clock::now();
+  for (int i = 0; i < clients; ++i)
+    threads.emplace_back([&] {
+      // The clients stand in for remote machines: run them at lower priority so the load
+      // generator does not take the cores the server's model is measured on.
+      (void)setpriority(PRIO_PROCESS, static_cast<id_t>(syscall(SYS_gettid)), 10);
+      httplib::Client c("127.0.0.1", port);
+      c.set_read_timeout(120, 0);
+      c.set_keep_alive(true);
+      c.set_tcp_nodelay(true);
+      while (!stop.load()) {
+        auto r = c.Post(path, body, type);
+        (r && r->status == 200 ? ok : bad)++;
+      }
+    });
+  std::this_thread::sleep_for(std::chrono::duration<double>(seconds));  // the measurement window
+  stop = true;
+  for (auto& t : threads) t.join();
+  *failures = bad.load();
+  return ok.load() / Seconds(Clock::now() - start);
+}
+
+}  // namespace
+
+int main(int argc, char** argv) {
+  Options o;
+  CLI::App app{"Segmentation: served vs direct-backend throughput and added latency"};
+  app.add_option("--seconds", o.seconds, "Seconds per throughput measurement")
+      ->capture_default_str();
+  app.add_option("--rounds", o.rounds, "Interleaved rounds")->capture_default_str();
+  app.add_option("--concurrency", o.concurrency, "Concurrent HTTP clients at saturation")
+      ->capture_default_str();
+  app.add_option("--batch", o.batch, "Batch size compared at saturation")->capture_default_str();
+  app.add_option("--size", o.size, "Model input size (multiple of 16)")->capture_default_str();
+  app.add_option("--light-requests", o.light_requests,
+                 "Sequential requests for the latency comparison")
+      ->capture_default_str();
+  app.add_option("--small-size", o.small_size,
+                 "Input size of the small model used to resolve added latency")
+      ->capture_default_str();
+  app.add_option("--format", o.format, "Request image format: png or jpeg")->capture_default_str();
+  app.add_option("--out", o.out, "Write the JSON result here");
+  bool default_malloc = false;
+  app.add_flag("--default-malloc", default_malloc,
+               "Keep glibc's malloc defaults (to measure their cost)");
+  CLI11_PARSE(app, argc, argv);
+  if (!default_malloc && !ConfigureHostAllocatorForInference())
+    std::fprintf(stderr, "mallopt refused a setting\n");
+
+  namespace fs = std::filesystem;
+  const fs::path dir = fs::temp_directory_path() / ("epara_seg_bench_" + std::to_string(getpid()));
+  models::DemoSegmentationOptions b1, bn, small;
+  small.name = "seg-small";
+  small.size = o.small_size;
+  small.max_batch_size = 1;
+  small.max_queue_delay_ms = 0;
+  b1.name = "seg-b1";
+  b1.size = bn.size = o.size;
+  b1.max_batch_size = 1;
+  b1.max_queue_delay_ms = 0;
+  bn.name = "seg-batched";
+  bn.max_batch_size = o.batch;
+  bn.max_queue_delay_ms = 5;
+  for (const auto& opt : {b1, bn, small})
+    if (Status s = models::WriteDemoSegmentationModel(dir.string(), opt); !s.ok()) {
+      std::fprintf(stderr, "%s\n", s.ToString().c_str());
+      return 1;
+    }
+
+  // The request image: a synthetic scene at the model's size, as a camera frame would arrive.
+  std::string image;
+  Image scene = SyntheticScene(o.size, o.size);
+  Status enc = o.format == "jpeg" ? EncodeJpeg(scene, 90, &image) : EncodePng(scene, &image);
+  if (!enc.ok()) return 1;
+  const std::string content_type = o.format == "jpeg" ? "image/jpeg" : "image/png";
+
+  backend::BackendRegistry backends;
+  (void)backends.Register(backend::CreateLibTorchBackend());
+  const int cores = static_cast<int>(std::max(1u, std::thread::hardware_concurrency()));
+  backend::LoadSpec spec{
+      "seg-b1", {(dir / "seg-b1" / "model.pt").string()}, "cpu", cores, {"image"}, {"logits"}};
+  std::unique_ptr<backend::ModelInstance> direct;
+  if (Status s = backends.Get("libtorch")->Load(spec, &direct); !s.ok()) return 1;
+
+  ImagePreprocess pre;
+  pre.width = pre.height = o.size;
+  pre.mean = {0.485f, 0.456f, 0.406f};
+  pre.std = {0.229f, 0.224f, 0.225f};
+  vision::PreprocessedImage prepared;
+  if (!vision::PreprocessImage(image, pre, &prepared).ok()) return 1;
+
+  api::ServerOptions so;
+  so.models_dir = dir.string();
+  so.http.port = 0;
+  std::unique_ptr<api::Server> server;
+  if (Status s = api::Server::Create(so, &backends, &server); !s.ok() || !server->Start().ok()) {
+    std::fprintf(stderr, "server: %s\n", s.ToString().c_str());
+    return 1;
+  }
+  // Latency at light load, full-size model and a small one (whose compute does not drown the
+  // server's own cost in the machine's noise).
+  const LatencySamples lat_full = MeasureLatency(*direct, pre, image, content_type, server->port(),
+                                                 "/v1/segment/seg-b1", o.light_requests);
+  std::string small_image;
+  if (!EncodePng(SyntheticScene(o.small_size, o.small_size), &small_image).ok()) return 1;
+  ImagePreprocess small_pre = pre;
+  small_pre.width = small_pre.height = o.small_size;
+  backend::LoadSpec small_spec = spec;
+  small_spec.artifacts = {(dir / "seg-small" / "model.pt").string()};
+  std::unique_ptr<backend::ModelInstance> small_direct;
+  if (Status s = backends.Get("libtorch")->Load(small_spec, &small_direct); !s.ok()) return 1;
+  const LatencySamples lat_small =
+      MeasureLatency(*small_direct, small_pre, small_image, "image/png", server->port(),
+                     "/v1/segment/seg-small", o.light_requests * 3);
+
+  // Saturation, interleaved rounds.
+  json rounds = json::array();
+  std::vector<double> ratio1, ration;
+  int64_t failures_total = 0;
+  for (int r = 0; r < o.rounds; ++r) {
+    int64_t f1 = 0, fn = 0;
+    const double d1 = DirectThroughput(*direct, prepared.input, 1, o.seconds);
+    const double s1 = ServedThroughput(server->port(), "/v1/segment/seg-b1", image, content_type,
+                                       o.concurrency, o.seconds, &f1);
+    const double dn = DirectThroughput(*direct, prepared.input, o.batch, o.seconds);
+    const double sn = ServedThroughput(server->port(), "/v1/segment/seg-batched", image,
+                                       content_type, o.concurrency, o.seconds, &fn);
+    failures_total += f1 + fn;
+    ratio1.push_back(s1 / d1);
+    ration.push_back(sn / dn);
+    rounds.push_back({{"direct_b1_img_s", d1},
+                      {"served_b1_img_s", s1},
+                      {"direct_bN_img_s", dn},
+                      {"served_bN_img_s", sn},
+                      {"ratio_b1", s1 / d1},
+                      {"ratio_bN", sn / dn},
+                      {"failures", f1 + fn}});
+    std::fprintf(
+        stderr,
+        "round %d: b1 direct %.2f served %.2f (%.3f) | b%d direct %.2f served %.2f (%.3f)\n", r, d1,
+        s1, s1 / d1, o.batch, dn, sn, sn / dn);
+  }
+  auto* batched = server->models().Find("seg-batched");
+  const double mean_batch = batched->metrics.batch_size->sum() /
+                            std::max<uint64_t>(1, batched->metrics.batch_size->count());
+  server->Stop();
+  fs::remove_all(dir);
+
+  json result = {
+      {"benchmark", "seg_bench"},
+      {"model",
+       {{"name", "demo UNet (untrained)"},
+        {"parameters", models::DemoSegmentationParameterCount(bn)},
+        {"input", {3, o.size, o.size}}}},
+      {"config",
+       {{"seconds", o.seconds},
+        {"rounds", o.rounds},
+        {"concurrency", o.concurrency},
+        {"batch", o.batch},
+        {"format", o.format},
+        {"image_bytes", image.size()},
+        {"cores", cores},
+        {"malloc", default_malloc ? "glibc defaults" : "epara inference settings"},
+        {"client_threads_nice", 10}}},
+      {"rounds", rounds},
+      {"throughput_ratio_served_over_direct",
+       {{"batch1_median", Median(ratio1)}, {"batchN_median", Median(ration)}}},
+      {"served_mean_batch_size", mean_batch},
+      {"failures", failures_total},
+      {"latency_ms",
+       {{"model_" + std::to_string(o.size), lat_full.Summary()},
+        {"model_" + std::to_string(o.small_size), lat_small.Summary()}}},
+  };
+  std::printf("%s\n", result.dump(2).c_str());
+  if (!o.out.empty()) std::ofstream(o.out) << result.dump(2) << "\n";
+  return failures_total == 0 ? 0 : 2;
+}

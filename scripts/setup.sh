@@ -1,0 +1,31 @@
+#!/usr/bin/env bash
+# Installs the Debian 12 packages epara needs (only the missing ones), then configures and builds.
+# Usage: scripts/setup.sh            (build dir: build/, or $BUILD_DIR)
+set -euo pipefail
+cd "$(dirname "$0")/.."
+
+# libopenblas0-pthread matters: without it Debian's LibTorch falls back to reference BLAS
+# (6.5 vs 108 GFLOP/s measured for a 1024^2 matrix product on 2 cores).
+PACKAGES=(
+  build-essential cmake pkg-config curl
+  libtorch-dev libopenblas0-pthread
+  libcpp-httplib-dev nlohmann-json3-dev libspdlog-dev libcli11-dev libyaml-cpp-dev
+  libpng-dev libturbojpeg0-dev
+  libgtest-dev libgmock-dev
+)
+
+missing=()
+for p in "${PACKAGES[@]}"; do
+  dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q "install ok installed" || missing+=("$p")
+done
+if [ ${#missing[@]} -gt 0 ]; then
+  echo "epara setup: installing ${missing[*]}"
+  SUDO=""
+  if [ "$(id -u)" -ne 0 ]; then SUDO="sudo"; fi
+  $SUDO apt-get update -q
+  DEBIAN_FRONTEND=noninteractive $SUDO apt-get install -y -q --no-install-recommends "${missing[@]}"
+fi
+
+BUILD_DIR=${BUILD_DIR:-build}
+cmake -S . -B "$BUILD_DIR" -DCMAKE_BUILD_TYPE=Release
+cmake --build "$BUILD_DIR" -j"$(nproc)"

@@ -1,0 +1,7 @@
+#!/usr/bin/env bash
+# Builds epara (installing missing packages) and runs the whole test suite with CTest.
+set -euo pipefail
+cd "$(dirname "$0")/.."
+scripts/setup.sh
+cd "${BUILD_DIR:-build}"
+ctest --output-on-failure -j"$(nproc)" --timeout 600
