@@ -37,12 +37,10 @@ void Segment(const ServerContext& ctx, const HttpRequest& req, HttpResponse* res
   const auto t1 = Clock::now();
   std::vector<Tensor> inputs;
   inputs.push_back(std::move(pre.input));
-  if (d.batching.max_batch_size == 0) {
-    // Unbatched models take [3, H, W].
-    Tensor& t = inputs[0];
-    Tensor squeezed(t.dtype(), {3, d.preprocess->height, d.preprocess->width});
-    std::memcpy(squeezed.raw(), t.raw(), t.byte_size());
-    t = std::move(squeezed);
+  if (d.batching.max_batch_size == 0) {  // unbatched models take [3, H, W]
+    if (Status s = inputs[0].Reshape({3, d.preprocess->height, d.preprocess->width}, &inputs[0]);
+        !s.ok())
+      return finish(s);
   }
   engine::InferenceResult result;
   if (Status s = engine::InferSync(*model, std::move(inputs), /*rows=*/1, &result); !s.ok())

@@ -1,5 +1,6 @@
 #include "core/tensor.h"
 
+#include <algorithm>
 #include <sstream>
 
 namespace epara {
@@ -69,18 +70,58 @@ std::string ShapeToString(std::span<const int64_t> shape) {
 }
 
 Tensor::Tensor(DataType dtype, std::vector<int64_t> shape)
-    : dtype_(dtype),
-      shape_(std::move(shape)),
-      bytes_(static_cast<size_t>(NumElements(shape_)) * DataTypeSize(dtype)) {}
+    : Tensor(Uninitialized(dtype, std::move(shape))) {
+  if (bytes_ > 0) std::memset(data_.get(), 0, bytes_);
+}
+
+Tensor Tensor::Uninitialized(DataType dtype, std::vector<int64_t> shape) {
+  Tensor t;
+  t.dtype_ = dtype;
+  t.shape_ = std::move(shape);
+  t.bytes_ = static_cast<size_t>(NumElements(t.shape_)) * DataTypeSize(dtype);
+  std::shared_ptr<std::byte[]> buffer(new std::byte[std::max<size_t>(t.bytes_, 1)]);
+  t.data_ = std::shared_ptr<std::byte>(buffer, buffer.get());
+  return t;
+}
+
+Tensor Tensor::Wrap(DataType dtype, std::vector<int64_t> shape, std::shared_ptr<void> owner,
+                    std::byte* data) {
+  Tensor t;
+  t.dtype_ = dtype;
+  t.shape_ = std::move(shape);
+  t.bytes_ = static_cast<size_t>(NumElements(t.shape_)) * DataTypeSize(dtype);
+  t.data_ = std::shared_ptr<std::byte>(std::move(owner), data);
+  return t;
+}
 
 Tensor Tensor::SliceRows(int64_t begin, int64_t end) const {
-  std::vector<int64_t> shape = shape_;
-  shape[0] = end - begin;
-  Tensor out(dtype_, std::move(shape));
-  const size_t row_bytes = shape_[0] == 0 ? 0 : bytes_.size() / static_cast<size_t>(shape_[0]);
-  if (out.byte_size() > 0)
-    std::memcpy(out.raw(), bytes_.data() + static_cast<size_t>(begin) * row_bytes, out.byte_size());
+  Tensor out;
+  out.dtype_ = dtype_;
+  out.shape_ = shape_;
+  out.shape_[0] = end - begin;
+  const size_t row_bytes = shape_[0] == 0 ? 0 : bytes_ / static_cast<size_t>(shape_[0]);
+  out.bytes_ = row_bytes * static_cast<size_t>(end - begin);
+  out.data_ =
+      std::shared_ptr<std::byte>(data_, data_.get() + static_cast<size_t>(begin) * row_bytes);
   return out;
+}
+
+Status Tensor::Reshape(std::vector<int64_t> shape, Tensor* out) const {
+  for (int64_t d : shape)
+    if (d < 0) return InvalidArgument("negative dimension in reshape");
+  if (NumElements(shape) != num_elements())
+    return InvalidArgument("cannot reshape " + ShapeToString(shape_) + " to " +
+                           ShapeToString(shape));
+  Tensor t = *this;
+  t.shape_ = std::move(shape);
+  *out = std::move(t);
+  return Status::Ok();
+}
+
+Tensor Tensor::Clone() const {
+  Tensor t = Uninitialized(dtype_, shape_);
+  if (bytes_ > 0) std::memcpy(t.raw(), raw(), bytes_);
+  return t;
 }
 
 Status ConcatRows(const std::vector<const Tensor*>& parts, Tensor* out) {
@@ -98,7 +139,7 @@ Status ConcatRows(const std::vector<const Tensor*>& parts, Tensor* out) {
   }
   std::vector<int64_t> shape = first.shape();
   shape[0] = rows;
-  Tensor result(first.dtype(), std::move(shape));
+  Tensor result = Tensor::Uninitialized(first.dtype(), std::move(shape));
   size_t offset = 0;
   for (const Tensor* p : parts) {
     if (p->byte_size() > 0) std::memcpy(result.raw() + offset, p->raw(), p->byte_size());

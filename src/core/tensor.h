@@ -6,6 +6,7 @@
 #include <cstddef>
 #include <cstdint>
 #include <cstring>
+#include <memory>
 #include <span>
 #include <string>
 #include <string_view>
@@ -27,36 +28,50 @@ size_t DataTypeSize(DataType dtype);
 int64_t NumElements(std::span<const int64_t> shape);
 std::string ShapeToString(std::span<const int64_t> shape);
 
+// Copies share storage (like at::Tensor): copying a Tensor is cheap and both copies see writes.
+// Deep-copy with Clone().
 class Tensor {
  public:
   Tensor() = default;
   // Zero-filled tensor. REQUIRES: every dim >= 0.
   Tensor(DataType dtype, std::vector<int64_t> shape);
+  // A tensor whose contents the caller will overwrite entirely (no zero-fill).
+  static Tensor Uninitialized(DataType dtype, std::vector<int64_t> shape);
+  // Wraps memory owned elsewhere; `owner` keeps it alive and `data` points at the first element.
+  // REQUIRES: `data` holds NumElements(shape) * DataTypeSize(dtype) bytes.
+  static Tensor Wrap(DataType dtype, std::vector<int64_t> shape, std::shared_ptr<void> owner,
+                     std::byte* data);
 
   DataType dtype() const { return dtype_; }
   const std::vector<int64_t>& shape() const { return shape_; }
   int64_t num_elements() const { return NumElements(shape_); }
-  size_t byte_size() const { return bytes_.size(); }
+  size_t byte_size() const { return bytes_; }
 
-  std::byte* raw() { return bytes_.data(); }
-  const std::byte* raw() const { return bytes_.data(); }
+  std::byte* raw() { return data_.get(); }
+  const std::byte* raw() const { return data_.get(); }
   // Typed views. REQUIRES: sizeof(T) == DataTypeSize(dtype()).
   template <typename T>
   T* data() {
-    return reinterpret_cast<T*>(bytes_.data());
+    return reinterpret_cast<T*>(data_.get());
   }
   template <typename T>
   const T* data() const {
-    return reinterpret_cast<const T*>(bytes_.data());
+    return reinterpret_cast<const T*>(data_.get());
   }
 
-  // Rows [begin, end) along dim 0, copied. REQUIRES: rank >= 1, 0 <= begin <= end <= shape[0].
+  // Rows [begin, end) along dim 0, as a view sharing this tensor's storage (no copy).
+  // REQUIRES: rank >= 1, 0 <= begin <= end <= shape[0].
   Tensor SliceRows(int64_t begin, int64_t end) const;
+  // The same storage with another shape of equal element count. InvalidArgument otherwise.
+  Status Reshape(std::vector<int64_t> shape, Tensor* out) const;
+  // A deep copy with its own storage.
+  Tensor Clone() const;
 
  private:
   DataType dtype_ = DataType::kFp32;
   std::vector<int64_t> shape_;
-  std::vector<std::byte> bytes_;
+  std::shared_ptr<std::byte> data_;  // aliasing pointer: owner's lifetime, first element's address
+  size_t bytes_ = 0;
 };
 
 struct NamedTensor {

@@ -39,6 +39,39 @@ TEST(TensorTest, ConcatRejectsMismatchedShapesAndTypes) {
   EXPECT_EQ(ConcatRows({&scalar, &scalar}, &out).code(), StatusCode::kInvalidArgument);
 }
 
+TEST(TensorTest, SlicesAndCopiesShareStorageClonesDoNot) {
+  Tensor t(DataType::kFp32, {3, 2});
+  Tensor view = t.SliceRows(1, 2);
+  Tensor copy = t;
+  Tensor clone = t.Clone();
+  view.data<float>()[1] = 7.0f;
+  EXPECT_EQ(t.data<float>()[3], 7.0f);      // row 1, column 1
+  EXPECT_EQ(copy.data<float>()[3], 7.0f);   // copies share
+  EXPECT_EQ(clone.data<float>()[3], 0.0f);  // clones do not
+  EXPECT_EQ(view.byte_size(), 8u);
+  EXPECT_EQ(t.SliceRows(3, 3).byte_size(), 0u);
+}
+
+TEST(TensorTest, WrapKeepsTheOwnerAliveAndReshapeChecksCounts) {
+  std::weak_ptr<std::vector<int64_t>> watch;
+  Tensor wrapped;
+  {
+    auto owner = std::make_shared<std::vector<int64_t>>(std::vector<int64_t>{1, 2, 3, 4});
+    watch = owner;
+    wrapped =
+        Tensor::Wrap(DataType::kInt64, {2, 2}, owner, reinterpret_cast<std::byte*>(owner->data()));
+  }
+  EXPECT_FALSE(watch.expired());
+  EXPECT_EQ(wrapped.SliceRows(1, 2).data<int64_t>()[0], 3);
+  Tensor flat;
+  ASSERT_TRUE(wrapped.Reshape({4}, &flat).ok());
+  EXPECT_EQ(flat.data<int64_t>()[3], 4);
+  EXPECT_EQ(wrapped.Reshape({3}, &flat).code(), StatusCode::kInvalidArgument);
+  wrapped = Tensor();
+  flat = Tensor();
+  EXPECT_TRUE(watch.expired());
+}
+
 TEST(StatusTest, CarriesCodeMessageAndContext) {
   Status s = InvalidArgument("bad").WithContext("model x");
   EXPECT_FALSE(s.ok());

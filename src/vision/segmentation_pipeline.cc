@@ -8,7 +8,7 @@ Status PreprocessImage(std::string_view bytes, const ImagePreprocess& p, Preproc
                        const DecodeLimits& limits) {
   Image img;
   EPARA_RETURN_IF_ERROR(DecodeImage(bytes, &img, limits));
-  Tensor t(DataType::kFp32, {1, 3, p.height, p.width});
+  Tensor t = Tensor::Uninitialized(DataType::kFp32, {1, 3, p.height, p.width});
   ImageToTensorCHW(img, p, t.data<float>());
   out->input = std::move(t);
   out->original_width = img.width;

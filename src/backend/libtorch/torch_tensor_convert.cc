@@ -66,10 +66,9 @@ Status FromTorch(const at::Tensor& src, Tensor* out) {
       return InvalidArgument(std::string("unsupported output dtype ") +
                              c10::toString(t.scalar_type()));
   }
-  t = t.to(at::kCPU).contiguous();
-  Tensor host(dtype, t.sizes().vec());
-  if (host.byte_size() > 0) std::memcpy(host.raw(), t.data_ptr(), host.byte_size());
-  *out = std::move(host);
+  auto owner = std::make_shared<at::Tensor>(t.to(at::kCPU).contiguous());
+  auto* data = static_cast<std::byte*>(owner->data_ptr());
+  *out = Tensor::Wrap(dtype, owner->sizes().vec(), owner, data);
   return Status::Ok();
 }
 
