@@ -116,12 +116,14 @@ Status InferSync(ServedModel& model, std::vector<Tensor> inputs, int64_t rows,
   if (model.state != ModelState::kReady || !model.scheduler)
     return Unavailable("model '" + model.descriptor.name + "' is not ready (" +
                        std::string(ModelStateName(model.state)) + ")");
-  std::promise<InferenceResult> done;
-  std::future<InferenceResult> result = done.get_future();
+  // The promise is owned jointly: once the value is set this thread may return while the worker is
+  // still inside set_value(), so the worker must not touch an object on this stack.
+  auto done = std::make_shared<std::promise<InferenceResult>>();
+  std::future<InferenceResult> result = done->get_future();
   InferenceRequest req;
   req.inputs = std::move(inputs);
   req.rows = rows;
-  req.on_complete = [&done](InferenceResult r) { done.set_value(std::move(r)); };
+  req.on_complete = [done](InferenceResult r) { done->set_value(std::move(r)); };
   EPARA_RETURN_IF_ERROR(model.scheduler->Enqueue(std::move(req)));
   *out = result.get();
   return out->status;
