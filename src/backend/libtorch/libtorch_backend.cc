@@ -15,6 +15,7 @@
 #endif
 
 #include "backend/libtorch/torch_tensor_convert.h"
+#include "backend/libtorch/torch_threads.h"
 
 namespace epara::backend {
 namespace {
@@ -63,13 +64,7 @@ class LibTorchInstance final : public ModelInstance {
 
   Status Run(const std::vector<Tensor>& inputs, std::vector<Tensor>* outputs) override {
     try {
-      // at::set_num_threads costs ~5 ms (it rebuilds thread pools), so apply it only when this
-      // worker thread's setting differs.
-      thread_local int applied_threads = -1;
-      if (device_.is_cpu() && applied_threads != threads_) {
-        at::set_num_threads(threads_);
-        applied_threads = threads_;
-      }
+      if (device_.is_cpu()) ApplyIntraOpThreads(threads_);
       c10::InferenceMode guard;
       std::vector<torch::jit::IValue> args;
       args.reserve(inputs.size());

@@ -1,0 +1,58 @@
+// LlamaModel: a Llama-architecture decoder (RMSNorm, rotary embeddings with rope_theta and
+// rope_scaling, grouped-query attention, SwiGLU MLP, tied or untied embeddings) loaded from a
+// Hugging Face folder (config.json + safetensors, F32/F16/BF16 stored, computed in F32 on CPU).
+//
+// This header is LibTorch-free; the implementation (llama_model_torch.cc) is in epara_torch.
+// Thread-compatible: one Forward() at a time per model (the engine's worker serializes them).
+#pragma once
+
+#include <cstdint>
+#include <memory>
+#include <span>
+#include <string>
+#include <vector>
+
+#include "core/status.h"
+#include "llm/llama_config.h"
+
+namespace epara::llm {
+
+// The keys and values of one sequence, for every layer, with room for `capacity()` tokens.
+class KvCache {
+ public:
+  virtual ~KvCache() = default;
+  virtual int length() const = 0;  // tokens already processed (the next token's position)
+  virtual int capacity() const = 0;
+  virtual int64_t bytes() const = 0;  // memory held
+  // Forgets tokens from `length` on (e.g. to reuse a prefix). REQUIRES: length <= this->length().
+  virtual void Truncate(int length) = 0;
+};
+
+struct LlamaLoadOptions {
+  std::string device = "cpu";
+  int threads = 0;  // intra-op threads on cpu; 0 = all cores
+};
+
+class LlamaModel {
+ public:
+  // Reads `dir`/config.json and the weights. Errors name the file and the tensor: missing tensors
+  // and shape mismatches are InvalidArgument, a missing folder or file NotFound.
+  static Status Load(const std::string& dir, const LlamaLoadOptions& options,
+                     std::unique_ptr<LlamaModel>* out);
+  virtual ~LlamaModel() = default;
+
+  virtual const LlamaConfig& config() const = 0;
+  virtual int64_t weight_bytes() const = 0;
+  // KV-cache bytes per token of context (all layers, keys and values).
+  virtual int64_t kv_bytes_per_token() const = 0;
+  // An empty cache for one sequence, preallocated for `capacity` tokens.
+  virtual std::unique_ptr<KvCache> NewCache(int capacity) = 0;
+
+  // Runs `tokens` at positions [cache->length(), cache->length() + n), appends their keys/values
+  // to `cache`, and writes the logits of every position, row-major [n, vocab], to `logits`.
+  // InvalidArgument for token ids outside the vocabulary; ResourceExhausted when the cache is full.
+  virtual Status Forward(std::span<const int32_t> tokens, KvCache* cache,
+                         std::vector<float>* logits) = 0;
+};
+
+}  // namespace epara::llm

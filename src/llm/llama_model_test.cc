@@ -1,0 +1,410 @@
+// Correctness of the Llama engine against an independent reference written plainly here (loops,
+// double accumulation, no code shared with the engine).
+#include "llm/llama_model.h"
+
+#include <gtest/gtest.h>
+#include <unistd.h>
+
+#include <cmath>
+#include <cstring>
+#include <filesystem>
+#include <fstream>
+#include <random>
+
+#include "formats/safetensors.h"
+
+namespace epara::llm {
+namespace {
+
+namespace fs = std::filesystem;
+using Mat = std::vector<float>;  // row-major
+
+struct Tiny {
+  int vocab = 67, hidden = 64, inter = 96, layers = 2, heads = 4, kv_heads = 2, head_dim = 16;
+  double eps = 1e-5, theta = 500000.0, linear_factor = 1.0;
+  bool tied = false;
+};
+
+struct Weights {
+  Mat embed, final_norm, lm_head;
+  struct Layer {
+    Mat in_norm, post_norm, q, k, v, o, gate, up, down;
+  };
+  std::vector<Layer> layers;
+};
+
+Mat Random(size_t n, std::mt19937& rng, float scale, float offset = 0) {
+  std::normal_distribution<float> d(0.0f, scale);
+  Mat m(n);
+  for (float& x : m) x = offset + d(rng);
+  return m;
+}
+
+Weights MakeWeights(const Tiny& c, uint32_t seed) {
+  std::mt19937 rng(seed);
+  Weights w;
+  const size_t H = c.hidden, I = c.inter, Q = c.heads * c.head_dim, KV = c.kv_heads * c.head_dim;
+  w.embed = Random(c.vocab * H, rng, 1.0f);
+  for (int l = 0; l < c.layers; ++l) {
+    Weights::Layer L;
+    L.in_norm = Random(H, rng, 0.1f, 1.0f);
+    L.post_norm = Random(H, rng, 0.1f, 1.0f);
+    L.q = Random(Q * H, rng, 0.15f);
+    L.k = Random(KV * H, rng, 0.15f);
+    L.v = Random(KV * H, rng, 0.15f);
+    L.o = Random(H * Q, rng, 0.15f);
+    L.gate = Random(I * H, rng, 0.15f);
+    L.up = Random(I * H, rng, 0.15f);
+    L.down = Random(H * I, rng, 0.12f);
+    w.layers.push_back(L);
+  }
+  w.final_norm = Random(H, rng, 0.1f, 1.0f);
+  w.lm_head = c.tied ? w.embed : Random(c.vocab * H, rng, 0.2f);
+  return w;
+}
+
+// ---- the reference ----
+std::vector<double> RmsNorm(const std::vector<double>& x, const Mat& w, double eps) {
+  double ss = 0;
+  for (double v : x) ss += v * v;
+  const double r = 1.0 / std::sqrt(ss / x.size() + eps);
+  std::vector<double> y(x.size());
+  for (size_t i = 0; i < x.size(); ++i) y[i] = x[i] * r * w[i];
+  return y;
+}
+
+std::vector<double> MatVec(const Mat& m, size_t rows, const std::vector<double>& x) {
+  std::vector<double> y(rows, 0.0);
+  for (size_t r = 0; r < rows; ++r)
+    for (size_t j = 0; j < x.size(); ++j) y[r] += m[r * x.size() + j] * x[j];
+  return y;
+}
+
+std::vector<std::vector<double>> Reference(const Tiny& c, const Weights& w,
+                                           const std::vector<int32_t>& toks) {
+  const size_t T = toks.size(), H = c.hidden, hd = c.head_dim;
+  std::vector<std::vector<double>> x(T, std::vector<double>(H));
+  for (size_t t = 0; t < T; ++t)
+    for (size_t j = 0; j < H; ++j) x[t][j] = w.embed[toks[t] * H + j];
+  std::vector<double> inv(hd / 2);
+  for (size_t i = 0; i < hd / 2; ++i)
+    inv[i] = 1.0 / std::pow(c.theta, 2.0 * i / hd) / c.linear_factor;
+  auto rope = [&](std::vector<double>& v, size_t head, size_t pos) {
+    for (size_t i = 0; i < hd / 2; ++i) {
+      const double a = pos * inv[i], x1 = v[head * hd + i], x2 = v[head * hd + i + hd / 2];
+      v[head * hd + i] = x1 * std::cos(a) - x2 * std::sin(a);
+      v[head * hd + i + hd / 2] = x2 * std::cos(a) + x1 * std::sin(a);
+    }
+  };
+  for (const auto& L : w.layers) {
+    std::vector<std::vector<double>> q(T), k(T), v(T);
+    for (size_t t = 0; t < T; ++t) {
+      auto h = RmsNorm(x[t], L.in_norm, c.eps);
+      q[t] = MatVec(L.q, c.heads * hd, h);
+      k[t] = MatVec(L.k, c.kv_heads * hd, h);
+      v[t] = MatVec(L.v, c.kv_heads * hd, h);
+      for (int hh = 0; hh < c.heads; ++hh) rope(q[t], hh, t);
+      for (int hh = 0; hh < c.kv_heads; ++hh) rope(k[t], hh, t);
+    }
+    for (size_t t = 0; t < T; ++t) {
+      std::vector<double> attn(c.heads * hd, 0.0);
+      for (int hh = 0; hh < c.heads; ++hh) {
+        const size_t kvh = hh / (c.heads / c.kv_heads);
+        std::vector<double> s(t + 1);
+        double mx = -1e300;
+        for (size_t j = 0; j <= t; ++j) {
+          double dot = 0;
+          for (size_t d = 0; d < hd; ++d) dot += q[t][hh * hd + d] * k[j][kvh * hd + d];
+          s[j] = dot / std::sqrt(static_cast<double>(hd));
+          mx = std::max(mx, s[j]);
+        }
+        double sum = 0;
+        for (double& e : s) sum += (e = std::exp(e - mx));
+        for (size_t j = 0; j <= t; ++j)
+          for (size_t d = 0; d < hd; ++d) attn[hh * hd + d] += s[j] / sum * v[j][kvh * hd + d];
+      }
+      auto o = MatVec(L.o, H, attn);
+      for (size_t j = 0; j < H; ++j) x[t][j] += o[j];
+      auto h = RmsNorm(x[t], L.post_norm, c.eps);
+      auto g = MatVec(L.gate, c.inter, h), u = MatVec(L.up, c.inter, h);
+      for (size_t i = 0; i < g.size(); ++i) g[i] = g[i] / (1.0 + std::exp(-g[i])) * u[i];
+      auto dn = MatVec(L.down, H, g);
+      for (size_t j = 0; j < H; ++j) x[t][j] += dn[j];
+    }
+  }
+  std::vector<std::vector<double>> logits(T);
+  for (size_t t = 0; t < T; ++t)
+    logits[t] = MatVec(w.lm_head, c.vocab, RmsNorm(x[t], w.final_norm, c.eps));
+  return logits;
+}
+
+// ---- writing a Hugging Face folder ----
+std::vector<uint8_t> F32Bytes(const Mat& m) {
+  std::vector<uint8_t> b(m.size() * 4);
+  std::memcpy(b.data(), m.data(), b.size());
+  return b;
+}
+std::vector<uint8_t> HalfBytes(const Mat& m, bool bf16) {
+  std::vector<uint8_t> b(m.size() * 2);
+  for (size_t i = 0; i < m.size(); ++i) {
+    uint32_t bits;
+    std::memcpy(&bits, &m[i], 4);
+    uint16_t h;
+    if (bf16) {
+      h = static_cast<uint16_t>((bits + 0x7fff + ((bits >> 16) & 1)) >>
+                                16);  // round to nearest even
+    } else {  // |x| < 2^-14 (F16's normal range) flushes to zero; the weights stay far below 65504
+      const uint32_t sign = (bits >> 16) & 0x8000;
+      const int exp = static_cast<int>((bits >> 23) & 0xff) - 127 + 15;
+      const uint32_t mant = bits & 0x7fffff;
+      h = exp < 1 ? static_cast<uint16_t>(sign)
+                  : static_cast<uint16_t>(sign | ((static_cast<uint32_t>(exp) << 10) +
+                                                  ((mant + 0x1000) >> 13)));  // + carries
+    }
+    std::memcpy(&b[2 * i], &h, 2);
+  }
+  return b;
+}
+
+void WriteModel(const fs::path& dir, const Tiny& c, const Weights& w,
+                formats::StDtype dtype = formats::StDtype::kF32, const std::string& skip = "",
+                const std::string& extra_config = "") {
+  fs::create_directories(dir);
+  std::ofstream(dir / "config.json")
+      << R"({"architectures": ["LlamaForCausalLM"], "hidden_act": "silu", "vocab_size": )"
+      << c.vocab << ", \"hidden_size\": " << c.hidden << ", \"intermediate_size\": " << c.inter
+      << ", \"num_hidden_layers\": " << c.layers << ", \"num_attention_heads\": " << c.heads
+      << ", \"num_key_value_heads\": " << c.kv_heads << ", \"rms_norm_eps\": " << c.eps
+      << ", \"rope_theta\": " << c.theta << ", \"max_position_embeddings\": 2048"
+      << ", \"tie_word_embeddings\": " << (c.tied ? "true" : "false")
+      << (c.linear_factor != 1.0 ? ", \"rope_scaling\": {\"type\": \"linear\", \"factor\": " +
+                                       std::to_string(c.linear_factor) + "}"
+                                 : "")
+      << extra_config << ", \"bos_token_id\": 1, \"eos_token_id\": [2, 3]}";
+  std::vector<formats::StWriteTensor> ts;
+  auto add = [&](const std::string& name, const Mat& m, std::vector<int64_t> shape) {
+    if (name == skip) return;
+    ts.push_back({name, dtype, shape,
+                  dtype == formats::StDtype::kF32
+                      ? F32Bytes(m)
+                      : HalfBytes(m, dtype == formats::StDtype::kBF16)});
+  };
+  const int64_t H = c.hidden, I = c.inter, Q = c.heads * c.head_dim, KV = c.kv_heads * c.head_dim;
+  add("model.embed_tokens.weight", w.embed, {c.vocab, H});
+  for (int l = 0; l < c.layers; ++l) {
+    const std::string p = "model.layers." + std::to_string(l) + ".";
+    const auto& L = w.layers[l];
+    add(p + "input_layernorm.weight", L.in_norm, {H});
+    add(p + "post_attention_layernorm.weight", L.post_norm, {H});
+    add(p + "self_attn.q_proj.weight", L.q, {Q, H});
+    add(p + "self_attn.k_proj.weight", L.k, {KV, H});
+    add(p + "self_attn.v_proj.weight", L.v, {KV, H});
+    add(p + "self_attn.o_proj.weight", L.o, {H, Q});
+    add(p + "mlp.gate_proj.weight", L.gate, {I, H});
+    add(p + "mlp.up_proj.weight", L.up, {I, H});
+    add(p + "mlp.down_proj.weight", L.down, {H, I});
+  }
+  add("model.norm.weight", w.final_norm, {H});
+  if (!c.tied) add("lm_head.weight", w.lm_head, {c.vocab, H});
+  ASSERT_TRUE(formats::WriteSafetensors((dir / "model.safetensors").string(), ts).ok());
+}
+
+class LlamaModelTest : public ::testing::Test {
+ protected:
+  void SetUp() override {
+    dir_ = fs::temp_directory_path() /
+           ("epara_llama_" + std::to_string(getpid()) + "_" +
+            ::testing::UnitTest::GetInstance()->current_test_info()->name());
+  }
+  void TearDown() override {
+    std::error_code ec;
+    fs::remove_all(dir_, ec);
+  }
+  std::unique_ptr<LlamaModel> Load(const fs::path& d) {
+    std::unique_ptr<LlamaModel> m;
+    Status s = LlamaModel::Load(d.string(), {"cpu", 1}, &m);
+    EXPECT_TRUE(s.ok()) << s.ToString();
+    return m;
+  }
+  static double MaxDiff(const std::vector<float>& got, const std::vector<std::vector<double>>& ref,
+                        int vocab) {
+    double m = 0;
+    for (size_t t = 0; t < ref.size(); ++t)
+      for (int v = 0; v < vocab; ++v) {
+        const double d = std::fabs(got[t * vocab + v] - ref[t][v]);
+        m = std::isfinite(d) ? std::max(m, d) : INFINITY;  // a NaN must fail, not vanish
+      }
+    return m;
+  }
+  fs::path dir_;
+  const std::vector<int32_t> prompt_ = {1, 17, 42, 5, 66, 0, 23, 23, 9};
+};
+
+TEST_F(LlamaModelTest, ForwardMatchesThePlainReference) {
+  for (bool tied : {false, true}) {
+    Tiny c;
+    c.tied = tied;
+    Weights w = MakeWeights(c, tied ? 11 : 7);
+    const fs::path d = dir_ / (tied ? "tied" : "untied");
+    WriteModel(d, c, w);
+    auto m = Load(d);
+    ASSERT_TRUE(m);
+    EXPECT_EQ(m->config().head_dim, 16);
+    EXPECT_EQ(m->config().eos_token_ids, (std::vector<int>{2, 3}));
+    auto cache = m->NewCache(64);
+    std::vector<float> logits;
+    ASSERT_TRUE(m->Forward(prompt_, cache.get(), &logits).ok());
+    ASSERT_EQ(logits.size(), prompt_.size() * c.vocab);
+    const double diff = MaxDiff(logits, Reference(c, w, prompt_), c.vocab);
+    EXPECT_LT(diff, 1e-4) << (tied ? "tied" : "untied");
+    EXPECT_EQ(cache->length(), static_cast<int>(prompt_.size()));
+  }
+}
+
+TEST_F(LlamaModelTest, RopeScalingAndThetaAreApplied) {
+  Tiny c;
+  c.theta = 10000.0;
+  c.linear_factor = 4.0;
+  Weights w = MakeWeights(c, 3);
+  WriteModel(dir_, c, w);
+  auto m = Load(dir_);
+  ASSERT_TRUE(m);
+  auto cache = m->NewCache(64);
+  std::vector<float> logits;
+  ASSERT_TRUE(m->Forward(prompt_, cache.get(), &logits).ok());
+  EXPECT_LT(MaxDiff(logits, Reference(c, w, prompt_), c.vocab), 1e-4);
+  Tiny unscaled = c;
+  unscaled.linear_factor = 1.0;
+  EXPECT_GT(MaxDiff(logits, Reference(unscaled, w, prompt_), c.vocab),
+            1e-3);  // the scaling mattered
+}
+
+TEST_F(LlamaModelTest, IncrementalDecodeWithTheCacheEqualsFullRecomputation) {
+  Tiny c;
+  Weights w = MakeWeights(c, 5);
+  WriteModel(dir_, c, w);
+  auto m = Load(dir_);
+  ASSERT_TRUE(m);
+  std::vector<float> full;
+  auto full_cache = m->NewCache(64);
+  ASSERT_TRUE(m->Forward(prompt_, full_cache.get(), &full).ok());
+  // One token at a time.
+  auto cache = m->NewCache(64);
+  for (size_t t = 0; t < prompt_.size(); ++t) {
+    std::vector<float> step;
+    ASSERT_TRUE(m->Forward(std::span(&prompt_[t], 1), cache.get(), &step).ok());
+    double diff = 0;
+    for (int v = 0; v < c.vocab; ++v)
+      diff = std::max<double>(diff, std::fabs(step[v] - full[t * c.vocab + v]));
+    EXPECT_LT(diff, 1e-4) << "position " << t;
+  }
+  // Chunked prefill (4 + 5) gives the same last-position logits.
+  auto chunked = m->NewCache(64);
+  std::vector<float> a, b;
+  ASSERT_TRUE(m->Forward(std::span(prompt_.data(), 4), chunked.get(), &a).ok());
+  ASSERT_TRUE(m->Forward(std::span(prompt_.data() + 4, 5), chunked.get(), &b).ok());
+  for (int v = 0; v < c.vocab; ++v) EXPECT_NEAR(b[4 * c.vocab + v], full[8 * c.vocab + v], 1e-4);
+  // Truncate and replay a different continuation.
+  chunked->Truncate(4);
+  std::vector<float> again;
+  ASSERT_TRUE(m->Forward(std::span(prompt_.data() + 4, 5), chunked.get(), &again).ok());
+  EXPECT_EQ(again, b);
+}
+
+TEST_F(LlamaModelTest, HalfPrecisionCheckpointsLoadAndStayClose) {
+  Tiny c;
+  Weights w = MakeWeights(c, 9);
+  WriteModel(dir_ / "f32", c, w);
+  WriteModel(dir_ / "f16", c, w, formats::StDtype::kF16);
+  WriteModel(dir_ / "bf16", c, w, formats::StDtype::kBF16);
+  std::vector<float> ref;
+  auto m32 = Load(dir_ / "f32");
+  ASSERT_TRUE(m32->Forward(prompt_, m32->NewCache(16).get(), &ref).ok());
+  for (const char* sub : {"f16", "bf16"}) {
+    auto m = Load(dir_ / sub);
+    ASSERT_TRUE(m);
+    std::vector<float> got;
+    ASSERT_TRUE(m->Forward(prompt_, m->NewCache(16).get(), &got).ok());
+    double diff = 0;
+    for (size_t i = 0; i < ref.size(); ++i) {
+      ASSERT_TRUE(std::isfinite(got[i])) << sub << " logit " << i;  // std::max would hide a NaN
+      diff = std::max<double>(diff, std::fabs(got[i] - ref[i]));
+    }
+    EXPECT_LT(diff, std::string(sub) == "f16" ? 0.05 : 0.3) << sub;
+    EXPECT_GT(diff, 0.0) << sub << " weights were not rounded";
+  }
+}
+
+TEST_F(LlamaModelTest, BadCheckpointsAndInputsAreClearErrors) {
+  Tiny c;
+  Weights w = MakeWeights(c, 1);
+  std::unique_ptr<LlamaModel> m;
+  WriteModel(dir_ / "missing", c, w, formats::StDtype::kF32, "model.layers.1.mlp.up_proj.weight");
+  Status s = LlamaModel::Load((dir_ / "missing").string(), {}, &m);
+  EXPECT_EQ(s.code(), StatusCode::kNotFound);
+  EXPECT_NE(s.message().find("model.layers.1.mlp.up_proj.weight"), std::string::npos)
+      << s.message();
+
+  Tiny wrong = c;
+  wrong.inter = 80;  // config says 96 below, weights are 80 wide
+  WriteModel(dir_ / "shape", wrong, MakeWeights(wrong, 1));
+  std::ofstream(dir_ / "shape" / "config.json", std::ios::app);  // keep file
+  {
+    std::ifstream in(dir_ / "shape" / "config.json");
+    std::string text((std::istreambuf_iterator<char>(in)), std::istreambuf_iterator<char>());
+    text.replace(text.find("\"intermediate_size\": 80"), 23, "\"intermediate_size\": 96");
+    std::ofstream(dir_ / "shape" / "config.json") << text;
+  }
+  s = LlamaModel::Load((dir_ / "shape").string(), {}, &m);
+  EXPECT_EQ(s.code(), StatusCode::kInvalidArgument);
+  EXPECT_NE(s.message().find("gate_proj.weight' has shape [80, 64], config.json implies [96, 64]"),
+            std::string::npos)
+      << s.message();
+
+  WriteModel(dir_ / "badcfg", c, w, formats::StDtype::kF32, "", ", \"num_key_value_heads\": 3");
+  s = LlamaModel::Load((dir_ / "badcfg").string(), {}, &m);
+  EXPECT_EQ(s.code(), StatusCode::kInvalidArgument);
+  EXPECT_NE(s.message().find("num_key_value_heads"), std::string::npos) << s.message();
+
+  EXPECT_EQ(LlamaModel::Load((dir_ / "nope").string(), {}, &m).code(), StatusCode::kNotFound);
+
+  WriteModel(dir_ / "ok", c, w);
+  ASSERT_TRUE(LlamaModel::Load((dir_ / "ok").string(), {}, &m).ok());
+  auto cache = m->NewCache(4);
+  std::vector<float> logits;
+  const std::vector<int32_t> bad = {1, 67};
+  EXPECT_EQ(m->Forward(bad, cache.get(), &logits).code(), StatusCode::kInvalidArgument);
+  EXPECT_EQ(cache->length(), 0);
+  EXPECT_EQ(m->Forward(prompt_, cache.get(), &logits).code(), StatusCode::kResourceExhausted);
+  EXPECT_TRUE(m->Forward(std::span(prompt_.data(), 4), cache.get(), &logits).ok());
+  EXPECT_EQ(m->kv_bytes_per_token(), 2 * 2 * 2 * 16 * 4);
+}
+
+TEST(LlamaConfigTest, Llama3RopeScalingFollowsTransformers) {
+  LlamaConfig c;
+  ASSERT_TRUE(
+      ParseLlamaConfig(
+          R"({"vocab_size": 8, "hidden_size": 64, "intermediate_size": 8, "num_hidden_layers": 1,
+      "num_attention_heads": 1, "rope_theta": 500000.0, "rope_scaling": {"rope_type": "llama3", "factor": 8.0,
+      "low_freq_factor": 1.0, "high_freq_factor": 4.0, "original_max_position_embeddings": 8192}})",
+          "cfg", &c)
+          .ok());
+  const std::vector<double> inv = RopeInverseFrequencies(c);
+  ASSERT_EQ(inv.size(), 32u);
+  EXPECT_DOUBLE_EQ(inv[0], 1.0);  // high frequency: unchanged (wavelength 2*pi < 2048)
+  const double base_last = 1.0 / std::pow(500000.0, 62.0 / 64.0);
+  EXPECT_NEAR(inv[31], base_last / 8.0, 1e-15);  // low frequency: divided by factor
+  EXPECT_EQ(ParseLlamaConfig(R"({"vocab_size": 8})", "cfg", &c).message(),
+            "cfg: field 'hidden_size' missing");
+  EXPECT_NE(
+      ParseLlamaConfig(
+          R"({"vocab_size": 8, "hidden_size": 64, "intermediate_size": 8, "num_hidden_layers": 1,
+      "num_attention_heads": 1, "rope_scaling": {"type": "yarn", "factor": 2}})",
+          "cfg", &c)
+          .message()
+          .find("'yarn'"),
+      std::string::npos);
+}
+
+}  // namespace
+}  // namespace epara::llm

@@ -1,0 +1,211 @@
+// LibTorch implementation of LlamaModel (see llama_model.h). Follows Hugging Face's
+// modeling_llama: pre-norm decoder layers, rotate-half rotary embeddings, GQA, SwiGLU.
+#include <torch/script.h>
+
+#include <cmath>
+#include <thread>
+
+#include "backend/libtorch/torch_threads.h"
+#include "llm/checkpoint.h"
+#include "llm/llama_model.h"
+
+namespace epara::llm {
+namespace {
+
+struct Layer {
+  at::Tensor input_norm, post_norm, wq, wk, wv, wo, w_gate, w_up, w_down;
+};
+
+class TorchKvCache final : public KvCache {
+ public:
+  TorchKvCache(const LlamaConfig& c, int capacity, const at::TensorOptions& opts)
+      : capacity_(capacity) {
+    for (int l = 0; l < c.num_hidden_layers; ++l) {
+      k.push_back(at::zeros({c.num_key_value_heads, capacity, c.head_dim}, opts));
+      v.push_back(at::zeros({c.num_key_value_heads, capacity, c.head_dim}, opts));
+    }
+  }
+  int length() const override { return length_; }
+  int capacity() const override { return capacity_; }
+  int64_t bytes() const override {
+    int64_t b = 0;
+    for (size_t i = 0; i < k.size(); ++i) b += (k[i].numel() + v[i].numel()) * k[i].element_size();
+    return b;
+  }
+  void Truncate(int length) override { length_ = std::min(length_, std::max(0, length)); }
+
+  std::vector<at::Tensor> k, v;  // per layer [kv_heads, capacity, head_dim]
+  int length_ = 0;
+
+ private:
+  int capacity_;
+};
+
+at::Tensor RmsNorm(const at::Tensor& x, const at::Tensor& w, double eps) {
+  return x * at::rsqrt(x.pow(2).mean(-1, /*keepdim=*/true) + eps) * w;
+}
+
+at::Tensor RotateHalf(const at::Tensor& x) {
+  const int64_t half = x.size(-1) / 2;
+  return at::cat({-x.narrow(-1, half, half), x.narrow(-1, 0, half)}, -1);
+}
+
+class TorchLlamaModel final : public LlamaModel {
+ public:
+  const LlamaConfig& config() const override { return config_; }
+  int64_t weight_bytes() const override { return weight_bytes_; }
+  int64_t kv_bytes_per_token() const override {
+    return int64_t{2} * config_.num_hidden_layers * config_.num_key_value_heads * config_.head_dim *
+           4;
+  }
+  std::unique_ptr<KvCache> NewCache(int capacity) override {
+    return std::make_unique<TorchKvCache>(config_, capacity, opts_);
+  }
+
+  Status Forward(std::span<const int32_t> tokens, KvCache* cache_base,
+                 std::vector<float>* logits) override {
+    auto* cache = static_cast<TorchKvCache*>(cache_base);
+    const int64_t n = static_cast<int64_t>(tokens.size());
+    if (n == 0) return InvalidArgument("no tokens to run");
+    for (int32_t t : tokens)
+      if (t < 0 || t >= config_.vocab_size)
+        return InvalidArgument("token id " + std::to_string(t) + " outside the vocabulary [0, " +
+                               std::to_string(config_.vocab_size) + ")");
+    const int64_t start = cache->length_;
+    if (start + n > cache->capacity())
+      return ResourceExhausted("sequence of " + std::to_string(start + n) +
+                               " tokens exceeds its KV cache of " +
+                               std::to_string(cache->capacity()));
+    try {
+      if (opts_.device().is_cpu()) backend::ApplyIntraOpThreads(threads_);
+      c10::InferenceMode guard;
+      const LlamaConfig& c = config_;
+      const int64_t nh = c.num_attention_heads, nkv = c.num_key_value_heads, hd = c.head_dim,
+                    g = nh / nkv;
+      at::Tensor ids = at::tensor(std::vector<int64_t>(tokens.begin(), tokens.end()), at::kLong)
+                           .to(opts_.device());
+      at::Tensor x = embed_.index_select(0, ids);                         // [n, H]
+      at::Tensor pos = at::arange(start, start + n, opts_).unsqueeze(1);  // [n, 1]
+      at::Tensor freqs = pos * inv_freq_.unsqueeze(0);                    // [n, hd/2]
+      at::Tensor emb = at::cat({freqs, freqs}, -1);
+      at::Tensor cos = emb.cos().unsqueeze(1), sin = emb.sin().unsqueeze(1);  // [n, 1, hd]
+      const int64_t total = start + n;
+      // Causal mask over [n, total]: query i (position start+i) sees keys 0..start+i.
+      at::Tensor mask =
+          at::full({n, total}, -std::numeric_limits<float>::infinity(), opts_).triu(start + 1);
+      const double scale = 1.0 / std::sqrt(static_cast<double>(hd));
+      for (size_t l = 0; l < layers_.size(); ++l) {
+        const Layer& L = layers_[l];
+        at::Tensor h = RmsNorm(x, L.input_norm, c.rms_norm_eps);
+        at::Tensor q = at::linear(h, L.wq).view({n, nh, hd});
+        at::Tensor k = at::linear(h, L.wk).view({n, nkv, hd});
+        at::Tensor v = at::linear(h, L.wv).view({n, nkv, hd});
+        q = q * cos + RotateHalf(q) * sin;
+        k = k * cos + RotateHalf(k) * sin;
+        cache->k[l].narrow(1, start, n).copy_(k.transpose(0, 1));
+        cache->v[l].narrow(1, start, n).copy_(v.transpose(0, 1));
+        at::Tensor K = cache->k[l].narrow(1, 0, total).unsqueeze(1);  // [nkv, 1, total, hd]
+        at::Tensor V = cache->v[l].narrow(1, 0, total).unsqueeze(1);
+        at::Tensor qg = q.view({n, nkv, g, hd}).permute({1, 2, 0, 3});  // [nkv, g, n, hd]
+        at::Tensor scores =
+            at::matmul(qg, K.transpose(-1, -2)) * scale + mask;    // [nkv, g, n, total]
+        at::Tensor attn = at::matmul(at::softmax(scores, -1), V);  // [nkv, g, n, hd]
+        attn = attn.permute({2, 0, 1, 3}).reshape({n, nh * hd});
+        x = x + at::linear(attn, L.wo);
+        h = RmsNorm(x, L.post_norm, c.rms_norm_eps);
+        x = x + at::linear(at::silu(at::linear(h, L.w_gate)) * at::linear(h, L.w_up), L.w_down);
+      }
+      at::Tensor out =
+          at::linear(RmsNorm(x, final_norm_, c.rms_norm_eps), lm_head_).to(at::kCPU).contiguous();
+      logits->assign(out.data_ptr<float>(), out.data_ptr<float>() + out.numel());
+      cache->length_ = static_cast<int>(total);
+      return Status::Ok();
+    } catch (const std::exception& e) {
+      return Internal(std::string("llama forward: ") + e.what());
+    }
+  }
+
+  Status LoadWeights(const std::string& dir) {
+    std::unique_ptr<Checkpoint> ckpt;
+    EPARA_RETURN_IF_ERROR(Checkpoint::Open(dir, &ckpt));
+    const LlamaConfig& c = config_;
+    const int64_t H = c.hidden_size, I = c.intermediate_size,
+                  q_out = int64_t{c.num_attention_heads} * c.head_dim,
+                  kv_out = int64_t{c.num_key_value_heads} * c.head_dim;
+    auto load = [&](const std::string& name, std::vector<int64_t> shape,
+                    at::Tensor* out) -> Status {
+      const formats::SafetensorsFile* file = nullptr;
+      const formats::StTensorInfo* info = nullptr;
+      EPARA_RETURN_IF_ERROR(ckpt->Find(name, &file, &info));
+      if (info->shape != shape)
+        return InvalidArgument(file->path() + ": tensor '" + name + "' has shape " +
+                               c10::str(c10::IntArrayRef(info->shape)) + ", config.json implies " +
+                               c10::str(c10::IntArrayRef(shape)));
+      at::Tensor t = at::empty(shape, at::kFloat);
+      Status s = formats::ToFloat32(info->dtype, file->Data(*info), static_cast<size_t>(t.numel()),
+                                    t.data_ptr<float>());
+      if (!s.ok()) return InvalidArgument(file->path() + ": tensor '" + name + "': " + s.message());
+      *out = t.to(opts_.device());
+      weight_bytes_ += out->numel() * 4;
+      return Status::Ok();
+    };
+    EPARA_RETURN_IF_ERROR(load("model.embed_tokens.weight", {c.vocab_size, H}, &embed_));
+    for (int l = 0; l < c.num_hidden_layers; ++l) {
+      const std::string p = "model.layers." + std::to_string(l) + ".";
+      Layer L;
+      EPARA_RETURN_IF_ERROR(load(p + "input_layernorm.weight", {H}, &L.input_norm));
+      EPARA_RETURN_IF_ERROR(load(p + "post_attention_layernorm.weight", {H}, &L.post_norm));
+      EPARA_RETURN_IF_ERROR(load(p + "self_attn.q_proj.weight", {q_out, H}, &L.wq));
+      EPARA_RETURN_IF_ERROR(load(p + "self_attn.k_proj.weight", {kv_out, H}, &L.wk));
+      EPARA_RETURN_IF_ERROR(load(p + "self_attn.v_proj.weight", {kv_out, H}, &L.wv));
+      EPARA_RETURN_IF_ERROR(load(p + "self_attn.o_proj.weight", {H, q_out}, &L.wo));
+      EPARA_RETURN_IF_ERROR(load(p + "mlp.gate_proj.weight", {I, H}, &L.w_gate));
+      EPARA_RETURN_IF_ERROR(load(p + "mlp.up_proj.weight", {I, H}, &L.w_up));
+      EPARA_RETURN_IF_ERROR(load(p + "mlp.down_proj.weight", {H, I}, &L.w_down));
+      layers_.push_back(std::move(L));
+    }
+    EPARA_RETURN_IF_ERROR(load("model.norm.weight", {H}, &final_norm_));
+    if (c.tie_word_embeddings) {
+      lm_head_ = embed_;
+    } else {
+      EPARA_RETURN_IF_ERROR(load("lm_head.weight", {c.vocab_size, H}, &lm_head_));
+    }
+    const std::vector<double> inv = RopeInverseFrequencies(c);
+    inv_freq_ =
+        at::tensor(std::vector<float>(inv.begin(), inv.end()), at::kFloat).to(opts_.device());
+    return Status::Ok();
+  }
+
+  LlamaConfig config_;
+  at::TensorOptions opts_ = at::TensorOptions().dtype(at::kFloat);
+  int threads_ = 1;
+  int64_t weight_bytes_ = 0;
+  at::Tensor embed_, final_norm_, lm_head_, inv_freq_;
+  std::vector<Layer> layers_;
+};
+
+}  // namespace
+
+Status LlamaModel::Load(const std::string& dir, const LlamaLoadOptions& options,
+                        std::unique_ptr<LlamaModel>* out) {
+  auto m = std::make_unique<TorchLlamaModel>();
+  EPARA_RETURN_IF_ERROR(LoadLlamaConfig(dir + "/config.json", &m->config_));
+  try {
+    const torch::Device device(options.device);
+    m->opts_ = at::TensorOptions().dtype(at::kFloat).device(device);
+  } catch (const std::exception&) {
+    return InvalidArgument("unknown device '" + options.device + "'");
+  }
+  m->threads_ = options.threads > 0
+                    ? options.threads
+                    : static_cast<int>(std::max(1u, std::thread::hardware_concurrency()));
+  try {
+    EPARA_RETURN_IF_ERROR(m->LoadWeights(dir));
+  } catch (const std::exception& e) {
+    return Internal(std::string("loading ") + dir + ": " + e.what());
+  }
+  *out = std::move(m);
+  return Status::Ok();
+}
+
+}  // namespace epara::llm
