@@ -51,8 +51,19 @@ class LlamaModel {
   // Runs `tokens` at positions [cache->length(), cache->length() + n), appends their keys/values
   // to `cache`, and writes the logits of every position, row-major [n, vocab], to `logits`.
   // InvalidArgument for token ids outside the vocabulary; ResourceExhausted when the cache is full.
-  virtual Status Forward(std::span<const int32_t> tokens, KvCache* cache,
-                         std::vector<float>* logits) = 0;
+  Status Forward(std::span<const int32_t> tokens, KvCache* cache, std::vector<float>* logits);
+
+  struct Chunk {
+    std::span<const int32_t>
+        tokens;      // the next tokens of one sequence (prompt part or one decode token)
+    KvCache* cache;  // that sequence's cache; distinct per chunk
+  };
+  // Runs several sequences in one pass: the linear layers see all chunks' tokens as one batch (the
+  // weights are read once), attention runs per sequence against its own cache. `logits` receives,
+  // per chunk in order, every position's row (all_positions) or only the last position's row.
+  // Validation happens before any cache changes: on error no cache is modified.
+  virtual Status ForwardBatch(std::span<const Chunk> chunks, bool all_positions,
+                              std::vector<float>* logits) = 0;
 };
 
 }  // namespace epara::llm

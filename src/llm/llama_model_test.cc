@@ -5,6 +5,7 @@
 #include <gtest/gtest.h>
 #include <unistd.h>
 
+#include <algorithm>
 #include <cmath>
 #include <cstring>
 #include <filesystem>
@@ -309,6 +310,56 @@ TEST_F(LlamaModelTest, IncrementalDecodeWithTheCacheEqualsFullRecomputation) {
   std::vector<float> again;
   ASSERT_TRUE(m->Forward(std::span(prompt_.data() + 4, 5), chunked.get(), &again).ok());
   EXPECT_EQ(again, b);
+}
+
+TEST_F(LlamaModelTest, BatchedSequencesEqualSeparateRuns) {
+  Tiny c;
+  Weights w = MakeWeights(c, 21);
+  WriteModel(dir_, c, w);
+  auto m = Load(dir_);
+  ASSERT_TRUE(m);
+  // Three sequences of different lengths: prefill together, then greedy-decode 5 more steps
+  // together.
+  const std::vector<std::vector<int32_t>> prompts = {{1, 5, 9}, {1, 44, 2, 60, 7, 7, 30}, {1}};
+  auto argmax = [&](const float* row) {
+    return static_cast<int32_t>(std::max_element(row, row + c.vocab) - row);
+  };
+  auto generate_alone = [&](const std::vector<int32_t>& p) {
+    auto cache = m->NewCache(32);
+    std::vector<float> logits;
+    EXPECT_TRUE(m->Forward(p, cache.get(), &logits).ok());
+    std::vector<int32_t> out = {argmax(&logits[(p.size() - 1) * c.vocab])};
+    for (int step = 0; step < 5; ++step) {
+      EXPECT_TRUE(m->Forward(std::span(&out.back(), 1), cache.get(), &logits).ok());
+      out.push_back(argmax(logits.data()));
+    }
+    return out;
+  };
+  std::vector<std::unique_ptr<KvCache>> caches;
+  std::vector<LlamaModel::Chunk> chunks;
+  for (const auto& p : prompts) {
+    caches.push_back(m->NewCache(32));
+    chunks.push_back({p, caches.back().get()});
+  }
+  std::vector<float> logits;
+  ASSERT_TRUE(m->ForwardBatch(chunks, /*all_positions=*/false, &logits).ok());
+  ASSERT_EQ(logits.size(), prompts.size() * c.vocab);
+  std::vector<std::vector<int32_t>> together(prompts.size());
+  for (size_t i = 0; i < prompts.size(); ++i) together[i].push_back(argmax(&logits[i * c.vocab]));
+  for (int step = 0; step < 5; ++step) {
+    for (size_t i = 0; i < prompts.size(); ++i)
+      chunks[i] = {std::span(&together[i].back(), 1), caches[i].get()};
+    ASSERT_TRUE(m->ForwardBatch(chunks, false, &logits).ok());
+    for (size_t i = 0; i < prompts.size(); ++i) together[i].push_back(argmax(&logits[i * c.vocab]));
+  }
+  for (size_t i = 0; i < prompts.size(); ++i)
+    EXPECT_EQ(together[i], generate_alone(prompts[i])) << "sequence " << i;
+  // A failing chunk leaves every cache untouched.
+  const std::vector<int32_t> bad = {999};
+  chunks = {{std::span(&together[0].back(), 1), caches[0].get()}, {bad, caches[1].get()}};
+  const int before = caches[0]->length();
+  EXPECT_EQ(m->ForwardBatch(chunks, false, &logits).code(), StatusCode::kInvalidArgument);
+  EXPECT_EQ(caches[0]->length(), before);
 }
 
 TEST_F(LlamaModelTest, HalfPrecisionCheckpointsLoadAndStayClose) {

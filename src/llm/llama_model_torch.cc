@@ -62,63 +62,98 @@ class TorchLlamaModel final : public LlamaModel {
     return std::make_unique<TorchKvCache>(config_, capacity, opts_);
   }
 
-  Status Forward(std::span<const int32_t> tokens, KvCache* cache_base,
-                 std::vector<float>* logits) override {
-    auto* cache = static_cast<TorchKvCache*>(cache_base);
-    const int64_t n = static_cast<int64_t>(tokens.size());
-    if (n == 0) return InvalidArgument("no tokens to run");
-    for (int32_t t : tokens)
-      if (t < 0 || t >= config_.vocab_size)
-        return InvalidArgument("token id " + std::to_string(t) + " outside the vocabulary [0, " +
-                               std::to_string(config_.vocab_size) + ")");
-    const int64_t start = cache->length_;
-    if (start + n > cache->capacity())
-      return ResourceExhausted("sequence of " + std::to_string(start + n) +
-                               " tokens exceeds its KV cache of " +
-                               std::to_string(cache->capacity()));
+  Status ForwardBatch(std::span<const Chunk> chunks, bool all_positions,
+                      std::vector<float>* logits) override {
+    if (chunks.empty()) return InvalidArgument("no sequences to run");
+    std::vector<int64_t> ids, positions;
+    for (const Chunk& ch : chunks) {
+      const auto* cache = static_cast<const TorchKvCache*>(ch.cache);
+      if (ch.tokens.empty()) return InvalidArgument("a sequence has no tokens to run");
+      for (int32_t t : ch.tokens)
+        if (t < 0 || t >= config_.vocab_size)
+          return InvalidArgument("token id " + std::to_string(t) + " outside the vocabulary [0, " +
+                                 std::to_string(config_.vocab_size) + ")");
+      const int64_t start = cache->length_;
+      if (start + static_cast<int64_t>(ch.tokens.size()) > cache->capacity())
+        return ResourceExhausted("sequence of " + std::to_string(start + ch.tokens.size()) +
+                                 " tokens exceeds its KV cache of " +
+                                 std::to_string(cache->capacity()));
+      for (size_t i = 0; i < ch.tokens.size(); ++i) {
+        ids.push_back(ch.tokens[i]);
+        positions.push_back(start + static_cast<int64_t>(i));
+      }
+    }
     try {
       if (opts_.device().is_cpu()) backend::ApplyIntraOpThreads(threads_);
       c10::InferenceMode guard;
       const LlamaConfig& c = config_;
       const int64_t nh = c.num_attention_heads, nkv = c.num_key_value_heads, hd = c.head_dim,
                     g = nh / nkv;
-      at::Tensor ids = at::tensor(std::vector<int64_t>(tokens.begin(), tokens.end()), at::kLong)
-                           .to(opts_.device());
-      at::Tensor x = embed_.index_select(0, ids);                         // [n, H]
-      at::Tensor pos = at::arange(start, start + n, opts_).unsqueeze(1);  // [n, 1]
-      at::Tensor freqs = pos * inv_freq_.unsqueeze(0);                    // [n, hd/2]
+      const int64_t N = static_cast<int64_t>(ids.size());
+      at::Tensor x =
+          embed_.index_select(0, at::tensor(ids, at::kLong).to(opts_.device()));  // [N, H]
+      at::Tensor pos = at::tensor(positions, at::kLong).to(opts_).unsqueeze(1);   // [N, 1]
+      at::Tensor freqs = pos * inv_freq_.unsqueeze(0);                            // [N, hd/2]
       at::Tensor emb = at::cat({freqs, freqs}, -1);
-      at::Tensor cos = emb.cos().unsqueeze(1), sin = emb.sin().unsqueeze(1);  // [n, 1, hd]
-      const int64_t total = start + n;
-      // Causal mask over [n, total]: query i (position start+i) sees keys 0..start+i.
-      at::Tensor mask =
-          at::full({n, total}, -std::numeric_limits<float>::infinity(), opts_).triu(start + 1);
+      at::Tensor cos = emb.cos().unsqueeze(1), sin = emb.sin().unsqueeze(1);  // [N, 1, hd]
+      // Per chunk: its rows in the batch and its causal mask over [n, start + n].
+      struct Span {
+        int64_t offset, n, start;
+        at::Tensor mask;
+      };
+      std::vector<Span> spans;
+      int64_t offset = 0;
+      for (const Chunk& ch : chunks) {
+        const int64_t n = static_cast<int64_t>(ch.tokens.size());
+        const int64_t start = static_cast<TorchKvCache*>(ch.cache)->length_;
+        at::Tensor mask;  // a single query sees every cached key: no mask
+        if (n > 1)
+          mask = at::full({n, start + n}, -std::numeric_limits<float>::infinity(), opts_)
+                     .triu(start + 1);
+        spans.push_back({offset, n, start, mask});
+        offset += n;
+      }
       const double scale = 1.0 / std::sqrt(static_cast<double>(hd));
       for (size_t l = 0; l < layers_.size(); ++l) {
         const Layer& L = layers_[l];
         at::Tensor h = RmsNorm(x, L.input_norm, c.rms_norm_eps);
-        at::Tensor q = at::linear(h, L.wq).view({n, nh, hd});
-        at::Tensor k = at::linear(h, L.wk).view({n, nkv, hd});
-        at::Tensor v = at::linear(h, L.wv).view({n, nkv, hd});
+        at::Tensor q = at::linear(h, L.wq).view({N, nh, hd});
+        at::Tensor k = at::linear(h, L.wk).view({N, nkv, hd});
+        at::Tensor v = at::linear(h, L.wv).view({N, nkv, hd});
         q = q * cos + RotateHalf(q) * sin;
         k = k * cos + RotateHalf(k) * sin;
-        cache->k[l].narrow(1, start, n).copy_(k.transpose(0, 1));
-        cache->v[l].narrow(1, start, n).copy_(v.transpose(0, 1));
-        at::Tensor K = cache->k[l].narrow(1, 0, total).unsqueeze(1);  // [nkv, 1, total, hd]
-        at::Tensor V = cache->v[l].narrow(1, 0, total).unsqueeze(1);
-        at::Tensor qg = q.view({n, nkv, g, hd}).permute({1, 2, 0, 3});  // [nkv, g, n, hd]
-        at::Tensor scores =
-            at::matmul(qg, K.transpose(-1, -2)) * scale + mask;    // [nkv, g, n, total]
-        at::Tensor attn = at::matmul(at::softmax(scores, -1), V);  // [nkv, g, n, hd]
-        attn = attn.permute({2, 0, 1, 3}).reshape({n, nh * hd});
+        std::vector<at::Tensor> outs;
+        for (size_t i = 0; i < chunks.size(); ++i) {
+          const Span& sp = spans[i];
+          auto* cache = static_cast<TorchKvCache*>(chunks[i].cache);
+          cache->k[l].narrow(1, sp.start, sp.n).copy_(k.narrow(0, sp.offset, sp.n).transpose(0, 1));
+          cache->v[l].narrow(1, sp.start, sp.n).copy_(v.narrow(0, sp.offset, sp.n).transpose(0, 1));
+          const int64_t total = sp.start + sp.n;
+          at::Tensor K = cache->k[l].narrow(1, 0, total).unsqueeze(1);  // [nkv, 1, total, hd]
+          at::Tensor V = cache->v[l].narrow(1, 0, total).unsqueeze(1);
+          at::Tensor qg =
+              q.narrow(0, sp.offset, sp.n).view({sp.n, nkv, g, hd}).permute({1, 2, 0, 3});
+          at::Tensor scores = at::matmul(qg, K.transpose(-1, -2)) * scale;  // [nkv, g, n, total]
+          if (sp.mask.defined()) scores = scores + sp.mask;
+          outs.push_back(at::matmul(at::softmax(scores, -1), V)
+                             .permute({2, 0, 1, 3})
+                             .reshape({sp.n, nh * hd}));
+        }
+        at::Tensor attn = outs.size() == 1 ? outs[0] : at::cat(outs, 0);
         x = x + at::linear(attn, L.wo);
         h = RmsNorm(x, L.post_norm, c.rms_norm_eps);
         x = x + at::linear(at::silu(at::linear(h, L.w_gate)) * at::linear(h, L.w_up), L.w_down);
       }
+      if (!all_positions) {  // only the rows the caller samples from go through the LM head
+        std::vector<int64_t> last;
+        for (const Span& sp : spans) last.push_back(sp.offset + sp.n - 1);
+        x = x.index_select(0, at::tensor(last, at::kLong).to(opts_.device()));
+      }
       at::Tensor out =
           at::linear(RmsNorm(x, final_norm_, c.rms_norm_eps), lm_head_).to(at::kCPU).contiguous();
       logits->assign(out.data_ptr<float>(), out.data_ptr<float>() + out.numel());
-      cache->length_ = static_cast<int>(total);
+      for (size_t i = 0; i < chunks.size(); ++i)
+        static_cast<TorchKvCache*>(chunks[i].cache)->length_ += spans[i].n;
       return Status::Ok();
     } catch (const std::exception& e) {
       return Internal(std::string("llama forward: ") + e.what());
@@ -185,6 +220,12 @@ class TorchLlamaModel final : public LlamaModel {
 };
 
 }  // namespace
+
+Status LlamaModel::Forward(std::span<const int32_t> tokens, KvCache* cache,
+                           std::vector<float>* logits) {
+  const Chunk chunk{tokens, cache};
+  return ForwardBatch(std::span(&chunk, 1), /*all_positions=*/true, logits);
+}
 
 Status LlamaModel::Load(const std::string& dir, const LlamaLoadOptions& options,
                         std::unique_ptr<LlamaModel>* out) {
