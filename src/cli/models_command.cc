@@ -8,6 +8,7 @@
 #include "cli/commands.h"
 #include "image/image_codec.h"
 #include "image/synthetic_scene.h"
+#include "models/demo_llm.h"
 #include "models/demo_segmentation.h"
 #include "models/demo_tensor.h"
 
@@ -37,6 +38,11 @@ void RegisterModelsCommand(CLI::App& app, int* exit_code) {
       *exit_code = 1;
       return;
     }
+    if (Status s = models::WriteDemoLlm(*dir, {}); !s.ok()) {
+      spdlog::error("{}", s.ToString());
+      *exit_code = 1;
+      return;
+    }
     std::string png;
     const std::string sample = *dir + "/" + seg->name + "/sample.png";
     if (Status s = EncodePng(SyntheticScene(640, 480), &png);
@@ -48,7 +54,10 @@ void RegisterModelsCommand(CLI::App& app, int* exit_code) {
     std::cout << "wrote " << *dir << "/" << seg->name << " (UNet, "
               << models::DemoSegmentationParameterCount(*seg) / 1e6 << " M parameters, untrained)\n"
               << "wrote " << sample << " (a synthetic 640x480 scene to segment)\n"
-              << "wrote " << *dir << "/tensor-demo (sum = a + b + c; KServe v2 example)\n";
+              << "wrote " << *dir << "/tensor-demo (sum = a + b + c; KServe v2 example)\n"
+              << "wrote " << *dir << "/llama-demo (Llama architecture, "
+              << models::DemoLlmParameterCount({}) / 1e6
+              << " M parameters, untrained, byte tokenizer)\n";
   });
 }
 

@@ -13,6 +13,8 @@
 #include <random>
 
 #include "formats/safetensors.h"
+#include "llm/tokenizer.h"
+#include "models/demo_llm.h"
 
 namespace epara::llm {
 namespace {
@@ -429,6 +431,29 @@ TEST_F(LlamaModelTest, BadCheckpointsAndInputsAreClearErrors) {
   EXPECT_EQ(m->Forward(prompt_, cache.get(), &logits).code(), StatusCode::kResourceExhausted);
   EXPECT_TRUE(m->Forward(std::span(prompt_.data(), 4), cache.get(), &logits).ok());
   EXPECT_EQ(m->kv_bytes_per_token(), 2 * 2 * 2 * 16 * 4);
+}
+
+TEST_F(LlamaModelTest, DemoModelLoadsThroughTheSameLoaderAndIsDeterministic) {
+  models::DemoLlmOptions o;
+  o.hidden = 64;
+  o.layers = 2;
+  o.heads = 4;
+  o.kv_heads = 2;
+  o.intermediate = 96;
+  ASSERT_TRUE(models::WriteDemoLlm((dir_ / "a").string(), o).ok());
+  ASSERT_TRUE(models::WriteDemoLlm((dir_ / "b").string(), o).ok());
+  auto a = Load(dir_ / "a" / o.name);
+  auto b = Load(dir_ / "b" / o.name);
+  ASSERT_TRUE(a && b);
+  EXPECT_EQ(a->weight_bytes(), models::DemoLlmParameterCount(o) * 4);  // held as F32
+  std::unique_ptr<Tokenizer> tok;
+  ASSERT_TRUE(LoadTokenizer((dir_ / "a" / o.name).string(), &tok).ok());
+  std::vector<int32_t> ids = {tok->bos_id()};
+  for (int32_t id : tok->Encode("Hello")) ids.push_back(id);
+  std::vector<float> la, lb;
+  ASSERT_TRUE(a->Forward(ids, a->NewCache(16).get(), &la).ok());
+  ASSERT_TRUE(b->Forward(ids, b->NewCache(16).get(), &lb).ok());
+  EXPECT_EQ(la, lb);
 }
 
 TEST(LlamaConfigTest, Llama3RopeScalingFollowsTransformers) {

@@ -1,0 +1,81 @@
+#include "llm/tokenizer.h"
+
+#include <filesystem>
+#include <fstream>
+#include <nlohmann/json.hpp>
+#include <sstream>
+
+namespace epara::llm {
+
+std::vector<int32_t> ByteTokenizer::Encode(std::string_view text) const {
+  std::vector<int32_t> ids;
+  ids.reserve(text.size());
+  for (unsigned char c : text) ids.push_back(kOffset + c);
+  return ids;
+}
+
+std::string ByteTokenizer::Piece(int32_t id) const {
+  if (id < kOffset || id >= vocab_size()) return "";
+  return std::string(1, static_cast<char>(id - kOffset));
+}
+
+Status LoadTokenizer(const std::string& model_dir, std::unique_ptr<Tokenizer>* out) {
+  const std::filesystem::path p = std::filesystem::path(model_dir) / "epara_tokenizer.json";
+  std::ifstream in(p);
+  if (!in) return NotFound(model_dir + ": no tokenizer (expected epara_tokenizer.json)");
+  std::stringstream ss;
+  ss << in.rdbuf();
+  auto j = nlohmann::json::parse(ss.str(), nullptr, false);
+  if (j.is_discarded() || !j.is_object() || j.value("type", "") != "bytes")
+    return InvalidArgument(p.string() + ": field 'type': only \"bytes\" is supported");
+  *out = std::make_unique<ByteTokenizer>();
+  return Status::Ok();
+}
+
+namespace {
+
+// Length of the UTF-8 sequence a lead byte starts; 0 if it cannot start one.
+size_t SequenceLength(unsigned char c) {
+  if (c < 0x80) return 1;
+  if (c >= 0xC2 && c <= 0xDF) return 2;
+  if (c >= 0xE0 && c <= 0xEF) return 3;
+  if (c >= 0xF0 && c <= 0xF4) return 4;
+  return 0;
+}
+
+}  // namespace
+
+std::string Utf8Assembler::Push(std::string_view bytes) {
+  pending_.append(bytes);
+  std::string out;
+  size_t i = 0;
+  while (i < pending_.size()) {
+    const size_t len = SequenceLength(static_cast<unsigned char>(pending_[i]));
+    if (len == 0) {
+      out += "\xEF\xBF\xBD";
+      ++i;
+      continue;
+    }
+    if (i + len > pending_.size()) break;  // wait for the rest
+    bool valid = true;
+    for (size_t k = 1; k < len; ++k)
+      valid = valid && (static_cast<unsigned char>(pending_[i + k]) & 0xC0) == 0x80;
+    if (!valid) {
+      out += "\xEF\xBF\xBD";
+      ++i;
+      continue;
+    }
+    out.append(pending_, i, len);
+    i += len;
+  }
+  pending_.erase(0, i);
+  return out;
+}
+
+std::string Utf8Assembler::Flush() {
+  std::string out = pending_.empty() ? "" : "\xEF\xBF\xBD";
+  pending_.clear();
+  return out;
+}
+
+}  // namespace epara::llm
