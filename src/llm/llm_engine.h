@@ -1,0 +1,100 @@
+// LlmEngine: serves one LLM with continuous batching. One worker thread runs steps: every running
+// sequence decodes a token, waiting sequences join (PlanStep) with their prompt, finished or
+// cancelled sequences leave at once and free their KV cache.
+//
+// Lifecycle: Create -> Submit* -> Shutdown (stops admission, cancels nothing: every accepted
+// request runs to its end and gets on_done exactly once).
+#pragma once
+
+#include <condition_variable>
+#include <deque>
+#include <functional>
+#include <memory>
+#include <mutex>
+#include <random>
+#include <string>
+#include <thread>
+#include <vector>
+
+#include "core/status.h"
+#include "llm/llama_model.h"
+#include "llm/sampler.h"
+#include "llm/step_planner.h"
+#include "llm/tokenizer.h"
+
+namespace epara::llm {
+
+struct GenerationRequest {
+  std::vector<int32_t> prompt;  // token ids, BOS included if the model wants one
+  int max_tokens = 16;
+  SamplingParams sampling;
+  uint64_t seed = 0;
+  std::vector<std::string> stop;  // generation ends before any of these strings
+  // Called on the engine thread with each new piece of text (never splits a UTF-8 character or
+  // emits a prefix of a stop string that might still match). Return false to cancel.
+  std::function<bool(const std::string& delta)> on_delta;
+};
+
+struct GenerationResult {
+  Status status;
+  std::string text;
+  std::string finish_reason;  // "stop" (EOS or stop string), "length", "cancelled"
+  int prompt_tokens = 0;
+  int completion_tokens = 0;
+  double ttft_seconds = 0;
+  double total_seconds = 0;
+};
+
+struct EngineOptions {
+  int64_t kv_budget_bytes = 256ll << 20;
+  int token_budget = 2048;
+  int max_running = 64;
+  int max_waiting = 256;
+};
+
+struct EngineStats {
+  int running = 0;
+  int waiting = 0;
+  int64_t kv_reserved_bytes = 0;
+};
+
+class LlmEngine {
+ public:
+  static Status Create(std::unique_ptr<LlamaModel> model, std::unique_ptr<Tokenizer> tokenizer,
+                       const EngineOptions& options, std::unique_ptr<LlmEngine>* out);
+  ~LlmEngine();  // Shutdown()
+
+  // Accepts the request: `on_done` runs exactly once, on the engine thread. Errors (nothing
+  // called): InvalidArgument (empty prompt, max_tokens < 1, prompt + max_tokens beyond the context
+  // or the whole KV budget), ResourceExhausted (waiting queue full), Unavailable (shutting down).
+  Status Submit(GenerationRequest request, std::function<void(GenerationResult)> on_done);
+  void Shutdown();
+
+  const Tokenizer& tokenizer() const { return *tokenizer_; }
+  const LlamaModel& model() const { return *model_; }
+  EngineStats stats() const;
+
+ private:
+  struct Sequence;
+  LlmEngine() = default;
+  void Loop();
+  // Appends a token's text to the sequence; returns false when the sequence has finished.
+  bool Emit(Sequence& s, int32_t token);
+  void Finish(Sequence& s, const std::string& reason, Status status = Status::Ok());
+
+  std::unique_ptr<LlamaModel> model_;
+  std::unique_ptr<Tokenizer> tokenizer_;
+  EngineOptions options_;
+  PlannerLimits limits_;
+
+  mutable std::mutex mu_;
+  std::condition_variable cv_;
+  std::deque<std::unique_ptr<Sequence>> waiting_;   // GUARDED_BY(mu_)
+  bool stopping_ = false;                           // GUARDED_BY(mu_)
+  int running_count_ = 0;                           // GUARDED_BY(mu_), mirror for stats
+  int64_t reserved_bytes_ = 0;                      // GUARDED_BY(mu_)
+  std::vector<std::unique_ptr<Sequence>> running_;  // engine thread only
+  std::thread worker_;
+};
+
+}  // namespace epara::llm
