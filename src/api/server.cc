@@ -4,6 +4,7 @@
 
 #include "api/error_mapping.h"
 #include "api/kserve_routes.h"
+#include "api/openai_routes.h"
 #include "api/segment_routes.h"
 #include "core/version.h"
 #include "repo/model_repository.h"
@@ -32,17 +33,42 @@ Status Server::Create(const ServerOptions& options, backend::BackendRegistry* ba
   }
   s->models_ = std::make_unique<engine::ModelManager>(backends, &s->registry_);
   for (const ModelDescriptor& d : scan.models) {
-    if (d.task == TaskType::kLlm) continue;  // served by the LLM engine (not in this build)
-    Status st = s->models_->Load(d);
+    Status st;
+    if (d.task == TaskType::kLlm) {
+      if (!options.llm_loader) {
+        s->skipped_.push_back(d.name + ": no LLM engine in this process");
+        continue;
+      }
+      std::unique_ptr<llm::LlmEngine> engine;
+      st = options.llm_loader(d, &engine);
+      if (st.ok()) s->llms_[d.name] = std::move(engine);
+    } else {
+      st = s->models_->Load(d);
+    }
     if (!st.ok() && !options.skip_invalid_models) return st;
+    if (!st.ok()) s->skipped_.push_back(d.name + ": " + st.message());
   }
   s->ctx_.models = s->models_.get();
   s->ctx_.metrics = &s->registry_;
+  s->ctx_.llms = &s->llms_;
   s->ctx_.image_limits = options.image_limits;
   s->ctx_.server_version = kEparaVersion;
   AddKServeRoutes(&s->http_, &s->ctx_);
   AddSegmentationRoutes(&s->http_, &s->ctx_);
+  AddOpenAiRoutes(&s->http_, &s->ctx_);
   s->http_.Route("GET", "/metrics", [ctx = &s->ctx_](const HttpRequest&, HttpResponse* res) {
+    for (const auto& [name, engine] : *ctx->llms) {  // LLM gauges are read at scrape time
+      const llm::EngineStats st = engine->stats();
+      const metrics::Labels l = {{"model", name}};
+      ctx->metrics->GetGauge("epara_llm_num_requests_running", "Sequences being decoded", l)
+          ->Set(st.running);
+      ctx->metrics->GetGauge("epara_llm_num_requests_waiting", "Requests waiting for admission", l)
+          ->Set(st.waiting);
+      ctx->metrics
+          ->GetGauge("epara_llm_kv_cache_usage_ratio", "Reserved share of the KV-cache budget", l)
+          ->Set(static_cast<double>(st.kv_reserved_bytes) /
+                static_cast<double>(engine->kv_budget_bytes()));
+    }
     res->content_type = "text/plain; version=0.0.4";
     res->body = ctx->metrics->RenderText();
   });
@@ -59,6 +85,7 @@ void Server::Stop() {
   // once instead of waiting out their batching delay), then wait for every handler to answer.
   http_.StopAccepting();
   if (models_) models_->Shutdown();
+  for (auto& [_, engine] : llms_) engine->Shutdown();
   http_.Stop();
 }
 

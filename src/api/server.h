@@ -6,6 +6,7 @@
 // queues). Nothing accepted is dropped.
 #pragma once
 
+#include <functional>
 #include <memory>
 #include <string>
 
@@ -22,6 +23,9 @@ struct ServerOptions {
   HttpServerOptions http;
   bool skip_invalid_models = false;  // serve the valid models when some descriptors are invalid
   DecodeLimits image_limits;
+  // Builds the engine of a `task: llm` model (injected so this layer stays free of LibTorch).
+  // Without it, LLM models are skipped with a warning.
+  std::function<Status(const ModelDescriptor&, std::unique_ptr<llm::LlmEngine>*)> llm_loader;
 };
 
 class Server {
@@ -36,6 +40,9 @@ class Server {
   void Stop();
 
   engine::ModelManager& models() { return *models_; }
+  const std::map<std::string, std::unique_ptr<llm::LlmEngine>>& llms() const { return llms_; }
+  // Models skipped at load (no loader for their task), with the reason.
+  const std::vector<std::string>& skipped() const { return skipped_; }
   metrics::Registry& metrics() { return registry_; }
 
  private:
@@ -44,6 +51,8 @@ class Server {
   ServerOptions options_;
   metrics::Registry registry_;
   std::unique_ptr<engine::ModelManager> models_;
+  std::map<std::string, std::unique_ptr<llm::LlmEngine>> llms_;
+  std::vector<std::string> skipped_;
   ServerContext ctx_;
   HttpServer http_;
 };

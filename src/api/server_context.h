@@ -1,10 +1,13 @@
 // What the route handlers share: the model manager and the metrics registry. Owned by Server.
 #pragma once
 
+#include <map>
+#include <memory>
 #include <string>
 
 #include "engine/model_manager.h"
 #include "image/image_codec.h"
+#include "llm/llm_engine.h"
 #include "metrics/metrics_registry.h"
 
 namespace epara::api {
@@ -12,6 +15,7 @@ namespace epara::api {
 struct ServerContext {
   engine::ModelManager* models = nullptr;
   metrics::Registry* metrics = nullptr;
+  std::map<std::string, std::unique_ptr<llm::LlmEngine>>* llms = nullptr;  // task llm, by name
   DecodeLimits image_limits;
   std::string server_name = "epara";
   std::string server_version;

@@ -8,6 +8,7 @@
 #include "api/server.h"
 #include "backend/libtorch/libtorch_backend.h"
 #include "cli/commands.h"
+#include "llm/llama_model.h"
 
 namespace epara::cli {
 namespace {
@@ -27,6 +28,19 @@ int RunServe(ServeFlags flags) {
   pthread_sigmask(SIG_BLOCK, &stop_signals, nullptr);
 
   flags.options.http.max_body_bytes = flags.max_body_mb << 20;
+  flags.options.llm_loader = [](const ModelDescriptor& d, std::unique_ptr<llm::LlmEngine>* out) {
+    std::unique_ptr<llm::LlamaModel> model;
+    EPARA_RETURN_IF_ERROR(
+        llm::LlamaModel::Load(d.directory, {d.instances.device, d.llm.threads}, &model));
+    std::unique_ptr<llm::Tokenizer> tokenizer;
+    EPARA_RETURN_IF_ERROR(llm::LoadTokenizer(d.directory, &tokenizer));
+    llm::EngineOptions eo;
+    eo.kv_budget_bytes = static_cast<int64_t>(d.llm.kv_cache_mb) << 20;
+    eo.max_running = d.llm.max_running;
+    eo.token_budget = d.llm.token_budget;
+    eo.max_waiting = d.llm.max_waiting;
+    return llm::LlmEngine::Create(std::move(model), std::move(tokenizer), eo, out);
+  };
   backend::BackendRegistry backends;
   if (Status s = backends.Register(backend::CreateLibTorchBackend()); !s.ok()) {
     spdlog::error("{}", s.ToString());
@@ -43,6 +57,10 @@ int RunServe(ServeFlags flags) {
                  m->descriptor.instances.device, m->memory_footprint_bytes / 1e6,
                  m->load_error.ok() ? "" : " (" + m->load_error.message() + ")");
   }
+  for (const auto& [name, engine] : server->llms())
+    spdlog::info("model {} [llm] READY on {}: {:.1f} MB weights, {} MB KV cache", name, "cpu",
+                 engine->model().weight_bytes() / 1e6, engine->kv_budget_bytes() >> 20);
+  for (const std::string& why : server->skipped()) spdlog::warn("skipped {}", why);
   if (Status s = server->Start(); !s.ok()) {
     spdlog::error("{}", s.ToString());
     return 1;

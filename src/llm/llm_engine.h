@@ -73,6 +73,7 @@ class LlmEngine {
   const Tokenizer& tokenizer() const { return *tokenizer_; }
   const LlamaModel& model() const { return *model_; }
   EngineStats stats() const;
+  int64_t kv_budget_bytes() const { return limits_.kv_budget_bytes; }
 
  private:
   struct Sequence;

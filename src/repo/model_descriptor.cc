@@ -228,6 +228,25 @@ Status ParseModelDescriptor(const std::string& yaml_text, const std::string& ori
     }
   }
 
+  if (const YAML::Node& l = root["llm"]) {
+    if (!l.IsMap()) return err("llm", "expected a map");
+    LlmServingOptions& o = d.llm;
+    struct Field {
+      const char* key;
+      int* value;
+      int min;
+    };
+    for (const Field& f :
+         {Field{"kv_cache_mb", &o.kv_cache_mb, 1}, Field{"max_running", &o.max_running, 1},
+          Field{"token_budget", &o.token_budget, 1}, Field{"max_waiting", &o.max_waiting, 1},
+          Field{"threads", &o.threads, 0}}) {
+      if (!l[f.key]) continue;
+      const std::string field = std::string("llm.") + f.key;
+      EPARA_RETURN_IF_ERROR(ReadScalar(l[f.key], field, err, f.value));
+      if (*f.value < f.min) return err(field, "must be >= " + std::to_string(f.min));
+    }
+  }
+
   // Cross-field checks.
   if (d.task == TaskType::kSegmentation) {
     if (!d.preprocess) return err("preprocess", "required for task 'segmentation'");

@@ -52,6 +52,14 @@ struct Slo {
   double tpot_ms = 0;     // LLM time per output token
 };
 
+struct LlmServingOptions {
+  int kv_cache_mb = 256;    // KV-cache memory for all sequences of the instance
+  int max_running = 64;     // sequences decoded together
+  int token_budget = 2048;  // tokens per engine step (prefill + decode)
+  int max_waiting = 256;    // queued requests beyond this are rejected (503)
+  int threads = 0;          // intra-op threads; 0 = all cores
+};
+
 struct ModelDescriptor {
   std::string name;
   std::string version = "1";
@@ -66,6 +74,7 @@ struct ModelDescriptor {
   Slo slo;
   std::optional<ImagePreprocess> preprocess;  // required for segmentation
   std::vector<std::string> labels;            // class names (segmentation), optional
+  LlmServingOptions llm;                      // task llm: the `llm:` section
 };
 
 // Parses and validates `yaml_path`. Errors name the file and the offending field, e.g.

@@ -1,0 +1,287 @@
+#include "api/openai_routes.h"
+
+#include <chrono>
+#include <condition_variable>
+#include <deque>
+#include <future>
+#include <mutex>
+#include <nlohmann/json.hpp>
+
+#include "api/error_mapping.h"
+
+namespace epara::api {
+namespace {
+
+using json = nlohmann::json;
+using Clock = std::chrono::steady_clock;
+
+int64_t UnixNow() {
+  return std::chrono::duration_cast<std::chrono::seconds>(
+             std::chrono::system_clock::now().time_since_epoch())
+      .count();
+}
+
+// Request parameters shared by both endpoints, validated with OpenAI's field names.
+Status ParseCommon(const json& j, llm::GenerationRequest* r, bool* stream, bool* include_usage) {
+  auto bad = [](const std::string& m) { return InvalidArgument(m); };
+  r->max_tokens = 16;
+  if (j.contains("max_tokens") && !j["max_tokens"].is_null()) {
+    if (!j["max_tokens"].is_number_integer()) return bad("'max_tokens' must be an integer");
+    const int64_t v = j["max_tokens"].get<int64_t>();
+    if (v < 1 || v > 1 << 20) return bad("'max_tokens' must be at least 1");
+    r->max_tokens = static_cast<int>(v);
+  }
+  r->sampling.temperature = 1.0;
+  if (j.contains("temperature") && !j["temperature"].is_null()) {
+    if (!j["temperature"].is_number()) return bad("'temperature' must be a number");
+    r->sampling.temperature = j["temperature"].get<double>();
+    if (r->sampling.temperature < 0 || r->sampling.temperature > 2)
+      return bad("'temperature' must be in [0, 2]");
+  }
+  if (j.contains("top_p") && !j["top_p"].is_null()) {
+    if (!j["top_p"].is_number()) return bad("'top_p' must be a number");
+    r->sampling.top_p = j["top_p"].get<double>();
+    if (r->sampling.top_p <= 0 || r->sampling.top_p > 1) return bad("'top_p' must be in (0, 1]");
+  }
+  if (j.contains("top_k") && !j["top_k"].is_null()) {
+    if (!j["top_k"].is_number_integer() || j["top_k"].get<int64_t>() < 0)
+      return bad("'top_k' must be a non-negative integer");
+    r->sampling.top_k = static_cast<int>(j["top_k"].get<int64_t>());
+  }
+  r->seed = static_cast<uint64_t>(Clock::now().time_since_epoch().count());
+  if (j.contains("seed") && !j["seed"].is_null()) {
+    if (!j["seed"].is_number_integer()) return bad("'seed' must be an integer");
+    r->seed = static_cast<uint64_t>(j["seed"].get<int64_t>());
+  }
+  if (j.contains("stop") && !j["stop"].is_null()) {
+    if (j["stop"].is_string()) {
+      r->stop.push_back(j["stop"].get<std::string>());
+    } else if (j["stop"].is_array() && j["stop"].size() <= 4) {
+      for (const auto& s : j["stop"]) {
+        if (!s.is_string()) return bad("'stop' must be a string or up to 4 strings");
+        r->stop.push_back(s.get<std::string>());
+      }
+    } else {
+      return bad("'stop' must be a string or up to 4 strings");
+    }
+  }
+  if (j.contains("n") && !(j["n"].is_number_integer() && j["n"].get<int64_t>() == 1))
+    return bad("only 'n': 1 is supported");
+  *stream = false;
+  if (j.contains("stream") && !j["stream"].is_null()) {
+    if (!j["stream"].is_boolean()) return bad("'stream' must be a boolean");
+    *stream = j["stream"].get<bool>();
+  }
+  *include_usage = j.contains("stream_options") && j["stream_options"].is_object() &&
+                   j["stream_options"].value("include_usage", false);
+  return Status::Ok();
+}
+
+// Hands deltas from the engine thread to the connection thread.
+struct StreamChannel {
+  std::mutex mu;
+  std::condition_variable cv;
+  std::deque<std::string> deltas;
+  bool done = false;
+  bool client_gone = false;
+  llm::GenerationResult result;
+};
+
+json Usage(const llm::GenerationResult& r) {
+  return {{"prompt_tokens", r.prompt_tokens},
+          {"completion_tokens", r.completion_tokens},
+          {"total_tokens", r.prompt_tokens + r.completion_tokens}};
+}
+
+void RecordLlm(const ServerContext& ctx, const std::string& model, const llm::GenerationResult& r) {
+  const metrics::Labels l = {{"model", model}};
+  auto* reg = ctx.metrics;
+  const auto buckets = metrics::ExponentialBuckets(0.001, 2.0, 16);
+  reg->GetCounter("epara_llm_prompt_tokens_total", "Prompt tokens processed", l)
+      ->Increment(r.prompt_tokens);
+  reg->GetCounter("epara_llm_generation_tokens_total", "Tokens generated", l)
+      ->Increment(r.completion_tokens);
+  reg->GetCounter("epara_llm_request_success_total", "Finished LLM requests by finish reason",
+                  {{"model", model}, {"finished_reason", r.finish_reason}})
+      ->Increment();
+  reg->GetHistogram("epara_llm_e2e_request_latency_seconds", "End-to-end request latency", l,
+                    buckets)
+      ->Observe(r.total_seconds);
+  if (r.completion_tokens > 0)
+    reg->GetHistogram("epara_llm_time_to_first_token_seconds", "Time to first token", l, buckets)
+        ->Observe(r.ttft_seconds);
+  if (r.completion_tokens > 1)
+    reg->GetHistogram("epara_llm_time_per_output_token_seconds",
+                      "Mean inter-token latency per request", l, buckets)
+        ->Observe((r.total_seconds - r.ttft_seconds) / (r.completion_tokens - 1));
+}
+
+void Generate(const ServerContext& ctx, const HttpRequest& req, HttpResponse* res, bool chat) {
+  json j = json::parse(req.body, nullptr, false);
+  if (j.is_discarded() || !j.is_object())
+    return WriteError(InvalidArgument("request body is not a JSON object"), res);
+  if (!j.contains("model") || !j["model"].is_string())
+    return WriteError(InvalidArgument("'model' must be a string"), res);
+  const std::string model = j["model"].get<std::string>();
+  auto it = ctx.llms->find(model);
+  if (it == ctx.llms->end())
+    return WriteError(NotFound("model '" + model + "' not found (not an LLM served here)"), res);
+  llm::LlmEngine& engine = *it->second;
+  std::string prompt;
+  if (chat) {
+    if (!j.contains("messages") || !j["messages"].is_array() || j["messages"].empty())
+      return WriteError(InvalidArgument("'messages' must be a non-empty array"), res);
+    std::vector<std::pair<std::string, std::string>> messages;
+    for (const auto& m : j["messages"]) {
+      if (!m.is_object() || !m.contains("role") || !m["role"].is_string() ||
+          !m.contains("content") || !m["content"].is_string())
+        return WriteError(InvalidArgument("each message needs a string 'role' and 'content'"), res);
+      const std::string role = m["role"].get<std::string>();
+      if (role != "system" && role != "user" && role != "assistant")
+        return WriteError(InvalidArgument("unknown role '" + role + "'"), res);
+      messages.emplace_back(role, m["content"].get<std::string>());
+    }
+    prompt = ApplyChatTemplate(messages);
+  } else {
+    if (j.contains("prompt") && j["prompt"].is_array() && j["prompt"].size() == 1 &&
+        j["prompt"][0].is_string())
+      prompt = j["prompt"][0].get<std::string>();
+    else if (j.contains("prompt") && j["prompt"].is_string())
+      prompt = j["prompt"].get<std::string>();
+    else
+      return WriteError(InvalidArgument("'prompt' must be a string"), res);
+  }
+  llm::GenerationRequest gen;
+  bool stream = false, include_usage = false;
+  if (Status s = ParseCommon(j, &gen, &stream, &include_usage); !s.ok()) return WriteError(s, res);
+  gen.prompt.push_back(engine.tokenizer().bos_id());
+  for (int32_t id : engine.tokenizer().Encode(prompt)) gen.prompt.push_back(id);
+
+  static std::atomic<uint64_t> counter{0};
+  const std::string id = (chat ? "chatcmpl-" : "cmpl-") + std::to_string(++counter);
+  const int64_t created = UnixNow();
+  const char* object = chat ? "chat.completion" : "text_completion";
+
+  if (!stream) {
+    auto done = std::make_shared<std::promise<llm::GenerationResult>>();
+    auto result = done->get_future();
+    if (Status s = engine.Submit(
+            std::move(gen), [done](llm::GenerationResult r) { done->set_value(std::move(r)); });
+        !s.ok())
+      return WriteError(s, res);
+    llm::GenerationResult r = result.get();
+    RecordLlm(ctx, model, r);
+    if (!r.status.ok()) return WriteError(r.status, res);
+    json choice = {{"index", 0}, {"finish_reason", r.finish_reason}};
+    if (chat)
+      choice["message"] = {{"role", "assistant"}, {"content", r.text}};
+    else {
+      choice["text"] = r.text;
+      choice["logprobs"] = nullptr;
+    }
+    res->body = json{{"id", id},       {"object", object},    {"created", created},
+                     {"model", model}, {"choices", {choice}}, {"usage", Usage(r)}}
+                    .dump(-1, ' ', false, json::error_handler_t::replace);
+    return;
+  }
+
+  auto ch = std::make_shared<StreamChannel>();
+  gen.on_delta = [ch](const std::string& delta) {
+    std::lock_guard<std::mutex> lock(ch->mu);
+    if (ch->client_gone) return false;  // cancels the sequence
+    ch->deltas.push_back(delta);
+    ch->cv.notify_one();
+    return true;
+  };
+  if (Status s = engine.Submit(std::move(gen),
+                               [ch](llm::GenerationResult r) {
+                                 std::lock_guard<std::mutex> lock(ch->mu);
+                                 ch->result = std::move(r);
+                                 ch->done = true;
+                                 ch->cv.notify_one();
+                               });
+      !s.ok())
+    return WriteError(s, res);
+  res->content_type = "text/event-stream";
+  res->headers.emplace_back("Cache-Control", "no-cache");
+  res->stream = [ch, id, created, model, chat, object, include_usage,
+                 &ctx](const ChunkWriter& write) {
+    const std::string chunk_object = chat ? "chat.completion.chunk" : "text_completion";
+    auto event = [&](const json& choice, const json* usage) {
+      json e = {{"id", id},
+                {"object", chunk_object},
+                {"created", created},
+                {"model", model},
+                {"choices", choice.is_null() ? json::array() : json::array({choice})}};
+      if (usage) e["usage"] = *usage;
+      return "data: " + e.dump(-1, ' ', false, json::error_handler_t::replace) + "\n\n";
+    };
+    auto delta_choice = [&](const std::string& text, const json& finish) {
+      json c = {{"index", 0}, {"finish_reason", finish}};
+      if (chat)
+        c["delta"] = text.empty() && finish.is_null() ? json{{"role", "assistant"}}
+                                                      : json{{"content", text}};
+      else
+        c["text"] = text;
+      return c;
+    };
+    bool ok = !chat || write(event(delta_choice("", nullptr), nullptr));
+    for (;;) {
+      std::unique_lock<std::mutex> lock(ch->mu);
+      ch->cv.wait(lock, [&] { return !ch->deltas.empty() || ch->done; });
+      std::deque<std::string> pending;
+      pending.swap(ch->deltas);
+      const bool done = ch->done;
+      lock.unlock();
+      for (const std::string& d : pending)
+        if (ok) ok = write(event(delta_choice(d, nullptr), nullptr));
+      if (!ok) {
+        std::lock_guard<std::mutex> l2(ch->mu);
+        ch->client_gone = true;  // the next delta cancels; keep waiting for on_done below
+      }
+      if (done) break;
+    }
+    RecordLlm(ctx, model, ch->result);
+    if (!ok) return;
+    if (!ch->result.status.ok()) {
+      write("data: " +
+            ErrorBody(HttpStatusFor(ch->result.status.code()),
+                      StatusCodeName(ch->result.status.code()), ch->result.status.message()) +
+            "\n\n");
+    } else {
+      ok = write(event(delta_choice("", ch->result.finish_reason), nullptr));
+      if (ok && include_usage) {
+        const json usage = Usage(ch->result);
+        ok = write(event(json(), &usage));
+      }
+    }
+    if (ok) write("data: [DONE]\n\n");
+  };
+}
+
+}  // namespace
+
+std::string ApplyChatTemplate(const std::vector<std::pair<std::string, std::string>>& messages) {
+  std::string p;
+  for (const auto& [role, content] : messages) p += "<|" + role + "|>\n" + content + "\n";
+  return p + "<|assistant|>\n";
+}
+
+void AddOpenAiRoutes(HttpServer* http, const ServerContext* ctx) {
+  http->Route("GET", "/v1/models", [ctx](const HttpRequest&, HttpResponse* res) {
+    json data = json::array();
+    for (const auto& [name, _] : *ctx->llms)
+      data.push_back({{"id", name}, {"object", "model"}, {"created", 0}, {"owned_by", "epara"}});
+    for (const engine::ServedModel* m : ctx->models->List())
+      data.push_back(
+          {{"id", m->descriptor.name}, {"object", "model"}, {"created", 0}, {"owned_by", "epara"}});
+    res->body = json{{"object", "list"}, {"data", data}}.dump();
+  });
+  http->Route("POST", "/v1/completions", [ctx](const HttpRequest& req, HttpResponse* res) {
+    Generate(*ctx, req, res, false);
+  });
+  http->Route("POST", "/v1/chat/completions",
+              [ctx](const HttpRequest& req, HttpResponse* res) { Generate(*ctx, req, res, true); });
+}
+
+}  // namespace epara::api

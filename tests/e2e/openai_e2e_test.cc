@@ -1,0 +1,227 @@
+// Black-box tests of the OpenAI-compatible API: the real `epara serve` with the demo LLM.
+#include <arpa/inet.h>
+#include <gtest/gtest.h>
+#include <httplib.h>
+#include <netinet/in.h>
+#include <sys/socket.h>
+#include <unistd.h>
+#include <nlohmann/json.hpp>
+
+#include <filesystem>
+#include <sstream>
+#include <thread>
+
+#include "server_process.h"
+
+namespace epara {
+namespace {
+
+namespace fs = std::filesystem;
+using json = nlohmann::json;
+
+double MetricValue(const std::string& text, const std::string& metric,
+                   const std::string& labels_substring) {
+  std::istringstream in(text);
+  std::string line;
+  while (std::getline(in, line))
+    if (line.rfind(metric + "{", 0) == 0 && line.find(labels_substring) != std::string::npos)
+      return std::stod(line.substr(line.rfind(' ') + 1));
+  return -1;
+}
+
+// Concatenates the text of an SSE stream's chunks; fails unless it ends with [DONE].
+std::string JoinStream(const std::string& body, bool chat, std::string* finish_reason) {
+  std::string text;
+  std::istringstream in(body);
+  std::string line;
+  bool done = false;
+  while (std::getline(in, line)) {
+    if (line.rfind("data: ", 0) != 0) continue;
+    const std::string data = line.substr(6);
+    if (data == "[DONE]") {
+      done = true;
+      continue;
+    }
+    json e = json::parse(data);
+    if (e["choices"].empty()) continue;
+    const json& c = e["choices"][0];
+    if (chat && c["delta"].contains("content")) text += c["delta"]["content"].get<std::string>();
+    if (!chat) text += c["text"].get<std::string>();
+    if (!c["finish_reason"].is_null()) *finish_reason = c["finish_reason"].get<std::string>();
+  }
+  EXPECT_TRUE(done) << "stream did not end with data: [DONE]";
+  return text;
+}
+
+class OpenAiE2ETest : public ::testing::Test {
+ protected:
+  static void SetUpTestSuite() {
+    root_ = new fs::path(fs::temp_directory_path() / ("epara_oai_" + std::to_string(getpid())));
+    fs::create_directories(*root_ / "repo");
+    std::string out;
+    if (testing::RunEpara({"models", "demo", (*root_ / "repo").string()}, &out) != 0) {
+      setup_error_ = "epara models demo failed: " + out;
+      return;
+    }
+    server_ = new testing::ServerProcess();
+    if (!server_->Start({"--models", (*root_ / "repo").string()}, root_->string(), &setup_error_)) {
+      delete server_;
+      server_ = nullptr;
+    }
+  }
+  static void TearDownTestSuite() {
+    if (server_) {
+      EXPECT_EQ(server_->Stop(), 0) << server_->Log();
+    }
+    delete server_;
+    std::error_code ec;
+    fs::remove_all(*root_, ec);
+    delete root_;
+  }
+  void SetUp() override {
+    if (!setup_error_.empty()) FAIL() << "suite setup failed: " << setup_error_;
+  }
+  static httplib::Client Client() {
+    httplib::Client c("127.0.0.1", server_->port());
+    c.set_read_timeout(120, 0);
+    return c;
+  }
+  static httplib::Result Post(const std::string& path, const json& body) {
+    return Client().Post(path, body.dump(), "application/json");
+  }
+  static void ExpectError(const httplib::Result& r, int status, const std::string& message) {
+    ASSERT_TRUE(r);
+    EXPECT_EQ(r->status, status) << r->body;
+    json j = json::parse(r->body, nullptr, false);
+    ASSERT_FALSE(j.is_discarded()) << r->body;
+    EXPECT_NE(j["error"]["message"].get<std::string>().find(message), std::string::npos) << r->body;
+  }
+  static fs::path* root_;
+  static testing::ServerProcess* server_;
+  static std::string setup_error_;
+};
+fs::path* OpenAiE2ETest::root_ = nullptr;
+testing::ServerProcess* OpenAiE2ETest::server_ = nullptr;
+std::string OpenAiE2ETest::setup_error_;
+
+TEST_F(OpenAiE2ETest, ModelsAndACompletionWithUsage) {
+  auto models = Client().Get("/v1/models");
+  ASSERT_EQ(models->status, 200);
+  EXPECT_NE(models->body.find("\"llama-demo\""), std::string::npos);
+  auto r =
+      Post("/v1/completions",
+           {{"model", "llama-demo"}, {"prompt", "Hello"}, {"max_tokens", 7}, {"temperature", 0}});
+  ASSERT_EQ(r->status, 200) << r->body;
+  json j = json::parse(r->body);
+  EXPECT_EQ(j["object"], "text_completion");
+  EXPECT_EQ(j["usage"]["prompt_tokens"], 6);  // BOS + 5 bytes
+  const int completion = j["usage"]["completion_tokens"];
+  EXPECT_GE(completion, 1);
+  EXPECT_LE(completion, 7);
+  EXPECT_EQ(j["usage"]["total_tokens"], 6 + completion);
+  const std::string reason = j["choices"][0]["finish_reason"];
+  EXPECT_TRUE(reason == "length" || reason == "stop") << reason;
+  if (reason == "length") EXPECT_EQ(completion, 7);
+}
+
+TEST_F(OpenAiE2ETest, StreamedDeltasEqualTheNonStreamedTextForTheSameSeed) {
+  for (bool chat : {false, true}) {
+    json body = {{"model", "llama-demo"}, {"max_tokens", 24}, {"temperature", 0.9}, {"seed", 1234}};
+    if (chat)
+      body["messages"] = {{{"role", "system"}, {"content", "Be brief."}},
+                          {{"role", "user"}, {"content", "Hi!"}}};
+    else
+      body["prompt"] = "Once upon a time";
+    const std::string path = chat ? "/v1/chat/completions" : "/v1/completions";
+    auto plain = Post(path, body);
+    ASSERT_EQ(plain->status, 200) << plain->body;
+    json pj = json::parse(plain->body);
+    const std::string expected = chat ? pj["choices"][0]["message"]["content"].get<std::string>()
+                                      : pj["choices"][0]["text"].get<std::string>();
+    body["stream"] = true;
+    auto streamed = Post(path, body);
+    ASSERT_EQ(streamed->status, 200);
+    EXPECT_EQ(streamed->get_header_value("Content-Type"), "text/event-stream");
+    std::string finish;
+    EXPECT_EQ(JoinStream(streamed->body, chat, &finish), expected)
+        << (chat ? "chat" : "completions");
+    EXPECT_EQ(finish, pj["choices"][0]["finish_reason"].get<std::string>());
+  }
+}
+
+TEST_F(OpenAiE2ETest, BadParametersGetOpenAiStyleErrors) {
+  const json base = {{"model", "llama-demo"}, {"prompt", "x"}};
+  auto with = [&](const char* k, const json& v) {
+    json b = base;
+    b[k] = v;
+    return b;
+  };
+  ExpectError(Post("/v1/completions", with("max_tokens", -1)), 400,
+              "'max_tokens' must be at least 1");
+  ExpectError(Post("/v1/completions", with("max_tokens", "ten")), 400,
+              "'max_tokens' must be an integer");
+  ExpectError(Post("/v1/completions", with("temperature", 5)), 400,
+              "'temperature' must be in [0, 2]");
+  ExpectError(Post("/v1/completions", with("stop", json::array({1}))), 400, "'stop'");
+  ExpectError(Post("/v1/completions", with("n", 2)), 400, "only 'n': 1");
+  ExpectError(Post("/v1/completions", with("stream", "yes")), 400, "'stream' must be a boolean");
+  ExpectError(Post("/v1/completions", with("max_tokens", 5000)), 400,
+              "exceeds the model's context");
+  ExpectError(Post("/v1/completions", with("model", "nope")), 404, "model 'nope' not found");
+  ExpectError(Post("/v1/completions", with("model", "seg-demo")), 404, "not an LLM");
+  ExpectError(Post("/v1/chat/completions", {{"model", "llama-demo"}}), 400,
+              "'messages' must be a non-empty array");
+  ExpectError(Post("/v1/chat/completions", {{"model", "llama-demo"},
+                                            {"messages", {{{"role", "robot"}, {"content", "x"}}}}}),
+              400, "unknown role 'robot'");
+  ExpectError(Client().Post("/v1/completions", "{broken", "application/json"), 400,
+              "not a JSON object");
+  EXPECT_EQ(Post("/v1/completions", with("max_tokens", 2))->status, 200);  // still serving
+}
+
+TEST_F(OpenAiE2ETest, ClientDisconnectMidStreamCancelsTheSequence) {
+  const std::string body = json{
+      {"model", "llama-demo"},
+      {"prompt", "Tell me everything"},
+      {"max_tokens", 3000},
+      {"stream", true},
+      {"temperature", 0}}.dump();
+  int fd = socket(AF_INET, SOCK_STREAM, 0);
+  ASSERT_GE(fd, 0);
+  sockaddr_in addr{};
+  addr.sin_family = AF_INET;
+  addr.sin_port = htons(static_cast<uint16_t>(server_->port()));
+  addr.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
+  timeval tv{30, 0};
+  setsockopt(fd, SOL_SOCKET, SO_RCVTIMEO, &tv, sizeof tv);
+  ASSERT_EQ(connect(fd, reinterpret_cast<sockaddr*>(&addr), sizeof addr), 0);
+  const std::string request =
+      "POST /v1/completions HTTP/1.1\r\nHost: x\r\nContent-Type: "
+      "application/json\r\nContent-Length: " +
+      std::to_string(body.size()) + "\r\n\r\n" + body;
+  ASSERT_EQ(write(fd, request.data(), request.size()), static_cast<ssize_t>(request.size()));
+  std::string got;
+  char buf[4096];
+  while (got.find("data: ") ==
+         std::string::npos) {  // wait (bounded by SO_RCVTIMEO) for the first event
+    ssize_t n = read(fd, buf, sizeof buf);
+    ASSERT_GT(n, 0) << "no stream data";
+    got.append(buf, static_cast<size_t>(n));
+  }
+  close(fd);  // the client goes away mid-stream
+  const auto deadline = std::chrono::steady_clock::now() + std::chrono::seconds(60);
+  double cancelled = -1;
+  for (;;) {
+    const std::string m = Client().Get("/metrics")->body;
+    cancelled = MetricValue(m, "epara_llm_request_success_total", "finished_reason=\"cancelled\"");
+    if (cancelled >= 1 && MetricValue(m, "epara_llm_num_requests_running", "llama-demo") == 0 &&
+        MetricValue(m, "epara_llm_kv_cache_usage_ratio", "llama-demo") == 0)
+      break;
+    ASSERT_LT(std::chrono::steady_clock::now(), deadline) << "sequence was not cancelled:\n" << m;
+    std::this_thread::sleep_for(std::chrono::milliseconds(20));  // polling the server, bounded
+  }
+  EXPECT_GE(cancelled, 1);
+}
+
+}  // namespace
+}  // namespace epara
