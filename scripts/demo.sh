@@ -58,11 +58,19 @@ curl -sS -f -H 'Content-Type: application/json' "$URL/v2/models/tensor-demo/infe
     {"name": "b", "shape": [1, 4], "datatype": "INT64", "data": [1, 2, 3, 4]},
     {"name": "c", "shape": [1, 4], "datatype": "UINT8", "data": [0, 0, 0, 255]}]}'; echo
 
+echo; echo "== POST $URL/v1/chat/completions   (OpenAI API, demo LLM; untrained, so the text is gibberish)"
+curl -sS -f -H 'Content-Type: application/json' "$URL/v1/chat/completions" \
+  -d '{"model": "llama-demo", "messages": [{"role": "user", "content": "Hello!"}], "max_tokens": 24, "seed": 1}'; echo
+
+echo; echo "== POST $URL/v1/completions with \"stream\": true   (server-sent events)"
+curl -sS -N -f -H 'Content-Type: application/json' "$URL/v1/completions" \
+  -d '{"model": "llama-demo", "prompt": "Once upon a time", "max_tokens": 8, "stream": true, "seed": 1}'
+
 echo; echo "== a bad request gets a clear error (and the server keeps serving)"
 curl -sS -H 'Content-Type: image/png' --data-binary 'not an image' "$URL/v1/segment/seg-demo"; echo
 
 echo; echo "== GET $URL/metrics   (excerpt)"
-curl -sS "$URL/metrics" | grep -E '^epara_inference_(request_success_total|request_failure_total|exec_count_total|batch_size_(sum|count)|compute_duration_seconds_(sum|count))' || true
+curl -sS "$URL/metrics" | grep -E '^epara_inference_(request_success_total|request_failure_total|exec_count_total|batch_size_(sum|count))|^epara_llm_(generation_tokens_total|time_to_first_token_seconds_(sum|count)|kv_cache_usage_ratio)' || true
 
 echo
 echo "Done. Results in $OUT/: mask.png (segmentation mask), summary.json, server.log."
