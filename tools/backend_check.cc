@@ -4,6 +4,7 @@
 // Prints one JSON object per device. A device passes when its logits agree with cpu within 1e-2
 // relative to the largest logit (cuDNN uses TF32 for FP32 convolutions on Ampere+ by default, a
 // ~1e-3 relative precision) and at least 99% of mask pixels (argmax over classes) are identical.
+#include <algorithm>
 #include <chrono>
 #include <cmath>
 #include <cstdio>
@@ -12,6 +13,10 @@
 
 #include "backend/libtorch/libtorch_backend.h"
 #include "models/demo_segmentation.h"
+#ifdef EPARA_HAVE_LLM
+#include "llm/llama_model.h"
+#include "models/demo_llm.h"
+#endif
 
 using namespace epara;
 
@@ -91,5 +96,65 @@ int main(int argc, char** argv) {
         inst->MemoryFootprintBytes() / 1e6, ms1, ms8, 8000.0 / ms8, max_diff, rel, agreement,
         ok ? "true" : "false");
   }
+#ifdef EPARA_HAVE_LLM
+  // The demo LLM on every device: last-position logits vs cpu, and decode speed at batch 1 and 16.
+  if (Status s = models::WriteDemoLlm(dir, {}); !s.ok()) {
+    std::fprintf(stderr, "%s\n", s.ToString().c_str());
+    return 1;
+  }
+  std::vector<int32_t> prompt(32);
+  for (int i = 0; i < 32; ++i) prompt[i] = 3 + (i * 7) % 250;
+  std::vector<float> ref_logits;
+  for (const auto& dev : be->Devices()) {
+    std::unique_ptr<llm::LlamaModel> m;
+    if (Status s = llm::LlamaModel::Load(dir + "/llama-demo", {dev.name, 0}, &m); !s.ok()) {
+      std::printf("{\"llm_device\":\"%s\",\"error\":\"%s\"}\n", dev.name.c_str(),
+                  s.ToString().c_str());
+      ++failures;
+      continue;
+    }
+    std::vector<float> logits;
+    auto cache = m->NewCache(64);
+    const llm::LlamaModel::Chunk first{prompt, cache.get()};
+    Status s = m->ForwardBatch(std::span(&first, 1), false, &logits);
+    if (ref_logits.empty()) ref_logits = logits;
+    double max_diff = 0, max_ref = 0;
+    for (size_t i = 0; s.ok() && i < logits.size(); ++i) {
+      max_diff = std::max<double>(max_diff, std::fabs(logits[i] - ref_logits[i]));
+      max_ref = std::max<double>(max_ref, std::fabs(ref_logits[i]));
+    }
+    const bool same_argmax =
+        std::max_element(logits.begin(), logits.end()) - logits.begin() ==
+        std::max_element(ref_logits.begin(), ref_logits.end()) - ref_logits.begin();
+    auto decode_tps = [&](int batch) {
+      std::vector<std::unique_ptr<llm::KvCache>> caches;
+      std::vector<llm::LlamaModel::Chunk> chunks;
+      for (int b = 0; b < batch; ++b) {
+        caches.push_back(m->NewCache(128));
+        chunks.push_back({prompt, caches.back().get()});
+      }
+      std::vector<float> out;
+      (void)m->ForwardBatch(chunks, false, &out);
+      std::vector<int32_t> next(batch, 5);
+      for (int b = 0; b < batch; ++b) chunks[b] = {std::span(&next[b], 1), caches[b].get()};
+      (void)m->ForwardBatch(chunks, false, &out);
+      const int steps = 32;
+      auto t0 = std::chrono::steady_clock::now();
+      for (int i = 0; i < steps; ++i) (void)m->ForwardBatch(chunks, false, &out);
+      return batch * steps /
+             std::chrono::duration<double>(std::chrono::steady_clock::now() - t0).count();
+    };
+    const double t1 = decode_tps(1), t16 = decode_tps(16);
+    const double rel = max_ref > 0 ? max_diff / max_ref : 0;
+    const bool ok = s.ok() && rel < 1e-2 && same_argmax;
+    failures += ok ? 0 : 1;
+    std::printf(
+        "{\"llm_device\":\"%s\",\"weights_mb\":%.1f,\"max_rel_logit_diff_vs_cpu\":%.2e,\"same_"
+        "argmax\":%s,"
+        "\"decode_tokens_per_s_batch1\":%.1f,\"decode_tokens_per_s_batch16\":%.1f,\"ok\":%s}\n",
+        dev.name.c_str(), m->weight_bytes() / 1e6, rel, same_argmax ? "true" : "false", t1, t16,
+        ok ? "true" : "false");
+  }
+#endif
   return failures == 0 ? 0 : 1;
 }
