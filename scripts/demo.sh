@@ -74,5 +74,5 @@ curl -sS "$URL/metrics" | grep -E '^epara_inference_(request_success_total|reque
 
 echo
 echo "Done. Results in $OUT/: mask.png (segmentation mask), summary.json, server.log."
-echo "The demo models are UNTRAINED (random weights): the mask shows the pipeline works, not a real segmentation."
+echo "The demo models are UNTRAINED (random weights): the mask and the text show the pipeline works, nothing more."
 echo "Next: serve your own TorchScript models (README.md, 'Model repository'); run the tests with scripts/test.sh."

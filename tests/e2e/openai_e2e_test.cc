@@ -1,9 +1,6 @@
 // Black-box tests of the OpenAI-compatible API: the real `epara serve` with the demo LLM.
-#include <arpa/inet.h>
 #include <gtest/gtest.h>
 #include <httplib.h>
-#include <netinet/in.h>
-#include <sys/socket.h>
 #include <unistd.h>
 #include <nlohmann/json.hpp>
 
@@ -17,17 +14,8 @@ namespace epara {
 namespace {
 
 namespace fs = std::filesystem;
+using testing::MetricValue;
 using json = nlohmann::json;
-
-double MetricValue(const std::string& text, const std::string& metric,
-                   const std::string& labels_substring) {
-  std::istringstream in(text);
-  std::string line;
-  while (std::getline(in, line))
-    if (line.rfind(metric + "{", 0) == 0 && line.find(labels_substring) != std::string::npos)
-      return std::stod(line.substr(line.rfind(' ') + 1));
-  return -1;
-}
 
 // Concatenates the text of an SSE stream's chunks; fails unless it ends with [DONE].
 std::string JoinStream(const std::string& body, bool chat, std::string* finish_reason) {
@@ -186,15 +174,8 @@ TEST_F(OpenAiE2ETest, ClientDisconnectMidStreamCancelsTheSequence) {
       {"max_tokens", 3000},
       {"stream", true},
       {"temperature", 0}}.dump();
-  int fd = socket(AF_INET, SOCK_STREAM, 0);
+  const int fd = testing::ConnectLoopback(server_->port(), 30);
   ASSERT_GE(fd, 0);
-  sockaddr_in addr{};
-  addr.sin_family = AF_INET;
-  addr.sin_port = htons(static_cast<uint16_t>(server_->port()));
-  addr.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
-  timeval tv{30, 0};
-  setsockopt(fd, SOL_SOCKET, SO_RCVTIMEO, &tv, sizeof tv);
-  ASSERT_EQ(connect(fd, reinterpret_cast<sockaddr*>(&addr), sizeof addr), 0);
   const std::string request =
       "POST /v1/completions HTTP/1.1\r\nHost: x\r\nContent-Type: "
       "application/json\r\nContent-Length: " +

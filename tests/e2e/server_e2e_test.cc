@@ -1,9 +1,6 @@
 // Black-box tests: the real `epara serve` binary, driven over HTTP on loopback.
-#include <arpa/inet.h>
 #include <gtest/gtest.h>
 #include <httplib.h>
-#include <netinet/in.h>
-#include <sys/socket.h>
 #include <unistd.h>
 #include <nlohmann/json.hpp>
 
@@ -20,6 +17,7 @@ namespace epara {
 namespace {
 
 namespace fs = std::filesystem;
+using testing::MetricValue;
 using json = nlohmann::json;
 using testing::RunEpara;
 using testing::ServerProcess;
@@ -76,18 +74,6 @@ Image TestImage(int w, int h) {
       for (int c = 0; c < 3; ++c)
         img.pixels[(y * w + x) * 3 + c] = static_cast<uint8_t>((x * (c + 1) + y * 3) % 256);
   return img;
-}
-
-// The value of the first sample of `metric` whose line contains `labels_substring`.
-double MetricValue(const std::string& text, const std::string& metric,
-                   const std::string& labels_substring) {
-  std::istringstream in(text);
-  std::string line;
-  while (std::getline(in, line)) {
-    if (line.rfind(metric + "{", 0) == 0 && line.find(labels_substring) != std::string::npos)
-      return std::stod(line.substr(line.rfind(' ') + 1));
-  }
-  return -1;
 }
 
 class ServerE2ETest : public ::testing::Test {
@@ -270,15 +256,8 @@ TEST_F(ServerE2ETest, MalformedHttpDoesNotWedgeTheServer) {
       "POST /v2/models/x/infer HTTP/1.1\r\nContent-Length: 99999999999999999999\r\n\r\n",
       std::string(70000, 'A') + "\r\n\r\n"};
   for (const std::string& garbage : garbage_requests) {
-    int fd = socket(AF_INET, SOCK_STREAM, 0);
+    const int fd = testing::ConnectLoopback(server_->port(), 10);
     ASSERT_GE(fd, 0);
-    sockaddr_in addr{};
-    addr.sin_family = AF_INET;
-    addr.sin_port = htons(static_cast<uint16_t>(server_->port()));
-    addr.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
-    timeval tv{10, 0};
-    setsockopt(fd, SOL_SOCKET, SO_RCVTIMEO, &tv, sizeof tv);
-    ASSERT_EQ(connect(fd, reinterpret_cast<sockaddr*>(&addr), sizeof addr), 0);
     (void)!write(fd, garbage.data(), garbage.size());
     char buf[512];
     (void)!read(fd, buf,

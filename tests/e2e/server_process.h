@@ -18,6 +18,15 @@ std::string EparaBinary();
 int RunEpara(const std::vector<std::string>& args, std::string* output,
              std::chrono::seconds timeout = std::chrono::seconds(120));
 
+// The value of the first Prometheus sample of `metric` whose line contains `labels_substring`;
+// -1 when there is none.
+double MetricValue(const std::string& text, const std::string& metric,
+                   const std::string& labels_substring);
+
+// A TCP socket connected to 127.0.0.1:`port` whose reads time out after `recv_timeout_s`; -1 on
+// failure. The caller closes it.
+int ConnectLoopback(int port, int recv_timeout_s);
+
 class ServerProcess {
  public:
   // Starts `epara serve --port 0 --port-file ... <extra_args>` and waits (bounded) until it
