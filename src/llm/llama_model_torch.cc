@@ -14,6 +14,8 @@ namespace {
 
 struct Layer {
   at::Tensor input_norm, post_norm, wq, wk, wv, wo, w_gate, w_up, w_down;
+  // Fused at load: one matmul for q/k/v and one for gate/up (fewer, larger ops per token).
+  at::Tensor w_qkv, w_gate_up;
 };
 
 class TorchKvCache final : public KvCache {
@@ -92,10 +94,10 @@ class TorchLlamaModel final : public LlamaModel {
       const int64_t N = static_cast<int64_t>(ids.size());
       at::Tensor x =
           embed_.index_select(0, at::tensor(ids, at::kLong).to(opts_.device()));  // [N, H]
-      at::Tensor pos = at::tensor(positions, at::kLong).to(opts_).unsqueeze(1);   // [N, 1]
-      at::Tensor freqs = pos * inv_freq_.unsqueeze(0);                            // [N, hd/2]
-      at::Tensor emb = at::cat({freqs, freqs}, -1);
-      at::Tensor cos = emb.cos().unsqueeze(1), sin = emb.sin().unsqueeze(1);  // [N, 1, hd]
+      // Rotary cos/sin rows for these positions, from the table built at load.
+      at::Tensor pos = at::tensor(positions, at::kLong).to(opts_.device());
+      at::Tensor cos = rope_cos_.index_select(0, pos).unsqueeze(1);  // [N, 1, hd]
+      at::Tensor sin = rope_sin_.index_select(0, pos).unsqueeze(1);
       // Per chunk: its rows in the batch and its causal mask over [n, start + n].
       struct Span {
         int64_t offset, n, start;
@@ -117,9 +119,10 @@ class TorchLlamaModel final : public LlamaModel {
       for (size_t l = 0; l < layers_.size(); ++l) {
         const Layer& L = layers_[l];
         at::Tensor h = RmsNorm(x, L.input_norm, c.rms_norm_eps);
-        at::Tensor q = at::linear(h, L.wq).view({N, nh, hd});
-        at::Tensor k = at::linear(h, L.wk).view({N, nkv, hd});
-        at::Tensor v = at::linear(h, L.wv).view({N, nkv, hd});
+        at::Tensor qkv = at::linear(h, L.w_qkv);  // [N, (nh + 2 nkv) hd]
+        at::Tensor q = qkv.narrow(1, 0, nh * hd).view({N, nh, hd});
+        at::Tensor k = qkv.narrow(1, nh * hd, nkv * hd).view({N, nkv, hd});
+        at::Tensor v = qkv.narrow(1, (nh + nkv) * hd, nkv * hd).view({N, nkv, hd});
         q = q * cos + RotateHalf(q) * sin;
         k = k * cos + RotateHalf(k) * sin;
         std::vector<at::Tensor> outs;
@@ -142,7 +145,10 @@ class TorchLlamaModel final : public LlamaModel {
         at::Tensor attn = outs.size() == 1 ? outs[0] : at::cat(outs, 0);
         x = x + at::linear(attn, L.wo);
         h = RmsNorm(x, L.post_norm, c.rms_norm_eps);
-        x = x + at::linear(at::silu(at::linear(h, L.w_gate)) * at::linear(h, L.w_up), L.w_down);
+        at::Tensor gate_up = at::linear(h, L.w_gate_up);  // [N, 2 I]
+        const int64_t inter = c.intermediate_size;
+        x = x + at::linear(at::silu(gate_up.narrow(1, 0, inter)) * gate_up.narrow(1, inter, inter),
+                           L.w_down);
       }
       if (!all_positions) {  // only the rows the caller samples from go through the LM head
         std::vector<int64_t> last;
@@ -197,6 +203,9 @@ class TorchLlamaModel final : public LlamaModel {
       EPARA_RETURN_IF_ERROR(load(p + "mlp.gate_proj.weight", {I, H}, &L.w_gate));
       EPARA_RETURN_IF_ERROR(load(p + "mlp.up_proj.weight", {I, H}, &L.w_up));
       EPARA_RETURN_IF_ERROR(load(p + "mlp.down_proj.weight", {H, I}, &L.w_down));
+      L.w_qkv = at::cat({L.wq, L.wk, L.wv}, 0).contiguous();
+      L.w_gate_up = at::cat({L.w_gate, L.w_up}, 0).contiguous();
+      L.wq = L.wk = L.wv = L.w_gate = L.w_up = at::Tensor();  // only the fused copies are kept
       layers_.push_back(std::move(L));
     }
     EPARA_RETURN_IF_ERROR(load("model.norm.weight", {H}, &final_norm_));
@@ -205,9 +214,15 @@ class TorchLlamaModel final : public LlamaModel {
     } else {
       EPARA_RETURN_IF_ERROR(load("lm_head.weight", {c.vocab_size, H}, &lm_head_));
     }
-    const std::vector<double> inv = RopeInverseFrequencies(c);
-    inv_freq_ =
-        at::tensor(std::vector<float>(inv.begin(), inv.end()), at::kFloat).to(opts_.device());
+    // cos/sin for every position of the context, [max_positions, head_dim] each (rotate-half
+    // layout).
+    const std::vector<double> inv_freq = RopeInverseFrequencies(c);
+    at::Tensor inv = at::tensor(std::vector<float>(inv_freq.begin(), inv_freq.end()), at::kFloat);
+    at::Tensor freqs =
+        at::arange(c.max_position_embeddings, at::kFloat).unsqueeze(1) * inv.unsqueeze(0);
+    at::Tensor emb = at::cat({freqs, freqs}, -1);
+    rope_cos_ = emb.cos().to(opts_.device());
+    rope_sin_ = emb.sin().to(opts_.device());
     return Status::Ok();
   }
 
@@ -215,7 +230,7 @@ class TorchLlamaModel final : public LlamaModel {
   at::TensorOptions opts_ = at::TensorOptions().dtype(at::kFloat);
   int threads_ = 1;
   int64_t weight_bytes_ = 0;
-  at::Tensor embed_, final_norm_, lm_head_, inv_freq_;
+  at::Tensor embed_, final_norm_, lm_head_, rope_cos_, rope_sin_;
   std::vector<Layer> layers_;
 };
 
