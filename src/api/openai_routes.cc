@@ -94,26 +94,8 @@ json Usage(const llm::GenerationResult& r) {
 }
 
 void RecordLlm(const ServerContext& ctx, const std::string& model, const llm::GenerationResult& r) {
-  const metrics::Labels l = {{"model", model}};
-  auto* reg = ctx.metrics;
-  const auto buckets = metrics::ExponentialBuckets(0.001, 2.0, 16);
-  reg->GetCounter("epara_llm_prompt_tokens_total", "Prompt tokens processed", l)
-      ->Increment(r.prompt_tokens);
-  reg->GetCounter("epara_llm_generation_tokens_total", "Tokens generated", l)
-      ->Increment(r.completion_tokens);
-  reg->GetCounter("epara_llm_request_success_total", "Finished LLM requests by finish reason",
-                  {{"model", model}, {"finished_reason", r.finish_reason}})
-      ->Increment();
-  reg->GetHistogram("epara_llm_e2e_request_latency_seconds", "End-to-end request latency", l,
-                    buckets)
-      ->Observe(r.total_seconds);
-  if (r.completion_tokens > 0)
-    reg->GetHistogram("epara_llm_time_to_first_token_seconds", "Time to first token", l, buckets)
-        ->Observe(r.ttft_seconds);
-  if (r.completion_tokens > 1)
-    reg->GetHistogram("epara_llm_time_per_output_token_seconds",
-                      "Mean inter-token latency per request", l, buckets)
-        ->Observe((r.total_seconds - r.ttft_seconds) / (r.completion_tokens - 1));
+  ctx.llm_metrics->at(model).RecordRequest(r.finish_reason, r.prompt_tokens, r.completion_tokens,
+                                           r.ttft_seconds, r.total_seconds);
 }
 
 void Generate(const ServerContext& ctx, const HttpRequest& req, HttpResponse* res, bool chat) {
@@ -204,8 +186,7 @@ void Generate(const ServerContext& ctx, const HttpRequest& req, HttpResponse* re
     return WriteError(s, res);
   res->content_type = "text/event-stream";
   res->headers.emplace_back("Cache-Control", "no-cache");
-  res->stream = [ch, id, created, model, chat, object, include_usage,
-                 &ctx](const ChunkWriter& write) {
+  res->stream = [ch, id, created, model, chat, include_usage, &ctx](const ChunkWriter& write) {
     const std::string chunk_object = chat ? "chat.completion.chunk" : "text_completion";
     auto event = [&](const json& choice, const json* usage) {
       json e = {{"id", id},

@@ -41,7 +41,10 @@ Status Server::Create(const ServerOptions& options, backend::BackendRegistry* ba
       }
       std::unique_ptr<llm::LlmEngine> engine;
       st = options.llm_loader(d, &engine);
-      if (st.ok()) s->llms_[d.name] = std::move(engine);
+      if (st.ok()) {
+        s->llms_[d.name] = std::move(engine);
+        s->llm_metrics_[d.name] = metrics::LlmMetrics::Create(&s->registry_, d.name);
+      }
     } else {
       st = s->models_->Load(d);
     }
@@ -51,6 +54,7 @@ Status Server::Create(const ServerOptions& options, backend::BackendRegistry* ba
   s->ctx_.models = s->models_.get();
   s->ctx_.metrics = &s->registry_;
   s->ctx_.llms = &s->llms_;
+  s->ctx_.llm_metrics = &s->llm_metrics_;
   s->ctx_.image_limits = options.image_limits;
   s->ctx_.server_version = kEparaVersion;
   AddKServeRoutes(&s->http_, &s->ctx_);
@@ -59,15 +63,11 @@ Status Server::Create(const ServerOptions& options, backend::BackendRegistry* ba
   s->http_.Route("GET", "/metrics", [ctx = &s->ctx_](const HttpRequest&, HttpResponse* res) {
     for (const auto& [name, engine] : *ctx->llms) {  // LLM gauges are read at scrape time
       const llm::EngineStats st = engine->stats();
-      const metrics::Labels l = {{"model", name}};
-      ctx->metrics->GetGauge("epara_llm_num_requests_running", "Sequences being decoded", l)
-          ->Set(st.running);
-      ctx->metrics->GetGauge("epara_llm_num_requests_waiting", "Requests waiting for admission", l)
-          ->Set(st.waiting);
-      ctx->metrics
-          ->GetGauge("epara_llm_kv_cache_usage_ratio", "Reserved share of the KV-cache budget", l)
-          ->Set(static_cast<double>(st.kv_reserved_bytes) /
-                static_cast<double>(engine->kv_budget_bytes()));
+      const metrics::LlmMetrics& m = ctx->llm_metrics->at(name);
+      m.running->Set(st.running);
+      m.waiting->Set(st.waiting);
+      m.kv_usage->Set(static_cast<double>(st.kv_reserved_bytes) /
+                      static_cast<double>(engine->kv_budget_bytes()));
     }
     res->content_type = "text/plain; version=0.0.4";
     res->body = ctx->metrics->RenderText();

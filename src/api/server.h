@@ -52,6 +52,7 @@ class Server {
   metrics::Registry registry_;
   std::unique_ptr<engine::ModelManager> models_;
   std::map<std::string, std::unique_ptr<llm::LlmEngine>> llms_;
+  std::map<std::string, metrics::LlmMetrics> llm_metrics_;
   std::vector<std::string> skipped_;
   ServerContext ctx_;
   HttpServer http_;

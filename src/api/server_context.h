@@ -8,6 +8,7 @@
 #include "engine/model_manager.h"
 #include "image/image_codec.h"
 #include "llm/llm_engine.h"
+#include "metrics/llm_metrics.h"
 #include "metrics/metrics_registry.h"
 
 namespace epara::api {
@@ -16,6 +17,7 @@ struct ServerContext {
   engine::ModelManager* models = nullptr;
   metrics::Registry* metrics = nullptr;
   std::map<std::string, std::unique_ptr<llm::LlmEngine>>* llms = nullptr;  // task llm, by name
+  std::map<std::string, metrics::LlmMetrics>* llm_metrics = nullptr;       // same keys as llms
   DecodeLimits image_limits;
   std::string server_name = "epara";
   std::string server_version;

@@ -125,12 +125,14 @@ bool LlmEngine::Emit(Sequence& s, int32_t token) {
   }
   // Hold back the longest tail that could still grow into a stop string.
   size_t keep = 0;
-  for (const std::string& stop : s.req.stop)
-    for (size_t k = std::min(stop.size() - (stop.empty() ? 0 : 1), s.held.size()); k > keep; --k)
+  for (const std::string& stop : s.req.stop) {
+    if (stop.empty()) continue;
+    for (size_t k = std::min(stop.size() - 1, s.held.size()); k > keep; --k)
       if (s.held.compare(s.held.size() - k, k, stop, 0, k) == 0) {
         keep = k;
         break;
       }
+  }
   const std::string ready = s.held.substr(0, s.held.size() - keep);
   s.held.erase(0, s.held.size() - keep);
   if (!deliver(ready)) return false;

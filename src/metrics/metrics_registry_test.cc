@@ -2,6 +2,7 @@
 
 #include <gtest/gtest.h>
 
+#include "metrics/llm_metrics.h"
 #include "metrics/model_metrics.h"
 
 namespace epara::metrics {
@@ -42,6 +43,23 @@ TEST(MetricsTest, RecordRequestClassifiesFailures) {
   EXPECT_EQ(m.failure_rejected->value(), 2);
   EXPECT_EQ(m.failure_backend->value(), 1);
   EXPECT_EQ(m.request_duration->count(), 5u);
+}
+
+TEST(MetricsTest, LlmRecordRequestCountsTokensReasonsAndLatencies) {
+  Registry r;
+  LlmMetrics m = LlmMetrics::Create(&r, "llm");
+  m.RecordRequest("length", 10, 5, 0.1, 0.5);
+  m.RecordRequest("cancelled", 3, 1, 0.2, 0.2);
+  m.RecordRequest("weird", 1, 0, 0.0, 0.01);  // unknown reasons count as errors
+  EXPECT_EQ(m.prompt_tokens->value(), 14);
+  EXPECT_EQ(m.generation_tokens->value(), 6);
+  EXPECT_EQ(m.finished.at("length")->value(), 1);
+  EXPECT_EQ(m.finished.at("cancelled")->value(), 1);
+  EXPECT_EQ(m.finished.at("error")->value(), 1);
+  EXPECT_EQ(m.e2e->count(), 3u);
+  EXPECT_EQ(m.ttft->count(), 2u);  // only requests that produced a token
+  ASSERT_EQ(m.tpot->count(), 1u);  // only requests with two or more tokens
+  EXPECT_DOUBLE_EQ(m.tpot->sum(), (0.5 - 0.1) / 4);
 }
 
 }  // namespace
