@@ -31,6 +31,9 @@ class KvCache {
 struct LlamaLoadOptions {
   std::string device = "cpu";
   int threads = 0;  // intra-op threads on cpu; 0 = all cores
+  // On cpu, steps where every sequence adds one token run on the decode kernels
+  // (llm/decode_kernels.h); false: LibTorch ops for every step (for comparison).
+  bool decode_kernels = true;
 };
 
 class LlamaModel {

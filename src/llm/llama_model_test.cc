@@ -364,6 +364,54 @@ TEST_F(LlamaModelTest, BatchedSequencesEqualSeparateRuns) {
   EXPECT_EQ(caches[0]->length(), before);
 }
 
+TEST_F(LlamaModelTest, DecodeKernelsMatchLibTorchOps) {
+  Tiny c;
+  Weights w = MakeWeights(c, 33);
+  WriteModel(dir_, c, w);
+  // The decode kernels (several workers, so rows split across them) against LibTorch ops, at
+  // batch sizes that exercise every register tile and its remainders.
+  LlamaLoadOptions kernels{"cpu", 3}, ops{"cpu", 1};
+  ops.decode_kernels = false;
+  std::unique_ptr<LlamaModel> mk, mo;
+  ASSERT_TRUE(LlamaModel::Load(dir_.string(), kernels, &mk).ok());
+  ASSERT_TRUE(LlamaModel::Load(dir_.string(), ops, &mo).ok());
+  for (int batch : {1, 2, 6}) {
+    std::vector<std::unique_ptr<KvCache>> ck, co;
+    std::vector<LlamaModel::Chunk> chk, cho;
+    std::vector<std::vector<int32_t>> prompts;
+    for (int b = 0; b < batch; ++b) {
+      prompts.push_back({});
+      for (int t = 0; t <= 2 * b + 1; ++t) prompts.back().push_back((7 * b + 3 * t + 1) % c.vocab);
+    }
+    for (int b = 0; b < batch; ++b) {
+      ck.push_back(mk->NewCache(32));
+      co.push_back(mo->NewCache(32));
+      chk.push_back({prompts[b], ck.back().get()});
+      cho.push_back({prompts[b], co.back().get()});
+    }
+    std::vector<float> lk, lo;
+    ASSERT_TRUE(mk->ForwardBatch(chk, false, &lk).ok());
+    ASSERT_TRUE(mo->ForwardBatch(cho, false, &lo).ok());
+    std::vector<int32_t> next(batch);
+    for (int step = 0; step < 4; ++step) {
+      for (int b = 0; b < batch; ++b) {
+        const float* row = &lo[b * c.vocab];
+        next[b] = static_cast<int32_t>(std::max_element(row, row + c.vocab) - row);
+        chk[b] = {std::span(&next[b], 1), ck[b].get()};
+        cho[b] = {std::span(&next[b], 1), co[b].get()};
+      }
+      ASSERT_TRUE(mk->ForwardBatch(chk, false, &lk).ok());
+      ASSERT_TRUE(mo->ForwardBatch(cho, false, &lo).ok());
+      ASSERT_EQ(lk.size(), lo.size());
+      double diff = 0;
+      for (size_t i = 0; i < lk.size(); ++i)
+        diff = std::isfinite(lk[i]) ? std::max<double>(diff, std::fabs(lk[i] - lo[i])) : INFINITY;
+      EXPECT_LT(diff, 1e-4) << "batch " << batch << " step " << step;
+      for (int b = 0; b < batch; ++b) EXPECT_EQ(ck[b]->length(), co[b]->length());
+    }
+  }
+}
+
 TEST_F(LlamaModelTest, HalfPrecisionCheckpointsLoadAndStayClose) {
   Tiny c;
   Weights w = MakeWeights(c, 9);

@@ -1,12 +1,15 @@
 // LibTorch implementation of LlamaModel (see llama_model.h). Follows Hugging Face's
 // modeling_llama: pre-norm decoder layers, rotate-half rotary embeddings, GQA, SwiGLU.
+#include <ATen/Parallel.h>
 #include <torch/script.h>
 
 #include <cmath>
 #include <thread>
 
 #include "backend/libtorch/torch_threads.h"
+#include "core/spin_pool.h"
 #include "llm/checkpoint.h"
+#include "llm/decode_kernels.h"
 #include "llm/llama_model.h"
 
 namespace epara::llm {
@@ -25,6 +28,10 @@ class TorchKvCache final : public KvCache {
     for (int l = 0; l < c.num_hidden_layers; ++l) {
       k.push_back(at::zeros({c.num_key_value_heads, capacity, c.head_dim}, opts));
       v.push_back(at::zeros({c.num_key_value_heads, capacity, c.head_dim}, opts));
+      if (opts.device().is_cpu()) {
+        k_ptr.push_back(k.back().data_ptr<float>());
+        v_ptr.push_back(v.back().data_ptr<float>());
+      }
     }
   }
   int length() const override { return length_; }
@@ -36,7 +43,8 @@ class TorchKvCache final : public KvCache {
   }
   void Truncate(int length) override { length_ = std::min(length_, std::max(0, length)); }
 
-  std::vector<at::Tensor> k, v;  // per layer [kv_heads, capacity, head_dim]
+  std::vector<at::Tensor> k, v;      // per layer [kv_heads, capacity, head_dim]
+  std::vector<float*> k_ptr, v_ptr;  // their data, for the decode kernels (cpu only)
   int length_ = 0;
 
  private:
@@ -87,6 +95,7 @@ class TorchLlamaModel final : public LlamaModel {
     }
     try {
       if (opts_.device().is_cpu()) backend::ApplyIntraOpThreads(threads_);
+      if (UseDecodeKernels(chunks)) return KernelDecode(chunks, logits);
       c10::InferenceMode guard;
       const LlamaConfig& c = config_;
       const int64_t nh = c.num_attention_heads, nkv = c.num_key_value_heads, hd = c.head_dim,
@@ -166,6 +175,53 @@ class TorchLlamaModel final : public LlamaModel {
     }
   }
 
+  bool UseDecodeKernels(std::span<const Chunk> chunks) const {
+    if (!opts_.device().is_cpu() || !decode_kernels_) return false;
+    for (const Chunk& ch : chunks)
+      if (ch.tokens.size() != 1) return false;
+    return true;
+  }
+
+  // One token per sequence through llm/decode_kernels (inputs validated by ForwardBatch).
+  Status KernelDecode(std::span<const Chunk> chunks, std::vector<float>* logits) {
+    std::vector<kernels::DecodeSequence> seqs;
+    for (const Chunk& ch : chunks) {
+      auto* cache = static_cast<TorchKvCache*>(ch.cache);
+      seqs.push_back({ch.tokens[0], cache->length_, cache->capacity(), cache->k_ptr, cache->v_ptr});
+    }
+    logits->resize(chunks.size() * static_cast<size_t>(config_.vocab_size));
+    const kernels::ParallelFor parallel =
+        [this](int64_t n, int64_t grain, const std::function<void(int64_t, int64_t)>& body) {
+          pool_->ParallelFor(n, grain, body);
+        };
+    kernels::DecodeStep(kernel_weights_, seqs, parallel, &scratch_, logits->data());
+    for (const Chunk& ch : chunks) static_cast<TorchKvCache*>(ch.cache)->length_ += 1;
+    return Status::Ok();
+  }
+
+  // Raw pointers into the weight tensors for the decode kernels (cpu only; the tensors outlive
+  // them).
+  void BuildKernelWeights() {
+    const LlamaConfig& c = config_;
+    kernels::ModelWeights& w = kernel_weights_;
+    w.hidden = c.hidden_size;
+    w.intermediate = c.intermediate_size;
+    w.heads = c.num_attention_heads;
+    w.kv_heads = c.num_key_value_heads;
+    w.head_dim = c.head_dim;
+    w.vocab = c.vocab_size;
+    w.rms_eps = static_cast<float>(c.rms_norm_eps);
+    w.embed = embed_.data_ptr<float>();
+    w.final_norm = final_norm_.data_ptr<float>();
+    w.lm_head = lm_head_.data_ptr<float>();
+    w.rope_cos = rope_cos_.data_ptr<float>();
+    w.rope_sin = rope_sin_.data_ptr<float>();
+    for (const Layer& L : layers_)
+      w.layers.push_back({L.input_norm.data_ptr<float>(), L.post_norm.data_ptr<float>(),
+                          L.w_qkv.data_ptr<float>(), L.wo.data_ptr<float>(),
+                          L.w_gate_up.data_ptr<float>(), L.w_down.data_ptr<float>()});
+  }
+
   Status LoadWeights(const std::string& dir) {
     std::unique_ptr<Checkpoint> ckpt;
     EPARA_RETURN_IF_ERROR(Checkpoint::Open(dir, &ckpt));
@@ -223,12 +279,20 @@ class TorchLlamaModel final : public LlamaModel {
     at::Tensor emb = at::cat({freqs, freqs}, -1);
     rope_cos_ = emb.cos().to(opts_.device());
     rope_sin_ = emb.sin().to(opts_.device());
+    if (opts_.device().is_cpu()) {
+      BuildKernelWeights();
+      pool_ = std::make_unique<SpinPool>(threads_);
+    }
     return Status::Ok();
   }
 
   LlamaConfig config_;
   at::TensorOptions opts_ = at::TensorOptions().dtype(at::kFloat);
   int threads_ = 1;
+  bool decode_kernels_ = true;
+  kernels::ModelWeights kernel_weights_;
+  kernels::DecodeScratch scratch_;
+  std::unique_ptr<SpinPool> pool_;  // the decode kernels' workers (cpu)
   int64_t weight_bytes_ = 0;
   at::Tensor embed_, final_norm_, lm_head_, rope_cos_, rope_sin_;
   std::vector<Layer> layers_;
@@ -255,6 +319,7 @@ Status LlamaModel::Load(const std::string& dir, const LlamaLoadOptions& options,
   m->threads_ = options.threads > 0
                     ? options.threads
                     : static_cast<int>(std::max(1u, std::thread::hardware_concurrency()));
+  m->decode_kernels_ = options.decode_kernels;
   try {
     EPARA_RETURN_IF_ERROR(m->LoadWeights(dir));
   } catch (const std::exception& e) {

@@ -1,0 +1,88 @@
+// Plain C++ kernels for the decode step (sequences that each add one token).
+//
+// Why they exist: at batch 1 the Llama forward is a chain of matrix-vector products, and
+// LibTorch's per-op dispatch, allocation and OpenMP fork/join (~25 ops per layer) cost more than
+// reading the weights does (measured: 26% of the memory-bandwidth bound on the 2-core dev box).
+// These kernels read each weight row once for all sequences of the step (register tiles of
+// weight rows x sequences) and run everything between the weight products without allocation.
+// At batch 16-64 they also beat LibTorch's GEMM plus per-sequence attention ops (measured in
+// bench/results/llm_bench_demo.json). They see only raw float pointers, so
+// this file compiles without LibTorch; the caller supplies the parallel loop.
+//
+// Layouts (all F32, row-major, contiguous):
+//   weight matrices [rows, cols] (as stored by Hugging Face: out_features x in_features)
+//   KV cache per layer [kv_heads, capacity, head_dim]
+//   rotary tables [max_positions, head_dim], rotate-half layout
+#pragma once
+
+#include <cstdint>
+#include <functional>
+#include <span>
+#include <vector>
+
+namespace epara::llm::kernels {
+
+// Runs body(begin, end) over disjoint ranges covering [0, n), possibly in parallel; each range
+// holds at least `grain` items except possibly the last. Must return after every call finished.
+using ParallelFor =
+    std::function<void(int64_t n, int64_t grain, const std::function<void(int64_t, int64_t)>&)>;
+
+// y[b * rows + r] = dot(W[r, :], x[b, :]) for r in [r0, r1), b in [0, batch); x is [batch, cols].
+void MatVecRows(const float* W, int64_t cols, const float* x, int batch, int64_t rows, float* y,
+                int64_t r0, int64_t r1);
+
+// out = x / sqrt(mean(x^2) + eps) * w, n elements. out may alias x.
+void RmsNorm(const float* x, const float* w, int64_t n, float eps, float* out);
+
+// out[i] = silu(gate_up[i]) * gate_up[n + i] for i in [0, n) (the SwiGLU of one sequence).
+void SwiGlu(const float* gate_up, int64_t n, float* out);
+
+// Rotate-half rotary embedding in place on `heads` vectors of head_dim (even) each.
+void ApplyRope(float* v, int64_t heads, int64_t head_dim, const float* cos, const float* sin);
+
+// The `group` query heads q [group, head_dim] that share one KV head, against `total` cached
+// positions: out[i] = softmax(q_i . K^T * scale) V. scores must hold group * total floats.
+void AttendGroup(const float* q, int64_t group, const float* K, const float* V, int64_t total,
+                 int64_t head_dim, float scale, float* scores, float* out);
+
+// Weights of one decoder layer (fused q/k/v and gate/up, as the LibTorch model keeps them).
+struct LayerWeights {
+  const float* input_norm;  // [H]
+  const float* post_norm;   // [H]
+  const float* w_qkv;       // [(nh + 2 nkv) hd, H]
+  const float* wo;          // [H, nh hd]
+  const float* w_gate_up;   // [2 I, H]
+  const float* w_down;      // [H, I]
+};
+
+struct ModelWeights {
+  int64_t hidden = 0, intermediate = 0, heads = 0, kv_heads = 0, head_dim = 0, vocab = 0;
+  float rms_eps = 1e-5f;
+  const float* embed = nullptr;       // [vocab, H]
+  const float* final_norm = nullptr;  // [H]
+  const float* lm_head = nullptr;     // [vocab, H]
+  const float* rope_cos = nullptr;    // [max_positions, hd]
+  const float* rope_sin = nullptr;
+  std::vector<LayerWeights> layers;
+};
+
+// One sequence of the step: its new token, its position (= tokens already cached), and its
+// cache's per-layer K and V bases and capacity. The new K/V row is written at `position`.
+struct DecodeSequence {
+  int32_t token = 0;
+  int64_t position = 0;
+  int64_t capacity = 0;
+  std::span<float*const> k, v;  // per layer
+};
+
+// Scratch reused across steps (grows to the largest batch seen; no allocation once warm).
+struct DecodeScratch {
+  std::vector<float> x, h, qkv, attn, gate_up, act, scores;
+};
+
+// Runs the whole forward for one new token per sequence; writes logits [batch, vocab]. Inputs
+// must already be validated (token ids in range, position < capacity).
+void DecodeStep(const ModelWeights& w, std::span<const DecodeSequence> seqs,
+                const ParallelFor& parallel, DecodeScratch* scratch, float* logits);
+
+}  // namespace epara::llm::kernels
