@@ -1,6 +1,5 @@
 // LibTorch implementation of LlamaModel (see llama_model.h). Follows Hugging Face's
 // modeling_llama: pre-norm decoder layers, rotate-half rotary embeddings, GQA, SwiGLU.
-#include <ATen/Parallel.h>
 #include <torch/script.h>
 
 #include <cmath>
