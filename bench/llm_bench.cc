@@ -15,6 +15,7 @@
 #include <nlohmann/json.hpp>
 #include <thread>
 
+#include "core/cpu_dispatch.h"
 #include "core/host_allocator.h"
 #include "core/spin_pool.h"
 #include "llm/llama_model.h"
@@ -27,17 +28,11 @@ namespace {
 
 double Seconds(Clock::duration d) { return std::chrono::duration<double>(d).count(); }
 
-#if defined(__x86_64__) && defined(__GNUC__) && !defined(__clang__)
-#define BENCH_CLONES __attribute__((target_clones("arch=x86-64-v4", "arch=x86-64-v3", "default")))
-#else
-#define BENCH_CLONES
-#endif
-
 // Sum of n floats read as 16 concurrent streams of 2 KB rows (the access pattern of the decode
 // kernels' 16-row tiles, which keeps more loads in flight than one sequential stream), vectorized
 // per CPU level like the kernels.
 typedef float V16 __attribute__((vector_size(64)));
-BENCH_CLONES float SumFloats(const float* p, size_t n) {
+EPARA_CPU_CLONES float SumFloats(const float* p, size_t n) {
   constexpr size_t kRow = 512, kRows = 16;
   V16 acc[kRows] = {};
   size_t i = 0;
@@ -57,7 +52,7 @@ BENCH_CLONES float SumFloats(const float* p, size_t n) {
 
 // FLOP/s of independent fused multiply-adds on `threads` threads (the compute ceiling that
 // batched decode approaches).
-BENCH_CLONES float FmaLoop(int64_t iters) {
+EPARA_CPU_CLONES float FmaLoop(int64_t iters) {
   V16 acc[12];
   for (int i = 0; i < 12; ++i) acc[i] = V16{} + (1.0f + static_cast<float>(i));
   const V16 m = V16{} + 0.999999f, c = V16{} + 1e-7f;
@@ -113,12 +108,18 @@ double BestReadBandwidth(size_t weight_bytes, int max_threads) {
   return best;
 }
 
+// The 32-token context every decode measurement starts from.
+std::vector<int32_t> DecodeContext() {
+  std::vector<int32_t> prompt(32);
+  for (int i = 0; i < 32; ++i) prompt[i] = 3 + (i * 7) % 250;
+  return prompt;
+}
+
 // Tokens/s of `steps` decode steps with `batch` sequences that each hold a 32-token context.
 double DecodeTokensPerSecond(llm::LlamaModel& m, int batch, int steps) {
   std::vector<std::unique_ptr<llm::KvCache>> caches;
   std::vector<llm::LlamaModel::Chunk> chunks;
-  std::vector<int32_t> prompt(32);
-  for (int i = 0; i < 32; ++i) prompt[i] = 3 + (i * 7) % 250;
+  const std::vector<int32_t> prompt = DecodeContext();
   std::vector<float> logits;
   for (int b = 0; b < batch; ++b) {
     caches.push_back(m.NewCache(32 + steps + 8));
@@ -140,8 +141,7 @@ double DecodeTokensPerSecond(llm::LlamaModel& m, int batch, int steps) {
 // Returns {read seconds, decode seconds} summed over the steps.
 std::pair<double, double> PairedReadAndDecode(llm::LlamaModel& m, SpinPool& pool,
                                               const std::vector<float>& buf, int steps) {
-  std::vector<int32_t> prompt(32);
-  for (int i = 0; i < 32; ++i) prompt[i] = 3 + (i * 7) % 250;
+  const std::vector<int32_t> prompt = DecodeContext();
   auto cache = m.NewCache(32 + steps + 8);
   std::vector<float> logits;
   llm::LlamaModel::Chunk c{prompt, cache.get()};

@@ -27,19 +27,19 @@ SpinPool::~SpinPool() {
   for (auto& w : workers_) w.join();
 }
 
-void SpinPool::ParallelFor(int64_t n, int64_t grain,
-                           const std::function<void(int64_t, int64_t)>& body) {
+void SpinPool::Run(int64_t n, int64_t grain, const void* body, Call call) {
   if (n <= 0) return;
   const int64_t parts =
       std::min<int64_t>(threads(), std::max<int64_t>(1, n / std::max<int64_t>(1, grain)));
-  if (parts <= 1) return body(0, n);
-  body_ = &body;
+  if (parts <= 1) return call(body, 0, n);
+  body_ = body;
+  call_ = call;
   n_ = n;
   chunk_ = (n + parts - 1) / parts;
   pending_.store(static_cast<int>(workers_.size()), std::memory_order_relaxed);
   generation_.fetch_add(1, std::memory_order_release);
   Wake();
-  body(0, std::min(n, chunk_));
+  call(body, 0, std::min(n, chunk_));
   while (pending_.load(std::memory_order_acquire) != 0) CpuRelax();
 }
 
@@ -68,7 +68,7 @@ void SpinPool::WorkerLoop(int index) {
     seen = generation_.load(std::memory_order_acquire);
     if (stop_.load()) return;
     const int64_t begin = index * chunk_, end = std::min(n_, begin + chunk_);
-    if (begin < end) (*body_)(begin, end);
+    if (begin < end) call_(body_, begin, end);
     pending_.fetch_sub(1, std::memory_order_acq_rel);
   }
 }

@@ -11,9 +11,9 @@
 #include <atomic>
 #include <condition_variable>
 #include <cstdint>
-#include <functional>
 #include <mutex>
 #include <thread>
+#include <type_traits>
 #include <vector>
 
 namespace epara {
@@ -29,10 +29,18 @@ class SpinPool {
   int threads() const { return static_cast<int>(workers_.size()) + 1; }
 
   // Splits [0, n) into at most threads() contiguous ranges of at least `grain` items and runs
-  // body(begin, end) on them, the caller taking the first; returns when all are done.
-  void ParallelFor(int64_t n, int64_t grain, const std::function<void(int64_t, int64_t)>& body);
+  // body(begin, end) on them, the caller taking the first; returns when all are done. `body` is
+  // called through a plain pointer (no std::function: nothing is allocated per loop).
+  template <typename Body>
+  void ParallelFor(int64_t n, int64_t grain, Body&& body) {
+    Run(n, grain, &body, [](const void* f, int64_t b, int64_t e) {
+      (*static_cast<const std::remove_reference_t<Body>*>(f))(b, e);
+    });
+  }
 
  private:
+  using Call = void (*)(const void* body, int64_t begin, int64_t end);
+  void Run(int64_t n, int64_t grain, const void* body, Call call);
   void WorkerLoop(int index);
 
   std::vector<std::thread> workers_;
@@ -46,7 +54,8 @@ class SpinPool {
   std::atomic<int> pending_{0};
   std::atomic<bool> stop_{false};
   // The current loop (written before generation_ is bumped).
-  const std::function<void(int64_t, int64_t)>* body_ = nullptr;
+  const void* body_ = nullptr;
+  Call call_ = nullptr;
   int64_t n_ = 0, chunk_ = 0;
 };
 

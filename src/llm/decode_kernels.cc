@@ -4,31 +4,10 @@
 #include <cmath>
 #include <cstring>
 
-// The hot loops are compiled for several x86-64 levels and picked at load time (GCC function
-// multiversioning), so one binary uses AVX-512/AVX2 where the CPU has them and still runs on
-// any x86-64; other architectures get the default build.
-#if defined(__x86_64__) && defined(__GNUC__) && !defined(__clang__)
-#define EPARA_HOT_CLONES \
-  __attribute__((target_clones("arch=x86-64-v4", "arch=x86-64-v3", "default")))
-#else
-#define EPARA_HOT_CLONES
-#endif
+#include "core/cpu_dispatch.h"
 
 namespace epara::llm::kernels {
 namespace {
-
-// Sixteen independent partial sums: the compiler turns them into vector registers; a single
-// running sum would be a serial add chain.
-inline float Dot(const float* a, const float* b, int64_t n) {
-  float acc[16] = {};
-  int64_t i = 0;
-  for (; i + 16 <= n; i += 16)
-    for (int k = 0; k < 16; ++k) acc[k] += a[i + k] * b[i + k];
-  float s = 0;
-  for (; i < n; ++i) s += a[i] * b[i];
-  for (int k = 0; k < 16; ++k) s += acc[k];
-  return s;
-}
 
 // e^x for float, ~2 ulp on [-87, 88] (inputs clamped there): Cody-Waite range reduction and a
 // degree-6 polynomial, written in plain arithmetic so loops over it vectorize (std::exp is a
@@ -116,7 +95,7 @@ __attribute__((always_inline)) inline void DotTile(const float* W, int64_t cols,
     }
 }
 
-EPARA_HOT_CLONES void MatVecRows(const float* W, int64_t cols, const float* x, int batch,
+EPARA_CPU_CLONES void MatVecRows(const float* W, int64_t cols, const float* x, int batch,
                                  int64_t rows, float* y, int64_t r0, int64_t r1) {
   int64_t r = r0;
   if (batch < 4) {  // 16 rows at a time, one sequence at a time (rows stay in L1 across them)
@@ -133,7 +112,7 @@ EPARA_HOT_CLONES void MatVecRows(const float* W, int64_t cols, const float* x, i
     for (int b = 0; b < batch; ++b) DotTile<1, 1>(W, cols, x, rows, r, b, y);
 }
 
-EPARA_HOT_CLONES void SwiGlu(const float* gate_up, int64_t n, float* out) {
+EPARA_CPU_CLONES void SwiGlu(const float* gate_up, int64_t n, float* out) {
   for (int64_t i = 0; i < n; ++i) out[i] = Silu(gate_up[i]) * gate_up[n + i];
 }
 
@@ -156,7 +135,7 @@ void ApplyRope(float* v, int64_t heads, int64_t head_dim, const float* cos, cons
   }
 }
 
-EPARA_HOT_CLONES void AttendGroup(const float* q, int64_t group, const float* K, const float* V,
+EPARA_CPU_CLONES void AttendGroup(const float* q, int64_t group, const float* K, const float* V,
                                   int64_t total, int64_t head_dim, float scale, float* scores,
                                   float* out) {
   // scores[i, t] = q_i . K_t: a product against the cached keys, tiled like the weights.
@@ -181,15 +160,15 @@ EPARA_HOT_CLONES void AttendGroup(const float* q, int64_t group, const float* K,
   }
 }
 
-void DecodeStep(const ModelWeights& w, std::span<const DecodeSequence> seqs,
-                const ParallelFor& parallel, DecodeScratch* s, float* logits) {
+void DecodeStep(const ModelWeights& w, std::span<const DecodeSequence> seqs, SpinPool& pool,
+                DecodeScratch* s, float* logits) {
   const int batch = static_cast<int>(seqs.size());
   const int64_t H = w.hidden, I = w.intermediate, nh = w.heads, nkv = w.kv_heads, hd = w.head_dim,
                 g = nh / nkv, QKV = (nh + 2 * nkv) * hd;
   int64_t max_total = 0;
   for (const DecodeSequence& q : seqs) max_total = std::max(max_total, q.position + 1);
   s->x.resize(batch * H);
-  s->h.resize(batch * std::max(H, nh * hd));
+  s->h.resize(batch * H);
   s->qkv.resize(batch * QKV);
   s->attn.resize(batch * nh * hd);
   s->gate_up.resize(batch * 2 * I);
@@ -201,8 +180,9 @@ void DecodeStep(const ModelWeights& w, std::span<const DecodeSequence> seqs,
   // Each weight product splits its output rows across the workers; 64 rows of 2 KB (H = 512)
   // is far above the fork/join cost.
   const auto matvec = [&](const float* W, int64_t rows, int64_t cols, const float* in, float* out) {
-    parallel(rows, 64,
-             [&](int64_t r0, int64_t r1) { MatVecRows(W, cols, in, batch, rows, out, r0, r1); });
+    pool.ParallelFor(rows, 64, [&](int64_t r0, int64_t r1) {
+      MatVecRows(W, cols, in, batch, rows, out, r0, r1);
+    });
   };
   for (int b = 0; b < batch; ++b)
     std::memcpy(x + b * H, w.embed + int64_t{seqs[b].token} * H, H * sizeof(float));
@@ -231,7 +211,7 @@ void DecodeStep(const ModelWeights& w, std::span<const DecodeSequence> seqs,
     // when the context is long enough to pay for it.
     const int64_t items = batch * nkv;
     const int64_t grain = std::max<int64_t>(1, 16384 / std::max<int64_t>(1, g * max_total * hd));
-    parallel(items, grain, [&](int64_t i0, int64_t i1) {
+    pool.ParallelFor(items, grain, [&](int64_t i0, int64_t i1) {
       for (int64_t i = i0; i < i1; ++i) {
         const int64_t b = i / nkv, kh = i % nkv;
         const DecodeSequence& sq = seqs[b];

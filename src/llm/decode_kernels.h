@@ -7,7 +7,7 @@
 // weight rows x sequences) and run everything between the weight products without allocation.
 // At batch 16-64 they also beat LibTorch's GEMM plus per-sequence attention ops (measured in
 // bench/results/llm_bench_demo.json). They see only raw float pointers, so
-// this file compiles without LibTorch; the caller supplies the parallel loop.
+// this file compiles without LibTorch.
 //
 // Layouts (all F32, row-major, contiguous):
 //   weight matrices [rows, cols] (as stored by Hugging Face: out_features x in_features)
@@ -16,16 +16,12 @@
 #pragma once
 
 #include <cstdint>
-#include <functional>
 #include <span>
 #include <vector>
 
-namespace epara::llm::kernels {
+#include "core/spin_pool.h"
 
-// Runs body(begin, end) over disjoint ranges covering [0, n), possibly in parallel; each range
-// holds at least `grain` items except possibly the last. Must return after every call finished.
-using ParallelFor =
-    std::function<void(int64_t n, int64_t grain, const std::function<void(int64_t, int64_t)>&)>;
+namespace epara::llm::kernels {
 
 // y[b * rows + r] = dot(W[r, :], x[b, :]) for r in [r0, r1), b in [0, batch); x is [batch, cols].
 void MatVecRows(const float* W, int64_t cols, const float* x, int batch, int64_t rows, float* y,
@@ -82,7 +78,7 @@ struct DecodeScratch {
 
 // Runs the whole forward for one new token per sequence; writes logits [batch, vocab]. Inputs
 // must already be validated (token ids in range, position < capacity).
-void DecodeStep(const ModelWeights& w, std::span<const DecodeSequence> seqs,
-                const ParallelFor& parallel, DecodeScratch* scratch, float* logits);
+void DecodeStep(const ModelWeights& w, std::span<const DecodeSequence> seqs, SpinPool& pool,
+                DecodeScratch* scratch, float* logits);
 
 }  // namespace epara::llm::kernels

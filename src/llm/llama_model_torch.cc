@@ -189,11 +189,7 @@ class TorchLlamaModel final : public LlamaModel {
       seqs.push_back({ch.tokens[0], cache->length_, cache->capacity(), cache->k_ptr, cache->v_ptr});
     }
     logits->resize(chunks.size() * static_cast<size_t>(config_.vocab_size));
-    const kernels::ParallelFor parallel =
-        [this](int64_t n, int64_t grain, const std::function<void(int64_t, int64_t)>& body) {
-          pool_->ParallelFor(n, grain, body);
-        };
-    kernels::DecodeStep(kernel_weights_, seqs, parallel, &scratch_, logits->data());
+    kernels::DecodeStep(kernel_weights_, seqs, *pool_, &scratch_, logits->data());
     for (const Chunk& ch : chunks) static_cast<TorchKvCache*>(ch.cache)->length_ += 1;
     return Status::Ok();
   }
