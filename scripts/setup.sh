@@ -6,12 +6,15 @@ cd "$(dirname "$0")/.."
 
 # libopenblas0-pthread matters: without it Debian's LibTorch falls back to reference BLAS
 # (6.5 vs 108 GFLOP/s measured for a 1024^2 matrix product on 2 cores).
+# libsentencepiece-dev is only for a test: epara reads tokenizer.model itself and the test checks
+# it against the reference library (the library cannot be loaded next to LibTorch).
 PACKAGES=(
   build-essential cmake pkg-config curl
   libtorch-dev libopenblas0-pthread
   libcpp-httplib-dev nlohmann-json3-dev libspdlog-dev libcli11-dev libyaml-cpp-dev
   libpng-dev libturbojpeg0-dev
   libgtest-dev libgmock-dev
+  libsentencepiece-dev
 )
 
 missing=()

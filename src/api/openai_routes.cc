@@ -98,6 +98,24 @@ void RecordLlm(const ServerContext& ctx, const std::string& model, const llm::Ge
                                            r.ttft_seconds, r.total_seconds);
 }
 
+// A message's content: a string, or a list of parts of which only {"type": "text"} is accepted.
+Status MessageText(const json& c, std::string* out) {
+  if (c.is_string()) {
+    *out = c.get<std::string>();
+    return Status::Ok();
+  }
+  if (!c.is_array())
+    return InvalidArgument("message 'content' must be a string or a list of parts");
+  for (const auto& part : c) {
+    if (!part.is_object() || part.value("type", "") != "text" || !part.contains("text") ||
+        !part["text"].is_string())
+      return InvalidArgument(
+          "only content parts of type 'text' (with a string 'text') are supported");
+    *out += part["text"].get<std::string>();
+  }
+  return Status::Ok();
+}
+
 void Generate(const ServerContext& ctx, const HttpRequest& req, HttpResponse* res, bool chat) {
   json j = json::parse(req.body, nullptr, false);
   if (j.is_discarded() || !j.is_object())
@@ -113,17 +131,18 @@ void Generate(const ServerContext& ctx, const HttpRequest& req, HttpResponse* re
   if (chat) {
     if (!j.contains("messages") || !j["messages"].is_array() || j["messages"].empty())
       return WriteError(InvalidArgument("'messages' must be a non-empty array"), res);
-    std::vector<std::pair<std::string, std::string>> messages;
+    std::vector<llm::ChatMessage> messages;
     for (const auto& m : j["messages"]) {
-      if (!m.is_object() || !m.contains("role") || !m["role"].is_string() ||
-          !m.contains("content") || !m["content"].is_string())
+      if (!m.is_object() || !m.contains("role") || !m["role"].is_string() || !m.contains("content"))
         return WriteError(InvalidArgument("each message needs a string 'role' and 'content'"), res);
       const std::string role = m["role"].get<std::string>();
       if (role != "system" && role != "user" && role != "assistant")
         return WriteError(InvalidArgument("unknown role '" + role + "'"), res);
-      messages.emplace_back(role, m["content"].get<std::string>());
+      std::string content;
+      if (Status s = MessageText(m["content"], &content); !s.ok()) return WriteError(s, res);
+      messages.push_back({role, std::move(content)});
     }
-    prompt = ApplyChatTemplate(messages);
+    prompt = llm::RenderChat(engine.chat_template(), messages);
   } else {
     if (j.contains("prompt") && j["prompt"].is_array() && j["prompt"].size() == 1 &&
         j["prompt"][0].is_string())
@@ -137,7 +156,8 @@ void Generate(const ServerContext& ctx, const HttpRequest& req, HttpResponse* re
   bool stream = false, include_usage = false;
   if (Status s = ParseCommon(j, &gen, &stream, &include_usage); !s.ok()) return WriteError(s, res);
   gen.prompt.push_back(engine.tokenizer().bos_id());
-  for (int32_t id : engine.tokenizer().Encode(prompt)) gen.prompt.push_back(id);
+  for (int32_t id : llm::EncodeWithSpecialTokens(engine.tokenizer(), prompt))
+    gen.prompt.push_back(id);
 
   static std::atomic<uint64_t> counter{0};
   const std::string id = (chat ? "chatcmpl-" : "cmpl-") + std::to_string(++counter);
@@ -241,12 +261,6 @@ void Generate(const ServerContext& ctx, const HttpRequest& req, HttpResponse* re
 }
 
 }  // namespace
-
-std::string ApplyChatTemplate(const std::vector<std::pair<std::string, std::string>>& messages) {
-  std::string p;
-  for (const auto& [role, content] : messages) p += "<|" + role + "|>\n" + content + "\n";
-  return p + "<|assistant|>\n";
-}
 
 void AddOpenAiRoutes(HttpServer* http, const ServerContext* ctx) {
   http->Route("GET", "/v1/models", [ctx](const HttpRequest&, HttpResponse* res) {

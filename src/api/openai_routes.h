@@ -5,8 +5,7 @@
 // Streaming (stream: true) sends server-sent events ending in `data: [DONE]`. A client that goes
 // away mid-stream cancels its sequence, which frees its KV cache.
 //
-// Chat template (documented default; model-provided templates come later): each message becomes
-// "<|role|>\n{content}\n" and the prompt ends with "<|assistant|>\n".
+// Chat messages become a prompt through the model's chat template (llm/chat_template.h).
 #pragma once
 
 #include "api/http_server.h"
@@ -15,8 +14,5 @@
 namespace epara::api {
 
 void AddOpenAiRoutes(HttpServer* http, const ServerContext* ctx);
-
-// The chat template above, applied to (role, content) pairs.
-std::string ApplyChatTemplate(const std::vector<std::pair<std::string, std::string>>& messages);
 
 }  // namespace epara::api

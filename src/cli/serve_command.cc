@@ -39,7 +39,14 @@ int RunServe(ServeFlags flags) {
     eo.max_running = d.llm.max_running;
     eo.token_budget = d.llm.token_budget;
     eo.max_waiting = d.llm.max_waiting;
-    return llm::LlmEngine::Create(std::move(model), std::move(tokenizer), eo, out);
+    llm::ChatTemplate chat;
+    bool recognized = true;
+    EPARA_RETURN_IF_ERROR(llm::LoadChatTemplate(d.directory, &chat, &recognized));
+    if (!recognized)
+      spdlog::warn("model {}: chat template not recognized; using epara's default", d.name);
+    EPARA_RETURN_IF_ERROR(llm::LlmEngine::Create(std::move(model), std::move(tokenizer), eo, out));
+    (*out)->set_chat_template(std::move(chat));
+    return Status::Ok();
   };
   backend::BackendRegistry backends;
   if (Status s = backends.Register(backend::CreateLibTorchBackend()); !s.ok()) {

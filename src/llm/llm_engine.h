@@ -17,6 +17,7 @@
 #include <vector>
 
 #include "core/status.h"
+#include "llm/chat_template.h"
 #include "llm/llama_model.h"
 #include "llm/sampler.h"
 #include "llm/step_planner.h"
@@ -71,6 +72,9 @@ class LlmEngine {
   void Shutdown();
 
   const Tokenizer& tokenizer() const { return *tokenizer_; }
+  // How chat messages become a prompt for this model (set before serving; default kEpara).
+  const ChatTemplate& chat_template() const { return chat_template_; }
+  void set_chat_template(ChatTemplate t) { chat_template_ = std::move(t); }
   const LlamaModel& model() const { return *model_; }
   EngineStats stats() const;
   int64_t kv_budget_bytes() const { return limits_.kv_budget_bytes; }
@@ -85,6 +89,7 @@ class LlmEngine {
 
   std::unique_ptr<LlamaModel> model_;
   std::unique_ptr<Tokenizer> tokenizer_;
+  ChatTemplate chat_template_;
   EngineOptions options_;
   PlannerLimits limits_;
 

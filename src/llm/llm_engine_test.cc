@@ -89,7 +89,9 @@ TEST_F(LlmEngineTest, ContinuousBatchingGivesTheSameTextsAsOneAtATime) {
     EXPECT_EQ(ra.text, rb.text) << "request " << i;
     EXPECT_EQ(ra.completion_tokens, rb.completion_tokens);
     EXPECT_EQ(rb.prompt_tokens, static_cast<int>(work[i].first.size()) + 1);
-    if (rb.finish_reason == "length") EXPECT_EQ(rb.completion_tokens, work[i].second);
+    if (rb.finish_reason == "length") {
+      EXPECT_EQ(rb.completion_tokens, work[i].second);
+    }
   }
   EXPECT_EQ(many->stats().kv_reserved_bytes, 0);  // everything freed
 }

@@ -1,9 +1,13 @@
 #include "llm/tokenizer.h"
 
+#include <algorithm>
+
 #include <filesystem>
 #include <fstream>
 #include <nlohmann/json.hpp>
 #include <sstream>
+
+#include "llm/sentencepiece.h"
 
 namespace epara::llm {
 
@@ -20,9 +24,20 @@ std::string ByteTokenizer::Piece(int32_t id) const {
 }
 
 Status LoadTokenizer(const std::string& model_dir, std::unique_ptr<Tokenizer>* out) {
-  const std::filesystem::path p = std::filesystem::path(model_dir) / "epara_tokenizer.json";
+  namespace fs = std::filesystem;
+  const fs::path spm = fs::path(model_dir) / "tokenizer.model";
+  if (fs::exists(spm)) {
+    std::unique_ptr<SentencePieceTokenizer> t;
+    EPARA_RETURN_IF_ERROR(SentencePieceTokenizer::Load(spm.string(), &t));
+    *out = std::move(t);
+    return Status::Ok();
+  }
+  const fs::path p = fs::path(model_dir) / "epara_tokenizer.json";
   std::ifstream in(p);
-  if (!in) return NotFound(model_dir + ": no tokenizer (expected epara_tokenizer.json)");
+  if (!in)
+    return NotFound(model_dir +
+                    ": no tokenizer (expected tokenizer.model or epara_tokenizer.json; "
+                    "tokenizer.json alone is not supported yet)");
   std::stringstream ss;
   ss << in.rdbuf();
   auto j = nlohmann::json::parse(ss.str(), nullptr, false);
@@ -30,6 +45,39 @@ Status LoadTokenizer(const std::string& model_dir, std::unique_ptr<Tokenizer>* o
     return InvalidArgument(p.string() + ": field 'type': only \"bytes\" is supported");
   *out = std::make_unique<ByteTokenizer>();
   return Status::Ok();
+}
+
+std::vector<int32_t> EncodeWithSpecialTokens(const Tokenizer& tokenizer, std::string_view text) {
+  auto specials = tokenizer.SpecialTokens();
+  std::sort(specials.begin(), specials.end(),
+            [](const auto& a, const auto& b) { return a.first.size() > b.first.size(); });
+  std::vector<int32_t> ids;
+  const auto flush = [&](std::string_view part) {
+    if (part.empty()) return;
+    for (int32_t id : tokenizer.Encode(part)) ids.push_back(id);
+  };
+  size_t begin = 0;
+  for (size_t at = 0; at < text.size();) {
+    const auto hit = std::find_if(specials.begin(), specials.end(), [&](const auto& s) {
+      return text.substr(at).starts_with(s.first);
+    });
+    if (hit == specials.end()) {
+      ++at;
+      continue;
+    }
+    flush(text.substr(begin, at - begin));
+    ids.push_back(hit->second);
+    at += hit->first.size();
+    begin = at;
+  }
+  flush(text.substr(begin));
+  return ids;
+}
+
+std::string SpecialTokenText(const Tokenizer& tokenizer, int32_t id) {
+  for (const auto& [text, sid] : tokenizer.SpecialTokens())
+    if (sid == id) return text;
+  return "";
 }
 
 namespace {

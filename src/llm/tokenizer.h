@@ -1,6 +1,8 @@
-// Tokenizers. The byte-level tokenizer serves the demo models (ids 0 <pad>, 1 <s>, 2 </s>, then
-// 3 + byte); a model folder selects it with `epara_tokenizer.json` ({"type": "bytes"}).
-// SentencePiece (`tokenizer.model`) comes with the LLM serving issue.
+// Tokenizers. A model folder provides one of:
+//   tokenizer.model        SentencePiece (BPE or unigram; llm/sentencepiece.h)
+//   epara_tokenizer.json   {"type": "bytes"}: the byte-level tokenizer of the demo models
+//                          (ids 0 <pad>, 1 <s>, 2 </s>, then 3 + byte)
+// and optionally tokenizer_config.json with a chat template (llm/chat_template.h).
 #pragma once
 
 #include <cstdint>
@@ -8,6 +10,7 @@
 #include <span>
 #include <string>
 #include <string_view>
+#include <utility>
 #include <vector>
 
 #include "core/status.h"
@@ -25,7 +28,18 @@ class Tokenizer {
   virtual int32_t bos_id() const = 0;
   virtual int32_t eos_id() const = 0;
   virtual int vocab_size() const = 0;
+  // Token strings recognized as one token in prompts (e.g. "<s>", "</s>"), with their ids.
+  virtual std::vector<std::pair<std::string, int32_t>> SpecialTokens() const { return {}; }
 };
+
+// Encodes `text`, turning every occurrence of a special token's string into that token (longest
+// match first, as Hugging Face tokenizers do with added tokens); the text between them is encoded
+// with Encode(), each part on its own (so a SentencePiece model gives each part its dummy prefix,
+// like Llama-family tokenizer.json files do).
+std::vector<int32_t> EncodeWithSpecialTokens(const Tokenizer& tokenizer, std::string_view text);
+
+// The string of a special token id, or "" when `id` is not special.
+std::string SpecialTokenText(const Tokenizer& tokenizer, int32_t id);
 
 class ByteTokenizer final : public Tokenizer {
  public:
@@ -37,7 +51,8 @@ class ByteTokenizer final : public Tokenizer {
   int vocab_size() const override { return 256 + kOffset; }
 };
 
-// Loads the tokenizer a model folder declares. NotFound when it declares none.
+// Loads the tokenizer a model folder provides (see the top of this file). NotFound when it has
+// none; InvalidArgument naming the file when it is malformed.
 Status LoadTokenizer(const std::string& model_dir, std::unique_ptr<Tokenizer>* out);
 
 // Accumulates token bytes and releases only complete UTF-8 characters, so a streamed delta never
