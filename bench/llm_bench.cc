@@ -17,6 +17,7 @@
 
 #include "core/cpu_dispatch.h"
 #include "core/host_allocator.h"
+#include "core/library_env.h"
 #include "core/spin_pool.h"
 #include "llm/llama_model.h"
 #include "models/demo_llm.h"
@@ -176,6 +177,7 @@ double Median(std::vector<double> v) {
 }  // namespace
 
 int main(int argc, char** argv) {
+  epara::ApplyLibraryEnvironment(argv);
   std::string model_dir, out;
   int steps = 64, rounds = 5;
   llm::LlamaLoadOptions served{"cpu", 0};

@@ -26,6 +26,7 @@
 #include "api/server.h"
 #include "backend/libtorch/libtorch_backend.h"
 #include "core/host_allocator.h"
+#include "core/library_env.h"
 #include "image/image_codec.h"
 #include "image/synthetic_scene.h"
 #include "models/demo_segmentation.h"
@@ -47,6 +48,23 @@ double Percentile(std::vector<double> v, double p) {
 }
 
 double Median(std::vector<double> v) { return Percentile(std::move(v), 50); }
+
+// CPU seconds this process has used (all threads, user + system).
+double ProcessCpuSeconds() {
+  rusage u{};
+  getrusage(RUSAGE_SELF, &u);
+  return u.ru_utime.tv_sec + u.ru_stime.tv_sec + (u.ru_utime.tv_usec + u.ru_stime.tv_usec) * 1e-6;
+}
+
+// Runs `f` (which measures for about `seconds`) and returns the share of the machine's cores the
+// process kept busy meanwhile: near 1 when the model never waits.
+template <typename F>
+double CpuShare(F&& f, int cores) {
+  const double c0 = ProcessCpuSeconds();
+  const auto t0 = Clock::now();
+  f();
+  return (ProcessCpuSeconds() - c0) / (Seconds(Clock::now() - t0) * cores);
+}
 
 // Light load: one request at a time, the three paths interleaved per iteration so drift hits all
 // of them alike; per-iteration differences isolate what the server adds. The paths run on
@@ -174,6 +192,7 @@ double ServedThroughput(int port, const std::string& path, const std::string& bo
 }  // namespace
 
 int main(int argc, char** argv) {
+  epara::ApplyLibraryEnvironment(argv);
   Options o;
   CLI::App app{"Segmentation: served vs direct-backend throughput and added latency"};
   app.add_option("--seconds", o.seconds, "Seconds per throughput measurement")
@@ -285,10 +304,27 @@ int main(int argc, char** argv) {
                             o.concurrency, o.seconds, &fn);
     };
     // ABBA: odd rounds run served first, so a linear drift within a pair favours neither side.
+    double cpu_d1 = 0, cpu_s1 = 0, cpu_dn = 0, cpu_sn = 0;
+    const auto run_b1 = [&] {
+      cpu_d1 = CpuShare(direct1, cores);
+      cpu_s1 = CpuShare(served1, cores);
+    };
+    const auto run_b1_served_first = [&] {
+      cpu_s1 = CpuShare(served1, cores);
+      cpu_d1 = CpuShare(direct1, cores);
+    };
+    const auto run_bn = [&] {
+      cpu_dn = CpuShare(directn, cores);
+      cpu_sn = CpuShare(servedn, cores);
+    };
+    const auto run_bn_served_first = [&] {
+      cpu_sn = CpuShare(servedn, cores);
+      cpu_dn = CpuShare(directn, cores);
+    };
     if (r % 2 == 0) {
-      direct1(), served1(), directn(), servedn();
+      run_b1(), run_bn();
     } else {
-      served1(), direct1(), servedn(), directn();
+      run_b1_served_first(), run_bn_served_first();
     }
     failures_total += f1 + fn;
     sum_d1 += d1, sum_s1 += s1, sum_dn += dn, sum_sn += sn;
@@ -300,11 +336,17 @@ int main(int argc, char** argv) {
                       {"served_bN_img_s", sn},
                       {"ratio_b1", s1 / d1},
                       {"ratio_bN", sn / dn},
-                      {"failures", f1 + fn}});
+                      {"failures", f1 + fn},
+                      {"cpu_share",
+                       {{"direct_b1", cpu_d1},
+                        {"served_b1", cpu_s1},
+                        {"direct_bN", cpu_dn},
+                        {"served_bN", cpu_sn}}}});
     std::fprintf(
         stderr,
-        "round %d: b1 direct %.2f served %.2f (%.3f) | b%d direct %.2f served %.2f (%.3f)\n", r, d1,
-        s1, s1 / d1, o.batch, dn, sn, sn / dn);
+        "round %d: b1 direct %.2f served %.2f (%.3f) | b%d direct %.2f served %.2f (%.3f) | cpu "
+        "%.2f %.2f %.2f %.2f\n",
+        r, d1, s1, s1 / d1, o.batch, dn, sn, sn / dn, cpu_d1, cpu_s1, cpu_dn, cpu_sn);
   }
   auto* batched = server->models().Find("seg-batched");
   const double mean_batch = batched->metrics.batch_size->sum() /

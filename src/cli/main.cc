@@ -6,9 +6,11 @@
 
 #include "cli/commands.h"
 #include "core/host_allocator.h"
+#include "core/library_env.h"
 #include "core/version.h"
 
 int main(int argc, char** argv) {
+  epara::ApplyLibraryEnvironment(argv);
   if (!epara::ConfigureHostAllocatorForInference())
     spdlog::warn("glibc refused a malloc setting; inference may be slower");
   CLI::App app{"epara: categorized AI inference serving for heterogeneous edge clusters"};
