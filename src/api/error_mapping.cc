@@ -45,4 +45,12 @@ void WriteError(const Status& status, HttpResponse* res) {
     res->headers.emplace_back("Retry-After", "1");
 }
 
+void WriteOpenAiError(const Status& status, HttpResponse* res) {
+  WriteError(status, res);
+  if (status.code() == StatusCode::kResourceExhausted) {
+    res->status = 429;
+    res->body = ErrorBody(429, StatusCodeName(status.code()), status.message());
+  }
+}
+
 }  // namespace epara::api

@@ -49,6 +49,10 @@ Status ParseCommon(const json& j, llm::GenerationRequest* r, bool* stream, bool*
     r->sampling.top_k = static_cast<int>(j["top_k"].get<int64_t>());
   }
   r->seed = static_cast<uint64_t>(Clock::now().time_since_epoch().count());
+  if (j.contains("ignore_eos") && !j["ignore_eos"].is_null()) {
+    if (!j["ignore_eos"].is_boolean()) return bad("'ignore_eos' must be a boolean");
+    r->ignore_eos = j["ignore_eos"].get<bool>();
+  }
   if (j.contains("seed") && !j["seed"].is_null()) {
     if (!j["seed"].is_number_integer()) return bad("'seed' must be an integer");
     r->seed = static_cast<uint64_t>(j["seed"].get<int64_t>());
@@ -119,27 +123,29 @@ Status MessageText(const json& c, std::string* out) {
 void Generate(const ServerContext& ctx, const HttpRequest& req, HttpResponse* res, bool chat) {
   json j = json::parse(req.body, nullptr, false);
   if (j.is_discarded() || !j.is_object())
-    return WriteError(InvalidArgument("request body is not a JSON object"), res);
+    return WriteOpenAiError(InvalidArgument("request body is not a JSON object"), res);
   if (!j.contains("model") || !j["model"].is_string())
-    return WriteError(InvalidArgument("'model' must be a string"), res);
+    return WriteOpenAiError(InvalidArgument("'model' must be a string"), res);
   const std::string model = j["model"].get<std::string>();
   auto it = ctx.llms->find(model);
   if (it == ctx.llms->end())
-    return WriteError(NotFound("model '" + model + "' not found (not an LLM served here)"), res);
+    return WriteOpenAiError(NotFound("model '" + model + "' not found (not an LLM served here)"),
+                            res);
   llm::LlmEngine& engine = *it->second;
   std::string prompt;
   if (chat) {
     if (!j.contains("messages") || !j["messages"].is_array() || j["messages"].empty())
-      return WriteError(InvalidArgument("'messages' must be a non-empty array"), res);
+      return WriteOpenAiError(InvalidArgument("'messages' must be a non-empty array"), res);
     std::vector<llm::ChatMessage> messages;
     for (const auto& m : j["messages"]) {
       if (!m.is_object() || !m.contains("role") || !m["role"].is_string() || !m.contains("content"))
-        return WriteError(InvalidArgument("each message needs a string 'role' and 'content'"), res);
+        return WriteOpenAiError(InvalidArgument("each message needs a string 'role' and 'content'"),
+                                res);
       const std::string role = m["role"].get<std::string>();
       if (role != "system" && role != "user" && role != "assistant")
-        return WriteError(InvalidArgument("unknown role '" + role + "'"), res);
+        return WriteOpenAiError(InvalidArgument("unknown role '" + role + "'"), res);
       std::string content;
-      if (Status s = MessageText(m["content"], &content); !s.ok()) return WriteError(s, res);
+      if (Status s = MessageText(m["content"], &content); !s.ok()) return WriteOpenAiError(s, res);
       messages.push_back({role, std::move(content)});
     }
     prompt = llm::RenderChat(engine.chat_template(), messages);
@@ -150,11 +156,12 @@ void Generate(const ServerContext& ctx, const HttpRequest& req, HttpResponse* re
     else if (j.contains("prompt") && j["prompt"].is_string())
       prompt = j["prompt"].get<std::string>();
     else
-      return WriteError(InvalidArgument("'prompt' must be a string"), res);
+      return WriteOpenAiError(InvalidArgument("'prompt' must be a string"), res);
   }
   llm::GenerationRequest gen;
   bool stream = false, include_usage = false;
-  if (Status s = ParseCommon(j, &gen, &stream, &include_usage); !s.ok()) return WriteError(s, res);
+  if (Status s = ParseCommon(j, &gen, &stream, &include_usage); !s.ok())
+    return WriteOpenAiError(s, res);
   gen.prompt.push_back(engine.tokenizer().bos_id());
   for (int32_t id : llm::EncodeWithSpecialTokens(engine.tokenizer(), prompt))
     gen.prompt.push_back(id);
@@ -170,10 +177,10 @@ void Generate(const ServerContext& ctx, const HttpRequest& req, HttpResponse* re
     if (Status s = engine.Submit(
             std::move(gen), [done](llm::GenerationResult r) { done->set_value(std::move(r)); });
         !s.ok())
-      return WriteError(s, res);
+      return WriteOpenAiError(s, res);
     llm::GenerationResult r = result.get();
     RecordLlm(ctx, model, r);
-    if (!r.status.ok()) return WriteError(r.status, res);
+    if (!r.status.ok()) return WriteOpenAiError(r.status, res);
     json choice = {{"index", 0}, {"finish_reason", r.finish_reason}};
     if (chat)
       choice["message"] = {{"role", "assistant"}, {"content", r.text}};
@@ -203,7 +210,7 @@ void Generate(const ServerContext& ctx, const HttpRequest& req, HttpResponse* re
                                  ch->cv.notify_one();
                                });
       !s.ok())
-    return WriteError(s, res);
+    return WriteOpenAiError(s, res);
   res->content_type = "text/event-stream";
   res->headers.emplace_back("Cache-Control", "no-cache");
   res->stream = [ch, id, created, model, chat, include_usage, &ctx](const ChunkWriter& write) {

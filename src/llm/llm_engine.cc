@@ -110,7 +110,8 @@ bool LlmEngine::Emit(Sequence& s, int32_t token) {
     s.result.ttft_seconds = std::chrono::duration<double>(Clock::now() - s.submitted).count();
   ++s.result.completion_tokens;
   const auto& eos = model_->config().eos_token_ids;
-  if (token == tokenizer_->eos_id() || std::find(eos.begin(), eos.end(), token) != eos.end()) {
+  if (!s.req.ignore_eos &&
+      (token == tokenizer_->eos_id() || std::find(eos.begin(), eos.end(), token) != eos.end())) {
     if (deliver(s.held + s.utf8.Flush())) Finish(s, "stop");
     return false;
   }

@@ -31,6 +31,7 @@ struct GenerationRequest {
   SamplingParams sampling;
   uint64_t seed = 0;
   std::vector<std::string> stop;  // generation ends before any of these strings
+  bool ignore_eos = false;        // keep generating past EOS until max_tokens (vLLM's extension)
   // Called on the engine thread with each new piece of text (never splits a UTF-8 character or
   // emits a prefix of a stop string that might still match). Return false to cancel.
   std::function<bool(const std::string& delta)> on_delta;

@@ -5,6 +5,8 @@
 #include <nlohmann/json.hpp>
 
 #include <filesystem>
+#include <fstream>
+#include <future>
 #include <sstream>
 #include <thread>
 
@@ -109,7 +111,9 @@ TEST_F(OpenAiE2ETest, ModelsAndACompletionWithUsage) {
   EXPECT_EQ(j["usage"]["total_tokens"], 6 + completion);
   const std::string reason = j["choices"][0]["finish_reason"];
   EXPECT_TRUE(reason == "length" || reason == "stop") << reason;
-  if (reason == "length") EXPECT_EQ(completion, 7);
+  if (reason == "length") {
+    EXPECT_EQ(completion, 7);
+  }
 }
 
 TEST_F(OpenAiE2ETest, StreamedDeltasEqualTheNonStreamedTextForTheSameSeed) {
@@ -202,6 +206,75 @@ TEST_F(OpenAiE2ETest, ClientDisconnectMidStreamCancelsTheSequence) {
     std::this_thread::sleep_for(std::chrono::milliseconds(20));  // polling the server, bounded
   }
   EXPECT_GE(cancelled, 1);
+}
+
+// Overload: one running and one waiting sequence at most; a third request is turned away with 429
+// (OpenAI's error shape, Retry-After), and both accepted requests still finish.
+TEST(OpenAiOverloadTest, FullWaitingQueueGives429AndAcceptedRequestsFinish) {
+  const fs::path root = fs::temp_directory_path() / ("epara_oai_q_" + std::to_string(getpid()));
+  fs::create_directories(root / "demo");
+  std::string out;
+  ASSERT_EQ(testing::RunEpara({"models", "demo", (root / "demo").string()}, &out), 0) << out;
+  const fs::path tight = root / "repo" / "llm-tight";
+  fs::create_directories(tight);
+  for (const char* f : {"config.json", "model.safetensors", "epara_tokenizer.json"})
+    fs::copy_file(root / "demo" / "llama-demo" / f, tight / f);
+  std::ofstream(tight / "model.yaml")
+      << "name: llm-tight\ntask: llm\nbackend: libtorch\n"
+      << "artifacts: [config.json, model.safetensors, epara_tokenizer.json]\n"
+      << "llm: {max_running: 1, max_waiting: 1}\n";
+  testing::ServerProcess server;
+  std::string error;
+  ASSERT_TRUE(server.Start({"--models", (root / "repo").string()}, root.string(), &error)) << error;
+  const auto post = [&](int max_tokens) {
+    httplib::Client c("127.0.0.1", server.port());
+    c.set_read_timeout(120, 0);
+    const json body = {{"model", "llm-tight"},
+                       {"prompt", "overload"},
+                       {"max_tokens", max_tokens},
+                       {"temperature", 0},
+                       {"ignore_eos", true}};
+    return c.Post("/v1/completions", body.dump(), "application/json");
+  };
+  const auto metric = [&](const char* name) {
+    httplib::Client c("127.0.0.1", server.port());
+    auto r = c.Get("/metrics");
+    return r ? MetricValue(r->body, name, "llm-tight") : -1.0;
+  };
+  // Waits (bounded) until the gauge reaches `value`.
+  const auto await = [&](const char* name, double value) {
+    const auto deadline = std::chrono::steady_clock::now() + std::chrono::seconds(60);
+    while (metric(name) < value) {
+      if (std::chrono::steady_clock::now() > deadline) return false;
+      std::this_thread::sleep_for(std::chrono::milliseconds(5));  // polling the server, bounded
+    }
+    return true;
+  };
+  auto running = std::async(std::launch::async, post, 2000);  // long: ignore_eos, 2000 tokens
+  ASSERT_TRUE(await("epara_llm_num_requests_running", 1)) << server.Log();
+  auto waiting = std::async(std::launch::async, post, 4);
+  ASSERT_TRUE(await("epara_llm_num_requests_waiting", 1)) << server.Log();
+  ASSERT_EQ(metric("epara_llm_num_requests_running"), 1) << "the long request ended too early";
+
+  auto rejected = post(4);
+  ASSERT_TRUE(rejected);
+  EXPECT_EQ(rejected->status, 429) << rejected->body;
+  EXPECT_EQ(rejected->get_header_value("Retry-After"), "1");
+  const json e = json::parse(rejected->body);
+  EXPECT_EQ(e["error"]["type"], "resource_exhausted");
+  EXPECT_EQ(e["error"]["code"], 429);
+  EXPECT_NE(e["error"]["message"].get<std::string>().find("wait"), std::string::npos) << e;
+
+  auto a = running.get();
+  auto b = waiting.get();
+  ASSERT_TRUE(a && b);
+  EXPECT_EQ(a->status, 200) << a->body;
+  EXPECT_EQ(b->status, 200) << b->body;
+  EXPECT_EQ(json::parse(a->body)["usage"]["completion_tokens"], 2000);
+  EXPECT_EQ(json::parse(b->body)["usage"]["completion_tokens"], 4);
+  EXPECT_EQ(server.Stop(), 0) << server.Log();
+  std::error_code ec;
+  fs::remove_all(root, ec);
 }
 
 }  // namespace

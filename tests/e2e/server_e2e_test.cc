@@ -147,6 +147,18 @@ TEST_F(ServerE2ETest, HealthAndModelMetadata) {
   ExpectError(c.Get("/v2/models/tensor-demo/versions/2"), 404, "not_found", "no version '2'");
 }
 
+// The server re-executes itself once so OpenBLAS reads OPENBLAS_THREAD_TIMEOUT at load
+// (core/library_env.h); a value from the caller's environment is kept.
+TEST_F(ServerE2ETest, ServerRunsWithTheLibraryEnvironment) {
+  std::ifstream env("/proc/" + std::to_string(server_->pid()) + "/environ", std::ios::binary);
+  ASSERT_TRUE(env) << "cannot read the server's environment";
+  std::string var, found;
+  while (std::getline(env, var, '\0'))
+    if (var.rfind("OPENBLAS_THREAD_TIMEOUT=", 0) == 0) found = var.substr(24);
+  const char* mine = std::getenv("OPENBLAS_THREAD_TIMEOUT");
+  EXPECT_EQ(found, mine ? std::string(mine) : "4");
+}
+
 TEST_F(ServerE2ETest, KServeInferReturnsExactResultsAndHonoursRequestedOutputs) {
   auto c = Client();
   auto r = c.Post("/v2/models/tensor-demo/infer", InferBody({1.5f, -20.0f}), "application/json");
