@@ -305,27 +305,15 @@ int main(int argc, char** argv) {
     };
     // ABBA: odd rounds run served first, so a linear drift within a pair favours neither side.
     double cpu_d1 = 0, cpu_s1 = 0, cpu_dn = 0, cpu_sn = 0;
-    const auto run_b1 = [&] {
-      cpu_d1 = CpuShare(direct1, cores);
-      cpu_s1 = CpuShare(served1, cores);
+    const bool served_first = r % 2 == 1;
+    // Measures one (direct, served) pair in this round's order, with each window's CPU share.
+    const auto pair = [&](const auto& d, const auto& s, double* cpu_d, double* cpu_s) {
+      if (served_first) *cpu_s = CpuShare(s, cores);
+      *cpu_d = CpuShare(d, cores);
+      if (!served_first) *cpu_s = CpuShare(s, cores);
     };
-    const auto run_b1_served_first = [&] {
-      cpu_s1 = CpuShare(served1, cores);
-      cpu_d1 = CpuShare(direct1, cores);
-    };
-    const auto run_bn = [&] {
-      cpu_dn = CpuShare(directn, cores);
-      cpu_sn = CpuShare(servedn, cores);
-    };
-    const auto run_bn_served_first = [&] {
-      cpu_sn = CpuShare(servedn, cores);
-      cpu_dn = CpuShare(directn, cores);
-    };
-    if (r % 2 == 0) {
-      run_b1(), run_bn();
-    } else {
-      run_b1_served_first(), run_bn_served_first();
-    }
+    pair(direct1, served1, &cpu_d1, &cpu_s1);
+    pair(directn, servedn, &cpu_dn, &cpu_sn);
     failures_total += f1 + fn;
     sum_d1 += d1, sum_s1 += s1, sum_dn += dn, sum_sn += sn;
     ratio1.push_back(s1 / d1);

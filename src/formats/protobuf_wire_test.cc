@@ -4,18 +4,12 @@
 
 #include <string>
 
+#include "formats/protobuf_testing.h"
+
 namespace epara::formats {
 namespace {
 
-std::string Varint(uint64_t v) {
-  std::string s;
-  do {
-    uint8_t b = v & 0x7F;
-    v >>= 7;
-    s.push_back(static_cast<char>(b | (v ? 0x80 : 0)));
-  } while (v);
-  return s;
-}
+using testing::Varint;
 
 TEST(ProtoReaderTest, ReadsEveryWireTypeAndSignExtendedInt32) {
   std::string msg = Varint((1 << 3) | 0) + Varint(300);                      // field 1 varint 300

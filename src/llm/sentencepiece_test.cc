@@ -8,25 +8,16 @@
 #include <filesystem>
 #include <fstream>
 
+#include "formats/protobuf_testing.h"
+
 namespace epara::llm {
 namespace {
 
 using PieceType = SentencePieceModel::PieceType;
 
-// --- a ModelProto writer, enough for these tests ---
-std::string Varint(uint64_t v) {
-  std::string s;
-  do {
-    uint8_t b = v & 0x7F;
-    v >>= 7;
-    s.push_back(static_cast<char>(b | (v ? 0x80 : 0)));
-  } while (v);
-  return s;
-}
-std::string Len(int field, const std::string& body) {
-  return Varint((field << 3) | 2) + Varint(body.size()) + body;
-}
-std::string VarintField(int field, uint64_t v) { return Varint(field << 3) + Varint(v); }
+using formats::testing::Varint;
+using formats::testing::VarintField;
+const auto& Len = formats::testing::LenField;
 
 struct P {
   std::string text;
