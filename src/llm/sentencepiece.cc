@@ -1,6 +1,7 @@
 #include "llm/sentencepiece.h"
 
 #include <algorithm>
+#include <cstdio>
 #include <fstream>
 #include <queue>
 #include <sstream>
