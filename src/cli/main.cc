@@ -3,6 +3,7 @@
 
 #include <CLI/CLI.hpp>
 #include <iostream>
+#include <string_view>
 
 #include "cli/commands.h"
 #include "core/host_allocator.h"
@@ -10,7 +11,8 @@
 #include "core/version.h"
 
 int main(int argc, char** argv) {
-  epara::ApplyLibraryEnvironment(argv);
+  // Only the long-running role pays the re-exec (~0.5 s: the libraries load twice).
+  if (argc > 1 && std::string_view(argv[1]) == "serve") epara::ApplyLibraryEnvironment(argv);
   if (!epara::ConfigureHostAllocatorForInference())
     spdlog::warn("glibc refused a malloc setting; inference may be slower");
   CLI::App app{"epara: categorized AI inference serving for heterogeneous edge clusters"};

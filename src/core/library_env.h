@@ -14,7 +14,9 @@ namespace epara {
 // If the environment lacks the settings above, sets them and re-executes this program
 // (/proc/self/exe, same argv) so they apply from library load. Values the user set are kept. Does
 // nothing after the re-exec, or if exec fails (the process goes on with the library defaults).
-// Call first thing in main(), before any thread exists.
+// Call first thing in main(), before any thread exists. The re-exec costs a start-up: LibTorch and
+// its libraries load twice (0.6 -> 1.15 s for `epara --version` here), so call it only for
+// long-running processes.
 void ApplyLibraryEnvironment(char** argv);
 
 }  // namespace epara

@@ -212,6 +212,7 @@ Status SentencePieceTokenizer::Create(SentencePieceModel model,
       case PieceType::kControl:
       case PieceType::kUnknown:
         t->reserved_.emplace(p.text, id);
+        if (!p.text.empty()) t->specials_.emplace_back(p.text, id);
         break;
     }
   }
@@ -220,9 +221,11 @@ Status SentencePieceTokenizer::Create(SentencePieceModel model,
       if (t->byte_ids_[b] < 0)
         return InvalidArgument("byte_fallback is set but byte piece " + std::to_string(b) +
                                " is missing");
-  // Longest user-defined symbol first, so MatchUserDefined finds the longest.
-  std::sort(t->user_defined_.begin(), t->user_defined_.end(),
-            [](const std::string& a, const std::string& b) { return a.size() > b.size(); });
+  // Longest first, so MatchUserDefined and EncodeWithSpecialTokens find the longest match.
+  std::stable_sort(t->specials_.begin(), t->specials_.end(),
+                   [](const auto& a, const auto& b) { return a.first.size() > b.first.size(); });
+  std::stable_sort(t->user_defined_.begin(), t->user_defined_.end(),
+                   [](const auto& a, const auto& b) { return a.size() > b.size(); });
   t->model_ = std::move(model);
   *out = std::move(t);
   return Status::Ok();
@@ -281,7 +284,7 @@ size_t SentencePieceTokenizer::MatchUserDefined(std::string_view s) const {
 }
 
 int32_t SentencePieceTokenizer::Lookup(std::string_view piece) const {
-  auto it = ids_.find(std::string(piece));
+  auto it = ids_.find(piece);
   return it == ids_.end() ? -1 : it->second;
 }
 
@@ -337,7 +340,7 @@ void SentencePieceTokenizer::EncodeBpe(
   }
   for (int i = 0; i >= 0; i = sym[i].next) {
     const std::string_view p = sym[i].piece;
-    auto rv = reserved_.find(std::string(p));
+    auto rv = reserved_.find(p);
     const int32_t id = rv != reserved_.end() ? rv->second : Lookup(p);
     out->emplace_back(p, id < 0 ? model_.unk_id : id);
   }
@@ -428,16 +431,6 @@ std::string SentencePieceTokenizer::Piece(int32_t id) const {
     s.remove_prefix(at + kSpaceSymbol.size());
   }
   return out.append(s);
-}
-
-std::vector<std::pair<std::string, int32_t>> SentencePieceTokenizer::SpecialTokens() const {
-  std::vector<std::pair<std::string, int32_t>> out;
-  for (int32_t id = 0; id < vocab_size(); ++id) {
-    const auto& p = model_.pieces[id];
-    if ((p.type == PieceType::kControl || p.type == PieceType::kUnknown) && !p.text.empty())
-      out.emplace_back(p.text, id);
-  }
-  return out;
 }
 
 }  // namespace epara::llm

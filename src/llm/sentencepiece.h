@@ -11,6 +11,7 @@
 #pragma once
 
 #include <cstdint>
+#include <functional>
 #include <memory>
 #include <string>
 #include <string_view>
@@ -66,7 +67,9 @@ class SentencePieceTokenizer final : public Tokenizer {
   int32_t bos_id() const override { return model_.bos_id; }
   int32_t eos_id() const override { return model_.eos_id; }
   int vocab_size() const override { return static_cast<int>(model_.pieces.size()); }
-  std::vector<std::pair<std::string, int32_t>> SpecialTokens() const override;
+  const std::vector<std::pair<std::string, int32_t>>& SpecialTokens() const override {
+    return specials_;
+  }
 
   // The normalized text the model segments (exposed for tests).
   std::string Normalize(std::string_view text) const;
@@ -84,8 +87,15 @@ class SentencePieceTokenizer final : public Tokenizer {
   int32_t Lookup(std::string_view piece) const;  // vocabulary id or -1
 
   SentencePieceModel model_;
-  std::unordered_map<std::string, int32_t> ids_;       // normal, user-defined, unused pieces
-  std::unordered_map<std::string, int32_t> reserved_;  // control, unknown, byte pieces
+  // Looked up by string_view without building a string (segmentation probes many substrings).
+  struct ViewHash {
+    using is_transparent = void;
+    size_t operator()(std::string_view s) const { return std::hash<std::string_view>{}(s); }
+  };
+  using PieceIds = std::unordered_map<std::string, int32_t, ViewHash, std::equal_to<>>;
+  PieceIds ids_;                                           // normal, user-defined, unused pieces
+  PieceIds reserved_;                                      // control, unknown, byte pieces
+  std::vector<std::pair<std::string, int32_t>> specials_;  // control + unknown, longest first
   std::vector<std::string> user_defined_;
   int32_t byte_ids_[256];
   size_t max_piece_bytes_ = 1;

@@ -188,8 +188,6 @@ TEST(SentencePieceTest, SpecialTokensAreRecognizedInPrompts) {
   EXPECT_EQ(pieces, (std::vector<std::string>{kSp, "a", "</s>", "<s>", kSp, "a"}));
   // Plain Encode treats them as text.
   EXPECT_EQ(Pieces(*t, "</s>").size(), 5u);
-  EXPECT_EQ(SpecialTokenText(*t, 2), "</s>");
-  EXPECT_EQ(SpecialTokenText(*t, 4), "");
 }
 
 TEST(SentencePieceTest, UserDefinedSymbolsStayWhole) {

@@ -48,9 +48,7 @@ Status LoadTokenizer(const std::string& model_dir, std::unique_ptr<Tokenizer>* o
 }
 
 std::vector<int32_t> EncodeWithSpecialTokens(const Tokenizer& tokenizer, std::string_view text) {
-  auto specials = tokenizer.SpecialTokens();
-  std::sort(specials.begin(), specials.end(),
-            [](const auto& a, const auto& b) { return a.first.size() > b.first.size(); });
+  const auto& specials = tokenizer.SpecialTokens();
   std::vector<int32_t> ids;
   const auto flush = [&](std::string_view part) {
     if (part.empty()) return;
@@ -72,12 +70,6 @@ std::vector<int32_t> EncodeWithSpecialTokens(const Tokenizer& tokenizer, std::st
   }
   flush(text.substr(begin));
   return ids;
-}
-
-std::string SpecialTokenText(const Tokenizer& tokenizer, int32_t id) {
-  for (const auto& [text, sid] : tokenizer.SpecialTokens())
-    if (sid == id) return text;
-  return "";
 }
 
 namespace {

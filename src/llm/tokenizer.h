@@ -28,8 +28,12 @@ class Tokenizer {
   virtual int32_t bos_id() const = 0;
   virtual int32_t eos_id() const = 0;
   virtual int vocab_size() const = 0;
-  // Token strings recognized as one token in prompts (e.g. "<s>", "</s>"), with their ids.
-  virtual std::vector<std::pair<std::string, int32_t>> SpecialTokens() const { return {}; }
+  // Token strings recognized as one token in prompts (e.g. "<s>", "</s>") with their ids, longest
+  // string first. Computed once, at load.
+  virtual const std::vector<std::pair<std::string, int32_t>>& SpecialTokens() const {
+    static const std::vector<std::pair<std::string, int32_t>> none;
+    return none;
+  }
 };
 
 // Encodes `text`, turning every occurrence of a special token's string into that token (longest
@@ -37,9 +41,6 @@ class Tokenizer {
 // with Encode(), each part on its own (so a SentencePiece model gives each part its dummy prefix,
 // like Llama-family tokenizer.json files do).
 std::vector<int32_t> EncodeWithSpecialTokens(const Tokenizer& tokenizer, std::string_view text);
-
-// The string of a special token id, or "" when `id` is not special.
-std::string SpecialTokenText(const Tokenizer& tokenizer, int32_t id);
 
 class ByteTokenizer final : public Tokenizer {
  public:
