@@ -27,6 +27,7 @@
 #include "backend/libtorch/libtorch_backend.h"
 #include "core/host_allocator.h"
 #include "core/library_env.h"
+#include "core/thread_name.h"
 #include "image/image_codec.h"
 #include "image/synthetic_scene.h"
 #include "models/demo_segmentation.h"
@@ -142,6 +143,7 @@ struct Options {
   int light_requests = 60;
   int small_size = 64;
   std::string format = "png";
+  std::string request_work_class = "idle";
   std::string out;
 };
 
@@ -173,6 +175,7 @@ double ServedThroughput(int port, const std::string& path, const std::string& bo
       // The clients stand in for remote machines: run them at lower priority so the load
       // generator does not take the cores the server's model is measured on.
       (void)setpriority(PRIO_PROCESS, static_cast<id_t>(syscall(SYS_gettid)), 10);
+      SetCurrentThreadName("bench-client");
       httplib::Client c("127.0.0.1", port);
       c.set_read_timeout(120, 0);
       c.set_keep_alive(true);
@@ -188,6 +191,45 @@ double ServedThroughput(int port, const std::string& path, const std::string& bo
   *failures = bad.load();
   return ok.load() / Seconds(Clock::now() - start);
 }
+
+// What the served model did in a window: the share of wall time its worker spent in Run() and
+// the compute seconds per image. served/direct = busy x (direct s/img / served s/img), so these
+// two tell an idle model (empty queue, hand-off gaps) from a slowed one (cores taken by others).
+struct ModelBusy {
+  double busy = 0, compute_s_per_image = 0, mean_queue_s = 0;
+  json ToJson() const {
+    return {{"busy", busy},
+            {"compute_ms_per_image", compute_s_per_image * 1e3},
+            {"mean_queue_ms", mean_queue_s * 1e3}};
+  }
+};
+
+class BusyProbe {
+ public:
+  explicit BusyProbe(engine::ServedModel* m)
+      : m_(m),
+        start_(Clock::now()),
+        compute0_(m->metrics.compute_duration->sum()),
+        images0_(m->metrics.batch_size->sum()),
+        queue0_(m->metrics.queue_duration->sum()),
+        queued0_(m->metrics.queue_duration->count()) {}
+  ModelBusy Finish() const {
+    ModelBusy b;
+    const double compute = m_->metrics.compute_duration->sum() - compute0_;
+    const double images = m_->metrics.batch_size->sum() - images0_;
+    const double queued = static_cast<double>(m_->metrics.queue_duration->count() - queued0_);
+    b.busy = compute / Seconds(Clock::now() - start_);
+    b.compute_s_per_image = images > 0 ? compute / images : 0;
+    b.mean_queue_s = queued > 0 ? (m_->metrics.queue_duration->sum() - queue0_) / queued : 0;
+    return b;
+  }
+
+ private:
+  engine::ServedModel* m_;
+  Clock::time_point start_;
+  double compute0_, images0_, queue0_;
+  uint64_t queued0_;
+};
 
 }  // namespace
 
@@ -209,6 +251,10 @@ int main(int argc, char** argv) {
                  "Input size of the small model used to resolve added latency")
       ->capture_default_str();
   app.add_option("--format", o.format, "Request image format: png or jpeg")->capture_default_str();
+  app.add_option("--request-work-class", o.request_work_class,
+                 "Server's CPU class for request work: idle or normal")
+      ->check(CLI::IsMember({"idle", "normal"}))
+      ->capture_default_str();
   app.add_option("--out", o.out, "Write the JSON result here");
   bool default_malloc = false;
   app.add_flag("--default-malloc", default_malloc,
@@ -261,6 +307,7 @@ int main(int argc, char** argv) {
 
   api::ServerOptions so;
   so.models_dir = dir.string();
+  so.request_work_idle_class = o.request_work_class == "idle";
   so.http.port = 0;
   std::unique_ptr<api::Server> server;
   if (Status s = api::Server::Create(so, &backends, &server); !s.ok() || !server->Start().ok()) {
@@ -292,16 +339,21 @@ int main(int argc, char** argv) {
     int64_t f1 = 0, fn = 0;
     double d1 = 0, s1 = 0, dn = 0, sn = 0;
     const auto direct1 = [&] { d1 = DirectThroughput(*direct, prepared.input, 1, o.seconds); };
+    ModelBusy busy1, busyn;
     const auto served1 = [&] {
+      const BusyProbe probe(server->models().Find("seg-b1"));
       s1 = ServedThroughput(server->port(), "/v1/segment/seg-b1", image, content_type,
                             o.concurrency, o.seconds, &f1);
+      busy1 = probe.Finish();
     };
     const auto directn = [&] {
       dn = DirectThroughput(*direct, prepared.input, o.batch, o.seconds);
     };
     const auto servedn = [&] {
+      const BusyProbe probe(server->models().Find("seg-batched"));
       sn = ServedThroughput(server->port(), "/v1/segment/seg-batched", image, content_type,
                             o.concurrency, o.seconds, &fn);
+      busyn = probe.Finish();
     };
     // ABBA: odd rounds run served first, so a linear drift within a pair favours neither side.
     double cpu_d1 = 0, cpu_s1 = 0, cpu_dn = 0, cpu_sn = 0;
@@ -325,6 +377,7 @@ int main(int argc, char** argv) {
                       {"ratio_b1", s1 / d1},
                       {"ratio_bN", sn / dn},
                       {"failures", f1 + fn},
+                      {"served_model", {{"b1", busy1.ToJson()}, {"bN", busyn.ToJson()}}},
                       {"cpu_share",
                        {{"direct_b1", cpu_d1},
                         {"served_b1", cpu_s1},
@@ -333,9 +386,13 @@ int main(int argc, char** argv) {
     std::fprintf(
         stderr,
         "round %d: b1 direct %.2f served %.2f (%.3f) | b%d direct %.2f served %.2f (%.3f) | cpu "
-        "%.2f %.2f %.2f %.2f\n",
-        r, d1, s1, s1 / d1, o.batch, dn, sn, sn / dn, cpu_d1, cpu_s1, cpu_dn, cpu_sn);
+        "%.2f %.2f %.2f %.2f | served busy %.3f %.3f, ms/img %.2f (direct %.2f) %.2f (direct "
+        "%.2f)\n",
+        r, d1, s1, s1 / d1, o.batch, dn, sn, sn / dn, cpu_d1, cpu_s1, cpu_dn, cpu_sn, busy1.busy,
+        busyn.busy, busy1.compute_s_per_image * 1e3, 1e3 / d1, busyn.compute_s_per_image * 1e3,
+        1e3 / dn);
   }
+  const bool server_idle_class = server->request_work_idle_class();
   auto* batched = server->models().Find("seg-batched");
   const double mean_batch = batched->metrics.batch_size->sum() /
                             std::max<uint64_t>(1, batched->metrics.batch_size->count());
@@ -357,7 +414,8 @@ int main(int argc, char** argv) {
         {"image_bytes", image.size()},
         {"cores", cores},
         {"malloc", default_malloc ? "glibc defaults" : "epara inference settings"},
-        {"client_threads_nice", 10}}},
+        {"client_threads_nice", 10},
+        {"request_work_class", server_idle_class ? "idle" : "normal"}}},
       {"rounds", rounds},
       {"throughput_ratio_served_over_direct",
        {{"batch1_median", Median(ratio1)},

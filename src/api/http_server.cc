@@ -6,6 +6,7 @@
 #include <cctype>
 
 #include "api/error_mapping.h"
+#include "core/thread_name.h"
 
 namespace epara::api {
 
@@ -45,13 +46,35 @@ const char* ReasonType(int status) {
   }
 }
 
+// cpp-httplib's pool, with its threads named "ep-http" on first use.
+class NamedTaskQueue : public httplib::TaskQueue {
+ public:
+  explicit NamedTaskQueue(size_t n) : pool_(n) {}
+  void enqueue(std::function<void()> fn) override {
+    pool_.enqueue([fn = std::move(fn)] {
+      thread_local const bool named = [] {
+        SetCurrentThreadName("ep-http");
+        return true;
+      }();
+      (void)named;
+      fn();
+    });
+  }
+  void shutdown() override { pool_.shutdown(); }
+
+ private:
+  httplib::ThreadPool pool_;
+};
+
 }  // namespace
 
 HttpServer::HttpServer(HttpServerOptions options)
     : impl_(std::make_unique<Impl>()), options_(std::move(options)) {
   auto& s = impl_->server;
   const int threads = std::max(1, options_.threads);
-  s.new_task_queue = [threads] { return new httplib::ThreadPool(static_cast<size_t>(threads)); };
+  s.new_task_queue = [threads]() -> httplib::TaskQueue* {
+    return new NamedTaskQueue(static_cast<size_t>(threads));
+  };
   s.set_payload_max_length(options_.max_body_bytes);
   s.set_read_timeout(options_.read_timeout_s, 0);
   s.set_keep_alive_max_count(1000);
@@ -140,7 +163,10 @@ Status HttpServer::Start() {
       return Unavailable("cannot bind " + options_.host + ":" + std::to_string(options_.port));
     port_ = options_.port;
   }
-  thread_ = std::thread([this] { impl_->server.listen_after_bind(); });
+  thread_ = std::thread([this] {
+    SetCurrentThreadName("ep-http-accept");
+    impl_->server.listen_after_bind();
+  });
   return Status::Ok();
 }
 

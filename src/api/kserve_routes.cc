@@ -40,7 +40,9 @@ void Infer(const ServerContext& ctx, const HttpRequest& req, HttpResponse* res) 
   if (Status s = CheckVersion(*model, req); !s.ok()) return finish(s);
   const ModelDescriptor& d = model->descriptor;
   KServeInferRequest parsed;
-  if (Status s = ParseKServeInferRequest(req.body, &parsed); !s.ok()) return finish(s);
+  if (Status s = RunRequestWork(ctx, [&] { return ParseKServeInferRequest(req.body, &parsed); });
+      !s.ok())
+    return finish(s);
   std::vector<size_t> selected;
   for (const std::string& name : parsed.requested_outputs) {
     size_t i = 0;
@@ -64,7 +66,10 @@ void Infer(const ServerContext& ctx, const HttpRequest& req, HttpResponse* res) 
     names.push_back(d.outputs[i].name);
     tensors.push_back(&result.outputs[i]);
   }
-  res->body = KServeInferResponse(d.name, d.version, parsed.id, names, tensors);
+  (void)RunRequestWork(ctx, [&] {
+    res->body = KServeInferResponse(d.name, d.version, parsed.id, names, tensors);
+    return Status::Ok();
+  });
   finish(Status::Ok());
 }
 

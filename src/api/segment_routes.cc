@@ -32,7 +32,10 @@ void Segment(const ServerContext& ctx, const HttpRequest& req, HttpResponse* res
     return finish(InvalidArgument("format must be 'png' or 'json', got '" + format + "'"));
 
   vision::PreprocessedImage pre;
-  if (Status s = vision::PreprocessImage(req.body, *d.preprocess, &pre, ctx.image_limits); !s.ok())
+  if (Status s = RunRequestWork(
+          ctx,
+          [&] { return vision::PreprocessImage(req.body, *d.preprocess, &pre, ctx.image_limits); });
+      !s.ok())
     return finish(s);
   const auto t1 = Clock::now();
   std::vector<Tensor> inputs;
@@ -47,16 +50,19 @@ void Segment(const ServerContext& ctx, const HttpRequest& req, HttpResponse* res
     return finish(s);
   const auto t2 = Clock::now();
   vision::SegmentationMask mask;
-  if (Status s = vision::PostprocessLogits(result.outputs[0], pre.original_width,
-                                           pre.original_height, &mask);
+  std::string png;
+  if (Status s = RunRequestWork(
+          ctx,
+          [&] {
+            EPARA_RETURN_IF_ERROR(vision::PostprocessLogits(result.outputs[0], pre.original_width,
+                                                            pre.original_height, &mask));
+            if (format != "png") return Status::Ok();
+            return EncodePalettePng(mask.mask,
+                                    ClassPalette(static_cast<int>(mask.class_pixels.size())), &png);
+          });
       !s.ok())
     return finish(s);
   const int classes = static_cast<int>(mask.class_pixels.size());
-  std::string png;
-  if (format == "png") {
-    if (Status s = EncodePalettePng(mask.mask, ClassPalette(classes), &png); !s.ok())
-      return finish(s);
-  }
   const auto t3 = Clock::now();
   const double pre_ms = Ms(t1 - t0), infer_ms = Ms(t2 - t1), post_ms = Ms(t3 - t2);
   if (format == "png") {

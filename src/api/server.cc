@@ -2,6 +2,9 @@
 
 #include <nlohmann/json.hpp>
 
+#include <algorithm>
+#include <thread>
+
 #include "api/error_mapping.h"
 #include "api/kserve_routes.h"
 #include "api/openai_routes.h"
@@ -15,6 +18,13 @@ Status FindModel(const ServerContext& ctx, const std::string& name, engine::Serv
   *out = ctx.models->Find(name);
   if (!*out) return NotFound("model '" + name + "' not found");
   return Status::Ok();
+}
+
+Status RunRequestWork(const ServerContext& ctx, const std::function<Status()>& work) {
+  if (ctx.request_cpu == nullptr) return work();
+  Status status;
+  ctx.request_cpu->Run([&] { status = work(); });
+  return status;
 }
 
 Server::Server(const ServerOptions& options) : options_(options), http_(options.http) {}
@@ -56,6 +66,10 @@ Status Server::Create(const ServerOptions& options, backend::BackendRegistry* ba
   s->ctx_.llms = &s->llms_;
   s->ctx_.llm_metrics = &s->llm_metrics_;
   s->ctx_.image_limits = options.image_limits;
+  s->request_cpu_ = std::make_unique<BackgroundPool>(
+      static_cast<int>(std::max(1u, std::thread::hardware_concurrency())),
+      options.request_work_idle_class);
+  s->ctx_.request_cpu = s->request_cpu_.get();
   s->ctx_.server_version = kEparaVersion;
   AddKServeRoutes(&s->http_, &s->ctx_);
   AddSegmentationRoutes(&s->http_, &s->ctx_);

@@ -23,6 +23,9 @@ struct ServerOptions {
   HttpServerOptions http;
   bool skip_invalid_models = false;  // serve the valid models when some descriptors are invalid
   DecodeLimits image_limits;
+  // Request CPU work (decode, encode, JSON tensors) in SCHED_IDLE so it never takes a core from a
+  // model's intra-op team (core/background_pool.h). false: normal priority.
+  bool request_work_idle_class = true;
   // Builds the engine of a `task: llm` model (injected so this layer stays free of LibTorch).
   // Without it, LLM models are skipped with a warning.
   std::function<Status(const ModelDescriptor&, std::unique_ptr<llm::LlmEngine>*)> llm_loader;
@@ -44,6 +47,8 @@ class Server {
   // Models skipped at load (no loader for their task), with the reason.
   const std::vector<std::string>& skipped() const { return skipped_; }
   metrics::Registry& metrics() { return registry_; }
+  // Whether request work runs in SCHED_IDLE (false when not asked for or refused by the kernel).
+  bool request_work_idle_class() const { return request_cpu_->idle_class(); }
 
  private:
   explicit Server(const ServerOptions& options);
@@ -54,6 +59,7 @@ class Server {
   std::map<std::string, std::unique_ptr<llm::LlmEngine>> llms_;
   std::map<std::string, metrics::LlmMetrics> llm_metrics_;
   std::vector<std::string> skipped_;
+  std::unique_ptr<BackgroundPool> request_cpu_;  // outlives http_ (declared before it)
   ServerContext ctx_;
   HttpServer http_;
 };

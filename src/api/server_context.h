@@ -1,9 +1,12 @@
 // What the route handlers share: the model manager and the metrics registry. Owned by Server.
 #pragma once
 
+#include <functional>
 #include <map>
 #include <memory>
 #include <string>
+
+#include "core/background_pool.h"
 
 #include "engine/model_manager.h"
 #include "image/image_codec.h"
@@ -19,11 +22,17 @@ struct ServerContext {
   std::map<std::string, std::unique_ptr<llm::LlmEngine>>* llms = nullptr;  // task llm, by name
   std::map<std::string, metrics::LlmMetrics>* llm_metrics = nullptr;       // same keys as llms
   DecodeLimits image_limits;
+  BackgroundPool* request_cpu = nullptr;  // request CPU work; nullptr: run on the HTTP thread
   std::string server_name = "epara";
   std::string server_version;
 };
 
 // Finds a model by name: NotFound if unknown.
 Status FindModel(const ServerContext& ctx, const std::string& name, engine::ServedModel** out);
+
+// Runs a request's CPU-heavy step (image decode/encode, tensor (de)serialization) on
+// ctx.request_cpu, below the models' threads (see core/background_pool.h), and returns its status.
+// Never for waiting on a model: the pool is sized to the cores.
+Status RunRequestWork(const ServerContext& ctx, const std::function<Status()>& work);
 
 }  // namespace epara::api

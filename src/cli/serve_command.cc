@@ -17,6 +17,7 @@ struct ServeFlags {
   api::ServerOptions options;
   std::string port_file;
   size_t max_body_mb = 64;
+  std::string request_work_class = "idle";
 };
 
 int RunServe(ServeFlags flags) {
@@ -28,6 +29,7 @@ int RunServe(ServeFlags flags) {
   pthread_sigmask(SIG_BLOCK, &stop_signals, nullptr);
 
   flags.options.http.max_body_bytes = flags.max_body_mb << 20;
+  flags.options.request_work_idle_class = flags.request_work_class == "idle";
   flags.options.llm_loader = [](const ModelDescriptor& d, std::unique_ptr<llm::LlmEngine>* out) {
     std::unique_ptr<llm::LlamaModel> model;
     EPARA_RETURN_IF_ERROR(
@@ -58,6 +60,9 @@ int RunServe(ServeFlags flags) {
     spdlog::error("cannot start: {}", s.ToString());
     return 1;
   }
+  if (flags.options.request_work_idle_class && !server->request_work_idle_class())
+    spdlog::warn("the kernel refused SCHED_IDLE; request work runs at normal priority");
+
   for (const auto* m : server->models().List()) {
     spdlog::info("model {} [{}] {} on {}: {:.1f} MB{}", m->descriptor.name,
                  TaskTypeName(m->descriptor.task), engine::ModelStateName(m->state),
@@ -102,6 +107,12 @@ void RegisterServeCommand(CLI::App& app, int* exit_code) {
                   "Concurrent HTTP connections served")
       ->capture_default_str();
   cmd->add_option("--max-body-mb", flags->max_body_mb, "Largest request body accepted (413 above)")
+      ->capture_default_str();
+  cmd->add_option("--request-work-class", flags->request_work_class,
+                  "CPU class of request work (image decode/encode, JSON tensors): 'idle' runs it "
+                  "only while the models' threads wait (best throughput on few cores), 'normal' "
+                  "competes with them")
+      ->check(CLI::IsMember({"idle", "normal"}))
       ->capture_default_str();
   cmd->add_flag("--skip-invalid", flags->options.skip_invalid_models,
                 "Serve valid models when some are invalid");

@@ -1,5 +1,7 @@
 #include "engine/model_scheduler.h"
 
+#include "core/thread_name.h"
+
 namespace epara::engine {
 namespace {
 
@@ -62,6 +64,7 @@ size_t ModelScheduler::queued() const {
 }
 
 void ModelScheduler::WorkerLoop(backend::ModelInstance* instance) {
+  SetCurrentThreadName("ep-model");
   std::vector<int64_t> rows;
   for (;;) {
     std::vector<InferenceRequest> batch;

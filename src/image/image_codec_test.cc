@@ -61,6 +61,47 @@ TEST(ImageCodecTest, PaletteMaskKeepsClassIndices) {
   EXPECT_EQ(pal[0], (std::array<uint8_t, 3>{0, 0, 0}));
 }
 
+// The palette PNG is written at 1, 2, 4 or 8 bits per pixel by palette size; rows whose width
+// is not a multiple of the pixels per byte are padded. Every case must decode to the colours.
+TEST(ImageCodecTest, PaletteMaskRoundTripsAtEveryBitDepth) {
+  for (int classes : {1, 2, 3, 4, 5, 16, 17, 200}) {
+    for (int width : {1, 3, 7, 9, 33}) {
+      Image mask;
+      mask.width = width;
+      mask.height = 3;
+      mask.channels = 1;
+      for (int i = 0; i < width * 3; ++i)
+        mask.pixels.push_back(static_cast<uint8_t>((i * 7 + i / 3) % classes));
+      std::string png;
+      ASSERT_TRUE(EncodePalettePng(mask, ClassPalette(classes), &png).ok());
+      const int depth = static_cast<uint8_t>(png[24]);  // IHDR bit depth
+      EXPECT_EQ(depth, classes <= 2 ? 1 : classes <= 4 ? 2 : classes <= 16 ? 4 : 8) << classes;
+      Image rgb;
+      ASSERT_TRUE(DecodeImage(png, &rgb).ok());
+      ASSERT_EQ(rgb.width, width);
+      const auto pal = ClassPalette(classes);
+      for (size_t i = 0; i < mask.pixels.size(); ++i)
+        for (int c = 0; c < 3; ++c)
+          ASSERT_EQ(rgb.pixels[i * 3 + c], pal[mask.pixels[i]][c])
+              << "classes " << classes << " width " << width << " pixel " << i;
+    }
+  }
+}
+
+TEST(ImageCodecTest, PaletteIndicesBeyondThePaletteRenderBlack) {
+  Image mask{3, 1, 1, {0, 1, 9}};
+  std::string png;
+  ASSERT_TRUE(EncodePalettePng(mask, ClassPalette(2), &png).ok());
+  Image rgb;
+  ASSERT_TRUE(DecodeImage(png, &rgb).ok());
+  EXPECT_EQ(rgb.pixels[6], 0);
+  EXPECT_EQ(rgb.pixels[7], 0);
+  EXPECT_EQ(rgb.pixels[8], 0);
+  EXPECT_NE(rgb.pixels[3], 0);      // class 1 is not black
+  Image wrong{3, 2, 1, {0, 1, 2}};  // pixel count does not match the size
+  EXPECT_EQ(EncodePalettePng(wrong, ClassPalette(2), &png).code(), StatusCode::kInvalidArgument);
+}
+
 TEST(ImageCodecTest, BadInputIsAnErrorNeverACrash) {
   Image out;
   std::string png, jpg;

@@ -2,6 +2,7 @@
 
 #include <gtest/gtest.h>
 
+#include <cmath>
 #include <vector>
 
 namespace epara {
@@ -62,6 +63,32 @@ TEST(ImageOpsTest, ArgmaxPicksLargestAndLowerIndexOnTies) {
   EXPECT_EQ(mask[0], 1);
   EXPECT_EQ(mask[1], 0);
   EXPECT_EQ(mask[2], 2);
+}
+
+// Planes larger than the kernel's tile, odd sizes, ties and NaN, against a plain loop.
+TEST(ImageOpsTest, ArgmaxMatchesAPlainLoopAcrossTiles) {
+  const int classes = 5, h = 37, w = 61;
+  const size_t plane = static_cast<size_t>(h) * w;
+  std::vector<float> logits(classes * plane);
+  uint32_t x = 12345;
+  for (float& v : logits) {
+    x = x * 1664525u + 1013904223u;
+    v = static_cast<float>((x >> 24) % 7);  // few values: many ties
+  }
+  logits[3 * plane + 100] = std::nanf("");  // NaN never wins
+  logits[0 * plane + 100] = -100;
+  std::vector<uint8_t> mask(plane), want(plane);
+  ArgmaxClasses(logits.data(), classes, h, w, mask.data());
+  for (size_t i = 0; i < plane; ++i) {
+    float best = logits[i];
+    for (int c = 1; c < classes; ++c)
+      if (logits[c * plane + i] > best) {
+        best = logits[c * plane + i];
+        want[i] = static_cast<uint8_t>(c);
+      }
+  }
+  EXPECT_EQ(mask, want);
+  EXPECT_NE(mask[100], 3);
 }
 
 TEST(ImageOpsTest, NearestResizeKeepsLabels) {

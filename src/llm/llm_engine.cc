@@ -3,6 +3,8 @@
 #include <algorithm>
 #include <chrono>
 
+#include "core/thread_name.h"
+
 namespace epara::llm {
 
 using Clock = std::chrono::steady_clock;
@@ -35,7 +37,10 @@ Status LlmEngine::Create(std::unique_ptr<LlamaModel> model, std::unique_ptr<Toke
   e->model_ = std::move(model);
   e->tokenizer_ = std::move(tokenizer);
   e->options_ = options;
-  e->worker_ = std::thread([p = e.get()] { p->Loop(); });
+  e->worker_ = std::thread([p = e.get()] {
+    SetCurrentThreadName("ep-llm");
+    p->Loop();
+  });
   *out = std::move(e);
   return Status::Ok();
 }
