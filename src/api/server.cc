@@ -9,6 +9,7 @@
 #include "api/kserve_routes.h"
 #include "api/openai_routes.h"
 #include "api/segment_routes.h"
+#include "core/compute_activity.h"
 #include "core/version.h"
 #include "repo/model_repository.h"
 
@@ -21,7 +22,8 @@ Status FindModel(const ServerContext& ctx, const std::string& name, engine::Serv
 }
 
 Status RunRequestWork(const ServerContext& ctx, const std::function<Status()>& work) {
-  if (ctx.request_cpu == nullptr) return work();
+  // Nobody to yield to while no model work is pending: run at once, without a hand-off.
+  if (ctx.request_cpu == nullptr || PendingCompute() == 0) return work();
   Status status;
   ctx.request_cpu->Run([&] { status = work(); });
   return status;

@@ -1,5 +1,6 @@
 #include "engine/model_scheduler.h"
 
+#include "core/compute_activity.h"
 #include "core/thread_name.h"
 
 namespace epara::engine {
@@ -36,6 +37,7 @@ Status ModelScheduler::Enqueue(InferenceRequest request) {
                                " requests waiting)");
     request.enqueued = Clock::now();
     queue_.push_back(std::move(request));
+    AddPendingCompute(1);  // until its batch has run (RunBatch)
     metrics_.pending->Add(1);
   }
   cv_.notify_one();
@@ -105,18 +107,21 @@ void ModelScheduler::RunBatch(backend::ModelInstance* instance,
 
   std::vector<Tensor> outputs;
   Status status;
-  if (batch.size() == 1) {
-    status = instance->Run(batch[0].inputs, &outputs);
-  } else {
-    std::vector<Tensor> inputs(batch[0].inputs.size());
-    for (size_t i = 0; i < inputs.size() && status.ok(); ++i) {
-      std::vector<const Tensor*> parts;
-      for (const auto& r : batch) parts.push_back(&r.inputs[i]);
-      status = ConcatRows(parts, &inputs[i]);
+  {
+    if (batch.size() == 1) {
+      status = instance->Run(batch[0].inputs, &outputs);
+    } else {
+      std::vector<Tensor> inputs(batch[0].inputs.size());
+      for (size_t i = 0; i < inputs.size() && status.ok(); ++i) {
+        std::vector<const Tensor*> parts;
+        for (const auto& r : batch) parts.push_back(&r.inputs[i]);
+        status = ConcatRows(parts, &inputs[i]);
+      }
+      if (status.ok()) status = instance->Run(inputs, &outputs);
     }
-    if (status.ok()) status = instance->Run(inputs, &outputs);
   }
   const double compute = Seconds(Clock::now() - start);
+  AddPendingCompute(-static_cast<int>(batch.size()));
   if (status.ok() && config_.max_batch_size > 0) {
     for (const Tensor& o : outputs)
       if (o.shape().empty() || o.shape()[0] != total_rows)

@@ -3,6 +3,7 @@
 #include <algorithm>
 #include <chrono>
 
+#include "core/compute_activity.h"
 #include "core/thread_name.h"
 
 namespace epara::llm {
@@ -180,7 +181,11 @@ void LlmEngine::Loop() {
       chunks.push_back(s->prefilled
                            ? LlamaModel::Chunk{std::span(&s->last_token, 1), s->cache.get()}
                            : LlamaModel::Chunk{s->req.prompt, s->cache.get()});
-    Status st = model_->ForwardBatch(chunks, /*all_positions=*/false, &logits);
+    Status st;
+    {
+      ScopedPendingCompute computing;
+      st = model_->ForwardBatch(chunks, /*all_positions=*/false, &logits);
+    }
     const size_t vocab = static_cast<size_t>(model_->config().vocab_size);
     for (size_t i = 0; i < running_.size(); ++i) {
       Sequence& s = *running_[i];
