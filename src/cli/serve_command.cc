@@ -8,7 +8,7 @@
 #include "api/server.h"
 #include "backend/libtorch/libtorch_backend.h"
 #include "cli/commands.h"
-#include "llm/llama_model.h"
+#include "llm/engine_factory.h"
 
 namespace epara::cli {
 namespace {
@@ -31,23 +31,10 @@ int RunServe(ServeFlags flags) {
   flags.options.http.max_body_bytes = flags.max_body_mb << 20;
   flags.options.request_work_idle_class = flags.request_work_class == "idle";
   flags.options.llm_loader = [](const ModelDescriptor& d, std::unique_ptr<llm::LlmEngine>* out) {
-    std::unique_ptr<llm::LlamaModel> model;
-    EPARA_RETURN_IF_ERROR(
-        llm::LlamaModel::Load(d.directory, {d.instances.device, d.llm.threads}, &model));
-    std::unique_ptr<llm::Tokenizer> tokenizer;
-    EPARA_RETURN_IF_ERROR(llm::LoadTokenizer(d.directory, &tokenizer));
-    llm::EngineOptions eo;
-    eo.kv_budget_bytes = static_cast<int64_t>(d.llm.kv_cache_mb) << 20;
-    eo.max_running = d.llm.max_running;
-    eo.token_budget = d.llm.token_budget;
-    eo.max_waiting = d.llm.max_waiting;
-    llm::ChatTemplate chat;
     bool recognized = true;
-    EPARA_RETURN_IF_ERROR(llm::LoadChatTemplate(d.directory, &chat, &recognized));
+    EPARA_RETURN_IF_ERROR(llm::CreateEngineFromDescriptor(d, out, &recognized));
     if (!recognized)
       spdlog::warn("model {}: chat template not recognized; using epara's default", d.name);
-    EPARA_RETURN_IF_ERROR(llm::LlmEngine::Create(std::move(model), std::move(tokenizer), eo, out));
-    (*out)->set_chat_template(std::move(chat));
     return Status::Ok();
   };
   backend::BackendRegistry backends;

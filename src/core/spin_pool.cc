@@ -17,7 +17,7 @@ inline void CpuRelax() {
 }  // namespace
 
 SpinPool::SpinPool(int threads, int spin_us) : spin_us_(spin_us) {
-  for (int i = 1; i < threads; ++i) workers_.emplace_back([this, i] { WorkerLoop(i); });
+  for (int i = 1; i < threads; ++i) workers_.emplace_back([this] { WorkerLoop(); });
 }
 
 SpinPool::~SpinPool() {
@@ -29,18 +29,39 @@ SpinPool::~SpinPool() {
 
 void SpinPool::Run(int64_t n, int64_t grain, const void* body, Call call) {
   if (n <= 0) return;
-  const int64_t parts =
-      std::min<int64_t>(threads(), std::max<int64_t>(1, n / std::max<int64_t>(1, grain)));
-  if (parts <= 1) return call(body, 0, n);
+  grain = std::max<int64_t>(1, grain);
+  const int64_t most = std::min<int64_t>(int64_t{threads()} * kChunksPerThread, n / grain);
+  if (threads() <= 1 || most <= 1) return call(body, 0, n);
+  // Chunks of a multiple of `grain` items; their count follows from that size.
+  const int64_t per = (n + most - 1) / most;
+  chunk_ = (per + grain - 1) / grain * grain;
+  const int64_t chunks = (n + chunk_ - 1) / chunk_;
   body_ = body;
   call_ = call;
   n_ = n;
-  chunk_ = (n + parts - 1) / parts;
-  pending_.store(static_cast<int>(workers_.size()), std::memory_order_relaxed);
+  done_.store(0, std::memory_order_relaxed);
+  ++loop_;
+  claim_.store(uint64_t{loop_} << 32 | static_cast<uint64_t>(chunks), std::memory_order_release);
   generation_.fetch_add(1, std::memory_order_release);
   Wake();
-  call(body, 0, std::min(n, chunk_));
-  while (pending_.load(std::memory_order_acquire) != 0) CpuRelax();
+  RunChunks();
+  while (done_.load(std::memory_order_acquire) != chunks) CpuRelax();
+}
+
+void SpinPool::RunChunks() {
+  uint64_t c = claim_.load(std::memory_order_acquire);
+  for (;;) {
+    const uint64_t next = (c >> 16) & 0xffff, chunks = c & 0xffff;
+    if (next >= chunks) return;
+    // On failure `c` holds the current word: a later loop's claims are taken from it as well.
+    if (!claim_.compare_exchange_weak(c, c + (uint64_t{1} << 16), std::memory_order_acq_rel,
+                                      std::memory_order_acquire))
+      continue;
+    const int64_t begin = static_cast<int64_t>(next) * chunk_;
+    call_(body_, begin, std::min(n_, begin + chunk_));
+    done_.fetch_add(1, std::memory_order_acq_rel);
+    c = claim_.load(std::memory_order_acquire);
+  }
 }
 
 // Taking the mutex after the generation bump orders it against a worker that checked the
@@ -50,7 +71,7 @@ void SpinPool::Wake() {
   cv_.notify_all();
 }
 
-void SpinPool::WorkerLoop(int index) {
+void SpinPool::WorkerLoop() {
   // Generation 0 is the constructor's; reading the counter here instead could skip a loop handed
   // out before this thread first ran.
   uint64_t seen = 0;
@@ -67,9 +88,7 @@ void SpinPool::WorkerLoop(int index) {
     }
     seen = generation_.load(std::memory_order_acquire);
     if (stop_.load()) return;
-    const int64_t begin = index * chunk_, end = std::min(n_, begin + chunk_);
-    if (begin < end) call_(body_, begin, end);
-    pending_.fetch_sub(1, std::memory_order_acq_rel);
+    RunChunks();
   }
 }
 

@@ -5,6 +5,11 @@
 // Measured reason (docs/ARCHITECTURE.md): with LibTorch's OpenMP team the decode kernels got no
 // speedup from a second core on the 2-core dev box, while a streaming read did (1.6x).
 //
+// A loop is cut into up to kChunksPerThread chunks per thread, which the caller and the workers
+// claim one at a time. A worker that is descheduled (another thread took its core, or it has not
+// woken yet) holds up at most the one chunk it claimed: the caller takes the rest. With one fixed
+// range per thread the whole loop waited for a descheduled worker's range.
+//
 // Thread safety: ParallelFor may be called from one thread at a time (the model's step thread).
 #pragma once
 
@@ -28,9 +33,12 @@ class SpinPool {
 
   int threads() const { return static_cast<int>(workers_.size()) + 1; }
 
-  // Splits [0, n) into at most threads() contiguous ranges of at least `grain` items and runs
-  // body(begin, end) on them, the caller taking the first; returns when all are done. `body` is
-  // called through a plain pointer (no std::function: nothing is allocated per loop).
+  static constexpr int kChunksPerThread = 2;
+
+  // Splits [0, n) into at most threads() * kChunksPerThread contiguous ranges of at least `grain`
+  // items (a multiple of `grain`, but the last) and runs body(begin, end) on each once, on
+  // whichever thread claims it (the caller included); returns when all are done. `body` is called
+  // through a plain pointer (no std::function: nothing is allocated per loop).
   template <typename Body>
   void ParallelFor(int64_t n, int64_t grain, Body&& body) {
     Run(n, grain, &body, [](const void* f, int64_t b, int64_t e) {
@@ -41,7 +49,9 @@ class SpinPool {
  private:
   using Call = void (*)(const void* body, int64_t begin, int64_t end);
   void Run(int64_t n, int64_t grain, const void* body, Call call);
-  void WorkerLoop(int index);
+  void WorkerLoop();
+  // Claims and runs chunks of the loop published in claim_ until none is left.
+  void RunChunks();
 
   std::vector<std::thread> workers_;
   const int spin_us_;
@@ -51,12 +61,17 @@ class SpinPool {
   // Workers that stopped spinning sleep here.
   std::mutex mu_;
   std::condition_variable cv_;
-  std::atomic<int> pending_{0};
   std::atomic<bool> stop_{false};
-  // The current loop (written before generation_ is bumped).
+  // The current loop: loop number (high 32 bits), next chunk (16 bits), chunk count (low 16
+  // bits). A claim is a compare-exchange on the whole word, so a thread still looking at an
+  // earlier loop can never claim a chunk of the next one.
+  std::atomic<uint64_t> claim_{0};
+  std::atomic<int64_t> done_{0};  // chunks of the current loop finished
+  // Read only after a successful claim (written before claim_ is published).
   const void* body_ = nullptr;
   Call call_ = nullptr;
   int64_t n_ = 0, chunk_ = 0;
+  uint32_t loop_ = 0;  // caller only
 };
 
 }  // namespace epara
