@@ -233,6 +233,16 @@ void Generate(const ServerContext& ctx, const HttpRequest& req, HttpResponse* re
         c["text"] = text;
       return c;
     };
+    // Every delta event is the same JSON but for its text: format it once and splice each delta's
+    // JSON string in, instead of building and dumping a JSON object per token.
+    const std::string placeholder = "\x01epara-delta\x01";
+    const std::string templ = event(delta_choice(placeholder, nullptr), nullptr);
+    const size_t at = templ.find(json(placeholder).dump());
+    const std::string prefix = templ.substr(0, at),
+                      suffix = templ.substr(at + json(placeholder).dump().size());
+    auto delta_event = [&](const std::string& text) {
+      return prefix + json(text).dump(-1, ' ', false, json::error_handler_t::replace) + suffix;
+    };
     bool ok = !chat || write(event(delta_choice("", nullptr), nullptr));
     for (;;) {
       std::unique_lock<std::mutex> lock(ch->mu);
@@ -242,7 +252,7 @@ void Generate(const ServerContext& ctx, const HttpRequest& req, HttpResponse* re
       const bool done = ch->done;
       lock.unlock();
       for (const std::string& d : pending)
-        if (ok) ok = write(event(delta_choice(d, nullptr), nullptr));
+        if (ok) ok = write(delta_event(d));
       if (!ok) {
         std::lock_guard<std::mutex> l2(ch->mu);
         ch->client_gone = true;  // the next delta cancels; keep waiting for on_done below
