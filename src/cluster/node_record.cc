@@ -1,0 +1,77 @@
+#include "cluster/node_record.h"
+
+#include <nlohmann/json.hpp>
+
+namespace epara::cluster {
+namespace {
+
+using json = nlohmann::json;
+
+// Reads `j[name]` as T; InvalidArgument naming `where.name` when absent or of another type.
+template <typename T>
+Status Field(const json& j, const char* name, const std::string& where, T* out) {
+  auto it = j.find(name);
+  if (it == j.end()) return InvalidArgument(where + name + " is missing");
+  try {
+    *out = it->get<T>();
+  } catch (const json::exception&) {
+    return InvalidArgument(where + name + " has the wrong type");
+  }
+  return Status::Ok();
+}
+
+}  // namespace
+
+std::string NodeKey(const std::string& id) { return std::string(kNodePrefix) + id; }
+
+std::string NodeRecordToJson(const NodeRecord& r) {
+  json devices = json::array();
+  for (const DeviceRecord& d : r.devices)
+    devices.push_back({{"id", d.id},
+                       {"kind", d.kind},
+                       {"memory_bytes", d.memory_bytes},
+                       {"cpu_share", d.cpu_share},
+                       {"speed_gflops", d.speed_gflops},
+                       {"backends", d.backends}});
+  return json{{"id", r.id},
+              {"api_address", r.api_address},
+              {"peer_address", r.peer_address},
+              {"device_class", r.device_class},
+              {"devices", devices},
+              {"version", r.version}}
+      .dump();
+}
+
+Status ParseNodeRecord(const std::string& text, NodeRecord* out) {
+  const json j = json::parse(text, nullptr, /*allow_exceptions=*/false);
+  if (j.is_discarded() || !j.is_object())
+    return InvalidArgument("node record is not a JSON object");
+  NodeRecord r;
+  EPARA_RETURN_IF_ERROR(Field(j, "id", "node.", &r.id));
+  if (r.id.empty()) return InvalidArgument("node.id is empty");
+  EPARA_RETURN_IF_ERROR(Field(j, "api_address", "node.", &r.api_address));
+  EPARA_RETURN_IF_ERROR(Field(j, "peer_address", "node.", &r.peer_address));
+  EPARA_RETURN_IF_ERROR(Field(j, "device_class", "node.", &r.device_class));
+  EPARA_RETURN_IF_ERROR(Field(j, "version", "node.", &r.version));
+  json devices;
+  EPARA_RETURN_IF_ERROR(Field(j, "devices", "node.", &devices));
+  if (!devices.is_array()) return InvalidArgument("node.devices is not an array");
+  for (size_t i = 0; i < devices.size(); ++i) {
+    const json& d = devices[i];
+    const std::string where = "node.devices[" + std::to_string(i) + "].";
+    if (!d.is_object())
+      return InvalidArgument(where.substr(0, where.size() - 1) + " is not an object");
+    DeviceRecord dr;
+    EPARA_RETURN_IF_ERROR(Field(d, "id", where, &dr.id));
+    EPARA_RETURN_IF_ERROR(Field(d, "kind", where, &dr.kind));
+    EPARA_RETURN_IF_ERROR(Field(d, "memory_bytes", where, &dr.memory_bytes));
+    EPARA_RETURN_IF_ERROR(Field(d, "cpu_share", where, &dr.cpu_share));
+    EPARA_RETURN_IF_ERROR(Field(d, "speed_gflops", where, &dr.speed_gflops));
+    EPARA_RETURN_IF_ERROR(Field(d, "backends", where, &dr.backends));
+    r.devices.push_back(std::move(dr));
+  }
+  *out = std::move(r);
+  return Status::Ok();
+}
+
+}  // namespace epara::cluster

@@ -1,0 +1,39 @@
+// NodeRecord: what a node registers in the cluster store under `/epara/nodes/<id>` (the device
+// management protocol's registration): its address, devices with their capabilities and measured
+// speed, and the backend versions it runs. Serialized as JSON; parsing never trusts its input.
+#pragma once
+
+#include <string>
+#include <vector>
+
+#include "core/status.h"
+
+namespace epara::cluster {
+
+struct DeviceRecord {
+  std::string id;                     // "cpu", "cuda:0"
+  std::string kind;                   // "cpu" | "cuda"
+  int64_t memory_bytes = 0;           // budget epara may use on it
+  double cpu_share = 0;               // cores (CPU devices)
+  double speed_gflops = 0;            // measured by the node's micro-benchmark at registration
+  std::vector<std::string> backends;  // "libtorch 1.13.1"
+};
+
+struct NodeRecord {
+  std::string id;
+  std::string api_address;   // host:port of its HTTP API
+  std::string peer_address;  // host:port of its peer (sync/forward) endpoint
+  std::string device_class;  // "edge-server" | "embedded" | "microcomputer" | custom
+  std::vector<DeviceRecord> devices;
+  std::string version;  // epara version
+};
+
+std::string NodeRecordToJson(const NodeRecord& r);
+// InvalidArgument naming the field for malformed JSON, missing or mistyped fields.
+Status ParseNodeRecord(const std::string& json, NodeRecord* out);
+
+// The store key of node `id`, and the prefix of all node keys.
+std::string NodeKey(const std::string& id);
+inline constexpr const char* kNodePrefix = "/epara/nodes/";
+
+}  // namespace epara::cluster
