@@ -4,7 +4,7 @@
 #include <thread>
 
 #include "api/server_context.h"
-#include "core/compute_activity.h"
+#include "core/pending_compute.h"
 
 namespace epara::api {
 namespace {

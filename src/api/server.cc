@@ -9,7 +9,7 @@
 #include "api/kserve_routes.h"
 #include "api/openai_routes.h"
 #include "api/segment_routes.h"
-#include "core/compute_activity.h"
+#include "core/pending_compute.h"
 #include "core/version.h"
 #include "repo/model_repository.h"
 

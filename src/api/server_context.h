@@ -32,7 +32,7 @@ Status FindModel(const ServerContext& ctx, const std::string& name, engine::Serv
 
 // Runs a request's CPU-heavy step (image decode/encode, tensor (de)serialization) on
 // ctx.request_cpu, below the models' threads (see core/background_pool.h), and returns its status.
-// Runs it on the calling thread when no model work is pending (core/compute_activity.h). Never for
+// Runs it on the calling thread when no model work is pending (core/pending_compute.h). Never for
 // waiting on a model: the pool is sized to the cores.
 Status RunRequestWork(const ServerContext& ctx, const std::function<Status()>& work);
 

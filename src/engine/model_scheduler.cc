@@ -1,6 +1,6 @@
 #include "engine/model_scheduler.h"
 
-#include "core/compute_activity.h"
+#include "core/pending_compute.h"
 #include "core/thread_name.h"
 
 namespace epara::engine {
@@ -107,18 +107,16 @@ void ModelScheduler::RunBatch(backend::ModelInstance* instance,
 
   std::vector<Tensor> outputs;
   Status status;
-  {
-    if (batch.size() == 1) {
-      status = instance->Run(batch[0].inputs, &outputs);
-    } else {
-      std::vector<Tensor> inputs(batch[0].inputs.size());
-      for (size_t i = 0; i < inputs.size() && status.ok(); ++i) {
-        std::vector<const Tensor*> parts;
-        for (const auto& r : batch) parts.push_back(&r.inputs[i]);
-        status = ConcatRows(parts, &inputs[i]);
-      }
-      if (status.ok()) status = instance->Run(inputs, &outputs);
+  if (batch.size() == 1) {
+    status = instance->Run(batch[0].inputs, &outputs);
+  } else {
+    std::vector<Tensor> inputs(batch[0].inputs.size());
+    for (size_t i = 0; i < inputs.size() && status.ok(); ++i) {
+      std::vector<const Tensor*> parts;
+      for (const auto& r : batch) parts.push_back(&r.inputs[i]);
+      status = ConcatRows(parts, &inputs[i]);
     }
+    if (status.ok()) status = instance->Run(inputs, &outputs);
   }
   const double compute = Seconds(Clock::now() - start);
   AddPendingCompute(-static_cast<int>(batch.size()));

@@ -3,7 +3,7 @@
 #include <algorithm>
 #include <chrono>
 
-#include "core/compute_activity.h"
+#include "core/pending_compute.h"
 #include "core/thread_name.h"
 
 namespace epara::llm {

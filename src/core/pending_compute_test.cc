@@ -1,4 +1,4 @@
-#include "core/compute_activity.h"
+#include "core/pending_compute.h"
 
 #include <gtest/gtest.h>
 
