@@ -15,6 +15,7 @@
 #include <nlohmann/json.hpp>
 #include <thread>
 
+#include "bench_util.h"
 #include "core/cpu_dispatch.h"
 #include "core/host_allocator.h"
 #include "core/library_env.h"
@@ -27,7 +28,7 @@ using Clock = std::chrono::steady_clock;
 
 namespace {
 
-double Seconds(Clock::duration d) { return std::chrono::duration<double>(d).count(); }
+using bench::Seconds;
 
 // Sum of n floats read as 16 concurrent streams of 2 KB rows (the access pattern of the decode
 // kernels' 16-row tiles, which keeps more loads in flight than one sequential stream), vectorized
@@ -169,10 +170,7 @@ std::pair<double, double> PairedReadAndDecode(llm::LlamaModel& m, SpinPool& pool
   return {read, decode};
 }
 
-double Median(std::vector<double> v) {
-  std::sort(v.begin(), v.end());
-  return v.empty() ? 0 : v[v.size() / 2];
-}
+using bench::Median;
 
 }  // namespace
 

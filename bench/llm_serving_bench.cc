@@ -23,12 +23,9 @@
 #include <nlohmann/json.hpp>
 #include <thread>
 
-#include <sys/resource.h>
-#include <sys/syscall.h>
-#include <unistd.h>
-
 #include "api/server.h"
 #include "backend/libtorch/libtorch_backend.h"
+#include "bench_util.h"
 #include "core/host_allocator.h"
 #include "core/library_env.h"
 #include "llm/engine_factory.h"
@@ -40,12 +37,8 @@ using json = nlohmann::json;
 
 namespace {
 
-double Seconds(Clock::duration d) { return std::chrono::duration<double>(d).count(); }
-
-double Median(std::vector<double> v) {
-  std::sort(v.begin(), v.end());
-  return v.empty() ? 0 : v[v.size() / 2];
-}
+using bench::Median;
+using bench::Seconds;
 
 struct Load {
   int clients = 8;
@@ -151,9 +144,7 @@ Window Served(int port, const std::string& model, const Load& load) {
   std::atomic<int64_t> tokens{0}, failures{0};
   Window w;
   w.seconds = RunClients(load.clients, [&](int) {
-    // The clients stand in for remote machines: at lower priority, so the load generator takes
-    // as little as possible of the cores the engine is measured on (as in seg_bench).
-    (void)setpriority(PRIO_PROCESS, static_cast<id_t>(syscall(SYS_gettid)), 10);
+    bench::LowerClientThreadPriority();
     httplib::Client c("127.0.0.1", port);
     c.set_read_timeout(120, 0);
     c.set_keep_alive(true);

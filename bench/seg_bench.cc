@@ -25,6 +25,7 @@
 
 #include "api/server.h"
 #include "backend/libtorch/libtorch_backend.h"
+#include "bench_util.h"
 #include "core/host_allocator.h"
 #include "core/library_env.h"
 #include "core/thread_name.h"
@@ -39,16 +40,9 @@ using json = nlohmann::json;
 
 namespace {
 
-double Seconds(Clock::duration d) { return std::chrono::duration<double>(d).count(); }
-
-double Percentile(std::vector<double> v, double p) {
-  if (v.empty()) return 0;
-  std::sort(v.begin(), v.end());
-  size_t i = static_cast<size_t>(p / 100.0 * (v.size() - 1) + 0.5);
-  return v[std::min(i, v.size() - 1)];
-}
-
-double Median(std::vector<double> v) { return Percentile(std::move(v), 50); }
+using bench::Median;
+using bench::Percentile;
+using bench::Seconds;
 
 // CPU seconds this process has used (all threads, user + system).
 double ProcessCpuSeconds() {
@@ -172,9 +166,7 @@ double ServedThroughput(int port, const std::string& path, const std::string& bo
   const auto start = Clock::now();
   for (int i = 0; i < clients; ++i)
     threads.emplace_back([&] {
-      // The clients stand in for remote machines: run them at lower priority so the load
-      // generator does not take the cores the server's model is measured on.
-      (void)setpriority(PRIO_PROCESS, static_cast<id_t>(syscall(SYS_gettid)), 10);
+      bench::LowerClientThreadPriority();
       SetCurrentThreadName("bench-client");
       httplib::Client c("127.0.0.1", port);
       c.set_read_timeout(120, 0);

@@ -236,10 +236,10 @@ void Generate(const ServerContext& ctx, const HttpRequest& req, HttpResponse* re
     // Every delta event is the same JSON but for its text: format it once and splice each delta's
     // JSON string in, instead of building and dumping a JSON object per token.
     const std::string placeholder = "\x01epara-delta\x01";
+    const std::string quoted = json(placeholder).dump();  // as it appears in the event
     const std::string templ = event(delta_choice(placeholder, nullptr), nullptr);
-    const size_t at = templ.find(json(placeholder).dump());
-    const std::string prefix = templ.substr(0, at),
-                      suffix = templ.substr(at + json(placeholder).dump().size());
+    const size_t at = templ.find(quoted);
+    const std::string prefix = templ.substr(0, at), suffix = templ.substr(at + quoted.size());
     auto delta_event = [&](const std::string& text) {
       return prefix + json(text).dump(-1, ' ', false, json::error_handler_t::replace) + suffix;
     };
