@@ -1,5 +1,7 @@
 #include "cluster/embedded_store.h"
 
+#include "cluster/watch_events_testing.h"
+
 #include <gtest/gtest.h>
 
 #include <condition_variable>
@@ -16,28 +18,6 @@ struct ManualClock {
   std::function<std::chrono::steady_clock::time_point()> fn() {
     return [this] { return t; };
   }
-};
-
-// Collects watch events; Wait blocks (bounded) until `n` have arrived.
-class Events {
- public:
-  std::function<void(const WatchEvent&)> callback() {
-    return [this](const WatchEvent& e) {
-      std::lock_guard<std::mutex> lock(mu_);
-      events_.push_back(e);
-      cv_.notify_all();
-    };
-  }
-  std::vector<WatchEvent> Wait(size_t n) {
-    std::unique_lock<std::mutex> lock(mu_);
-    cv_.wait_for(lock, 10s, [&] { return events_.size() >= n; });
-    return events_;
-  }
-
- private:
-  std::mutex mu_;
-  std::condition_variable cv_;
-  std::vector<WatchEvent> events_;
 };
 
 EmbeddedStoreOptions Manual(ManualClock* c) {
@@ -113,7 +93,7 @@ TEST(EmbeddedStoreTest, RevokeDeletesTheLeasesKeysOnly) {
 TEST(EmbeddedStoreTest, WatchSeesChangesUnderItsPrefixInOrderIncludingExpiry) {
   ManualClock clock;
   EmbeddedStore s(Manual(&clock));
-  Events events;
+  WatchEvents events;
   std::unique_ptr<WatchHandle> watch;
   ASSERT_TRUE(s.Watch("/nodes/", s.revision(), events.callback(), &watch).ok());
   LeaseId lease = kNoLease;
@@ -141,7 +121,7 @@ TEST(EmbeddedStoreTest, WatchFromAnEarlierRevisionReplaysWhatItMissed) {
   ASSERT_TRUE(s.Put("/n/a", "1", kNoLease).ok());
   ASSERT_TRUE(s.List("/n/", &list, &rev).ok());
   ASSERT_TRUE(s.Put("/n/b", "2", kNoLease).ok());  // between List and Watch
-  Events events;
+  WatchEvents events;
   std::unique_ptr<WatchHandle> watch;
   ASSERT_TRUE(s.Watch("/n/", rev, events.callback(), &watch).ok());
   ASSERT_TRUE(s.Put("/n/c", "3", kNoLease).ok());
@@ -184,7 +164,7 @@ TEST(EmbeddedStoreTest, NoCallbackRunsAfterTheHandleIsDestroyed) {
   destroyed = true;
   for (int i = 0; i < 200; ++i) ASSERT_TRUE(s.Put("/k", std::to_string(i), kNoLease).ok());
   // A final watch proves the dispatcher has passed every earlier event.
-  Events fence;
+  WatchEvents fence;
   std::unique_ptr<WatchHandle> w2;
   ASSERT_TRUE(s.Watch("/fence", s.revision(), fence.callback(), &w2).ok());
   ASSERT_TRUE(s.Put("/fence", "1", kNoLease).ok());
@@ -197,7 +177,7 @@ TEST(EmbeddedStoreTest, TheReaperExpiresLeasesWithoutAnyOperation) {
   EmbeddedStoreOptions o;
   o.reap_interval = 5ms;
   EmbeddedStore s(o);
-  Events events;
+  WatchEvents events;
   std::unique_ptr<WatchHandle> watch;
   ASSERT_TRUE(s.Watch("/", s.revision(), events.callback(), &watch).ok());
   LeaseId lease = kNoLease;

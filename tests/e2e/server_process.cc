@@ -1,11 +1,8 @@
 #include "server_process.h"
 
 #include <arpa/inet.h>
-#include <fcntl.h>
 #include <netinet/in.h>
-#include <signal.h>
 #include <sys/socket.h>
-#include <sys/wait.h>
 #include <unistd.h>
 
 #include <filesystem>
@@ -17,40 +14,6 @@ namespace epara::testing {
 namespace {
 
 using Clock = std::chrono::steady_clock;
-
-pid_t Spawn(const std::vector<std::string>& argv, const std::string& log_path) {
-  pid_t pid = fork();
-  if (pid != 0) return pid;
-  int fd = open(log_path.c_str(), O_WRONLY | O_CREAT | O_TRUNC, 0644);
-  if (fd >= 0) {
-    dup2(fd, 1);
-    dup2(fd, 2);
-  }
-  std::vector<char*> args;
-  for (const auto& a : argv) args.push_back(const_cast<char*>(a.c_str()));
-  args.push_back(nullptr);
-  execv(args[0], args.data());
-  _exit(127);
-}
-
-// Waits for `pid` until `deadline`; returns true and the status when it exited.
-bool WaitUntil(pid_t pid, Clock::time_point deadline, int* status) {
-  for (;;) {
-    pid_t r = waitpid(pid, status, WNOHANG);
-    if (r == pid) return true;
-    if (r < 0 || Clock::now() >= deadline) return false;
-    std::this_thread::sleep_for(std::chrono::milliseconds(20));  // polling a child, bounded
-  }
-}
-
-std::string ReadFile(const std::string& path) {
-  std::ifstream in(path);
-  std::stringstream ss;
-  ss << in.rdbuf();
-  return ss.str();
-}
-
-int ExitCode(int status) { return WIFEXITED(status) ? WEXITSTATUS(status) : -1; }
 
 }  // namespace
 
@@ -88,16 +51,9 @@ int RunEpara(const std::vector<std::string>& args, std::string* output,
       std::filesystem::temp_directory_path() / ("epara_run_" + std::to_string(getpid()) + ".log");
   std::vector<std::string> argv = {EparaBinary()};
   argv.insert(argv.end(), args.begin(), args.end());
-  pid_t pid = Spawn(argv, log);
-  int status = 0;
-  int code = -1;
-  if (WaitUntil(pid, Clock::now() + timeout, &status)) {
-    code = ExitCode(status);
-  } else {
-    kill(pid, SIGKILL);
-    waitpid(pid, &status, 0);
-  }
-  *output = ReadFile(log);
+  ChildProcess child;
+  int code = child.Start(argv, log) ? child.Wait(timeout) : -1;
+  *output = child.Log();
   std::filesystem::remove(log);
   return code;
 }
@@ -106,18 +62,18 @@ bool ServerProcess::Start(const std::vector<std::string>& extra_args, const std:
                           std::string* error) {
   const std::string port_file = workdir + "/port." + std::to_string(getpid()) + "." +
                                 std::to_string(Clock::now().time_since_epoch().count());
-  log_path_ = port_file + ".log";
   std::vector<std::string> argv = {EparaBinary(), "serve", "--host",      "127.0.0.1",
                                    "--port",      "0",     "--port-file", port_file};
   argv.insert(argv.end(), extra_args.begin(), extra_args.end());
-  pid_ = Spawn(argv, log_path_);
+  if (!child_.Start(argv, port_file + ".log")) {
+    *error = "fork failed";
+    return false;
+  }
   const auto deadline = Clock::now() + std::chrono::seconds(120);
   for (;;) {
     std::ifstream in(port_file);
     if (in >> port_ && port_ > 0) return true;
-    int status = 0;
-    if (waitpid(pid_, &status, WNOHANG) == pid_) {
-      pid_ = -1;
+    if (!child_.Running()) {
       *error = "server exited early: " + Log();
       return false;
     }
@@ -130,26 +86,5 @@ bool ServerProcess::Start(const std::vector<std::string>& extra_args, const std:
         std::chrono::milliseconds(20));  // polling for the port file, bounded
   }
 }
-
-ServerProcess::~ServerProcess() {
-  if (pid_ > 0) Stop(std::chrono::seconds(10));
-}
-
-int ServerProcess::Stop(std::chrono::seconds timeout) {
-  if (pid_ <= 0) return -1;
-  kill(pid_, SIGTERM);
-  int status = 0;
-  int code = -1;
-  if (WaitUntil(pid_, Clock::now() + timeout, &status)) {
-    code = ExitCode(status);
-  } else {
-    kill(pid_, SIGKILL);
-    waitpid(pid_, &status, 0);
-  }
-  pid_ = -1;
-  return code;
-}
-
-std::string ServerProcess::Log() const { return ReadFile(log_path_); }
 
 }  // namespace epara::testing

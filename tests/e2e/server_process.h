@@ -8,6 +8,8 @@
 #include <string>
 #include <vector>
 
+#include "testing/child_process.h"
+
 namespace epara::testing {
 
 // Path of the epara binary under test (compiled in by CMake).
@@ -33,18 +35,16 @@ class ServerProcess {
   // listens. On failure returns false and leaves the server's log in *error.
   bool Start(const std::vector<std::string>& extra_args, const std::string& workdir,
              std::string* error);
-  ~ServerProcess();  // Stop() if still running
 
   int port() const { return port_; }
-  pid_t pid() const { return pid_; }
+  pid_t pid() const { return child_.pid(); }
   // SIGTERM, wait up to `timeout`, then SIGKILL. Returns the exit status (or -1 if killed).
-  int Stop(std::chrono::seconds timeout = std::chrono::seconds(60));
-  std::string Log() const;
+  int Stop(std::chrono::seconds timeout = std::chrono::seconds(60)) { return child_.Stop(timeout); }
+  std::string Log() const { return child_.Log(); }
 
  private:
-  pid_t pid_ = -1;
+  ChildProcess child_;
   int port_ = 0;
-  std::string log_path_;
 };
 
 }  // namespace epara::testing

@@ -1,0 +1,71 @@
+// EtcdStore: the ClusterStore on a real etcd (v3.4+), spoken through etcd's JSON gateway
+// (POST /v3/kv/range|put|deleterange, /v3/lease/grant|keepalive|revoke, /v3/watch) so that no
+// generated etcd client code is needed. Keys and values travel base64-encoded; int64 fields as
+// JSON strings (proto3's JSON mapping).
+//
+// Semantics match ClusterStore with two etcd-given differences, both documented for callers:
+//   - lease TTLs have whole-second granularity: GrantLease rounds up, and etcd raises a TTL below
+//     its minimum (about 2 s with default election settings) to that minimum;
+//   - a watch that starts at a revision etcd has compacted away resumes at the oldest revision
+//     still kept (changes in between are lost; List again to resynchronize).
+//
+// Unary calls share one keep-alive connection (serialized by a mutex); every watch has its own
+// connection and thread, and reconnects from its last delivered revision if the stream breaks.
+// Errors: Unavailable when etcd cannot be reached, NotFound for unknown keys and leases, the gRPC
+// code etcd reports otherwise.
+#pragma once
+
+#include <memory>
+#include <mutex>
+#include <string>
+
+#include <nlohmann/json_fwd.hpp>
+
+#include "cluster/cluster_store.h"
+
+namespace httplib {
+class Client;
+}
+
+namespace epara::cluster {
+
+struct EtcdStoreOptions {
+  std::string host = "127.0.0.1";
+  int port = 2379;
+  std::chrono::milliseconds timeout{3000};  // connect and read timeout of unary calls
+};
+
+class EtcdStore final : public ClusterStore {
+ public:
+  // Connects and checks that etcd answers (GET /version); Unavailable otherwise.
+  static Status Connect(const EtcdStoreOptions& options, std::unique_ptr<EtcdStore>* out);
+  ~EtcdStore() override;
+
+  Status GrantLease(std::chrono::milliseconds ttl, LeaseId* out) override;
+  Status KeepAlive(LeaseId lease) override;
+  Status RevokeLease(LeaseId lease) override;
+  Status Put(const std::string& key, const std::string& value, LeaseId lease,
+             int64_t* revision = nullptr) override;
+  Status Get(const std::string& key, KeyValue* out) override;
+  Status List(const std::string& prefix, std::vector<KeyValue>* out,
+              int64_t* revision = nullptr) override;
+  Status Delete(const std::string& key) override;
+  Status Watch(const std::string& prefix, int64_t after_revision,
+               std::function<void(const WatchEvent&)> on_event,
+               std::unique_ptr<WatchHandle>* out) override;
+
+  // The etcd server's version string (from GET /version), e.g. "3.4.23".
+  const std::string& server_version() const { return server_version_; }
+
+ private:
+  explicit EtcdStore(const EtcdStoreOptions& options);
+  // POSTs `body` (JSON) to `path`; the reply's JSON object, or etcd's error as a Status.
+  Status Call(const std::string& path, const std::string& body, nlohmann::json* reply);
+
+  EtcdStoreOptions options_;
+  std::mutex mu_;  // guards client_
+  std::unique_ptr<httplib::Client> client_;
+  std::string server_version_;
+};
+
+}  // namespace epara::cluster

@@ -1,0 +1,180 @@
+#include "cluster/etcd_store.h"
+
+#include <gtest/gtest.h>
+
+#include <atomic>
+
+#include "cluster/watch_events_testing.h"
+#include "testing/etcd_process.h"
+
+namespace epara::cluster {
+namespace {
+
+using namespace std::chrono_literals;
+
+// One real etcd for the suite; every test works under its own key prefix.
+class EtcdStoreTest : public ::testing::Test {
+ protected:
+  static void SetUpTestSuite() {
+    if (epara::testing::FindEtcd().empty()) return;  // SetUp skips
+    etcd_ = new epara::testing::EtcdProcess();
+    if (!etcd_->Start(&setup_error_)) return;
+    EtcdStoreOptions o;
+    o.port = etcd_->client_port();
+    std::unique_ptr<EtcdStore> s;
+    if (Status st = EtcdStore::Connect(o, &s); !st.ok()) setup_error_ = st.ToString();
+    store_ = s.release();
+  }
+  static void TearDownTestSuite() {
+    delete store_;
+    delete etcd_;
+    store_ = nullptr;
+    etcd_ = nullptr;
+  }
+  void SetUp() override {
+    if (epara::testing::FindEtcd().empty())
+      GTEST_SKIP() << "etcd is not installed (scripts/setup.sh installs etcd-server)";
+    ASSERT_TRUE(setup_error_.empty()) << setup_error_;
+    prefix_ =
+        std::string("/") + ::testing::UnitTest::GetInstance()->current_test_info()->name() + "/";
+  }
+
+  static inline epara::testing::EtcdProcess* etcd_ = nullptr;
+  static inline EtcdStore* store_ = nullptr;
+  static inline std::string setup_error_;
+  std::string prefix_;
+};
+
+TEST_F(EtcdStoreTest, PutGetListDeleteWithRevisions) {
+  EtcdStore& s = *store_;
+  EXPECT_FALSE(s.server_version().empty());
+  int64_t r1 = 0, r2 = 0;
+  ASSERT_TRUE(s.Put(prefix_ + "a/1", "x", kNoLease, &r1).ok());
+  ASSERT_TRUE(s.Put(prefix_ + "a/2", "y", kNoLease, &r2).ok());
+  ASSERT_TRUE(s.Put(prefix_ + "b/1", "z", kNoLease).ok());
+  EXPECT_EQ(r2, r1 + 1);
+  KeyValue kv;
+  ASSERT_TRUE(s.Get(prefix_ + "a/2", &kv).ok());
+  EXPECT_EQ(kv.value, "y");
+  EXPECT_EQ(kv.mod_revision, r2);
+  std::vector<KeyValue> list;
+  int64_t rev = 0;
+  ASSERT_TRUE(s.List(prefix_ + "a/", &list, &rev).ok());
+  ASSERT_EQ(list.size(), 2u);
+  EXPECT_EQ(list[0].key, prefix_ + "a/1");
+  EXPECT_EQ(list[1].key, prefix_ + "a/2");
+  EXPECT_GE(rev, r2 + 1);
+  ASSERT_TRUE(s.Delete(prefix_ + "a/1").ok());
+  EXPECT_EQ(s.Get(prefix_ + "a/1", &kv).code(), StatusCode::kNotFound);
+  EXPECT_EQ(s.Delete(prefix_ + "a/1").code(), StatusCode::kNotFound);
+  EXPECT_EQ(s.Put("", "v", kNoLease).code(), StatusCode::kInvalidArgument);
+  EXPECT_EQ(s.Put(prefix_ + "k", "v", 999).code(), StatusCode::kNotFound);  // unknown lease
+}
+
+TEST_F(EtcdStoreTest, BinaryKeysAndValuesRoundTrip) {
+  const std::string key = prefix_ + std::string("\xff\x00\x01", 3);
+  const std::string value("\x00\xfe\n\"{}", 6);
+  ASSERT_TRUE(store_->Put(key, value, kNoLease).ok());
+  KeyValue kv;
+  ASSERT_TRUE(store_->Get(key, &kv).ok());
+  EXPECT_EQ(kv.key, key);
+  EXPECT_EQ(kv.value, value);
+}
+
+TEST_F(EtcdStoreTest, RevokedLeaseTakesItsKeysAndCannotBeKeptAlive) {
+  LeaseId lease = kNoLease;
+  ASSERT_TRUE(store_->GrantLease(5000ms, &lease).ok());
+  ASSERT_TRUE(store_->Put(prefix_ + "n", "A", lease).ok());
+  KeyValue kv;
+  ASSERT_TRUE(store_->Get(prefix_ + "n", &kv).ok());
+  EXPECT_EQ(kv.lease, lease);
+  EXPECT_TRUE(store_->KeepAlive(lease).ok());
+  ASSERT_TRUE(store_->RevokeLease(lease).ok());
+  EXPECT_EQ(store_->Get(prefix_ + "n", &kv).code(), StatusCode::kNotFound);
+  EXPECT_EQ(store_->KeepAlive(lease).code(), StatusCode::kNotFound);
+  EXPECT_EQ(store_->RevokeLease(lease).code(), StatusCode::kNotFound);
+  EXPECT_EQ(store_->GrantLease(0ms, &lease).code(), StatusCode::kInvalidArgument);
+}
+
+TEST_F(EtcdStoreTest, AnExpiredLeaseDeletesItsKeysAndTheWatchSeesIt) {
+  int64_t rev = 0;
+  std::vector<KeyValue> list;
+  ASSERT_TRUE(store_->List(prefix_, &list, &rev).ok());
+  WatchEvents events;
+  std::unique_ptr<WatchHandle> watch;
+  ASSERT_TRUE(store_->Watch(prefix_, rev, events.callback(), &watch).ok());
+  LeaseId lease = kNoLease;
+  ASSERT_TRUE(store_->GrantLease(1000ms, &lease).ok());
+  ASSERT_TRUE(store_->Put(prefix_ + "node", "up", lease).ok());
+  const auto started = std::chrono::steady_clock::now();
+  const auto got = events.Wait(2, 10s);  // the put, then etcd's deletion at expiry
+  const auto waited = std::chrono::steady_clock::now() - started;
+  ASSERT_EQ(got.size(), 2u);
+  EXPECT_EQ(got[0].type, WatchEvent::Type::kPut);
+  EXPECT_EQ(got[0].kv.value, "up");
+  EXPECT_EQ(got[1].type, WatchEvent::Type::kDelete);
+  EXPECT_EQ(got[1].kv.key, prefix_ + "node");
+  EXPECT_GT(got[1].kv.mod_revision, got[0].kv.mod_revision);
+  EXPECT_LT(waited, 5s);
+  EXPECT_EQ(store_->KeepAlive(lease).code(), StatusCode::kNotFound);
+}
+
+TEST_F(EtcdStoreTest, WatchFromAnEarlierRevisionReplaysWhatItMissed) {
+  std::vector<KeyValue> list;
+  int64_t rev = 0;
+  ASSERT_TRUE(store_->Put(prefix_ + "a", "1", kNoLease).ok());
+  ASSERT_TRUE(store_->List(prefix_, &list, &rev).ok());
+  ASSERT_TRUE(store_->Put(prefix_ + "b", "2", kNoLease).ok());  // between List and Watch
+  ASSERT_TRUE(store_->Put("/elsewhere", "x", kNoLease).ok());   // outside the prefix
+  WatchEvents events;
+  std::unique_ptr<WatchHandle> watch;
+  ASSERT_TRUE(store_->Watch(prefix_, rev, events.callback(), &watch).ok());
+  ASSERT_TRUE(store_->Put(prefix_ + "c", "3", kNoLease).ok());
+  ASSERT_TRUE(store_->Delete(prefix_ + "a").ok());
+  const auto got = events.Wait(3);
+  ASSERT_EQ(got.size(), 3u);
+  EXPECT_EQ(got[0].kv.key, prefix_ + "b");
+  EXPECT_EQ(got[1].kv.key, prefix_ + "c");
+  EXPECT_EQ(got[2].kv.key, prefix_ + "a");
+  EXPECT_EQ(got[2].type, WatchEvent::Type::kDelete);
+}
+
+TEST_F(EtcdStoreTest, NoCallbackRunsAfterTheHandleIsDestroyed) {
+  std::atomic<int> calls{0};
+  std::atomic<bool> destroyed{false}, late{false};
+  int64_t rev = 0;
+  std::vector<KeyValue> list;
+  ASSERT_TRUE(store_->List(prefix_, &list, &rev).ok());
+  std::unique_ptr<WatchHandle> watch;
+  ASSERT_TRUE(store_
+                  ->Watch(
+                      prefix_, rev,
+                      [&](const WatchEvent&) {
+                        calls++;
+                        if (destroyed.load()) late = true;
+                      },
+                      &watch)
+                  .ok());
+  for (int i = 0; i < 20; ++i) ASSERT_TRUE(store_->Put(prefix_ + "k", std::to_string(i), 0).ok());
+  watch.reset();
+  destroyed = true;
+  for (int i = 0; i < 20; ++i) ASSERT_TRUE(store_->Put(prefix_ + "k", std::to_string(i), 0).ok());
+  // A second watch over the same prefix proves etcd has sent everything written so far.
+  WatchEvents fence;
+  std::unique_ptr<WatchHandle> w2;
+  ASSERT_TRUE(store_->Watch(prefix_, rev, fence.callback(), &w2).ok());
+  ASSERT_EQ(fence.Wait(40).size(), 40u);
+  EXPECT_FALSE(late.load());
+  EXPECT_LE(calls.load(), 20);
+}
+
+TEST(EtcdStoreConnectTest, NothingListeningIsUnavailable) {
+  EtcdStoreOptions o;
+  o.port = epara::testing::FreeLoopbackPort();
+  o.timeout = 500ms;
+  std::unique_ptr<EtcdStore> s;
+  EXPECT_EQ(EtcdStore::Connect(o, &s).code(), StatusCode::kUnavailable);
+}
+
+}  // namespace
+}  // namespace epara::cluster

@@ -1,0 +1,74 @@
+#include "testing/etcd_process.h"
+
+#include <httplib.h>
+#include <unistd.h>
+
+#include <cstdlib>
+#include <filesystem>
+#include <thread>
+
+namespace epara::testing {
+
+std::string FindEtcd() {
+  if (const char* env = std::getenv("EPARA_ETCD"); env && *env && access(env, X_OK) == 0)
+    return env;
+  if (access("/usr/bin/etcd", X_OK) == 0) return "/usr/bin/etcd";
+  return "";
+}
+
+EtcdProcess::~EtcdProcess() {
+  child_.Stop(std::chrono::seconds(10));
+  if (!data_dir_.empty()) {
+    std::error_code ec;
+    std::filesystem::remove_all(data_dir_, ec);
+  }
+}
+
+bool EtcdProcess::Start(std::string* error) {
+  const std::string etcd = FindEtcd();
+  if (etcd.empty()) {
+    *error = "etcd is not installed (apt install etcd-server, or set EPARA_ETCD)";
+    return false;
+  }
+  char tmpl[] = "/tmp/epara_etcd_XXXXXX";
+  if (!mkdtemp(tmpl)) {
+    *error = "mkdtemp failed";
+    return false;
+  }
+  data_dir_ = tmpl;
+  client_port_ = FreeLoopbackPort();
+  const int peer_port = FreeLoopbackPort();
+  const std::string client_url = "http://127.0.0.1:" + std::to_string(client_port_);
+  const std::string peer_url = "http://127.0.0.1:" + std::to_string(peer_port);
+  const std::vector<std::string> argv = {etcd,
+                                         "--name=epara-test",
+                                         "--data-dir=" + data_dir_ + "/data",
+                                         "--listen-client-urls=" + client_url,
+                                         "--advertise-client-urls=" + client_url,
+                                         "--listen-peer-urls=" + peer_url,
+                                         "--initial-advertise-peer-urls=" + peer_url,
+                                         "--initial-cluster=epara-test=" + peer_url,
+                                         "--heartbeat-interval=10",
+                                         "--election-timeout=100",
+                                         "--log-level=warn"};
+  if (!child_.Start(argv, data_dir_ + "/etcd.log")) {
+    *error = "fork failed";
+    return false;
+  }
+  httplib::Client client("127.0.0.1", client_port_);
+  client.set_connection_timeout(std::chrono::milliseconds(200));
+  const auto deadline = std::chrono::steady_clock::now() + std::chrono::seconds(20);
+  while (std::chrono::steady_clock::now() < deadline) {
+    if (!child_.Running()) {
+      *error = "etcd exited: " + child_.Log();
+      return false;
+    }
+    if (auto res = client.Get("/version"); res && res->status == 200) return true;
+    std::this_thread::sleep_for(std::chrono::milliseconds(20));  // polling readiness, bounded
+  }
+  *error = "etcd did not answer within 20 s: " + child_.Log();
+  child_.Kill();
+  return false;
+}
+
+}  // namespace epara::testing
