@@ -8,6 +8,7 @@ cd "$(dirname "$0")/.."
 # (6.5 vs 108 GFLOP/s measured for a 1024^2 matrix product on 2 cores).
 # libsentencepiece-dev is only for a test: epara reads tokenizer.model itself and the test checks
 # it against the reference library (the library cannot be loaded next to LibTorch).
+# gRPC + protobuf: the node-to-node protocol (src/peer/peer.proto).
 # etcd-server: the cluster store for nodes on several machines (tests start their own on free
 # loopback ports; Debian's package may also start a system etcd on 127.0.0.1:2379).
 PACKAGES=(
@@ -18,6 +19,7 @@ PACKAGES=(
   libgtest-dev libgmock-dev
   libsentencepiece-dev
   etcd-server
+  libgrpc++-dev libprotobuf-dev protobuf-compiler protobuf-compiler-grpc
 )
 
 missing=()

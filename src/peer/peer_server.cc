@@ -1,0 +1,157 @@
+#include "peer/peer_server.h"
+
+#include <grpcpp/grpcpp.h>
+
+#include <atomic>
+#include <mutex>
+#include <set>
+
+#include "peer/peer.grpc.pb.h"
+#include "peer/proto_convert.h"
+
+namespace epara::peer {
+namespace {
+
+class Service final : public v1::Peer::Service {
+ public:
+  explicit Service(PeerServerHandlers handlers) : h_(std::move(handlers)) {}
+
+  grpc::Status SyncDigests(grpc::ServerContext* ctx, grpc::ServerReader<v1::LoadDigest>* reader,
+                           v1::SyncSummary* summary) override {
+    {
+      std::lock_guard<std::mutex> lock(mu_);
+      if (stopping_) return grpc::Status(grpc::StatusCode::UNAVAILABLE, "node stopping");
+      syncs_.insert(ctx);
+    }
+    struct Unregister {
+      Service* s;
+      grpc::ServerContext* ctx;
+      ~Unregister() {
+        std::lock_guard<std::mutex> lock(s->mu_);
+        s->syncs_.erase(ctx);
+      }
+    } unregister{this, ctx};
+    v1::LoadDigest msg;
+    uint64_t kept = 0;
+    while (reader->Read(&msg)) {
+      cluster::LoadDigest d;
+      if (Status s = FromProto(msg, &d); !s.ok()) {
+        refused_++;
+        return grpc::Status(grpc::StatusCode::INVALID_ARGUMENT, s.message());
+      }
+      if (h_.is_peer && !h_.is_peer(d.node_id)) {
+        refused_++;
+        return grpc::Status(grpc::StatusCode::PERMISSION_DENIED, "unknown peer " + d.node_id);
+      }
+      if (h_.on_digest) h_.on_digest(d);
+      received_++;
+      kept++;
+      if (ctx->IsCancelled()) break;
+    }
+    summary->set_received(kept);
+    return grpc::Status::OK;
+  }
+
+  grpc::Status Forward(grpc::ServerContext* ctx, const v1::ForwardRequest* req,
+                       grpc::ServerWriter<v1::ForwardReply>* writer) override {
+    if (h_.is_peer && !h_.is_peer(req->origin_node())) {
+      refused_++;
+      return grpc::Status(grpc::StatusCode::PERMISSION_DENIED,
+                          "unknown peer '" + req->origin_node() + "'");
+    }
+    api::HttpRequest http;
+    if (Status s = FromProto(*req, &http); !s.ok()) {
+      refused_++;
+      return grpc::Status(grpc::StatusCode::INVALID_ARGUMENT, s.message());
+    }
+    v1::ForwardReply reply;
+    reply.set_accepted(true);
+    if (!writer->Write(reply)) return grpc::Status(grpc::StatusCode::CANCELLED, "origin gone");
+    api::HttpResponse res;
+    if (h_.on_forward) {
+      h_.on_forward(http, &res);
+    } else {
+      res.status = 501;
+      res.body =
+          R"({"error":{"message":"this node runs no forwarded requests","type":"unimplemented"}})";
+    }
+    reply.Clear();
+    v1::ForwardReply::Head* head = reply.mutable_head();
+    head->set_status(res.status);
+    head->set_content_type(res.content_type);
+    for (const auto& [k, v] : res.headers) head->mutable_headers()->insert({k, v});
+    head->set_streamed(static_cast<bool>(res.stream));
+    if (!res.stream) head->set_body(std::move(res.body));
+    if (!writer->Write(reply)) return grpc::Status(grpc::StatusCode::CANCELLED, "origin gone");
+    if (res.stream) {
+      v1::ForwardReply chunk;
+      res.stream([&](std::string_view data) {
+        if (ctx->IsCancelled()) return false;
+        chunk.set_chunk(std::string(data));
+        return writer->Write(chunk);
+      });
+    }
+    return grpc::Status::OK;
+  }
+
+  // Ends every digest stream (they never end on their own) and refuses new ones.
+  void CancelSyncs() {
+    std::lock_guard<std::mutex> lock(mu_);
+    stopping_ = true;
+    for (grpc::ServerContext* ctx : syncs_) ctx->TryCancel();
+  }
+
+  std::atomic<uint64_t> received_{0};
+  std::atomic<uint64_t> refused_{0};
+
+ private:
+  PeerServerHandlers h_;
+  std::mutex mu_;
+  bool stopping_ = false;                 // GUARDED_BY(mu_)
+  std::set<grpc::ServerContext*> syncs_;  // GUARDED_BY(mu_)
+};
+
+}  // namespace
+
+struct PeerServer::Impl {
+  std::unique_ptr<Service> service;
+  std::unique_ptr<grpc::Server> server;
+  int port = 0;
+  std::once_flag stopped;
+};
+
+PeerServer::PeerServer(std::unique_ptr<Impl> impl) : impl_(std::move(impl)) {}
+
+PeerServer::~PeerServer() { Stop(); }
+
+Status PeerServer::Start(const PeerServerOptions& options, PeerServerHandlers handlers,
+                         std::unique_ptr<PeerServer>* out) {
+  auto impl = std::make_unique<Impl>();
+  impl->service = std::make_unique<Service>(std::move(handlers));
+  grpc::ServerBuilder builder;
+  const std::string address = options.host + ":" + std::to_string(options.port);
+  builder.AddListeningPort(address, grpc::InsecureServerCredentials(), &impl->port);
+  builder.RegisterService(impl->service.get());
+  builder.SetMaxReceiveMessageSize(256 << 20);
+  builder.SetMaxSendMessageSize(256 << 20);
+  impl->server = builder.BuildAndStart();
+  if (!impl->server || impl->port <= 0) return Unavailable("cannot listen for peers on " + address);
+  out->reset(new PeerServer(std::move(impl)));
+  return Status::Ok();
+}
+
+int PeerServer::port() const { return impl_->port; }
+
+void PeerServer::Stop() {
+  std::call_once(impl_->stopped, [this] {
+    impl_->service->CancelSyncs();
+    // Forwards in flight get the deadline to finish (their origins are waiting for them).
+    impl_->server->Shutdown(std::chrono::system_clock::now() + std::chrono::seconds(30));
+    impl_->server->Wait();
+  });
+}
+
+uint64_t PeerServer::digests_received() const { return impl_->service->received_.load(); }
+uint64_t PeerServer::refused() const { return impl_->service->refused_.load(); }
+
+}  // namespace epara::peer

@@ -1,0 +1,185 @@
+#include <gtest/gtest.h>
+
+#include <arpa/inet.h>
+#include <netinet/in.h>
+#include <sys/socket.h>
+#include <unistd.h>
+
+#include <condition_variable>
+#include <mutex>
+
+#include "peer/peer_client.h"
+#include "peer/peer_server.h"
+#include "testing/child_process.h"
+
+namespace epara::peer {
+namespace {
+
+using namespace std::chrono_literals;
+
+// A peer server whose handlers record what they get.
+class PeerTest : public ::testing::Test {
+ protected:
+  void SetUp() override {
+    PeerServerHandlers h;
+    h.is_peer = [](const std::string& id) { return id == "a" || id == "b"; };
+    h.on_digest = [this](const cluster::LoadDigest& d) {
+      std::lock_guard<std::mutex> lock(mu_);
+      digests_.push_back(d);
+      cv_.notify_all();
+    };
+    h.on_forward = [](const api::HttpRequest& req, api::HttpResponse* res) {
+      if (req.path == "/stream") {
+        res->content_type = "text/event-stream";
+        res->stream = [](const api::ChunkWriter& w) {
+          for (int i = 0; i < 3; ++i)
+            if (!w("data: " + std::to_string(i) + "\n\n")) return;
+        };
+        return;
+      }
+      res->status = 201;
+      res->headers.emplace_back("x-echo", req.Query("q"));
+      res->body = req.method + " " + req.path + " " + req.body + " " + req.Header("x-h");
+    };
+    ASSERT_TRUE(PeerServer::Start({}, h, &server_).ok());
+    address_ = "127.0.0.1:" + std::to_string(server_->port());
+  }
+
+  // Waits (bounded) until a digest with `sequence` arrived; returns everything received.
+  std::vector<cluster::LoadDigest> WaitForSequence(uint64_t sequence) {
+    std::unique_lock<std::mutex> lock(mu_);
+    cv_.wait_for(lock, 10s,
+                 [&] { return !digests_.empty() && digests_.back().sequence >= sequence; });
+    return digests_;
+  }
+
+  std::unique_ptr<PeerServer> server_;
+  std::string address_;
+  std::mutex mu_;
+  std::condition_variable cv_;
+  std::vector<cluster::LoadDigest> digests_;
+};
+
+cluster::LoadDigest Digest(const std::string& node, uint64_t seq) {
+  cluster::LoadDigest d;
+  d.node_id = node;
+  d.epoch = 7;
+  d.sequence = seq;
+  d.cpu_utilization = 0.5;
+  d.free_memory_bytes = 123456789;
+  d.instances.push_back({"seg", 3, 1, 12.5, 30.0, 0.75, true});
+  return d;
+}
+
+TEST_F(PeerTest, DigestsArriveInOrderWithEveryField) {
+  PeerClient client("a", "server", address_);
+  for (uint64_t s = 1; s <= 5; ++s) client.PublishDigest(Digest("a", s));
+  const auto got = WaitForSequence(5);
+  ASSERT_FALSE(got.empty());
+  // Publishing replaces a digest not yet sent: some may be skipped, never reordered.
+  for (size_t i = 1; i < got.size(); ++i) EXPECT_LT(got[i - 1].sequence, got[i].sequence);
+  const cluster::LoadDigest& d = got.back();
+  EXPECT_EQ(d.node_id, "a");
+  EXPECT_EQ(d.epoch, 7u);
+  EXPECT_FLOAT_EQ(d.cpu_utilization, 0.5);
+  EXPECT_EQ(d.free_memory_bytes, 123456789u);
+  ASSERT_EQ(d.instances.size(), 1u);
+  EXPECT_EQ(d.instances[0].model, "seg");
+  EXPECT_EQ(d.instances[0].queue_length, 3u);
+  EXPECT_EQ(d.instances[0].in_flight, 1u);
+  EXPECT_FLOAT_EQ(d.instances[0].expected_wait_ms, 12.5);
+  EXPECT_FLOAT_EQ(d.instances[0].batch_occupancy, 0.75);
+  EXPECT_EQ(server_->digests_received(), got.size());
+}
+
+TEST_F(PeerTest, UnknownPeersAreRefusedAndTheServerKeepsServing) {
+  {
+    PeerClient stranger("mallory", "server", address_);
+    stranger.PublishDigest(Digest("mallory", 1));
+    api::HttpRequest req;
+    req.method = "POST";
+    req.path = "/x";
+    api::HttpResponse res;
+    bool started = true;
+    Status s = stranger.Forward(req, &res, &started, 5s);
+    EXPECT_FALSE(s.ok());
+    EXPECT_FALSE(started);
+  }
+  // Garbage bytes on the gRPC port (not HTTP/2 at all).
+  int fd = epara::testing::FreeLoopbackPort() > 0 ? socket(AF_INET, SOCK_STREAM, 0) : -1;
+  ASSERT_GE(fd, 0);
+  sockaddr_in addr{};
+  addr.sin_family = AF_INET;
+  addr.sin_port = htons(static_cast<uint16_t>(server_->port()));
+  addr.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
+  ASSERT_EQ(connect(fd, reinterpret_cast<sockaddr*>(&addr), sizeof addr), 0);
+  const char junk[] = "\x00\x01garbage that is not a gRPC preface\r\n\r\n";
+  ASSERT_GT(write(fd, junk, sizeof junk), 0);
+  close(fd);
+  // A malformed forward (no method) from a known peer.
+  PeerClient a("a", "server", address_);
+  api::HttpRequest bad;
+  bad.path = "relative";
+  api::HttpResponse res;
+  bool started = true;
+  EXPECT_FALSE(a.Forward(bad, &res, &started, 5s).ok());
+  EXPECT_FALSE(started);
+  // Still serving.
+  a.PublishDigest(Digest("a", 42));
+  EXPECT_EQ(WaitForSequence(42).back().sequence, 42u);
+  EXPECT_GE(server_->refused(), 2u);
+  for (const auto& d : digests_) EXPECT_NE(d.node_id, "mallory");
+}
+
+TEST_F(PeerTest, ForwardCarriesTheRequestAndTheReply) {
+  PeerClient client("b", "server", address_);
+  api::HttpRequest req;
+  req.method = "POST";
+  req.path = "/v1/segment/seg";
+  req.body = std::string("\x89PNG\x00\x01", 6);
+  req.query.emplace("q", "42");
+  req.headers.emplace("x-h", "hv");
+  api::HttpResponse res;
+  bool started = false;
+  ASSERT_TRUE(client.Forward(req, &res, &started, 5s).ok());
+  EXPECT_TRUE(started);
+  EXPECT_EQ(res.status, 201);
+  EXPECT_EQ(res.body, "POST /v1/segment/seg " + req.body + " hv");
+  ASSERT_EQ(res.headers.size(), 1u);
+  EXPECT_EQ(res.headers[0].second, "42");
+  EXPECT_FALSE(res.stream);
+}
+
+TEST_F(PeerTest, StreamedRepliesAreRelayedChunkByChunk) {
+  PeerClient client("b", "server", address_);
+  api::HttpRequest req;
+  req.method = "POST";
+  req.path = "/stream";
+  api::HttpResponse res;
+  bool started = false;
+  ASSERT_TRUE(client.Forward(req, &res, &started, 5s).ok());
+  ASSERT_TRUE(res.stream);
+  EXPECT_EQ(res.content_type, "text/event-stream");
+  std::vector<std::string> chunks;
+  res.stream([&](std::string_view c) {
+    chunks.emplace_back(c);
+    return true;
+  });
+  ASSERT_EQ(chunks.size(), 3u);
+  EXPECT_EQ(chunks[2], "data: 2\n\n");
+}
+
+TEST(PeerClientTest, ANodeThatIsDownIsNotStarted) {
+  PeerClient client("a", "gone", "127.0.0.1:" + std::to_string(epara::testing::FreeLoopbackPort()));
+  api::HttpRequest req;
+  req.method = "GET";
+  req.path = "/";
+  api::HttpResponse res;
+  bool started = true;
+  Status s = client.Forward(req, &res, &started, 2s);
+  EXPECT_EQ(s.code(), StatusCode::kUnavailable);
+  EXPECT_FALSE(started);
+}
+
+}  // namespace
+}  // namespace epara::peer
