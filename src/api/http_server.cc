@@ -1,5 +1,7 @@
 #include "api/http_server.h"
 
+#include <regex>
+
 #include <httplib.h>
 
 #include <algorithm>
@@ -27,6 +29,12 @@ std::string HttpRequest::Header(std::string_view name) const {
 
 struct HttpServer::Impl {
   httplib::Server server;
+  struct LocalRoute {
+    std::string method;
+    std::regex path;
+    HttpHandler handler;
+  };
+  std::vector<LocalRoute> routes;  // the same routes, for Dispatch()
 };
 
 namespace {
@@ -114,8 +122,24 @@ HttpServer::HttpServer(HttpServerOptions options)
 
 HttpServer::~HttpServer() { Stop(); }
 
+void HttpServer::Dispatch(HttpRequest request, HttpResponse* response) const {
+  std::smatch m;
+  for (const Impl::LocalRoute& r : impl_->routes) {
+    if (r.method != request.method || !std::regex_match(request.path, m, r.path)) continue;
+    request.path_params.clear();
+    for (size_t i = 1; i < m.size(); ++i) request.path_params.push_back(m[i].str());
+    r.handler(request, response);
+    return;
+  }
+  response->status = 404;
+  response->content_type = "application/json";
+  response->body =
+      ErrorBody(404, ReasonType(404), "no route for " + request.method + " " + request.path);
+}
+
 void HttpServer::Route(const std::string& method, const std::string& path_regex,
                        HttpHandler handler) {
+  impl_->routes.push_back({method, std::regex(path_regex), handler});
   auto adapter = [h = std::move(handler)](const httplib::Request& req, httplib::Response& res) {
     HttpRequest r;
     r.method = req.method;

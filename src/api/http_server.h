@@ -29,6 +29,10 @@ class HttpServer {
   // REQUIRES: before Start().
   void Route(const std::string& method, const std::string& path_regex, HttpHandler handler);
 
+  // Runs `request` through the matching route on the calling thread, as if it had arrived over
+  // HTTP (forwarded requests from peers); 404 with epara's error body when no route matches.
+  void Dispatch(HttpRequest request, HttpResponse* response) const;
+
   // Binds and starts serving on a background thread. Unavailable if the address cannot be bound.
   Status Start();
   // The bound port (after Start()).

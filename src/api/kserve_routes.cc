@@ -31,6 +31,10 @@ Status CheckVersion(const engine::ServedModel& m, const HttpRequest& req) {
 void Infer(const ServerContext& ctx, const HttpRequest& req, HttpResponse* res) {
   const auto start = std::chrono::steady_clock::now();
   engine::ServedModel* model = nullptr;
+  if (Status routed; RoutedElsewhere(ctx, req.path_params[0], req, res, &routed)) {
+    if (!routed.ok()) WriteError(routed, res);
+    return;
+  }
   if (Status s = FindModel(ctx, req.path_params[0], &model); !s.ok()) return WriteError(s, res);
   auto finish = [&](const Status& s) {
     model->metrics.RecordRequest(

@@ -127,6 +127,10 @@ void Generate(const ServerContext& ctx, const HttpRequest& req, HttpResponse* re
   if (!j.contains("model") || !j["model"].is_string())
     return WriteOpenAiError(InvalidArgument("'model' must be a string"), res);
   const std::string model = j["model"].get<std::string>();
+  if (Status routed; RoutedElsewhere(ctx, model, req, res, &routed)) {
+    if (!routed.ok()) WriteOpenAiError(routed, res);
+    return;
+  }
   auto it = ctx.llms->find(model);
   if (it == ctx.llms->end())
     return WriteOpenAiError(NotFound("model '" + model + "' not found (not an LLM served here)"),

@@ -15,6 +15,12 @@
 
 namespace epara::api {
 
+bool RoutedElsewhere(const ServerContext& ctx, const std::string& model, const HttpRequest& req,
+                     HttpResponse* res, Status* error) {
+  if (!ctx.route || !req.Header(kForwardedHeader).empty()) return false;
+  return ctx.route(model, req, res, error);
+}
+
 Status FindModel(const ServerContext& ctx, const std::string& name, engine::ServedModel** out) {
   *out = ctx.models->Find(name);
   if (!*out) return NotFound("model '" + name + "' not found");
@@ -44,7 +50,18 @@ Status Server::Create(const ServerOptions& options, backend::BackendRegistry* ba
     return InvalidArgument(msg);
   }
   s->models_ = std::make_unique<engine::ModelManager>(backends, &s->registry_);
-  for (const ModelDescriptor& d : scan.models) {
+  for (ModelDescriptor d : scan.models) {
+    if (!options.only_models.empty() &&
+        std::find(options.only_models.begin(), options.only_models.end(), d.name) ==
+            options.only_models.end())
+      continue;
+    if (options.cpu_threads > 0) {
+      const int per_instance = std::max(1, options.cpu_threads / std::max(1, d.instances.count));
+      d.instances.threads =
+          d.instances.threads > 0 ? std::min(d.instances.threads, per_instance) : per_instance;
+      d.llm.threads =
+          d.llm.threads > 0 ? std::min(d.llm.threads, options.cpu_threads) : options.cpu_threads;
+    }
     Status st;
     if (d.task == TaskType::kLlm) {
       if (!options.llm_loader) {
@@ -69,7 +86,8 @@ Status Server::Create(const ServerOptions& options, backend::BackendRegistry* ba
   s->ctx_.llm_metrics = &s->llm_metrics_;
   s->ctx_.image_limits = options.image_limits;
   s->request_cpu_ = std::make_unique<BackgroundPool>(
-      static_cast<int>(std::max(1u, std::thread::hardware_concurrency())),
+      options.cpu_threads > 0 ? options.cpu_threads
+                              : static_cast<int>(std::max(1u, std::thread::hardware_concurrency())),
       options.request_work_idle_class);
   s->ctx_.request_cpu = s->request_cpu_.get();
   s->ctx_.server_version = kEparaVersion;

@@ -21,7 +21,9 @@ namespace epara::api {
 struct ServerOptions {
   std::string models_dir;
   HttpServerOptions http;
-  bool skip_invalid_models = false;  // serve the valid models when some descriptors are invalid
+  bool skip_invalid_models = false;      // serve the valid models when some descriptors are invalid
+  std::vector<std::string> only_models;  // serve only these models of the repository (empty: all)
+  int cpu_threads = 0;  // CPU threads all instances together may use (a node's share); 0: all cores
   DecodeLimits image_limits;
   // Request CPU work (decode, encode, JSON tensors) in SCHED_IDLE so it never takes a core from a
   // model's intra-op team (core/background_pool.h). false: normal priority.
@@ -38,12 +40,24 @@ class Server {
                        std::unique_ptr<Server>* out);
   ~Server();
 
+  // Installs the distributed request handler (ServerContext::route). REQUIRES: before Start().
+  void SetRouter(decltype(ServerContext::route) route) { ctx_.route = std::move(route); }
+  // Runs a request that a peer forwarded here through the HTTP routes, on the calling thread.
+  void Dispatch(HttpRequest request, HttpResponse* response) const {
+    http_.Dispatch(std::move(request), response);
+  }
+
   Status Start();
   int port() const { return http_.port(); }
   void Stop();
 
   engine::ModelManager& models() { return *models_; }
   const std::map<std::string, std::unique_ptr<llm::LlmEngine>>& llms() const { return llms_; }
+  const std::map<std::string, metrics::LlmMetrics>& llm_metrics() const { return llm_metrics_; }
+  // Adds a route next to the API's (REQUIRES: before Start()).
+  void Route(const std::string& method, const std::string& path_regex, HttpHandler handler) {
+    http_.Route(method, path_regex, std::move(handler));
+  }
   // Models skipped at load (no loader for their task), with the reason.
   const std::vector<std::string>& skipped() const { return skipped_; }
   metrics::Registry& metrics() { return registry_; }

@@ -6,6 +6,7 @@
 #include <memory>
 #include <string>
 
+#include "api/http_types.h"
 #include "core/background_pool.h"
 
 #include "engine/model_manager.h"
@@ -25,7 +26,20 @@ struct ServerContext {
   BackgroundPool* request_cpu = nullptr;  // request CPU work; nullptr: run on the HTTP thread
   std::string server_name = "epara";
   std::string server_version;
+  // The distributed request handler (set by a node agent; empty in `epara serve`). Called with the
+  // model a request names before it runs here; returns true when the request was finished
+  // elsewhere (response filled) or refused (*error set; the route writes it in its API's shape),
+  // false to run it here.
+  std::function<bool(const std::string& model, const HttpRequest&, HttpResponse*, Status* error)>
+      route;
 };
+
+// The header that marks a request forwarded by a peer: it always runs where it arrives.
+inline constexpr const char* kForwardedHeader = "X-Epara-Forwarded-By";
+
+// ctx.route for requests that did not come from a peer; false when there is no router.
+bool RoutedElsewhere(const ServerContext& ctx, const std::string& model, const HttpRequest& req,
+                     HttpResponse* res, Status* error);
 
 // Finds a model by name: NotFound if unknown.
 Status FindModel(const ServerContext& ctx, const std::string& name, engine::ServedModel** out);

@@ -8,5 +8,6 @@ namespace epara::cli {
 
 void RegisterServeCommand(CLI::App& app, int* exit_code);
 void RegisterModelsCommand(CLI::App& app, int* exit_code);
+void RegisterNodeCommand(CLI::App& app, int* exit_code);
 
 }  // namespace epara::cli

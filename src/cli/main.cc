@@ -21,6 +21,7 @@ int main(int argc, char** argv) {
   int exit_code = 0;
   epara::cli::RegisterServeCommand(app, &exit_code);
   epara::cli::RegisterModelsCommand(app, &exit_code);
+  epara::cli::RegisterNodeCommand(app, &exit_code);
   spdlog::set_pattern("[%Y-%m-%d %H:%M:%S.%e] [%^%l%$] %v");
   try {
     app.parse(argc, argv);

@@ -23,6 +23,7 @@ struct InstanceLoad {
   double service_ms = 0;        // recent service time of one request
   double batch_occupancy = 0;   // recent mean batch / max batch, 0..1
   bool ready = true;
+  uint32_t max_batch = 1;  // requests one batch can hold (1: no batching)
 };
 
 struct LoadDigest {

@@ -17,6 +17,7 @@ NodeRecord Node(const std::string& id) {
   r.device_class = "edge-server";
   r.version = "0.4.0";
   r.devices.push_back({"cpu", "cpu", 8ll << 30, 2.0, 108.5, {"libtorch 1.13.1"}});
+  r.instances.push_back({"seg-demo", "segmentation", 250});
   return r;
 }
 
@@ -30,6 +31,10 @@ TEST(NodeRecordTest, RoundTripsThroughJson) {
   EXPECT_EQ(back.devices[0].memory_bytes, 8ll << 30);
   EXPECT_DOUBLE_EQ(back.devices[0].speed_gflops, 108.5);
   EXPECT_EQ(back.devices[0].backends, r.devices[0].backends);
+  ASSERT_EQ(back.instances.size(), 1u);
+  EXPECT_EQ(back.FindInstance("seg-demo")->task, "segmentation");
+  EXPECT_DOUBLE_EQ(back.FindInstance("seg-demo")->slo_ms, 250);
+  EXPECT_EQ(back.FindInstance("other"), nullptr);
 }
 
 TEST(NodeRecordTest, MalformedRecordsNameTheField) {
@@ -47,6 +52,8 @@ TEST(NodeRecordTest, MalformedRecordsNameTheField) {
        "node.devices is not an array"},
       {R"({"id":"n","api_address":"a","peer_address":"p","device_class":"c","version":"v","devices":[{"id":"cpu"}]})",
        "node.devices[0].kind is missing"},
+      {R"({"id":"n","api_address":"a","peer_address":"p","device_class":"c","version":"v","devices":[],"instances":[{"model":"m","task":"llm"}]})",
+       "node.instances[0].slo_ms is missing"},
   };
   for (const auto& [text, message] : bad) {
     const Status s = ParseNodeRecord(text, &out);

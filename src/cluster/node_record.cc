@@ -22,6 +22,12 @@ Status Field(const json& j, const char* name, const std::string& where, T* out) 
 
 }  // namespace
 
+const InstanceRecord* NodeRecord::FindInstance(const std::string& model) const {
+  for (const InstanceRecord& i : instances)
+    if (i.model == model) return &i;
+  return nullptr;
+}
+
 std::string NodeKey(const std::string& id) { return std::string(kNodePrefix) + id; }
 
 std::string NodeRecordToJson(const NodeRecord& r) {
@@ -33,11 +39,15 @@ std::string NodeRecordToJson(const NodeRecord& r) {
                        {"cpu_share", d.cpu_share},
                        {"speed_gflops", d.speed_gflops},
                        {"backends", d.backends}});
+  json instances = json::array();
+  for (const InstanceRecord& i : r.instances)
+    instances.push_back({{"model", i.model}, {"task", i.task}, {"slo_ms", i.slo_ms}});
   return json{{"id", r.id},
               {"api_address", r.api_address},
               {"peer_address", r.peer_address},
               {"device_class", r.device_class},
               {"devices", devices},
+              {"instances", instances},
               {"version", r.version}}
       .dump();
 }
@@ -69,6 +79,22 @@ Status ParseNodeRecord(const std::string& text, NodeRecord* out) {
     EPARA_RETURN_IF_ERROR(Field(d, "speed_gflops", where, &dr.speed_gflops));
     EPARA_RETURN_IF_ERROR(Field(d, "backends", where, &dr.backends));
     r.devices.push_back(std::move(dr));
+  }
+  // Optional: nodes that host nothing (yet) may leave it out.
+  if (auto it = j.find("instances"); it != j.end()) {
+    if (!it->is_array()) return InvalidArgument("node.instances is not an array");
+    for (size_t i = 0; i < it->size(); ++i) {
+      const json& in = (*it)[i];
+      const std::string where = "node.instances[" + std::to_string(i) + "].";
+      if (!in.is_object())
+        return InvalidArgument(where.substr(0, where.size() - 1) + " is not an object");
+      InstanceRecord ir;
+      EPARA_RETURN_IF_ERROR(Field(in, "model", where, &ir.model));
+      if (ir.model.empty()) return InvalidArgument(where + "model is empty");
+      EPARA_RETURN_IF_ERROR(Field(in, "task", where, &ir.task));
+      EPARA_RETURN_IF_ERROR(Field(in, "slo_ms", where, &ir.slo_ms));
+      r.instances.push_back(std::move(ir));
+    }
   }
   *out = std::move(r);
   return Status::Ok();

@@ -19,13 +19,23 @@ struct DeviceRecord {
   std::vector<std::string> backends;  // "libtorch 1.13.1"
 };
 
+// One model instance the node serves (the service instance registry).
+struct InstanceRecord {
+  std::string model;
+  std::string task;   // "segmentation" | "llm" | "tensor"
+  double slo_ms = 0;  // end-to-end SLO of the service (LLM: time to first token); 0 = none
+};
+
 struct NodeRecord {
   std::string id;
   std::string api_address;   // host:port of its HTTP API
   std::string peer_address;  // host:port of its peer (sync/forward) endpoint
   std::string device_class;  // "edge-server" | "embedded" | "microcomputer" | custom
   std::vector<DeviceRecord> devices;
+  std::vector<InstanceRecord> instances;
   std::string version;  // epara version
+
+  const InstanceRecord* FindInstance(const std::string& model) const;
 };
 
 std::string NodeRecordToJson(const NodeRecord& r);

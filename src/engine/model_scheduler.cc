@@ -65,6 +65,19 @@ size_t ModelScheduler::queued() const {
   return queue_.size();
 }
 
+ModelScheduler::Load ModelScheduler::CurrentLoad() const {
+  std::lock_guard<std::mutex> lock(mu_);
+  Load l;
+  l.queued = static_cast<uint32_t>(queue_.size());
+  l.in_flight = in_flight_;
+  l.service_ms = ewma_batch_s_ * 1e3;
+  const double per_batch = std::max(1, config_.max_batch_size);
+  const double parallel = per_batch * static_cast<double>(std::max<size_t>(1, instances_.size()));
+  l.expected_wait_ms = (in_flight_ > 0 ? l.service_ms / 2 : 0) + l.queued / parallel * l.service_ms;
+  l.batch_occupancy = std::min(1.0, ewma_rows_ / per_batch);
+  return l;
+}
+
 void ModelScheduler::WorkerLoop(backend::ModelInstance* instance) {
   SetCurrentThreadName("ep-model");
   std::vector<int64_t> rows;
@@ -88,6 +101,7 @@ void ModelScheduler::WorkerLoop(backend::ModelInstance* instance) {
             queue_.pop_front();
           }
           metrics_.pending->Add(-static_cast<double>(d.take));
+          in_flight_ += static_cast<uint32_t>(d.take);
           break;
         }
         cv_.wait_until(lock, d.wake_at);
@@ -120,6 +134,14 @@ void ModelScheduler::RunBatch(backend::ModelInstance* instance,
   }
   const double compute = Seconds(Clock::now() - start);
   AddPendingCompute(-static_cast<int>(batch.size()));
+  {
+    std::lock_guard<std::mutex> lock(mu_);
+    in_flight_ -= static_cast<uint32_t>(batch.size());
+    constexpr double kWeight = 0.2;  // about the last 5 batches
+    ewma_batch_s_ =
+        ewma_batch_s_ == 0 ? compute : ewma_batch_s_ + kWeight * (compute - ewma_batch_s_);
+    ewma_rows_ = ewma_rows_ == 0 ? total_rows : ewma_rows_ + kWeight * (total_rows - ewma_rows_);
+  }
   if (status.ok() && config_.max_batch_size > 0) {
     for (const Tensor& o : outputs)
       if (o.shape().empty() || o.shape()[0] != total_rows)

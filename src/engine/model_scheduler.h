@@ -37,6 +37,19 @@ class ModelScheduler {
   size_t queued() const;
   const BatchingConfig& config() const { return config_; }
 
+  // The scheduler's load, for the distributed request handler's predictions. Service and wait
+  // times come from an exponentially weighted average of recent batch run times (0 before the
+  // first batch): wait = (a running batch ? half a batch : 0) + queued / (max batch x instances)
+  // batches.
+  struct Load {
+    uint32_t queued = 0;     // requests waiting
+    uint32_t in_flight = 0;  // requests in running batches
+    double expected_wait_ms = 0;
+    double service_ms = 0;       // one batch's recent run time
+    double batch_occupancy = 0;  // recent mean batch rows / max batch size
+  };
+  Load CurrentLoad() const;
+
  private:
   ModelScheduler(const BatchingConfig& config,
                  std::vector<std::unique_ptr<backend::ModelInstance>> instances,
@@ -52,6 +65,9 @@ class ModelScheduler {
   std::condition_variable cv_;
   std::deque<InferenceRequest> queue_;  // GUARDED_BY(mu_)
   bool stopping_ = false;               // GUARDED_BY(mu_)
+  uint32_t in_flight_ = 0;              // GUARDED_BY(mu_)
+  double ewma_batch_s_ = 0;             // GUARDED_BY(mu_)
+  double ewma_rows_ = 0;                // GUARDED_BY(mu_)
   std::vector<std::thread> workers_;
 };
 

@@ -2,18 +2,47 @@
 
 #include <gtest/gtest.h>
 
+#include <condition_variable>
 #include <future>
 
 namespace epara::engine {
 namespace {
 
+// Holds batches in Run() until opened; counts the batches that entered.
+struct Gate {
+  std::mutex mu;
+  std::condition_variable cv;
+  bool open = true;
+  int entered = 0;
+  void Close() {
+    std::lock_guard<std::mutex> lock(mu);
+    open = false;
+  }
+  void Open() {
+    std::lock_guard<std::mutex> lock(mu);
+    open = true;
+    cv.notify_all();
+  }
+  bool WaitEntered(int n) {
+    std::unique_lock<std::mutex> lock(mu);
+    return cv.wait_for(lock, std::chrono::seconds(20), [&] { return entered >= n; });
+  }
+  void Pass() {
+    std::unique_lock<std::mutex> lock(mu);
+    entered++;
+    cv.notify_all();
+    cv.wait(lock, [&] { return open; });
+  }
+};
+
 // Doubles its single FP32 input; fails the whole batch if any element is negative. Records the
 // rows of every batch it ran.
 class FakeInstance : public backend::ModelInstance {
  public:
-  explicit FakeInstance(std::vector<int64_t>* batches, std::mutex* mu)
-      : batches_(batches), mu_(mu) {}
+  explicit FakeInstance(std::vector<int64_t>* batches, std::mutex* mu, Gate* gate)
+      : batches_(batches), mu_(mu), gate_(gate) {}
   Status Run(const std::vector<Tensor>& inputs, std::vector<Tensor>* outputs) override {
+    gate_->Pass();
     {
       std::lock_guard<std::mutex> lock(*mu_);
       batches_->push_back(inputs[0].shape()[0]);
@@ -33,6 +62,7 @@ class FakeInstance : public backend::ModelInstance {
  private:
   std::vector<int64_t>* batches_;
   std::mutex* mu_;
+  Gate* gate_;
   std::string device_ = "cpu";
 };
 
@@ -44,7 +74,7 @@ class SchedulerTest : public ::testing::Test {
     cfg.max_queue_delay_us = delay_us;
     cfg.max_queue_size = max_queue;
     std::vector<std::unique_ptr<backend::ModelInstance>> inst;
-    inst.push_back(std::make_unique<FakeInstance>(&batches_, &mu_));
+    inst.push_back(std::make_unique<FakeInstance>(&batches_, &mu_, &gate_));
     metrics_ = metrics::ModelMetrics::Create(&registry_, "m", max_batch);
     ASSERT_TRUE(ModelScheduler::Create(cfg, std::move(inst), metrics_, &scheduler_).ok());
   }
@@ -66,6 +96,7 @@ class SchedulerTest : public ::testing::Test {
     return f.get();
   }
 
+  Gate gate_;
   metrics::Registry registry_;
   metrics::ModelMetrics metrics_;
   std::mutex mu_;
@@ -89,6 +120,38 @@ TEST_F(SchedulerTest, FullBatchRunsAtOnceAndEachRequestGetsItsOwnRows) {
   EXPECT_EQ(batches_, (std::vector<int64_t>{4}));
   EXPECT_EQ(metrics_.exec_count->value(), 1.0);
   EXPECT_EQ(metrics_.batch_size->sum(), 4.0);
+}
+
+TEST_F(SchedulerTest, LoadCountsQueuedAndRunningRequestsAndLearnsTheServiceTime) {
+  Make(/*max_batch=*/1, /*delay_us=*/0, /*max_queue=*/16);
+  EXPECT_EQ(scheduler_->CurrentLoad().service_ms, 0.0);  // nothing run yet
+  gate_.Close();
+  std::vector<std::future<InferenceResult>> f(3);
+  ASSERT_TRUE(Submit(1, &f[0]).ok());
+  ASSERT_TRUE(gate_.WaitEntered(1));
+  ASSERT_TRUE(Submit(2, &f[1]).ok());
+  ASSERT_TRUE(Submit(3, &f[2]).ok());
+  ModelScheduler::Load busy = scheduler_->CurrentLoad();
+  EXPECT_EQ(busy.in_flight, 1u);
+  EXPECT_EQ(busy.queued, 2u);
+  gate_.Open();
+  for (auto& x : f) ASSERT_TRUE(Await(x).status.ok());
+  ModelScheduler::Load idle = scheduler_->CurrentLoad();
+  EXPECT_EQ(idle.in_flight, 0u);
+  EXPECT_EQ(idle.queued, 0u);
+  EXPECT_GT(idle.service_ms, 0.0);
+  EXPECT_EQ(idle.expected_wait_ms, 0.0);
+  EXPECT_DOUBLE_EQ(idle.batch_occupancy, 1.0);
+  // The same backlog again predicts half a batch plus two whole ones.
+  gate_.Close();
+  ASSERT_TRUE(Submit(1, &f[0]).ok());
+  ASSERT_TRUE(gate_.WaitEntered(4));
+  ASSERT_TRUE(Submit(2, &f[1]).ok());
+  ASSERT_TRUE(Submit(3, &f[2]).ok());
+  ModelScheduler::Load again = scheduler_->CurrentLoad();
+  EXPECT_DOUBLE_EQ(again.expected_wait_ms, 2.5 * again.service_ms);
+  gate_.Open();
+  for (auto& x : f) ASSERT_TRUE(Await(x).status.ok());
 }
 
 TEST_F(SchedulerTest, QueueBoundRejectsAndShutdownAnswersEveryAcceptedRequest) {

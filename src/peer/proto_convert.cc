@@ -1,5 +1,7 @@
 #include "peer/proto_convert.h"
 
+#include <algorithm>
+
 namespace epara::peer {
 
 void ToProto(const cluster::LoadDigest& in, v1::LoadDigest* out) {
@@ -18,6 +20,7 @@ void ToProto(const cluster::LoadDigest& in, v1::LoadDigest* out) {
     p->set_service_ms(static_cast<float>(i.service_ms));
     p->set_batch_occupancy(static_cast<float>(i.batch_occupancy));
     p->set_ready(i.ready);
+    p->set_max_batch(i.max_batch);
   }
 }
 
@@ -41,6 +44,7 @@ Status FromProto(const v1::LoadDigest& in, cluster::LoadDigest* out) {
     i.service_ms = p.service_ms();
     i.batch_occupancy = p.batch_occupancy();
     i.ready = p.ready();
+    i.max_batch = std::max<uint32_t>(1, p.max_batch());
     out->instances.push_back(std::move(i));
   }
   return Status::Ok();

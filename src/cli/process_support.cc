@@ -1,0 +1,67 @@
+#include "cli/process_support.h"
+
+#include <pthread.h>
+#include <spdlog/spdlog.h>
+
+#include <cstdio>
+#include <fstream>
+
+#include "backend/libtorch/libtorch_backend.h"
+#include "llm/engine_factory.h"
+
+namespace epara::cli {
+
+sigset_t BlockStopSignals() {
+  sigset_t stop_signals;
+  sigemptyset(&stop_signals);
+  sigaddset(&stop_signals, SIGINT);
+  sigaddset(&stop_signals, SIGTERM);
+  pthread_sigmask(SIG_BLOCK, &stop_signals, nullptr);
+  return stop_signals;
+}
+
+int WaitForStopSignal(const sigset_t& signals) {
+  int sig = 0;
+  sigwait(&signals, &sig);
+  return sig;
+}
+
+decltype(api::ServerOptions::llm_loader) LibTorchLlmLoader() {
+  return [](const ModelDescriptor& d, std::unique_ptr<llm::LlmEngine>* out) {
+    bool recognized = true;
+    EPARA_RETURN_IF_ERROR(llm::CreateEngineFromDescriptor(d, out, &recognized));
+    if (!recognized)
+      spdlog::warn("model {}: chat template not recognized; using epara's default", d.name);
+    return Status::Ok();
+  };
+}
+
+bool RegisterBackends(backend::BackendRegistry* backends) {
+  if (Status s = backends->Register(backend::CreateLibTorchBackend()); !s.ok()) {
+    spdlog::error("{}", s.ToString());
+    return false;
+  }
+  return true;
+}
+
+void LogModels(api::Server& server) {
+  for (const auto* m : server.models().List()) {
+    spdlog::info("model {} [{}] {} on {}: {:.1f} MB{}", m->descriptor.name,
+                 TaskTypeName(m->descriptor.task), engine::ModelStateName(m->state),
+                 m->descriptor.instances.device, m->memory_footprint_bytes / 1e6,
+                 m->load_error.ok() ? "" : " (" + m->load_error.message() + ")");
+  }
+  for (const auto& [name, engine] : server.llms())
+    spdlog::info("model {} [llm] READY on {}: {:.1f} MB weights, {} MB KV cache", name, "cpu",
+                 engine->model().weight_bytes() / 1e6, engine->kv_budget_bytes() >> 20);
+  for (const std::string& why : server.skipped()) spdlog::warn("skipped {}", why);
+}
+
+void WritePortFile(const std::string& path, const std::string& content) {
+  if (path.empty()) return;
+  const std::string tmp = path + ".tmp";
+  std::ofstream(tmp) << content << "\n";
+  std::rename(tmp.c_str(), path.c_str());
+}
+
+}  // namespace epara::cli

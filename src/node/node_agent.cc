@@ -1,0 +1,484 @@
+#include "node/node_agent.h"
+
+#include <sys/resource.h>
+
+#include <fstream>
+#include <nlohmann/json.hpp>
+
+#include "api/error_mapping.h"
+#include "cluster/embedded_store.h"
+#include "cluster/etcd_store.h"
+#include "core/thread_name.h"
+#include "core/version.h"
+#include "node/device_probe.h"
+#include "peer/peer_client.h"
+#include "peer/peer_server.h"
+#include "router/route_policy.h"
+
+namespace epara::node {
+namespace {
+
+using json = nlohmann::json;
+using Clock = std::chrono::steady_clock;
+
+constexpr std::chrono::seconds kForwardTimeout{300};
+constexpr const char* kExecHeader = "X-Epara-Exec-Ms";  // the peer's own time for a forward
+
+double ProcessCpuSeconds() {
+  rusage u{};
+  getrusage(RUSAGE_SELF, &u);
+  return u.ru_utime.tv_sec + u.ru_stime.tv_sec + (u.ru_utime.tv_usec + u.ru_stime.tv_usec) * 1e-6;
+}
+
+uint64_t MemAvailableBytes() {
+  std::ifstream in("/proc/meminfo");
+  std::string key;
+  uint64_t kb = 0;
+  std::string unit;
+  while (in >> key >> kb >> unit)
+    if (key == "MemAvailable:") return kb * 1024;
+  return 0;
+}
+
+int CpuThreads(const NodeConfig& c) {
+  int threads = 0;
+  for (const DeviceConfig& d : c.devices)
+    if (d.kind == "cpu") threads += d.cpu_threads;
+  return threads;  // 0: not capped
+}
+
+json DigestJson(const cluster::LoadDigest& d, double age_ms) {
+  json instances = json::array();
+  for (const cluster::InstanceLoad& i : d.instances)
+    instances.push_back({{"model", i.model},
+                         {"ready", i.ready},
+                         {"queue_length", i.queue_length},
+                         {"in_flight", i.in_flight},
+                         {"expected_wait_ms", i.expected_wait_ms},
+                         {"service_ms", i.service_ms},
+                         {"batch_occupancy", i.batch_occupancy},
+                         {"max_batch", i.max_batch}});
+  return {{"epoch", d.epoch},
+          {"sequence", d.sequence},
+          {"age_ms", age_ms},
+          {"cpu_utilization", d.cpu_utilization},
+          {"free_memory_bytes", d.free_memory_bytes},
+          {"instances", instances}};
+}
+
+}  // namespace
+
+// A live peer: its registration and the connection to it.
+struct NodeAgent::Peer {
+  cluster::NodeRecord record;
+  std::unique_ptr<peer::PeerClient> client;
+  std::mutex mu;
+  double network_ms = 1.0;  // EWMA of a forward's overhead beyond the peer's own time
+  // A forward found the peer unreachable while this was its newest digest (epoch, sequence): not
+  // a candidate until a newer digest proves it alive.
+  bool unreachable = false;
+  cluster::LoadDigest unreachable_at;
+  std::map<std::string, int> outstanding;  // forwards in flight from here, by model
+};
+
+NodeAgent::NodeAgent(const NodeConfig& config) : config_(config) {}
+
+NodeAgent::~NodeAgent() { Stop(); }
+
+Status NodeAgent::Create(const NodeConfig& config, api::ServerOptions server_options,
+                         backend::BackendRegistry* backends, std::unique_ptr<NodeAgent>* out) {
+  std::unique_ptr<NodeAgent> a(new NodeAgent(config));
+  server_options.models_dir = config.models_dir;
+  server_options.only_models = config.serve_models;
+  server_options.cpu_threads = CpuThreads(config);
+  server_options.http.host = config.api_host;
+  server_options.http.port = config.api_port;
+  EPARA_RETURN_IF_ERROR(api::Server::Create(server_options, backends, &a->server_));
+  for (const std::string& m : config.serve_models)
+    if (!a->server_->models().Find(m) && !a->server_->llms().count(m))
+      return NotFound("node " + config.id + ": model '" + m + "' is not in " + config.models_dir);
+  if (config.store_kind == "etcd") {
+    cluster::EtcdStoreOptions o;
+    o.host = config.store_host;
+    o.port = config.store_port;
+    std::unique_ptr<cluster::EtcdStore> etcd;
+    EPARA_RETURN_IF_ERROR(cluster::EtcdStore::Connect(o, &etcd));
+    a->store_ = std::move(etcd);
+  } else {
+    a->store_ = std::make_unique<cluster::EmbeddedStore>();
+  }
+  a->cpu_gflops_ = MeasureCpuGflops(
+      std::max(1, CpuThreads(config) > 0 ? CpuThreads(config)
+                                         : static_cast<int>(std::thread::hardware_concurrency())));
+  a->server_->SetRouter([agent = a.get()](const std::string& model, const api::HttpRequest& req,
+                                          api::HttpResponse* res, Status* error) {
+    return agent->Route(model, req, res, error);
+  });
+  a->server_->Route("GET", "/v1/cluster",
+                    [agent = a.get()](const api::HttpRequest&, api::HttpResponse* res) {
+                      res->body = agent->ClusterJson();
+                    });
+  *out = std::move(a);
+  return Status::Ok();
+}
+
+int NodeAgent::peer_port() const { return peer_server_ ? peer_server_->port() : 0; }
+
+Status NodeAgent::Start() {
+  EPARA_RETURN_IF_ERROR(server_->Start());
+  peer::PeerServerHandlers h;
+  h.is_peer = [this](const std::string& id) {
+    std::lock_guard<std::mutex> lock(mu_);
+    return peers_.count(id) > 0;
+  };
+  h.on_digest = [this](const cluster::LoadDigest& d) { peer_table_.Offer(d); };
+  h.on_forward = [this](const api::HttpRequest& req, api::HttpResponse* res) {
+    const auto start = Clock::now();
+    api::HttpRequest local = req;
+    local.headers.emplace(api::kForwardedHeader, config_.id);
+    server_->Dispatch(std::move(local), res);
+    const double ms = std::chrono::duration<double, std::milli>(Clock::now() - start).count();
+    res->headers.emplace_back(kExecHeader, std::to_string(ms));
+  };
+  peer::PeerServerOptions po;
+  po.host = config_.peer_host;
+  po.port = config_.peer_port;
+  EPARA_RETURN_IF_ERROR(peer::PeerServer::Start(po, std::move(h), &peer_server_));
+  epoch_ = static_cast<uint64_t>(std::chrono::duration_cast<std::chrono::microseconds>(
+                                     std::chrono::system_clock::now().time_since_epoch())
+                                     .count());
+  // Peers first (list, then watch from that revision: no change is missed), then join.
+  std::vector<cluster::KeyValue> nodes;
+  int64_t revision = 0;
+  EPARA_RETURN_IF_ERROR(store_->List(cluster::kNodePrefix, &nodes, &revision));
+  for (const cluster::KeyValue& kv : nodes) {
+    cluster::NodeRecord r;
+    if (cluster::ParseNodeRecord(kv.value, &r).ok()) UpsertPeer(r);
+  }
+  EPARA_RETURN_IF_ERROR(store_->Watch(
+      cluster::kNodePrefix, revision, [this](const cluster::WatchEvent& e) { OnNodeEvent(e); },
+      &watch_));
+  EPARA_RETURN_IF_ERROR(
+      cluster::Membership::Join(store_.get(), MakeRecord(), config_.down_after, &membership_));
+  last_cpu_s_ = ProcessCpuSeconds();
+  last_cpu_at_ = Clock::now();
+  sync_thread_ = std::thread([this] { SyncLoop(); });
+  heartbeat_thread_ = std::thread([this] { HeartbeatLoop(); });
+  started_ = true;
+  return Status::Ok();
+}
+
+void NodeAgent::Stop() {
+  if (stopped_.exchange(true)) return;
+  {
+    std::lock_guard<std::mutex> lock(mu_);
+    stopping_ = true;
+  }
+  cv_.notify_all();
+  if (sync_thread_.joinable()) sync_thread_.join();
+  if (heartbeat_thread_.joinable()) heartbeat_thread_.join();
+  // Leave first: peers stop routing here while we finish what was accepted.
+  if (membership_) (void)membership_->Leave();
+  watch_.reset();
+  server_->Stop();
+  if (peer_server_) peer_server_->Stop();
+  std::lock_guard<std::mutex> lock(mu_);
+  peers_.clear();
+}
+
+cluster::NodeRecord NodeAgent::MakeRecord() const {
+  cluster::NodeRecord r;
+  r.id = config_.id;
+  r.api_address = config_.api_host + ":" + std::to_string(server_->port());
+  r.peer_address = config_.peer_host + ":" + std::to_string(peer_port());
+  r.device_class = config_.device_class;
+  r.version = kEparaVersion;
+  for (const DeviceConfig& d : config_.devices) {
+    cluster::DeviceRecord dr;
+    dr.id = d.id;
+    dr.kind = d.kind;
+    dr.memory_bytes =
+        d.memory_mb > 0 ? d.memory_mb << 20 : static_cast<int64_t>(MemAvailableBytes());
+    dr.cpu_share = d.kind == "cpu"
+                       ? (d.cpu_threads > 0 ? d.cpu_threads : std::thread::hardware_concurrency())
+                       : 0;
+    dr.speed_gflops = d.kind == "cpu" ? cpu_gflops_ : 0;
+    dr.backends = {"libtorch"};
+    r.devices.push_back(dr);
+  }
+  for (const engine::ServedModel* m : server_->models().List())
+    r.instances.push_back({m->descriptor.name, std::string(TaskTypeName(m->descriptor.task)),
+                           m->descriptor.slo.latency_ms});
+  for (const auto& [name, _] : server_->llms()) {
+    // LLM descriptors are not kept by the server; their SLO comes with the profile (issue 5).
+    r.instances.push_back({name, "llm", 0});
+  }
+  return r;
+}
+
+cluster::LoadDigest NodeAgent::MakeDigest() {
+  cluster::LoadDigest d;
+  d.node_id = config_.id;
+  d.epoch = epoch_;
+  d.sequence = ++sequence_;
+  const auto now = Clock::now();
+  const double cpu = ProcessCpuSeconds();
+  const double wall = std::chrono::duration<double>(now - last_cpu_at_).count();
+  const int threads = CpuThreads(config_) > 0
+                          ? CpuThreads(config_)
+                          : static_cast<int>(std::thread::hardware_concurrency());
+  d.cpu_utilization = wall > 0 ? std::min(1.0, (cpu - last_cpu_s_) / (wall * threads)) : 0;
+  last_cpu_s_ = cpu;
+  last_cpu_at_ = now;
+  d.free_memory_bytes = MemAvailableBytes();
+  for (const engine::ServedModel* m : server_->models().List()) {
+    cluster::InstanceLoad l;
+    l.model = m->descriptor.name;
+    l.ready = m->state.load() == engine::ModelState::kReady && m->scheduler;
+    l.max_batch = static_cast<uint32_t>(std::max(1, m->descriptor.batching.max_batch_size));
+    if (l.ready) {
+      const engine::ModelScheduler::Load s = m->scheduler->CurrentLoad();
+      l.queue_length = s.queued;
+      l.in_flight = s.in_flight;
+      l.expected_wait_ms = s.expected_wait_ms;
+      l.service_ms = s.service_ms;
+      l.batch_occupancy = s.batch_occupancy;
+    }
+    d.instances.push_back(l);
+  }
+  for (const auto& [name, engine] : server_->llms()) {
+    cluster::InstanceLoad l;
+    l.model = name;
+    const llm::EngineStats st = engine->stats();
+    l.queue_length = static_cast<uint32_t>(st.waiting);
+    l.in_flight = static_cast<uint32_t>(st.running);
+    auto m = server_->llm_metrics().find(name);
+    if (m != server_->llm_metrics().end() && m->second.ttft->count() > 0)
+      l.service_ms = m->second.ttft->sum() / m->second.ttft->count() * 1e3;
+    l.expected_wait_ms = st.waiting * l.service_ms;
+    l.max_batch = 64;
+    d.instances.push_back(l);
+  }
+  return d;
+}
+
+void NodeAgent::UpsertPeer(const cluster::NodeRecord& r) {
+  if (r.id == config_.id) return;
+  std::lock_guard<std::mutex> lock(mu_);
+  auto it = peers_.find(r.id);
+  if (it != peers_.end() && it->second->record.peer_address == r.peer_address) {
+    it->second->record = r;  // same endpoint: keep the connection
+    return;
+  }
+  auto p = std::make_shared<Peer>();
+  p->record = r;
+  p->client = std::make_unique<peer::PeerClient>(config_.id, r.id, r.peer_address);
+  peers_[r.id] = std::move(p);
+}
+
+void NodeAgent::OnNodeEvent(const cluster::WatchEvent& e) {
+  const std::string id = e.kv.key.substr(std::string(cluster::kNodePrefix).size());
+  if (e.type == cluster::WatchEvent::Type::kDelete) {
+    // Down (lease expired) or left: no more traffic, forget its digest.
+    {
+      std::lock_guard<std::mutex> lock(mu_);
+      peers_.erase(id);
+    }
+    peer_table_.Forget(id);
+    return;
+  }
+  cluster::NodeRecord r;
+  if (cluster::ParseNodeRecord(e.kv.value, &r).ok()) UpsertPeer(r);
+}
+
+void NodeAgent::SyncLoop() {
+  SetCurrentThreadName("ep-node-sync");
+  auto next = Clock::now();
+  for (;;) {
+    {
+      std::unique_lock<std::mutex> lock(mu_);
+      if (cv_.wait_until(lock, next, [&] { return stopping_; })) return;
+    }
+    next += config_.sync_interval;
+    if (next < Clock::now()) next = Clock::now() + config_.sync_interval;
+    const cluster::LoadDigest d = MakeDigest();
+    std::vector<std::shared_ptr<Peer>> peers;
+    {
+      std::lock_guard<std::mutex> lock(mu_);
+      for (const auto& [_, p] : peers_) peers.push_back(p);
+    }
+    for (const auto& p : peers) p->client->PublishDigest(d);
+  }
+}
+
+void NodeAgent::HeartbeatLoop() {
+  SetCurrentThreadName("ep-node-lease");
+  const auto period = std::max(std::chrono::milliseconds(50), config_.down_after / 3);
+  for (;;) {
+    {
+      std::unique_lock<std::mutex> lock(mu_);
+      if (cv_.wait_for(lock, period, [&] { return stopping_; })) return;
+    }
+    Status s = membership_->Heartbeat();
+    if (s.code() == StatusCode::kNotFound) {
+      // Declared down (e.g. paused longer than the TTL): register again.
+      std::unique_ptr<cluster::Membership> again;
+      if (cluster::Membership::Join(store_.get(), MakeRecord(), config_.down_after, &again).ok())
+        membership_ = std::move(again);
+    }
+  }
+}
+
+bool NodeAgent::Route(const std::string& model, const api::HttpRequest& req, api::HttpResponse* res,
+                      Status* error) {
+  std::vector<router::RouteCandidate> candidates;
+  std::vector<std::shared_ptr<Peer>> remote;  // parallel to candidates; null for local
+  double slo_ms = 0;
+  // Local: exact load, no staleness.
+  if (const engine::ServedModel* m = server_->models().Find(model)) {
+    router::RouteCandidate c;
+    c.node_id = config_.id;
+    c.local = true;
+    c.ready = m->state.load() == engine::ModelState::kReady && m->scheduler;
+    slo_ms = m->descriptor.slo.latency_ms;
+    if (c.ready) {
+      const engine::ModelScheduler::Load l = m->scheduler->CurrentLoad();
+      c.expected_wait_ms = l.expected_wait_ms;
+      c.service_ms = l.service_ms;
+    }
+    candidates.push_back(c);
+    remote.push_back(nullptr);
+  } else if (server_->llms().count(model)) {
+    // LLM streams are served here whenever this node hosts the model (the scheduler issue
+    // spreads them); forwarding picks the peers below only for models not hosted here.
+    return false;
+  }
+  const auto now = Clock::now();
+  const auto digests = peer_table_.Snapshot();
+  std::vector<std::shared_ptr<Peer>> peers;
+  {
+    std::lock_guard<std::mutex> lock(mu_);
+    for (const auto& [_, p] : peers_) peers.push_back(p);
+  }
+  for (const auto& p : peers) {
+    const cluster::InstanceRecord* inst = p->record.FindInstance(model);
+    if (!inst) continue;
+    if (slo_ms <= 0) slo_ms = inst->slo_ms;
+    router::RouteCandidate c;
+    c.node_id = p->record.id;
+    auto d = digests.find(p->record.id);
+    const cluster::InstanceLoad* load = d == digests.end() ? nullptr : d->second.digest.Find(model);
+    // No digest yet, or one older than the down timeout: not a candidate.
+    c.ready = load && load->ready && now - d->second.received < config_.down_after;
+    if (load) {
+      std::lock_guard<std::mutex> lock(p->mu);
+      if (p->unreachable && !d->second.digest.NewerThan(p->unreachable_at)) c.ready = false;
+      c.network_ms = p->network_ms;
+      const int mine = p->outstanding[model];
+      c.expected_wait_ms =
+          load->expected_wait_ms + mine * load->service_ms / std::max<uint32_t>(1, load->max_batch);
+      c.service_ms = load->service_ms;
+    }
+    candidates.push_back(c);
+    remote.push_back(p);
+  }
+  if (candidates.empty()) return false;  // nobody hosts it: the local route answers 404
+  const router::RoutePlan plan = router::PlanRoute(candidates, slo_ms, config_.admission);
+  if (plan.reject) {
+    *error = Unavailable("model '" + model + "': " + plan.reason);
+    return true;
+  }
+  std::string failures;
+  for (size_t i : plan.order) {
+    if (!remote[i]) return false;  // run here
+    Peer& p = *remote[i];
+    {
+      std::lock_guard<std::mutex> lock(p.mu);
+      p.outstanding[model]++;
+    }
+    bool started = false;
+    const auto t0 = Clock::now();
+    api::HttpResponse forwarded;
+    Status s = p.client->Forward(req, &forwarded, &started, kForwardTimeout);
+    const double total_ms = std::chrono::duration<double, std::milli>(Clock::now() - t0).count();
+    {
+      std::lock_guard<std::mutex> lock(p.mu);
+      p.outstanding[model]--;
+      if (s.ok()) {
+        for (const auto& [k, v] : forwarded.headers)
+          if (k == kExecHeader) {
+            const double overhead = std::max(0.0, total_ms - std::atof(v.c_str()));
+            p.network_ms += 0.2 * (overhead - p.network_ms);
+          }
+      }
+    }
+    if (s.ok()) {
+      std::erase_if(forwarded.headers, [](const auto& h) { return h.first == kExecHeader; });
+      forwarded.headers.emplace_back("X-Epara-Node", p.record.id);
+      *res = std::move(forwarded);
+      return true;
+    }
+    if (!started) {
+      // Refused or unreachable: skip it until it sends a newer digest.
+      auto d = digests.find(p.record.id);
+      std::lock_guard<std::mutex> lock(p.mu);
+      p.unreachable = true;
+      if (d != digests.end()) p.unreachable_at = d->second.digest;
+    }
+    if (started) {
+      *error = Unavailable("model '" + model + "': node " + p.record.id +
+                           " failed while running the request: " + s.message());
+      return true;
+    }
+    failures += (failures.empty() ? "" : "; ") + s.message();
+  }
+  *error = Unavailable("model '" + model + "': no node could take the request (" + failures + ")");
+  return true;
+}
+
+std::string NodeAgent::ClusterJson() const {
+  const auto now = Clock::now();
+  const auto digests = peer_table_.Snapshot();
+  json nodes = json::array();
+  auto node_json = [&](const cluster::NodeRecord& r, bool self) {
+    json devices = json::array();
+    for (const cluster::DeviceRecord& d : r.devices)
+      devices.push_back({{"id", d.id},
+                         {"kind", d.kind},
+                         {"memory_bytes", d.memory_bytes},
+                         {"cpu_share", d.cpu_share},
+                         {"speed_gflops", d.speed_gflops},
+                         {"backends", d.backends}});
+    json instances = json::array();
+    for (const cluster::InstanceRecord& i : r.instances)
+      instances.push_back({{"model", i.model}, {"task", i.task}, {"slo_ms", i.slo_ms}});
+    json n = {{"id", r.id},
+              {"self", self},
+              {"alive", true},
+              {"api_address", r.api_address},
+              {"peer_address", r.peer_address},
+              {"device_class", r.device_class},
+              {"version", r.version},
+              {"devices", devices},
+              {"instances", instances}};
+    auto d = digests.find(r.id);
+    if (d != digests.end())
+      n["digest"] =
+          DigestJson(d->second.digest,
+                     std::chrono::duration<double, std::milli>(now - d->second.received).count());
+    return n;
+  };
+  nodes.push_back(node_json(MakeRecord(), true));
+  {
+    std::lock_guard<std::mutex> lock(mu_);
+    for (const auto& [_, p] : peers_) nodes.push_back(node_json(p->record, false));
+  }
+  return json{{"node", config_.id},
+              {"store", config_.store_kind},
+              {"sync_interval_ms", config_.sync_interval.count()},
+              {"down_after_ms", config_.down_after.count()},
+              {"nodes", nodes}}
+      .dump();
+}
+
+}  // namespace epara::node

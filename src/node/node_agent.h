@@ -1,0 +1,95 @@
+// NodeAgent: one edge node of an epara cluster (`epara node --config node.yaml`).
+//
+//   - serves the full HTTP API of `epara serve` for the models it hosts;
+//   - registers in the cluster store (device management protocol: id, addresses, devices with the
+//     micro-benchmark's speed, backend versions, hosted instances) under a lease it keeps alive,
+//     and deregisters on clean shutdown; a node whose lease runs out is down for everyone;
+//   - watches the store for peers, streams its load digest to every peer every Δ and keeps theirs;
+//   - routes every model request (the distributed request handler): candidates cluster-wide,
+//     predicted completion = network estimate + expected wait + service time
+//     (router/route_policy.h), run here or forward over gRPC; a forward the peer never started is
+//     retried on the next candidate, one that failed after starting answers 503 with the reason;
+//   - GET /v1/cluster: nodes, devices, instances, liveness and the latest digests.
+//
+// Lifecycle: Create (loads models, connects the store) -> Start (listens, joins, starts the
+// threads) -> Stop (leaves the cluster, drains HTTP, stops peers). Thread-safe after Start.
+#pragma once
+
+#include <atomic>
+#include <condition_variable>
+#include <map>
+#include <memory>
+#include <mutex>
+#include <string>
+#include <thread>
+
+#include "api/server.h"
+#include "cluster/cluster_store.h"
+#include "cluster/load_digest.h"
+#include "cluster/membership.h"
+#include "cluster/node_record.h"
+#include "node/node_config.h"
+
+namespace epara::peer {
+class PeerClient;
+class PeerServer;
+}  // namespace epara::peer
+
+namespace epara::node {
+
+class NodeAgent {
+ public:
+  // `server_options` carries what `epara serve` would use (the LLM loader, image limits); the
+  // node config fills in the models, the address and the CPU share. `backends` must outlive it.
+  static Status Create(const NodeConfig& config, api::ServerOptions server_options,
+                       backend::BackendRegistry* backends, std::unique_ptr<NodeAgent>* out);
+  ~NodeAgent();  // Stop()
+
+  Status Start();
+  void Stop();
+
+  api::Server& server() { return *server_; }
+  int api_port() const { return server_->port(); }
+  int peer_port() const;
+  const std::string& id() const { return config_.id; }
+  // The JSON of GET /v1/cluster.
+  std::string ClusterJson() const;
+
+ private:
+  struct Peer;
+  explicit NodeAgent(const NodeConfig& config);
+
+  cluster::NodeRecord MakeRecord() const;
+  cluster::LoadDigest MakeDigest();
+  void OnNodeEvent(const cluster::WatchEvent& e);
+  void UpsertPeer(const cluster::NodeRecord& r);
+  void SyncLoop();
+  void HeartbeatLoop();
+  // ServerContext::route.
+  bool Route(const std::string& model, const api::HttpRequest& req, api::HttpResponse* res,
+             Status* error);
+
+  NodeConfig config_;
+  std::unique_ptr<api::Server> server_;
+  std::unique_ptr<cluster::ClusterStore> store_;
+  std::unique_ptr<peer::PeerServer> peer_server_;
+  std::unique_ptr<cluster::Membership> membership_;
+  std::unique_ptr<cluster::WatchHandle> watch_;
+  cluster::PeerTable peer_table_;
+  double cpu_gflops_ = 0;
+  uint64_t epoch_ = 0;
+  uint64_t sequence_ = 0;
+
+  mutable std::mutex mu_;
+  std::condition_variable cv_;
+  bool stopping_ = false;                               // GUARDED_BY(mu_)
+  std::map<std::string, std::shared_ptr<Peer>> peers_;  // GUARDED_BY(mu_); other live nodes
+  std::thread sync_thread_, heartbeat_thread_;
+  std::atomic<bool> started_{false}, stopped_{false};
+
+  // CPU time of the process at the last digest, for its utilization.
+  double last_cpu_s_ = 0;
+  std::chrono::steady_clock::time_point last_cpu_at_{};
+};
+
+}  // namespace epara::node

@@ -1,0 +1,136 @@
+#include "node/node_config.h"
+
+#include <yaml-cpp/yaml.h>
+
+#include <fstream>
+#include <sstream>
+
+namespace epara::node {
+namespace {
+
+// Reads an optional scalar; InvalidArgument naming `where` when it has the wrong type.
+template <typename T>
+Status Optional(const YAML::Node& n, const char* key, const std::string& where, T* out) {
+  const YAML::Node v = n[key];
+  if (!v) return Status::Ok();
+  try {
+    *out = v.as<T>();
+  } catch (const YAML::Exception&) {
+    return InvalidArgument(where + key + " has the wrong type");
+  }
+  return Status::Ok();
+}
+
+Status HostPort(const std::string& text, const std::string& field, std::string* host, int* port) {
+  const size_t colon = text.rfind(':');
+  if (colon == std::string::npos || colon == 0 || colon + 1 == text.size())
+    return InvalidArgument(field + " must be host:port, got '" + text + "'");
+  *host = text.substr(0, colon);
+  try {
+    *port = std::stoi(text.substr(colon + 1));
+  } catch (const std::exception&) {
+    return InvalidArgument(field + " has a bad port in '" + text + "'");
+  }
+  if (*port <= 0 || *port > 65535) return InvalidArgument(field + " port out of range");
+  return Status::Ok();
+}
+
+Status Parse(const YAML::Node& root, const std::string& src, NodeConfig* c) {
+  const std::string at = src + ": ";
+  if (!root.IsMap()) return InvalidArgument(at + "the node config is not a mapping");
+  EPARA_RETURN_IF_ERROR(Optional(root, "id", at, &c->id));
+  if (c->id.empty()) return InvalidArgument(at + "id is missing");
+  if (c->id.find('/') != std::string::npos) return InvalidArgument(at + "id must not contain '/'");
+  EPARA_RETURN_IF_ERROR(Optional(root, "device_class", at, &c->device_class));
+  if (const YAML::Node api = root["api"]) {
+    if (!api.IsMap()) return InvalidArgument(at + "api is not a mapping");
+    EPARA_RETURN_IF_ERROR(Optional(api, "host", at + "api.", &c->api_host));
+    EPARA_RETURN_IF_ERROR(Optional(api, "port", at + "api.", &c->api_port));
+  }
+  if (const YAML::Node peer = root["peer"]) {
+    if (!peer.IsMap()) return InvalidArgument(at + "peer is not a mapping");
+    EPARA_RETURN_IF_ERROR(Optional(peer, "host", at + "peer.", &c->peer_host));
+    EPARA_RETURN_IF_ERROR(Optional(peer, "port", at + "peer.", &c->peer_port));
+  }
+  if (c->api_port < 0 || c->api_port > 65535 || c->peer_port < 0 || c->peer_port > 65535)
+    return InvalidArgument(at + "port out of range");
+  const YAML::Node models = root["models"];
+  if (!models || !models.IsMap())
+    return InvalidArgument(at + "models (a mapping with dir) is missing");
+  EPARA_RETURN_IF_ERROR(Optional(models, "dir", at + "models.", &c->models_dir));
+  if (c->models_dir.empty()) return InvalidArgument(at + "models.dir is missing");
+  EPARA_RETURN_IF_ERROR(Optional(models, "serve", at + "models.", &c->serve_models));
+  if (const YAML::Node devices = root["devices"]) {
+    if (!devices.IsSequence()) return InvalidArgument(at + "devices is not a list");
+    for (size_t i = 0; i < devices.size(); ++i) {
+      const std::string where = at + "devices[" + std::to_string(i) + "].";
+      if (!devices[i].IsMap()) return InvalidArgument(where + " is not a mapping");
+      DeviceConfig d;
+      EPARA_RETURN_IF_ERROR(Optional(devices[i], "id", where, &d.id));
+      EPARA_RETURN_IF_ERROR(Optional(devices[i], "kind", where, &d.kind));
+      EPARA_RETURN_IF_ERROR(Optional(devices[i], "cpu_threads", where, &d.cpu_threads));
+      EPARA_RETURN_IF_ERROR(Optional(devices[i], "memory_mb", where, &d.memory_mb));
+      if (d.kind != "cpu" && d.kind != "cuda")
+        return InvalidArgument(where + "kind must be cpu or cuda, got '" + d.kind + "'");
+      if (d.cpu_threads < 0 || d.memory_mb < 0)
+        return InvalidArgument(where + "cpu_threads and memory_mb must not be negative");
+      c->devices.push_back(d);
+    }
+  }
+  if (c->devices.empty()) c->devices.push_back(DeviceConfig{});
+  if (const YAML::Node store = root["store"]) {
+    if (!store.IsMap()) return InvalidArgument(at + "store is not a mapping");
+    EPARA_RETURN_IF_ERROR(Optional(store, "kind", at + "store.", &c->store_kind));
+    if (c->store_kind == "etcd") {
+      std::string endpoint = "127.0.0.1:2379";
+      EPARA_RETURN_IF_ERROR(Optional(store, "endpoint", at + "store.", &endpoint));
+      EPARA_RETURN_IF_ERROR(
+          HostPort(endpoint, at + "store.endpoint", &c->store_host, &c->store_port));
+    } else if (c->store_kind != "embedded") {
+      return InvalidArgument(at + "store.kind must be embedded or etcd, got '" + c->store_kind +
+                             "'");
+    }
+  }
+  int sync_ms = static_cast<int>(c->sync_interval.count());
+  int down_ms = static_cast<int>(c->down_after.count());
+  EPARA_RETURN_IF_ERROR(Optional(root, "sync_interval_ms", at, &sync_ms));
+  EPARA_RETURN_IF_ERROR(Optional(root, "down_after_ms", at, &down_ms));
+  if (sync_ms < 10) return InvalidArgument(at + "sync_interval_ms must be at least 10");
+  if (down_ms < 2 * sync_ms)
+    return InvalidArgument(at + "down_after_ms must be at least twice sync_interval_ms");
+  c->sync_interval = std::chrono::milliseconds(sync_ms);
+  c->down_after = std::chrono::milliseconds(down_ms);
+  std::string admission = "best-effort";
+  EPARA_RETURN_IF_ERROR(Optional(root, "admission", at, &admission));
+  if (admission == "best-effort")
+    c->admission = router::Admission::kBestEffort;
+  else if (admission == "reject-early")
+    c->admission = router::Admission::kRejectEarly;
+  else
+    return InvalidArgument(at + "admission must be best-effort or reject-early, got '" + admission +
+                           "'");
+  return Status::Ok();
+}
+
+}  // namespace
+
+Status ParseNodeConfig(const std::string& yaml, const std::string& source, NodeConfig* out) {
+  NodeConfig c;
+  try {
+    EPARA_RETURN_IF_ERROR(Parse(YAML::Load(yaml), source, &c));
+  } catch (const YAML::Exception& e) {
+    return InvalidArgument(source + ": not valid YAML: " + e.what());
+  }
+  *out = std::move(c);
+  return Status::Ok();
+}
+
+Status LoadNodeConfig(const std::string& path, NodeConfig* out) {
+  std::ifstream in(path);
+  if (!in) return NotFound("cannot read node config " + path);
+  std::stringstream ss;
+  ss << in.rdbuf();
+  return ParseNodeConfig(ss.str(), path, out);
+}
+
+}  // namespace epara::node

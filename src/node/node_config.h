@@ -1,0 +1,56 @@
+// NodeConfig: what `epara node --config node.yaml` reads. Example:
+//
+//   id: node-a                      # unique in the cluster
+//   device_class: edge-server       # edge-server | embedded | microcomputer | any label
+//   api:  {host: 127.0.0.1, port: 8001}     # the HTTP API (0: any free port)
+//   peer: {host: 127.0.0.1, port: 0}        # gRPC for peers (0: any free port)
+//   models: {dir: /srv/models, serve: [seg-demo]}   # serve: a subset of the repository (optional)
+//   devices:
+//     - {id: cpu, kind: cpu, cpu_threads: 2, memory_mb: 4096}
+//   store: {kind: etcd, endpoint: 127.0.0.1:2379}   # or {kind: embedded} (a one-node cluster)
+//   sync_interval_ms: 200           # Δ: load digests to every peer
+//   down_after_ms: 3000             # lease TTL: a silent node is down after this
+//   admission: best-effort          # or reject-early: 503 when no instance can meet the SLO
+//
+// Parse errors name the file and the field.
+#pragma once
+
+#include <chrono>
+#include <string>
+#include <vector>
+
+#include "core/status.h"
+#include "router/route_policy.h"
+
+namespace epara::node {
+
+struct DeviceConfig {
+  std::string id = "cpu";
+  std::string kind = "cpu";
+  int cpu_threads = 0;    // 0: all cores
+  int64_t memory_mb = 0;  // 0: not limited by epara
+};
+
+struct NodeConfig {
+  std::string id;
+  std::string device_class = "edge-server";
+  std::string api_host = "127.0.0.1";
+  int api_port = 8000;
+  std::string peer_host = "127.0.0.1";
+  int peer_port = 0;
+  std::string models_dir;
+  std::vector<std::string> serve_models;  // empty: every model of models_dir
+  std::vector<DeviceConfig> devices;      // at least one (default: one CPU with all cores)
+  std::string store_kind = "embedded";    // "embedded" | "etcd"
+  std::string store_host = "127.0.0.1";
+  int store_port = 2379;
+  std::chrono::milliseconds sync_interval{200};
+  std::chrono::milliseconds down_after{3000};
+  router::Admission admission = router::Admission::kBestEffort;
+};
+
+Status LoadNodeConfig(const std::string& path, NodeConfig* out);
+// Same, from YAML text; `source` names it in errors.
+Status ParseNodeConfig(const std::string& yaml, const std::string& source, NodeConfig* out);
+
+}  // namespace epara::node

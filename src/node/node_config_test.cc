@@ -1,0 +1,74 @@
+#include "node/node_config.h"
+
+#include <gtest/gtest.h>
+
+namespace epara::node {
+namespace {
+
+TEST(NodeConfigTest, ParsesEveryField) {
+  NodeConfig c;
+  Status s = ParseNodeConfig(R"(
+id: node-a
+device_class: embedded
+api: {host: 127.0.0.1, port: 8001}
+peer: {port: 9001}
+models: {dir: /srv/models, serve: [seg-demo, llama-demo]}
+devices:
+  - {id: cpu, kind: cpu, cpu_threads: 1, memory_mb: 1024}
+store: {kind: etcd, endpoint: "127.0.0.1:23790"}
+sync_interval_ms: 100
+down_after_ms: 2000
+admission: reject-early
+)",
+                             "node.yaml", &c);
+  ASSERT_TRUE(s.ok()) << s.ToString();
+  EXPECT_EQ(c.id, "node-a");
+  EXPECT_EQ(c.device_class, "embedded");
+  EXPECT_EQ(c.api_port, 8001);
+  EXPECT_EQ(c.peer_port, 9001);
+  EXPECT_EQ(c.serve_models, (std::vector<std::string>{"seg-demo", "llama-demo"}));
+  ASSERT_EQ(c.devices.size(), 1u);
+  EXPECT_EQ(c.devices[0].cpu_threads, 1);
+  EXPECT_EQ(c.devices[0].memory_mb, 1024);
+  EXPECT_EQ(c.store_kind, "etcd");
+  EXPECT_EQ(c.store_port, 23790);
+  EXPECT_EQ(c.sync_interval.count(), 100);
+  EXPECT_EQ(c.down_after.count(), 2000);
+  EXPECT_EQ(c.admission, router::Admission::kRejectEarly);
+}
+
+TEST(NodeConfigTest, DefaultsForAMinimalConfig) {
+  NodeConfig c;
+  ASSERT_TRUE(ParseNodeConfig("id: n\nmodels: {dir: /m}\n", "x.yaml", &c).ok());
+  EXPECT_EQ(c.store_kind, "embedded");
+  EXPECT_EQ(c.sync_interval.count(), 200);
+  EXPECT_EQ(c.down_after.count(), 3000);
+  ASSERT_EQ(c.devices.size(), 1u);
+  EXPECT_EQ(c.devices[0].kind, "cpu");
+  EXPECT_EQ(c.admission, router::Admission::kBestEffort);
+}
+
+TEST(NodeConfigTest, ErrorsNameTheFileAndField) {
+  const std::vector<std::pair<std::string, std::string>> bad = {
+      {"models: {dir: /m}", "x.yaml: id is missing"},
+      {"id: a/b\nmodels: {dir: /m}", "must not contain '/'"},
+      {"id: n", "models (a mapping with dir) is missing"},
+      {"id: n\nmodels: {dir: /m}\napi: {port: many}", "x.yaml: api.port has the wrong type"},
+      {"id: n\nmodels: {dir: /m}\ndevices: [{kind: tpu}]", "devices[0].kind must be cpu or cuda"},
+      {"id: n\nmodels: {dir: /m}\nstore: {kind: etcd, endpoint: nowhere}",
+       "store.endpoint must be host:port"},
+      {"id: n\nmodels: {dir: /m}\nstore: {kind: zookeeper}", "store.kind must be"},
+      {"id: n\nmodels: {dir: /m}\nsync_interval_ms: 500\ndown_after_ms: 600", "at least twice"},
+      {"id: n\nmodels: {dir: /m}\nadmission: maybe", "admission must be"},
+      {"id: [unclosed", "not valid YAML"},
+  };
+  for (const auto& [text, message] : bad) {
+    NodeConfig c;
+    const Status s = ParseNodeConfig(text, "x.yaml", &c);
+    EXPECT_EQ(s.code(), StatusCode::kInvalidArgument) << text;
+    EXPECT_NE(s.message().find(message), std::string::npos) << s.message();
+  }
+}
+
+}  // namespace
+}  // namespace epara::node
