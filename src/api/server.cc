@@ -50,6 +50,9 @@ Status Server::Create(const ServerOptions& options, backend::BackendRegistry* ba
     return InvalidArgument(msg);
   }
   s->models_ = std::make_unique<engine::ModelManager>(backends, &s->registry_);
+  if (options.cpu_quota <= 0 || options.cpu_quota > 1)
+    return InvalidArgument("cpu_quota must be in (0, 1]");
+  s->models_->set_cpu_quota(options.cpu_quota);
   for (ModelDescriptor d : scan.models) {
     if (!options.only_models.empty() &&
         std::find(options.only_models.begin(), options.only_models.end(), d.name) ==

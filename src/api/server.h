@@ -24,6 +24,7 @@ struct ServerOptions {
   bool skip_invalid_models = false;      // serve the valid models when some descriptors are invalid
   std::vector<std::string> only_models;  // serve only these models of the repository (empty: all)
   int cpu_threads = 0;  // CPU threads all instances together may use (a node's share); 0: all cores
+  double cpu_quota = 1.0;  // < 1: emulate a slower device (backend/throttled_instance.h)
   DecodeLimits image_limits;
   // Request CPU work (decode, encode, JSON tensors) in SCHED_IDLE so it never takes a core from a
   // model's intra-op team (core/background_pool.h). false: normal priority.

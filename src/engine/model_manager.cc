@@ -1,5 +1,7 @@
 #include "engine/model_manager.h"
 
+#include "backend/throttled_instance.h"
+
 #include <future>
 #include <thread>
 
@@ -62,6 +64,8 @@ Status ModelManager::Load(const ModelDescriptor& d) {
     std::unique_ptr<backend::ModelInstance> inst;
     Status s = be->Load(spec, &inst);
     if (!s.ok()) return fail(s);
+    if (cpu_quota_ < 1.0)
+      inst = std::make_unique<backend::ThrottledInstance>(std::move(inst), cpu_quota_);
     // Warm-up: the first execution pays for kernel selection and allocation.
     bool known = true;
     std::vector<Tensor> zeros;

@@ -34,6 +34,10 @@ class ModelManager {
   ModelManager(backend::BackendRegistry* backends, metrics::Registry* registry);
   ~ModelManager();  // Shutdown()
 
+  // Emulates a device with this share of the CPU (backend/throttled_instance.h) for models loaded
+  // afterwards; 1 (the default): full speed. REQUIRES: 0 < quota <= 1.
+  void set_cpu_quota(double quota) { cpu_quota_ = quota; }
+
   // Loads every instance of `d`, runs one warm-up inference with zeros when all input dims are
   // known, and marks the model ready. On failure the model stays listed as kFailed with the
   // error (and the error is returned). InvalidArgument if a model of that name exists.
@@ -51,6 +55,7 @@ class ModelManager {
   metrics::Registry* registry_;
   mutable std::mutex mu_;
   std::map<std::string, std::unique_ptr<ServedModel>> models_;  // GUARDED_BY(mu_)
+  double cpu_quota_ = 1.0;
 };
 
 // Enqueues on `model` and blocks until the result is ready. Returns the admission error

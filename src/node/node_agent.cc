@@ -91,6 +91,8 @@ Status NodeAgent::Create(const NodeConfig& config, api::ServerOptions server_opt
   server_options.models_dir = config.models_dir;
   server_options.only_models = config.serve_models;
   server_options.cpu_threads = CpuThreads(config);
+  for (const DeviceConfig& d : config.devices)
+    if (d.kind == "cpu") server_options.cpu_quota = std::min(server_options.cpu_quota, d.cpu_quota);
   server_options.http.host = config.api_host;
   server_options.http.port = config.api_port;
   EPARA_RETURN_IF_ERROR(api::Server::Create(server_options, backends, &a->server_));
@@ -202,7 +204,7 @@ cluster::NodeRecord NodeAgent::MakeRecord() const {
     dr.cpu_share = d.kind == "cpu"
                        ? (d.cpu_threads > 0 ? d.cpu_threads : std::thread::hardware_concurrency())
                        : 0;
-    dr.speed_gflops = d.kind == "cpu" ? cpu_gflops_ : 0;
+    dr.speed_gflops = d.kind == "cpu" ? cpu_gflops_ * d.cpu_quota : 0;
     dr.backends = {"libtorch"};
     r.devices.push_back(dr);
   }

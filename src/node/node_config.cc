@@ -70,6 +70,9 @@ Status Parse(const YAML::Node& root, const std::string& src, NodeConfig* c) {
       EPARA_RETURN_IF_ERROR(Optional(devices[i], "kind", where, &d.kind));
       EPARA_RETURN_IF_ERROR(Optional(devices[i], "cpu_threads", where, &d.cpu_threads));
       EPARA_RETURN_IF_ERROR(Optional(devices[i], "memory_mb", where, &d.memory_mb));
+      EPARA_RETURN_IF_ERROR(Optional(devices[i], "cpu_quota", where, &d.cpu_quota));
+      if (!(d.cpu_quota > 0 && d.cpu_quota <= 1))
+        return InvalidArgument(where + "cpu_quota must be in (0, 1]");
       if (d.kind != "cpu" && d.kind != "cuda")
         return InvalidArgument(where + "kind must be cpu or cuda, got '" + d.kind + "'");
       if (d.cpu_threads < 0 || d.memory_mb < 0)

@@ -6,7 +6,7 @@
 //   peer: {host: 127.0.0.1, port: 0}        # gRPC for peers (0: any free port)
 //   models: {dir: /srv/models, serve: [seg-demo]}   # serve: a subset of the repository (optional)
 //   devices:
-//     - {id: cpu, kind: cpu, cpu_threads: 2, memory_mb: 4096}
+//     - {id: cpu, kind: cpu, cpu_threads: 2, memory_mb: 4096, cpu_quota: 1.0}
 //   store: {kind: etcd, endpoint: 127.0.0.1:2379}   # or {kind: embedded} (a one-node cluster)
 //   sync_interval_ms: 200           # Δ: load digests to every peer
 //   down_after_ms: 3000             # lease TTL: a silent node is down after this
@@ -27,8 +27,9 @@ namespace epara::node {
 struct DeviceConfig {
   std::string id = "cpu";
   std::string kind = "cpu";
-  int cpu_threads = 0;    // 0: all cores
-  int64_t memory_mb = 0;  // 0: not limited by epara
+  int cpu_threads = 0;     // 0: all cores
+  int64_t memory_mb = 0;   // 0: not limited by epara
+  double cpu_quota = 1.0;  // < 1: emulate a slower device (backend/throttled_instance.h)
 };
 
 struct NodeConfig {

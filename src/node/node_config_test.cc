@@ -14,7 +14,7 @@ api: {host: 127.0.0.1, port: 8001}
 peer: {port: 9001}
 models: {dir: /srv/models, serve: [seg-demo, llama-demo]}
 devices:
-  - {id: cpu, kind: cpu, cpu_threads: 1, memory_mb: 1024}
+  - {id: cpu, kind: cpu, cpu_threads: 1, memory_mb: 1024, cpu_quota: 0.5}
 store: {kind: etcd, endpoint: "127.0.0.1:23790"}
 sync_interval_ms: 100
 down_after_ms: 2000
@@ -30,6 +30,7 @@ admission: reject-early
   ASSERT_EQ(c.devices.size(), 1u);
   EXPECT_EQ(c.devices[0].cpu_threads, 1);
   EXPECT_EQ(c.devices[0].memory_mb, 1024);
+  EXPECT_DOUBLE_EQ(c.devices[0].cpu_quota, 0.5);
   EXPECT_EQ(c.store_kind, "etcd");
   EXPECT_EQ(c.store_port, 23790);
   EXPECT_EQ(c.sync_interval.count(), 100);
@@ -55,6 +56,8 @@ TEST(NodeConfigTest, ErrorsNameTheFileAndField) {
       {"id: n", "models (a mapping with dir) is missing"},
       {"id: n\nmodels: {dir: /m}\napi: {port: many}", "x.yaml: api.port has the wrong type"},
       {"id: n\nmodels: {dir: /m}\ndevices: [{kind: tpu}]", "devices[0].kind must be cpu or cuda"},
+      {"id: n\nmodels: {dir: /m}\ndevices: [{cpu_quota: 0}]",
+       "devices[0].cpu_quota must be in (0, 1]"},
       {"id: n\nmodels: {dir: /m}\nstore: {kind: etcd, endpoint: nowhere}",
        "store.endpoint must be host:port"},
       {"id: n\nmodels: {dir: /m}\nstore: {kind: zookeeper}", "store.kind must be"},

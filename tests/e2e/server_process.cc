@@ -87,4 +87,32 @@ bool ServerProcess::Start(const std::vector<std::string>& extra_args, const std:
   }
 }
 
+bool NodeProcess::Start(const std::string& id, const std::string& yaml, const std::string& workdir,
+                        std::string* error) {
+  const std::string config = workdir + "/" + id + ".yaml";
+  const std::string port_file = workdir + "/" + id + ".ports";
+  std::ofstream(config) << yaml;
+  std::filesystem::remove(port_file);  // a previous node of that id may have left one
+  if (!child_.Start({EparaBinary(), "node", "--config", config, "--port-file", port_file},
+                    workdir + "/" + id + ".log")) {
+    *error = "fork failed";
+    return false;
+  }
+  const auto deadline = Clock::now() + std::chrono::seconds(120);
+  for (;;) {
+    std::ifstream in(port_file);
+    if (in >> api_port_ >> peer_port_ && api_port_ > 0) return true;
+    if (!child_.Running()) {
+      *error = "node " + id + " exited early: " + Log();
+      return false;
+    }
+    if (Clock::now() >= deadline) {
+      child_.Stop(std::chrono::seconds(5));
+      *error = "node " + id + " did not listen within 120 s: " + Log();
+      return false;
+    }
+    std::this_thread::sleep_for(std::chrono::milliseconds(20));  // polling the port file, bounded
+  }
+}
+
 }  // namespace epara::testing

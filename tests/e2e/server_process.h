@@ -47,4 +47,21 @@ class ServerProcess {
   int port_ = 0;
 };
 
+// `epara node --config <file> --port-file ...` as a child process.
+class NodeProcess {
+ public:
+  // Writes `yaml` to workdir/<id>.yaml, starts the node and waits (bounded, 120 s) until it
+  // listens. False with the node's log in *error otherwise.
+  bool Start(const std::string& id, const std::string& yaml, const std::string& workdir,
+             std::string* error);
+  int api_port() const { return api_port_; }
+  int peer_port() const { return peer_port_; }
+  ChildProcess& process() { return child_; }
+  std::string Log() const { return child_.Log(); }
+
+ private:
+  ChildProcess child_;
+  int api_port_ = 0, peer_port_ = 0;
+};
+
 }  // namespace epara::testing
