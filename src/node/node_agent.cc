@@ -86,7 +86,8 @@ NodeAgent::NodeAgent(const NodeConfig& config) : config_(config) {}
 NodeAgent::~NodeAgent() { Stop(); }
 
 Status NodeAgent::Create(const NodeConfig& config, api::ServerOptions server_options,
-                         backend::BackendRegistry* backends, std::unique_ptr<NodeAgent>* out) {
+                         backend::BackendRegistry* backends, std::unique_ptr<NodeAgent>* out,
+                         cluster::ClusterStore* shared_store) {
   std::unique_ptr<NodeAgent> a(new NodeAgent(config));
   server_options.models_dir = config.models_dir;
   server_options.only_models = config.serve_models;
@@ -99,15 +100,19 @@ Status NodeAgent::Create(const NodeConfig& config, api::ServerOptions server_opt
   for (const std::string& m : config.serve_models)
     if (!a->server_->models().Find(m) && !a->server_->llms().count(m))
       return NotFound("node " + config.id + ": model '" + m + "' is not in " + config.models_dir);
-  if (config.store_kind == "etcd") {
+  if (shared_store) {
+    a->store_ = shared_store;
+  } else if (config.store_kind == "etcd") {
     cluster::EtcdStoreOptions o;
     o.host = config.store_host;
     o.port = config.store_port;
     std::unique_ptr<cluster::EtcdStore> etcd;
     EPARA_RETURN_IF_ERROR(cluster::EtcdStore::Connect(o, &etcd));
-    a->store_ = std::move(etcd);
+    a->own_store_ = std::move(etcd);
+    a->store_ = a->own_store_.get();
   } else {
-    a->store_ = std::make_unique<cluster::EmbeddedStore>();
+    a->own_store_ = std::make_unique<cluster::EmbeddedStore>();
+    a->store_ = a->own_store_.get();
   }
   a->cpu_gflops_ = MeasureCpuGflops(
       std::max(1, CpuThreads(config) > 0 ? CpuThreads(config)
@@ -125,6 +130,15 @@ Status NodeAgent::Create(const NodeConfig& config, api::ServerOptions server_opt
 }
 
 int NodeAgent::peer_port() const { return peer_server_ ? peer_server_->port() : 0; }
+
+uint64_t NodeAgent::digests_sent() const {
+  std::lock_guard<std::mutex> lock(mu_);
+  uint64_t n = 0;
+  for (const auto& [_, p] : peers_) n += p->client->digests_sent();
+  return n;
+}
+
+uint64_t NodeAgent::digests_received() const { return peer_table_.accepted(); }
 
 Status NodeAgent::Start() {
   EPARA_RETURN_IF_ERROR(server_->Start());
@@ -161,7 +175,7 @@ Status NodeAgent::Start() {
       cluster::kNodePrefix, revision, [this](const cluster::WatchEvent& e) { OnNodeEvent(e); },
       &watch_));
   EPARA_RETURN_IF_ERROR(
-      cluster::Membership::Join(store_.get(), MakeRecord(), config_.down_after, &membership_));
+      cluster::Membership::Join(store_, MakeRecord(), config_.down_after, &membership_));
   last_cpu_s_ = ProcessCpuSeconds();
   last_cpu_at_ = Clock::now();
   sync_thread_ = std::thread([this] { SyncLoop(); });
@@ -325,7 +339,7 @@ void NodeAgent::HeartbeatLoop() {
     if (s.code() == StatusCode::kNotFound) {
       // Declared down (e.g. paused longer than the TTL): register again.
       std::unique_ptr<cluster::Membership> again;
-      if (cluster::Membership::Join(store_.get(), MakeRecord(), config_.down_after, &again).ok())
+      if (cluster::Membership::Join(store_, MakeRecord(), config_.down_after, &again).ok())
         membership_ = std::move(again);
     }
   }

@@ -41,8 +41,11 @@ class NodeAgent {
  public:
   // `server_options` carries what `epara serve` would use (the LLM loader, image limits); the
   // node config fills in the models, the address and the CPU share. `backends` must outlive it.
+  // `shared_store` (optional, must outlive the agent) replaces the store of the config: several
+  // agents in one process (benchmarks, simulations) share one EmbeddedStore that way.
   static Status Create(const NodeConfig& config, api::ServerOptions server_options,
-                       backend::BackendRegistry* backends, std::unique_ptr<NodeAgent>* out);
+                       backend::BackendRegistry* backends, std::unique_ptr<NodeAgent>* out,
+                       cluster::ClusterStore* shared_store = nullptr);
   ~NodeAgent();  // Stop()
 
   Status Start();
@@ -51,6 +54,9 @@ class NodeAgent {
   api::Server& server() { return *server_; }
   int api_port() const { return server_->port(); }
   int peer_port() const;
+  // Digests this node sent to all peers, and received and kept from them, since Start().
+  uint64_t digests_sent() const;
+  uint64_t digests_received() const;
   const std::string& id() const { return config_.id; }
   // The JSON of GET /v1/cluster.
   std::string ClusterJson() const;
@@ -71,7 +77,8 @@ class NodeAgent {
 
   NodeConfig config_;
   std::unique_ptr<api::Server> server_;
-  std::unique_ptr<cluster::ClusterStore> store_;
+  std::unique_ptr<cluster::ClusterStore> own_store_;
+  cluster::ClusterStore* store_ = nullptr;  // own_store_ or the shared one
   std::unique_ptr<peer::PeerServer> peer_server_;
   std::unique_ptr<cluster::Membership> membership_;
   std::unique_ptr<cluster::WatchHandle> watch_;

@@ -1,0 +1,245 @@
+// Cluster data-plane benchmark (issue 4):
+//   1. the added latency of one forward hop on loopback: the same tiny model (tensor-demo copies)
+//      served by the node asked vs by a peer, requests interleaved in one run;
+//   2. load-digest sync traffic per node per second at several cluster sizes, measured as the
+//      loopback interface's byte counters (IP packets, so TCP/IP, HTTP/2 and gRPC framing
+//      included). Run it in a private network namespace so nothing else counts:
+//        unshare -rn build/bench/epara_cluster_bench --out bench/results/cluster_bench.json
+//      (the benchmark brings `lo` up there; outside one it warns that other traffic counts).
+// Nodes are NodeAgents in this process sharing one EmbeddedStore (no store traffic on lo).
+#include <httplib.h>
+#include <net/if.h>
+#include <sys/ioctl.h>
+#include <sys/socket.h>
+#include <unistd.h>
+
+#include <CLI/CLI.hpp>
+#include <cstdio>
+#include <filesystem>
+#include <fstream>
+#include <nlohmann/json.hpp>
+#include <sstream>
+#include <thread>
+
+#include "backend/libtorch/libtorch_backend.h"
+#include "bench_util.h"
+#include "cluster/embedded_store.h"
+#include "core/library_env.h"
+#include "models/demo_tensor.h"
+#include "node/node_agent.h"
+
+namespace {
+
+using namespace epara;
+using json = nlohmann::json;
+using Clock = std::chrono::steady_clock;
+namespace fs = std::filesystem;
+
+// Brings `lo` up if it is down (a fresh network namespace); returns whether it was down.
+bool EnsureLoopbackUp() {
+  int fd = socket(AF_INET, SOCK_DGRAM, 0);
+  if (fd < 0) return false;
+  ifreq ifr{};
+  std::snprintf(ifr.ifr_name, IFNAMSIZ, "lo");
+  bool was_down = false;
+  if (ioctl(fd, SIOCGIFFLAGS, &ifr) == 0 && !(ifr.ifr_flags & IFF_UP)) {
+    was_down = true;
+    ifr.ifr_flags |= IFF_UP;
+    if (ioctl(fd, SIOCSIFFLAGS, &ifr) != 0) std::perror("bringing lo up");
+  }
+  close(fd);
+  return was_down;
+}
+
+// Bytes transmitted on lo so far (/proc/net/dev).
+uint64_t LoopbackTxBytes() {
+  std::ifstream in("/proc/net/dev");
+  std::string line;
+  while (std::getline(in, line)) {
+    const size_t colon = line.find(':');
+    if (colon == std::string::npos) continue;
+    std::string name = line.substr(0, colon);
+    name.erase(0, name.find_first_not_of(' '));
+    if (name != "lo") continue;
+    std::istringstream fields(line.substr(colon + 1));
+    uint64_t v[9] = {};
+    for (auto& x : v) fields >> x;
+    return v[8];  // rx: bytes packets errs drop fifo frame compressed multicast; tx: bytes
+  }
+  return 0;
+}
+
+std::unique_ptr<node::NodeAgent> StartNode(const std::string& id, const std::string& repo,
+                                           const std::vector<std::string>& models,
+                                           cluster::ClusterStore* store,
+                                           backend::BackendRegistry* backends) {
+  node::NodeConfig c;
+  c.id = id;
+  c.api_port = 0;
+  c.models_dir = repo;
+  c.serve_models = models;
+  c.devices.push_back({"cpu", "cpu", 1, 0, 1.0});
+  api::ServerOptions o;
+  o.http.threads = 8;
+  std::unique_ptr<node::NodeAgent> a;
+  Status s = node::NodeAgent::Create(c, o, backends, &a, store);
+  if (s.ok()) s = a->Start();
+  if (!s.ok()) {
+    std::fprintf(stderr, "node %s: %s\n", id.c_str(), s.ToString().c_str());
+    std::exit(1);
+  }
+  return a;
+}
+
+// Waits until every node's /v1/cluster shows a digest from each of the others.
+bool WaitConverged(const std::vector<std::unique_ptr<node::NodeAgent>>& nodes) {
+  const auto deadline = Clock::now() + std::chrono::seconds(60);
+  while (Clock::now() < deadline) {
+    bool all = true;
+    for (const auto& n : nodes) {
+      json v = json::parse(n->ClusterJson());
+      size_t with_digest = 0;
+      for (const auto& x : v["nodes"])
+        if (x.contains("digest")) with_digest++;
+      if (with_digest + 1 < nodes.size()) all = false;
+    }
+    if (all) return true;
+    std::this_thread::sleep_for(std::chrono::milliseconds(50));
+  }
+  return false;
+}
+
+std::string InferBody() {
+  return R"({"inputs":[{"name":"a","shape":[1,4],"datatype":"FP32","data":[1,2,3,4]},)"
+         R"({"name":"b","shape":[1,4],"datatype":"INT64","data":[1,1,1,1]},)"
+         R"({"name":"c","shape":[1,4],"datatype":"UINT8","data":[0,0,0,2]}]})";
+}
+
+}  // namespace
+
+int main(int argc, char** argv) {
+  epara::ApplyLibraryEnvironment(argv);
+  int hop_requests = 2000;
+  double sync_seconds = 10;
+  std::vector<int> sizes = {4, 16};
+  std::string out;
+  CLI::App app("epara cluster benchmark: forward-hop latency and sync traffic");
+  app.add_option("--hop-requests", hop_requests, "Request pairs for the hop latency")
+      ->capture_default_str();
+  app.add_option("--sync-seconds", sync_seconds, "Measurement window per cluster size")
+      ->capture_default_str();
+  app.add_option("--nodes", sizes, "Cluster sizes for the sync traffic")->capture_default_str();
+  app.add_option("--out", out, "Write the JSON result here");
+  CLI11_PARSE(app, argc, argv);
+
+  const bool private_netns = EnsureLoopbackUp();
+  if (!private_netns)
+    std::fprintf(stderr,
+                 "warning: lo was already up (not a private network namespace?): other loopback "
+                 "traffic counts as sync traffic; run under `unshare -rn`\n");
+  const fs::path repo =
+      fs::temp_directory_path() / ("epara_cluster_bench_" + std::to_string(getpid()));
+  for (const char* name : {"tensor-demo", "model-a", "model-b"}) {
+    models::DemoTensorOptions t;
+    t.name = name;
+    t.max_queue_delay_ms = 0;  // batches of whatever is queued, no waiting
+    if (Status s = models::WriteDemoTensorModel(repo.string(), t); !s.ok()) {
+      std::fprintf(stderr, "%s\n", s.ToString().c_str());
+      return 1;
+    }
+  }
+  backend::BackendRegistry backends;
+  (void)backends.Register(backend::CreateLibTorchBackend());
+  json result = {{"benchmark", "cluster_bench"},
+                 {"private_network_namespace", private_netns},
+                 {"cores", std::thread::hardware_concurrency()}};
+
+  // 1. Forward hop: model-a lives on node a, model-b (the same network) on node b; every request
+  // goes to a.
+  {
+    cluster::EmbeddedStore store;
+    std::vector<std::unique_ptr<node::NodeAgent>> nodes;
+    nodes.push_back(StartNode("a", repo.string(), {"model-a"}, &store, &backends));
+    nodes.push_back(StartNode("b", repo.string(), {"model-b"}, &store, &backends));
+    if (!WaitConverged(nodes)) return 1;
+    bench::LowerClientThreadPriority();
+    httplib::Client client("127.0.0.1", nodes[0]->api_port());
+    client.set_keep_alive(true);
+    client.set_tcp_nodelay(true);
+    const std::string body = InferBody();
+    std::vector<double> local_ms, remote_ms, diff_ms;
+    int failures = 0;
+    auto once = [&](const char* model) {
+      const auto t0 = Clock::now();
+      auto r = client.Post((std::string("/v2/models/") + model + "/infer").c_str(), body,
+                           "application/json");
+      if (!r || r->status != 200) failures++;
+      return std::chrono::duration<double, std::milli>(Clock::now() - t0).count();
+    };
+    for (int i = 0; i < 100; ++i) once("model-a"), once("model-b");  // warm-up
+    for (int i = 0; i < hop_requests; ++i) {
+      // Alternate the order so neither side always runs right after the other.
+      double l, r;
+      if (i % 2 == 0) {
+        l = once("model-a");
+        r = once("model-b");
+      } else {
+        r = once("model-b");
+        l = once("model-a");
+      }
+      local_ms.push_back(l);
+      remote_ms.push_back(r);
+      diff_ms.push_back(r - l);
+    }
+    using bench::Percentile;
+    result["forward_hop"] = {
+        {"requests_each", hop_requests},
+        {"failures", failures},
+        {"local_ms", {{"p50", Percentile(local_ms, 50)}, {"p99", Percentile(local_ms, 99)}}},
+        {"forwarded_ms", {{"p50", Percentile(remote_ms, 50)}, {"p99", Percentile(remote_ms, 99)}}},
+        {"added_ms_paired", {{"p50", Percentile(diff_ms, 50)}, {"p99", Percentile(diff_ms, 99)}}}};
+    std::fprintf(stderr, "hop: local p50 %.3f ms, forwarded p50 %.3f ms, added p50 %.3f p99 %.3f\n",
+                 Percentile(local_ms, 50), Percentile(remote_ms, 50), Percentile(diff_ms, 50),
+                 Percentile(diff_ms, 99));
+    for (auto& n : nodes) n->Stop();
+  }
+
+  // 2. Sync traffic at each cluster size, idle apart from the digests (every node hosts one model).
+  json sync = json::array();
+  for (int n : sizes) {
+    cluster::EmbeddedStore store;
+    std::vector<std::unique_ptr<node::NodeAgent>> nodes;
+    for (int i = 0; i < n; ++i)
+      nodes.push_back(
+          StartNode("n" + std::to_string(i), repo.string(), {"tensor-demo"}, &store, &backends));
+    if (!WaitConverged(nodes)) {
+      std::fprintf(stderr, "%d nodes did not converge\n", n);
+      return 1;
+    }
+    uint64_t sent0 = 0, recv0 = 0;
+    for (const auto& x : nodes) sent0 += x->digests_sent(), recv0 += x->digests_received();
+    const uint64_t tx0 = LoopbackTxBytes();
+    const auto t0 = Clock::now();
+    std::this_thread::sleep_for(std::chrono::duration<double>(sync_seconds));
+    const uint64_t tx1 = LoopbackTxBytes();
+    const double secs = std::chrono::duration<double>(Clock::now() - t0).count();
+    uint64_t sent1 = 0, recv1 = 0;
+    for (const auto& x : nodes) sent1 += x->digests_sent(), recv1 += x->digests_received();
+    const double per_node = (tx1 - tx0) / secs / n;
+    const double digests_per_node = (sent1 - sent0) / secs / n;
+    sync.push_back({{"nodes", n},
+                    {"seconds", secs},
+                    {"bytes_per_node_per_s", per_node},
+                    {"digests_sent_per_node_per_s", digests_per_node},
+                    {"digests_kept_per_node_per_s", (recv1 - recv0) / secs / n},
+                    {"bytes_per_digest", (tx1 - tx0) / std::max<double>(1, sent1 - sent0)}});
+    std::fprintf(stderr, "sync %d nodes: %.0f B/s per node (%.1f KB/s), %.1f digests/s per node\n",
+                 n, per_node, per_node / 1e3, digests_per_node);
+    for (auto& x : nodes) x->Stop();
+  }
+  result["sync_traffic"] = sync;
+  fs::remove_all(repo);
+  std::printf("%s\n", result.dump(2).c_str());
+  if (!out.empty()) std::ofstream(out) << result.dump(2) << "\n";
+  return 0;
+}
