@@ -8,6 +8,7 @@
 #include <nlohmann/json.hpp>
 #include <thread>
 
+#include "cluster/etcd_json.h"
 #include "core/base64.h"
 #include "core/thread_name.h"
 
@@ -15,70 +16,10 @@ namespace epara::cluster {
 namespace {
 
 using json = nlohmann::json;
-
-// proto3 JSON writes int64 as a string; absent means 0.
-int64_t Int64Field(const json& j, const char* name) {
-  auto it = j.find(name);
-  if (it == j.end()) return 0;
-  if (it->is_number_integer()) return it->get<int64_t>();
-  if (!it->is_string()) return 0;
-  const std::string& s = it->get_ref<const std::string&>();
-  int64_t v = 0;
-  std::from_chars(s.data(), s.data() + s.size(), v);
-  return v;
-}
-
-// The key just past every key starting with `prefix` (etcd's range_end for a prefix query);
-// empty (all keys) when the prefix is all 0xff bytes.
-std::string PrefixEnd(std::string prefix) {
-  while (!prefix.empty()) {
-    if (static_cast<unsigned char>(prefix.back()) < 0xff) {
-      prefix.back() = static_cast<char>(static_cast<unsigned char>(prefix.back()) + 1);
-      return prefix;
-    }
-    prefix.pop_back();
-  }
-  return std::string(1, '\0');  // etcd: range_end "\0" means every key >= key
-}
-
-Status StatusFromGrpc(int64_t code, const std::string& message) {
-  const std::string m = "etcd: " + message;
-  switch (code) {
-    case 3:   // INVALID_ARGUMENT
-    case 11:  // OUT_OF_RANGE
-      return Status(StatusCode::kInvalidArgument, m);
-    case 5:  // NOT_FOUND
-      return Status(StatusCode::kNotFound, m);
-    case 9:  // FAILED_PRECONDITION
-      return Status(StatusCode::kFailedPrecondition, m);
-    case 4:  // DEADLINE_EXCEEDED
-      return Status(StatusCode::kDeadlineExceeded, m);
-    case 8:  // RESOURCE_EXHAUSTED
-      return Status(StatusCode::kResourceExhausted, m);
-    case 14:  // UNAVAILABLE
-      return Status(StatusCode::kUnavailable, m);
-    default:
-      return Status(StatusCode::kInternal, m);
-  }
-}
-
-Status DecodeKv(const json& j, KeyValue* out) {
-  if (!j.is_object()) return Status(StatusCode::kInternal, "etcd: key-value is not an object");
-  std::string key, value;
-  const auto text = [&](const char* name) -> std::string {
-    auto it = j.find(name);
-    return it != j.end() && it->is_string() ? it->get<std::string>() : std::string();
-  };
-  if (Status s = Base64Decode(text("key"), &key); !s.ok())
-    return Status(StatusCode::kInternal, "etcd: key " + s.message());
-  if (Status s = Base64Decode(text("value"), &value); !s.ok())
-    return Status(StatusCode::kInternal, "etcd: value " + s.message());
-  out->key = std::move(key);
-  out->value = std::move(value);
-  out->mod_revision = Int64Field(j, "mod_revision");
-  out->lease = Int64Field(j, "lease");
-  return Status::Ok();
-}
+using etcd_json::DecodeKv;
+using etcd_json::Int64Field;
+using etcd_json::PrefixEnd;
+using etcd_json::StatusFromGrpc;
 
 // One watch: a thread holding a streaming POST /v3/watch, reconnecting from the revision after the
 // last one delivered until cancelled.
@@ -234,6 +175,7 @@ EtcdStore::EtcdStore(const EtcdStoreOptions& options) : options_(options) {
   client_->set_read_timeout(options.timeout);
   client_->set_write_timeout(options.timeout);
   client_->set_keep_alive(true);
+  client_->set_tcp_nodelay(true);
 }
 
 EtcdStore::~EtcdStore() = default;
@@ -283,7 +225,7 @@ Status EtcdStore::Call(const std::string& path, const std::string& body, json* r
   }
   if (j.contains("error") || (res.status != 200 && res.status != -1)) {
     std::string message = j.value("message", j.value("error", std::string("HTTP error")));
-    return StatusFromGrpc(Int64Field(j, "code"), message);
+    return StatusFromGrpc(Int64Field(j, "code"), "etcd: " + message);
   }
   *reply = std::move(j);
   return Status::Ok();

@@ -4,6 +4,8 @@
 
 #include <atomic>
 
+#include "cluster/embedded_store.h"
+#include "cluster/store_gateway.h"
 #include "cluster/watch_events_testing.h"
 #include "testing/etcd_process.h"
 
@@ -12,40 +14,65 @@ namespace {
 
 using namespace std::chrono_literals;
 
-// One real etcd for the suite; every test works under its own key prefix.
-class EtcdStoreTest : public ::testing::Test {
+// The same protocol tests against a real etcd and against epara's StoreGateway over an
+// EmbeddedStore (what `epara up` serves to its nodes). Every test works under its own key prefix.
+class EtcdStoreTest : public ::testing::TestWithParam<std::string> {
  protected:
   static void SetUpTestSuite() {
-    if (epara::testing::FindEtcd().empty()) return;  // SetUp skips
+    embedded_ = new EmbeddedStore();
+    if (Status s = StoreGateway::Start(embedded_, "127.0.0.1", 0, &gateway_); !s.ok()) {
+      setup_error_ = s.ToString();
+      return;
+    }
+    gateway_store_ = Connect(gateway_->port());
+    if (epara::testing::FindEtcd().empty()) return;  // the etcd variant skips
     etcd_ = new epara::testing::EtcdProcess();
     if (!etcd_->Start(&setup_error_)) return;
+    etcd_store_ = Connect(etcd_->client_port());
+  }
+  static EtcdStore* Connect(int port) {
     EtcdStoreOptions o;
-    o.port = etcd_->client_port();
+    o.port = port;
     std::unique_ptr<EtcdStore> s;
     if (Status st = EtcdStore::Connect(o, &s); !st.ok()) setup_error_ = st.ToString();
-    store_ = s.release();
+    return s.release();
   }
   static void TearDownTestSuite() {
-    delete store_;
+    delete etcd_store_;
+    delete gateway_store_;
     delete etcd_;
-    store_ = nullptr;
+    gateway_.reset();
+    delete embedded_;
+    etcd_store_ = gateway_store_ = nullptr;
     etcd_ = nullptr;
+    embedded_ = nullptr;
   }
   void SetUp() override {
-    if (epara::testing::FindEtcd().empty())
+    if (GetParam() == "etcd" && epara::testing::FindEtcd().empty())
       GTEST_SKIP() << "etcd is not installed (scripts/setup.sh installs etcd-server)";
     ASSERT_TRUE(setup_error_.empty()) << setup_error_;
+    store_ = GetParam() == "etcd" ? etcd_store_ : gateway_store_;
+    ASSERT_NE(store_, nullptr);
     prefix_ =
         std::string("/") + ::testing::UnitTest::GetInstance()->current_test_info()->name() + "/";
+    for (char& c : prefix_)
+      if (c == '/' && &c != &prefix_.front() && &c != &prefix_.back()) c = '_';
   }
 
   static inline epara::testing::EtcdProcess* etcd_ = nullptr;
-  static inline EtcdStore* store_ = nullptr;
+  static inline EmbeddedStore* embedded_ = nullptr;
+  static inline std::unique_ptr<StoreGateway> gateway_;
+  static inline EtcdStore* etcd_store_ = nullptr;
+  static inline EtcdStore* gateway_store_ = nullptr;
   static inline std::string setup_error_;
+  EtcdStore* store_ = nullptr;
   std::string prefix_;
 };
 
-TEST_F(EtcdStoreTest, PutGetListDeleteWithRevisions) {
+INSTANTIATE_TEST_SUITE_P(Stores, EtcdStoreTest, ::testing::Values("etcd", "gateway"),
+                         [](const auto& info) { return info.param; });
+
+TEST_P(EtcdStoreTest, PutGetListDeleteWithRevisions) {
   EtcdStore& s = *store_;
   EXPECT_FALSE(s.server_version().empty());
   int64_t r1 = 0, r2 = 0;
@@ -71,7 +98,7 @@ TEST_F(EtcdStoreTest, PutGetListDeleteWithRevisions) {
   EXPECT_EQ(s.Put(prefix_ + "k", "v", 999).code(), StatusCode::kNotFound);  // unknown lease
 }
 
-TEST_F(EtcdStoreTest, BinaryKeysAndValuesRoundTrip) {
+TEST_P(EtcdStoreTest, BinaryKeysAndValuesRoundTrip) {
   const std::string key = prefix_ + std::string("\xff\x00\x01", 3);
   const std::string value("\x00\xfe\n\"{}", 6);
   ASSERT_TRUE(store_->Put(key, value, kNoLease).ok());
@@ -81,7 +108,7 @@ TEST_F(EtcdStoreTest, BinaryKeysAndValuesRoundTrip) {
   EXPECT_EQ(kv.value, value);
 }
 
-TEST_F(EtcdStoreTest, RevokedLeaseTakesItsKeysAndCannotBeKeptAlive) {
+TEST_P(EtcdStoreTest, RevokedLeaseTakesItsKeysAndCannotBeKeptAlive) {
   LeaseId lease = kNoLease;
   ASSERT_TRUE(store_->GrantLease(5000ms, &lease).ok());
   ASSERT_TRUE(store_->Put(prefix_ + "n", "A", lease).ok());
@@ -96,7 +123,7 @@ TEST_F(EtcdStoreTest, RevokedLeaseTakesItsKeysAndCannotBeKeptAlive) {
   EXPECT_EQ(store_->GrantLease(0ms, &lease).code(), StatusCode::kInvalidArgument);
 }
 
-TEST_F(EtcdStoreTest, AnExpiredLeaseDeletesItsKeysAndTheWatchSeesIt) {
+TEST_P(EtcdStoreTest, AnExpiredLeaseDeletesItsKeysAndTheWatchSeesIt) {
   int64_t rev = 0;
   std::vector<KeyValue> list;
   ASSERT_TRUE(store_->List(prefix_, &list, &rev).ok());
@@ -119,7 +146,7 @@ TEST_F(EtcdStoreTest, AnExpiredLeaseDeletesItsKeysAndTheWatchSeesIt) {
   EXPECT_EQ(store_->KeepAlive(lease).code(), StatusCode::kNotFound);
 }
 
-TEST_F(EtcdStoreTest, WatchFromAnEarlierRevisionReplaysWhatItMissed) {
+TEST_P(EtcdStoreTest, WatchFromAnEarlierRevisionReplaysWhatItMissed) {
   std::vector<KeyValue> list;
   int64_t rev = 0;
   ASSERT_TRUE(store_->Put(prefix_ + "a", "1", kNoLease).ok());
@@ -139,7 +166,7 @@ TEST_F(EtcdStoreTest, WatchFromAnEarlierRevisionReplaysWhatItMissed) {
   EXPECT_EQ(got[2].type, WatchEvent::Type::kDelete);
 }
 
-TEST_F(EtcdStoreTest, NoCallbackRunsAfterTheHandleIsDestroyed) {
+TEST_P(EtcdStoreTest, NoCallbackRunsAfterTheHandleIsDestroyed) {
   std::atomic<int> calls{0};
   std::atomic<bool> destroyed{false}, late{false};
   int64_t rev = 0;
