@@ -1,6 +1,7 @@
 #!/usr/bin/env bash
 # The main job on a fresh Debian 12 machine: install what is missing, build, generate the demo
-# models (untrained, deterministic), start epara, send real requests, and show the results.
+# models (untrained, deterministic), start a 3-node heterogeneous epara cluster on this host, send
+# real requests to one node, and show the results.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 scripts/setup.sh
@@ -9,31 +10,54 @@ EPARA=./build/epara
 MODELS=demo-models
 OUT=out/demo
 mkdir -p "$OUT"
-rm -f "$OUT/port"
 
 echo; echo "== generating demo models into $MODELS/"
 "$EPARA" models demo "$MODELS"
 
-echo; echo "== starting: epara serve --models $MODELS --port 0"
-"$EPARA" serve --models "$MODELS" --port 0 --port-file "$OUT/port" > "$OUT/server.log" 2>&1 &
-SERVER_PID=$!
-stop_server() {
-  if kill -0 "$SERVER_PID" 2>/dev/null; then
-    kill -TERM "$SERVER_PID"
-    wait "$SERVER_PID" || true
+echo; echo "== starting a 3-node heterogeneous cluster on this host: epara up --cluster $OUT/cluster.yaml"
+cat > "$OUT/cluster.yaml" <<EOF
+# Three device classes (CPU share and memory from built-in profiles; see src/node/cluster_config.h).
+models: $(pwd)/$MODELS
+nodes:
+  - {id: edge-1,  class: edge-server,   serve: [seg-demo, llama-demo]}
+  - {id: board-1, class: embedded,      serve: [seg-demo]}
+  - {id: micro-1, class: microcomputer, serve: [tensor-demo]}
+EOF
+rm -f "$OUT/endpoints.json"
+"$EPARA" up --cluster "$OUT/cluster.yaml" --run-dir "$OUT/run" --endpoints-file "$OUT/endpoints.json" \
+  > "$OUT/cluster.log" 2>&1 &
+UP_PID=$!
+stop_cluster() {
+  if kill -0 "$UP_PID" 2>/dev/null; then
+    kill -TERM "$UP_PID"
+    wait "$UP_PID" || true
   fi
 }
-trap stop_server EXIT
-for _ in $(seq 1 600); do
-  [ -s "$OUT/port" ] && break
-  if ! kill -0 "$SERVER_PID" 2>/dev/null; then
-    echo "epara serve exited:"; cat "$OUT/server.log"; exit 1
+trap stop_cluster EXIT
+for _ in $(seq 1 900); do
+  [ -s "$OUT/endpoints.json" ] && break
+  if ! kill -0 "$UP_PID" 2>/dev/null; then
+    echo "epara up exited:"; cat "$OUT/cluster.log"; exit 1
   fi
   sleep 0.2
 done
-[ -s "$OUT/port" ] || { echo "epara serve did not start within 120 s"; cat "$OUT/server.log"; exit 1; }
-URL="http://127.0.0.1:$(cat "$OUT/port")"
-cat "$OUT/server.log"
+[ -s "$OUT/endpoints.json" ] || { echo "the cluster did not start within 180 s"; cat "$OUT/cluster.log"; exit 1; }
+cat "$OUT/cluster.log"
+# The API address of node $1 from the endpoints file (in each node's object "api" precedes "id").
+node_api() {
+  awk -v id="\"$1\"" -F'"' '/"api":/ {api=$4} /"id":/ && $0 ~ id {print api}' "$OUT/endpoints.json"
+}
+# Every request below goes to micro-1, which itself hosts only tensor-demo: the distributed request
+# handler forwards the rest to the node that can finish it first.
+URL="http://$(node_api micro-1)"
+EDGE="http://$(node_api edge-1)"
+for _ in $(seq 1 100); do  # until micro-1 holds both peers' load digests
+  [ "$(curl -s "$URL/v1/cluster" | grep -o '"digest"' | wc -l)" -ge 2 ] && break
+  sleep 0.1
+done
+
+echo; echo "== epara status --node $(node_api micro-1)"
+"$EPARA" status --node "$(node_api micro-1)"
 
 echo; echo "== GET $URL/v2/health/ready"
 curl -sS "$URL/v2/health/ready"; echo
@@ -45,7 +69,7 @@ echo; echo "== POST $URL/v1/segment/seg-demo  <- $MODELS/seg-demo/sample.png (64
 curl -sS -f -H 'Content-Type: image/png' --data-binary "@$MODELS/seg-demo/sample.png" \
   -D "$OUT/mask.headers" -o "$OUT/mask.png" "$URL/v1/segment/seg-demo"
 echo "mask written to $OUT/mask.png ($(stat -c %s "$OUT/mask.png") bytes; pixel value = class index, palette colours)"
-grep -i '^X-Epara' "$OUT/mask.headers" || true
+grep -i '^X-Epara' "$OUT/mask.headers" || true   # X-Epara-Node: the node that ran it
 
 echo; echo "== POST $URL/v1/segment/seg-demo?format=json"
 curl -sS -f -H 'Content-Type: image/png' --data-binary "@$MODELS/seg-demo/sample.png" \
@@ -69,10 +93,10 @@ curl -sS -N -f -H 'Content-Type: application/json' "$URL/v1/completions" \
 echo; echo "== a bad request gets a clear error (and the server keeps serving)"
 curl -sS -H 'Content-Type: image/png' --data-binary 'not an image' "$URL/v1/segment/seg-demo"; echo
 
-echo; echo "== GET $URL/metrics   (excerpt)"
-curl -sS "$URL/metrics" | grep -E '^epara_inference_(request_success_total|request_failure_total|exec_count_total|batch_size_(sum|count))|^epara_llm_(generation_tokens_total|time_to_first_token_seconds_(sum|count)|kv_cache_usage_ratio)' || true
+echo; echo "== GET $EDGE/metrics   (edge-1's metrics, excerpt)"
+curl -sS "$EDGE/metrics" | grep -E '^epara_inference_(request_success_total|request_failure_total|exec_count_total|batch_size_(sum|count))|^epara_llm_(generation_tokens_total|time_to_first_token_seconds_(sum|count)|kv_cache_usage_ratio)' || true
 
 echo
-echo "Done. Results in $OUT/: mask.png (segmentation mask), summary.json, server.log."
+echo "Done. Results in $OUT/: mask.png (segmentation mask), summary.json, cluster.log, run/ (node configs and logs)."
 echo "The demo models are UNTRAINED (random weights): the mask and the text show the pipeline works, nothing more."
 echo "Next: serve your own TorchScript models (README.md, 'Model repository'); run the tests with scripts/test.sh."

@@ -28,6 +28,14 @@ Status CheckVersion(const engine::ServedModel& m, const HttpRequest& req) {
   return Status::Ok();
 }
 
+// Metadata of a model this node does not host: a node that hosts it answers (cluster mode).
+bool AnsweredElsewhere(const ServerContext& ctx, const HttpRequest& req, HttpResponse* res) {
+  Status routed;
+  if (!RoutedElsewhere(ctx, req.path_params[0], req, res, &routed)) return false;
+  if (!routed.ok()) WriteError(routed, res);
+  return true;
+}
+
 void Infer(const ServerContext& ctx, const HttpRequest& req, HttpResponse* res) {
   const auto start = std::chrono::steady_clock::now();
   engine::ServedModel* model = nullptr;
@@ -97,7 +105,10 @@ void AddKServeRoutes(HttpServer* http, const ServerContext* ctx) {
   });
   http->Route("GET", kModelPath, [ctx](const HttpRequest& req, HttpResponse* res) {
     engine::ServedModel* m = nullptr;
-    if (Status s = FindModel(*ctx, req.path_params[0], &m); !s.ok()) return WriteError(s, res);
+    if (Status s = FindModel(*ctx, req.path_params[0], &m); !s.ok()) {
+      if (!AnsweredElsewhere(*ctx, req, res)) WriteError(s, res);
+      return;
+    }
     if (Status s = CheckVersion(*m, req); !s.ok()) return WriteError(s, res);
     const ModelDescriptor& d = m->descriptor;
     const bool batching = d.batching.max_batch_size > 0;
@@ -115,7 +126,10 @@ void AddKServeRoutes(HttpServer* http, const ServerContext* ctx) {
   http->Route(
       "GET", std::string(kModelPath) + "/ready", [ctx](const HttpRequest& req, HttpResponse* res) {
         engine::ServedModel* m = nullptr;
-        if (Status s = FindModel(*ctx, req.path_params[0], &m); !s.ok()) return WriteError(s, res);
+        if (Status s = FindModel(*ctx, req.path_params[0], &m); !s.ok()) {
+          if (!AnsweredElsewhere(*ctx, req, res)) WriteError(s, res);
+          return;
+        }
         if (Status s = CheckVersion(*m, req); !s.ok()) return WriteError(s, res);
         if (m->state != engine::ModelState::kReady)
           return WriteError(Unavailable("model '" + m->descriptor.name + "' is " +

@@ -291,6 +291,9 @@ void AddOpenAiRoutes(HttpServer* http, const ServerContext* ctx) {
     for (const engine::ServedModel* m : ctx->models->List())
       data.push_back(
           {{"id", m->descriptor.name}, {"object", "model"}, {"created", 0}, {"owned_by", "epara"}});
+    if (ctx->remote_models)
+      for (const std::string& name : ctx->remote_models())
+        data.push_back({{"id", name}, {"object", "model"}, {"created", 0}, {"owned_by", "epara"}});
     res->body = json{{"object", "list"}, {"data", data}}.dump();
   });
   http->Route("POST", "/v1/completions", [ctx](const HttpRequest& req, HttpResponse* res) {

@@ -43,6 +43,10 @@ class Server {
 
   // Installs the distributed request handler (ServerContext::route). REQUIRES: before Start().
   void SetRouter(decltype(ServerContext::route) route) { ctx_.route = std::move(route); }
+  // Installs ServerContext::remote_models. REQUIRES: before Start().
+  void SetRemoteModels(decltype(ServerContext::remote_models) fn) {
+    ctx_.remote_models = std::move(fn);
+  }
   // Runs a request that a peer forwarded here through the HTTP routes, on the calling thread.
   void Dispatch(HttpRequest request, HttpResponse* response) const {
     http_.Dispatch(std::move(request), response);

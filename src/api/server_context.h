@@ -5,6 +5,7 @@
 #include <map>
 #include <memory>
 #include <string>
+#include <vector>
 
 #include "api/http_types.h"
 #include "core/background_pool.h"
@@ -32,6 +33,8 @@ struct ServerContext {
   // false to run it here.
   std::function<bool(const std::string& model, const HttpRequest&, HttpResponse*, Status* error)>
       route;
+  // Models that only peers host (node mode; empty in `epara serve`), for the model lists.
+  std::function<std::vector<std::string>()> remote_models;
 };
 
 // The header that marks a request forwarded by a peer: it always runs where it arrives.

@@ -9,5 +9,7 @@ namespace epara::cli {
 void RegisterServeCommand(CLI::App& app, int* exit_code);
 void RegisterModelsCommand(CLI::App& app, int* exit_code);
 void RegisterNodeCommand(CLI::App& app, int* exit_code);
+void RegisterUpCommand(CLI::App& app, int* exit_code);
+void RegisterStatusCommand(CLI::App& app, int* exit_code);
 
 }  // namespace epara::cli

@@ -4,6 +4,7 @@
 
 #include <fstream>
 #include <nlohmann/json.hpp>
+#include <set>
 
 #include "api/error_mapping.h"
 #include "cluster/embedded_store.h"
@@ -19,6 +20,16 @@ namespace epara::node {
 namespace {
 
 using json = nlohmann::json;
+
+// Service time assumed for an instance that has not run yet: inversely proportional to its
+// node's measured device speed, so the faster device gets the first requests (1 GFLOP/s -> 100 ms).
+double UnmeasuredServiceMs(double gflops) { return 100.0 / std::max(gflops, 1e-3); }
+
+double NodeSpeed(const cluster::NodeRecord& r) {
+  double gflops = 0;
+  for (const cluster::DeviceRecord& d : r.devices) gflops = std::max(gflops, d.speed_gflops);
+  return gflops;
+}
 using Clock = std::chrono::steady_clock;
 
 constexpr std::chrono::seconds kForwardTimeout{300};
@@ -117,9 +128,25 @@ Status NodeAgent::Create(const NodeConfig& config, api::ServerOptions server_opt
   a->cpu_gflops_ = MeasureCpuGflops(
       std::max(1, CpuThreads(config) > 0 ? CpuThreads(config)
                                          : static_cast<int>(std::thread::hardware_concurrency())));
+  a->local_gflops_ = a->cpu_gflops_;
+  for (const DeviceConfig& d : config.devices)
+    if (d.kind == "cpu") a->local_gflops_ = a->cpu_gflops_ * d.cpu_quota;
   a->server_->SetRouter([agent = a.get()](const std::string& model, const api::HttpRequest& req,
                                           api::HttpResponse* res, Status* error) {
     return agent->Route(model, req, res, error);
+  });
+  a->server_->SetRemoteModels([agent = a.get()] {
+    std::set<std::string> names;
+    {
+      std::lock_guard<std::mutex> lock(agent->mu_);
+      for (const auto& [_, p] : agent->peers_)
+        for (const cluster::InstanceRecord& i : p->record.instances) names.insert(i.model);
+    }
+    std::vector<std::string> remote;
+    for (const std::string& n : names)
+      if (!agent->server_->models().Find(n) && !agent->server_->llms().count(n))
+        remote.push_back(n);
+    return remote;
   });
   a->server_->Route("GET", "/v1/cluster",
                     [agent = a.get()](const api::HttpRequest&, api::HttpResponse* res) {
@@ -360,7 +387,7 @@ bool NodeAgent::Route(const std::string& model, const api::HttpRequest& req, api
     if (c.ready) {
       const engine::ModelScheduler::Load l = m->scheduler->CurrentLoad();
       c.expected_wait_ms = l.expected_wait_ms;
-      c.service_ms = l.service_ms;
+      c.service_ms = l.service_ms > 0 ? l.service_ms : UnmeasuredServiceMs(local_gflops_);
     }
     candidates.push_back(c);
     remote.push_back(nullptr);
@@ -393,7 +420,8 @@ bool NodeAgent::Route(const std::string& model, const api::HttpRequest& req, api
       const int mine = p->outstanding[model];
       c.expected_wait_ms =
           load->expected_wait_ms + mine * load->service_ms / std::max<uint32_t>(1, load->max_batch);
-      c.service_ms = load->service_ms;
+      c.service_ms =
+          load->service_ms > 0 ? load->service_ms : UnmeasuredServiceMs(NodeSpeed(p->record));
     }
     candidates.push_back(c);
     remote.push_back(p);
@@ -490,7 +518,9 @@ std::string NodeAgent::ClusterJson() const {
     for (const auto& [_, p] : peers_) nodes.push_back(node_json(p->record, false));
   }
   return json{{"node", config_.id},
-              {"store", config_.store_kind},
+              {"store", config_.store_kind == "etcd" ? "etcd protocol at " + config_.store_host +
+                                                           ":" + std::to_string(config_.store_port)
+                                                     : config_.store_kind},
               {"sync_interval_ms", config_.sync_interval.count()},
               {"down_after_ms", config_.down_after.count()},
               {"nodes", nodes}}

@@ -83,7 +83,8 @@ class NodeAgent {
   std::unique_ptr<cluster::Membership> membership_;
   std::unique_ptr<cluster::WatchHandle> watch_;
   cluster::PeerTable peer_table_;
-  double cpu_gflops_ = 0;
+  double cpu_gflops_ = 0;    // the micro-benchmark, full speed
+  double local_gflops_ = 0;  // as registered (times the emulated CPU share)
   uint64_t epoch_ = 0;
   uint64_t sequence_ = 0;
 

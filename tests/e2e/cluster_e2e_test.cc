@@ -16,6 +16,9 @@
 #include "server_process.h"
 #include "testing/etcd_process.h"
 
+#include <signal.h>
+#include <fstream>
+
 namespace epara {
 namespace {
 
@@ -237,6 +240,129 @@ TEST_F(ClusterE2ETest, NodesJoinThroughEtcdAndAKilledNodesLeaseExpires) {
   // down_after is 3 s; etcd checks lease expiry about twice a second.
   EXPECT_LT(Clock::now() - killed, std::chrono::milliseconds(4500));
   nodes_.erase("b");
+}
+
+}  // namespace
+}  // namespace epara
+
+namespace epara {
+namespace {
+
+// `epara up`: the local heterogeneous testbed with its own store (no etcd needed).
+class UpE2ETest : public ::testing::Test {
+ protected:
+  void SetUp() override {
+    root_ = fs::temp_directory_path() / ("epara_up_" + std::to_string(getpid()));
+    fs::create_directories(root_);
+    std::string out;
+    ASSERT_EQ(testing::RunEpara({"models", "demo", (root_ / "repo").string()}, &out), 0) << out;
+  }
+  void TearDown() override { fs::remove_all(root_); }
+  fs::path root_;
+};
+
+TEST_F(UpE2ETest, ThreeDeviceClassesServeTheWholeApiFromAnyNodeAndStopCleanly) {
+  std::ofstream(root_ / "cluster.yaml") << "models: repo\nnodes:\n"
+                                           "  - {id: edge, class: edge-server, serve: [seg-demo, "
+                                           "llama-demo]}\n"
+                                           "  - {id: board, class: embedded, serve: [seg-demo]}\n"
+                                           "  - {id: micro, class: microcomputer, serve: "
+                                           "[tensor-demo]}\n";
+  const std::string endpoints = (root_ / "endpoints.json").string();
+  testing::ChildProcess up;
+  ASSERT_TRUE(
+      up.Start({testing::EparaBinary(), "up", "--cluster", (root_ / "cluster.yaml").string(),
+                "--run-dir", (root_ / "run").string(), "--endpoints-file", endpoints},
+               (root_ / "up.log").string()));
+  json ep;
+  const auto deadline = Clock::now() + std::chrono::seconds(180);
+  while (!ep.is_object()) {
+    ASSERT_TRUE(up.Running()) << up.Log();
+    ASSERT_LT(Clock::now(), deadline) << up.Log();
+    ep = json::parse(testing::ReadTextFile(endpoints), nullptr, false);
+    if (!ep.is_object()) std::this_thread::sleep_for(std::chrono::milliseconds(50));  // bounded
+  }
+  std::map<std::string, int> port;
+  std::vector<pid_t> pids;
+  for (const auto& n : ep["nodes"]) {
+    port[n["id"]] = n["api_port"];
+    pids.push_back(n["pid"].get<pid_t>());
+  }
+  ASSERT_EQ(port.size(), 3u);
+  // Wait (bounded) until micro holds digests from both peers.
+  bool converged = false;
+  for (auto until = Clock::now() + std::chrono::seconds(30); !converged && Clock::now() < until;) {
+    httplib::Client c("127.0.0.1", port["micro"]);
+    auto r = c.Get("/v1/cluster");
+    int digests = 0;
+    const json view = r && r->status == 200 ? json::parse(r->body, nullptr, false) : json();
+    if (view.is_object())
+      for (const auto& n : view["nodes"]) digests += n.contains("digest");
+    converged = digests == 2;
+    if (!converged) std::this_thread::sleep_for(std::chrono::milliseconds(50));  // bounded
+  }
+  ASSERT_TRUE(converged) << up.Log() << "\n"
+                         << [&] {
+                              httplib::Client c("127.0.0.1", port["micro"]);
+                              auto r = c.Get("/v1/cluster");
+                              return r ? r->body : std::string("no reply");
+                            }();
+
+  std::string png;
+  ASSERT_TRUE(EncodePng(SyntheticScene(96, 96), &png).ok());
+  httplib::Client micro("127.0.0.1", port["micro"]);
+  micro.set_read_timeout(60, 0);
+  auto seg = micro.Post("/v1/segment/seg-demo", png, "image/png");
+  ASSERT_TRUE(seg);
+  ASSERT_EQ(seg->status, 200) << seg->body;
+  const std::string by = seg->get_header_value("X-Epara-Node");
+  EXPECT_TRUE(by == "edge" || by == "board") << by;
+
+  // Model lists and metadata cover the cluster, not just this node.
+  auto models = micro.Get("/v1/models");
+  ASSERT_TRUE(models && models->status == 200);
+  for (const char* m : {"tensor-demo", "seg-demo", "llama-demo"})
+    EXPECT_NE(models->body.find(std::string("\"") + m + "\""), std::string::npos) << models->body;
+  auto meta = micro.Get("/v2/models/seg-demo");
+  ASSERT_TRUE(meta);
+  ASSERT_EQ(meta->status, 200) << meta->body;
+  EXPECT_EQ(json::parse(meta->body)["name"], "seg-demo");
+
+  // An LLM token stream forwarded as a stream.
+  auto chat = micro.Post("/v1/chat/completions",
+                         R"({"model":"llama-demo","messages":[{"role":"user","content":"hi"}],)"
+                         R"("max_tokens":5,"stream":true,"seed":3})",
+                         "application/json");
+  ASSERT_TRUE(chat);
+  ASSERT_EQ(chat->status, 200) << chat->body;
+  EXPECT_EQ(chat->get_header_value("Content-Type").rfind("text/event-stream", 0), 0u);
+  EXPECT_NE(chat->body.find("chat.completion.chunk"), std::string::npos) << chat->body;
+  EXPECT_GE(chat->body.size() - chat->body.rfind("data: [DONE]"), 12u);
+
+  // KServe: the edge node forwards tensor-demo to micro.
+  httplib::Client edge("127.0.0.1", port["edge"]);
+  auto infer =
+      edge.Post("/v2/models/tensor-demo/infer",
+                R"({"inputs":[{"name":"a","shape":[1,4],"datatype":"FP32","data":[1,2,3,4]},)"
+                R"({"name":"b","shape":[1,4],"datatype":"INT64","data":[1,1,1,1]},)"
+                R"({"name":"c","shape":[1,4],"datatype":"UINT8","data":[0,0,0,2]}]})",
+                "application/json");
+  ASSERT_TRUE(infer);
+  ASSERT_EQ(infer->status, 200) << infer->body;
+  EXPECT_EQ(infer->get_header_value("X-Epara-Node"), "micro");
+  EXPECT_EQ(json::parse(infer->body)["outputs"][0]["data"], json::parse("[2.0,3.0,4.0,7.0]"));
+
+  // epara status lists the three nodes.
+  std::string status;
+  ASSERT_EQ(testing::RunEpara({"status", "--node", "127.0.0.1:" + std::to_string(port["micro"])},
+                              &status, std::chrono::seconds(30)),
+            0)
+      << status;
+  for (const char* id : {"edge ", "board ", "micro "})
+    EXPECT_NE(status.find(id), std::string::npos) << status;
+
+  EXPECT_EQ(up.Stop(std::chrono::seconds(60)), 0) << up.Log();
+  for (pid_t p : pids) EXPECT_NE(kill(p, 0), 0) << "node pid " << p << " outlived epara up";
 }
 
 }  // namespace

@@ -1,0 +1,191 @@
+// `epara up --cluster cluster.yaml`: a local heterogeneous testbed. Hosts the cluster store (an
+// EmbeddedStore behind a StoreGateway), starts one `epara node` process per configured node with
+// its device class's profile, prints the endpoints, and on Ctrl-C / SIGTERM stops every node it
+// started (by PID: SIGTERM, then SIGKILL after 30 s).
+#include <fcntl.h>
+#include <spdlog/spdlog.h>
+#include <sys/wait.h>
+#include <unistd.h>
+
+#include <filesystem>
+#include <fstream>
+#include <nlohmann/json.hpp>
+#include <thread>
+
+#include "cli/commands.h"
+#include "cli/process_support.h"
+#include "cluster/embedded_store.h"
+#include "cluster/store_gateway.h"
+#include "node/cluster_config.h"
+
+namespace epara::cli {
+namespace {
+
+namespace fs = std::filesystem;
+using Clock = std::chrono::steady_clock;
+
+struct UpFlags {
+  std::string cluster;
+  std::string run_dir = "out/cluster";
+  std::string endpoints_file;
+};
+
+struct Child {
+  std::string id;
+  pid_t pid = -1;
+  int api_port = 0, peer_port = 0;
+  std::string log;
+};
+
+pid_t SpawnNode(const std::string& config, const std::string& port_file, const std::string& log) {
+  const pid_t pid = fork();
+  if (pid != 0) return pid;
+  const int fd = open(log.c_str(), O_WRONLY | O_CREAT | O_TRUNC, 0644);
+  if (fd >= 0) {
+    dup2(fd, 1);
+    dup2(fd, 2);
+  }
+  execl("/proc/self/exe", "epara", "node", "--config", config.c_str(), "--port-file",
+        port_file.c_str(), static_cast<char*>(nullptr));
+  _exit(127);
+}
+
+// True once `pid` has exited (reaped).
+bool Exited(pid_t pid) {
+  int status = 0;
+  return waitpid(pid, &status, WNOHANG) == pid;
+}
+
+void StopAll(std::vector<Child>& children) {
+  for (const Child& c : children)
+    if (c.pid > 0) kill(c.pid, SIGTERM);
+  const auto deadline = Clock::now() + std::chrono::seconds(30);
+  for (Child& c : children) {
+    while (c.pid > 0 && !Exited(c.pid)) {
+      if (Clock::now() > deadline) {
+        spdlog::warn("node {} (pid {}) did not stop in 30 s: killing it", c.id, c.pid);
+        kill(c.pid, SIGKILL);
+        waitpid(c.pid, nullptr, 0);
+        break;
+      }
+      std::this_thread::sleep_for(std::chrono::milliseconds(20));  // polling children, bounded
+    }
+    c.pid = -1;
+  }
+}
+
+std::string LogTail(const std::string& path) {
+  std::ifstream in(path);
+  std::string text((std::istreambuf_iterator<char>(in)), std::istreambuf_iterator<char>());
+  return text.size() > 4000 ? text.substr(text.size() - 4000) : text;
+}
+
+int RunUp(const UpFlags& flags) {
+  const sigset_t stop_signals = BlockStopSignals();
+  cluster::EmbeddedStore store;
+  std::unique_ptr<cluster::StoreGateway> gateway;
+  if (Status s = cluster::StoreGateway::Start(&store, "127.0.0.1", 0, &gateway); !s.ok()) {
+    spdlog::error("{}", s.ToString());
+    return 1;
+  }
+  node::ClusterConfig config;
+  if (Status s = node::LoadClusterConfig(flags.cluster, gateway->port(), &config); !s.ok()) {
+    spdlog::error("{}", s.ToString());
+    return 2;
+  }
+  std::error_code ec;
+  fs::create_directories(flags.run_dir, ec);
+  const fs::path run = fs::absolute(flags.run_dir);
+  std::vector<Child> children;
+  for (const node::NodeConfig& n : config.nodes) {
+    const std::string base = (run / n.id).string();
+    std::ofstream(base + ".yaml") << node::NodeConfigToYaml(n);
+    fs::remove(base + ".ports", ec);
+    Child c{n.id, SpawnNode(base + ".yaml", base + ".ports", base + ".log"), 0, 0, base + ".log"};
+    if (c.pid < 0) {
+      spdlog::error("cannot start node {}", n.id);
+      StopAll(children);
+      return 1;
+    }
+    children.push_back(c);
+  }
+  // Wait (bounded) for every node to listen.
+  const auto deadline = Clock::now() + std::chrono::seconds(180);
+  for (Child& c : children) {
+    for (;;) {
+      std::ifstream in((run / c.id).string() + ".ports");
+      if (in >> c.api_port >> c.peer_port && c.api_port > 0) break;
+      if (Exited(c.pid)) {
+        spdlog::error("node {} exited during start-up:\n{}", c.id, LogTail(c.log));
+        c.pid = -1;
+        StopAll(children);
+        return 1;
+      }
+      if (Clock::now() > deadline) {
+        spdlog::error("node {} did not start within 180 s:\n{}", c.id, LogTail(c.log));
+        StopAll(children);
+        return 1;
+      }
+      std::this_thread::sleep_for(std::chrono::milliseconds(20));  // polling port files, bounded
+    }
+  }
+  nlohmann::json endpoints = {{"store", "127.0.0.1:" + std::to_string(gateway->port())},
+                              {"nodes", nlohmann::json::array()}};
+  spdlog::info("epara cluster up: store 127.0.0.1:{}, {} nodes (logs in {})", gateway->port(),
+               children.size(), run.string());
+  for (size_t i = 0; i < children.size(); ++i) {
+    const Child& c = children[i];
+    const node::NodeConfig& n = config.nodes[i];
+    std::string serves;
+    for (const std::string& m : n.serve_models) serves += (serves.empty() ? "" : ", ") + m;
+    spdlog::info("  {:<10} {:<14} http://127.0.0.1:{}  cpu threads {}, speed {:.2f}, serves {}",
+                 c.id, n.device_class, c.api_port, n.devices[0].cpu_threads, n.devices[0].cpu_quota,
+                 serves.empty() ? "every model" : serves);
+    endpoints["nodes"].push_back({{"id", c.id},
+                                  {"class", n.device_class},
+                                  {"api", "127.0.0.1:" + std::to_string(c.api_port)},
+                                  {"api_port", c.api_port},
+                                  {"peer_port", c.peer_port},
+                                  {"pid", c.pid}});
+  }
+  WritePortFile(flags.endpoints_file, endpoints.dump(2));
+  spdlog::info(
+      "any node serves the whole API; GET /v1/cluster (or `epara status`) shows the "
+      "cluster. Ctrl-C stops it.");
+  // Until a stop signal: report nodes that die (the rest keep serving).
+  const timespec tick{1, 0};
+  for (;;) {
+    const int sig = sigtimedwait(&stop_signals, nullptr, &tick);
+    if (sig == SIGINT || sig == SIGTERM) {
+      spdlog::info("signal {}: stopping {} nodes", sig, children.size());
+      break;
+    }
+    for (Child& c : children)
+      if (c.pid > 0 && Exited(c.pid)) {
+        spdlog::warn("node {} (pid {}) exited; the others go on without it", c.id, c.pid);
+        c.pid = -1;
+      }
+  }
+  StopAll(children);
+  gateway->Stop();
+  spdlog::info("stopped");
+  return 0;
+}
+
+}  // namespace
+
+void RegisterUpCommand(CLI::App& app, int* exit_code) {
+  auto flags = std::make_shared<UpFlags>();
+  CLI::App* cmd = app.add_subcommand(
+      "up", "Start a local heterogeneous cluster: the store and one node process per node");
+  cmd->add_option("--cluster", flags->cluster,
+                  "Cluster config (YAML; see src/node/cluster_config.h)")
+      ->required();
+  cmd->add_option("--run-dir", flags->run_dir, "Node configs, port files and logs go here")
+      ->capture_default_str();
+  cmd->add_option("--endpoints-file", flags->endpoints_file,
+                  "Write the store and node endpoints (JSON) here once every node listens");
+  cmd->callback([flags, exit_code] { *exit_code = RunUp(*flags); });
+}
+
+}  // namespace epara::cli

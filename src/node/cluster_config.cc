@@ -1,0 +1,157 @@
+#include "node/cluster_config.h"
+
+#include <yaml-cpp/yaml.h>
+
+#include <filesystem>
+#include <fstream>
+#include <set>
+#include <sstream>
+
+namespace epara::node {
+namespace {
+
+const DeviceClassProfile kProfiles[] = {
+    {"edge-server", 0, 1.0, 8192},
+    {"embedded", 1, 0.5, 2048},
+    {"microcomputer", 1, 0.25, 1024},
+};
+
+template <typename T>
+Status Optional(const YAML::Node& n, const char* key, const std::string& where, T* out) {
+  const YAML::Node v = n[key];
+  if (!v) return Status::Ok();
+  try {
+    *out = v.as<T>();
+  } catch (const YAML::Exception&) {
+    return InvalidArgument(where + key + " has the wrong type");
+  }
+  return Status::Ok();
+}
+
+}  // namespace
+
+Status FindDeviceClass(const std::string& name, DeviceClassProfile* out) {
+  for (const DeviceClassProfile& p : kProfiles)
+    if (p.name == name) {
+      *out = p;
+      return Status::Ok();
+    }
+  return NotFound("unknown device class '" + name + "' (edge-server, embedded or microcomputer)");
+}
+
+Status ParseClusterConfig(const std::string& yaml, const std::string& source,
+                          const std::string& base_dir, int store_port, ClusterConfig* out) {
+  const std::string at = source + ": ";
+  YAML::Node root;
+  try {
+    root = YAML::Load(yaml);
+  } catch (const YAML::Exception& e) {
+    return InvalidArgument(at + "not valid YAML: " + e.what());
+  }
+  if (!root.IsMap()) return InvalidArgument(at + "the cluster config is not a mapping");
+  ClusterConfig c;
+  EPARA_RETURN_IF_ERROR(Optional(root, "models", at, &c.models_dir));
+  if (c.models_dir.empty()) return InvalidArgument(at + "models is missing");
+  if (std::filesystem::path(c.models_dir).is_relative())
+    c.models_dir = (std::filesystem::path(base_dir) / c.models_dir).lexically_normal().string();
+  // Settings every node shares go through the node parser, so they are checked the same way.
+  YAML::Node shared(YAML::NodeType::Map);
+  for (const char* key : {"sync_interval_ms", "down_after_ms", "admission"})
+    if (root[key]) shared[key] = root[key];
+  const YAML::Node nodes = root["nodes"];
+  if (!nodes || !nodes.IsSequence() || nodes.size() == 0)
+    return InvalidArgument(at + "nodes (a non-empty list) is missing");
+  std::set<std::string> ids;
+  for (size_t i = 0; i < nodes.size(); ++i) {
+    const std::string where = at + "nodes[" + std::to_string(i) + "].";
+    const YAML::Node n = nodes[i];
+    if (!n.IsMap()) return InvalidArgument(where + " is not a mapping");
+    std::string id, cls = "edge-server";
+    std::vector<std::string> serve;
+    int api_port = 0;
+    EPARA_RETURN_IF_ERROR(Optional(n, "id", where, &id));
+    EPARA_RETURN_IF_ERROR(Optional(n, "class", where, &cls));
+    EPARA_RETURN_IF_ERROR(Optional(n, "serve", where, &serve));
+    EPARA_RETURN_IF_ERROR(Optional(n, "api_port", where, &api_port));
+    if (id.empty()) return InvalidArgument(where + "id is missing");
+    if (!ids.insert(id).second) return InvalidArgument(where + "id '" + id + "' is used twice");
+    DeviceClassProfile p;
+    if (Status s = FindDeviceClass(cls, &p); !s.ok())
+      return InvalidArgument(where + "class: " + s.message());
+    EPARA_RETURN_IF_ERROR(Optional(n, "cpu_threads", where, &p.cpu_threads));
+    EPARA_RETURN_IF_ERROR(Optional(n, "cpu_quota", where, &p.cpu_quota));
+    EPARA_RETURN_IF_ERROR(Optional(n, "memory_mb", where, &p.memory_mb));
+    YAML::Node node_yaml = YAML::Clone(shared);
+    node_yaml["id"] = id;
+    node_yaml["device_class"] = cls;
+    node_yaml["api"]["host"] = "127.0.0.1";
+    node_yaml["api"]["port"] = api_port;
+    node_yaml["models"]["dir"] = c.models_dir;
+    if (!serve.empty()) node_yaml["models"]["serve"] = serve;
+    YAML::Node dev;
+    dev["id"] = "cpu";
+    dev["kind"] = "cpu";
+    dev["cpu_threads"] = p.cpu_threads;
+    dev["cpu_quota"] = p.cpu_quota;
+    dev["memory_mb"] = p.memory_mb;
+    node_yaml["devices"].push_back(dev);
+    node_yaml["store"]["kind"] = "etcd";
+    node_yaml["store"]["endpoint"] = "127.0.0.1:" + std::to_string(store_port);
+    std::stringstream text;
+    text << node_yaml;
+    NodeConfig nc;
+    if (Status s = ParseNodeConfig(text.str(), source + " (node " + id + ")", &nc); !s.ok())
+      return s;
+    c.nodes.push_back(std::move(nc));
+  }
+  *out = std::move(c);
+  return Status::Ok();
+}
+
+Status LoadClusterConfig(const std::string& path, int store_port, ClusterConfig* out) {
+  std::ifstream in(path);
+  if (!in) return NotFound("cannot read cluster config " + path);
+  std::stringstream ss;
+  ss << in.rdbuf();
+  const std::string base = std::filesystem::absolute(path).parent_path().string();
+  return ParseClusterConfig(ss.str(), path, base, store_port, out);
+}
+
+std::string NodeConfigToYaml(const NodeConfig& c) {
+  YAML::Emitter e;
+  e << YAML::BeginMap;
+  e << YAML::Key << "id" << YAML::Value << c.id;
+  e << YAML::Key << "device_class" << YAML::Value << c.device_class;
+  e << YAML::Key << "api" << YAML::Value << YAML::Flow << YAML::BeginMap << YAML::Key << "host"
+    << YAML::Value << c.api_host << YAML::Key << "port" << YAML::Value << c.api_port
+    << YAML::EndMap;
+  e << YAML::Key << "peer" << YAML::Value << YAML::Flow << YAML::BeginMap << YAML::Key << "host"
+    << YAML::Value << c.peer_host << YAML::Key << "port" << YAML::Value << c.peer_port
+    << YAML::EndMap;
+  e << YAML::Key << "models" << YAML::Value << YAML::BeginMap << YAML::Key << "dir" << YAML::Value
+    << c.models_dir;
+  if (!c.serve_models.empty())
+    e << YAML::Key << "serve" << YAML::Value << YAML::Flow << c.serve_models;
+  e << YAML::EndMap;
+  e << YAML::Key << "devices" << YAML::Value << YAML::BeginSeq;
+  for (const DeviceConfig& d : c.devices)
+    e << YAML::Flow << YAML::BeginMap << YAML::Key << "id" << YAML::Value << d.id << YAML::Key
+      << "kind" << YAML::Value << d.kind << YAML::Key << "cpu_threads" << YAML::Value
+      << d.cpu_threads << YAML::Key << "cpu_quota" << YAML::Value << d.cpu_quota << YAML::Key
+      << "memory_mb" << YAML::Value << d.memory_mb << YAML::EndMap;
+  e << YAML::EndSeq;
+  e << YAML::Key << "store" << YAML::Value << YAML::Flow << YAML::BeginMap << YAML::Key << "kind"
+    << YAML::Value << c.store_kind;
+  if (c.store_kind == "etcd")
+    e << YAML::Key << "endpoint" << YAML::Value
+      << (c.store_host + ":" + std::to_string(c.store_port));
+  e << YAML::EndMap;
+  e << YAML::Key << "sync_interval_ms" << YAML::Value << c.sync_interval.count();
+  e << YAML::Key << "down_after_ms" << YAML::Value << c.down_after.count();
+  e << YAML::Key << "admission" << YAML::Value
+    << (c.admission == router::Admission::kRejectEarly ? "reject-early" : "best-effort");
+  e << YAML::EndMap;
+  return std::string(e.c_str()) + "\n";
+}
+
+}  // namespace epara::node

@@ -1,0 +1,50 @@
+// ClusterConfig: what `epara up --cluster cluster.yaml` reads: a local heterogeneous testbed of
+// node processes on this host. Example:
+//
+//   models: ./demo-models         # the model repository every node reads (relative to this file)
+//   sync_interval_ms: 200
+//   down_after_ms: 3000
+//   admission: best-effort        # or reject-early
+//   nodes:
+//     - {id: edge-1, class: edge-server, serve: [seg-demo, llama-demo], api_port: 8001}
+//     - {id: board-1, class: embedded, serve: [seg-demo]}
+//     - {id: micro-1, class: microcomputer, serve: [tensor-demo], cpu_quota: 0.2}
+//
+// Device classes are built-in profiles (DeviceClassProfile): a CPU thread cap, a CPU share
+// emulated by backend/throttled_instance.h, and a memory budget. A node may override any of them.
+#pragma once
+
+#include <string>
+#include <vector>
+
+#include "core/status.h"
+#include "node/node_config.h"
+
+namespace epara::node {
+
+struct DeviceClassProfile {
+  std::string name;
+  int cpu_threads;  // 0: all cores
+  double cpu_quota;
+  int64_t memory_mb;
+};
+
+// edge-server (all cores, full speed, 8 GB), embedded (1 thread at 1/2 speed, 2 GB),
+// microcomputer (1 thread at 1/4 speed, 1 GB). NotFound for another name.
+Status FindDeviceClass(const std::string& name, DeviceClassProfile* out);
+
+struct ClusterConfig {
+  std::string models_dir;         // absolute
+  std::vector<NodeConfig> nodes;  // store, sync and admission filled in from the cluster's
+};
+
+// `store_port`: where the nodes find `epara up`'s store (its gateway). Errors name the file and
+// field.
+Status LoadClusterConfig(const std::string& path, int store_port, ClusterConfig* out);
+Status ParseClusterConfig(const std::string& yaml, const std::string& source,
+                          const std::string& base_dir, int store_port, ClusterConfig* out);
+
+// A node config as YAML that ParseNodeConfig() reads back to the same values.
+std::string NodeConfigToYaml(const NodeConfig& c);
+
+}  // namespace epara::node
