@@ -111,6 +111,22 @@ Status NodeAgent::Create(const NodeConfig& config, api::ServerOptions server_opt
   for (const std::string& m : config.serve_models)
     if (!a->server_->models().Find(m) && !a->server_->llms().count(m))
       return NotFound("node " + config.id + ": model '" + m + "' is not in " + config.models_dir);
+  // The device's memory budget holds every instance (LLMs: weights and KV cache).
+  int64_t need = 0, budget = 0;
+  for (const engine::ServedModel* m : a->server_->models().List()) need += m->memory_footprint_bytes;
+  for (const auto& [_, e] : a->server_->llms())
+    need += e->model().weight_bytes() + e->kv_budget_bytes();
+  for (const DeviceConfig& d : config.devices) budget += d.memory_mb << 20;
+  if (budget > 0 && need > budget)
+    return Status(StatusCode::kResourceExhausted,
+                  "node " + config.id + ": its models need " + std::to_string(need >> 20) +
+                      " MB, more than the devices' memory budget of " +
+                      std::to_string(budget >> 20) + " MB");
+  for (const std::string& name : backends->Names()) {
+    const backend::ApiVersion v = backends->Get(name)->version();
+    a->backend_versions_.push_back(name + " (backend API " + std::to_string(v.major) + "." +
+                                   std::to_string(v.minor) + ")");
+  }
   if (shared_store) {
     a->store_ = shared_store;
   } else if (config.store_kind == "etcd") {
@@ -246,7 +262,7 @@ cluster::NodeRecord NodeAgent::MakeRecord() const {
                        ? (d.cpu_threads > 0 ? d.cpu_threads : std::thread::hardware_concurrency())
                        : 0;
     dr.speed_gflops = d.kind == "cpu" ? cpu_gflops_ * d.cpu_quota : 0;
-    dr.backends = {"libtorch"};
+    dr.backends = backend_versions_;
     r.devices.push_back(dr);
   }
   for (const engine::ServedModel* m : server_->models().List())

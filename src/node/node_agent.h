@@ -1,6 +1,7 @@
 // NodeAgent: one edge node of an epara cluster (`epara node --config node.yaml`).
 //
-//   - serves the full HTTP API of `epara serve` for the models it hosts;
+//   - serves the full HTTP API of `epara serve` for the models it hosts, which must fit the
+//     devices' memory budget (ResourceExhausted at Create otherwise);
 //   - registers in the cluster store (device management protocol: id, addresses, devices with the
 //     micro-benchmark's speed, backend versions, hosted instances) under a lease it keeps alive,
 //     and deregisters on clean shutdown; a node whose lease runs out is down for everyone;
@@ -85,6 +86,7 @@ class NodeAgent {
   cluster::PeerTable peer_table_;
   double cpu_gflops_ = 0;    // the micro-benchmark, full speed
   double local_gflops_ = 0;  // as registered (times the emulated CPU share)
+  std::vector<std::string> backend_versions_;
   uint64_t epoch_ = 0;
   uint64_t sequence_ = 0;
 

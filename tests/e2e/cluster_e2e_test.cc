@@ -367,3 +367,19 @@ TEST_F(UpE2ETest, ThreeDeviceClassesServeTheWholeApiFromAnyNodeAndStopCleanly) {
 
 }  // namespace
 }  // namespace epara
+
+namespace epara {
+namespace {
+
+TEST_F(UpE2ETest, ANodeWhoseModelsExceedItsMemoryBudgetRefusesToStart) {
+  std::ofstream(root_ / "small.yaml") << "id: small\nmodels: {dir: " << (root_ / "repo").string()
+                                      << ", serve: [seg-demo]}\n"
+                                         "devices: [{kind: cpu, cpu_threads: 1, memory_mb: 1}]\n";
+  std::string out;
+  EXPECT_EQ(testing::RunEpara({"node", "--config", (root_ / "small.yaml").string()}, &out), 1)
+      << out;
+  EXPECT_NE(out.find("more than the devices' memory budget of 1 MB"), std::string::npos) << out;
+}
+
+}  // namespace
+}  // namespace epara
