@@ -43,8 +43,8 @@ class Service final : public v1::Peer::Service {
         refused_++;
         return grpc::Status(grpc::StatusCode::PERMISSION_DENIED, "unknown peer " + d.node_id);
       }
+      received_++;  // before the handler: whoever sees the digest also sees it counted
       if (h_.on_digest) h_.on_digest(d);
-      received_++;
       kept++;
       if (ctx->IsCancelled()) break;
     }
