@@ -11,5 +11,7 @@ void RegisterModelsCommand(CLI::App& app, int* exit_code);
 void RegisterNodeCommand(CLI::App& app, int* exit_code);
 void RegisterUpCommand(CLI::App& app, int* exit_code);
 void RegisterStatusCommand(CLI::App& app, int* exit_code);
+void RegisterProfileCommand(CLI::App& app, int* exit_code);
+void RegisterPlanCommand(CLI::App& app, int* exit_code);
 
 }  // namespace epara::cli

@@ -24,6 +24,8 @@ int main(int argc, char** argv) {
   epara::cli::RegisterNodeCommand(app, &exit_code);
   epara::cli::RegisterUpCommand(app, &exit_code);
   epara::cli::RegisterStatusCommand(app, &exit_code);
+  epara::cli::RegisterProfileCommand(app, &exit_code);
+  epara::cli::RegisterPlanCommand(app, &exit_code);
   spdlog::set_pattern("[%Y-%m-%d %H:%M:%S.%e] [%^%l%$] %v");
   try {
     app.parse(argc, argv);

@@ -383,3 +383,66 @@ TEST_F(UpE2ETest, ANodeWhoseModelsExceedItsMemoryBudgetRefusesToStart) {
 
 }  // namespace
 }  // namespace epara
+
+namespace epara {
+namespace {
+
+TEST_F(UpE2ETest, ProfileThenPlanExplainsEachServicesCategory) {
+  const std::string profiles = (root_ / "profiles.json").string();
+  std::string out;
+  ASSERT_EQ(testing::RunEpara({"profile",
+                               "--models",
+                               (root_ / "repo").string(),
+                               "--model",
+                               "seg-demo",
+                               "--model",
+                               "llama-demo",
+                               "--repeats",
+                               "2",
+                               "--threads",
+                               "1",
+                               "--batches",
+                               "1",
+                               "--batches",
+                               "2",
+                               "--prompt-tokens",
+                               "16",
+                               "--decode-batches",
+                               "1",
+                               "--out",
+                               profiles},
+                              &out),
+            0)
+      << out;
+  const json p = json::parse(testing::ReadTextFile(profiles), nullptr, false);
+  ASSERT_TRUE(p.is_object()) << testing::ReadTextFile(profiles);
+  ASSERT_EQ(p["profiles"].size(), 2u);
+  for (const auto& x : p["profiles"]) {
+    EXPECT_GT(x["memory_bytes"].get<int64_t>(), 0) << x.dump();
+    if (x["model"] == "seg-demo") {
+      ASSERT_EQ(x["batches"].size(), 2u);
+      EXPECT_GT(x["batches"][0]["latency"]["median_ms"].get<double>(), 0);
+    } else {
+      ASSERT_EQ(x["prefill"].size(), 1u);
+      ASSERT_EQ(x["decode"].size(), 1u);
+    }
+  }
+  std::ofstream(root_ / "plan.yaml") << "models: repo\nnodes:\n  - {id: a, class: edge-server}\n"
+                                        "  - {id: b, class: embedded}\n";
+  // Heavy traffic for segmentation (its SLO is 500 ms): frequency-sensitive, batched.
+  ASSERT_EQ(testing::RunEpara({"plan", "--explain", "--cluster", (root_ / "plan.yaml").string(),
+                               "--profiles", profiles, "--rate", "seg-demo=1000"},
+                              &out),
+            0)
+      << out;
+  const size_t seg = out.find("seg-demo ");
+  ASSERT_NE(seg, std::string::npos) << out;
+  const std::string line = out.substr(seg, out.find('\n', seg) - seg);
+  EXPECT_NE(line.find("FS"), std::string::npos) << line;
+  EXPECT_NE(line.find("batching"), std::string::npos) << line;
+  EXPECT_NE(out.find("frequency-sensitive single-device"), std::string::npos) << out;
+  EXPECT_NE(out.find("llama-demo"), std::string::npos) << out;
+}
+
+}  // namespace
+}  // namespace epara
