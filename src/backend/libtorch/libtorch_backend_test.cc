@@ -12,6 +12,7 @@
 #include "backend/backend_registry.h"
 #include "models/demo_segmentation.h"
 #include "models/demo_tensor.h"
+#include "vision/spatial_split.h"
 
 namespace epara::backend {
 namespace {
@@ -164,6 +165,54 @@ TEST_F(LibTorchBackendTest, FailuresAreStatusesNotAborts) {
   EXPECT_EQ(run.code(), StatusCode::kInternal);
   EXPECT_NE(run.message().find("libtorch"), std::string::npos) << run.message();
   ASSERT_TRUE(m->Run({Input(1, 0)}, &out).ok());  // still usable afterwards
+}
+
+// Issue 5's spatial split: tiles with a halo over the receptive field, run separately and stitched,
+// give the whole-image logits (and so the same mask), also for sizes the tiles do not divide.
+TEST_F(LibTorchBackendTest, StitchedTilesEqualTheWholeImage) {
+  models::DemoSegmentationOptions full;  // the real demo UNet (4 levels), any multiple-of-16 size
+  ASSERT_TRUE(models::WriteDemoSegmentationModel((*dir_ / "split").string(), full).ok());
+  std::unique_ptr<ModelInstance> m;
+  ASSERT_TRUE(backend_->Load(Spec("split"), &m).ok());
+  struct Size {
+    int w, h, tx, ty;
+  };
+  for (const Size& z : {Size{512, 208, 2, 1}, Size{336, 400, 2, 2}, Size{464, 160, 3, 1}}) {
+    Tensor image(DataType::kFp32, {1, 3, z.h, z.w});
+    for (int64_t i = 0; i < image.num_elements(); ++i)
+      image.data<float>()[i] = std::sin(0.013f * i) + 0.5f * std::cos(0.0007f * i);
+    std::vector<Tensor> out;
+    ASSERT_TRUE(m->Run({image}, &out).ok());
+    const Tensor whole = out[0];
+    std::vector<vision::Tile> tiles;
+    ASSERT_TRUE(vision::PlanTiles(z.w, z.h, {z.tx, z.ty, 128, 16}, &tiles).ok());
+    std::vector<Tensor> parts;
+    for (const vision::Tile& t : tiles) {
+      ASSERT_TRUE(m->Run({vision::CropImage(image, t.input)}, &out).ok());
+      parts.push_back(out[0]);
+    }
+    Tensor stitched;
+    ASSERT_TRUE(vision::StitchTiles(tiles, parts, z.w, z.h, &stitched).ok());
+    ASSERT_EQ(stitched.shape(), whole.shape());
+    double worst = 0;
+    for (int64_t i = 0; i < whole.num_elements(); ++i) {
+      const double a = whole.data<float>()[i], b = stitched.data<float>()[i];
+      worst = std::max(worst, std::fabs(a - b) / std::max(1.0, std::fabs(a)));
+    }
+    EXPECT_LE(worst, 1e-5) << z.w << "x" << z.h;
+    // The class mask (argmax over K) is identical.
+    const int64_t k = whole.shape()[1], plane = static_cast<int64_t>(z.w) * z.h;
+    int64_t differ = 0;
+    for (int64_t p = 0; p < plane; ++p) {
+      int64_t aw = 0, as = 0;
+      for (int64_t c = 1; c < k; ++c) {
+        if (whole.data<float>()[c * plane + p] > whole.data<float>()[aw * plane + p]) aw = c;
+        if (stitched.data<float>()[c * plane + p] > stitched.data<float>()[as * plane + p]) as = c;
+      }
+      differ += aw != as;
+    }
+    EXPECT_EQ(differ, 0) << z.w << "x" << z.h;
+  }
 }
 
 TEST_F(LibTorchBackendTest, CudaMatchesCpuWhenAGpuIsPresent) {
