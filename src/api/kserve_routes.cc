@@ -70,7 +70,9 @@ void Infer(const ServerContext& ctx, const HttpRequest& req, HttpResponse* res) 
   if (Status s = engine::ValidateInputs(d, parsed.inputs, &inputs, &rows); !s.ok())
     return finish(s);
   engine::InferenceResult result;
-  if (Status s = engine::InferSync(*model, std::move(inputs), rows, &result); !s.ok())
+  if (Status s = engine::InferSync(*model, std::move(inputs), rows, &result,
+                                   PriorityOf(req, model->descriptor));
+      !s.ok())
     return finish(s);
   std::vector<std::string> names;
   std::vector<const Tensor*> tensors;

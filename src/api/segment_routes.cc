@@ -50,7 +50,9 @@ void Segment(const ServerContext& ctx, const HttpRequest& req, HttpResponse* res
       return finish(s);
   }
   engine::InferenceResult result;
-  if (Status s = engine::InferSync(*model, std::move(inputs), /*rows=*/1, &result); !s.ok())
+  if (Status s = engine::InferSync(*model, std::move(inputs), /*rows=*/1, &result,
+                                   PriorityOf(req, model->descriptor));
+      !s.ok())
     return finish(s);
   const auto t2 = Clock::now();
   vision::SegmentationMask mask;

@@ -15,6 +15,17 @@
 
 namespace epara::api {
 
+engine::RequestPriority PriorityOf(const HttpRequest& req, const ModelDescriptor& d) {
+  engine::RequestPriority p;
+  p.slo_ms = d.slo.latency_ms;
+  if (const std::string slo = req.Header("X-Epara-SLO-Ms"); !slo.empty()) {
+    const double v = std::atof(slo.c_str());
+    if (v > 0) p.slo_ms = v;
+  }
+  p.latency_sensitive = req.Header("X-Epara-Priority") == "latency";
+  return p;
+}
+
 bool RoutedElsewhere(const ServerContext& ctx, const std::string& model, const HttpRequest& req,
                      HttpResponse* res, Status* error) {
   if (!ctx.route || !req.Header(kForwardedHeader).empty()) return false;

@@ -40,6 +40,10 @@ struct ServerContext {
 // The header that marks a request forwarded by a peer: it always runs where it arrives.
 inline constexpr const char* kForwardedHeader = "X-Epara-Forwarded-By";
 
+// A request's class for SLO-aware batching: the service's SLO (descriptor), overridden by the
+// `X-Epara-SLO-Ms` header; latency-sensitive when `X-Epara-Priority: latency`.
+engine::RequestPriority PriorityOf(const HttpRequest& req, const ModelDescriptor& d);
+
 // ctx.route for requests that did not come from a peer; false when there is no router.
 bool RoutedElsewhere(const ServerContext& ctx, const std::string& model, const HttpRequest& req,
                      HttpResponse* res, Status* error);

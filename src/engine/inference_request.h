@@ -23,7 +23,18 @@ struct InferenceRequest {
   int64_t rows = 1;
   // Called exactly once with the result, from a scheduler worker thread. Must not block long.
   std::function<void(InferenceResult)> on_complete;
-  Clock::time_point enqueued{};  // set by the scheduler
+  // SLO-aware batching (BatchingConfig::slo_aware): the request's latency budget from enqueue
+  // (0: none) and its class (latency-sensitive requests run first and never wait for company).
+  double slo_ms = 0;
+  bool latency_sensitive = false;
+  Clock::time_point enqueued{};                           // set by the scheduler
+  Clock::time_point deadline = Clock::time_point::max();  // enqueued + slo_ms, set by the scheduler
+};
+
+// How the API layer classes a request (from the service's SLO and the request's headers).
+struct RequestPriority {
+  double slo_ms = 0;
+  bool latency_sensitive = false;
 };
 
 }  // namespace epara::engine

@@ -115,8 +115,8 @@ void ModelManager::Shutdown() {
   }
 }
 
-Status InferSync(ServedModel& model, std::vector<Tensor> inputs, int64_t rows,
-                 InferenceResult* out) {
+Status InferSync(ServedModel& model, std::vector<Tensor> inputs, int64_t rows, InferenceResult* out,
+                 const RequestPriority& priority) {
   if (model.state != ModelState::kReady || !model.scheduler)
     return Unavailable("model '" + model.descriptor.name + "' is not ready (" +
                        std::string(ModelStateName(model.state)) + ")");
@@ -127,6 +127,8 @@ Status InferSync(ServedModel& model, std::vector<Tensor> inputs, int64_t rows,
   InferenceRequest req;
   req.inputs = std::move(inputs);
   req.rows = rows;
+  req.slo_ms = priority.slo_ms;
+  req.latency_sensitive = priority.latency_sensitive;
   req.on_complete = [done](InferenceResult r) { done->set_value(std::move(r)); };
   EPARA_RETURN_IF_ERROR(model.scheduler->Enqueue(std::move(req)));
   *out = result.get();

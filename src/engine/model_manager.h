@@ -60,7 +60,8 @@ class ModelManager {
 
 // Enqueues on `model` and blocks until the result is ready. Returns the admission error
 // (ResourceExhausted, Unavailable) or the result's status; `out` holds the result on success.
-Status InferSync(ServedModel& model, std::vector<Tensor> inputs, int64_t rows,
-                 InferenceResult* out);
+// `priority` matters when the model's batching is slo_aware.
+Status InferSync(ServedModel& model, std::vector<Tensor> inputs, int64_t rows, InferenceResult* out,
+                 const RequestPriority& priority = {});
 
 }  // namespace epara::engine

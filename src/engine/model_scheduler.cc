@@ -1,5 +1,9 @@
 #include "engine/model_scheduler.h"
 
+#include <algorithm>
+
+#include "engine/slo_batch_policy.h"
+
 #include "core/pending_compute.h"
 #include "core/thread_name.h"
 
@@ -36,6 +40,10 @@ Status ModelScheduler::Enqueue(InferenceRequest request) {
       return ResourceExhausted("queue full (" + std::to_string(config_.max_queue_size) +
                                " requests waiting)");
     request.enqueued = Clock::now();
+    if (request.slo_ms > 0)
+      request.deadline =
+          request.enqueued + std::chrono::duration_cast<Clock::duration>(
+                                 std::chrono::duration<double, std::milli>(request.slo_ms));
     queue_.push_back(std::move(request));
     AddPendingCompute(1);  // until its batch has run (RunBatch)
     metrics_.pending->Add(1);
@@ -78,6 +86,45 @@ ModelScheduler::Load ModelScheduler::CurrentLoad() const {
   return l;
 }
 
+bool ModelScheduler::TakeBatch(std::vector<int64_t>* rows, std::vector<InferenceRequest>* batch,
+                               Clock::time_point* wake_at) {
+  rows->clear();
+  for (const auto& r : queue_) rows->push_back(r.rows);
+  const BatchDecision d =
+      DecideBatch(*rows, queue_.front().enqueued, Clock::now(), config_, stopping_);
+  *wake_at = d.wake_at;
+  for (size_t i = 0; i < d.take; ++i) {
+    batch->push_back(std::move(queue_.front()));
+    queue_.pop_front();
+  }
+  metrics_.pending->Add(-static_cast<double>(d.take));
+  in_flight_ += static_cast<uint32_t>(d.take);
+  return d.take > 0;
+}
+
+bool ModelScheduler::TakeSloBatch(std::vector<InferenceRequest>* batch,
+                                  Clock::time_point* wake_at) {
+  std::vector<QueuedRequest> view;
+  view.reserve(queue_.size());
+  for (const auto& r : queue_)
+    view.push_back({r.rows, r.enqueued, r.deadline, r.latency_sensitive});
+  // A batch's run time grows with its rows at the recent per-row cost (0 before the first batch:
+  // deadlines then only stop batches that are already late).
+  const double per_row_ms = ewma_rows_ > 0 ? ewma_batch_s_ * 1e3 / ewma_rows_ : 0;
+  const SloBatchDecision d = DecideSloBatch(
+      view, Clock::now(), config_, [per_row_ms](int64_t rows) { return per_row_ms * rows; },
+      stopping_);
+  *wake_at = d.wake_at;
+  if (d.take.empty()) return false;
+  for (size_t i : d.take) batch->push_back(std::move(queue_[i]));
+  std::vector<size_t> gone = d.take;
+  std::sort(gone.rbegin(), gone.rend());
+  for (size_t i : gone) queue_.erase(queue_.begin() + static_cast<std::ptrdiff_t>(i));
+  metrics_.pending->Add(-static_cast<double>(d.take.size()));
+  in_flight_ += static_cast<uint32_t>(d.take.size());
+  return true;
+}
+
 void ModelScheduler::WorkerLoop(backend::ModelInstance* instance) {
   SetCurrentThreadName("ep-model");
   std::vector<int64_t> rows;
@@ -91,20 +138,10 @@ void ModelScheduler::WorkerLoop(backend::ModelInstance* instance) {
           cv_.wait(lock);
           continue;
         }
-        rows.clear();
-        for (const auto& r : queue_) rows.push_back(r.rows);
-        BatchDecision d =
-            DecideBatch(rows, queue_.front().enqueued, Clock::now(), config_, stopping_);
-        if (d.take > 0) {
-          for (size_t i = 0; i < d.take; ++i) {
-            batch.push_back(std::move(queue_.front()));
-            queue_.pop_front();
-          }
-          metrics_.pending->Add(-static_cast<double>(d.take));
-          in_flight_ += static_cast<uint32_t>(d.take);
+        Clock::time_point wake_at;
+        if (config_.slo_aware ? TakeSloBatch(&batch, &wake_at) : TakeBatch(&rows, &batch, &wake_at))
           break;
-        }
-        cv_.wait_until(lock, d.wake_at);
+        cv_.wait_until(lock, wake_at);
       }
     }
     // Another worker may be able to start on what is left.

@@ -55,6 +55,10 @@ class ModelScheduler {
                  std::vector<std::unique_ptr<backend::ModelInstance>> instances,
                  const metrics::ModelMetrics& metrics);
   void WorkerLoop(backend::ModelInstance* instance);
+  // Move the next batch from queue_ into *batch (true), or set *wake_at (false). REQUIRES mu_.
+  bool TakeBatch(std::vector<int64_t>* rows, std::vector<InferenceRequest>* batch,
+                 Clock::time_point* wake_at);
+  bool TakeSloBatch(std::vector<InferenceRequest>* batch, Clock::time_point* wake_at);
   void RunBatch(backend::ModelInstance* instance, std::vector<InferenceRequest>& batch);
 
   const BatchingConfig config_;

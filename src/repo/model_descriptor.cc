@@ -167,6 +167,9 @@ Status ParseModelDescriptor(const std::string& yaml_text, const std::string& ori
       EPARA_RETURN_IF_ERROR(ReadScalar(b["max_queue_size"], "batching.max_queue_size", err,
                                        &d.batching.max_queue_size));
     if (d.batching.max_queue_size < 1) return err("batching.max_queue_size", "must be >= 1");
+    if (b["slo_aware"])
+      EPARA_RETURN_IF_ERROR(
+          ReadScalar(b["slo_aware"], "batching.slo_aware", err, &d.batching.slo_aware));
   }
 
   if (const YAML::Node& g = root["instances"]) {

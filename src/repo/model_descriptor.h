@@ -38,6 +38,9 @@ struct BatchingConfig {
   int max_batch_size = 0;          // 0: no batching; requests run one at a time, shapes are exact
   int64_t max_queue_delay_us = 0;  // how long the first request of a batch may wait for company
   int max_queue_size = 256;        // requests waiting beyond this are rejected (503)
+  // SLO-aware batching (engine/slo_batch_policy.h): batches grow only while every member meets its
+  // deadline; latency-sensitive requests go first. false: Triton-style dynamic batching.
+  bool slo_aware = false;
 };
 
 struct InstanceGroup {

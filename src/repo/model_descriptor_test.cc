@@ -34,7 +34,7 @@ task: segmentation
 artifacts: [model.pt]
 inputs: [{name: image, datatype: FP32, shape: [3, 64, 64]}]
 outputs: [{name: logits, datatype: FP32, shape: [2, 64, 64]}]
-batching: {max_batch_size: 4, max_queue_delay_ms: 1.5, max_queue_size: 10}
+batching: {max_batch_size: 4, max_queue_delay_ms: 1.5, max_queue_size: 10, slo_aware: true}
 instances: {count: 2, device: cpu, threads: 1}
 slo: {latency_ms: 100}
 preprocess: {width: 64, height: 64, mean: [0.5, 0.5, 0.5], std: [0.25, 0.25, 0.25], color: bgr}
@@ -48,6 +48,7 @@ TEST_F(DescriptorTest, ParsesAValidDescriptor) {
   EXPECT_EQ(d.task, TaskType::kSegmentation);
   EXPECT_EQ(d.batching.max_batch_size, 4);
   EXPECT_EQ(d.batching.max_queue_delay_us, 1500);
+  EXPECT_TRUE(d.batching.slo_aware);
   EXPECT_EQ(d.instances.count, 2);
   ASSERT_TRUE(d.preprocess.has_value());
   EXPECT_TRUE(d.preprocess->bgr);
@@ -75,6 +76,7 @@ TEST_F(DescriptorTest, RejectsInvalidFieldsNamingFileAndField) {
       {"max_batch_size: 4", "max_batch_size: -1", "'batching.max_batch_size'"},
       {"max_queue_delay_ms: 1.5", "max_queue_delay_ms: fast", "'batching.max_queue_delay_ms'"},
       {"max_queue_size: 10", "max_queue_size: 0", "'batching.max_queue_size'"},
+      {"slo_aware: true", "slo_aware: sometimes", "'batching.slo_aware'"},
       {"count: 2", "count: 0", "'instances.count'"},
       {"device: cpu", "device: tpu", "'instances.device'"},
       {"latency_ms: 100", "latency_ms: -1", "'slo'"},
