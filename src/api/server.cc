@@ -69,6 +69,8 @@ Status Server::Create(const ServerOptions& options, backend::BackendRegistry* ba
         std::find(options.only_models.begin(), options.only_models.end(), d.name) ==
             options.only_models.end())
       continue;
+    if (auto it = options.batching_overrides.find(d.name); it != options.batching_overrides.end())
+      d.batching = it->second;
     if (options.cpu_threads > 0) {
       const int per_instance = std::max(1, options.cpu_threads / std::max(1, d.instances.count));
       d.instances.threads =

@@ -7,6 +7,7 @@
 #pragma once
 
 #include <functional>
+#include <map>
 #include <memory>
 #include <string>
 
@@ -23,6 +24,8 @@ struct ServerOptions {
   HttpServerOptions http;
   bool skip_invalid_models = false;      // serve the valid models when some descriptors are invalid
   std::vector<std::string> only_models;  // serve only these models of the repository (empty: all)
+  // Batching that replaces a descriptor's (the allocator's plan, applied at start), by model.
+  std::map<std::string, BatchingConfig> batching_overrides;
   int cpu_threads = 0;  // CPU threads all instances together may use (a node's share); 0: all cores
   double cpu_quota = 1.0;  // < 1: emulate a slower device (backend/throttled_instance.h)
   DecodeLimits image_limits;

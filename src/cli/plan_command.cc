@@ -1,6 +1,7 @@
 // `epara plan --explain --cluster cluster.yaml --profiles profiles.json [--rate model=rps]...`:
 // the allocator's category and parallel mode for every profiled service on the cluster's devices,
 // and the numbers behind each choice (src/allocator/categorizer.h).
+#include <algorithm>
 #include <cstdio>
 #include <fstream>
 #include <map>
@@ -10,6 +11,7 @@
 #include "allocator/profile.h"
 #include "cli/commands.h"
 #include "node/cluster_config.h"
+#include "node/cluster_plan.h"
 #include "repo/model_repository.h"
 
 namespace epara::cli {
@@ -49,34 +51,28 @@ int RunPlan(const PlanFlags& f) {
   // SLOs come from the descriptors of the cluster's repository.
   RepositoryScan scan;
   (void)ScanModelRepository(cluster.models_dir, &scan);
-  std::map<std::string, const ModelDescriptor*> descriptors;
-  for (const ModelDescriptor& d : scan.models) descriptors[d.name] = &d;
-  // Devices: one per node, speed = its emulated CPU share (profiles are measured at full speed).
-  std::vector<allocator::DeviceBudget> devices;
-  for (const node::NodeConfig& n : cluster.nodes)
-    for (const node::DeviceConfig& d : n.devices)
-      devices.push_back({n.id, d.id, d.memory_mb << 20, d.cpu_quota});
-  allocator::CategorizerConfig config{f.fs_min_slack, f.fs_min_load};
+  const allocator::CategorizerConfig config{f.fs_min_slack, f.fs_min_load};
+  const std::vector<node::PlannedService> planned =
+      node::PlanCluster(profiles, scan.models, rates, config, &cluster, /*apply=*/false);
   std::printf("%-14s %-4s %-4s %-14s %9s %9s %7s %7s %9s\n", "SERVICE", "REQ", "SVC", "MODE",
               "SLO ms", "SOLO ms", "SLACK", "LOAD", "MEM MB");
-  for (const allocator::Profile& p : profiles) {
-    allocator::ServiceSpec spec{p.model,
-                                p.task == "llm" ? allocator::Task::kLlm : allocator::Task::kVision};
-    if (auto it = descriptors.find(p.model); it != descriptors.end())
-      spec.slo_ms =
-          spec.task == allocator::Task::kLlm ? it->second->slo.ttft_ms : it->second->slo.latency_ms;
-    const allocator::Categorization c =
-        allocator::Categorize(spec, p.ForCategorizer(), devices, {rates[p.model]}, config);
-    std::printf("%-14s %-4s %-4s %-14s %9.0f %9.1f %7.2f %7.2f %9.1f\n", p.model.c_str(),
+  for (const node::PlannedService& s : planned) {
+    const allocator::Categorization& c = s.category;
+    const auto* p = &*std::find_if(profiles.begin(), profiles.end(),
+                                   [&](const allocator::Profile& x) { return x.model == s.model; });
+    std::printf("%-14s %-4s %-4s %-14s %9.0f %9.1f %7.2f %7.2f %9.1f\n", s.model.c_str(),
                 allocator::ShortName(c.request), allocator::ShortName(c.service),
-                allocator::Name(c.mode), spec.slo_ms, c.best_solo_ms, c.slack, c.load,
-                p.memory_bytes / 1048576.0);
-    if (f.explain)
+                allocator::Name(c.mode), s.spec.slo_ms, c.best_solo_ms, c.slack, c.load,
+                p->memory_bytes / 1048576.0);
+    if (f.explain) {
       std::printf(
           "    %s %s: %s (rate %.1f/s; thresholds: slack >= %.1f and load >= %.2f for "
           "frequency-sensitive)\n",
-          allocator::Name(c.request), allocator::Name(c.service), c.why.c_str(), rates[p.model],
-          config.fs_min_slack, config.fs_min_load);
+          allocator::Name(c.request), allocator::Name(c.service), c.why.c_str(),
+          rates.count(s.model) ? rates.at(s.model) : 0.0, config.fs_min_slack, config.fs_min_load);
+      if (s.spec.task != allocator::Task::kLlm)
+        std::printf("    instances: %s\n", s.plan.note.c_str());
+    }
   }
   return 0;
 }

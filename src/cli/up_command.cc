@@ -17,6 +17,8 @@
 #include "cluster/embedded_store.h"
 #include "cluster/store_gateway.h"
 #include "node/cluster_config.h"
+#include "node/cluster_plan.h"
+#include "repo/model_repository.h"
 
 namespace epara::cli {
 namespace {
@@ -92,6 +94,24 @@ int RunUp(const UpFlags& flags) {
   if (Status s = node::LoadClusterConfig(flags.cluster, gateway->port(), &config); !s.ok()) {
     spdlog::error("{}", s.ToString());
     return 2;
+  }
+  if (!config.plan_profiles.empty()) {
+    std::ifstream in(config.plan_profiles);
+    std::string text((std::istreambuf_iterator<char>(in)), std::istreambuf_iterator<char>());
+    std::vector<allocator::Profile> profiles;
+    if (Status s = allocator::ParseProfiles(text, &profiles); !s.ok()) {
+      spdlog::error("{}: {}", config.plan_profiles, s.ToString());
+      return 2;
+    }
+    RepositoryScan scan;
+    (void)ScanModelRepository(config.models_dir, &scan);
+    for (const node::PlannedService& s :
+         node::PlanCluster(profiles, scan.models, config.plan_rates, {}, &config, /*apply=*/true))
+      spdlog::info("plan: {} is {}-{}, mode {}{}", s.model,
+                   allocator::ShortName(s.category.request),
+                   allocator::ShortName(s.category.service), allocator::Name(s.category.mode),
+                   s.spec.task == allocator::Task::kLlm ? " (continuous batching in the engine)"
+                                                        : "; " + s.plan.note);
   }
   std::error_code ec;
   fs::create_directories(flags.run_dir, ec);

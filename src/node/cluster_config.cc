@@ -54,6 +54,15 @@ Status ParseClusterConfig(const std::string& yaml, const std::string& source,
   if (c.models_dir.empty()) return InvalidArgument(at + "models is missing");
   if (std::filesystem::path(c.models_dir).is_relative())
     c.models_dir = (std::filesystem::path(base_dir) / c.models_dir).lexically_normal().string();
+  if (const YAML::Node plan = root["plan"]) {
+    if (!plan.IsMap()) return InvalidArgument(at + "plan is not a mapping");
+    EPARA_RETURN_IF_ERROR(Optional(plan, "profiles", at + "plan.", &c.plan_profiles));
+    if (c.plan_profiles.empty()) return InvalidArgument(at + "plan.profiles is missing");
+    if (std::filesystem::path(c.plan_profiles).is_relative())
+      c.plan_profiles =
+          (std::filesystem::path(base_dir) / c.plan_profiles).lexically_normal().string();
+    EPARA_RETURN_IF_ERROR(Optional(plan, "rates", at + "plan.", &c.plan_rates));
+  }
   // Settings every node shares go through the node parser, so they are checked the same way.
   YAML::Node shared(YAML::NodeType::Map);
   for (const char* key : {"sync_interval_ms", "down_after_ms", "admission"})
@@ -132,6 +141,16 @@ std::string NodeConfigToYaml(const NodeConfig& c) {
     << c.models_dir;
   if (!c.serve_models.empty())
     e << YAML::Key << "serve" << YAML::Value << YAML::Flow << c.serve_models;
+  if (!c.batching.empty()) {
+    e << YAML::Key << "batching" << YAML::Value << YAML::BeginMap;
+    for (const auto& [model, b] : c.batching)
+      e << YAML::Key << model << YAML::Value << YAML::Flow << YAML::BeginMap << YAML::Key
+        << "max_batch_size" << YAML::Value << b.max_batch_size << YAML::Key << "max_queue_delay_ms"
+        << YAML::Value << b.max_queue_delay_us / 1000.0 << YAML::Key << "max_queue_size"
+        << YAML::Value << b.max_queue_size << YAML::Key << "slo_aware" << YAML::Value << b.slo_aware
+        << YAML::EndMap;
+    e << YAML::EndMap;
+  }
   e << YAML::EndMap;
   e << YAML::Key << "devices" << YAML::Value << YAML::BeginSeq;
   for (const DeviceConfig& d : c.devices)

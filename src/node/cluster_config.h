@@ -14,6 +14,7 @@
 // emulated by backend/throttled_instance.h, and a memory budget. A node may override any of them.
 #pragma once
 
+#include <map>
 #include <string>
 #include <vector>
 
@@ -36,6 +37,10 @@ Status FindDeviceClass(const std::string& name, DeviceClassProfile* out);
 struct ClusterConfig {
   std::string models_dir;         // absolute
   std::vector<NodeConfig> nodes;  // store, sync and admission filled in from the cluster's
+  // Optional `plan: {profiles: profiles.json, rates: {seg-demo: 20}}`: `epara up` categorizes the
+  // profiled services and starts their instances with the planned batching (node/cluster_plan.h).
+  std::string plan_profiles;  // absolute; empty: no plan
+  std::map<std::string, double> plan_rates;
 };
 
 // `store_port`: where the nodes find `epara up`'s store (its gateway). Errors name the file and

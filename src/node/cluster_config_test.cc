@@ -43,6 +43,11 @@ TEST(ClusterConfigTest, NodeConfigYamlRoundTrips) {
   ASSERT_TRUE(ParseClusterConfig("models: /m\nnodes: [{id: a, class: embedded, serve: [x]}]\n",
                                  "c.yaml", "/", 4000, &c)
                   .ok());
+  BatchingConfig b;
+  b.max_batch_size = 4;
+  b.max_queue_delay_us = 2500;
+  b.slo_aware = true;
+  c.nodes[0].batching["x"] = b;
   NodeConfig back;
   ASSERT_TRUE(ParseNodeConfig(NodeConfigToYaml(c.nodes[0]), "gen", &back).ok())
       << NodeConfigToYaml(c.nodes[0]);
@@ -52,6 +57,10 @@ TEST(ClusterConfigTest, NodeConfigYamlRoundTrips) {
   EXPECT_DOUBLE_EQ(back.devices[0].cpu_quota, 0.5);
   EXPECT_EQ(back.store_port, 4000);
   EXPECT_EQ(back.down_after, c.nodes[0].down_after);
+  ASSERT_EQ(back.batching.count("x"), 1u);
+  EXPECT_EQ(back.batching["x"].max_batch_size, 4);
+  EXPECT_EQ(back.batching["x"].max_queue_delay_us, 2500);
+  EXPECT_TRUE(back.batching["x"].slo_aware);
 }
 
 TEST(ClusterConfigTest, ErrorsNameTheFileAndField) {

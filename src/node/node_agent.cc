@@ -102,6 +102,7 @@ Status NodeAgent::Create(const NodeConfig& config, api::ServerOptions server_opt
   std::unique_ptr<NodeAgent> a(new NodeAgent(config));
   server_options.models_dir = config.models_dir;
   server_options.only_models = config.serve_models;
+  server_options.batching_overrides = config.batching;
   server_options.cpu_threads = CpuThreads(config);
   for (const DeviceConfig& d : config.devices)
     if (d.kind == "cpu") server_options.cpu_quota = std::min(server_options.cpu_quota, d.cpu_quota);
@@ -113,7 +114,8 @@ Status NodeAgent::Create(const NodeConfig& config, api::ServerOptions server_opt
       return NotFound("node " + config.id + ": model '" + m + "' is not in " + config.models_dir);
   // The device's memory budget holds every instance (LLMs: weights and KV cache).
   int64_t need = 0, budget = 0;
-  for (const engine::ServedModel* m : a->server_->models().List()) need += m->memory_footprint_bytes;
+  for (const engine::ServedModel* m : a->server_->models().List())
+    need += m->memory_footprint_bytes;
   for (const auto& [_, e] : a->server_->llms())
     need += e->model().weight_bytes() + e->kv_budget_bytes();
   for (const DeviceConfig& d : config.devices) budget += d.memory_mb << 20;

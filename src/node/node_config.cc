@@ -60,6 +60,24 @@ Status Parse(const YAML::Node& root, const std::string& src, NodeConfig* c) {
   EPARA_RETURN_IF_ERROR(Optional(models, "dir", at + "models.", &c->models_dir));
   if (c->models_dir.empty()) return InvalidArgument(at + "models.dir is missing");
   EPARA_RETURN_IF_ERROR(Optional(models, "serve", at + "models.", &c->serve_models));
+  if (const YAML::Node batching = models["batching"]) {
+    if (!batching.IsMap()) return InvalidArgument(at + "models.batching is not a mapping");
+    for (const auto& kv : batching) {
+      const std::string model = kv.first.as<std::string>();
+      const std::string where = at + "models.batching." + model + ".";
+      if (!kv.second.IsMap()) return InvalidArgument(where + " is not a mapping");
+      BatchingConfig b;
+      double delay_ms = 0;
+      EPARA_RETURN_IF_ERROR(Optional(kv.second, "max_batch_size", where, &b.max_batch_size));
+      EPARA_RETURN_IF_ERROR(Optional(kv.second, "max_queue_delay_ms", where, &delay_ms));
+      EPARA_RETURN_IF_ERROR(Optional(kv.second, "max_queue_size", where, &b.max_queue_size));
+      EPARA_RETURN_IF_ERROR(Optional(kv.second, "slo_aware", where, &b.slo_aware));
+      if (b.max_batch_size < 0 || delay_ms < 0 || b.max_queue_size < 1)
+        return InvalidArgument(where + "sizes and delays must not be negative");
+      b.max_queue_delay_us = static_cast<int64_t>(delay_ms * 1000);
+      c->batching[model] = b;
+    }
+  }
   if (const YAML::Node devices = root["devices"]) {
     if (!devices.IsSequence()) return InvalidArgument(at + "devices is not a list");
     for (size_t i = 0; i < devices.size(); ++i) {

@@ -5,6 +5,8 @@
 //   api:  {host: 127.0.0.1, port: 8001}     # the HTTP API (0: any free port)
 //   peer: {host: 127.0.0.1, port: 0}        # gRPC for peers (0: any free port)
 //   models: {dir: /srv/models, serve: [seg-demo]}   # serve: a subset of the repository (optional)
+//     # optional, per model, replacing the descriptor's batching (how `epara up` applies a plan):
+//     # batching: {seg-demo: {max_batch_size: 4, max_queue_delay_ms: 10, slo_aware: true}}
 //   devices:
 //     - {id: cpu, kind: cpu, cpu_threads: 2, memory_mb: 4096, cpu_quota: 1.0}
 //   store: {kind: etcd, endpoint: 127.0.0.1:2379}   # or {kind: embedded} (a one-node cluster)
@@ -16,10 +18,12 @@
 #pragma once
 
 #include <chrono>
+#include <map>
 #include <string>
 #include <vector>
 
 #include "core/status.h"
+#include "repo/model_descriptor.h"
 #include "router/route_policy.h"
 
 namespace epara::node {
@@ -40,9 +44,10 @@ struct NodeConfig {
   std::string peer_host = "127.0.0.1";
   int peer_port = 0;
   std::string models_dir;
-  std::vector<std::string> serve_models;  // empty: every model of models_dir
-  std::vector<DeviceConfig> devices;      // at least one (default: one CPU with all cores)
-  std::string store_kind = "embedded";    // "embedded" | "etcd"
+  std::vector<std::string> serve_models;           // empty: every model of models_dir
+  std::map<std::string, BatchingConfig> batching;  // per model, replaces the descriptor's
+  std::vector<DeviceConfig> devices;               // at least one (default: one CPU with all cores)
+  std::string store_kind = "embedded";             // "embedded" | "etcd"
   std::string store_host = "127.0.0.1";
   int store_port = 2379;
   std::chrono::milliseconds sync_interval{200};

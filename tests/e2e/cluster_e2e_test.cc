@@ -442,6 +442,29 @@ TEST_F(UpE2ETest, ProfileThenPlanExplainsEachServicesCategory) {
   EXPECT_NE(line.find("batching"), std::string::npos) << line;
   EXPECT_NE(out.find("frequency-sensitive single-device"), std::string::npos) << out;
   EXPECT_NE(out.find("llama-demo"), std::string::npos) << out;
+  EXPECT_NE(out.find("instances: SLO-aware batching"), std::string::npos) << out;
+
+  // epara up applies the plan: the node serving seg-demo starts with the planned batching.
+  std::ofstream(root_ / "planned.yaml") << "models: repo\nplan: {profiles: profiles.json, rates: "
+                                           "{seg-demo: 1000}}\nnodes:\n  - {id: a, class: "
+                                           "edge-server, serve: [seg-demo]}\n";
+  const std::string endpoints = (root_ / "planned.json").string();
+  testing::ChildProcess up;
+  ASSERT_TRUE(
+      up.Start({testing::EparaBinary(), "up", "--cluster", (root_ / "planned.yaml").string(),
+                "--run-dir", (root_ / "planned-run").string(), "--endpoints-file", endpoints},
+               (root_ / "planned-up.log").string()));
+  const auto deadline = Clock::now() + std::chrono::seconds(120);
+  while (testing::ReadTextFile(endpoints).empty()) {
+    ASSERT_TRUE(up.Running()) << up.Log();
+    ASSERT_LT(Clock::now(), deadline) << up.Log();
+    std::this_thread::sleep_for(std::chrono::milliseconds(50));  // polling a file, bounded
+  }
+  const std::string node_yaml = testing::ReadTextFile((root_ / "planned-run" / "a.yaml").string());
+  EXPECT_NE(node_yaml.find("seg-demo: {max_batch_size:"), std::string::npos) << node_yaml;
+  EXPECT_NE(node_yaml.find("slo_aware: true"), std::string::npos) << node_yaml;
+  EXPECT_NE(up.Log().find("plan: seg-demo is FS-SD, mode batching"), std::string::npos) << up.Log();
+  EXPECT_EQ(up.Stop(std::chrono::seconds(60)), 0) << up.Log();
 }
 
 }  // namespace

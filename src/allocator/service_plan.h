@@ -1,0 +1,32 @@
+// Turning a categorization into instance settings (issue 5, "plan application"): a pure function
+// from the service's category, its profile and SLO to the batching its instances start with.
+//
+//   LS-SD (replicas): SLO-aware batching with no queue delay (latency-sensitive requests never wait
+//     for company; concurrent ones may still share a batch within their deadlines);
+//   FS-SD (batching): SLO-aware batching; max batch = the largest profiled batch that runs within
+//     half the SLO (a request may wait for one batch and then run in the next); queue delay = what
+//     the SLO leaves after two such batches, capped by the descriptor's;
+//   MD modes (spatial split, pipeline) are not executed by instances yet: served as replicas, with
+//     a note saying so.
+#pragma once
+
+#include <string>
+
+#include "allocator/categorizer.h"
+#include "allocator/profile.h"
+#include "repo/model_descriptor.h"
+
+namespace epara::allocator {
+
+struct ServicePlan {
+  ParallelMode mode = ParallelMode::kReplicas;  // the mode the instances run
+  BatchingConfig batching;
+  std::string note;  // what was chosen and why, for logs and --explain
+};
+
+// `current` is the descriptor's batching (its max_queue_size is kept; a model without batching
+// support, max_batch_size 0 in the descriptor, keeps batch size 1).
+ServicePlan PlanService(const Categorization& c, const Profile& profile, double slo_ms,
+                        const BatchingConfig& current);
+
+}  // namespace epara::allocator

@@ -1,0 +1,60 @@
+#include "allocator/service_plan.h"
+
+#include <gtest/gtest.h>
+
+namespace epara::allocator {
+namespace {
+
+Profile SegProfile() {
+  Profile p;
+  p.model = "seg";
+  p.batches = {{1, 1, {40, 40, 40}},
+               {2, 1, {30, 30, 30}},
+               {2, 2, {50, 50, 50}},
+               {2, 4, {95, 95, 95}},
+               {2, 8, {190, 190, 190}}};
+  return p;
+}
+
+BatchingConfig Descriptor() {
+  BatchingConfig b;
+  b.max_batch_size = 8;
+  b.max_queue_delay_us = 50'000;
+  b.max_queue_size = 64;
+  return b;
+}
+
+TEST(ServicePlanTest, FrequencySensitiveServicesBatchWithinHalfTheSlo) {
+  Categorization c;
+  c.mode = ParallelMode::kBatching;
+  // SLO 200 ms: batch 4 (95 ms) fits in 100 ms, batch 8 (190 ms) does not.
+  ServicePlan p = PlanService(c, SegProfile(), 200, Descriptor());
+  EXPECT_EQ(p.mode, ParallelMode::kBatching);
+  EXPECT_TRUE(p.batching.slo_aware);
+  EXPECT_EQ(p.batching.max_batch_size, 4);
+  EXPECT_EQ(p.batching.max_queue_delay_us, 10'000);  // 200 - 2 x 95
+  EXPECT_EQ(p.batching.max_queue_size, 64);
+  // A looser SLO allows the largest batch and keeps the descriptor's delay cap.
+  p = PlanService(c, SegProfile(), 1000, Descriptor());
+  EXPECT_EQ(p.batching.max_batch_size, 8);
+  EXPECT_EQ(p.batching.max_queue_delay_us, 50'000);
+  // A descriptor that does not batch stays unbatched.
+  BatchingConfig none = Descriptor();
+  none.max_batch_size = 0;
+  EXPECT_EQ(PlanService(c, SegProfile(), 1000, none).batching.max_batch_size, 0);
+}
+
+TEST(ServicePlanTest, LatencySensitiveAndMultiDeviceServicesNeverWait) {
+  Categorization c;
+  c.mode = ParallelMode::kReplicas;
+  ServicePlan p = PlanService(c, SegProfile(), 60, Descriptor());
+  EXPECT_EQ(p.batching.max_queue_delay_us, 0);
+  EXPECT_TRUE(p.batching.slo_aware);
+  c.mode = ParallelMode::kSpatialSplit;
+  p = PlanService(c, SegProfile(), 60, Descriptor());
+  EXPECT_EQ(p.mode, ParallelMode::kReplicas);
+  EXPECT_NE(p.note.find("spatial-split is not executed"), std::string::npos) << p.note;
+}
+
+}  // namespace
+}  // namespace epara::allocator
