@@ -241,8 +241,10 @@ void NodeAgent::Stop() {
   // Leave first: peers stop routing here while we finish what was accepted.
   if (membership_) (void)membership_->Leave();
   watch_.reset();
-  server_->Stop();
+  // Forwards from peers finish, new ones are refused (their origin retries elsewhere: not started);
+  // then the API drains what it accepted.
   if (peer_server_) peer_server_->Stop();
+  server_->Stop();
   std::lock_guard<std::mutex> lock(mu_);
   peers_.clear();
 }
