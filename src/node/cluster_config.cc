@@ -2,6 +2,8 @@
 
 #include <yaml-cpp/yaml.h>
 
+#include "node/yaml_field.h"
+
 #include <filesystem>
 #include <fstream>
 #include <set>
@@ -15,18 +17,6 @@ const DeviceClassProfile kProfiles[] = {
     {"embedded", 1, 0.5, 2048},
     {"microcomputer", 1, 0.25, 1024},
 };
-
-template <typename T>
-Status Optional(const YAML::Node& n, const char* key, const std::string& where, T* out) {
-  const YAML::Node v = n[key];
-  if (!v) return Status::Ok();
-  try {
-    *out = v.as<T>();
-  } catch (const YAML::Exception&) {
-    return InvalidArgument(where + key + " has the wrong type");
-  }
-  return Status::Ok();
-}
 
 }  // namespace
 
@@ -50,18 +40,18 @@ Status ParseClusterConfig(const std::string& yaml, const std::string& source,
   }
   if (!root.IsMap()) return InvalidArgument(at + "the cluster config is not a mapping");
   ClusterConfig c;
-  EPARA_RETURN_IF_ERROR(Optional(root, "models", at, &c.models_dir));
+  EPARA_RETURN_IF_ERROR(ReadOptional(root, "models", at, &c.models_dir));
   if (c.models_dir.empty()) return InvalidArgument(at + "models is missing");
   if (std::filesystem::path(c.models_dir).is_relative())
     c.models_dir = (std::filesystem::path(base_dir) / c.models_dir).lexically_normal().string();
   if (const YAML::Node plan = root["plan"]) {
     if (!plan.IsMap()) return InvalidArgument(at + "plan is not a mapping");
-    EPARA_RETURN_IF_ERROR(Optional(plan, "profiles", at + "plan.", &c.plan_profiles));
+    EPARA_RETURN_IF_ERROR(ReadOptional(plan, "profiles", at + "plan.", &c.plan_profiles));
     if (c.plan_profiles.empty()) return InvalidArgument(at + "plan.profiles is missing");
     if (std::filesystem::path(c.plan_profiles).is_relative())
       c.plan_profiles =
           (std::filesystem::path(base_dir) / c.plan_profiles).lexically_normal().string();
-    EPARA_RETURN_IF_ERROR(Optional(plan, "rates", at + "plan.", &c.plan_rates));
+    EPARA_RETURN_IF_ERROR(ReadOptional(plan, "rates", at + "plan.", &c.plan_rates));
   }
   // Settings every node shares go through the node parser, so they are checked the same way.
   YAML::Node shared(YAML::NodeType::Map);
@@ -78,18 +68,18 @@ Status ParseClusterConfig(const std::string& yaml, const std::string& source,
     std::string id, cls = "edge-server";
     std::vector<std::string> serve;
     int api_port = 0;
-    EPARA_RETURN_IF_ERROR(Optional(n, "id", where, &id));
-    EPARA_RETURN_IF_ERROR(Optional(n, "class", where, &cls));
-    EPARA_RETURN_IF_ERROR(Optional(n, "serve", where, &serve));
-    EPARA_RETURN_IF_ERROR(Optional(n, "api_port", where, &api_port));
+    EPARA_RETURN_IF_ERROR(ReadOptional(n, "id", where, &id));
+    EPARA_RETURN_IF_ERROR(ReadOptional(n, "class", where, &cls));
+    EPARA_RETURN_IF_ERROR(ReadOptional(n, "serve", where, &serve));
+    EPARA_RETURN_IF_ERROR(ReadOptional(n, "api_port", where, &api_port));
     if (id.empty()) return InvalidArgument(where + "id is missing");
     if (!ids.insert(id).second) return InvalidArgument(where + "id '" + id + "' is used twice");
     DeviceClassProfile p;
     if (Status s = FindDeviceClass(cls, &p); !s.ok())
       return InvalidArgument(where + "class: " + s.message());
-    EPARA_RETURN_IF_ERROR(Optional(n, "cpu_threads", where, &p.cpu_threads));
-    EPARA_RETURN_IF_ERROR(Optional(n, "cpu_quota", where, &p.cpu_quota));
-    EPARA_RETURN_IF_ERROR(Optional(n, "memory_mb", where, &p.memory_mb));
+    EPARA_RETURN_IF_ERROR(ReadOptional(n, "cpu_threads", where, &p.cpu_threads));
+    EPARA_RETURN_IF_ERROR(ReadOptional(n, "cpu_quota", where, &p.cpu_quota));
+    EPARA_RETURN_IF_ERROR(ReadOptional(n, "memory_mb", where, &p.memory_mb));
     YAML::Node node_yaml = YAML::Clone(shared);
     node_yaml["id"] = id;
     node_yaml["device_class"] = cls;

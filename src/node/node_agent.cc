@@ -505,26 +505,9 @@ std::string NodeAgent::ClusterJson() const {
   const auto digests = peer_table_.Snapshot();
   json nodes = json::array();
   auto node_json = [&](const cluster::NodeRecord& r, bool self) {
-    json devices = json::array();
-    for (const cluster::DeviceRecord& d : r.devices)
-      devices.push_back({{"id", d.id},
-                         {"kind", d.kind},
-                         {"memory_bytes", d.memory_bytes},
-                         {"cpu_share", d.cpu_share},
-                         {"speed_gflops", d.speed_gflops},
-                         {"backends", d.backends}});
-    json instances = json::array();
-    for (const cluster::InstanceRecord& i : r.instances)
-      instances.push_back({{"model", i.model}, {"task", i.task}, {"slo_ms", i.slo_ms}});
-    json n = {{"id", r.id},
-              {"self", self},
-              {"alive", true},
-              {"api_address", r.api_address},
-              {"peer_address", r.peer_address},
-              {"device_class", r.device_class},
-              {"version", r.version},
-              {"devices", devices},
-              {"instances", instances}};
+    json n = json::parse(cluster::NodeRecordToJson(r));  // the registration, as peers read it
+    n["self"] = self;
+    n["alive"] = true;  // listed: registered under a live lease
     auto d = digests.find(r.id);
     if (d != digests.end())
       n["digest"] =

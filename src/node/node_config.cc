@@ -2,24 +2,13 @@
 
 #include <yaml-cpp/yaml.h>
 
+#include "node/yaml_field.h"
+
 #include <fstream>
 #include <sstream>
 
 namespace epara::node {
 namespace {
-
-// Reads an optional scalar; InvalidArgument naming `where` when it has the wrong type.
-template <typename T>
-Status Optional(const YAML::Node& n, const char* key, const std::string& where, T* out) {
-  const YAML::Node v = n[key];
-  if (!v) return Status::Ok();
-  try {
-    *out = v.as<T>();
-  } catch (const YAML::Exception&) {
-    return InvalidArgument(where + key + " has the wrong type");
-  }
-  return Status::Ok();
-}
 
 Status HostPort(const std::string& text, const std::string& field, std::string* host, int* port) {
   const size_t colon = text.rfind(':');
@@ -38,28 +27,28 @@ Status HostPort(const std::string& text, const std::string& field, std::string* 
 Status Parse(const YAML::Node& root, const std::string& src, NodeConfig* c) {
   const std::string at = src + ": ";
   if (!root.IsMap()) return InvalidArgument(at + "the node config is not a mapping");
-  EPARA_RETURN_IF_ERROR(Optional(root, "id", at, &c->id));
+  EPARA_RETURN_IF_ERROR(ReadOptional(root, "id", at, &c->id));
   if (c->id.empty()) return InvalidArgument(at + "id is missing");
   if (c->id.find('/') != std::string::npos) return InvalidArgument(at + "id must not contain '/'");
-  EPARA_RETURN_IF_ERROR(Optional(root, "device_class", at, &c->device_class));
+  EPARA_RETURN_IF_ERROR(ReadOptional(root, "device_class", at, &c->device_class));
   if (const YAML::Node api = root["api"]) {
     if (!api.IsMap()) return InvalidArgument(at + "api is not a mapping");
-    EPARA_RETURN_IF_ERROR(Optional(api, "host", at + "api.", &c->api_host));
-    EPARA_RETURN_IF_ERROR(Optional(api, "port", at + "api.", &c->api_port));
+    EPARA_RETURN_IF_ERROR(ReadOptional(api, "host", at + "api.", &c->api_host));
+    EPARA_RETURN_IF_ERROR(ReadOptional(api, "port", at + "api.", &c->api_port));
   }
   if (const YAML::Node peer = root["peer"]) {
     if (!peer.IsMap()) return InvalidArgument(at + "peer is not a mapping");
-    EPARA_RETURN_IF_ERROR(Optional(peer, "host", at + "peer.", &c->peer_host));
-    EPARA_RETURN_IF_ERROR(Optional(peer, "port", at + "peer.", &c->peer_port));
+    EPARA_RETURN_IF_ERROR(ReadOptional(peer, "host", at + "peer.", &c->peer_host));
+    EPARA_RETURN_IF_ERROR(ReadOptional(peer, "port", at + "peer.", &c->peer_port));
   }
   if (c->api_port < 0 || c->api_port > 65535 || c->peer_port < 0 || c->peer_port > 65535)
     return InvalidArgument(at + "port out of range");
   const YAML::Node models = root["models"];
   if (!models || !models.IsMap())
     return InvalidArgument(at + "models (a mapping with dir) is missing");
-  EPARA_RETURN_IF_ERROR(Optional(models, "dir", at + "models.", &c->models_dir));
+  EPARA_RETURN_IF_ERROR(ReadOptional(models, "dir", at + "models.", &c->models_dir));
   if (c->models_dir.empty()) return InvalidArgument(at + "models.dir is missing");
-  EPARA_RETURN_IF_ERROR(Optional(models, "serve", at + "models.", &c->serve_models));
+  EPARA_RETURN_IF_ERROR(ReadOptional(models, "serve", at + "models.", &c->serve_models));
   if (const YAML::Node batching = models["batching"]) {
     if (!batching.IsMap()) return InvalidArgument(at + "models.batching is not a mapping");
     for (const auto& kv : batching) {
@@ -68,10 +57,10 @@ Status Parse(const YAML::Node& root, const std::string& src, NodeConfig* c) {
       if (!kv.second.IsMap()) return InvalidArgument(where + " is not a mapping");
       BatchingConfig b;
       double delay_ms = 0;
-      EPARA_RETURN_IF_ERROR(Optional(kv.second, "max_batch_size", where, &b.max_batch_size));
-      EPARA_RETURN_IF_ERROR(Optional(kv.second, "max_queue_delay_ms", where, &delay_ms));
-      EPARA_RETURN_IF_ERROR(Optional(kv.second, "max_queue_size", where, &b.max_queue_size));
-      EPARA_RETURN_IF_ERROR(Optional(kv.second, "slo_aware", where, &b.slo_aware));
+      EPARA_RETURN_IF_ERROR(ReadOptional(kv.second, "max_batch_size", where, &b.max_batch_size));
+      EPARA_RETURN_IF_ERROR(ReadOptional(kv.second, "max_queue_delay_ms", where, &delay_ms));
+      EPARA_RETURN_IF_ERROR(ReadOptional(kv.second, "max_queue_size", where, &b.max_queue_size));
+      EPARA_RETURN_IF_ERROR(ReadOptional(kv.second, "slo_aware", where, &b.slo_aware));
       if (b.max_batch_size < 0 || delay_ms < 0 || b.max_queue_size < 1)
         return InvalidArgument(where + "sizes and delays must not be negative");
       b.max_queue_delay_us = static_cast<int64_t>(delay_ms * 1000);
@@ -84,11 +73,11 @@ Status Parse(const YAML::Node& root, const std::string& src, NodeConfig* c) {
       const std::string where = at + "devices[" + std::to_string(i) + "].";
       if (!devices[i].IsMap()) return InvalidArgument(where + " is not a mapping");
       DeviceConfig d;
-      EPARA_RETURN_IF_ERROR(Optional(devices[i], "id", where, &d.id));
-      EPARA_RETURN_IF_ERROR(Optional(devices[i], "kind", where, &d.kind));
-      EPARA_RETURN_IF_ERROR(Optional(devices[i], "cpu_threads", where, &d.cpu_threads));
-      EPARA_RETURN_IF_ERROR(Optional(devices[i], "memory_mb", where, &d.memory_mb));
-      EPARA_RETURN_IF_ERROR(Optional(devices[i], "cpu_quota", where, &d.cpu_quota));
+      EPARA_RETURN_IF_ERROR(ReadOptional(devices[i], "id", where, &d.id));
+      EPARA_RETURN_IF_ERROR(ReadOptional(devices[i], "kind", where, &d.kind));
+      EPARA_RETURN_IF_ERROR(ReadOptional(devices[i], "cpu_threads", where, &d.cpu_threads));
+      EPARA_RETURN_IF_ERROR(ReadOptional(devices[i], "memory_mb", where, &d.memory_mb));
+      EPARA_RETURN_IF_ERROR(ReadOptional(devices[i], "cpu_quota", where, &d.cpu_quota));
       if (!(d.cpu_quota > 0 && d.cpu_quota <= 1))
         return InvalidArgument(where + "cpu_quota must be in (0, 1]");
       if (d.kind != "cpu" && d.kind != "cuda")
@@ -101,10 +90,10 @@ Status Parse(const YAML::Node& root, const std::string& src, NodeConfig* c) {
   if (c->devices.empty()) c->devices.push_back(DeviceConfig{});
   if (const YAML::Node store = root["store"]) {
     if (!store.IsMap()) return InvalidArgument(at + "store is not a mapping");
-    EPARA_RETURN_IF_ERROR(Optional(store, "kind", at + "store.", &c->store_kind));
+    EPARA_RETURN_IF_ERROR(ReadOptional(store, "kind", at + "store.", &c->store_kind));
     if (c->store_kind == "etcd") {
       std::string endpoint = "127.0.0.1:2379";
-      EPARA_RETURN_IF_ERROR(Optional(store, "endpoint", at + "store.", &endpoint));
+      EPARA_RETURN_IF_ERROR(ReadOptional(store, "endpoint", at + "store.", &endpoint));
       EPARA_RETURN_IF_ERROR(
           HostPort(endpoint, at + "store.endpoint", &c->store_host, &c->store_port));
     } else if (c->store_kind != "embedded") {
@@ -114,15 +103,15 @@ Status Parse(const YAML::Node& root, const std::string& src, NodeConfig* c) {
   }
   int sync_ms = static_cast<int>(c->sync_interval.count());
   int down_ms = static_cast<int>(c->down_after.count());
-  EPARA_RETURN_IF_ERROR(Optional(root, "sync_interval_ms", at, &sync_ms));
-  EPARA_RETURN_IF_ERROR(Optional(root, "down_after_ms", at, &down_ms));
+  EPARA_RETURN_IF_ERROR(ReadOptional(root, "sync_interval_ms", at, &sync_ms));
+  EPARA_RETURN_IF_ERROR(ReadOptional(root, "down_after_ms", at, &down_ms));
   if (sync_ms < 10) return InvalidArgument(at + "sync_interval_ms must be at least 10");
   if (down_ms < 2 * sync_ms)
     return InvalidArgument(at + "down_after_ms must be at least twice sync_interval_ms");
   c->sync_interval = std::chrono::milliseconds(sync_ms);
   c->down_after = std::chrono::milliseconds(down_ms);
   std::string admission = "best-effort";
-  EPARA_RETURN_IF_ERROR(Optional(root, "admission", at, &admission));
+  EPARA_RETURN_IF_ERROR(ReadOptional(root, "admission", at, &admission));
   if (admission == "best-effort")
     c->admission = router::Admission::kBestEffort;
   else if (admission == "reject-early")
