@@ -53,6 +53,10 @@ ServiceProfile Profile::ForCategorizer() const {
   return p;
 }
 
+std::string ProfileKey(const Profile& p) {
+  return std::string(kProfilePrefix) + p.device_class + "/" + p.model;
+}
+
 std::string ProfilesToJson(const std::vector<Profile>& profiles) {
   json all = json::array();
   for (const Profile& p : profiles) {
@@ -60,6 +64,7 @@ std::string ProfilesToJson(const std::vector<Profile>& profiles) {
               {"task", p.task},
               {"device_class", p.device_class},
               {"memory_bytes", p.memory_bytes},
+              {"speed_gflops", p.speed_gflops},
               {"repeats", p.repeats}};
     json batches = json::array(), prefill = json::array(), decode = json::array();
     for (const BatchPoint& b : p.batches)
@@ -96,6 +101,7 @@ Status ParseProfiles(const std::string& text, std::vector<Profile>* out) {
       return InvalidArgument(where + ".memory_bytes is missing");
     p.memory_bytes = j["memory_bytes"].get<int64_t>();
     p.repeats = j.value("repeats", 0);
+    p.speed_gflops = j.value("speed_gflops", 0.0);
     for (const json& b : j.value("batches", json::array())) {
       BatchPoint x;
       x.threads = b.value("threads", 1);

@@ -40,6 +40,9 @@ struct Profile {
   std::string task;          // "segmentation" | "tensor" | "llm"
   std::string device_class;  // where it was measured ("edge-server", or the host's label)
   int64_t memory_bytes = 0;  // one instance (LLM: weights + its KV-cache budget)
+  // The measuring host's device micro-benchmark (backend/device_probe.h) with the most threads
+  // profiled: another device's time is about these times speed_gflops / its own.
+  double speed_gflops = 0;
   int repeats = 0;
   std::vector<BatchPoint> batches;
   std::vector<PrefillPoint> prefill;
@@ -49,6 +52,11 @@ struct Profile {
   // the shortest prompt measured), and the footprint.
   ServiceProfile ForCategorizer() const;
 };
+
+// Where profiles live in the cluster store: kProfilePrefix + "<device class>/<model>", each value
+// ProfilesToJson({profile}).
+inline constexpr const char* kProfilePrefix = "/epara/profiles/";
+std::string ProfileKey(const Profile& p);
 
 std::string ProfilesToJson(const std::vector<Profile>& profiles);
 // InvalidArgument naming the field on malformed input.

@@ -21,6 +21,7 @@ TEST(ProfileTest, RoundTripsAndFeedsTheCategorizer) {
   seg.device_class = "edge-server";
   seg.memory_bytes = 8 << 20;
   seg.repeats = 5;
+  seg.speed_gflops = 61.5;
   seg.batches = {{1, 1, {40, 38, 45}}, {2, 1, {25, 24, 27}}, {2, 8, {150, 140, 160}}};
   Profile llm;
   llm.model = "llm";
@@ -33,6 +34,7 @@ TEST(ProfileTest, RoundTripsAndFeedsTheCategorizer) {
   ASSERT_EQ(back.size(), 2u);
   EXPECT_EQ(back[0].batches.size(), 3u);
   EXPECT_DOUBLE_EQ(back[0].batches[2].latency.max_ms, 160);
+  EXPECT_DOUBLE_EQ(back[0].speed_gflops, 61.5);
   EXPECT_EQ(back[1].decode[1].batch, 16);
   // Batch 1 with the most threads; the shortest prompt.
   EXPECT_DOUBLE_EQ(back[0].ForCategorizer().solo_ms, 25);

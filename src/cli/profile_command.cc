@@ -70,13 +70,13 @@ int RunProfile(const ProfileFlags& f) {
       return 1;
     }
     for (const allocator::Profile& p : profiles) {
-      const std::string key = "/epara/profiles/" + p.device_class + "/" + p.model;
+      const std::string key = allocator::ProfileKey(p);
       if (Status s = store->Put(key, allocator::ProfilesToJson({p}), cluster::kNoLease); !s.ok()) {
         spdlog::error("{}: {}", key, s.ToString());
         return 1;
       }
     }
-    spdlog::info("stored {} profiles under /epara/profiles/{}/", profiles.size(),
+    spdlog::info("stored {} profiles under {}{}/", profiles.size(), allocator::kProfilePrefix,
                  f.options.device_class);
   }
   return profiles.empty() ? 1 : 0;

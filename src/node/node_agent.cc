@@ -7,11 +7,11 @@
 #include <set>
 
 #include "api/error_mapping.h"
+#include "backend/device_probe.h"
 #include "cluster/embedded_store.h"
 #include "cluster/etcd_store.h"
 #include "core/thread_name.h"
 #include "core/version.h"
-#include "node/device_probe.h"
 #include "peer/peer_client.h"
 #include "peer/peer_server.h"
 #include "router/route_policy.h"
@@ -20,10 +20,6 @@ namespace epara::node {
 namespace {
 
 using json = nlohmann::json;
-
-// Service time assumed for an instance that has not run yet: inversely proportional to its
-// node's measured device speed, so the faster device gets the first requests (1 GFLOP/s -> 100 ms).
-double UnmeasuredServiceMs(double gflops) { return 100.0 / std::max(gflops, 1e-3); }
 
 double NodeSpeed(const cluster::NodeRecord& r) {
   double gflops = 0;
@@ -143,7 +139,7 @@ Status NodeAgent::Create(const NodeConfig& config, api::ServerOptions server_opt
     a->own_store_ = std::make_unique<cluster::EmbeddedStore>();
     a->store_ = a->own_store_.get();
   }
-  a->cpu_gflops_ = MeasureCpuGflops(
+  a->cpu_gflops_ = backend::MeasureCpuGflops(
       std::max(1, CpuThreads(config) > 0 ? CpuThreads(config)
                                          : static_cast<int>(std::thread::hardware_concurrency())));
   a->local_gflops_ = a->cpu_gflops_;
@@ -219,6 +215,18 @@ Status NodeAgent::Start() {
   EPARA_RETURN_IF_ERROR(store_->Watch(
       cluster::kNodePrefix, revision, [this](const cluster::WatchEvent& e) { OnNodeEvent(e); },
       &watch_));
+  // Profiles: what is stored now, then every later change.
+  std::vector<cluster::KeyValue> stored;
+  int64_t profiles_at = 0;
+  if (store_->List(allocator::kProfilePrefix, &stored, &profiles_at).ok()) {
+    for (const cluster::KeyValue& kv : stored) OnProfile(kv.value);
+    (void)store_->Watch(
+        allocator::kProfilePrefix, profiles_at,
+        [this](const cluster::WatchEvent& e) {
+          if (e.type == cluster::WatchEvent::Type::kPut) OnProfile(e.kv.value);
+        },
+        &profile_watch_);
+  }
   EPARA_RETURN_IF_ERROR(
       cluster::Membership::Join(store_, MakeRecord(), config_.down_after, &membership_));
   last_cpu_s_ = ProcessCpuSeconds();
@@ -241,6 +249,7 @@ void NodeAgent::Stop() {
   // Leave first: peers stop routing here while we finish what was accepted.
   if (membership_) (void)membership_->Leave();
   watch_.reset();
+  profile_watch_.reset();
   // Forwards from peers finish, new ones are refused (their origin retries elsewhere: not started);
   // then the API drains what it accepted.
   if (peer_server_) peer_server_->Stop();
@@ -330,7 +339,8 @@ void NodeAgent::UpsertPeer(const cluster::NodeRecord& r) {
   std::lock_guard<std::mutex> lock(mu_);
   auto it = peers_.find(r.id);
   if (it != peers_.end() && it->second->record.peer_address == r.peer_address) {
-    it->second->record = r;  // same endpoint: keep the connection
+    std::lock_guard<std::mutex> peer_lock(it->second->mu);  // Route reads it under this lock
+    it->second->record = r;                                 // same endpoint: keep the connection
     return;
   }
   auto p = std::make_shared<Peer>();
@@ -352,6 +362,32 @@ void NodeAgent::OnNodeEvent(const cluster::WatchEvent& e) {
   }
   cluster::NodeRecord r;
   if (cluster::ParseNodeRecord(e.kv.value, &r).ok()) UpsertPeer(r);
+}
+
+void NodeAgent::OnProfile(const std::string& value) {
+  std::vector<allocator::Profile> parsed;
+  if (!allocator::ParseProfiles(value, &parsed).ok()) return;  // a broken writer: ignored
+  std::lock_guard<std::mutex> lock(mu_);
+  for (allocator::Profile& p : parsed) {
+    // One per model: this node's device class wins over others.
+    auto it = profiles_.find(p.model);
+    if (it == profiles_.end() || p.device_class == config_.device_class ||
+        it->second.device_class != config_.device_class)
+      profiles_[p.model] = std::move(p);
+  }
+}
+
+double NodeAgent::UnmeasuredServiceMs(const std::string& model, double gflops) const {
+  gflops = std::max(gflops, 1e-3);
+  {
+    std::lock_guard<std::mutex> lock(mu_);
+    auto it = profiles_.find(model);
+    if (it != profiles_.end() && it->second.speed_gflops > 0) {
+      const double solo = it->second.ForCategorizer().solo_ms;
+      if (solo > 0) return solo * it->second.speed_gflops / gflops;
+    }
+  }
+  return 100.0 / gflops;  // 1 GFLOP/s -> 100 ms: the faster device gets the first requests
 }
 
 void NodeAgent::SyncLoop() {
@@ -407,7 +443,7 @@ bool NodeAgent::Route(const std::string& model, const api::HttpRequest& req, api
     if (c.ready) {
       const engine::ModelScheduler::Load l = m->scheduler->CurrentLoad();
       c.expected_wait_ms = l.expected_wait_ms;
-      c.service_ms = l.service_ms > 0 ? l.service_ms : UnmeasuredServiceMs(local_gflops_);
+      c.service_ms = l.service_ms > 0 ? l.service_ms : UnmeasuredServiceMs(model, local_gflops_);
     }
     candidates.push_back(c);
     remote.push_back(nullptr);
@@ -424,24 +460,36 @@ bool NodeAgent::Route(const std::string& model, const api::HttpRequest& req, api
     for (const auto& [_, p] : peers_) peers.push_back(p);
   }
   for (const auto& p : peers) {
-    const cluster::InstanceRecord* inst = p->record.FindInstance(model);
+    // Under the peer's lock: its registration (UpsertPeer may replace it) and our view of it.
+    cluster::NodeRecord record;
+    double network_ms = 0;
+    int mine = 0;
+    bool unreachable = false;
+    cluster::LoadDigest unreachable_at;
+    {
+      std::lock_guard<std::mutex> lock(p->mu);
+      record = p->record;
+      network_ms = p->network_ms;
+      mine = p->outstanding[model];
+      unreachable = p->unreachable;
+      unreachable_at = p->unreachable_at;
+    }
+    const cluster::InstanceRecord* inst = record.FindInstance(model);
     if (!inst) continue;
     if (slo_ms <= 0) slo_ms = inst->slo_ms;
     router::RouteCandidate c;
-    c.node_id = p->record.id;
-    auto d = digests.find(p->record.id);
+    c.node_id = record.id;
+    auto d = digests.find(record.id);
     const cluster::InstanceLoad* load = d == digests.end() ? nullptr : d->second.digest.Find(model);
-    // No digest yet, or one older than the down timeout: not a candidate.
-    c.ready = load && load->ready && now - d->second.received < config_.down_after;
+    // No digest yet, one older than the down timeout, or unreachable since: not a candidate.
+    c.ready = load && load->ready && now - d->second.received < config_.down_after &&
+              !(unreachable && !d->second.digest.NewerThan(unreachable_at));
     if (load) {
-      std::lock_guard<std::mutex> lock(p->mu);
-      if (p->unreachable && !d->second.digest.NewerThan(p->unreachable_at)) c.ready = false;
-      c.network_ms = p->network_ms;
-      const int mine = p->outstanding[model];
+      c.network_ms = network_ms;
       c.expected_wait_ms =
           load->expected_wait_ms + mine * load->service_ms / std::max<uint32_t>(1, load->max_batch);
       c.service_ms =
-          load->service_ms > 0 ? load->service_ms : UnmeasuredServiceMs(NodeSpeed(p->record));
+          load->service_ms > 0 ? load->service_ms : UnmeasuredServiceMs(model, NodeSpeed(record));
     }
     candidates.push_back(c);
     remote.push_back(p);
@@ -478,19 +526,19 @@ bool NodeAgent::Route(const std::string& model, const api::HttpRequest& req, api
     }
     if (s.ok()) {
       std::erase_if(forwarded.headers, [](const auto& h) { return h.first == kExecHeader; });
-      forwarded.headers.emplace_back("X-Epara-Node", p.record.id);
+      forwarded.headers.emplace_back("X-Epara-Node", candidates[i].node_id);
       *res = std::move(forwarded);
       return true;
     }
     if (!started) {
       // Refused or unreachable: skip it until it sends a newer digest.
-      auto d = digests.find(p.record.id);
+      auto d = digests.find(candidates[i].node_id);
       std::lock_guard<std::mutex> lock(p.mu);
       p.unreachable = true;
       if (d != digests.end()) p.unreachable_at = d->second.digest;
     }
     if (started) {
-      *error = Unavailable("model '" + model + "': node " + p.record.id +
+      *error = Unavailable("model '" + model + "': node " + candidates[i].node_id +
                            " failed while running the request: " + s.message());
       return true;
     }
@@ -520,7 +568,16 @@ std::string NodeAgent::ClusterJson() const {
     std::lock_guard<std::mutex> lock(mu_);
     for (const auto& [_, p] : peers_) nodes.push_back(node_json(p->record, false));
   }
+  json profiled = json::object();
+  {
+    std::lock_guard<std::mutex> lock(mu_);
+    for (const auto& [model, p] : profiles_)
+      profiled[model] = {{"device_class", p.device_class},
+                         {"solo_ms", p.ForCategorizer().solo_ms},
+                         {"speed_gflops", p.speed_gflops}};
+  }
   return json{{"node", config_.id},
+              {"profiles", profiled},
               {"store", config_.store_kind == "etcd" ? "etcd protocol at " + config_.store_host +
                                                            ":" + std::to_string(config_.store_port)
                                                      : config_.store_kind},

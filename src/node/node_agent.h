@@ -24,6 +24,7 @@
 #include <string>
 #include <thread>
 
+#include "allocator/profile.h"
 #include "api/server.h"
 #include "cluster/cluster_store.h"
 #include "cluster/load_digest.h"
@@ -69,6 +70,10 @@ class NodeAgent {
   cluster::NodeRecord MakeRecord() const;
   cluster::LoadDigest MakeDigest();
   void OnNodeEvent(const cluster::WatchEvent& e);
+  void OnProfile(const std::string& value);
+  // Service time (ms) of `model` on a device of `gflops` before any run was measured: the profile
+  // scaled by device speed when there is one, else inversely proportional to the device's speed.
+  double UnmeasuredServiceMs(const std::string& model, double gflops) const;
   void UpsertPeer(const cluster::NodeRecord& r);
   void SyncLoop();
   void HeartbeatLoop();
@@ -83,6 +88,7 @@ class NodeAgent {
   std::unique_ptr<peer::PeerServer> peer_server_;
   std::unique_ptr<cluster::Membership> membership_;
   std::unique_ptr<cluster::WatchHandle> watch_;
+  std::unique_ptr<cluster::WatchHandle> profile_watch_;
   cluster::PeerTable peer_table_;
   double cpu_gflops_ = 0;    // the micro-benchmark, full speed
   double local_gflops_ = 0;  // as registered (times the emulated CPU share)
@@ -94,6 +100,9 @@ class NodeAgent {
   std::condition_variable cv_;
   bool stopping_ = false;                               // GUARDED_BY(mu_)
   std::map<std::string, std::shared_ptr<Peer>> peers_;  // GUARDED_BY(mu_); other live nodes
+  // Profiles from the store (allocator/profile.h), by model: the service time assumed for an
+  // instance that has not run yet. GUARDED_BY(mu_)
+  std::map<std::string, allocator::Profile> profiles_;
   std::thread sync_thread_, heartbeat_thread_;
   std::atomic<bool> started_{false}, stopped_{false};
 

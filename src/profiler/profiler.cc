@@ -3,6 +3,7 @@
 #include <algorithm>
 #include <chrono>
 
+#include "backend/device_probe.h"
 #include "llm/llama_model.h"
 
 namespace epara::profiler {
@@ -113,6 +114,8 @@ Status ProfileModel(const ModelDescriptor& d, backend::BackendRegistry* backends
   p.task = std::string(TaskTypeName(d.task));
   p.device_class = options.device_class;
   p.repeats = options.repeats;
+  p.speed_gflops =
+      backend::MeasureCpuGflops(*std::max_element(options.threads.begin(), options.threads.end()));
   EPARA_RETURN_IF_ERROR(d.task == TaskType::kLlm ? ProfileLlm(d, options, &p)
                                                  : ProfileTensorModel(d, backends, options, &p));
   *out = std::move(p);

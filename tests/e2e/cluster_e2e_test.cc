@@ -464,6 +464,30 @@ TEST_F(UpE2ETest, ProfileThenPlanExplainsEachServicesCategory) {
   EXPECT_NE(node_yaml.find("seg-demo: {max_batch_size:"), std::string::npos) << node_yaml;
   EXPECT_NE(node_yaml.find("slo_aware: true"), std::string::npos) << node_yaml;
   EXPECT_NE(up.Log().find("plan: seg-demo is FS-SD, mode batching"), std::string::npos) << up.Log();
+
+  // Profiles stored in the cluster store reach the running node (its routing prior).
+  const json ep = json::parse(testing::ReadTextFile(endpoints));
+  ASSERT_EQ(testing::RunEpara({"profile", "--models", (root_ / "repo").string(), "--model",
+                               "seg-demo", "--repeats", "1", "--threads", "1", "--batches", "1",
+                               "--store", ep["store"].get<std::string>()},
+                              &out),
+            0)
+      << out;
+  json profiled;
+  for (auto until = Clock::now() + std::chrono::seconds(20);
+       !profiled.is_object() && Clock::now() < until;) {
+    httplib::Client c("127.0.0.1", ep["nodes"][0]["api_port"].get<int>());
+    auto r = c.Get("/v1/cluster");
+    const json view = r && r->status == 200 ? json::parse(r->body, nullptr, false) : json();
+    if (view.is_object() && view["profiles"].contains("seg-demo"))
+      profiled = view["profiles"]["seg-demo"];
+    else
+      std::this_thread::sleep_for(std::chrono::milliseconds(50));  // polling state, bounded
+  }
+  ASSERT_TRUE(profiled.is_object()) << up.Log();
+  EXPECT_GT(profiled["solo_ms"].get<double>(), 0);
+  EXPECT_GT(profiled["speed_gflops"].get<double>(), 0);
+  EXPECT_EQ(profiled["device_class"], "edge-server");
   EXPECT_EQ(up.Stop(std::chrono::seconds(60)), 0) << up.Log();
 }
 

@@ -8,9 +8,9 @@
 
 #include <chrono>
 
-namespace epara::node {
+namespace epara::backend {
 
 double MeasureCpuGflops(int threads,
                         std::chrono::milliseconds budget = std::chrono::milliseconds(30));
 
-}  // namespace epara::node
+}  // namespace epara::backend

@@ -1,9 +1,9 @@
-#include "node/device_probe.h"
+#include "backend/device_probe.h"
 
 #include <algorithm>
 #include <vector>
 
-namespace epara::node {
+namespace epara::backend {
 namespace {
 
 constexpr int kN = 128;
@@ -44,4 +44,4 @@ double MeasureCpuGflops(int threads, std::chrono::milliseconds budget) {
   return flops / seconds / 1e9 * std::max(1, threads);
 }
 
-}  // namespace epara::node
+}  // namespace epara::backend
