@@ -495,6 +495,8 @@ bool NodeAgent::Route(const std::string& model, const api::HttpRequest& req, api
     remote.push_back(p);
   }
   if (candidates.empty()) return false;  // nobody hosts it: the local route answers 404
+  // The request may carry its own SLO (as for SLO-aware batching).
+  if (const double own = std::atof(req.Header("X-Epara-SLO-Ms").c_str()); own > 0) slo_ms = own;
   const router::RoutePlan plan = router::PlanRoute(candidates, slo_ms, config_.admission);
   if (plan.reject) {
     *error = Unavailable("model '" + model + "': " + plan.reason);

@@ -493,3 +493,59 @@ TEST_F(UpE2ETest, ProfileThenPlanExplainsEachServicesCategory) {
 
 }  // namespace
 }  // namespace epara
+
+namespace epara {
+namespace {
+
+TEST_F(UpE2ETest, RejectEarlyAdmissionAnswers503WithTheReasonWhenNoNodeCanMeetTheSlo) {
+  std::ofstream(root_ / "strict.yaml")
+      << "models: repo\nadmission: reject-early\nnodes:\n"
+         "  - {id: front, class: edge-server, serve: [tensor-demo]}\n"
+         "  - {id: seg, class: edge-server, serve: [seg-demo]}\n";
+  const std::string endpoints = (root_ / "strict.json").string();
+  testing::ChildProcess up;
+  ASSERT_TRUE(
+      up.Start({testing::EparaBinary(), "up", "--cluster", (root_ / "strict.yaml").string(),
+                "--run-dir", (root_ / "strict-run").string(), "--endpoints-file", endpoints},
+               (root_ / "strict-up.log").string()));
+  const auto deadline = Clock::now() + std::chrono::seconds(120);
+  while (testing::ReadTextFile(endpoints).empty()) {
+    ASSERT_TRUE(up.Running()) << up.Log();
+    ASSERT_LT(Clock::now(), deadline) << up.Log();
+    std::this_thread::sleep_for(std::chrono::milliseconds(50));  // polling a file, bounded
+  }
+  const json ep = json::parse(testing::ReadTextFile(endpoints));
+  int front = 0;
+  for (const auto& n : ep["nodes"])
+    if (n["id"] == "front") front = n["api_port"];
+  httplib::Client c("127.0.0.1", front);
+  c.set_read_timeout(60, 0);
+  std::string png;
+  ASSERT_TRUE(EncodePng(SyntheticScene(64, 64), &png).ok());
+  // Until front holds seg's digest, and the model has run once (a measured service time).
+  int status = 0;
+  std::string body;
+  for (auto until = Clock::now() + std::chrono::seconds(30); Clock::now() < until;) {
+    auto r = c.Post("/v1/segment/seg-demo", png, "image/png");
+    status = r ? r->status : 0;
+    body = r ? r->body : "no reply";
+    if (status == 200) break;
+    std::this_thread::sleep_for(std::chrono::milliseconds(100));  // polling readiness, bounded
+  }
+  ASSERT_EQ(status, 200) << body << up.Log();
+  // The seg-demo service time is tens of ms: a 1 ms SLO cannot be met anywhere.
+  httplib::Headers tight = {{"X-Epara-SLO-Ms", "1"}};
+  auto rejected = c.Post("/v1/segment/seg-demo", tight, png, "image/png");
+  ASSERT_TRUE(rejected);
+  EXPECT_EQ(rejected->status, 503) << rejected->body;
+  EXPECT_NE(rejected->body.find("no instance can meet the 1 ms SLO"), std::string::npos)
+      << rejected->body;
+  // The default SLO (500 ms) is met.
+  auto served = c.Post("/v1/segment/seg-demo", png, "image/png");
+  ASSERT_TRUE(served);
+  EXPECT_EQ(served->status, 200) << served->body;
+  EXPECT_EQ(up.Stop(std::chrono::seconds(60)), 0) << up.Log();
+}
+
+}  // namespace
+}  // namespace epara
