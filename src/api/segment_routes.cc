@@ -1,5 +1,7 @@
 #include "api/segment_routes.h"
 
+#include <sstream>
+
 #include <nlohmann/json.hpp>
 
 #include <chrono>
@@ -42,18 +44,30 @@ void Segment(const ServerContext& ctx, const HttpRequest& req, HttpResponse* res
       !s.ok())
     return finish(s);
   const auto t1 = Clock::now();
-  std::vector<Tensor> inputs;
-  inputs.push_back(std::move(pre.input));
-  if (d.batching.max_batch_size == 0) {  // unbatched models take [3, H, W]
-    if (Status s = inputs[0].Reshape({3, d.preprocess->height, d.preprocess->width}, &inputs[0]);
+  const int split = std::atoi(req.Query("split", "1").c_str());
+  if (split < 1 || split > 64) return finish(InvalidArgument("split must be in [1, 64]"));
+  engine::InferenceResult result;
+  if (split > 1) {
+    // Spatial split: the image's tiles run on several nodes at once (vision/spatial_split.h).
+    if (!ctx.run_split)
+      return finish(InvalidArgument("?split needs a cluster node (epara node or epara up)"));
+    Tensor logits;
+    if (Status s = ctx.run_split(d.name, pre.input, split, &logits); !s.ok()) return finish(s);
+    result.outputs.push_back(std::move(logits));
+    result.batch_rows = 1;
+  } else {
+    std::vector<Tensor> inputs;
+    inputs.push_back(std::move(pre.input));
+    if (d.batching.max_batch_size == 0) {  // unbatched models take [3, H, W]
+      if (Status s = inputs[0].Reshape({3, d.preprocess->height, d.preprocess->width}, &inputs[0]);
+          !s.ok())
+        return finish(s);
+    }
+    if (Status s = engine::InferSync(*model, std::move(inputs), /*rows=*/1, &result,
+                                     PriorityOf(req, model->descriptor));
         !s.ok())
       return finish(s);
   }
-  engine::InferenceResult result;
-  if (Status s = engine::InferSync(*model, std::move(inputs), /*rows=*/1, &result,
-                                   PriorityOf(req, model->descriptor));
-      !s.ok())
-    return finish(s);
   const auto t2 = Clock::now();
   vision::SegmentationMask mask;
   std::string png;
@@ -103,9 +117,55 @@ void Segment(const ServerContext& ctx, const HttpRequest& req, HttpResponse* res
   finish(Status::Ok());
 }
 
+// POST /v1/internal/tile/{model}: one spatial tile, raw FP32 [1, C, h, w] in (header
+// X-Epara-Shape "1,C,h,w"), raw FP32 logits [1, K, h, w] out (same header). Run alone (solo): its
+// shape differs from the descriptor's. Peers send it; see NodeAgent::RunSplit.
+void Tile(const ServerContext& ctx, const HttpRequest& req, HttpResponse* res) {
+  engine::ServedModel* model = nullptr;
+  if (Status s = FindModel(ctx, req.path_params[0], &model); !s.ok()) return WriteError(s, res);
+  const ModelDescriptor& d = model->descriptor;
+  if (d.task != TaskType::kSegmentation)
+    return WriteError(InvalidArgument("tiles are for segmentation models"), res);
+  std::vector<int64_t> shape;
+  std::stringstream dims(req.Header("X-Epara-Shape"));
+  for (std::string v; std::getline(dims, v, ',');) shape.push_back(std::atoll(v.c_str()));
+  if (shape.size() != 4 || shape[0] != 1 || shape[1] != 3 || shape[2] <= 0 || shape[3] <= 0 ||
+      shape[2] % 16 || shape[3] % 16 || shape[2] > 8192 || shape[3] > 8192)
+    return WriteError(InvalidArgument("X-Epara-Shape must be 1,3,h,w with h, w multiples of 16"),
+                      res);
+  Tensor input = Tensor::Uninitialized(DataType::kFp32, shape);
+  if (req.body.size() != input.byte_size())
+    return WriteError(InvalidArgument("tile body has " + std::to_string(req.body.size()) +
+                                      " bytes, shape needs " + std::to_string(input.byte_size())),
+                      res);
+  std::memcpy(input.raw(), req.body.data(), req.body.size());
+  if (d.batching.max_batch_size == 0)
+    if (Status s = input.Reshape({3, shape[2], shape[3]}, &input); !s.ok())
+      return WriteError(s, res);
+  engine::InferenceResult result;
+  engine::RequestPriority solo = PriorityOf(req, d);
+  solo.solo = true;
+  if (Status s = engine::InferSync(*model, {input}, /*rows=*/1, &result, solo); !s.ok())
+    return WriteError(s, res);
+  Tensor logits = result.outputs[0];
+  if (logits.shape().size() == 3)
+    if (Status s =
+            logits.Reshape({1, logits.shape()[0], logits.shape()[1], logits.shape()[2]}, &logits);
+        !s.ok())
+      return WriteError(s, res);
+  res->content_type = "application/octet-stream";
+  res->body.assign(reinterpret_cast<const char*>(logits.raw()), logits.byte_size());
+  res->headers.emplace_back("X-Epara-Shape", std::to_string(logits.shape()[0]) + "," +
+                                                 std::to_string(logits.shape()[1]) + "," +
+                                                 std::to_string(logits.shape()[2]) + "," +
+                                                 std::to_string(logits.shape()[3]));
+}
+
 }  // namespace
 
 void AddSegmentationRoutes(HttpServer* http, const ServerContext* ctx) {
+  http->Route("POST", R"(/v1/internal/tile/([^/]+))",
+              [ctx](const HttpRequest& req, HttpResponse* res) { Tile(*ctx, req, res); });
   http->Route("POST", R"(/v1/segment/([^/]+))",
               [ctx](const HttpRequest& req, HttpResponse* res) { Segment(*ctx, req, res); });
 }

@@ -46,6 +46,8 @@ class Server {
 
   // Installs the distributed request handler (ServerContext::route). REQUIRES: before Start().
   void SetRouter(decltype(ServerContext::route) route) { ctx_.route = std::move(route); }
+  // Installs ServerContext::run_split. REQUIRES: before Start().
+  void SetSplitRunner(decltype(ServerContext::run_split) fn) { ctx_.run_split = std::move(fn); }
   // Installs ServerContext::remote_models. REQUIRES: before Start().
   void SetRemoteModels(decltype(ServerContext::remote_models) fn) {
     ctx_.remote_models = std::move(fn);

@@ -33,6 +33,11 @@ struct ServerContext {
   // false to run it here.
   std::function<bool(const std::string& model, const HttpRequest&, HttpResponse*, Status* error)>
       route;
+  // Intra-request spatial parallelism (node mode; empty in `epara serve`): runs a segmentation
+  // input [1, C, H, W] as `tiles` tiles on the cluster's instances of `model` and stitches their
+  // logits into *logits ([1, K, H, W]).
+  std::function<Status(const std::string& model, const Tensor& input, int tiles, Tensor* logits)>
+      run_split;
   // Models that only peers host (node mode; empty in `epara serve`), for the model lists.
   std::function<std::vector<std::string>()> remote_models;
 };

@@ -27,6 +27,8 @@ struct InferenceRequest {
   // (0: none) and its class (latency-sensitive requests run first and never wait for company).
   double slo_ms = 0;
   bool latency_sensitive = false;
+  // Runs in a batch of its own (a spatial tile: its shape differs from the descriptor's).
+  bool solo = false;
   Clock::time_point enqueued{};                           // set by the scheduler
   Clock::time_point deadline = Clock::time_point::max();  // enqueued + slo_ms, set by the scheduler
 };
@@ -35,6 +37,7 @@ struct InferenceRequest {
 struct RequestPriority {
   double slo_ms = 0;
   bool latency_sensitive = false;
+  bool solo = false;  // InferenceRequest::solo
 };
 
 }  // namespace epara::engine

@@ -89,7 +89,9 @@ ModelScheduler::Load ModelScheduler::CurrentLoad() const {
 bool ModelScheduler::TakeBatch(std::vector<int64_t>* rows, std::vector<InferenceRequest>* batch,
                                Clock::time_point* wake_at) {
   rows->clear();
-  for (const auto& r : queue_) rows->push_back(r.rows);
+  // A solo request looks like a full batch: it runs alone and nothing joins it.
+  const int64_t full = std::max(1, config_.max_batch_size);
+  for (const auto& r : queue_) rows->push_back(r.solo ? full : r.rows);
   const BatchDecision d =
       DecideBatch(*rows, queue_.front().enqueued, Clock::now(), config_, stopping_);
   *wake_at = d.wake_at;
@@ -106,8 +108,9 @@ bool ModelScheduler::TakeSloBatch(std::vector<InferenceRequest>* batch,
                                   Clock::time_point* wake_at) {
   std::vector<QueuedRequest> view;
   view.reserve(queue_.size());
+  const int64_t full = std::max(1, config_.max_batch_size);
   for (const auto& r : queue_)
-    view.push_back({r.rows, r.enqueued, r.deadline, r.latency_sensitive});
+    view.push_back({r.solo ? full : r.rows, r.enqueued, r.deadline, r.latency_sensitive});
   // A batch's run time grows with its rows at the recent per-row cost (0 before the first batch:
   // deadlines then only stop batches that are already late).
   const double per_row_ms = ewma_rows_ > 0 ? ewma_batch_s_ * 1e3 / ewma_rows_ : 0;

@@ -2,6 +2,7 @@
 
 #include <sys/resource.h>
 
+#include <cstring>
 #include <fstream>
 #include <nlohmann/json.hpp>
 #include <set>
@@ -15,6 +16,7 @@
 #include "peer/peer_client.h"
 #include "peer/peer_server.h"
 #include "router/route_policy.h"
+#include "vision/spatial_split.h"
 
 namespace epara::node {
 namespace {
@@ -149,6 +151,10 @@ Status NodeAgent::Create(const NodeConfig& config, api::ServerOptions server_opt
                                           api::HttpResponse* res, Status* error) {
     return agent->Route(model, req, res, error);
   });
+  a->server_->SetSplitRunner(
+      [agent = a.get()](const std::string& model, const Tensor& input, int tiles, Tensor* logits) {
+        return agent->RunSplit(model, input, tiles, logits);
+      });
   a->server_->SetRemoteModels([agent = a.get()] {
     std::set<std::string> names;
     {
@@ -428,29 +434,23 @@ void NodeAgent::HeartbeatLoop() {
   }
 }
 
-bool NodeAgent::Route(const std::string& model, const api::HttpRequest& req, api::HttpResponse* res,
-                      Status* error) {
-  std::vector<router::RouteCandidate> candidates;
-  std::vector<std::shared_ptr<Peer>> remote;  // parallel to candidates; null for local
-  double slo_ms = 0;
+void NodeAgent::Candidates(const std::string& model,
+                           std::vector<router::RouteCandidate>* candidates,
+                           std::vector<std::shared_ptr<Peer>>* remote, double* slo_ms) {
   // Local: exact load, no staleness.
   if (const engine::ServedModel* m = server_->models().Find(model)) {
     router::RouteCandidate c;
     c.node_id = config_.id;
     c.local = true;
     c.ready = m->state.load() == engine::ModelState::kReady && m->scheduler;
-    slo_ms = m->descriptor.slo.latency_ms;
+    *slo_ms = m->descriptor.slo.latency_ms;
     if (c.ready) {
       const engine::ModelScheduler::Load l = m->scheduler->CurrentLoad();
       c.expected_wait_ms = l.expected_wait_ms;
       c.service_ms = l.service_ms > 0 ? l.service_ms : UnmeasuredServiceMs(model, local_gflops_);
     }
-    candidates.push_back(c);
-    remote.push_back(nullptr);
-  } else if (server_->llms().count(model)) {
-    // LLM streams are served here whenever this node hosts the model (the scheduler issue
-    // spreads them); forwarding picks the peers below only for models not hosted here.
-    return false;
+    candidates->push_back(c);
+    remote->push_back(nullptr);
   }
   const auto now = Clock::now();
   const auto digests = peer_table_.Snapshot();
@@ -476,7 +476,7 @@ bool NodeAgent::Route(const std::string& model, const api::HttpRequest& req, api
     }
     const cluster::InstanceRecord* inst = record.FindInstance(model);
     if (!inst) continue;
-    if (slo_ms <= 0) slo_ms = inst->slo_ms;
+    if (*slo_ms <= 0) *slo_ms = inst->slo_ms;
     router::RouteCandidate c;
     c.node_id = record.id;
     auto d = digests.find(record.id);
@@ -491,9 +491,20 @@ bool NodeAgent::Route(const std::string& model, const api::HttpRequest& req, api
       c.service_ms =
           load->service_ms > 0 ? load->service_ms : UnmeasuredServiceMs(model, NodeSpeed(record));
     }
-    candidates.push_back(c);
-    remote.push_back(p);
+    candidates->push_back(c);
+    remote->push_back(p);
   }
+}
+
+bool NodeAgent::Route(const std::string& model, const api::HttpRequest& req, api::HttpResponse* res,
+                      Status* error) {
+  // LLM streams are served here whenever this node hosts the model (the scheduler issue spreads
+  // them); forwarding picks peers only for models not hosted here.
+  if (!server_->models().Find(model) && server_->llms().count(model)) return false;
+  std::vector<router::RouteCandidate> candidates;
+  std::vector<std::shared_ptr<Peer>> remote;  // parallel to candidates; null for local
+  double slo_ms = 0;
+  Candidates(model, &candidates, &remote, &slo_ms);
   if (candidates.empty()) return false;  // nobody hosts it: the local route answers 404
   // The request may carry its own SLO (as for SLO-aware batching).
   if (const double own = std::atof(req.Header("X-Epara-SLO-Ms").c_str()); own > 0) slo_ms = own;
@@ -534,6 +545,7 @@ bool NodeAgent::Route(const std::string& model, const api::HttpRequest& req, api
     }
     if (!started) {
       // Refused or unreachable: skip it until it sends a newer digest.
+      const auto digests = peer_table_.Snapshot();
       auto d = digests.find(candidates[i].node_id);
       std::lock_guard<std::mutex> lock(p.mu);
       p.unreachable = true;
@@ -548,6 +560,64 @@ bool NodeAgent::Route(const std::string& model, const api::HttpRequest& req, api
   }
   *error = Unavailable("model '" + model + "': no node could take the request (" + failures + ")");
   return true;
+}
+
+Status NodeAgent::RunSplit(const std::string& model, const Tensor& input, int tiles,
+                           Tensor* logits) {
+  const auto& shape = input.shape();
+  if (shape.size() != 4 || shape[0] != 1)
+    return InvalidArgument("a split input must be [1, C, H, W]");
+  const int height = static_cast<int>(shape[2]), width = static_cast<int>(shape[3]);
+  std::vector<vision::Tile> plan;
+  EPARA_RETURN_IF_ERROR(vision::PlanTiles(width, height, {tiles, 1, 128, 16}, &plan));
+  std::vector<router::RouteCandidate> candidates;
+  std::vector<std::shared_ptr<Peer>> remote;
+  double slo_ms = 0;
+  Candidates(model, &candidates, &remote, &slo_ms);
+  const router::RoutePlan order = router::PlanRoute(candidates, 0, router::Admission::kBestEffort);
+  if (order.order.empty()) return Unavailable("model '" + model + "': " + order.reason);
+  // Tile i runs on the i-th earliest instance (round robin when there are fewer instances).
+  std::vector<Tensor> outputs(plan.size());
+  std::vector<Status> statuses(plan.size());
+  std::vector<std::thread> threads;
+  auto run_tile = [&](size_t i) {
+    const size_t c = order.order[i % order.order.size()];
+    api::HttpRequest req;
+    req.method = "POST";
+    req.path = "/v1/internal/tile/" + model;
+    const Tensor crop = vision::CropImage(input, plan[i].input);
+    req.body.assign(reinterpret_cast<const char*>(crop.raw()), crop.byte_size());
+    req.headers.emplace("X-Epara-Shape", "1,3," + std::to_string(plan[i].input.h) + "," +
+                                             std::to_string(plan[i].input.w));
+    req.headers.emplace(api::kForwardedHeader, config_.id);
+    api::HttpResponse res;
+    if (!remote[c]) {
+      server_->Dispatch(std::move(req), &res);
+    } else {
+      bool started = false;
+      statuses[i] = remote[c]->client->Forward(req, &res, &started, kForwardTimeout);
+      if (!statuses[i].ok()) return;
+    }
+    if (res.status != 200) {
+      statuses[i] = Unavailable("tile " + std::to_string(i) + " on node " + candidates[c].node_id +
+                                " failed: " + res.body);
+      return;
+    }
+    const int64_t k =
+        static_cast<int64_t>(res.body.size()) / (int64_t{plan[i].input.h} * plan[i].input.w * 4);
+    Tensor out = Tensor::Uninitialized(DataType::kFp32, {1, k, plan[i].input.h, plan[i].input.w});
+    if (k <= 0 || static_cast<size_t>(out.byte_size()) != res.body.size()) {
+      statuses[i] = Internal("tile " + std::to_string(i) + ": logits of the wrong size");
+      return;
+    }
+    std::memcpy(out.raw(), res.body.data(), res.body.size());
+    outputs[i] = std::move(out);
+  };
+  for (size_t i = 1; i < plan.size(); ++i) threads.emplace_back(run_tile, i);
+  run_tile(0);
+  for (auto& t : threads) t.join();
+  for (const Status& s : statuses) EPARA_RETURN_IF_ERROR(s);
+  return vision::StitchTiles(plan, outputs, width, height, logits);
 }
 
 std::string NodeAgent::ClusterJson() const {

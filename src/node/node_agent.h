@@ -31,6 +31,7 @@
 #include "cluster/membership.h"
 #include "cluster/node_record.h"
 #include "node/node_config.h"
+#include "router/route_policy.h"
 
 namespace epara::peer {
 class PeerClient;
@@ -77,6 +78,13 @@ class NodeAgent {
   void UpsertPeer(const cluster::NodeRecord& r);
   void SyncLoop();
   void HeartbeatLoop();
+  // ServerContext::run_split: tiles of one image on the instances with the earliest predicted
+  // completion (local and peers), run at once and stitched.
+  Status RunSplit(const std::string& model, const Tensor& input, int tiles, Tensor* logits);
+  // Candidates for `model`: this node (exact load) and peers with a fresh digest, with the
+  // matching peers (null for local) and the service's SLO.
+  void Candidates(const std::string& model, std::vector<router::RouteCandidate>* candidates,
+                  std::vector<std::shared_ptr<Peer>>* remote, double* slo_ms);
   // ServerContext::route.
   bool Route(const std::string& model, const api::HttpRequest& req, api::HttpResponse* res,
              Status* error);

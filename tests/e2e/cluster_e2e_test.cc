@@ -549,3 +549,76 @@ TEST_F(UpE2ETest, RejectEarlyAdmissionAnswers503WithTheReasonWhenNoNodeCanMeetTh
 
 }  // namespace
 }  // namespace epara
+
+namespace epara {
+namespace {
+
+// Intra-request spatial parallelism across nodes: the stitched mask equals the whole-image mask.
+TEST_F(UpE2ETest, ASplitImageRunsOnTwoNodesAndGivesTheSameMask) {
+  // A 512x512 variant of the demo UNet (fully convolutional: the same weights at another size).
+  const fs::path hd = root_ / "repo" / "seg-hd";
+  fs::create_directories(hd);
+  fs::copy_file(root_ / "repo" / "seg-demo" / "model.pt", hd / "model.pt");
+  std::string yaml = testing::ReadTextFile((root_ / "repo" / "seg-demo" / "model.yaml").string());
+  for (auto [from, to] : {std::pair<std::string, std::string>{"name: seg-demo", "name: seg-hd"},
+                          {"256, 256", "512, 512"},
+                          {"256, 256", "512, 512"},
+                          {"width: 256, height: 256", "width: 512, height: 512"}})
+    yaml.replace(yaml.find(from), from.size(), to);
+  std::ofstream(hd / "model.yaml") << yaml;
+  std::ofstream(root_ / "split.yaml") << "models: repo\nnodes:\n"
+                                         "  - {id: n1, class: edge-server, serve: [seg-hd], "
+                                         "cpu_threads: 1}\n"
+                                         "  - {id: n2, class: edge-server, serve: [seg-hd], "
+                                         "cpu_threads: 1}\n";
+  const std::string endpoints = (root_ / "split.json").string();
+  testing::ChildProcess up;
+  ASSERT_TRUE(up.Start({testing::EparaBinary(), "up", "--cluster", (root_ / "split.yaml").string(),
+                        "--run-dir", (root_ / "split-run").string(), "--endpoints-file", endpoints},
+                       (root_ / "split-up.log").string()));
+  const auto deadline = Clock::now() + std::chrono::seconds(120);
+  while (testing::ReadTextFile(endpoints).empty()) {
+    ASSERT_TRUE(up.Running()) << up.Log();
+    ASSERT_LT(Clock::now(), deadline) << up.Log();
+    std::this_thread::sleep_for(std::chrono::milliseconds(50));  // polling a file, bounded
+  }
+  const json ep = json::parse(testing::ReadTextFile(endpoints));
+  httplib::Client c("127.0.0.1", ep["nodes"][0]["api_port"].get<int>());
+  c.set_read_timeout(120, 0);
+  // Until n1 holds n2's digest (both nodes are candidates for the tiles).
+  for (auto until = Clock::now() + std::chrono::seconds(30); Clock::now() < until;) {
+    auto r = c.Get("/v1/cluster");
+    if (r && r->status == 200 && r->body.find("\"digest\"") != std::string::npos) break;
+    std::this_thread::sleep_for(std::chrono::milliseconds(50));  // polling state, bounded
+  }
+  std::string png;
+  ASSERT_TRUE(EncodePng(SyntheticScene(300, 200), &png).ok());
+  auto whole = c.Post("/v1/segment/seg-hd", png, "image/png");
+  auto split = c.Post("/v1/segment/seg-hd?split=2", png, "image/png");
+  auto split3 = c.Post("/v1/segment/seg-hd?split=3", png, "image/png");  // more tiles than nodes
+  ASSERT_TRUE(whole && split && split3);
+  ASSERT_EQ(whole->status, 200) << whole->body;
+  ASSERT_EQ(split->status, 200) << split->body;
+  ASSERT_EQ(split3->status, 200) << split3->body;
+  EXPECT_EQ(split->body, whole->body);  // the same mask PNG, byte for byte
+  EXPECT_EQ(split3->body, whole->body);
+  // Both nodes ran tiles (6 tiles and one whole image between them).
+  double execs = 0;
+  for (const auto& n : ep["nodes"]) {
+    httplib::Client m("127.0.0.1", n["api_port"].get<int>());
+    auto r = m.Get("/metrics");
+    ASSERT_TRUE(r);
+    const double e =
+        testing::MetricValue(r->body, "epara_inference_exec_count_total", "model=\"seg-hd\"");
+    EXPECT_GT(e, 0) << n["id"];
+    execs += e;
+  }
+  EXPECT_GE(execs, 6);
+  auto bad = c.Post("/v1/segment/seg-hd?split=0", png, "image/png");
+  ASSERT_TRUE(bad);
+  EXPECT_EQ(bad->status, 400);
+  EXPECT_EQ(up.Stop(std::chrono::seconds(60)), 0) << up.Log();
+}
+
+}  // namespace
+}  // namespace epara
