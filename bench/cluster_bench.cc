@@ -1,7 +1,9 @@
 // Cluster data-plane benchmark (issue 4):
 //   1. the added latency of one forward hop on loopback: the same tiny model (tensor-demo copies)
 //      served by the node asked vs by a peer, requests interleaved in one run;
-//   2. load-digest sync traffic per node per second at several cluster sizes, measured as the
+//   2. intra-request spatial split: one large image (the demo UNet at --split-size) served whole
+//      by one node vs split into 2 tiles on 2 nodes (1 thread each), requests interleaved;
+//   3. load-digest sync traffic per node per second at several cluster sizes, measured as the
 //      loopback interface's byte counters (IP packets, so TCP/IP, HTTP/2 and gRPC framing
 //      included). Run it in a private network namespace so nothing else counts:
 //        unshare -rn build/bench/epara_cluster_bench --out bench/results/cluster_bench.json
@@ -24,7 +26,11 @@
 #include "backend/libtorch/libtorch_backend.h"
 #include "bench_util.h"
 #include "cluster/embedded_store.h"
+#include "core/host_allocator.h"
 #include "core/library_env.h"
+#include "image/image_codec.h"
+#include "image/synthetic_scene.h"
+#include "models/demo_segmentation.h"
 #include "models/demo_tensor.h"
 #include "node/node_agent.h"
 
@@ -119,7 +125,11 @@ std::string InferBody() {
 
 int main(int argc, char** argv) {
   epara::ApplyLibraryEnvironment(argv);
+  // As epara serve does: without it every large activation is a fresh mmap (page faults).
+  if (!ConfigureHostAllocatorForInference()) std::fprintf(stderr, "mallopt refused a setting\n");
   int hop_requests = 2000;
+  int split_requests = 10;
+  int split_size = 1024;
   double sync_seconds = 10;
   std::vector<int> sizes = {4, 16};
   std::string out;
@@ -129,6 +139,11 @@ int main(int argc, char** argv) {
   app.add_option("--sync-seconds", sync_seconds, "Measurement window per cluster size")
       ->capture_default_str();
   app.add_option("--nodes", sizes, "Cluster sizes for the sync traffic")->capture_default_str();
+  app.add_option("--split-requests", split_requests,
+                 "Request pairs for the spatial split (0: skip)")
+      ->capture_default_str();
+  app.add_option("--split-size", split_size, "Model input size for the spatial split")
+      ->capture_default_str();
   app.add_option("--out", out, "Write the JSON result here");
   CLI11_PARSE(app, argc, argv);
 
@@ -147,6 +162,16 @@ int main(int argc, char** argv) {
       std::fprintf(stderr, "%s\n", s.ToString().c_str());
       return 1;
     }
+  }
+  models::DemoSegmentationOptions hd;
+  hd.name = "seg-hd";
+  hd.size = split_size;
+  hd.max_batch_size = 1;
+  hd.max_queue_delay_ms = 0;
+  hd.slo_latency_ms = 0;
+  if (Status s = models::WriteDemoSegmentationModel(repo.string(), hd); !s.ok()) {
+    std::fprintf(stderr, "%s\n", s.ToString().c_str());
+    return 1;
   }
   backend::BackendRegistry backends;
   (void)backends.Register(backend::CreateLibTorchBackend());
@@ -204,7 +229,53 @@ int main(int argc, char** argv) {
     for (auto& n : nodes) n->Stop();
   }
 
-  // 2. Sync traffic at each cluster size, idle apart from the digests (every node hosts one model).
+  // 2. Spatial split: node a (asked) and node b both host seg-hd, one intra-op thread each.
+  if (split_requests > 0) {
+    cluster::EmbeddedStore store;
+    std::vector<std::unique_ptr<node::NodeAgent>> nodes;
+    nodes.push_back(StartNode("a", repo.string(), {"seg-hd"}, &store, &backends));
+    nodes.push_back(StartNode("b", repo.string(), {"seg-hd"}, &store, &backends));
+    if (!WaitConverged(nodes)) return 1;
+    std::string png;
+    if (!EncodePng(SyntheticScene(split_size, split_size), &png).ok()) return 1;
+    httplib::Client client("127.0.0.1", nodes[0]->api_port());
+    client.set_read_timeout(300, 0);
+    std::vector<double> whole_ms, split_ms;
+    int failures = 0;
+    auto once = [&](const char* query) {
+      const auto t0 = Clock::now();
+      auto r = client.Post((std::string("/v1/segment/seg-hd") + query).c_str(), png, "image/png");
+      if (!r || r->status != 200) failures++;
+      return std::chrono::duration<double, std::milli>(Clock::now() - t0).count();
+    };
+    once("");
+    once("?split=2");  // warm-up: both nodes have run both tile shapes
+    for (int i = 0; i < split_requests; ++i) {
+      if (i % 2 == 0) {
+        whole_ms.push_back(once(""));
+        split_ms.push_back(once("?split=2"));
+      } else {
+        split_ms.push_back(once("?split=2"));
+        whole_ms.push_back(once(""));
+      }
+    }
+    using bench::Percentile;
+    const double w50 = Percentile(whole_ms, 50), s50 = Percentile(split_ms, 50);
+    result["spatial_split"] = {
+        {"image", split_size},
+        {"tiles", 2},
+        {"halo", 128},
+        {"requests_each", split_requests},
+        {"failures", failures},
+        {"whole_one_node_ms", {{"p50", w50}, {"p99", Percentile(whole_ms, 99)}}},
+        {"split_two_nodes_ms", {{"p50", s50}, {"p99", Percentile(split_ms, 99)}}},
+        {"speedup_p50", w50 / s50}};
+    std::fprintf(stderr, "split %d^2: whole p50 %.0f ms, 2 tiles on 2 nodes p50 %.0f ms (x%.2f)\n",
+                 split_size, w50, s50, w50 / s50);
+    for (auto& n : nodes) n->Stop();
+  }
+
+  // 3. Sync traffic at each cluster size, idle apart from the digests (every node hosts one model).
   json sync = json::array();
   for (int n : sizes) {
     cluster::EmbeddedStore store;

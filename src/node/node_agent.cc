@@ -582,6 +582,27 @@ Status NodeAgent::RunSplit(const std::string& model, const Tensor& input, int ti
   std::vector<std::thread> threads;
   auto run_tile = [&](size_t i) {
     const size_t c = order.order[i % order.order.size()];
+    if (!remote[c]) {  // here: straight to the local scheduler, no serialization
+      engine::ServedModel* m = server_->models().Find(model);
+      Tensor crop = vision::CropImage(input, plan[i].input);
+      if (m->descriptor.batching.max_batch_size == 0)
+        if (Status s = crop.Reshape({3, plan[i].input.h, plan[i].input.w}, &crop); !s.ok()) {
+          statuses[i] = s;
+          return;
+        }
+      engine::InferenceResult r;
+      engine::RequestPriority solo;
+      solo.solo = true;
+      statuses[i] = engine::InferSync(*m, {crop}, /*rows=*/1, &r, solo);
+      if (!statuses[i].ok()) return;
+      const auto& s = r.outputs[0].shape();
+      if (s.size() == 3) {
+        statuses[i] = r.outputs[0].Reshape({1, s[0], s[1], s[2]}, &outputs[i]);
+      } else {
+        outputs[i] = r.outputs[0];
+      }
+      return;
+    }
     api::HttpRequest req;
     req.method = "POST";
     req.path = "/v1/internal/tile/" + model;
@@ -591,13 +612,9 @@ Status NodeAgent::RunSplit(const std::string& model, const Tensor& input, int ti
                                              std::to_string(plan[i].input.w));
     req.headers.emplace(api::kForwardedHeader, config_.id);
     api::HttpResponse res;
-    if (!remote[c]) {
-      server_->Dispatch(std::move(req), &res);
-    } else {
-      bool started = false;
-      statuses[i] = remote[c]->client->Forward(req, &res, &started, kForwardTimeout);
-      if (!statuses[i].ok()) return;
-    }
+    bool started = false;
+    statuses[i] = remote[c]->client->Forward(req, &res, &started, kForwardTimeout);
+    if (!statuses[i].ok()) return;
     if (res.status != 200) {
       statuses[i] = Unavailable("tile " + std::to_string(i) + " on node " + candidates[c].node_id +
                                 " failed: " + res.body);
