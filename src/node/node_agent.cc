@@ -1,5 +1,7 @@
 #include "node/node_agent.h"
 
+#include "node/node_agent_internal.h"
+
 #include <sys/resource.h>
 
 #include <cstring>
@@ -16,22 +18,13 @@
 #include "peer/peer_client.h"
 #include "peer/peer_server.h"
 #include "router/route_policy.h"
-#include "vision/spatial_split.h"
 
 namespace epara::node {
 namespace {
 
 using json = nlohmann::json;
 
-double NodeSpeed(const cluster::NodeRecord& r) {
-  double gflops = 0;
-  for (const cluster::DeviceRecord& d : r.devices) gflops = std::max(gflops, d.speed_gflops);
-  return gflops;
-}
 using Clock = std::chrono::steady_clock;
-
-constexpr std::chrono::seconds kForwardTimeout{300};
-constexpr const char* kExecHeader = "X-Epara-Exec-Ms";  // the peer's own time for a forward
 
 double ProcessCpuSeconds() {
   rusage u{};
@@ -76,19 +69,6 @@ json DigestJson(const cluster::LoadDigest& d, double age_ms) {
 }
 
 }  // namespace
-
-// A live peer: its registration and the connection to it.
-struct NodeAgent::Peer {
-  cluster::NodeRecord record;
-  std::unique_ptr<peer::PeerClient> client;
-  std::mutex mu;
-  double network_ms = 1.0;  // EWMA of a forward's overhead beyond the peer's own time
-  // A forward found the peer unreachable while this was its newest digest (epoch, sequence): not
-  // a candidate until a newer digest proves it alive.
-  bool unreachable = false;
-  cluster::LoadDigest unreachable_at;
-  std::map<std::string, int> outstanding;  // forwards in flight from here, by model
-};
 
 NodeAgent::NodeAgent(const NodeConfig& config) : config_(config) {}
 
@@ -383,19 +363,6 @@ void NodeAgent::OnProfile(const std::string& value) {
   }
 }
 
-double NodeAgent::UnmeasuredServiceMs(const std::string& model, double gflops) const {
-  gflops = std::max(gflops, 1e-3);
-  {
-    std::lock_guard<std::mutex> lock(mu_);
-    auto it = profiles_.find(model);
-    if (it != profiles_.end() && it->second.speed_gflops > 0) {
-      const double solo = it->second.ForCategorizer().solo_ms;
-      if (solo > 0) return solo * it->second.speed_gflops / gflops;
-    }
-  }
-  return 100.0 / gflops;  // 1 GFLOP/s -> 100 ms: the faster device gets the first requests
-}
-
 void NodeAgent::SyncLoop() {
   SetCurrentThreadName("ep-node-sync");
   auto next = Clock::now();
@@ -432,209 +399,6 @@ void NodeAgent::HeartbeatLoop() {
         membership_ = std::move(again);
     }
   }
-}
-
-void NodeAgent::Candidates(const std::string& model,
-                           std::vector<router::RouteCandidate>* candidates,
-                           std::vector<std::shared_ptr<Peer>>* remote, double* slo_ms) {
-  // Local: exact load, no staleness.
-  if (const engine::ServedModel* m = server_->models().Find(model)) {
-    router::RouteCandidate c;
-    c.node_id = config_.id;
-    c.local = true;
-    c.ready = m->state.load() == engine::ModelState::kReady && m->scheduler;
-    *slo_ms = m->descriptor.slo.latency_ms;
-    if (c.ready) {
-      const engine::ModelScheduler::Load l = m->scheduler->CurrentLoad();
-      c.expected_wait_ms = l.expected_wait_ms;
-      c.service_ms = l.service_ms > 0 ? l.service_ms : UnmeasuredServiceMs(model, local_gflops_);
-    }
-    candidates->push_back(c);
-    remote->push_back(nullptr);
-  }
-  const auto now = Clock::now();
-  const auto digests = peer_table_.Snapshot();
-  std::vector<std::shared_ptr<Peer>> peers;
-  {
-    std::lock_guard<std::mutex> lock(mu_);
-    for (const auto& [_, p] : peers_) peers.push_back(p);
-  }
-  for (const auto& p : peers) {
-    // Under the peer's lock: its registration (UpsertPeer may replace it) and our view of it.
-    cluster::NodeRecord record;
-    double network_ms = 0;
-    int mine = 0;
-    bool unreachable = false;
-    cluster::LoadDigest unreachable_at;
-    {
-      std::lock_guard<std::mutex> lock(p->mu);
-      record = p->record;
-      network_ms = p->network_ms;
-      mine = p->outstanding[model];
-      unreachable = p->unreachable;
-      unreachable_at = p->unreachable_at;
-    }
-    const cluster::InstanceRecord* inst = record.FindInstance(model);
-    if (!inst) continue;
-    if (*slo_ms <= 0) *slo_ms = inst->slo_ms;
-    router::RouteCandidate c;
-    c.node_id = record.id;
-    auto d = digests.find(record.id);
-    const cluster::InstanceLoad* load = d == digests.end() ? nullptr : d->second.digest.Find(model);
-    // No digest yet, one older than the down timeout, or unreachable since: not a candidate.
-    c.ready = load && load->ready && now - d->second.received < config_.down_after &&
-              !(unreachable && !d->second.digest.NewerThan(unreachable_at));
-    if (load) {
-      c.network_ms = network_ms;
-      c.expected_wait_ms =
-          load->expected_wait_ms + mine * load->service_ms / std::max<uint32_t>(1, load->max_batch);
-      c.service_ms =
-          load->service_ms > 0 ? load->service_ms : UnmeasuredServiceMs(model, NodeSpeed(record));
-    }
-    candidates->push_back(c);
-    remote->push_back(p);
-  }
-}
-
-bool NodeAgent::Route(const std::string& model, const api::HttpRequest& req, api::HttpResponse* res,
-                      Status* error) {
-  // LLM streams are served here whenever this node hosts the model (the scheduler issue spreads
-  // them); forwarding picks peers only for models not hosted here.
-  if (!server_->models().Find(model) && server_->llms().count(model)) return false;
-  std::vector<router::RouteCandidate> candidates;
-  std::vector<std::shared_ptr<Peer>> remote;  // parallel to candidates; null for local
-  double slo_ms = 0;
-  Candidates(model, &candidates, &remote, &slo_ms);
-  if (candidates.empty()) return false;  // nobody hosts it: the local route answers 404
-  // The request may carry its own SLO (as for SLO-aware batching).
-  if (const double own = std::atof(req.Header("X-Epara-SLO-Ms").c_str()); own > 0) slo_ms = own;
-  const router::RoutePlan plan = router::PlanRoute(candidates, slo_ms, config_.admission);
-  if (plan.reject) {
-    *error = Unavailable("model '" + model + "': " + plan.reason);
-    return true;
-  }
-  std::string failures;
-  for (size_t i : plan.order) {
-    if (!remote[i]) return false;  // run here
-    Peer& p = *remote[i];
-    {
-      std::lock_guard<std::mutex> lock(p.mu);
-      p.outstanding[model]++;
-    }
-    bool started = false;
-    const auto t0 = Clock::now();
-    api::HttpResponse forwarded;
-    Status s = p.client->Forward(req, &forwarded, &started, kForwardTimeout);
-    const double total_ms = std::chrono::duration<double, std::milli>(Clock::now() - t0).count();
-    {
-      std::lock_guard<std::mutex> lock(p.mu);
-      p.outstanding[model]--;
-      if (s.ok()) {
-        for (const auto& [k, v] : forwarded.headers)
-          if (k == kExecHeader) {
-            const double overhead = std::max(0.0, total_ms - std::atof(v.c_str()));
-            p.network_ms += 0.2 * (overhead - p.network_ms);
-          }
-      }
-    }
-    if (s.ok()) {
-      std::erase_if(forwarded.headers, [](const auto& h) { return h.first == kExecHeader; });
-      forwarded.headers.emplace_back("X-Epara-Node", candidates[i].node_id);
-      *res = std::move(forwarded);
-      return true;
-    }
-    if (!started) {
-      // Refused or unreachable: skip it until it sends a newer digest.
-      const auto digests = peer_table_.Snapshot();
-      auto d = digests.find(candidates[i].node_id);
-      std::lock_guard<std::mutex> lock(p.mu);
-      p.unreachable = true;
-      if (d != digests.end()) p.unreachable_at = d->second.digest;
-    }
-    if (started) {
-      *error = Unavailable("model '" + model + "': node " + candidates[i].node_id +
-                           " failed while running the request: " + s.message());
-      return true;
-    }
-    failures += (failures.empty() ? "" : "; ") + s.message();
-  }
-  *error = Unavailable("model '" + model + "': no node could take the request (" + failures + ")");
-  return true;
-}
-
-Status NodeAgent::RunSplit(const std::string& model, const Tensor& input, int tiles,
-                           Tensor* logits) {
-  const auto& shape = input.shape();
-  if (shape.size() != 4 || shape[0] != 1)
-    return InvalidArgument("a split input must be [1, C, H, W]");
-  const int height = static_cast<int>(shape[2]), width = static_cast<int>(shape[3]);
-  std::vector<vision::Tile> plan;
-  EPARA_RETURN_IF_ERROR(vision::PlanTiles(width, height, {tiles, 1, 128, 16}, &plan));
-  std::vector<router::RouteCandidate> candidates;
-  std::vector<std::shared_ptr<Peer>> remote;
-  double slo_ms = 0;
-  Candidates(model, &candidates, &remote, &slo_ms);
-  const router::RoutePlan order = router::PlanRoute(candidates, 0, router::Admission::kBestEffort);
-  if (order.order.empty()) return Unavailable("model '" + model + "': " + order.reason);
-  // Tile i runs on the i-th earliest instance (round robin when there are fewer instances).
-  std::vector<Tensor> outputs(plan.size());
-  std::vector<Status> statuses(plan.size());
-  std::vector<std::thread> threads;
-  auto run_tile = [&](size_t i) {
-    const size_t c = order.order[i % order.order.size()];
-    if (!remote[c]) {  // here: straight to the local scheduler, no serialization
-      engine::ServedModel* m = server_->models().Find(model);
-      Tensor crop = vision::CropImage(input, plan[i].input);
-      if (m->descriptor.batching.max_batch_size == 0)
-        if (Status s = crop.Reshape({3, plan[i].input.h, plan[i].input.w}, &crop); !s.ok()) {
-          statuses[i] = s;
-          return;
-        }
-      engine::InferenceResult r;
-      engine::RequestPriority solo;
-      solo.solo = true;
-      statuses[i] = engine::InferSync(*m, {crop}, /*rows=*/1, &r, solo);
-      if (!statuses[i].ok()) return;
-      const auto& s = r.outputs[0].shape();
-      if (s.size() == 3) {
-        statuses[i] = r.outputs[0].Reshape({1, s[0], s[1], s[2]}, &outputs[i]);
-      } else {
-        outputs[i] = r.outputs[0];
-      }
-      return;
-    }
-    api::HttpRequest req;
-    req.method = "POST";
-    req.path = "/v1/internal/tile/" + model;
-    const Tensor crop = vision::CropImage(input, plan[i].input);
-    req.body.assign(reinterpret_cast<const char*>(crop.raw()), crop.byte_size());
-    req.headers.emplace("X-Epara-Shape", "1,3," + std::to_string(plan[i].input.h) + "," +
-                                             std::to_string(plan[i].input.w));
-    req.headers.emplace(api::kForwardedHeader, config_.id);
-    api::HttpResponse res;
-    bool started = false;
-    statuses[i] = remote[c]->client->Forward(req, &res, &started, kForwardTimeout);
-    if (!statuses[i].ok()) return;
-    if (res.status != 200) {
-      statuses[i] = Unavailable("tile " + std::to_string(i) + " on node " + candidates[c].node_id +
-                                " failed: " + res.body);
-      return;
-    }
-    const int64_t k =
-        static_cast<int64_t>(res.body.size()) / (int64_t{plan[i].input.h} * plan[i].input.w * 4);
-    Tensor out = Tensor::Uninitialized(DataType::kFp32, {1, k, plan[i].input.h, plan[i].input.w});
-    if (k <= 0 || static_cast<size_t>(out.byte_size()) != res.body.size()) {
-      statuses[i] = Internal("tile " + std::to_string(i) + ": logits of the wrong size");
-      return;
-    }
-    std::memcpy(out.raw(), res.body.data(), res.body.size());
-    outputs[i] = std::move(out);
-  };
-  for (size_t i = 1; i < plan.size(); ++i) threads.emplace_back(run_tile, i);
-  run_tile(0);
-  for (auto& t : threads) t.join();
-  for (const Status& s : statuses) EPARA_RETURN_IF_ERROR(s);
-  return vision::StitchTiles(plan, outputs, width, height, logits);
 }
 
 std::string NodeAgent::ClusterJson() const {

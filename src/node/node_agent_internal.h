@@ -1,0 +1,34 @@
+// NodeAgent's private pieces shared by its two source files (node_agent.cc: lifecycle,
+// registration, sync, status; request_routing.cc: the distributed request handler). Not an API.
+#pragma once
+
+#include <chrono>
+#include <map>
+#include <memory>
+#include <mutex>
+#include <string>
+
+#include "cluster/load_digest.h"
+#include "cluster/node_record.h"
+#include "node/node_agent.h"
+#include "peer/peer_client.h"
+
+namespace epara::node {
+
+inline constexpr std::chrono::seconds kForwardTimeout{300};
+inline constexpr const char* kExecHeader = "X-Epara-Exec-Ms";  // the peer's own time for a forward
+
+// A live peer: its registration and the connection to it.
+struct NodeAgent::Peer {
+  cluster::NodeRecord record;
+  std::unique_ptr<peer::PeerClient> client;
+  std::mutex mu;
+  double network_ms = 1.0;  // EWMA of a forward's overhead beyond the peer's own time
+  // A forward found the peer unreachable while this was its newest digest (epoch, sequence): not
+  // a candidate until a newer digest proves it alive.
+  bool unreachable = false;
+  cluster::LoadDigest unreachable_at;
+  std::map<std::string, int> outstanding;  // forwards in flight from here, by model
+};
+
+}  // namespace epara::node
