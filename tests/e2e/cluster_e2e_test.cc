@@ -617,6 +617,18 @@ TEST_F(UpE2ETest, ASplitImageRunsOnTwoNodesAndGivesTheSameMask) {
   auto bad = c.Post("/v1/segment/seg-hd?split=0", png, "image/png");
   ASSERT_TRUE(bad);
   EXPECT_EQ(bad->status, 400);
+  // The internal tile route checks what peers send it.
+  auto no_shape =
+      c.Post("/v1/internal/tile/seg-hd", std::string(16, '\0'), "application/octet-stream");
+  ASSERT_TRUE(no_shape);
+  EXPECT_EQ(no_shape->status, 400);
+  EXPECT_NE(no_shape->body.find("X-Epara-Shape must be"), std::string::npos) << no_shape->body;
+  httplib::Headers shape = {{"X-Epara-Shape", "1,3,16,16"}};
+  auto short_body =
+      c.Post("/v1/internal/tile/seg-hd", shape, std::string(16, '\0'), "application/octet-stream");
+  ASSERT_TRUE(short_body);
+  EXPECT_EQ(short_body->status, 400);
+  EXPECT_NE(short_body->body.find("shape needs 3072"), std::string::npos) << short_body->body;
   EXPECT_EQ(up.Stop(std::chrono::seconds(60)), 0) << up.Log();
 }
 
