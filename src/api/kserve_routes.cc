@@ -28,21 +28,10 @@ Status CheckVersion(const engine::ServedModel& m, const HttpRequest& req) {
   return Status::Ok();
 }
 
-// Metadata of a model this node does not host: a node that hosts it answers (cluster mode).
-bool AnsweredElsewhere(const ServerContext& ctx, const HttpRequest& req, HttpResponse* res) {
-  Status routed;
-  if (!RoutedElsewhere(ctx, req.path_params[0], req, res, &routed)) return false;
-  if (!routed.ok()) WriteError(routed, res);
-  return true;
-}
-
 void Infer(const ServerContext& ctx, const HttpRequest& req, HttpResponse* res) {
   const auto start = std::chrono::steady_clock::now();
   engine::ServedModel* model = nullptr;
-  if (Status routed; RoutedElsewhere(ctx, req.path_params[0], req, res, &routed)) {
-    if (!routed.ok()) WriteError(routed, res);
-    return;
-  }
+  if (AnsweredElsewhere(ctx, req.path_params[0], req, res)) return;
   if (Status s = FindModel(ctx, req.path_params[0], &model); !s.ok()) return WriteError(s, res);
   auto finish = [&](const Status& s) {
     model->metrics.RecordRequest(
@@ -108,7 +97,7 @@ void AddKServeRoutes(HttpServer* http, const ServerContext* ctx) {
   http->Route("GET", kModelPath, [ctx](const HttpRequest& req, HttpResponse* res) {
     engine::ServedModel* m = nullptr;
     if (Status s = FindModel(*ctx, req.path_params[0], &m); !s.ok()) {
-      if (!AnsweredElsewhere(*ctx, req, res)) WriteError(s, res);
+      if (!AnsweredElsewhere(*ctx, req.path_params[0], req, res)) WriteError(s, res);
       return;
     }
     if (Status s = CheckVersion(*m, req); !s.ok()) return WriteError(s, res);
@@ -129,7 +118,7 @@ void AddKServeRoutes(HttpServer* http, const ServerContext* ctx) {
       "GET", std::string(kModelPath) + "/ready", [ctx](const HttpRequest& req, HttpResponse* res) {
         engine::ServedModel* m = nullptr;
         if (Status s = FindModel(*ctx, req.path_params[0], &m); !s.ok()) {
-          if (!AnsweredElsewhere(*ctx, req, res)) WriteError(s, res);
+          if (!AnsweredElsewhere(*ctx, req.path_params[0], req, res)) WriteError(s, res);
           return;
         }
         if (Status s = CheckVersion(*m, req); !s.ok()) return WriteError(s, res);

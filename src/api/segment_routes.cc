@@ -19,10 +19,7 @@ double Ms(Clock::duration d) { return std::chrono::duration<double, std::milli>(
 void Segment(const ServerContext& ctx, const HttpRequest& req, HttpResponse* res) {
   const auto t0 = Clock::now();
   engine::ServedModel* model = nullptr;
-  if (Status routed; RoutedElsewhere(ctx, req.path_params[0], req, res, &routed)) {
-    if (!routed.ok()) WriteError(routed, res);
-    return;
-  }
+  if (AnsweredElsewhere(ctx, req.path_params[0], req, res)) return;
   if (Status s = FindModel(ctx, req.path_params[0], &model); !s.ok()) return WriteError(s, res);
   auto finish = [&](const Status& s) {
     model->metrics.RecordRequest(s, std::chrono::duration<double>(Clock::now() - t0).count());

@@ -32,6 +32,14 @@ bool RoutedElsewhere(const ServerContext& ctx, const std::string& model, const H
   return ctx.route(model, req, res, error);
 }
 
+bool AnsweredElsewhere(const ServerContext& ctx, const std::string& model, const HttpRequest& req,
+                       HttpResponse* res) {
+  Status routed;
+  if (!RoutedElsewhere(ctx, model, req, res, &routed)) return false;
+  if (!routed.ok()) WriteError(routed, res);
+  return true;
+}
+
 Status FindModel(const ServerContext& ctx, const std::string& name, engine::ServedModel** out) {
   *out = ctx.models->Find(name);
   if (!*out) return NotFound("model '" + name + "' not found");

@@ -52,6 +52,9 @@ engine::RequestPriority PriorityOf(const HttpRequest& req, const ModelDescriptor
 // ctx.route for requests that did not come from a peer; false when there is no router.
 bool RoutedElsewhere(const ServerContext& ctx, const std::string& model, const HttpRequest& req,
                      HttpResponse* res, Status* error);
+// RoutedElsewhere, writing a refusal as epara's JSON error: true when the response is final.
+bool AnsweredElsewhere(const ServerContext& ctx, const std::string& model, const HttpRequest& req,
+                       HttpResponse* res);
 
 // Finds a model by name: NotFound if unknown.
 Status FindModel(const ServerContext& ctx, const std::string& name, engine::ServedModel** out);

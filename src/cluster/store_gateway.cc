@@ -64,6 +64,14 @@ Status Bytes(const json& j, const char* name, std::string* out) {
   return Base64Decode(it->get<std::string>(), out);
 }
 
+// The store's current revision: ClusterStore reports it with List, here of a prefix no key has.
+int64_t CurrentRevision(ClusterStore* store) {
+  std::vector<KeyValue> none;
+  int64_t revision = 0;
+  (void)store->List(std::string(2, '\xff'), &none, &revision);
+  return revision;
+}
+
 json Header(int64_t revision) { return {{"revision", std::to_string(revision)}}; }
 
 // A key range as this gateway supports it: one key, or every key under a prefix.
@@ -132,8 +140,7 @@ void StoreGateway::Impl::Routes() {
         kvs.push_back(kv);
       else if (s.code() != StatusCode::kNotFound)
         return ReplyError(res, s);
-      std::vector<KeyValue> none;
-      (void)store->List(std::string(1, '\xff') + "\xff", &none, &revision);  // the revision
+      revision = CurrentRevision(store);
     }
     json out = {{"header", Header(revision)}};
     if (!kvs.empty()) {
@@ -199,12 +206,7 @@ void StoreGateway::Impl::Watch(const httplib::Request& req, httplib::Response& r
   if (Status s = RangeToPrefix(*create, &prefix, &is_prefix); !s.ok()) return ReplyError(res, s);
   if (!is_prefix) return ReplyError(res, Status(StatusCode::kUnimplemented, "watch a prefix"));
   int64_t start = Int64Field(*create, "start_revision");
-  if (start <= 0) {  // etcd: 0 means "from now on"
-    std::vector<KeyValue> none;
-    int64_t now = 0;
-    (void)store->List(std::string(1, '\xff') + "\xff", &none, &now);
-    start = now + 1;
-  }
+  if (start <= 0) start = CurrentRevision(store) + 1;  // etcd: 0 means "from now on"
   // The stream: events queue up from the store's dispatcher and are written by this handler.
   struct Stream {
     std::mutex mu;
@@ -224,9 +226,7 @@ void StoreGateway::Impl::Watch(const httplib::Request& req, httplib::Response& r
       &handle);
   if (!s.ok()) {
     // Too old for the kept history (etcd: compacted): resume at the current revision.
-    std::vector<KeyValue> none;
-    int64_t now = 0;
-    (void)store->List(std::string(1, '\xff') + "\xff", &none, &now);
+    const int64_t now = CurrentRevision(store);
     first = {{"result",
               {{"header", Header(now)},
                {"canceled", true},

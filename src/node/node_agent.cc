@@ -49,6 +49,12 @@ int CpuThreads(const NodeConfig& c) {
   return threads;  // 0: not capped
 }
 
+// The threads the node's CPU work may use: its cap, or every core.
+int UsableThreads(const NodeConfig& c) {
+  const int cap = CpuThreads(c);
+  return cap > 0 ? cap : static_cast<int>(std::max(1u, std::thread::hardware_concurrency()));
+}
+
 json DigestJson(const cluster::LoadDigest& d, double age_ms) {
   json instances = json::array();
   for (const cluster::InstanceLoad& i : d.instances)
@@ -121,9 +127,7 @@ Status NodeAgent::Create(const NodeConfig& config, api::ServerOptions server_opt
     a->own_store_ = std::make_unique<cluster::EmbeddedStore>();
     a->store_ = a->own_store_.get();
   }
-  a->cpu_gflops_ = backend::MeasureCpuGflops(
-      std::max(1, CpuThreads(config) > 0 ? CpuThreads(config)
-                                         : static_cast<int>(std::thread::hardware_concurrency())));
+  a->cpu_gflops_ = backend::MeasureCpuGflops(UsableThreads(config));
   a->local_gflops_ = a->cpu_gflops_;
   for (const DeviceConfig& d : config.devices)
     if (d.kind == "cpu") a->local_gflops_ = a->cpu_gflops_ * d.cpu_quota;
@@ -282,10 +286,8 @@ cluster::LoadDigest NodeAgent::MakeDigest() {
   const auto now = Clock::now();
   const double cpu = ProcessCpuSeconds();
   const double wall = std::chrono::duration<double>(now - last_cpu_at_).count();
-  const int threads = CpuThreads(config_) > 0
-                          ? CpuThreads(config_)
-                          : static_cast<int>(std::thread::hardware_concurrency());
-  d.cpu_utilization = wall > 0 ? std::min(1.0, (cpu - last_cpu_s_) / (wall * threads)) : 0;
+  d.cpu_utilization =
+      wall > 0 ? std::min(1.0, (cpu - last_cpu_s_) / (wall * UsableThreads(config_))) : 0;
   last_cpu_s_ = cpu;
   last_cpu_at_ = now;
   d.free_memory_bytes = MemAvailableBytes();

@@ -258,6 +258,30 @@ class UpE2ETest : public ::testing::Test {
     ASSERT_EQ(testing::RunEpara({"models", "demo", (root_ / "repo").string()}, &out), 0) << out;
   }
   void TearDown() override { fs::remove_all(root_); }
+
+  // Starts `epara up --cluster <root>/<name>.yaml` (run dir <name>-run, log <name>-up.log) and
+  // waits (bounded, 180 s) until every node listens. Returns the endpoints file's JSON, or null
+  // after reporting a failure.
+  json StartUp(const std::string& name, testing::ChildProcess* up) {
+    const std::string endpoints = (root_ / (name + ".json")).string();
+    if (!up->Start({testing::EparaBinary(), "up", "--cluster", (root_ / (name + ".yaml")).string(),
+                    "--run-dir", (root_ / (name + "-run")).string(), "--endpoints-file", endpoints},
+                   (root_ / (name + "-up.log")).string())) {
+      ADD_FAILURE() << "fork failed";
+      return json();
+    }
+    const auto deadline = Clock::now() + std::chrono::seconds(180);
+    for (;;) {
+      json ep = json::parse(testing::ReadTextFile(endpoints), nullptr, false);
+      if (ep.is_object()) return ep;
+      if (!up->Running() || Clock::now() >= deadline) {
+        ADD_FAILURE() << "epara up did not come up: " << up->Log();
+        return json();
+      }
+      std::this_thread::sleep_for(std::chrono::milliseconds(50));  // polling a file, bounded
+    }
+  }
+
   fs::path root_;
 };
 
@@ -268,20 +292,9 @@ TEST_F(UpE2ETest, ThreeDeviceClassesServeTheWholeApiFromAnyNodeAndStopCleanly) {
                                            "  - {id: board, class: embedded, serve: [seg-demo]}\n"
                                            "  - {id: micro, class: microcomputer, serve: "
                                            "[tensor-demo]}\n";
-  const std::string endpoints = (root_ / "endpoints.json").string();
   testing::ChildProcess up;
-  ASSERT_TRUE(
-      up.Start({testing::EparaBinary(), "up", "--cluster", (root_ / "cluster.yaml").string(),
-                "--run-dir", (root_ / "run").string(), "--endpoints-file", endpoints},
-               (root_ / "up.log").string()));
-  json ep;
-  const auto deadline = Clock::now() + std::chrono::seconds(180);
-  while (!ep.is_object()) {
-    ASSERT_TRUE(up.Running()) << up.Log();
-    ASSERT_LT(Clock::now(), deadline) << up.Log();
-    ep = json::parse(testing::ReadTextFile(endpoints), nullptr, false);
-    if (!ep.is_object()) std::this_thread::sleep_for(std::chrono::milliseconds(50));  // bounded
-  }
+  const json ep = StartUp("cluster", &up);
+  ASSERT_TRUE(ep.is_object());
   std::map<std::string, int> port;
   std::vector<pid_t> pids;
   for (const auto& n : ep["nodes"]) {
@@ -448,25 +461,15 @@ TEST_F(UpE2ETest, ProfileThenPlanExplainsEachServicesCategory) {
   std::ofstream(root_ / "planned.yaml") << "models: repo\nplan: {profiles: profiles.json, rates: "
                                            "{seg-demo: 1000}}\nnodes:\n  - {id: a, class: "
                                            "edge-server, serve: [seg-demo]}\n";
-  const std::string endpoints = (root_ / "planned.json").string();
   testing::ChildProcess up;
-  ASSERT_TRUE(
-      up.Start({testing::EparaBinary(), "up", "--cluster", (root_ / "planned.yaml").string(),
-                "--run-dir", (root_ / "planned-run").string(), "--endpoints-file", endpoints},
-               (root_ / "planned-up.log").string()));
-  const auto deadline = Clock::now() + std::chrono::seconds(120);
-  while (testing::ReadTextFile(endpoints).empty()) {
-    ASSERT_TRUE(up.Running()) << up.Log();
-    ASSERT_LT(Clock::now(), deadline) << up.Log();
-    std::this_thread::sleep_for(std::chrono::milliseconds(50));  // polling a file, bounded
-  }
+  const json ep = StartUp("planned", &up);
+  ASSERT_TRUE(ep.is_object());
   const std::string node_yaml = testing::ReadTextFile((root_ / "planned-run" / "a.yaml").string());
   EXPECT_NE(node_yaml.find("seg-demo: {max_batch_size:"), std::string::npos) << node_yaml;
   EXPECT_NE(node_yaml.find("slo_aware: true"), std::string::npos) << node_yaml;
   EXPECT_NE(up.Log().find("plan: seg-demo is FS-SD, mode batching"), std::string::npos) << up.Log();
 
   // Profiles stored in the cluster store reach the running node (its routing prior).
-  const json ep = json::parse(testing::ReadTextFile(endpoints));
   ASSERT_EQ(testing::RunEpara({"profile", "--models", (root_ / "repo").string(), "--model",
                                "seg-demo", "--repeats", "1", "--threads", "1", "--batches", "1",
                                "--store", ep["store"].get<std::string>()},
@@ -502,19 +505,9 @@ TEST_F(UpE2ETest, RejectEarlyAdmissionAnswers503WithTheReasonWhenNoNodeCanMeetTh
       << "models: repo\nadmission: reject-early\nnodes:\n"
          "  - {id: front, class: edge-server, serve: [tensor-demo]}\n"
          "  - {id: seg, class: edge-server, serve: [seg-demo]}\n";
-  const std::string endpoints = (root_ / "strict.json").string();
   testing::ChildProcess up;
-  ASSERT_TRUE(
-      up.Start({testing::EparaBinary(), "up", "--cluster", (root_ / "strict.yaml").string(),
-                "--run-dir", (root_ / "strict-run").string(), "--endpoints-file", endpoints},
-               (root_ / "strict-up.log").string()));
-  const auto deadline = Clock::now() + std::chrono::seconds(120);
-  while (testing::ReadTextFile(endpoints).empty()) {
-    ASSERT_TRUE(up.Running()) << up.Log();
-    ASSERT_LT(Clock::now(), deadline) << up.Log();
-    std::this_thread::sleep_for(std::chrono::milliseconds(50));  // polling a file, bounded
-  }
-  const json ep = json::parse(testing::ReadTextFile(endpoints));
+  const json ep = StartUp("strict", &up);
+  ASSERT_TRUE(ep.is_object());
   int front = 0;
   for (const auto& n : ep["nodes"])
     if (n["id"] == "front") front = n["api_port"];
@@ -571,18 +564,9 @@ TEST_F(UpE2ETest, ASplitImageRunsOnTwoNodesAndGivesTheSameMask) {
                                          "cpu_threads: 1}\n"
                                          "  - {id: n2, class: edge-server, serve: [seg-hd], "
                                          "cpu_threads: 1}\n";
-  const std::string endpoints = (root_ / "split.json").string();
   testing::ChildProcess up;
-  ASSERT_TRUE(up.Start({testing::EparaBinary(), "up", "--cluster", (root_ / "split.yaml").string(),
-                        "--run-dir", (root_ / "split-run").string(), "--endpoints-file", endpoints},
-                       (root_ / "split-up.log").string()));
-  const auto deadline = Clock::now() + std::chrono::seconds(120);
-  while (testing::ReadTextFile(endpoints).empty()) {
-    ASSERT_TRUE(up.Running()) << up.Log();
-    ASSERT_LT(Clock::now(), deadline) << up.Log();
-    std::this_thread::sleep_for(std::chrono::milliseconds(50));  // polling a file, bounded
-  }
-  const json ep = json::parse(testing::ReadTextFile(endpoints));
+  const json ep = StartUp("split", &up);
+  ASSERT_TRUE(ep.is_object());
   httplib::Client c("127.0.0.1", ep["nodes"][0]["api_port"].get<int>());
   c.set_read_timeout(120, 0);
   // Until n1 holds n2's digest (both nodes are candidates for the tiles).
