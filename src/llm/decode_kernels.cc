@@ -161,7 +161,7 @@ EPARA_CPU_CLONES void AttendGroup(const float* q, int64_t group, const float* K,
 }
 
 void DecodeStep(const ModelWeights& w, std::span<const DecodeSequence> seqs, SpinPool& pool,
-                DecodeScratch* s, float* logits) {
+                DecodeScratch* s, const float* hidden_in, float* out) {
   const int batch = static_cast<int>(seqs.size());
   const int64_t H = w.hidden, I = w.intermediate, nh = w.heads, nkv = w.kv_heads, hd = w.head_dim,
                 g = nh / nkv, QKV = (nh + 2 * nkv) * hd;
@@ -184,8 +184,12 @@ void DecodeStep(const ModelWeights& w, std::span<const DecodeSequence> seqs, Spi
       MatVecRows(W, cols, in, batch, rows, out, r0, r1);
     });
   };
-  for (int b = 0; b < batch; ++b)
-    std::memcpy(x + b * H, w.embed + int64_t{seqs[b].token} * H, H * sizeof(float));
+  if (w.embed != nullptr) {
+    for (int b = 0; b < batch; ++b)
+      std::memcpy(x + b * H, w.embed + int64_t{seqs[b].token} * H, H * sizeof(float));
+  } else {
+    std::memcpy(x, hidden_in, batch * H * sizeof(float));
+  }
 
   const float scale = 1.0f / std::sqrt(static_cast<float>(hd));
   for (size_t l = 0; l < w.layers.size(); ++l) {
@@ -228,8 +232,12 @@ void DecodeStep(const ModelWeights& w, std::span<const DecodeSequence> seqs, Spi
     matvec(L.w_down, H, I, act, h);
     for (int64_t i = 0; i < batch * H; ++i) x[i] += h[i];
   }
+  if (w.lm_head == nullptr) {
+    std::memcpy(out, x, batch * H * sizeof(float));
+    return;
+  }
   for (int b = 0; b < batch; ++b) RmsNorm(x + b * H, w.final_norm, H, w.rms_eps, h + b * H);
-  matvec(w.lm_head, w.vocab, H, h, logits);
+  matvec(w.lm_head, w.vocab, H, h, out);
 }
 
 }  // namespace epara::llm::kernels

@@ -51,12 +51,14 @@ struct LayerWeights {
   const float* w_down;      // [H, I]
 };
 
+// A pipeline stage holds some of the layers: embed is null on every stage but the first, and
+// final_norm / lm_head are null on every stage but the last.
 struct ModelWeights {
   int64_t hidden = 0, intermediate = 0, heads = 0, kv_heads = 0, head_dim = 0, vocab = 0;
   float rms_eps = 1e-5f;
-  const float* embed = nullptr;       // [vocab, H]
+  const float* embed = nullptr;       // [vocab, H]; null: the input is hidden states
   const float* final_norm = nullptr;  // [H]
-  const float* lm_head = nullptr;     // [vocab, H]
+  const float* lm_head = nullptr;     // [vocab, H]; null: the output is hidden states
   const float* rope_cos = nullptr;    // [max_positions, hd]
   const float* rope_sin = nullptr;
   std::vector<LayerWeights> layers;
@@ -76,9 +78,11 @@ struct DecodeScratch {
   std::vector<float> x, h, qkv, attn, gate_up, act, scores;
 };
 
-// Runs the whole forward for one new token per sequence; writes logits [batch, vocab]. Inputs
-// must already be validated (token ids in range, position < capacity).
+// Runs the forward of `w`'s layers for one new token per sequence. Input: the tokens' embeddings
+// when w.embed is set, else `hidden_in` [batch, H]. Output `out`: logits [batch, vocab] when
+// w.lm_head is set, else the hidden states [batch, H]. Inputs must already be validated (token ids
+// in range, position < capacity).
 void DecodeStep(const ModelWeights& w, std::span<const DecodeSequence> seqs, SpinPool& pool,
-                DecodeScratch* scratch, float* logits);
+                DecodeScratch* scratch, const float* hidden_in, float* out);
 
 }  // namespace epara::llm::kernels

@@ -34,6 +34,11 @@ struct LlamaLoadOptions {
   // On cpu, steps where every sequence adds one token run on the decode kernels
   // (llm/decode_kernels.h); false: LibTorch ops for every step (for comparison).
   bool decode_kernels = true;
+  // Pipeline stages: load only decoder layers [first_layer, end_layer) (end_layer 0: the last).
+  // The first stage holds the embedding, the last the final norm and the LM head; each holds the
+  // KV cache of its own layers only.
+  int first_layer = 0;
+  int end_layer = 0;
 };
 
 class LlamaModel {
@@ -65,8 +70,25 @@ class LlamaModel {
   // weights are read once), attention runs per sequence against its own cache. `logits` receives,
   // per chunk in order, every position's row (all_positions) or only the last position's row.
   // Validation happens before any cache changes: on error no cache is modified.
-  virtual Status ForwardBatch(std::span<const Chunk> chunks, bool all_positions,
-                              std::vector<float>* logits) = 0;
+  // On a pipeline stage other than the first this is InvalidArgument (it needs hidden states).
+  Status ForwardBatch(std::span<const Chunk> chunks, bool all_positions,
+                      std::vector<float>* logits) {
+    return ForwardStage(chunks, {}, all_positions, logits);
+  }
+
+  // Layers [first_layer(), end_layer()) of the whole model's num_hidden_layers.
+  virtual int first_layer() const = 0;
+  virtual int end_layer() const = 0;
+  bool is_first_stage() const { return first_layer() == 0; }
+  bool is_last_stage() const { return end_layer() == config().num_hidden_layers; }
+
+  // One pipeline stage's part of ForwardBatch. The first stage embeds the chunks' tokens and
+  // `hidden_in` must be empty; a later stage takes `hidden_in`, the previous stage's output
+  // [sum of the chunks' tokens, hidden_size] row-major (the tokens then only give the counts).
+  // The last stage writes logits as ForwardBatch does; earlier stages write their output hidden
+  // states for every position, [sum of tokens, hidden_size]. Same validation rule as ForwardBatch.
+  virtual Status ForwardStage(std::span<const Chunk> chunks, std::span<const float> hidden_in,
+                              bool all_positions, std::vector<float>* out) = 0;
 };
 
 }  // namespace epara::llm

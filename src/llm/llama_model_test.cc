@@ -412,6 +412,73 @@ TEST_F(LlamaModelTest, DecodeKernelsMatchLibTorchOps) {
   }
 }
 
+// Pipeline stages: layer ranges run one after another on the previous stage's hidden states give
+// the whole model's logits, for prefill (LibTorch ops) and decode (the kernels), tied or untied.
+TEST_F(LlamaModelTest, PipelineStagesChainedEqualTheWholeModel) {
+  for (bool tied : {false, true}) {
+    Tiny c;
+    c.layers = 3;
+    c.tied = tied;
+    const fs::path d = dir_ / (tied ? "tied" : "untied");
+    WriteModel(d, c, MakeWeights(c, 44));
+    std::unique_ptr<LlamaModel> whole;
+    ASSERT_TRUE(LlamaModel::Load(d.string(), {"cpu", 2}, &whole).ok());
+    std::vector<std::unique_ptr<LlamaModel>> stages(3);
+    for (int i = 0; i < 3; ++i) {
+      LlamaLoadOptions o{"cpu", 2};
+      o.first_layer = i;
+      o.end_layer = i + 1;
+      ASSERT_TRUE(LlamaModel::Load(d.string(), o, &stages[i]).ok());
+    }
+    EXPECT_TRUE(stages[0]->is_first_stage() && !stages[0]->is_last_stage());
+    EXPECT_TRUE(stages[2]->is_last_stage() && !stages[2]->is_first_stage());
+    EXPECT_EQ(stages[1]->kv_bytes_per_token() * 3, whole->kv_bytes_per_token());
+    EXPECT_LT(stages[1]->weight_bytes(), whole->weight_bytes() / 2);  // no embedding, no head
+    auto wc = whole->NewCache(16);
+    std::vector<std::unique_ptr<KvCache>> sc;
+    for (auto& s : stages) sc.push_back(s->NewCache(16));
+    std::vector<int32_t> tokens = prompt_;
+    std::vector<float> ref, hidden, next;
+    for (int step = 0; step < 4; ++step) {
+      ASSERT_TRUE(whole->Forward(tokens, wc.get(), &ref).ok());
+      const LlamaModel::Chunk first{tokens, sc[0].get()};
+      ASSERT_TRUE(stages[0]->ForwardStage(std::span(&first, 1), {}, true, &hidden).ok());
+      ASSERT_EQ(hidden.size(), tokens.size() * c.hidden);
+      for (int i = 1; i < 3; ++i) {
+        const LlamaModel::Chunk ch{tokens, sc[i].get()};
+        ASSERT_TRUE(stages[i]->ForwardStage(std::span(&ch, 1), hidden, true, &next).ok());
+        hidden.swap(next);
+      }
+      ASSERT_EQ(hidden.size(), ref.size());
+      double diff = 0;
+      for (size_t i = 0; i < ref.size(); ++i)
+        diff = std::isfinite(hidden[i]) ? std::max<double>(diff, std::fabs(hidden[i] - ref[i]))
+                                        : INFINITY;
+      EXPECT_LT(diff, 1e-5) << "tied " << tied << " step " << step;
+      const float* row = &ref[ref.size() - c.vocab];
+      tokens = {static_cast<int32_t>(std::max_element(row, row + c.vocab) - row)};
+    }
+    for (auto& cache : sc) EXPECT_EQ(cache->length(), wc->length());
+    // A later stage without hidden states, or with the wrong amount, is refused untouched.
+    const LlamaModel::Chunk ch{tokens, sc[1].get()};
+    EXPECT_EQ(stages[1]->ForwardBatch(std::span(&ch, 1), true, &next).code(),
+              StatusCode::kInvalidArgument);
+    std::vector<float> short_hidden(c.hidden - 1);
+    Status s = stages[1]->ForwardStage(std::span(&ch, 1), short_hidden, true, &next);
+    EXPECT_EQ(s.code(), StatusCode::kInvalidArgument);
+    EXPECT_NE(s.message().find("expects hidden states of 1 x 64"), std::string::npos)
+        << s.message();
+    EXPECT_EQ(sc[1]->length(), wc->length());
+  }
+  std::unique_ptr<LlamaModel> m;
+  LlamaLoadOptions bad{"cpu", 1};
+  bad.first_layer = 2;
+  bad.end_layer = 2;
+  Status s = LlamaModel::Load((dir_ / "untied").string(), bad, &m);
+  EXPECT_EQ(s.code(), StatusCode::kInvalidArgument);
+  EXPECT_NE(s.message().find("layer range [2, 2)"), std::string::npos) << s.message();
+}
+
 TEST_F(LlamaModelTest, HalfPrecisionCheckpointsLoadAndStayClose) {
   Tiny c;
   Weights w = MakeWeights(c, 9);

@@ -22,9 +22,9 @@ struct Layer {
 
 class TorchKvCache final : public KvCache {
  public:
-  TorchKvCache(const LlamaConfig& c, int capacity, const at::TensorOptions& opts)
+  TorchKvCache(const LlamaConfig& c, int layers, int capacity, const at::TensorOptions& opts)
       : capacity_(capacity) {
-    for (int l = 0; l < c.num_hidden_layers; ++l) {
+    for (int l = 0; l < layers; ++l) {
       k.push_back(at::zeros({c.num_key_value_heads, capacity, c.head_dim}, opts));
       v.push_back(at::zeros({c.num_key_value_heads, capacity, c.head_dim}, opts));
       if (opts.device().is_cpu()) {
@@ -64,15 +64,18 @@ class TorchLlamaModel final : public LlamaModel {
   const LlamaConfig& config() const override { return config_; }
   int64_t weight_bytes() const override { return weight_bytes_; }
   int64_t kv_bytes_per_token() const override {
-    return int64_t{2} * config_.num_hidden_layers * config_.num_key_value_heads * config_.head_dim *
-           4;
+    return int64_t{2} * static_cast<int64_t>(layers_.size()) * config_.num_key_value_heads *
+           config_.head_dim * 4;
   }
   std::unique_ptr<KvCache> NewCache(int capacity) override {
-    return std::make_unique<TorchKvCache>(config_, capacity, opts_);
+    return std::make_unique<TorchKvCache>(config_, static_cast<int>(layers_.size()), capacity,
+                                          opts_);
   }
+  int first_layer() const override { return first_layer_; }
+  int end_layer() const override { return end_layer_; }
 
-  Status ForwardBatch(std::span<const Chunk> chunks, bool all_positions,
-                      std::vector<float>* logits) override {
+  Status ForwardStage(std::span<const Chunk> chunks, std::span<const float> hidden_in,
+                      bool all_positions, std::vector<float>* logits) override {
     if (chunks.empty()) return InvalidArgument("no sequences to run");
     std::vector<int64_t> ids, positions;
     for (const Chunk& ch : chunks) {
@@ -92,16 +95,28 @@ class TorchLlamaModel final : public LlamaModel {
         positions.push_back(start + static_cast<int64_t>(i));
       }
     }
+    const int64_t H = config_.hidden_size;
+    if (is_first_stage() && !hidden_in.empty())
+      return InvalidArgument("the first pipeline stage embeds tokens; it takes no hidden states");
+    if (!is_first_stage() &&
+        hidden_in.size() != static_cast<size_t>(static_cast<int64_t>(ids.size()) * H))
+      return InvalidArgument("pipeline stage at layer " + std::to_string(first_layer_) +
+                             " expects hidden states of " + std::to_string(ids.size()) + " x " +
+                             std::to_string(H) + " floats, got " +
+                             std::to_string(hidden_in.size()));
     try {
       if (opts_.device().is_cpu()) backend::ApplyIntraOpThreads(threads_);
-      if (UseDecodeKernels(chunks)) return KernelDecode(chunks, logits);
+      if (UseDecodeKernels(chunks)) return KernelDecode(chunks, hidden_in, logits);
       c10::InferenceMode guard;
       const LlamaConfig& c = config_;
       const int64_t nh = c.num_attention_heads, nkv = c.num_key_value_heads, hd = c.head_dim,
                     g = nh / nkv;
       const int64_t N = static_cast<int64_t>(ids.size());
-      at::Tensor x =
-          embed_.index_select(0, at::tensor(ids, at::kLong).to(opts_.device()));  // [N, H]
+      at::Tensor x =  // [N, H]
+          is_first_stage()
+              ? embed_.index_select(0, at::tensor(ids, at::kLong).to(opts_.device()))
+              : at::from_blob(const_cast<float*>(hidden_in.data()), {N, H}, at::kFloat)
+                    .to(opts_.device(), /*non_blocking=*/false, /*copy=*/true);
       // Rotary cos/sin rows for these positions, from the table built at load.
       at::Tensor pos = at::tensor(positions, at::kLong).to(opts_.device());
       at::Tensor cos = rope_cos_.index_select(0, pos).unsqueeze(1);  // [N, 1, hd]
@@ -158,6 +173,13 @@ class TorchLlamaModel final : public LlamaModel {
         x = x + at::linear(at::silu(gate_up.narrow(1, 0, inter)) * gate_up.narrow(1, inter, inter),
                            L.w_down);
       }
+      if (!is_last_stage()) {  // the next stage needs every position (for its KV cache)
+        at::Tensor out = x.to(at::kCPU).contiguous();
+        logits->assign(out.data_ptr<float>(), out.data_ptr<float>() + out.numel());
+        for (size_t i = 0; i < chunks.size(); ++i)
+          static_cast<TorchKvCache*>(chunks[i].cache)->length_ += spans[i].n;
+        return Status::Ok();
+      }
       if (!all_positions) {  // only the rows the caller samples from go through the LM head
         std::vector<int64_t> last;
         for (const Span& sp : spans) last.push_back(sp.offset + sp.n - 1);
@@ -182,14 +204,16 @@ class TorchLlamaModel final : public LlamaModel {
   }
 
   // One token per sequence through llm/decode_kernels (inputs validated by ForwardBatch).
-  Status KernelDecode(std::span<const Chunk> chunks, std::vector<float>* logits) {
+  Status KernelDecode(std::span<const Chunk> chunks, std::span<const float> hidden_in,
+                      std::vector<float>* out) {
     std::vector<kernels::DecodeSequence> seqs;
     for (const Chunk& ch : chunks) {
       auto* cache = static_cast<TorchKvCache*>(ch.cache);
       seqs.push_back({ch.tokens[0], cache->length_, cache->capacity(), cache->k_ptr, cache->v_ptr});
     }
-    logits->resize(chunks.size() * static_cast<size_t>(config_.vocab_size));
-    kernels::DecodeStep(kernel_weights_, seqs, *pool_, &scratch_, logits->data());
+    out->resize(chunks.size() *
+                static_cast<size_t>(is_last_stage() ? config_.vocab_size : config_.hidden_size));
+    kernels::DecodeStep(kernel_weights_, seqs, *pool_, &scratch_, hidden_in.data(), out->data());
     for (const Chunk& ch : chunks) static_cast<TorchKvCache*>(ch.cache)->length_ += 1;
     return Status::Ok();
   }
@@ -206,9 +230,9 @@ class TorchLlamaModel final : public LlamaModel {
     w.head_dim = c.head_dim;
     w.vocab = c.vocab_size;
     w.rms_eps = static_cast<float>(c.rms_norm_eps);
-    w.embed = embed_.data_ptr<float>();
-    w.final_norm = final_norm_.data_ptr<float>();
-    w.lm_head = lm_head_.data_ptr<float>();
+    w.embed = is_first_stage() ? embed_.data_ptr<float>() : nullptr;
+    w.final_norm = is_last_stage() ? final_norm_.data_ptr<float>() : nullptr;
+    w.lm_head = is_last_stage() ? lm_head_.data_ptr<float>() : nullptr;
     w.rope_cos = rope_cos_.data_ptr<float>();
     w.rope_sin = rope_sin_.data_ptr<float>();
     for (const Layer& L : layers_)
@@ -241,8 +265,11 @@ class TorchLlamaModel final : public LlamaModel {
       weight_bytes_ += out->numel() * 4;
       return Status::Ok();
     };
-    EPARA_RETURN_IF_ERROR(load("model.embed_tokens.weight", {c.vocab_size, H}, &embed_));
-    for (int l = 0; l < c.num_hidden_layers; ++l) {
+    // A stage loads only what it runs: the embedding on the first stage (and on the last when the
+    // LM head is tied to it), its layers, the final norm and LM head on the last.
+    if (is_first_stage() || (is_last_stage() && c.tie_word_embeddings))
+      EPARA_RETURN_IF_ERROR(load("model.embed_tokens.weight", {c.vocab_size, H}, &embed_));
+    for (int l = first_layer_; l < end_layer_; ++l) {
       const std::string p = "model.layers." + std::to_string(l) + ".";
       Layer L;
       EPARA_RETURN_IF_ERROR(load(p + "input_layernorm.weight", {H}, &L.input_norm));
@@ -259,11 +286,13 @@ class TorchLlamaModel final : public LlamaModel {
       L.wq = L.wk = L.wv = L.w_gate = L.w_up = at::Tensor();  // only the fused copies are kept
       layers_.push_back(std::move(L));
     }
-    EPARA_RETURN_IF_ERROR(load("model.norm.weight", {H}, &final_norm_));
-    if (c.tie_word_embeddings) {
-      lm_head_ = embed_;
-    } else {
-      EPARA_RETURN_IF_ERROR(load("lm_head.weight", {c.vocab_size, H}, &lm_head_));
+    if (is_last_stage()) {
+      EPARA_RETURN_IF_ERROR(load("model.norm.weight", {H}, &final_norm_));
+      if (c.tie_word_embeddings) {
+        lm_head_ = embed_;
+      } else {
+        EPARA_RETURN_IF_ERROR(load("lm_head.weight", {c.vocab_size, H}, &lm_head_));
+      }
     }
     // cos/sin for every position of the context, [max_positions, head_dim] each (rotate-half
     // layout).
@@ -285,6 +314,7 @@ class TorchLlamaModel final : public LlamaModel {
   at::TensorOptions opts_ = at::TensorOptions().dtype(at::kFloat);
   int threads_ = 1;
   bool decode_kernels_ = true;
+  int first_layer_ = 0, end_layer_ = 0;  // the decoder layers this model (stage) holds
   kernels::ModelWeights kernel_weights_;
   kernels::DecodeScratch scratch_;
   std::unique_ptr<SpinPool> pool_;  // the decode kernels' workers (cpu)
@@ -315,6 +345,13 @@ Status LlamaModel::Load(const std::string& dir, const LlamaLoadOptions& options,
                     ? options.threads
                     : static_cast<int>(std::max(1u, std::thread::hardware_concurrency()));
   m->decode_kernels_ = options.decode_kernels;
+  const int layers = m->config_.num_hidden_layers;
+  m->first_layer_ = options.first_layer;
+  m->end_layer_ = options.end_layer == 0 ? layers : options.end_layer;
+  if (m->first_layer_ < 0 || m->first_layer_ >= m->end_layer_ || m->end_layer_ > layers)
+    return InvalidArgument(dir + ": layer range [" + std::to_string(m->first_layer_) + ", " +
+                           std::to_string(m->end_layer_) + ") is not within the model's " +
+                           std::to_string(layers) + " layers");
   try {
     EPARA_RETURN_IF_ERROR(m->LoadWeights(dir));
   } catch (const std::exception& e) {

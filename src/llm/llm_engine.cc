@@ -20,6 +20,7 @@ struct LlmEngine::Sequence {
   int64_t reserved = 0;
   bool prefilled = false;
   bool done = false;
+  uint64_t id = 0;  // names its caches at the later pipeline stages
   int32_t last_token = 0;
   Clock::time_point submitted;
   GenerationResult result;
@@ -38,6 +39,7 @@ Status LlmEngine::Create(std::unique_ptr<LlamaModel> model, std::unique_ptr<Toke
   e->model_ = std::move(model);
   e->tokenizer_ = std::move(tokenizer);
   e->options_ = options;
+  e->groups_.resize(1);
   e->worker_ = std::thread([p = e.get()] {
     SetCurrentThreadName("ep-llm");
     p->Loop();
@@ -63,6 +65,13 @@ Status LlmEngine::Submit(GenerationRequest request, std::function<void(Generatio
     return InvalidArgument("the request needs " + std::to_string(need >> 20) +
                            " MB of KV cache; the instance has " +
                            std::to_string(limits_.kv_budget_bytes >> 20) + " MB");
+  if (!model_->is_last_stage()) {
+    std::lock_guard<std::mutex> lock(mu_);
+    if (!link_)
+      return FailedPrecondition("this instance holds the first " +
+                                std::to_string(model_->end_layer()) +
+                                " layers of a pipeline and is not connected to its other stages");
+  }
   auto s = std::make_unique<Sequence>();
   s->rng.seed(request.seed);
   s->result.prompt_tokens = static_cast<int>(request.prompt.size());
@@ -76,9 +85,16 @@ Status LlmEngine::Submit(GenerationRequest request, std::function<void(Generatio
       return ResourceExhausted("too many requests waiting (" +
                                std::to_string(options_.max_waiting) + ")");
     waiting_.push_back(std::move(s));
+    admission_blocked_ = false;
   }
   cv_.notify_one();
   return Status::Ok();
+}
+
+void LlmEngine::AttachPipeline(std::unique_ptr<StageLink> link, int depth) {
+  std::lock_guard<std::mutex> lock(mu_);
+  link_ = std::move(link);
+  groups_.resize(static_cast<size_t>(std::max(1, depth)));
 }
 
 void LlmEngine::Shutdown() {
@@ -150,72 +166,140 @@ bool LlmEngine::Emit(Sequence& s, int32_t token) {
   return true;
 }
 
+bool LlmEngine::Launchable() const {
+  for (const Group& g : groups_)
+    if (!g.in_flight && (!g.running.empty() || (!waiting_.empty() && !admission_blocked_)))
+      return true;
+  return false;
+}
+
+bool LlmEngine::Idle() const {
+  if (!waiting_.empty() || !completed_.empty()) return false;
+  for (const Group& g : groups_)
+    if (g.in_flight || !g.running.empty()) return false;
+  return true;
+}
+
 void LlmEngine::Loop() {
-  std::vector<float> logits;
   for (;;) {
+    std::vector<std::pair<int, StageResult>> done;
     {
       std::unique_lock<std::mutex> lock(mu_);
-      cv_.wait(lock, [&] { return stopping_ || !waiting_.empty() || !running_.empty(); });
-      if (stopping_ && waiting_.empty() && running_.empty()) return;
-      std::vector<WaitingSeq> snapshot;
-      for (const auto& w : waiting_)
-        snapshot.push_back({static_cast<int>(w->req.prompt.size()), w->req.max_tokens});
-      const StepPlan plan =
-          PlanStep(static_cast<int>(running_.size()), reserved_bytes_, snapshot, limits_);
-      for (int i = 0; i < plan.admit; ++i) {
-        std::unique_ptr<Sequence> s = std::move(waiting_.front());
-        waiting_.pop_front();
-        s->reserved = static_cast<int64_t>(s->req.prompt.size() + s->req.max_tokens) *
-                      limits_.kv_bytes_per_token;
-        reserved_bytes_ += s->reserved;
-        running_.push_back(std::move(s));
-      }
-      running_count_ = static_cast<int>(running_.size());
+      cv_.wait(lock, [&] { return !completed_.empty() || Launchable() || (stopping_ && Idle()); });
+      if (stopping_ && Idle()) return;
+      done.swap(completed_);
     }
-    if (running_.empty()) continue;
-    for (auto& s : running_)
-      if (!s->cache)
-        s->cache = model_->NewCache(static_cast<int>(s->req.prompt.size()) + s->req.max_tokens);
-    std::vector<LlamaModel::Chunk> chunks;
-    for (auto& s : running_)
-      chunks.push_back(s->prefilled
-                           ? LlamaModel::Chunk{std::span(&s->last_token, 1), s->cache.get()}
-                           : LlamaModel::Chunk{s->req.prompt, s->cache.get()});
-    Status st;
-    {
-      ScopedPendingCompute computing;
-      st = model_->ForwardBatch(chunks, /*all_positions=*/false, &logits);
+    for (auto& [g, r] : done) {
+      groups_[g].in_flight = false;
+      Complete(g, r.status, r.logits);
     }
-    const size_t vocab = static_cast<size_t>(model_->config().vocab_size);
-    for (size_t i = 0; i < running_.size(); ++i) {
-      Sequence& s = *running_[i];
-      if (!st.ok()) {
-        Finish(s, "error", st);
-        continue;
-      }
-      s.prefilled = true;
-      s.last_token =
-          SampleToken(std::span(logits.data() + i * vocab, vocab), s.req.sampling, s.rng);
-      Emit(s, s.last_token);
+    for (size_t g = 0; g < groups_.size(); ++g)
+      if (!groups_[g].in_flight) Launch(static_cast<int>(g));
+  }
+}
+
+void LlmEngine::Launch(int g) {
+  Group& group = groups_[g];
+  {
+    std::lock_guard<std::mutex> lock(mu_);
+    std::vector<WaitingSeq> snapshot;
+    for (const auto& w : waiting_)
+      snapshot.push_back({static_cast<int>(w->req.prompt.size()), w->req.max_tokens});
+    // With several groups, each holds its share of max_running.
+    PlannerLimits limits = limits_;
+    const int groups = static_cast<int>(groups_.size());
+    limits.max_running = std::max(1, (limits_.max_running + groups - 1) / groups);
+    const StepPlan plan =
+        PlanStep(static_cast<int>(group.running.size()), reserved_bytes_, snapshot, limits);
+    for (int i = 0; i < plan.admit; ++i) {
+      std::unique_ptr<Sequence> s = std::move(waiting_.front());
+      waiting_.pop_front();
+      s->reserved = static_cast<int64_t>(s->req.prompt.size() + s->req.max_tokens) *
+                    limits_.kv_bytes_per_token;
+      s->id = next_seq_id_++;
+      reserved_bytes_ += s->reserved;
+      group.running.push_back(std::move(s));
+      ++running_count_;
     }
-    // Finished sequences leave now and free their cache.
-    int64_t freed = 0;
-    std::vector<std::unique_ptr<Sequence>> finished;
-    for (auto& s : running_)
-      if (s->done) {
-        freed += s->reserved;
-        finished.push_back(std::move(s));
-      }
-    running_.erase(std::remove(running_.begin(), running_.end(), nullptr), running_.end());
+    // Nothing fits until a sequence ends or another arrives: do not spin on this group.
+    if (group.running.empty() && !waiting_.empty()) admission_blocked_ = true;
+  }
+  if (group.running.empty()) return;
+  for (auto& s : group.running)
+    if (!s->cache)
+      s->cache = model_->NewCache(static_cast<int>(s->req.prompt.size()) + s->req.max_tokens);
+  std::vector<LlamaModel::Chunk> chunks;
+  StageStep step;
+  for (auto& s : group.running) {
+    chunks.push_back(s->prefilled
+                         ? LlamaModel::Chunk{std::span(&s->last_token, 1), s->cache.get()}
+                         : LlamaModel::Chunk{s->req.prompt, s->cache.get()});
+    if (link_)
+      step.seqs.push_back({s->id, s->cache->length(), s->cache->capacity(),
+                           std::vector<int32_t>(chunks.back().tokens.begin(),
+                                                chunks.back().tokens.end())});
+  }
+  std::vector<float> out;
+  Status st;
+  {
+    ScopedPendingCompute computing;
+    st = model_->ForwardStage(chunks, {}, /*all_positions=*/false, &out);
+  }
+  if (!link_ || !st.ok()) {
+    Complete(g, st, out);
+    return;
+  }
+  step.step_id = next_step_id_++;
+  step.hidden = std::move(out);
+  step.release.swap(released_);
+  group.in_flight = true;
+  link_->Send(std::move(step), [this, g](StageResult r) {
     {
       std::lock_guard<std::mutex> lock(mu_);
-      reserved_bytes_ -= freed;
-      running_count_ = static_cast<int>(running_.size());
+      completed_.emplace_back(g, std::move(r));
     }
-    for (auto& s : finished) {
-      s->cache.reset();
-      s->on_done(std::move(s->result));
+    cv_.notify_one();
+  });
+}
+
+void LlmEngine::Complete(int g, const Status& st, const std::vector<float>& logits) {
+  Group& group = groups_[g];
+  const size_t vocab = static_cast<size_t>(model_->config().vocab_size);
+  Status status = st;
+  if (status.ok() && logits.size() != group.running.size() * vocab)
+    status = Internal("the pipeline's last stage returned " + std::to_string(logits.size()) +
+                      " logits for " + std::to_string(group.running.size()) + " sequences");
+  for (size_t i = 0; i < group.running.size(); ++i) {
+    Sequence& s = *group.running[i];
+    if (!status.ok()) {
+      Finish(s, "error", status);
+      continue;
     }
+    s.prefilled = true;
+    s.last_token = SampleToken(std::span(logits.data() + i * vocab, vocab), s.req.sampling, s.rng);
+    Emit(s, s.last_token);
+  }
+  // Finished sequences leave now and free their cache (the later stages free theirs with the
+  // group's next step that carries `released_`).
+  int64_t freed = 0;
+  std::vector<std::unique_ptr<Sequence>> finished;
+  for (auto& s : group.running)
+    if (s->done) {
+      freed += s->reserved;
+      if (link_) released_.push_back(s->id);
+      finished.push_back(std::move(s));
+    }
+  group.running.erase(std::remove(group.running.begin(), group.running.end(), nullptr),
+                      group.running.end());
+  {
+    std::lock_guard<std::mutex> lock(mu_);
+    reserved_bytes_ -= freed;
+    running_count_ -= static_cast<int>(finished.size());
+    if (!finished.empty()) admission_blocked_ = false;
+  }
+  for (auto& s : finished) {
+    s->cache.reset();
+    s->on_done(std::move(s->result));
   }
 }
 

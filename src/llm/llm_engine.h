@@ -2,8 +2,13 @@
 // sequence decodes a token, waiting sequences join (PlanStep) with their prompt, finished or
 // cancelled sequences leave at once and free their KV cache.
 //
-// Lifecycle: Create -> Submit* -> Shutdown (stops admission, cancels nothing: every accepted
-// request runs to its end and gets on_done exactly once).
+// Lifecycle: Create [-> AttachPipeline] -> Submit* -> Shutdown (stops admission, cancels
+// nothing: every accepted request runs to its end and gets on_done exactly once).
+//
+// Pipeline head (llm/pipeline_stage.h): when the model holds only the first layers, the engine
+// sends each step's hidden states through a StageLink and samples from the logits that come back.
+// The running sequences are then split into `depth` micro-batch groups, each stepping on its own,
+// so that up to `depth` steps are in flight at once and the stages overlap.
 #pragma once
 
 #include <condition_variable>
@@ -19,6 +24,7 @@
 #include "core/status.h"
 #include "llm/chat_template.h"
 #include "llm/llama_model.h"
+#include "llm/pipeline_stage.h"
 #include "llm/sampler.h"
 #include "llm/step_planner.h"
 #include "llm/tokenizer.h"
@@ -70,6 +76,10 @@ class LlmEngine {
   // called): InvalidArgument (empty prompt, max_tokens < 1, prompt + max_tokens beyond the context
   // or the whole KV budget), ResourceExhausted (waiting queue full), Unavailable (shutting down).
   Status Submit(GenerationRequest request, std::function<void(GenerationResult)> on_done);
+  // Makes this engine a pipeline head: `link` carries its model's output to the later stages.
+  // REQUIRES: before the first Submit; the model is a first stage and not the last. depth >= 1.
+  // A head without a link answers every Submit with FailedPrecondition.
+  void AttachPipeline(std::unique_ptr<StageLink> link, int depth);
   void Shutdown();
 
   const Tokenizer& tokenizer() const { return *tokenizer_; }
@@ -82,8 +92,19 @@ class LlmEngine {
 
  private:
   struct Sequence;
+  struct Group {  // a micro-batch (the only one without a pipeline)
+    std::vector<std::unique_ptr<Sequence>> running;
+    bool in_flight = false;  // its step is in the later stages
+  };
   LlmEngine() = default;
   void Loop();
+  bool Launchable() const;  // REQUIRES: mu_ held; some idle group has work
+  bool Idle() const;        // REQUIRES: mu_ held; nothing waiting, running or in flight
+  // Admits waiting sequences into group `g` and runs its next step (to the link, or to the end).
+  void Launch(int g);
+  // Samples every sequence of group `g` from `logits` (or fails them all with `st`), then removes
+  // and answers the finished ones.
+  void Complete(int g, const Status& st, const std::vector<float>& logits);
   // Appends a token's text to the sequence; returns false when the sequence has finished.
   bool Emit(Sequence& s, int32_t token);
   void Finish(Sequence& s, const std::string& reason, Status status = Status::Ok());
@@ -100,7 +121,12 @@ class LlmEngine {
   bool stopping_ = false;                           // GUARDED_BY(mu_)
   int running_count_ = 0;                           // GUARDED_BY(mu_), mirror for stats
   int64_t reserved_bytes_ = 0;                      // GUARDED_BY(mu_)
-  std::vector<std::unique_ptr<Sequence>> running_;  // engine thread only
+  bool admission_blocked_ = false;  // GUARDED_BY(mu_): the waiting head fits no idle group
+  std::vector<Group> groups_;                       // engine thread only (after start)
+  std::unique_ptr<StageLink> link_;                 // set before serving; null: whole model
+  std::vector<std::pair<int, StageResult>> completed_;  // GUARDED_BY(mu_): group, result
+  std::vector<uint64_t> released_;  // engine thread: finished sequences the stages still hold
+  uint64_t next_seq_id_ = 1, next_step_id_ = 1;  // engine thread
   std::thread worker_;
 };
 
