@@ -77,6 +77,9 @@ Status Server::Create(const ServerOptions& options, backend::BackendRegistry* ba
         std::find(options.only_models.begin(), options.only_models.end(), d.name) ==
             options.only_models.end())
       continue;
+    if (std::find(options.skip_models.begin(), options.skip_models.end(), d.name) !=
+        options.skip_models.end())
+      continue;
     if (auto it = options.batching_overrides.find(d.name); it != options.batching_overrides.end())
       d.batching = it->second;
     if (options.cpu_threads > 0) {

@@ -24,6 +24,7 @@ struct ServerOptions {
   HttpServerOptions http;
   bool skip_invalid_models = false;      // serve the valid models when some descriptors are invalid
   std::vector<std::string> only_models;  // serve only these models of the repository (empty: all)
+  std::vector<std::string> skip_models;  // and never these (e.g. a pipeline stage held here)
   // Batching that replaces a descriptor's (the allocator's plan, applied at start), by model.
   std::map<std::string, BatchingConfig> batching_overrides;
   int cpu_threads = 0;  // CPU threads all instances together may use (a node's share); 0: all cores
@@ -35,6 +36,9 @@ struct ServerOptions {
   // Builds the engine of a `task: llm` model (injected so this layer stays free of LibTorch).
   // Without it, LLM models are skipped with a warning.
   std::function<Status(const ModelDescriptor&, std::unique_ptr<llm::LlmEngine>*)> llm_loader;
+  // Loads the weights of a `task: llm` model alone, honouring d.llm.first_layer / end_layer (the
+  // later stages of a pipeline, which run no engine). Injected like llm_loader; used by nodes.
+  std::function<Status(const ModelDescriptor&, std::unique_ptr<llm::LlamaModel>*)> llm_stage_loader;
 };
 
 class Server {

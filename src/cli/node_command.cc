@@ -24,6 +24,7 @@ int RunNode(const NodeFlags& flags) {
   if (!RegisterBackends(&backends)) return 1;
   api::ServerOptions options;
   options.llm_loader = LibTorchLlmLoader();
+  options.llm_stage_loader = LibTorchLlmStageLoader();
   std::unique_ptr<node::NodeAgent> agent;
   if (Status s = node::NodeAgent::Create(config, options, &backends, &agent); !s.ok()) {
     spdlog::error("node {}: cannot start: {}", config.id, s.ToString());

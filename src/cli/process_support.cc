@@ -36,6 +36,15 @@ decltype(api::ServerOptions::llm_loader) LibTorchLlmLoader() {
   };
 }
 
+decltype(api::ServerOptions::llm_stage_loader) LibTorchLlmStageLoader() {
+  return [](const ModelDescriptor& d, std::unique_ptr<llm::LlamaModel>* out) {
+    llm::LlamaLoadOptions o{d.instances.device, d.llm.threads};
+    o.first_layer = d.llm.first_layer;
+    o.end_layer = d.llm.end_layer;
+    return llm::LlamaModel::Load(d.directory, o, out);
+  };
+}
+
 bool RegisterBackends(backend::BackendRegistry* backends) {
   if (Status s = backends->Register(backend::CreateLibTorchBackend()); !s.ok()) {
     spdlog::error("{}", s.ToString());

@@ -19,6 +19,8 @@ int WaitForStopSignal(const sigset_t& signals);
 
 // ServerOptions::llm_loader backed by LibTorch (warns when a chat template is not recognized).
 decltype(api::ServerOptions::llm_loader) LibTorchLlmLoader();
+// ServerOptions::llm_stage_loader backed by LibTorch.
+decltype(api::ServerOptions::llm_stage_loader) LibTorchLlmStageLoader();
 
 // Registers the LibTorch backend; false (after logging) if it cannot.
 bool RegisterBackends(backend::BackendRegistry* backends);

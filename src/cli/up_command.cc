@@ -16,6 +16,7 @@
 #include "cli/process_support.h"
 #include "cluster/embedded_store.h"
 #include "cluster/store_gateway.h"
+#include "llm/llama_config.h"
 #include "node/cluster_config.h"
 #include "node/cluster_plan.h"
 #include "repo/model_repository.h"
@@ -82,6 +83,32 @@ std::string LogTail(const std::string& path) {
   return text.size() > 4000 ? text.substr(text.size() - 4000) : text;
 }
 
+int HostThreads() { return static_cast<int>(std::max(1u, std::thread::hardware_concurrency())); }
+
+// The shape of every pipelined LLM, from its config.json (models that fail to load are left out;
+// PlanPipelines then names them).
+std::map<std::string, node::LlmShape> PipelineShapes(const node::ClusterConfig& config) {
+  RepositoryScan scan;
+  (void)ScanModelRepository(config.models_dir, &scan);
+  std::map<std::string, node::LlmShape> shapes;
+  for (const ModelDescriptor& d : scan.models) {
+    llm::LlamaConfig c;
+    if (!config.pipelines.count(d.name) || d.task != TaskType::kLlm ||
+        !llm::LoadLlamaConfig(d.directory + "/config.json", &c).ok())
+      continue;
+    const int64_t H = c.hidden_size, q = int64_t{c.num_attention_heads} * c.head_dim,
+                  kv = int64_t{c.num_key_value_heads} * c.head_dim;
+    node::LlmShape s;
+    s.layers = c.num_hidden_layers;
+    s.layer_bytes = 4 * (H * (q + 2 * kv) + q * H + 3 * H * c.intermediate_size + 2 * H) +
+                    (int64_t{d.llm.kv_cache_mb} << 20) / c.num_hidden_layers;
+    s.head_bytes = 4 * int64_t{c.vocab_size} * H;
+    s.tail_bytes = 4 * H + (c.tie_word_embeddings ? s.head_bytes : 4 * int64_t{c.vocab_size} * H);
+    shapes[d.name] = s;
+  }
+  return shapes;
+}
+
 int RunUp(const UpFlags& flags) {
   const sigset_t stop_signals = BlockStopSignals();
   cluster::EmbeddedStore store;
@@ -112,6 +139,15 @@ int RunUp(const UpFlags& flags) {
                    allocator::ShortName(s.category.service), allocator::Name(s.category.mode),
                    s.spec.task == allocator::Task::kLlm ? " (continuous batching in the engine)"
                                                         : "; " + s.plan.note);
+  }
+  if (!config.pipelines.empty()) {
+    std::vector<std::string> lines;
+    if (Status s = node::PlanPipelines(PipelineShapes(config), HostThreads(), &config, &lines);
+        !s.ok()) {
+      spdlog::error("{}", s.ToString());
+      return 2;
+    }
+    for (const std::string& l : lines) spdlog::info("pipeline {}", l);
   }
   std::error_code ec;
   fs::create_directories(flags.run_dir, ec);

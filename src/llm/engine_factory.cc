@@ -9,11 +9,17 @@ namespace epara::llm {
 Status CreateEngineFromDescriptor(const ModelDescriptor& d, std::unique_ptr<LlmEngine>* out,
                                   bool* chat_template_recognized) {
   std::unique_ptr<LlamaModel> model;
-  EPARA_RETURN_IF_ERROR(LlamaModel::Load(d.directory, {d.instances.device, d.llm.threads}, &model));
+  LlamaLoadOptions lo{d.instances.device, d.llm.threads};
+  lo.first_layer = d.llm.first_layer;
+  lo.end_layer = d.llm.end_layer;
+  EPARA_RETURN_IF_ERROR(LlamaModel::Load(d.directory, lo, &model));
+  const int stage_layers = model->end_layer() - model->first_layer();
+  const int all_layers = model->config().num_hidden_layers;
   std::unique_ptr<Tokenizer> tokenizer;
   EPARA_RETURN_IF_ERROR(LoadTokenizer(d.directory, &tokenizer));
   EngineOptions eo;
-  eo.kv_budget_bytes = static_cast<int64_t>(d.llm.kv_cache_mb) << 20;
+  // A pipeline stage holds its layers' share of the cache, for the same number of tokens.
+  eo.kv_budget_bytes = (static_cast<int64_t>(d.llm.kv_cache_mb) << 20) * stage_layers / all_layers;
   eo.max_running = d.llm.max_running;
   eo.token_budget = d.llm.token_budget;
   eo.max_waiting = d.llm.max_waiting;

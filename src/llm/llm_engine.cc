@@ -68,9 +68,8 @@ Status LlmEngine::Submit(GenerationRequest request, std::function<void(Generatio
   if (!model_->is_last_stage()) {
     std::lock_guard<std::mutex> lock(mu_);
     if (!link_)
-      return FailedPrecondition("this instance holds the first " +
-                                std::to_string(model_->end_layer()) +
-                                " layers of a pipeline and is not connected to its other stages");
+      return Unavailable("this instance holds the first " + std::to_string(model_->end_layer()) +
+                         " layers of a pipeline and is not connected to its other stages");
   }
   auto s = std::make_unique<Sequence>();
   s->rng.seed(request.seed);
@@ -231,13 +230,12 @@ void LlmEngine::Launch(int g) {
   std::vector<LlamaModel::Chunk> chunks;
   StageStep step;
   for (auto& s : group.running) {
-    chunks.push_back(s->prefilled
-                         ? LlamaModel::Chunk{std::span(&s->last_token, 1), s->cache.get()}
-                         : LlamaModel::Chunk{s->req.prompt, s->cache.get()});
+    chunks.push_back(s->prefilled ? LlamaModel::Chunk{std::span(&s->last_token, 1), s->cache.get()}
+                                  : LlamaModel::Chunk{s->req.prompt, s->cache.get()});
     if (link_)
-      step.seqs.push_back({s->id, s->cache->length(), s->cache->capacity(),
-                           std::vector<int32_t>(chunks.back().tokens.begin(),
-                                                chunks.back().tokens.end())});
+      step.seqs.push_back(
+          {s->id, s->cache->length(), s->cache->capacity(),
+           std::vector<int32_t>(chunks.back().tokens.begin(), chunks.back().tokens.end())});
   }
   std::vector<float> out;
   Status st;

@@ -78,7 +78,7 @@ class LlmEngine {
   Status Submit(GenerationRequest request, std::function<void(GenerationResult)> on_done);
   // Makes this engine a pipeline head: `link` carries its model's output to the later stages.
   // REQUIRES: before the first Submit; the model is a first stage and not the last. depth >= 1.
-  // A head without a link answers every Submit with FailedPrecondition.
+  // A head without a link answers every Submit with Unavailable.
   void AttachPipeline(std::unique_ptr<StageLink> link, int depth);
   void Shutdown();
 
@@ -117,13 +117,13 @@ class LlmEngine {
 
   mutable std::mutex mu_;
   std::condition_variable cv_;
-  std::deque<std::unique_ptr<Sequence>> waiting_;   // GUARDED_BY(mu_)
-  bool stopping_ = false;                           // GUARDED_BY(mu_)
-  int running_count_ = 0;                           // GUARDED_BY(mu_), mirror for stats
-  int64_t reserved_bytes_ = 0;                      // GUARDED_BY(mu_)
-  bool admission_blocked_ = false;  // GUARDED_BY(mu_): the waiting head fits no idle group
-  std::vector<Group> groups_;                       // engine thread only (after start)
-  std::unique_ptr<StageLink> link_;                 // set before serving; null: whole model
+  std::deque<std::unique_ptr<Sequence>> waiting_;  // GUARDED_BY(mu_)
+  bool stopping_ = false;                          // GUARDED_BY(mu_)
+  int running_count_ = 0;                          // GUARDED_BY(mu_), mirror for stats
+  int64_t reserved_bytes_ = 0;                     // GUARDED_BY(mu_)
+  bool admission_blocked_ = false;   // GUARDED_BY(mu_): the waiting head fits no idle group
+  std::vector<Group> groups_;        // engine thread only (after start)
+  std::unique_ptr<StageLink> link_;  // set before serving; null: whole model
   std::vector<std::pair<int, StageResult>> completed_;  // GUARDED_BY(mu_): group, result
   std::vector<uint64_t> released_;  // engine thread: finished sequences the stages still hold
   uint64_t next_seq_id_ = 1, next_step_id_ = 1;  // engine thread

@@ -103,6 +103,31 @@ Status ParseClusterConfig(const std::string& yaml, const std::string& source,
       return s;
     c.nodes.push_back(std::move(nc));
   }
+  if (const YAML::Node pipelines = root["pipelines"]) {
+    if (!pipelines.IsMap()) return InvalidArgument(at + "pipelines is not a mapping");
+    for (const auto& kv : pipelines) {
+      const std::string model = kv.first.as<std::string>();
+      const std::string where = at + "pipelines." + model + ".";
+      if (!kv.second.IsMap()) return InvalidArgument(where + " is not a mapping");
+      ClusterConfig::Pipeline p;
+      EPARA_RETURN_IF_ERROR(ReadOptional(kv.second, "stages", where, &p.stages));
+      EPARA_RETURN_IF_ERROR(ReadOptional(kv.second, "layers", where, &p.layers));
+      EPARA_RETURN_IF_ERROR(ReadOptional(kv.second, "depth", where, &p.depth));
+      if (p.stages.empty()) return InvalidArgument(where + "stages (node ids) is missing");
+      std::set<std::string> seen;
+      for (const std::string& s : p.stages) {
+        if (!ids.count(s)) return InvalidArgument(where + "stages: no node '" + s + "'");
+        if (!seen.insert(s).second)
+          return InvalidArgument(where + "stages: node '" + s + "' appears twice");
+      }
+      if (!p.layers.empty() && p.layers.size() != p.stages.size())
+        return InvalidArgument(where + "layers needs one count per stage");
+      for (int l : p.layers)
+        if (l < 1) return InvalidArgument(where + "layers: every stage needs at least one");
+      if (p.depth < 0) return InvalidArgument(where + "depth must not be negative");
+      c.pipelines[model] = p;
+    }
+  }
   *out = std::move(c);
   return Status::Ok();
 }
@@ -159,6 +184,18 @@ std::string NodeConfigToYaml(const NodeConfig& c) {
   e << YAML::Key << "down_after_ms" << YAML::Value << c.down_after.count();
   e << YAML::Key << "admission" << YAML::Value
     << (c.admission == router::Admission::kRejectEarly ? "reject-early" : "best-effort");
+  if (!c.pipeline.empty()) {
+    e << YAML::Key << "pipeline" << YAML::Value << YAML::BeginMap;
+    for (const auto& [model, p] : c.pipeline) {
+      e << YAML::Key << model << YAML::Value << YAML::Flow << YAML::BeginMap << YAML::Key << "stage"
+        << YAML::Value << p.stage << YAML::Key << "layers" << YAML::Value << YAML::Flow
+        << std::vector<int>{p.first_layer, p.end_layer} << YAML::Key << "depth" << YAML::Value
+        << p.depth;
+      if (!p.next.empty()) e << YAML::Key << "next" << YAML::Value << p.next;
+      e << YAML::EndMap;
+    }
+    e << YAML::EndMap;
+  }
   e << YAML::EndMap;
   return std::string(e.c_str()) + "\n";
 }

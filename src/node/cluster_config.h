@@ -9,6 +9,8 @@
 //     - {id: edge-1, class: edge-server, serve: [seg-demo, llama-demo], api_port: 8001}
 //     - {id: board-1, class: embedded, serve: [seg-demo]}
 //     - {id: micro-1, class: microcomputer, serve: [tensor-demo], cpu_quota: 0.2}
+//   pipelines:                    # optional: LLMs split into layer ranges over several nodes
+//     llama-demo: {stages: [edge-1, board-1], depth: 2}   # layers: [5, 3] to fix the split
 //
 // Device classes are built-in profiles (DeviceClassProfile): a CPU thread cap, a CPU share
 // emulated by backend/throttled_instance.h, and a memory budget. A node may override any of them.
@@ -41,6 +43,15 @@ struct ClusterConfig {
   // profiled services and starts their instances with the planned batching (node/cluster_plan.h).
   std::string plan_profiles;  // absolute; empty: no plan
   std::map<std::string, double> plan_rates;
+  // Pipeline-parallel LLMs (issue 5), by model: `epara up` splits the layers over `stages` (by
+  // speed and memory, allocator/pipeline_split.h, unless `layers` gives the counts) and writes
+  // each stage into its node's `pipeline` (node/cluster_plan.h, PlanPipelines).
+  struct Pipeline {
+    std::vector<std::string> stages;  // node ids, first = the head
+    std::vector<int> layers;          // per stage; empty: planned
+    int depth = 0;                    // micro-batches in flight; 0: one per stage
+  };
+  std::map<std::string, Pipeline> pipelines;
 };
 
 // `store_port`: where the nodes find `epara up`'s store (its gateway). Errors name the file and

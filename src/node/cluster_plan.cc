@@ -2,6 +2,8 @@
 
 #include <algorithm>
 
+#include "allocator/pipeline_split.h"
+
 namespace epara::node {
 
 std::vector<allocator::DeviceBudget> ClusterDevices(const ClusterConfig& cluster) {
@@ -41,6 +43,63 @@ std::vector<PlannedService> PlanCluster(const std::vector<allocator::Profile>& p
     out.push_back(std::move(s));
   }
   return out;
+}
+
+Status PlanPipelines(const std::map<std::string, LlmShape>& shapes, int host_threads,
+                     ClusterConfig* cluster, std::vector<std::string>* explain) {
+  auto node = [&](const std::string& id) -> NodeConfig* {
+    for (NodeConfig& n : cluster->nodes)
+      if (n.id == id) return &n;
+    return nullptr;
+  };
+  for (const auto& [model, p] : cluster->pipelines) {
+    auto shape = shapes.find(model);
+    if (shape == shapes.end())
+      return InvalidArgument("pipeline " + model + ": not an LLM of the model repository");
+    const LlmShape& m = shape->second;
+    std::vector<int> counts = p.layers;
+    if (counts.empty()) {
+      std::vector<allocator::StageDevice> devices;
+      for (size_t i = 0; i < p.stages.size(); ++i) {
+        const NodeConfig* n = node(p.stages[i]);
+        allocator::StageDevice d;
+        const DeviceConfig& dev = n->devices.front();
+        d.speed = (dev.cpu_threads > 0 ? std::min(dev.cpu_threads, host_threads) : host_threads) *
+                  dev.cpu_quota;
+        d.memory_bytes = dev.memory_mb << 20;
+        d.fixed_bytes = (i == 0 ? m.head_bytes : 0) + (i + 1 == p.stages.size() ? m.tail_bytes : 0);
+        devices.push_back(d);
+      }
+      Status s = allocator::SplitLayers(m.layers, m.layer_bytes, devices, &counts);
+      if (!s.ok()) return InvalidArgument("pipeline " + model + ": " + s.message());
+    }
+    int total = 0;
+    for (int c : counts) total += c;
+    if (total != m.layers)
+      return InvalidArgument("pipeline " + model + ": layers add up to " + std::to_string(total) +
+                             ", the model has " + std::to_string(m.layers));
+    const int depth = p.depth > 0 ? p.depth : static_cast<int>(p.stages.size());
+    std::string line = model + ":";
+    int first = 0;
+    for (size_t i = 0; i < p.stages.size(); ++i) {
+      NodeConfig* n = node(p.stages[i]);
+      PipelineStageConfig sc;
+      sc.stage = static_cast<int>(i);
+      sc.first_layer = first;
+      sc.end_layer = first + counts[i];
+      sc.depth = depth;
+      if (i + 1 < p.stages.size()) sc.next = p.stages[i + 1];
+      n->pipeline[model] = sc;
+      if (i == 0 && !n->serve_models.empty() &&
+          std::count(n->serve_models.begin(), n->serve_models.end(), model) == 0)
+        n->serve_models.push_back(model);
+      line += (i == 0 ? " " : " -> ") + n->id + " [" + std::to_string(sc.first_layer) + ", " +
+              std::to_string(sc.end_layer) + ")";
+      first = sc.end_layer;
+    }
+    explain->push_back(line + ", depth " + std::to_string(depth));
+  }
+  return Status::Ok();
 }
 
 }  // namespace epara::node

@@ -34,4 +34,20 @@ std::vector<PlannedService> PlanCluster(const std::vector<allocator::Profile>& p
                                         const allocator::CategorizerConfig& config,
                                         ClusterConfig* cluster, bool apply);
 
+// What the pipeline planner needs to know of an LLM (from its config.json).
+struct LlmShape {
+  int layers = 0;
+  int64_t layer_bytes = 0;  // weights of one decoder layer plus its share of the KV cache
+  int64_t head_bytes = 0;   // the first stage's extra: the embedding
+  int64_t tail_bytes = 0;   // the last stage's extra: final norm and LM head (if untied)
+};
+
+// Writes every pipeline of `cluster` into its nodes: stage i's node gets layers [a, b), the next
+// node's id and (the head) the depth; the head serves the model. Layer counts are the configured
+// ones, else SplitLayers over the nodes' speed (threads x CPU share) and memory. One line per
+// pipeline in `explain` (e.g. "llama-demo: n1 [0, 4) -> n2 [4, 8), depth 2").
+// InvalidArgument when a model has no shape or cannot be split so.
+Status PlanPipelines(const std::map<std::string, LlmShape>& shapes, int host_threads,
+                     ClusterConfig* cluster, std::vector<std::string>* explain);
+
 }  // namespace epara::node

@@ -92,12 +92,15 @@ Status NodeAgent::Create(const NodeConfig& config, api::ServerOptions server_opt
     if (d.kind == "cpu") server_options.cpu_quota = std::min(server_options.cpu_quota, d.cpu_quota);
   server_options.http.host = config.api_host;
   server_options.http.port = config.api_port;
+  EPARA_RETURN_IF_ERROR(a->PreparePipeline(&server_options));
   EPARA_RETURN_IF_ERROR(api::Server::Create(server_options, backends, &a->server_));
   for (const std::string& m : config.serve_models)
-    if (!a->server_->models().Find(m) && !a->server_->llms().count(m))
+    if (!a->server_->models().Find(m) && !a->server_->llms().count(m) &&
+        !(config.pipeline.count(m) && config.pipeline.at(m).stage > 0))  // held as a stage
       return NotFound("node " + config.id + ": model '" + m + "' is not in " + config.models_dir);
   // The device's memory budget holds every instance (LLMs: weights and KV cache).
   int64_t need = 0, budget = 0;
+  EPARA_RETURN_IF_ERROR(a->LoadHostedStages(server_options, &need));
   for (const engine::ServedModel* m : a->server_->models().List())
     need += m->memory_footprint_bytes;
   for (const auto& [_, e] : a->server_->llms())
@@ -179,6 +182,10 @@ Status NodeAgent::Start() {
     return peers_.count(id) > 0;
   };
   h.on_digest = [this](const cluster::LoadDigest& d) { peer_table_.Offer(d); };
+  h.open_stage = [this](const std::string& model, std::unique_ptr<llm::StageSession>* session,
+                        std::unique_ptr<llm::StageLink>* next) {
+    return OpenStage(model, session, next);
+  };
   h.on_forward = [this](const api::HttpRequest& req, api::HttpResponse* res) {
     const auto start = Clock::now();
     api::HttpRequest local = req;

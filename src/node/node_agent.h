@@ -10,7 +10,10 @@
 //     predicted completion = network estimate + expected wait + service time
 //     (router/route_policy.h), run here or forward over gRPC; a forward the peer never started is
 //     retried on the next candidate, one that failed after starting answers 503 with the reason;
-//   - GET /v1/cluster: nodes, devices, instances, liveness and the latest digests.
+//   - GET /v1/cluster: nodes, devices, instances, liveness and the latest digests;
+//   - pipeline stages of LLMs (config `pipeline:`, llm/pipeline_stage.h): as the head (stage 0)
+//     it serves the model's API and runs the engine on its first layers, linked to the next stage;
+//     as a later stage it holds its layers and answers pipeline streams from the previous one.
 //
 // Lifecycle: Create (loads models, connects the store) -> Start (listens, joins, starts the
 // threads) -> Stop (leaves the cluster, drains HTTP, stops peers). Thread-safe after Start.
@@ -37,6 +40,10 @@ namespace epara::peer {
 class PeerClient;
 class PeerServer;
 }  // namespace epara::peer
+namespace epara::llm {
+class StageLink;
+class StageSession;
+}  // namespace epara::llm
 
 namespace epara::node {
 
@@ -66,7 +73,18 @@ class NodeAgent {
 
  private:
   struct Peer;
+  struct HostedStage;
   explicit NodeAgent(const NodeConfig& config);
+
+  // pipeline_hosting.cc: loads the later stages configured here (their models are then not served
+  // whole), and makes heads' engines link to their next stage. Before Server::Create.
+  Status PreparePipeline(api::ServerOptions* options);
+  Status LoadHostedStages(const api::ServerOptions& options, int64_t* memory_bytes);
+  // PeerServerHandlers::open_stage.
+  Status OpenStage(const std::string& model, std::unique_ptr<llm::StageSession>* session,
+                   std::unique_ptr<llm::StageLink>* next);
+  // The link from a stage of `model` here to the node `next` (resolved when a stream opens).
+  std::unique_ptr<llm::StageLink> NextStageLink(const std::string& model, const std::string& next);
 
   cluster::NodeRecord MakeRecord() const;
   cluster::LoadDigest MakeDigest();
@@ -94,6 +112,7 @@ class NodeAgent {
   std::unique_ptr<cluster::ClusterStore> own_store_;
   cluster::ClusterStore* store_ = nullptr;  // own_store_ or the shared one
   std::unique_ptr<peer::PeerServer> peer_server_;
+  std::map<std::string, std::unique_ptr<HostedStage>> stages_;  // later stages held here, by model
   std::unique_ptr<cluster::Membership> membership_;
   std::unique_ptr<cluster::WatchHandle> watch_;
   std::unique_ptr<cluster::WatchHandle> profile_watch_;

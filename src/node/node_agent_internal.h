@@ -10,6 +10,7 @@
 
 #include "cluster/load_digest.h"
 #include "cluster/node_record.h"
+#include "llm/llama_model.h"
 #include "node/node_agent.h"
 #include "peer/peer_client.h"
 
@@ -29,6 +30,14 @@ struct NodeAgent::Peer {
   bool unreachable = false;
   cluster::LoadDigest unreachable_at;
   std::map<std::string, int> outstanding;  // forwards in flight from here, by model
+};
+
+// A later pipeline stage held here (pipeline_hosting.cc).
+struct NodeAgent::HostedStage {
+  std::unique_ptr<llm::LlamaModel> model;
+  std::mutex mu;  // one forward at a time across the streams that reach it
+  int64_t kv_budget_tokens = 0;
+  std::string next;  // node id; empty on the last stage
 };
 
 }  // namespace epara::node

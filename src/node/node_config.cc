@@ -101,6 +101,29 @@ Status Parse(const YAML::Node& root, const std::string& src, NodeConfig* c) {
                              "'");
     }
   }
+  if (const YAML::Node pipeline = root["pipeline"]) {
+    if (!pipeline.IsMap()) return InvalidArgument(at + "pipeline is not a mapping");
+    for (const auto& kv : pipeline) {
+      const std::string model = kv.first.as<std::string>();
+      const std::string where = at + "pipeline." + model + ".";
+      if (!kv.second.IsMap()) return InvalidArgument(where + " is not a mapping");
+      PipelineStageConfig p;
+      std::vector<int> layers;
+      EPARA_RETURN_IF_ERROR(ReadOptional(kv.second, "stage", where, &p.stage));
+      EPARA_RETURN_IF_ERROR(ReadOptional(kv.second, "layers", where, &layers));
+      EPARA_RETURN_IF_ERROR(ReadOptional(kv.second, "next", where, &p.next));
+      EPARA_RETURN_IF_ERROR(ReadOptional(kv.second, "depth", where, &p.depth));
+      if (layers.size() != 2 || layers[0] < 0 || layers[1] <= layers[0])
+        return InvalidArgument(where + "layers must be [first, end) with first < end");
+      p.first_layer = layers[0];
+      p.end_layer = layers[1];
+      if (p.stage < 0 || p.depth < 1)
+        return InvalidArgument(where + "stage must not be negative and depth at least 1");
+      if (p.stage == 0 && p.first_layer != 0)
+        return InvalidArgument(where + "the head (stage 0) starts at layer 0");
+      c->pipeline[model] = p;
+    }
+  }
   int sync_ms = static_cast<int>(c->sync_interval.count());
   int down_ms = static_cast<int>(c->down_after.count());
   EPARA_RETURN_IF_ERROR(ReadOptional(root, "sync_interval_ms", at, &sync_ms));

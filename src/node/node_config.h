@@ -13,6 +13,11 @@
 //   sync_interval_ms: 200           # Δ: load digests to every peer
 //   down_after_ms: 3000             # lease TTL: a silent node is down after this
 //   admission: best-effort          # or reject-early: 503 when no instance can meet the SLO
+//   pipeline:                       # optional: pipeline stages of LLMs held here (issue 5)
+//     llama-demo: {stage: 0, layers: [0, 4], next: node-b, depth: 2}
+//       # stage 0 (the head) serves the model's API and runs its engine; later stages hold
+//       # layers only. next: the node of the following stage (absent on the last). depth: the
+//       # micro-batches the head keeps in flight (default 2).
 //
 // Parse errors name the file and the field.
 #pragma once
@@ -36,6 +41,14 @@ struct DeviceConfig {
   double cpu_quota = 1.0;  // < 1: emulate a slower device (backend/throttled_instance.h)
 };
 
+struct PipelineStageConfig {
+  int stage = 0;  // 0: the head
+  int first_layer = 0;
+  int end_layer = 0;  // exclusive; 0: the model's last layer
+  std::string next;   // node id of the next stage; empty on the last
+  int depth = 2;      // head only: micro-batches in flight
+};
+
 struct NodeConfig {
   std::string id;
   std::string device_class = "edge-server";
@@ -53,6 +66,7 @@ struct NodeConfig {
   std::chrono::milliseconds sync_interval{200};
   std::chrono::milliseconds down_after{3000};
   router::Admission admission = router::Admission::kBestEffort;
+  std::map<std::string, PipelineStageConfig> pipeline;  // by model
 };
 
 Status LoadNodeConfig(const std::string& path, NodeConfig* out);

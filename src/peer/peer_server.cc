@@ -94,6 +94,80 @@ class Service final : public v1::Peer::Service {
     return grpc::Status::OK;
   }
 
+  grpc::Status PipelineStream(
+      grpc::ServerContext* ctx,
+      grpc::ServerReaderWriter<v1::StageReply, v1::StageStep>* stream) override {
+    {
+      std::lock_guard<std::mutex> lock(mu_);
+      if (stopping_) return grpc::Status(grpc::StatusCode::UNAVAILABLE, "node stopping");
+      syncs_.insert(ctx);
+    }
+    struct Unregister {
+      Service* s;
+      grpc::ServerContext* ctx;
+      ~Unregister() {
+        std::lock_guard<std::mutex> lock(s->mu_);
+        s->syncs_.erase(ctx);
+      }
+    } unregister{this, ctx};
+    std::mutex write_mu;  // replies come from this thread (errors, last stage) and the next link's
+    auto reply = [&](const llm::StageResult& r) {
+      v1::StageReply msg;
+      ToProto(r, &msg);
+      std::lock_guard<std::mutex> lock(write_mu);
+      (void)stream->Write(msg);  // fails only when the upstream is gone (then nobody waits)
+    };
+    std::unique_ptr<llm::StageSession> session;
+    std::unique_ptr<llm::StageLink> next;
+    grpc::Status result = grpc::Status::OK;
+    v1::StageStep msg;
+    std::string model;
+    while (stream->Read(&msg)) {
+      if (!session) {
+        if (h_.is_peer && !h_.is_peer(msg.origin_node())) {
+          refused_++;
+          result = grpc::Status(grpc::StatusCode::PERMISSION_DENIED,
+                                "unknown peer '" + msg.origin_node() + "'");
+          break;
+        }
+        Status st = h_.open_stage ? h_.open_stage(msg.model(), &session, &next)
+                                  : NotFound("this node hosts no pipeline stages");
+        if (!st.ok()) {
+          result = grpc::Status(st.code() == StatusCode::kNotFound
+                                    ? grpc::StatusCode::NOT_FOUND
+                                    : grpc::StatusCode::FAILED_PRECONDITION,
+                                st.message());
+          break;
+        }
+        model = msg.model();
+      } else if (msg.model() != model) {
+        refused_++;
+        result = grpc::Status(grpc::StatusCode::INVALID_ARGUMENT,
+                              "a pipeline stream carries one model (" + model + ")");
+        break;
+      }
+      llm::StageStep step;
+      llm::StageResult r;
+      r.step_id = msg.step_id();
+      if (r.status = FromProto(msg, &step); !r.status.ok()) {
+        refused_++;
+        reply(r);
+        continue;
+      }
+      std::vector<float> out;
+      r.status = session->Run(step, &out);
+      if (!r.status.ok() || !next) {
+        r.logits = std::move(out);
+        reply(r);
+        continue;
+      }
+      step.hidden = std::move(out);
+      next->Send(std::move(step), reply);
+    }
+    next.reset();  // answers (or fails) every step still downstream before the stream ends
+    return result;
+  }
+
   // Ends every digest stream (they never end on their own) and refuses new ones.
   void CancelSyncs() {
     std::lock_guard<std::mutex> lock(mu_);
@@ -108,7 +182,7 @@ class Service final : public v1::Peer::Service {
   PeerServerHandlers h_;
   std::mutex mu_;
   bool stopping_ = false;                 // GUARDED_BY(mu_)
-  std::set<grpc::ServerContext*> syncs_;  // GUARDED_BY(mu_)
+  std::set<grpc::ServerContext*> syncs_;  // GUARDED_BY(mu_): digest and pipeline streams
 };
 
 }  // namespace
@@ -134,6 +208,9 @@ Status PeerServer::Start(const PeerServerOptions& options, PeerServerHandlers ha
   builder.RegisterService(impl->service.get());
   builder.SetMaxReceiveMessageSize(256 << 20);
   builder.SetMaxSendMessageSize(256 << 20);
+  // Pipeline links ping every second to notice a silent stage (peer/stage_link_client.cc).
+  builder.AddChannelArgument(GRPC_ARG_HTTP2_MIN_RECV_PING_INTERVAL_WITHOUT_DATA_MS, 500);
+  builder.AddChannelArgument(GRPC_ARG_HTTP2_MAX_PING_STRIKES, 0);
   impl->server = builder.BuildAndStart();
   if (!impl->server || impl->port <= 0) return Unavailable("cannot listen for peers on " + address);
   out->reset(new PeerServer(std::move(impl)));

@@ -1,7 +1,9 @@
 // PeerServer: the gRPC endpoint through which a node's peers reach it (src/peer/peer.proto):
 //   - SyncDigests: a stream of load digests from one peer, handed to `on_digest`;
 //   - Forward: an HTTP request of epara's API that a peer routed here, run by `on_forward` and
-//     answered as accepted -> head -> chunks.
+//     answered as accepted -> head -> chunks;
+//   - PipelineStream: pipeline steps for an LLM stage hosted here (llm/pipeline_stage.h), run by a
+//     session per stream and relayed to the next stage, the last stage's logits flowing back.
 // Unknown peers (`is_peer` false for the sender's node id) are refused with PERMISSION_DENIED;
 // malformed messages with INVALID_ARGUMENT (gRPC itself refuses undecodable bytes). Neither ever
 // takes the server down.
@@ -14,6 +16,7 @@
 #include "api/http_types.h"
 #include "cluster/load_digest.h"
 #include "core/status.h"
+#include "llm/pipeline_stage.h"
 
 namespace epara::peer {
 
@@ -27,6 +30,12 @@ struct PeerServerHandlers {
   std::function<void(const cluster::LoadDigest&)> on_digest;
   // Runs a forwarded request here (never forwarding it again) and fills the response.
   std::function<void(const api::HttpRequest&, api::HttpResponse*)> on_forward;
+  // Opens the state of one incoming pipeline stream for `model`: its session at the stage hosted
+  // here, and the link on to the next stage (left null on the last stage). NotFound when this
+  // node hosts no stage of `model`. Null: no stages here.
+  std::function<Status(const std::string& model, std::unique_ptr<llm::StageSession>* session,
+                       std::unique_ptr<llm::StageLink>* next)>
+      open_stage;
 };
 
 class PeerServer {

@@ -1,6 +1,8 @@
 #include "peer/proto_convert.h"
 
 #include <algorithm>
+#include <bit>
+#include <cstring>
 
 namespace epara::peer {
 
@@ -69,6 +71,77 @@ Status FromProto(const v1::ForwardRequest& in, api::HttpRequest* out) {
   for (const auto& [k, v] : in.query()) out->query.emplace(k, v);
   for (const auto& [k, v] : in.headers()) out->headers.emplace(k, v);
   return Status::Ok();
+}
+
+namespace {
+
+static_assert(std::endian::native == std::endian::little,
+              "peer.proto packs floats little-endian; this host would need byte swaps");
+
+std::string PackFloats(const std::vector<float>& v) {
+  return std::string(reinterpret_cast<const char*>(v.data()), v.size() * sizeof(float));
+}
+
+Status UnpackFloats(const std::string& bytes, const char* what, std::vector<float>* out) {
+  if (bytes.size() % sizeof(float) != 0)
+    return InvalidArgument(std::string(what) + " of " + std::to_string(bytes.size()) +
+                           " bytes is not a whole number of floats");
+  out->resize(bytes.size() / sizeof(float));
+  std::memcpy(out->data(), bytes.data(), bytes.size());
+  return Status::Ok();
+}
+
+}  // namespace
+
+void ToProto(const std::string& origin, const std::string& model, const llm::StageStep& in,
+             v1::StageStep* out) {
+  out->set_origin_node(origin);
+  out->set_model(model);
+  out->set_step_id(in.step_id);
+  for (const llm::StageStep::Seq& s : in.seqs) {
+    v1::StageSeq* p = out->add_seqs();
+    p->set_id(s.id);
+    p->set_start(static_cast<uint32_t>(s.start));
+    p->set_capacity(static_cast<uint32_t>(s.capacity));
+    p->mutable_tokens()->Add(s.tokens.begin(), s.tokens.end());
+  }
+  out->set_hidden(PackFloats(in.hidden));
+  out->set_all_positions(in.all_positions);
+  out->mutable_release()->Add(in.release.begin(), in.release.end());
+}
+
+Status FromProto(const v1::StageStep& in, llm::StageStep* out) {
+  out->step_id = in.step_id();
+  out->seqs.clear();
+  for (const v1::StageSeq& p : in.seqs()) {
+    if (p.tokens().empty())
+      return InvalidArgument("pipeline step " + std::to_string(in.step_id()) + ": sequence " +
+                             std::to_string(p.id()) + " has no tokens");
+    if (p.start() > (1u << 30) || p.capacity() > (1u << 30))
+      return InvalidArgument("pipeline step " + std::to_string(in.step_id()) +
+                             ": position or capacity out of range");
+    out->seqs.push_back({p.id(), static_cast<int>(p.start()), static_cast<int>(p.capacity()),
+                         std::vector<int32_t>(p.tokens().begin(), p.tokens().end())});
+  }
+  EPARA_RETURN_IF_ERROR(UnpackFloats(in.hidden(), "hidden states", &out->hidden));
+  out->all_positions = in.all_positions();
+  out->release.assign(in.release().begin(), in.release().end());
+  return Status::Ok();
+}
+
+void ToProto(const llm::StageResult& in, v1::StageReply* out) {
+  out->set_step_id(in.step_id);
+  out->set_code(static_cast<int32_t>(in.status.code()));
+  out->set_message(in.status.message());
+  if (in.status.ok()) out->set_logits(PackFloats(in.logits));
+}
+
+Status FromProto(const v1::StageReply& in, llm::StageResult* out) {
+  out->step_id = in.step_id();
+  if (in.code() < 0 || in.code() > static_cast<int32_t>(StatusCode::kInternal))
+    return InvalidArgument("pipeline reply with unknown status code " + std::to_string(in.code()));
+  out->status = Status(static_cast<StatusCode>(in.code()), in.message());
+  return UnpackFloats(in.logits(), "logits", &out->logits);
 }
 
 }  // namespace epara::peer

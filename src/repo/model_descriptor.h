@@ -61,6 +61,11 @@ struct LlmServingOptions {
   int token_budget = 2048;  // tokens per engine step (prefill + decode)
   int max_waiting = 256;    // queued requests beyond this are rejected (503)
   int threads = 0;          // intra-op threads; 0 = all cores
+  // Not read from model.yaml: set by a node that holds a pipeline stage of the model (issue 5).
+  // The instance loads decoder layers [first_layer, end_layer) (end_layer 0: the last) and gets
+  // the share of kv_cache_mb its layers need for the same number of tokens.
+  int first_layer = 0;
+  int end_layer = 0;
 };
 
 struct ModelDescriptor {
