@@ -2,7 +2,9 @@
 //   1. the added latency of one forward hop on loopback: the same tiny model (tensor-demo copies)
 //      served by the node asked vs by a peer, requests interleaved in one run;
 //   2. intra-request spatial split: one large image (the demo UNet at --split-size) served whole
-//      by one node vs split into 2 tiles on 2 nodes (1 thread each), requests interleaved;
+//      by one node vs split into N tiles on N equal nodes (1 thread each at --split-quota of a
+//      core, so that 4 nodes fit a 2-core host), for every N of --split-nodes, requests
+//      interleaved;
 //   3. load-digest sync traffic per node per second at several cluster sizes, measured as the
 //      loopback interface's byte counters (IP packets, so TCP/IP, HTTP/2 and gRPC framing
 //      included). Run it in a private network namespace so nothing else counts:
@@ -78,13 +80,14 @@ uint64_t LoopbackTxBytes() {
 std::unique_ptr<node::NodeAgent> StartNode(const std::string& id, const std::string& repo,
                                            const std::vector<std::string>& models,
                                            cluster::ClusterStore* store,
-                                           backend::BackendRegistry* backends) {
+                                           backend::BackendRegistry* backends,
+                                           double cpu_quota = 1.0) {
   node::NodeConfig c;
   c.id = id;
   c.api_port = 0;
   c.models_dir = repo;
   c.serve_models = models;
-  c.devices.push_back({"cpu", "cpu", 1, 0, 1.0});
+  c.devices.push_back({"cpu", "cpu", 1, 0, cpu_quota});
   api::ServerOptions o;
   o.http.threads = 8;
   std::unique_ptr<node::NodeAgent> a;
@@ -130,6 +133,8 @@ int main(int argc, char** argv) {
   int hop_requests = 2000;
   int split_requests = 10;
   int split_size = 1024;
+  std::vector<int> split_nodes = {2};
+  double split_quota = 1.0;
   double sync_seconds = 10;
   std::vector<int> sizes = {4, 16};
   std::string out;
@@ -143,6 +148,11 @@ int main(int argc, char** argv) {
                  "Request pairs for the spatial split (0: skip)")
       ->capture_default_str();
   app.add_option("--split-size", split_size, "Model input size for the spatial split")
+      ->capture_default_str();
+  app.add_option("--split-nodes", split_nodes, "Node counts (= tiles) for the spatial split")
+      ->capture_default_str();
+  app.add_option("--split-quota", split_quota,
+                 "CPU share of each split node's one thread (0.5: an embedded-class node)")
       ->capture_default_str();
   app.add_option("--out", out, "Write the JSON result here");
   CLI11_PARSE(app, argc, argv);
@@ -229,12 +239,14 @@ int main(int argc, char** argv) {
     for (auto& n : nodes) n->Stop();
   }
 
-  // 2. Spatial split: node a (asked) and node b both host seg-hd, one intra-op thread each.
-  if (split_requests > 0) {
+  // 2. Spatial split: N equal nodes host seg-hd (one intra-op thread each); node a is asked.
+  json splits = json::array();
+  for (int n_nodes : split_requests > 0 ? split_nodes : std::vector<int>{}) {
     cluster::EmbeddedStore store;
     std::vector<std::unique_ptr<node::NodeAgent>> nodes;
-    nodes.push_back(StartNode("a", repo.string(), {"seg-hd"}, &store, &backends));
-    nodes.push_back(StartNode("b", repo.string(), {"seg-hd"}, &store, &backends));
+    for (int k = 0; k < n_nodes; ++k)
+      nodes.push_back(StartNode(std::string(1, static_cast<char>('a' + k)), repo.string(),
+                                {"seg-hd"}, &store, &backends, split_quota));
     if (!WaitConverged(nodes)) return 1;
     std::string png;
     if (!EncodePng(SyntheticScene(split_size, split_size), &png).ok()) return 1;
@@ -242,38 +254,43 @@ int main(int argc, char** argv) {
     client.set_read_timeout(300, 0);
     std::vector<double> whole_ms, split_ms;
     int failures = 0;
-    auto once = [&](const char* query) {
+    auto once = [&](const std::string& query) {
       const auto t0 = Clock::now();
-      auto r = client.Post((std::string("/v1/segment/seg-hd") + query).c_str(), png, "image/png");
+      auto r = client.Post(("/v1/segment/seg-hd" + query).c_str(), png, "image/png");
       if (!r || r->status != 200) failures++;
       return std::chrono::duration<double, std::milli>(Clock::now() - t0).count();
     };
+    const std::string split_query = "?split=" + std::to_string(n_nodes);
     once("");
-    once("?split=2");  // warm-up: both nodes have run both tile shapes
+    once(split_query);  // warm-up: every node has run its tile shape
+    once(split_query);
     for (int i = 0; i < split_requests; ++i) {
       if (i % 2 == 0) {
         whole_ms.push_back(once(""));
-        split_ms.push_back(once("?split=2"));
+        split_ms.push_back(once(split_query));
       } else {
-        split_ms.push_back(once("?split=2"));
+        split_ms.push_back(once(split_query));
         whole_ms.push_back(once(""));
       }
     }
     using bench::Percentile;
     const double w50 = Percentile(whole_ms, 50), s50 = Percentile(split_ms, 50);
-    result["spatial_split"] = {
-        {"image", split_size},
-        {"tiles", 2},
-        {"halo", 128},
-        {"requests_each", split_requests},
-        {"failures", failures},
-        {"whole_one_node_ms", {{"p50", w50}, {"p99", Percentile(whole_ms, 99)}}},
-        {"split_two_nodes_ms", {{"p50", s50}, {"p99", Percentile(split_ms, 99)}}},
-        {"speedup_p50", w50 / s50}};
-    std::fprintf(stderr, "split %d^2: whole p50 %.0f ms, 2 tiles on 2 nodes p50 %.0f ms (x%.2f)\n",
-                 split_size, w50, s50, w50 / s50);
+    splits.push_back({{"image", split_size},
+                      {"nodes", n_nodes},
+                      {"tiles", n_nodes},
+                      {"node_cpu_quota", split_quota},
+                      {"halo", 128},
+                      {"requests_each", split_requests},
+                      {"failures", failures},
+                      {"whole_one_node_ms", {{"p50", w50}, {"p99", Percentile(whole_ms, 99)}}},
+                      {"split_ms", {{"p50", s50}, {"p99", Percentile(split_ms, 99)}}},
+                      {"speedup_p50", w50 / s50}});
+    std::fprintf(stderr,
+                 "split %d^2: whole p50 %.0f ms, %d tiles on %d nodes p50 %.0f ms (x%.2f)\n",
+                 split_size, w50, n_nodes, n_nodes, s50, w50 / s50);
     for (auto& n : nodes) n->Stop();
   }
+  if (!splits.empty()) result["spatial_split"] = splits;
 
   // 3. Sync traffic at each cluster size, idle apart from the digests (every node hosts one model).
   json sync = json::array();

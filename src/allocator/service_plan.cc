@@ -61,6 +61,21 @@ ServicePlan PlanService(const Categorization& c, const Profile& profile, double 
       plan.batching.max_queue_delay_us = 0;
       plan.note = "replicas: SLO-aware batching without queue delay";
       break;
+    case ParallelMode::kSpatialSplit:
+      plan.mode = ParallelMode::kSpatialSplit;
+      plan.batching.max_queue_delay_us = 0;
+      plan.split = std::max(2, c.devices_needed);
+      std::snprintf(buf, sizeof buf,
+                    "spatial split: every request as %d tiles on %d instances at once, no queue "
+                    "delay",
+                    plan.split, plan.split);
+      plan.note = buf;
+      break;
+    case ParallelMode::kPipeline:
+      plan.mode = ParallelMode::kPipeline;
+      plan.note =
+          "pipeline: layer ranges on several nodes, listed under `pipelines:` in cluster.yaml";
+      break;
     default:
       plan.mode = ParallelMode::kReplicas;
       plan.batching.max_queue_delay_us = 0;

@@ -6,8 +6,10 @@
 //   FS-SD (batching): SLO-aware batching; max batch = the largest profiled batch that runs within
 //     half the SLO (a request may wait for one batch and then run in the next); queue delay = what
 //     the SLO leaves after two such batches, capped by the descriptor's;
-//   MD modes (spatial split, pipeline) are not executed by instances yet: served as replicas, with
-//     a note saying so.
+//   LS-MD vision (spatial split): replicas without queue delay, and every request is split into
+//     `split` = max(2, devices needed) tiles on that many instances (the nodes' default split);
+//   MD LLMs (pipeline): the engine batches continuously; the stages come from cluster.yaml's
+//     `pipelines:` (node/cluster_plan.h), the note says so.
 #pragma once
 
 #include <string>
@@ -21,6 +23,7 @@ namespace epara::allocator {
 struct ServicePlan {
   ParallelMode mode = ParallelMode::kReplicas;  // the mode the instances run
   BatchingConfig batching;
+  int split = 0;     // spatial split: tiles per request (0: none)
   std::string note;  // what was chosen and why, for logs and --explain
 };
 

@@ -50,10 +50,21 @@ TEST(ServicePlanTest, LatencySensitiveAndMultiDeviceServicesNeverWait) {
   ServicePlan p = PlanService(c, SegProfile(), 60, Descriptor());
   EXPECT_EQ(p.batching.max_queue_delay_us, 0);
   EXPECT_TRUE(p.batching.slo_aware);
+  EXPECT_EQ(p.split, 0);
+  // Too slow for its SLO on any one device: every request split over the devices it needs.
   c.mode = ParallelMode::kSpatialSplit;
+  c.devices_needed = 3;
   p = PlanService(c, SegProfile(), 60, Descriptor());
-  EXPECT_EQ(p.mode, ParallelMode::kReplicas);
-  EXPECT_NE(p.note.find("spatial-split is not executed"), std::string::npos) << p.note;
+  EXPECT_EQ(p.mode, ParallelMode::kSpatialSplit);
+  EXPECT_EQ(p.split, 3);
+  EXPECT_EQ(p.batching.max_queue_delay_us, 0);
+  EXPECT_NE(p.note.find("3 tiles on 3 instances"), std::string::npos) << p.note;
+  c.devices_needed = 1;  // a split is at least 2 tiles
+  EXPECT_EQ(PlanService(c, SegProfile(), 60, Descriptor()).split, 2);
+  c.mode = ParallelMode::kPipeline;
+  p = PlanService(c, SegProfile(), 60, Descriptor());
+  EXPECT_EQ(p.mode, ParallelMode::kPipeline);
+  EXPECT_NE(p.note.find("pipelines:"), std::string::npos) << p.note;
 }
 
 }  // namespace

@@ -27,6 +27,9 @@ struct ServerOptions {
   std::vector<std::string> skip_models;  // and never these (e.g. a pipeline stage held here)
   // Batching that replaces a descriptor's (the allocator's plan, applied at start), by model.
   std::map<std::string, BatchingConfig> batching_overrides;
+  // Tiles per segmentation request without ?split=N, by model (the plan's spatial split; needs a
+  // node's run_split).
+  std::map<std::string, int> split_defaults;
   int cpu_threads = 0;  // CPU threads all instances together may use (a node's share); 0: all cores
   double cpu_quota = 1.0;  // < 1: emulate a slower device (backend/throttled_instance.h)
   DecodeLimits image_limits;

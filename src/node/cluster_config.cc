@@ -166,6 +166,7 @@ std::string NodeConfigToYaml(const NodeConfig& c) {
         << YAML::EndMap;
     e << YAML::EndMap;
   }
+  if (!c.split.empty()) e << YAML::Key << "split" << YAML::Value << YAML::Flow << c.split;
   e << YAML::EndMap;
   e << YAML::Key << "devices" << YAML::Value << YAML::BeginSeq;
   for (const DeviceConfig& d : c.devices)

@@ -1,5 +1,7 @@
 #include "node/cluster_config.h"
 
+#include "node/cluster_plan.h"
+
 #include <gtest/gtest.h>
 
 namespace epara::node {
@@ -72,6 +74,11 @@ TEST(ClusterConfigTest, ErrorsNameTheFileAndField) {
       {"models: /m\nnodes: [{id: a, class: mainframe}]", "unknown device class 'mainframe'"},
       {"models: /m\nnodes: [{id: a, cpu_quota: 2}]", "cpu_quota must be in (0, 1]"},
       {"models: /m\nadmission: never\nnodes: [{id: a}]", "admission must be"},
+      {"models: /m\nnodes: [{id: a}]\npipelines: {l: {stages: [a, z]}}",
+       "pipelines.l.stages: no node 'z'"},
+      {"models: /m\nnodes: [{id: a}, {id: b}]\npipelines: {l: {stages: [a, b], layers: [3]}}",
+       "pipelines.l.layers needs one count per stage"},
+      {"models: /m\nnodes: [{id: a}]\npipelines: {l: {stages: [a, a]}}", "appears twice"},
   };
   for (const auto& [text, message] : bad) {
     ClusterConfig c;
@@ -79,6 +86,53 @@ TEST(ClusterConfigTest, ErrorsNameTheFileAndField) {
     EXPECT_EQ(s.code(), StatusCode::kInvalidArgument) << text;
     EXPECT_NE(s.message().find(message), std::string::npos) << s.message();
   }
+}
+
+// Pipelines become per-node stage settings: layers split by speed (threads x CPU share) unless
+// given, the next node named, the head made to serve the model; they survive the YAML round trip.
+TEST(ClusterConfigTest, PipelinesBecomeNodeStagesSizedBySpeed) {
+  ClusterConfig c;
+  ASSERT_TRUE(ParseClusterConfig(R"(
+models: /m
+nodes:
+  - {id: fast, class: edge-server, cpu_threads: 2, serve: [seg-demo]}
+  - {id: slow, class: embedded}
+  - {id: x, class: embedded}
+pipelines:
+  llm: {stages: [fast, slow]}
+  fixed: {stages: [x, slow], layers: [1, 7], depth: 3}
+)",
+                                 "c.yaml", "/", 1, &c)
+                  .ok());
+  std::map<std::string, LlmShape> shapes = {{"llm", {10, 1 << 20, 0, 0}},
+                                            {"fixed", {8, 1 << 20, 0, 0}}};
+  std::vector<std::string> explain;
+  Status s = PlanPipelines(shapes, /*host_threads=*/2, &c, &explain);
+  ASSERT_TRUE(s.ok()) << s.ToString();
+  // fast: 2 threads at full speed (4x the embedded node's 1 thread at half speed): 8 of 10.
+  ASSERT_EQ(explain.size(), 2u);
+  EXPECT_EQ(explain[0], "fixed: x [0, 1) -> slow [1, 8), depth 3");
+  EXPECT_EQ(explain[1], "llm: fast [0, 8) -> slow [8, 10), depth 2");
+  const NodeConfig& fast = c.nodes[0];
+  EXPECT_EQ(fast.serve_models, (std::vector<std::string>{"seg-demo", "llm"}));
+  ASSERT_EQ(fast.pipeline.count("llm"), 1u);
+  EXPECT_EQ(fast.pipeline.at("llm").next, "slow");
+  NodeConfig back;
+  ASSERT_TRUE(ParseNodeConfig(NodeConfigToYaml(c.nodes[1]), "gen", &back).ok());
+  ASSERT_EQ(back.pipeline.size(), 2u);
+  EXPECT_EQ(back.pipeline["llm"].stage, 1);
+  EXPECT_EQ(back.pipeline["llm"].first_layer, 8);
+  EXPECT_EQ(back.pipeline["llm"].end_layer, 10);
+  EXPECT_TRUE(back.pipeline["llm"].next.empty());
+  EXPECT_EQ(back.pipeline["fixed"].first_layer, 1);
+
+  // A model the repository does not have, and counts that do not add up, are named.
+  shapes.erase("fixed");
+  EXPECT_NE(PlanPipelines(shapes, 2, &c, &explain).message().find("pipeline fixed: not an LLM"),
+            std::string::npos);
+  shapes["fixed"] = {9, 1, 0, 0};
+  EXPECT_NE(PlanPipelines(shapes, 2, &c, &explain).message().find("layers add up to 8"),
+            std::string::npos);
 }
 
 }  // namespace

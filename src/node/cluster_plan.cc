@@ -38,8 +38,11 @@ std::vector<PlannedService> PlanCluster(const std::vector<allocator::Profile>& p
     if (apply && d->task != TaskType::kLlm)
       for (NodeConfig& n : cluster->nodes)
         if (n.serve_models.empty() ||
-            std::count(n.serve_models.begin(), n.serve_models.end(), p.model) > 0)
+            std::count(n.serve_models.begin(), n.serve_models.end(), p.model) > 0) {
           n.batching[p.model] = s.plan.batching;
+          if (s.plan.split > 0 && d->task == TaskType::kSegmentation)
+            n.split[p.model] = s.plan.split;
+        }
     out.push_back(std::move(s));
   }
   return out;

@@ -87,6 +87,7 @@ Status NodeAgent::Create(const NodeConfig& config, api::ServerOptions server_opt
   server_options.models_dir = config.models_dir;
   server_options.only_models = config.serve_models;
   server_options.batching_overrides = config.batching;
+  server_options.split_defaults = config.split;
   server_options.cpu_threads = CpuThreads(config);
   for (const DeviceConfig& d : config.devices)
     if (d.kind == "cpu") server_options.cpu_quota = std::min(server_options.cpu_quota, d.cpu_quota);

@@ -67,6 +67,10 @@ Status Parse(const YAML::Node& root, const std::string& src, NodeConfig* c) {
       c->batching[model] = b;
     }
   }
+  EPARA_RETURN_IF_ERROR(ReadOptional(models, "split", at + "models.", &c->split));
+  for (const auto& [model, tiles] : c->split)
+    if (tiles < 1 || tiles > 64)
+      return InvalidArgument(at + "models.split." + model + " must be in [1, 64]");
   if (const YAML::Node devices = root["devices"]) {
     if (!devices.IsSequence()) return InvalidArgument(at + "devices is not a list");
     for (size_t i = 0; i < devices.size(); ++i) {

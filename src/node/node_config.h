@@ -7,6 +7,8 @@
 //   models: {dir: /srv/models, serve: [seg-demo]}   # serve: a subset of the repository (optional)
 //     # optional, per model, replacing the descriptor's batching (how `epara up` applies a plan):
 //     # batching: {seg-demo: {max_batch_size: 4, max_queue_delay_ms: 10, slo_aware: true}}
+//     # optional: segmentation requests without ?split=N run as this many tiles (the plan's
+//     # spatial split): split: {seg-hd: 2}
 //   devices:
 //     - {id: cpu, kind: cpu, cpu_threads: 2, memory_mb: 4096, cpu_quota: 1.0}
 //   store: {kind: etcd, endpoint: 127.0.0.1:2379}   # or {kind: embedded} (a one-node cluster)
@@ -59,6 +61,7 @@ struct NodeConfig {
   std::string models_dir;
   std::vector<std::string> serve_models;           // empty: every model of models_dir
   std::map<std::string, BatchingConfig> batching;  // per model, replaces the descriptor's
+  std::map<std::string, int> split;                // per model: default tiles per request
   std::vector<DeviceConfig> devices;               // at least one (default: one CPU with all cores)
   std::string store_kind = "embedded";             // "embedded" | "etcd"
   std::string store_host = "127.0.0.1";

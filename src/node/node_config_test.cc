@@ -64,6 +64,12 @@ TEST(NodeConfigTest, ErrorsNameTheFileAndField) {
       {"id: n\nmodels: {dir: /m}\nsync_interval_ms: 500\ndown_after_ms: 600", "at least twice"},
       {"id: n\nmodels: {dir: /m}\nadmission: maybe", "admission must be"},
       {"id: [unclosed", "not valid YAML"},
+      {"id: n\nmodels: {dir: /m}\npipeline: {l: {stage: 1, layers: [4]}}",
+       "pipeline.l.layers must be [first, end)"},
+      {"id: n\nmodels: {dir: /m}\npipeline: {l: {stage: 0, layers: [2, 4]}}",
+       "the head (stage 0) starts at layer 0"},
+      {"id: n\nmodels: {dir: /m}\npipeline: {l: {stage: 0, layers: [0, 4], depth: 0}}",
+       "depth at least 1"},
   };
   for (const auto& [text, message] : bad) {
     NodeConfig c;
