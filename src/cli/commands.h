@@ -13,5 +13,6 @@ void RegisterUpCommand(CLI::App& app, int* exit_code);
 void RegisterStatusCommand(CLI::App& app, int* exit_code);
 void RegisterProfileCommand(CLI::App& app, int* exit_code);
 void RegisterPlanCommand(CLI::App& app, int* exit_code);
+void RegisterPlacementCommand(CLI::App& app, int* exit_code);
 
 }  // namespace epara::cli

@@ -105,4 +105,35 @@ Status PlanPipelines(const std::map<std::string, LlmShape>& shapes, int host_thr
   return Status::Ok();
 }
 
+void PlacementInputs(const ClusterConfig& cluster, const std::vector<allocator::Profile>& profiles,
+                     const std::vector<ModelDescriptor>& descriptors,
+                     const std::map<std::string, std::map<std::string, double>>& demand,
+                     std::vector<scheduler::NodeState>* nodes,
+                     std::vector<scheduler::ServiceState>* services) {
+  for (const NodeConfig& n : cluster.nodes) {
+    scheduler::NodeState st{n.id, 1.0, 0};
+    for (const DeviceConfig& d : n.devices) {
+      st.speed = std::min(st.speed, d.cpu_quota);
+      st.memory_bytes += d.memory_mb << 20;
+    }
+    nodes->push_back(st);
+  }
+  for (const allocator::Profile& p : profiles) {
+    auto d = std::find_if(descriptors.begin(), descriptors.end(),
+                          [&](const ModelDescriptor& x) { return x.name == p.model; });
+    if (d == descriptors.end()) continue;
+    scheduler::ServiceState s;
+    s.name = p.model;
+    s.memory_bytes = p.memory_bytes;
+    s.solo_ms = p.ForCategorizer().solo_ms;
+    s.slo_ms = d->task == TaskType::kLlm ? d->slo.ttft_ms : d->slo.latency_ms;
+    if (s.solo_ms > 0) s.rps_at_speed_1 = 1000.0 / s.solo_ms;
+    for (const allocator::BatchPoint& b : p.batches)
+      if (b.latency.median_ms > 0 && (s.slo_ms <= 0 || b.latency.median_ms <= s.slo_ms / 2))
+        s.rps_at_speed_1 = std::max(s.rps_at_speed_1, 1000.0 * b.batch / b.latency.median_ms);
+    if (auto it = demand.find(p.model); it != demand.end()) s.demand = it->second;
+    services->push_back(std::move(s));
+  }
+}
+
 }  // namespace epara::node

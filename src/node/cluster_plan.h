@@ -12,6 +12,7 @@
 #include "allocator/profile.h"
 #include "allocator/service_plan.h"
 #include "node/cluster_config.h"
+#include "scheduler/placement.h"
 
 namespace epara::node {
 
@@ -33,6 +34,17 @@ std::vector<PlannedService> PlanCluster(const std::vector<allocator::Profile>& p
                                         const std::map<std::string, double>& rates,
                                         const allocator::CategorizerConfig& config,
                                         ClusterConfig* cluster, bool apply);
+
+// The scheduler's snapshot of a cluster configuration (scheduler/placement.h): one NodeState per
+// node (speed = its CPU share, as ClusterDevices; memory = its budget) and one ServiceState per
+// profiled service with a descriptor: memory and solo latency from the profile, throughput = the
+// best batch / latency among batches within half the SLO (LLMs: 1 / prefill), the descriptor's
+// SLO (LLMs: time to first token), demand from `demand` (model -> ingress node -> requests/s).
+void PlacementInputs(const ClusterConfig& cluster, const std::vector<allocator::Profile>& profiles,
+                     const std::vector<ModelDescriptor>& descriptors,
+                     const std::map<std::string, std::map<std::string, double>>& demand,
+                     std::vector<scheduler::NodeState>* nodes,
+                     std::vector<scheduler::ServiceState>* services);
 
 // What the pipeline planner needs to know of an LLM (from its config.json).
 struct LlmShape {

@@ -199,6 +199,29 @@ TEST_F(UpE2ETest, ProfileThenPlanExplainsEachServicesCategory) {
   EXPECT_NE(out.find("llama-demo"), std::string::npos) << out;
   EXPECT_NE(out.find("instances: SLO-aware batching"), std::string::npos) << out;
 
+  // The scheduler's placement for the same cluster: demand entering at b, then b failed.
+  const std::string placed = (root_ / "placement.json").string();
+  ASSERT_EQ(testing::RunEpara({"placement", "--explain", "--cluster",
+                               (root_ / "plan.yaml").string(), "--profiles", profiles, "--rate",
+                               "seg-demo=5@b", "--rate", "llama-demo=1@a", "--out", placed},
+                              &out),
+            0)
+      << out;
+  EXPECT_NE(out.find("predicted goodput"), std::string::npos) << out;
+  json first = json::parse(testing::ReadTextFile(placed), nullptr, false);
+  ASSERT_TRUE(first.is_object()) << out;
+  ASSERT_TRUE(first["placement"].contains("seg-demo")) << first.dump();
+  EXPECT_TRUE(first["placement"]["seg-demo"].contains("b")) << first.dump();  // near its demand
+  ASSERT_EQ(
+      testing::RunEpara({"placement", "--explain", "--cluster", (root_ / "plan.yaml").string(),
+                         "--profiles", profiles, "--rate", "seg-demo=5@b", "--rate",
+                         "llama-demo=1@a", "--current", placed, "--without", "b"},
+                        &out),
+      0)
+      << out;
+  EXPECT_NE(out.find("re-planned without b (gone)"), std::string::npos) << out;
+  EXPECT_NE(out.find("instances: -b"), std::string::npos) << out;
+
   // epara up applies the plan: the node serving seg-demo starts with the planned batching.
   std::ofstream(root_ / "planned.yaml") << "models: repo\nplan: {profiles: profiles.json, rates: "
                                            "{seg-demo: 1000}}\nnodes:\n  - {id: a, class: "
