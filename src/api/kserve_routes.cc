@@ -32,7 +32,9 @@ void Infer(const ServerContext& ctx, const HttpRequest& req, HttpResponse* res) 
   const auto start = std::chrono::steady_clock::now();
   engine::ServedModel* model = nullptr;
   if (AnsweredElsewhere(ctx, req.path_params[0], req, res)) return;
-  if (Status s = FindModel(ctx, req.path_params[0], &model); !s.ok()) return WriteError(s, res);
+  std::optional<engine::ModelUse> use;
+  if (Status s = FindModel(ctx, req.path_params[0], &model, &use); !s.ok())
+    return WriteError(s, res);
   auto finish = [&](const Status& s) {
     model->metrics.RecordRequest(
         s, std::chrono::duration<double>(std::chrono::steady_clock::now() - start).count());

@@ -20,7 +20,9 @@ void Segment(const ServerContext& ctx, const HttpRequest& req, HttpResponse* res
   const auto t0 = Clock::now();
   engine::ServedModel* model = nullptr;
   if (AnsweredElsewhere(ctx, req.path_params[0], req, res)) return;
-  if (Status s = FindModel(ctx, req.path_params[0], &model); !s.ok()) return WriteError(s, res);
+  std::optional<engine::ModelUse> use;
+  if (Status s = FindModel(ctx, req.path_params[0], &model, &use); !s.ok())
+    return WriteError(s, res);
   auto finish = [&](const Status& s) {
     model->metrics.RecordRequest(s, std::chrono::duration<double>(Clock::now() - t0).count());
     if (!s.ok()) WriteError(s, res);
@@ -123,7 +125,9 @@ void Segment(const ServerContext& ctx, const HttpRequest& req, HttpResponse* res
 // shape differs from the descriptor's. Peers send it; see NodeAgent::RunSplit.
 void Tile(const ServerContext& ctx, const HttpRequest& req, HttpResponse* res) {
   engine::ServedModel* model = nullptr;
-  if (Status s = FindModel(ctx, req.path_params[0], &model); !s.ok()) return WriteError(s, res);
+  std::optional<engine::ModelUse> use;
+  if (Status s = FindModel(ctx, req.path_params[0], &model, &use); !s.ok())
+    return WriteError(s, res);
   const ModelDescriptor& d = model->descriptor;
   if (d.task != TaskType::kSegmentation)
     return WriteError(InvalidArgument("tiles are for segmentation models"), res);

@@ -40,9 +40,11 @@ bool AnsweredElsewhere(const ServerContext& ctx, const std::string& model, const
   return true;
 }
 
-Status FindModel(const ServerContext& ctx, const std::string& name, engine::ServedModel** out) {
+Status FindModel(const ServerContext& ctx, const std::string& name, engine::ServedModel** out,
+                 std::optional<engine::ModelUse>* use) {
   *out = ctx.models->Find(name);
   if (!*out) return NotFound("model '" + name + "' not found");
+  if (use) use->emplace(*out);
   return Status::Ok();
 }
 
@@ -55,6 +57,34 @@ Status RunRequestWork(const ServerContext& ctx, const std::function<Status()>& w
 }
 
 Server::Server(const ServerOptions& options) : options_(options), http_(options.http) {}
+
+void Server::Adapt(ModelDescriptor* d) const {
+  if (auto it = options_.batching_overrides.find(d->name); it != options_.batching_overrides.end())
+    d->batching = it->second;
+  if (options_.cpu_threads > 0) {
+    const int per_instance = std::max(1, options_.cpu_threads / std::max(1, d->instances.count));
+    d->instances.threads =
+        d->instances.threads > 0 ? std::min(d->instances.threads, per_instance) : per_instance;
+    d->llm.threads =
+        d->llm.threads > 0 ? std::min(d->llm.threads, options_.cpu_threads) : options_.cpu_threads;
+  }
+}
+
+Status Server::LoadModel(const std::string& name) {
+  RepositoryScan scan;
+  EPARA_RETURN_IF_ERROR(ScanModelRepository(options_.models_dir, &scan));
+  for (ModelDescriptor d : scan.models) {
+    if (d.name != name) continue;
+    if (d.task == TaskType::kLlm)
+      return Status(StatusCode::kUnimplemented,
+                    "model '" + name + "': LLMs are not (re)loaded at run time yet");
+    Adapt(&d);
+    return models_->Load(d);
+  }
+  for (const Status& e : scan.errors)
+    if (e.message().find(name) != std::string::npos) return e;
+  return NotFound("model '" + name + "' is not in " + options_.models_dir);
+}
 
 Server::~Server() { Stop(); }
 
@@ -80,15 +110,7 @@ Status Server::Create(const ServerOptions& options, backend::BackendRegistry* ba
     if (std::find(options.skip_models.begin(), options.skip_models.end(), d.name) !=
         options.skip_models.end())
       continue;
-    if (auto it = options.batching_overrides.find(d.name); it != options.batching_overrides.end())
-      d.batching = it->second;
-    if (options.cpu_threads > 0) {
-      const int per_instance = std::max(1, options.cpu_threads / std::max(1, d.instances.count));
-      d.instances.threads =
-          d.instances.threads > 0 ? std::min(d.instances.threads, per_instance) : per_instance;
-      d.llm.threads =
-          d.llm.threads > 0 ? std::min(d.llm.threads, options.cpu_threads) : options.cpu_threads;
-    }
+    s->Adapt(&d);
     Status st;
     if (d.task == TaskType::kLlm) {
       if (!options.llm_loader) {

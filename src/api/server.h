@@ -69,6 +69,9 @@ class Server {
   void Stop();
 
   engine::ModelManager& models() { return *models_; }
+  // Loads `name` from the repository at run time, with the same overrides as at start (warm-up
+  // included; ready when this returns OK). Unimplemented for LLMs; NotFound when absent.
+  Status LoadModel(const std::string& name);
   const std::map<std::string, std::unique_ptr<llm::LlmEngine>>& llms() const { return llms_; }
   const std::map<std::string, metrics::LlmMetrics>& llm_metrics() const { return llm_metrics_; }
   // Adds a route next to the API's (REQUIRES: before Start()).
@@ -83,6 +86,8 @@ class Server {
 
  private:
   explicit Server(const ServerOptions& options);
+  // Applies the options' batching override and CPU share to a descriptor.
+  void Adapt(ModelDescriptor* d) const;
 
   ServerOptions options_;
   metrics::Registry registry_;

@@ -4,6 +4,7 @@
 #include <functional>
 #include <map>
 #include <memory>
+#include <optional>
 #include <string>
 #include <vector>
 
@@ -57,8 +58,10 @@ bool RoutedElsewhere(const ServerContext& ctx, const std::string& model, const H
 bool AnsweredElsewhere(const ServerContext& ctx, const std::string& model, const HttpRequest& req,
                        HttpResponse* res);
 
-// Finds a model by name: NotFound if unknown.
-Status FindModel(const ServerContext& ctx, const std::string& name, engine::ServedModel** out);
+// Finds a model by name: NotFound if unknown. With `use`, holds the model in use until the
+// optional is reset or destroyed (a runtime unload waits for it: engine::ModelUse).
+Status FindModel(const ServerContext& ctx, const std::string& name, engine::ServedModel** out,
+                 std::optional<engine::ModelUse>* use = nullptr);
 
 // Runs a request's CPU-heavy step (image decode/encode, tensor (de)serialization) on
 // ctx.request_cpu, below the models' threads (see core/background_pool.h), and returns its status.

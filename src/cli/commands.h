@@ -14,5 +14,6 @@ void RegisterStatusCommand(CLI::App& app, int* exit_code);
 void RegisterProfileCommand(CLI::App& app, int* exit_code);
 void RegisterPlanCommand(CLI::App& app, int* exit_code);
 void RegisterPlacementCommand(CLI::App& app, int* exit_code);
+void RegisterDeployCommand(CLI::App& app, int* exit_code);
 
 }  // namespace epara::cli

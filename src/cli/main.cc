@@ -27,6 +27,7 @@ int main(int argc, char** argv) {
   epara::cli::RegisterProfileCommand(app, &exit_code);
   epara::cli::RegisterPlanCommand(app, &exit_code);
   epara::cli::RegisterPlacementCommand(app, &exit_code);
+  epara::cli::RegisterDeployCommand(app, &exit_code);
   spdlog::set_pattern("[%Y-%m-%d %H:%M:%S.%e] [%^%l%$] %v");
   try {
     app.parse(argc, argv);

@@ -22,6 +22,10 @@ Membership::~Membership() { (void)Leave(); }
 
 Status Membership::Heartbeat() { return store_->KeepAlive(lease_); }
 
+Status Membership::Update(const NodeRecord& record) {
+  return store_->Put(NodeKey(record.id), NodeRecordToJson(record), lease_);
+}
+
 Status Membership::Leave() {
   if (left_) return Status::Ok();
   left_ = true;

@@ -23,6 +23,8 @@ class Membership {
 
   // NotFound once the lease has expired: the node was declared down and must join again.
   Status Heartbeat();
+  // Rewrites the node's record under the same lease (e.g. its instances changed).
+  Status Update(const NodeRecord& record);
   Status Leave();
   LeaseId lease() const { return lease_; }
 

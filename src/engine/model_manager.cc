@@ -17,6 +17,8 @@ std::string_view ModelStateName(ModelState s) {
       return "FAILED";
     case ModelState::kUnloading:
       return "UNLOADING";
+    case ModelState::kDraining:
+      return "DRAINING";
   }
   return "UNKNOWN";
 }
@@ -31,7 +33,13 @@ Status ModelManager::Load(const ModelDescriptor& d) {
   {
     std::lock_guard<std::mutex> lock(mu_);
     auto [it, inserted] = models_.try_emplace(d.name);
-    if (!inserted) return InvalidArgument("model '" + d.name + "' is already loaded");
+    if (!inserted) {
+      const ModelState s = it->second->state.load();
+      if (s != ModelState::kFailed && s != ModelState::kUnloading)
+        return InvalidArgument("model '" + d.name + "' is already loaded");
+      if (it->second->scheduler) it->second->scheduler->Shutdown();
+      retired_.push_back(std::move(it->second));
+    }
     it->second = std::make_unique<ServedModel>();
     model = it->second.get();
     model->descriptor = d;
@@ -90,6 +98,31 @@ Status ModelManager::Load(const ModelDescriptor& d) {
   return Status::Ok();
 }
 
+Status ModelManager::Drain(const std::string& name) {
+  ServedModel* m = Find(name);
+  if (!m) return NotFound("model '" + name + "' is not loaded here");
+  ModelState expected = ModelState::kReady;
+  if (!m->state.compare_exchange_strong(expected, ModelState::kDraining) &&
+      expected != ModelState::kDraining)
+    return FailedPrecondition("model '" + name + "' is " + std::string(ModelStateName(expected)) +
+                              ", not READY");
+  return Status::Ok();
+}
+
+Status ModelManager::Unload(const std::string& name) {
+  ServedModel* m = Find(name);
+  if (!m) return NotFound("model '" + name + "' is not loaded here");
+  m->state = ModelState::kUnloading;
+  // Requests admitted before (e.g. a forward acknowledged while draining) still reach the
+  // scheduler; new ones are no longer routed here. Polling a counter, bounded.
+  for (auto until = std::chrono::steady_clock::now() + std::chrono::seconds(60);
+       m->active.load() > 0 && std::chrono::steady_clock::now() < until;)
+    std::this_thread::sleep_for(std::chrono::milliseconds(1));
+  if (m->scheduler) m->scheduler->Shutdown();  // completes what it accepted, frees the instances
+  m->memory_footprint_bytes = 0;
+  return Status::Ok();
+}
+
 ServedModel* ModelManager::Find(const std::string& name) const {
   std::lock_guard<std::mutex> lock(mu_);
   auto it = models_.find(name);
@@ -110,14 +143,18 @@ void ModelManager::Shutdown() {
     for (auto& [_, m] : models_) models.push_back(m.get());
   }
   for (ServedModel* m : models) {
-    if (m->state == ModelState::kReady) m->state = ModelState::kUnloading;
+    if (m->state == ModelState::kReady || m->state == ModelState::kDraining)
+      m->state = ModelState::kUnloading;
     if (m->scheduler) m->scheduler->Shutdown();
   }
 }
 
 Status InferSync(ServedModel& model, std::vector<Tensor> inputs, int64_t rows, InferenceResult* out,
                  const RequestPriority& priority) {
-  if (model.state != ModelState::kReady || !model.scheduler)
+  // An unloading model still takes requests admitted before it began (its scheduler refuses new
+  // work once it shuts down).
+  const ModelState state = model.state.load();
+  if (state == ModelState::kLoading || state == ModelState::kFailed || !model.scheduler)
     return Unavailable("model '" + model.descriptor.name + "' is not ready (" +
                        std::string(ModelStateName(model.state)) + ")");
   // The promise is owned jointly: once the value is set this thread may return while the worker is

@@ -16,7 +16,9 @@
 
 namespace epara::engine {
 
-enum class ModelState { kLoading, kReady, kFailed, kUnloading };
+// kDraining: still serves what reaches it, but is no longer advertised (routers stop choosing it);
+// kUnloading: admission stopped, accepted work completes, instances freed.
+enum class ModelState { kLoading, kReady, kFailed, kUnloading, kDraining };
 std::string_view ModelStateName(ModelState s);
 
 struct ServedModel {
@@ -26,6 +28,25 @@ struct ServedModel {
   int64_t memory_footprint_bytes = 0;  // all instances
   metrics::ModelMetrics metrics;
   std::unique_ptr<ModelScheduler> scheduler;  // set when state == kReady
+  // Requests between admission and their answer (ModelUse): Unload waits for them, so a request
+  // admitted while the model was ready or draining never finds it gone.
+  std::atomic<int> active{0};
+};
+
+// Holds `model` in use for a request's lifetime (see ServedModel::active).
+class ModelUse {
+ public:
+  explicit ModelUse(ServedModel* m) : m_(m) {
+    if (m_) m_->active.fetch_add(1);
+  }
+  ~ModelUse() {
+    if (m_) m_->active.fetch_sub(1);
+  }
+  ModelUse(const ModelUse&) = delete;
+  ModelUse& operator=(const ModelUse&) = delete;
+
+ private:
+  ServedModel* m_;
 };
 
 class ModelManager {
@@ -40,8 +61,18 @@ class ModelManager {
 
   // Loads every instance of `d`, runs one warm-up inference with zeros when all input dims are
   // known, and marks the model ready. On failure the model stays listed as kFailed with the
-  // error (and the error is returned). InvalidArgument if a model of that name exists.
+  // error (and the error is returned). InvalidArgument if a model of that name is loading, ready
+  // or draining; one that failed or was unloaded is replaced (the old entry stays alive, retired,
+  // for handlers that still hold it).
   Status Load(const ModelDescriptor& d);
+
+  // Runtime redeployment (the scheduler's adaptive deployment protocol):
+  // kReady -> kDraining. NotFound / FailedPrecondition otherwise.
+  Status Drain(const std::string& name);
+  // -> kUnloading; waits (bounded, 60 s) until no request holds the model in use (ModelUse), then
+  // stops admission, completes everything accepted and frees the instances' memory.
+  // NotFound when unknown; OK when already unloaded.
+  Status Unload(const std::string& name);
 
   // nullptr when unknown. The pointer is valid until Shutdown().
   ServedModel* Find(const std::string& name) const;
@@ -55,6 +86,7 @@ class ModelManager {
   metrics::Registry* registry_;
   mutable std::mutex mu_;
   std::map<std::string, std::unique_ptr<ServedModel>> models_;  // GUARDED_BY(mu_)
+  std::vector<std::unique_ptr<ServedModel>> retired_;           // GUARDED_BY(mu_)
   double cpu_quota_ = 1.0;
 };
 

@@ -26,7 +26,10 @@ Status ModelScheduler::Create(const BatchingConfig& config,
 ModelScheduler::ModelScheduler(const BatchingConfig& config,
                                std::vector<std::unique_ptr<backend::ModelInstance>> instances,
                                const metrics::ModelMetrics& metrics)
-    : config_(config), instances_(std::move(instances)), metrics_(metrics) {
+    : config_(config),
+      instances_(std::move(instances)),
+      instance_count_(instances_.size()),
+      metrics_(metrics) {
   for (auto& inst : instances_) workers_.emplace_back([this, p = inst.get()] { WorkerLoop(p); });
 }
 
@@ -66,6 +69,7 @@ void ModelScheduler::Shutdown() {
   }
   for (auto& t : workers)
     if (t.joinable()) t.join();
+  if (!workers.empty()) instances_.clear();  // the workers that used them are gone
 }
 
 size_t ModelScheduler::queued() const {
@@ -80,7 +84,7 @@ ModelScheduler::Load ModelScheduler::CurrentLoad() const {
   l.in_flight = in_flight_;
   l.service_ms = ewma_batch_s_ * 1e3;
   const double per_batch = std::max(1, config_.max_batch_size);
-  const double parallel = per_batch * static_cast<double>(std::max<size_t>(1, instances_.size()));
+  const double parallel = per_batch * static_cast<double>(std::max<size_t>(1, instance_count_));
   l.expected_wait_ms = (in_flight_ > 0 ? l.service_ms / 2 : 0) + l.queued / parallel * l.service_ms;
   l.batch_occupancy = std::min(1.0, ewma_rows_ / per_batch);
   return l;

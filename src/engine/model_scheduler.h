@@ -31,7 +31,8 @@ class ModelScheduler {
   // Accepts the request or returns ResourceExhausted (queue bound hit) / Unavailable (shutting
   // down) without calling on_complete. REQUIRES: request.rows <= max_batch_size when batching.
   Status Enqueue(InferenceRequest request);
-  // Stops admission and completes everything accepted. Idempotent; thread-safe.
+  // Stops admission, completes everything accepted and frees the instances. Idempotent;
+  // thread-safe.
   void Shutdown();
 
   size_t queued() const;
@@ -62,7 +63,8 @@ class ModelScheduler {
   void RunBatch(backend::ModelInstance* instance, std::vector<InferenceRequest>& batch);
 
   const BatchingConfig config_;
-  std::vector<std::unique_ptr<backend::ModelInstance>> instances_;
+  std::vector<std::unique_ptr<backend::ModelInstance>> instances_;  // freed by Shutdown()
+  const size_t instance_count_;
   metrics::ModelMetrics metrics_;
 
   mutable std::mutex mu_;

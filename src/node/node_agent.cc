@@ -100,12 +100,9 @@ Status NodeAgent::Create(const NodeConfig& config, api::ServerOptions server_opt
         !(config.pipeline.count(m) && config.pipeline.at(m).stage > 0))  // held as a stage
       return NotFound("node " + config.id + ": model '" + m + "' is not in " + config.models_dir);
   // The device's memory budget holds every instance (LLMs: weights and KV cache).
-  int64_t need = 0, budget = 0;
-  EPARA_RETURN_IF_ERROR(a->LoadHostedStages(server_options, &need));
-  for (const engine::ServedModel* m : a->server_->models().List())
-    need += m->memory_footprint_bytes;
-  for (const auto& [_, e] : a->server_->llms())
-    need += e->model().weight_bytes() + e->kv_budget_bytes();
+  int64_t stage_bytes = 0, budget = 0;
+  EPARA_RETURN_IF_ERROR(a->LoadHostedStages(server_options, &stage_bytes));
+  const int64_t need = a->MemoryNeed();
   for (const DeviceConfig& d : config.devices) budget += d.memory_mb << 20;
   if (budget > 0 && need > budget)
     return Status(StatusCode::kResourceExhausted,
@@ -156,6 +153,7 @@ Status NodeAgent::Create(const NodeConfig& config, api::ServerOptions server_opt
         remote.push_back(n);
     return remote;
   });
+  a->AddInstanceRoutes();
   a->server_->Route("GET", "/v1/cluster",
                     [agent = a.get()](const api::HttpRequest&, api::HttpResponse* res) {
                       res->body = agent->ClusterJson();
@@ -183,6 +181,9 @@ Status NodeAgent::Start() {
     return peers_.count(id) > 0;
   };
   h.on_digest = [this](const cluster::LoadDigest& d) { peer_table_.Offer(d); };
+  h.admit_forward = [this](const api::HttpRequest& req, std::shared_ptr<void>* hold) {
+    return AdmitForward(req, hold);
+  };
   h.open_stage = [this](const std::string& model, std::unique_ptr<llm::StageSession>* session,
                         std::unique_ptr<llm::StageLink>* next) {
     return OpenStage(model, session, next);
@@ -277,8 +278,9 @@ cluster::NodeRecord NodeAgent::MakeRecord() const {
     r.devices.push_back(dr);
   }
   for (const engine::ServedModel* m : server_->models().List())
-    r.instances.push_back({m->descriptor.name, std::string(TaskTypeName(m->descriptor.task)),
-                           m->descriptor.slo.latency_ms});
+    if (m->state.load() == engine::ModelState::kReady)  // draining or unloaded: not advertised
+      r.instances.push_back({m->descriptor.name, std::string(TaskTypeName(m->descriptor.task)),
+                             m->descriptor.slo.latency_ms});
   for (const auto& [name, _] : server_->llms()) {
     // LLM descriptors are not kept by the server; their SLO comes with the profile (issue 5).
     r.instances.push_back({name, "llm", 0});

@@ -11,6 +11,11 @@
 //     (router/route_policy.h), run here or forward over gRPC; a forward the peer never started is
 //     retried on the next candidate, one that failed after starting answers 503 with the reason;
 //   - GET /v1/cluster: nodes, devices, instances, liveness and the latest digests;
+//   - runtime instances (the scheduler's adaptive deployment, instance_lifecycle.cc):
+//     POST /v1/internal/instances/{model}/load loads and warms an instance and advertises it;
+//     POST /v1/internal/instances/{model}/unload[?grace_ms=N] stops advertising it, keeps serving
+//     what reaches it for the grace period, then completes what it accepted and frees it;
+//     forwards for a model not served here are refused before they start (the origin retries);
 //   - pipeline stages of LLMs (config `pipeline:`, llm/pipeline_stage.h): as the head (stage 0)
 //     it serves the model's API and runs the engine on its first layers, linked to the next stage;
 //     as a later stage it holds its layers and answers pipeline streams from the previous one.
@@ -80,6 +85,16 @@ class NodeAgent {
   // whole), and makes heads' engines link to their next stage. Before Server::Create.
   Status PreparePipeline(api::ServerOptions* options);
   Status LoadHostedStages(const api::ServerOptions& options, int64_t* memory_bytes);
+  // instance_lifecycle.cc: runtime load and unload (see the header comment), the refusal of
+  // forwards this node cannot run, and the re-registration that advertises a change.
+  Status LoadInstance(const std::string& model);
+  Status UnloadInstance(const std::string& model, std::chrono::milliseconds grace);
+  Status AdmitForward(const api::HttpRequest& req, std::shared_ptr<void>* hold) const;
+  void Reregister();
+  void AddInstanceRoutes();
+  // Memory all instances here need (models, LLM weights and caches, pipeline stages).
+  int64_t MemoryNeed() const;
+
   // PeerServerHandlers::open_stage.
   Status OpenStage(const std::string& model, std::unique_ptr<llm::StageSession>* session,
                    std::unique_ptr<llm::StageLink>* next);
@@ -113,6 +128,7 @@ class NodeAgent {
   cluster::ClusterStore* store_ = nullptr;  // own_store_ or the shared one
   std::unique_ptr<peer::PeerServer> peer_server_;
   std::map<std::string, std::unique_ptr<HostedStage>> stages_;  // later stages held here, by model
+  std::mutex lifecycle_mu_;  // one runtime load or unload at a time
   std::unique_ptr<cluster::Membership> membership_;
   std::unique_ptr<cluster::WatchHandle> watch_;
   std::unique_ptr<cluster::WatchHandle> profile_watch_;

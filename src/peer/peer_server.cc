@@ -64,6 +64,10 @@ class Service final : public v1::Peer::Service {
       refused_++;
       return grpc::Status(grpc::StatusCode::INVALID_ARGUMENT, s.message());
     }
+    std::shared_ptr<void> hold;  // released when this forward has been answered
+    if (h_.admit_forward)
+      if (Status s = h_.admit_forward(http, &hold); !s.ok())
+        return grpc::Status(grpc::StatusCode::UNAVAILABLE, s.message());
     v1::ForwardReply reply;
     reply.set_accepted(true);
     if (!writer->Write(reply)) return grpc::Status(grpc::StatusCode::CANCELLED, "origin gone");

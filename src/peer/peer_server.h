@@ -30,6 +30,10 @@ struct PeerServerHandlers {
   std::function<void(const cluster::LoadDigest&)> on_digest;
   // Runs a forwarded request here (never forwarding it again) and fills the response.
   std::function<void(const api::HttpRequest&, api::HttpResponse*)> on_forward;
+  // Checked before a forward is acknowledged: an error refuses it with UNAVAILABLE and the origin
+  // may retry elsewhere (e.g. the model is being unloaded here). What it leaves in `hold` is kept
+  // until the forward has been answered. Null: every forward is taken.
+  std::function<Status(const api::HttpRequest&, std::shared_ptr<void>* hold)> admit_forward;
   // Opens the state of one incoming pipeline stream for `model`: its session at the stage hosted
   // here, and the link on to the next stage (left null on the last stage). NotFound when this
   // node hosts no stage of `model`. Null: no stages here.

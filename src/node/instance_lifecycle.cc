@@ -1,0 +1,126 @@
+// NodeAgent's runtime instances (issue 6, adaptive deployment): load -> warm up -> ready ->
+// advertised; unload = stop advertising -> serve what still arrives for a grace period -> stop
+// admission, complete what was accepted -> free. With the origin's retry of refused forwards, no
+// request accepted anywhere is lost while an instance moves.
+#include <nlohmann/json.hpp>
+#include <thread>
+
+#include "api/error_mapping.h"
+#include "node/node_agent.h"
+#include "node/node_agent_internal.h"
+
+namespace epara::node {
+namespace {
+
+// The model a request of epara's API names in its path (KServe, segmentation, tiles); empty for
+// others (OpenAI routes name it in the body).
+std::string ModelOfPath(const std::string& path) {
+  for (const char* prefix : {"/v2/models/", "/v1/segment/", "/v1/internal/tile/"}) {
+    const std::string p(prefix);
+    if (path.compare(0, p.size(), p) != 0) continue;
+    const size_t end = path.find('/', p.size());
+    return path.substr(p.size(), end == std::string::npos ? std::string::npos : end - p.size());
+  }
+  return "";
+}
+
+}  // namespace
+
+int64_t NodeAgent::MemoryNeed() const {
+  int64_t need = 0;
+  for (const engine::ServedModel* m : server_->models().List()) need += m->memory_footprint_bytes;
+  for (const auto& [_, e] : server_->llms())
+    need += e->model().weight_bytes() + e->kv_budget_bytes();
+  for (const auto& [_, h] : stages_)
+    need += h->model->weight_bytes() + h->kv_budget_tokens * h->model->kv_bytes_per_token();
+  return need;
+}
+
+void NodeAgent::Reregister() {
+  if (membership_) (void)membership_->Update(MakeRecord());
+}
+
+Status NodeAgent::LoadInstance(const std::string& model) {
+  std::lock_guard<std::mutex> lock(lifecycle_mu_);
+  if (const engine::ServedModel* m = server_->models().Find(model);
+      m && m->state.load() == engine::ModelState::kReady)
+    return Status::Ok();  // already here
+  EPARA_RETURN_IF_ERROR(server_->LoadModel(model));
+  int64_t budget = 0;
+  for (const DeviceConfig& d : config_.devices) budget += d.memory_mb << 20;
+  if (const int64_t need = MemoryNeed(); budget > 0 && need > budget) {
+    (void)server_->models().Unload(model);
+    return ResourceExhausted("node " + config_.id + ": loading " + model + " needs " +
+                             std::to_string(need >> 20) + " MB, more than the budget of " +
+                             std::to_string(budget >> 20) + " MB");
+  }
+  Reregister();
+  return Status::Ok();
+}
+
+Status NodeAgent::UnloadInstance(const std::string& model, std::chrono::milliseconds grace) {
+  std::lock_guard<std::mutex> lock(lifecycle_mu_);
+  const engine::ServedModel* m = server_->models().Find(model);
+  if (!m) return NotFound("model '" + model + "' is not served here");
+  if (m->state.load() == engine::ModelState::kReady) {
+    EPARA_RETURN_IF_ERROR(server_->models().Drain(model));
+    Reregister();  // peers drop it from their candidates when they see the record
+    // Requests routed here before every peer saw that (and local ones between routing and
+    // admission) still arrive for a while: keep serving them. A protocol period, not a test wait.
+    std::this_thread::sleep_for(grace);
+  }
+  EPARA_RETURN_IF_ERROR(server_->models().Unload(model));
+  Reregister();
+  return Status::Ok();
+}
+
+Status NodeAgent::AdmitForward(const api::HttpRequest& req, std::shared_ptr<void>* hold) const {
+  const std::string model = ModelOfPath(req.path);
+  if (model.empty()) return Status::Ok();
+  engine::ServedModel* m = server_->models().Find(model);
+  if (!m) return Status::Ok();  // not a model here: the route answers (404, or an LLM)
+  // In use first, then the state: an unload that begins after this check waits for the forward.
+  auto use = std::make_shared<engine::ModelUse>(m);
+  const engine::ModelState s = m->state.load();
+  if (s == engine::ModelState::kReady || s == engine::ModelState::kDraining) {
+    *hold = std::move(use);
+    return Status::Ok();
+  }
+  return Unavailable("model '" + model + "' is " + std::string(engine::ModelStateName(s)) +
+                     " on node " + config_.id);
+}
+
+void NodeAgent::AddInstanceRoutes() {
+  server_->Route(
+      "POST", R"(/v1/internal/instances/([^/]+)/(load|unload))",
+      [this](const api::HttpRequest& req, api::HttpResponse* res) {
+        const std::string model = req.path_params[0];
+        Status s;
+        if (req.path_params[1] == "load") {
+          s = LoadInstance(model);
+        } else {
+          const int grace_ms = std::atoi(
+              req.Query("grace_ms",
+                        std::to_string(std::max<int64_t>(1000, 3 * config_.sync_interval.count())))
+                  .c_str());
+          if (grace_ms < 0 || grace_ms > 600000) {
+            api::WriteError(InvalidArgument("grace_ms must be in [0, 600000]"), res);
+            return;
+          }
+          s = UnloadInstance(model, std::chrono::milliseconds(grace_ms));
+        }
+        if (!s.ok()) {
+          api::WriteError(s, res);
+          return;
+        }
+        const engine::ServedModel* m = server_->models().Find(model);
+        res->content_type = "application/json";
+        res->body = nlohmann::json{{"node", config_.id},
+                                   {"model", model},
+                                   {"state", m ? engine::ModelStateName(m->state.load()) : "NONE"},
+                                   {"memory_bytes", m ? m->memory_footprint_bytes : 0}}
+                        .dump();
+      });
+}
+
+}  // namespace epara::node

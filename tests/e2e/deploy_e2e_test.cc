@@ -1,0 +1,124 @@
+// Adaptive deployment (issue 6): while clients send a steady stream to every node, a service
+// moves between nodes 20 times (`epara deploy --move`: load, warm up, ready, visible everywhere,
+// then stop advertising, grace, drain, unload). Every response is counted: none may fail or be
+// lost.
+#include <gtest/gtest.h>
+#include <httplib.h>
+
+#include <atomic>
+#include <filesystem>
+#include <fstream>
+#include <map>
+#include <mutex>
+#include <nlohmann/json.hpp>
+#include <thread>
+
+#include "server_process.h"
+#include "up_fixture.h"
+
+namespace epara {
+namespace {
+
+using json = nlohmann::json;
+using Clock = std::chrono::steady_clock;
+
+const char* kInferBody =
+    R"({"inputs":[{"name":"a","shape":[1,4],"datatype":"FP32","data":[1,2,3,4]},)"
+    R"({"name":"b","shape":[1,4],"datatype":"INT64","data":[1,1,1,1]},)"
+    R"({"name":"c","shape":[1,4],"datatype":"UINT8","data":[0,0,0,2]}]})";
+
+TEST_F(UpE2ETest, AServiceMovedTwentyTimesUnderLoadLosesNoRequest) {
+  std::ofstream(root_ / "move.yaml") << "models: repo\nnodes:\n"
+                                        "  - {id: a, class: edge-server, serve: [tensor-demo], "
+                                        "cpu_threads: 1}\n"
+                                        "  - {id: b, class: edge-server, serve: [seg-demo], "
+                                        "cpu_threads: 1}\n"
+                                        "  - {id: c, class: edge-server, serve: [seg-demo], "
+                                        "cpu_threads: 1}\n";
+  testing::ChildProcess up;
+  const json ep = StartUp("move", &up);
+  ASSERT_TRUE(ep.is_object());
+  std::map<std::string, int> port;
+  for (const auto& n : ep["nodes"]) port[n["id"]] = n["api_port"];
+  // Until every node routes tensor-demo (b and c hold a's record and digest).
+  for (const char* id : {"a", "b", "c"}) {
+    httplib::Client c("127.0.0.1", port[id]);
+    bool routed = false;
+    for (auto until = Clock::now() + std::chrono::seconds(30); !routed && Clock::now() < until;) {
+      auto r = c.Post("/v2/models/tensor-demo/infer", kInferBody, "application/json");
+      routed = r && r->status == 200;
+      if (!routed) std::this_thread::sleep_for(std::chrono::milliseconds(50));  // bounded
+    }
+    ASSERT_TRUE(routed) << "node " << id;
+  }
+
+  // Clients: one per node, each a steady stream of requests until told to stop.
+  std::atomic<bool> stop{false};
+  std::atomic<int> phase{0};  // the move in progress, for failure messages
+  std::atomic<int> ok{0};
+  std::mutex mu;
+  std::vector<std::string> failures;
+  std::map<std::string, int> served_by;
+  std::vector<std::thread> clients;
+  for (const char* id : {"a", "b", "c"})
+    clients.emplace_back([&, p = port[id], id = std::string(id)] {
+      httplib::Client c("127.0.0.1", p);
+      c.set_read_timeout(30, 0);
+      while (!stop) {
+        auto r = c.Post("/v2/models/tensor-demo/infer", kInferBody, "application/json");
+        std::lock_guard<std::mutex> lock(mu);
+        if (r && r->status == 200) {
+          ok++;
+          served_by[r->get_header_value("X-Epara-Node").empty()
+                        ? id
+                        : r->get_header_value("X-Epara-Node")]++;
+        } else {
+          failures.push_back(
+              "move " + std::to_string(phase.load()) + " via " + id + ": " +
+              (r ? std::to_string(r->status) + " " + r->body : httplib::to_string(r.error())));
+        }
+      }
+    });
+
+  std::string from = "a", to = "b";
+  for (int move = 0; move < 20; ++move) {
+    phase = move;
+    const int before = ok.load();
+    std::string out;
+    const int rc =
+        testing::RunEpara({"deploy", "--node", "127.0.0.1:" + std::to_string(port["c"]), "--move",
+                           "tensor-demo:" + from + ":" + to, "--grace-ms", "300"},
+                          &out, std::chrono::seconds(120));
+    ASSERT_EQ(rc, 0) << "move " << move << ": " << out;
+    EXPECT_NE(out.find("load   tensor-demo      " + to), std::string::npos) << out;
+    EXPECT_NE(out.find("unload tensor-demo      " + from), std::string::npos) << out;
+    // Requests kept flowing through the move (bounded wait for the next ones).
+    for (auto until = Clock::now() + std::chrono::seconds(10);
+         ok.load() < before + 10 && Clock::now() < until;)
+      std::this_thread::sleep_for(std::chrono::milliseconds(10));  // polling a counter, bounded
+    EXPECT_GE(ok.load(), before + 10) << "move " << move;
+    std::swap(from, to);
+  }
+  stop = true;
+  for (auto& t : clients) t.join();
+  std::lock_guard<std::mutex> lock(mu);
+  EXPECT_TRUE(failures.empty()) << failures.size() << " failed, first: " << failures.front()
+                                << "\nlast: " << failures.back();
+  EXPECT_GT(ok.load(), 200);
+  EXPECT_GT(served_by["a"], 0);
+  EXPECT_GT(served_by["b"], 0);
+  EXPECT_EQ(served_by["c"], 0);  // c never held it
+  // After 20 moves the instance is back on a, and b holds none.
+  httplib::Client c("127.0.0.1", port["c"]);
+  auto view = c.Get("/v1/cluster");
+  ASSERT_TRUE(view);
+  for (const auto& n : json::parse(view->body)["nodes"]) {
+    bool has = false;
+    for (const auto& i : n["instances"]) has = has || i["model"] == "tensor-demo";
+    EXPECT_EQ(has, n["id"] == "a") << n.dump();
+  }
+  EXPECT_EQ(up.Stop(std::chrono::seconds(60)), 0) << up.Log();
+}
+
+}  // namespace
+}  // namespace epara
