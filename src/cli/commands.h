@@ -15,5 +15,6 @@ void RegisterProfileCommand(CLI::App& app, int* exit_code);
 void RegisterPlanCommand(CLI::App& app, int* exit_code);
 void RegisterPlacementCommand(CLI::App& app, int* exit_code);
 void RegisterDeployCommand(CLI::App& app, int* exit_code);
+void RegisterControllerCommand(CLI::App& app, int* exit_code);
 
 }  // namespace epara::cli

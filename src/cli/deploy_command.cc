@@ -3,21 +3,19 @@
 // with the adaptive deployment protocol (scheduler/deployment.h): loads first (each one warmed
 // up, ready, and visible to every node before the next step), unloads after (stop advertising,
 // grace period, drain, free), in an order that keeps every service running.
-#include <httplib.h>
-
 #include <chrono>
 #include <cstdio>
 #include <nlohmann/json.hpp>
 #include <thread>
 
 #include "cli/commands.h"
+#include "controller/deploy_executor.h"
 #include "scheduler/deployment.h"
 
 namespace epara::cli {
 namespace {
 
 using json = nlohmann::json;
-using Clock = std::chrono::steady_clock;
 
 struct DeployFlags {
   std::string node;
@@ -26,34 +24,10 @@ struct DeployFlags {
   int visible_timeout_s = 30;
 };
 
-std::unique_ptr<httplib::Client> Client(const std::string& address, int read_timeout_s) {
-  const size_t colon = address.rfind(':');
-  auto c = std::make_unique<httplib::Client>(address.substr(0, colon),
-                                             std::atoi(address.substr(colon + 1).c_str()));
-  c->set_connection_timeout(3, 0);
-  c->set_read_timeout(read_timeout_s, 0);
-  return c;
-}
-
 json ClusterView(const std::string& address) {
-  auto r = Client(address, 10)->Get("/v1/cluster");
-  return r && r->status == 200 ? json::parse(r->body, nullptr, false) : json();
-}
-
-// Whether the node at `address` sees `model` ready on `node` (its own state, or a peer's digest).
-bool SeesReady(const std::string& address, const std::string& node, const std::string& model) {
-  const json v = ClusterView(address);
-  if (!v.is_object()) return false;
-  for (const auto& n : v["nodes"]) {
-    if (n["id"] != node) continue;
-    bool listed = false;
-    for (const auto& i : n["instances"]) listed = listed || i["model"] == model;
-    if (n["self"].get<bool>()) return listed;
-    if (!listed || !n.contains("digest")) return false;
-    for (const auto& i : n["digest"]["instances"])
-      if (i["model"] == model) return i["ready"].get<bool>();
-  }
-  return false;
+  std::string text;
+  if (!controller::FetchClusterView(address, &text).ok()) return json();
+  return json::parse(text, nullptr, false);
 }
 
 int RunDeploy(const DeployFlags& f) {
@@ -112,34 +86,16 @@ int RunDeploy(const DeployFlags& f) {
     return 1;
   }
   if (steps.empty()) std::printf("nothing to change\n");
-  for (const scheduler::DeployStep& st : steps) {
-    const bool load = st.kind == scheduler::DeployStep::Kind::kLoad;
-    const auto t0 = Clock::now();
-    std::string path = "/v1/internal/instances/" + st.service + (load ? "/load" : "/unload");
-    if (!load && f.grace_ms >= 0) path += "?grace_ms=" + std::to_string(f.grace_ms);
-    auto r = Client(api[st.node], 600)->Post(path, "", "application/json");
-    if (!r || r->status != 200) {
-      std::fprintf(stderr, "%s %s on %s failed: %s\n", load ? "load" : "unload", st.service.c_str(),
-                   st.node.c_str(), r ? r->body.c_str() : httplib::to_string(r.error()).c_str());
-      return 1;
-    }
-    if (load) {
-      // Shift traffic only once every node routes to the new instance.
-      const auto until = Clock::now() + std::chrono::seconds(f.visible_timeout_s);
-      for (const auto& [id, address] : api)
-        while (!SeesReady(address, st.node, st.service)) {
-          if (Clock::now() > until) {
-            std::fprintf(stderr, "node %s does not see %s ready on %s after %d s\n", id.c_str(),
-                         st.service.c_str(), st.node.c_str(), f.visible_timeout_s);
-            return 1;
-          }
-          std::this_thread::sleep_for(std::chrono::milliseconds(20));  // polling, bounded
-        }
-    }
-    std::printf("%-6s %-16s %-12s %8.0f ms\n", load ? "load" : "unload", st.service.c_str(),
-                st.node.c_str(),
-                std::chrono::duration<double, std::milli>(Clock::now() - t0).count());
+  controller::ExecuteOptions eo;
+  eo.grace_ms = f.grace_ms;
+  eo.visible_timeout = std::chrono::seconds(f.visible_timeout_s);
+  eo.log = [](const std::string& line) {
+    std::printf("%s\n", line.c_str());
     std::fflush(stdout);
+  };
+  if (Status s = controller::ExecuteDeployment(steps, api, eo); !s.ok()) {
+    std::fprintf(stderr, "%s\n", s.ToString().c_str());
+    return 1;
   }
   return 0;
 }

@@ -16,6 +16,7 @@
 #include "cli/process_support.h"
 #include "cluster/embedded_store.h"
 #include "cluster/store_gateway.h"
+#include "controller/controller.h"
 #include "llm/llama_config.h"
 #include "node/cluster_config.h"
 #include "node/cluster_plan.h"
@@ -204,6 +205,22 @@ int RunUp(const UpFlags& flags) {
                                   {"peer_port", c.peer_port},
                                   {"pid", c.pid}});
   }
+  // The state-aware scheduler, when the cluster file asks for it (it reads the same store).
+  std::unique_ptr<controller::Controller> ctl;
+  if (config.controller_period_s > 0) {
+    controller::ControllerOptions co;
+    co.period = std::chrono::milliseconds(static_cast<int64_t>(config.controller_period_s * 1000));
+    co.grace_ms = config.controller_grace_ms;
+    co.log = [](const std::string& line) { spdlog::info("{}", line); };
+    if (!config.plan_profiles.empty()) {
+      std::ifstream in(config.plan_profiles);
+      std::string text((std::istreambuf_iterator<char>(in)), std::istreambuf_iterator<char>());
+      (void)allocator::ParseProfiles(text, &co.profiles);
+    }
+    ctl = std::make_unique<controller::Controller>(&store, std::move(co));
+    ctl->Start();
+    spdlog::info("controller: re-placing services every {:.1f} s", config.controller_period_s);
+  }
   WritePortFile(flags.endpoints_file, endpoints.dump(2));
   spdlog::info(
       "any node serves the whole API; GET /v1/cluster (or `epara status`) shows the "
@@ -222,6 +239,7 @@ int RunUp(const UpFlags& flags) {
         c.pid = -1;
       }
   }
+  if (ctl) ctl->Stop();  // the last placement stays in force while the nodes stop
   StopAll(children);
   gateway->Stop();
   spdlog::info("stopped");

@@ -103,6 +103,16 @@ Status ParseClusterConfig(const std::string& yaml, const std::string& source,
       return s;
     c.nodes.push_back(std::move(nc));
   }
+  if (const YAML::Node ctl = root["controller"]) {
+    if (!ctl.IsMap()) return InvalidArgument(at + "controller is not a mapping");
+    c.controller_period_s = 10;
+    EPARA_RETURN_IF_ERROR(
+        ReadOptional(ctl, "period_s", at + "controller.", &c.controller_period_s));
+    EPARA_RETURN_IF_ERROR(
+        ReadOptional(ctl, "grace_ms", at + "controller.", &c.controller_grace_ms));
+    if (!(c.controller_period_s >= 0.1))
+      return InvalidArgument(at + "controller.period_s must be at least 0.1");
+  }
   if (const YAML::Node pipelines = root["pipelines"]) {
     if (!pipelines.IsMap()) return InvalidArgument(at + "pipelines is not a mapping");
     for (const auto& kv : pipelines) {

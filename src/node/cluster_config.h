@@ -9,6 +9,7 @@
 //     - {id: edge-1, class: edge-server, serve: [seg-demo, llama-demo], api_port: 8001}
 //     - {id: board-1, class: embedded, serve: [seg-demo]}
 //     - {id: micro-1, class: microcomputer, serve: [tensor-demo], cpu_quota: 0.2}
+//   controller: {period_s: 10}    # optional: the state-aware scheduler re-places services
 //   pipelines:                    # optional: LLMs split into layer ranges over several nodes
 //     llama-demo: {stages: [edge-1, board-1], depth: 2}   # layers: [5, 3] to fix the split
 //
@@ -52,6 +53,10 @@ struct ClusterConfig {
     int depth = 0;                    // micro-batches in flight; 0: one per stage
   };
   std::map<std::string, Pipeline> pipelines;
+  // `controller: {period_s: T, grace_ms: G}`: `epara up` runs the controller every T seconds
+  // (controller/controller.h); 0: no controller.
+  double controller_period_s = 0;
+  int controller_grace_ms = -1;
 };
 
 // `store_port`: where the nodes find `epara up`'s store (its gateway). Errors name the file and

@@ -441,8 +441,14 @@ std::string NodeAgent::ClusterJson() const {
                          {"solo_ms", p.ForCategorizer().solo_ms},
                          {"speed_gflops", p.speed_gflops}};
   }
+  json ingress = json::object();
+  {
+    std::lock_guard<std::mutex> lock(mu_);
+    for (const auto& [model, n] : ingress_) ingress[model] = n;
+  }
   return json{{"node", config_.id},
               {"profiles", profiled},
+              {"ingress", ingress},
               {"store", config_.store_kind == "etcd" ? "etcd protocol at " + config_.store_host +
                                                            ":" + std::to_string(config_.store_port)
                                                      : config_.store_kind},

@@ -99,6 +99,10 @@ void NodeAgent::Candidates(const std::string& model,
 
 bool NodeAgent::Route(const std::string& model, const api::HttpRequest& req, api::HttpResponse* res,
                       Status* error) {
+  {
+    std::lock_guard<std::mutex> lock(mu_);
+    ingress_[model]++;  // demand entering here (the controller's per-ingress rates)
+  }
   // LLM streams are served here whenever this node hosts the model (the scheduler issue spreads
   // them); forwarding picks peers only for models not hosted here.
   if (!server_->models().Find(model) && server_->llms().count(model)) return false;

@@ -112,7 +112,8 @@ TEST_F(UpE2ETest, AServiceMovedTwentyTimesUnderLoadLosesNoRequest) {
   httplib::Client c("127.0.0.1", port["c"]);
   auto view = c.Get("/v1/cluster");
   ASSERT_TRUE(view);
-  for (const auto& n : json::parse(view->body)["nodes"]) {
+  const json cluster_view = json::parse(view->body);
+  for (const auto& n : cluster_view["nodes"]) {
     bool has = false;
     for (const auto& i : n["instances"]) has = has || i["model"] == "tensor-demo";
     EXPECT_EQ(has, n["id"] == "a") << n.dump();

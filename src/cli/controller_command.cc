@@ -1,0 +1,81 @@
+// `epara controller --store host:port [--period-s 10] [--once] [--profiles profiles.json]`: the
+// state-aware scheduler for a cluster whose nodes share an etcd (`epara up` embeds the same loop
+// when its cluster file has `controller:`). See src/controller/controller.h.
+#include <spdlog/spdlog.h>
+
+#include <csignal>
+#include <fstream>
+
+#include "cli/commands.h"
+#include "cli/process_support.h"
+#include "cluster/etcd_store.h"
+#include "controller/controller.h"
+
+namespace epara::cli {
+namespace {
+
+struct ControllerFlags {
+  std::string store = "127.0.0.1:2379";
+  std::string profiles;
+  double period_s = 10;
+  int grace_ms = -1;
+  bool once = false;
+};
+
+int RunController(const ControllerFlags& f) {
+  const size_t colon = f.store.rfind(':');
+  if (colon == std::string::npos) {
+    spdlog::error("--store must be host:port");
+    return 2;
+  }
+  cluster::EtcdStoreOptions so;
+  so.host = f.store.substr(0, colon);
+  so.port = std::atoi(f.store.c_str() + colon + 1);
+  std::unique_ptr<cluster::EtcdStore> store;
+  if (Status s = cluster::EtcdStore::Connect(so, &store); !s.ok()) {
+    spdlog::error("{}", s.ToString());
+    return 1;
+  }
+  controller::ControllerOptions co;
+  co.period = std::chrono::milliseconds(static_cast<int64_t>(f.period_s * 1000));
+  co.grace_ms = f.grace_ms;
+  co.log = [](const std::string& line) { spdlog::info("{}", line); };
+  if (!f.profiles.empty()) {
+    std::ifstream in(f.profiles);
+    std::string text((std::istreambuf_iterator<char>(in)), std::istreambuf_iterator<char>());
+    if (Status s = allocator::ParseProfiles(text, &co.profiles); !s.ok()) {
+      spdlog::error("{}: {}", f.profiles, s.ToString());
+      return 2;
+    }
+  }
+  controller::Controller ctl(store.get(), std::move(co));
+  if (f.once) {
+    int moves = 0;
+    Status s = ctl.Step(&moves);
+    if (!s.ok()) spdlog::error("{}", s.ToString());
+    spdlog::info("one period: {} step(s)", moves);
+    return s.ok() ? 0 : 1;
+  }
+  const sigset_t signals = BlockStopSignals();
+  ctl.Start();
+  spdlog::info("controller: re-placing services every {:.1f} s; Ctrl-C stops it", f.period_s);
+  WaitForStopSignal(signals);
+  ctl.Stop();
+  return 0;
+}
+
+}  // namespace
+
+void RegisterControllerCommand(CLI::App& app, int* exit_code) {
+  auto f = std::make_shared<ControllerFlags>();
+  CLI::App* cmd = app.add_subcommand(
+      "controller", "Re-place services periodically to maximize goodput (state-aware scheduler)");
+  cmd->add_option("--store", f->store, "The cluster's etcd, host:port")->capture_default_str();
+  cmd->add_option("--period-s", f->period_s, "Seconds between placements")->capture_default_str();
+  cmd->add_option("--grace-ms", f->grace_ms, "Unload grace period (default: the nodes')");
+  cmd->add_option("--profiles", f->profiles, "Profiles from epara profile --out (optional)");
+  cmd->add_flag("--once", f->once, "Run one period and exit");
+  cmd->callback([f, exit_code] { *exit_code = RunController(*f); });
+}
+
+}  // namespace epara::cli

@@ -1,0 +1,197 @@
+#include "controller/controller.h"
+
+#include <algorithm>
+#include <cstdio>
+#include <nlohmann/json.hpp>
+#include <set>
+
+#include "cluster/membership.h"
+#include "controller/deploy_executor.h"
+#include "core/thread_name.h"
+#include "scheduler/deployment.h"
+
+namespace epara::controller {
+namespace {
+
+using json = nlohmann::json;
+using Clock = std::chrono::steady_clock;
+
+double Gflops(const cluster::NodeRecord& r) {
+  double g = 0;
+  for (const cluster::DeviceRecord& d : r.devices) g = std::max(g, d.speed_gflops);
+  return g;
+}
+
+}  // namespace
+
+Controller::Controller(cluster::ClusterStore* store, ControllerOptions options)
+    : store_(store), options_(std::move(options)) {}
+
+Controller::~Controller() { Stop(); }
+
+uint64_t Controller::periods() const {
+  std::lock_guard<std::mutex> lock(mu_);
+  return periods_;
+}
+
+Status Controller::Step(int* moves) {
+  if (moves) *moves = 0;
+  std::vector<cluster::NodeRecord> records;
+  EPARA_RETURN_IF_ERROR(cluster::ListNodes(store_, &records));
+  std::map<std::string, std::string> api;
+  scheduler::Instances current;
+  std::set<std::string> llms;
+  double max_gflops = 0;
+  for (const cluster::NodeRecord& r : records) {
+    api[r.id] = r.api_address;
+    max_gflops = std::max(max_gflops, Gflops(r));
+    for (const cluster::InstanceRecord& i : r.instances) {
+      if (i.task == "llm")
+        llms.insert(i.model);
+      else
+        current[i.model].insert(r.id);
+    }
+  }
+  if (max_gflops <= 0) max_gflops = 1;
+
+  // 1. Observe: ingress counters -> smoothed rates; peers' digests -> service times.
+  const auto now = Clock::now();
+  std::map<std::string, double> observed_ms;  // per service, one request at speed 1
+  for (const cluster::NodeRecord& r : records) {
+    std::string text;
+    if (!FetchClusterView(r.api_address, &text).ok()) continue;  // its demand waits a period
+    const json v = json::parse(text, nullptr, false);
+    if (!v.is_object()) continue;
+    if (v.contains("ingress")) {
+      auto last = last_read_.find(r.id);
+      const double dt =
+          last == last_read_.end() ? 0 : std::chrono::duration<double>(now - last->second).count();
+      for (const auto& [model, count] : v["ingress"].items()) {
+        const uint64_t n = count.get<uint64_t>();
+        uint64_t& before = last_counts_[r.id][model];
+        if (dt > 0 && n >= before) {
+          const double rate = (n - before) / dt;
+          double& d = demand_[model][r.id];
+          d = options_.demand_smoothing * rate + (1 - options_.demand_smoothing) * d;
+        }
+        before = n;
+      }
+      last_read_[r.id] = now;
+    }
+    for (const auto& n : v["nodes"]) {
+      if (n["self"].get<bool>() || !n.contains("digest")) continue;
+      double g = 0;
+      for (const auto& d : n["devices"]) g = std::max(g, d["speed_gflops"].get<double>());
+      for (const auto& i : n["digest"]["instances"]) {
+        const double ms = i["service_ms"].get<double>();
+        if (ms <= 0 || g <= 0) continue;
+        const double at_reference = ms * g / max_gflops;
+        auto& best = observed_ms[i["model"].get<std::string>()];
+        best = best > 0 ? std::min(best, at_reference) : at_reference;
+      }
+    }
+  }
+
+  // 2. Place.
+  std::vector<scheduler::NodeState> nodes;
+  for (const cluster::NodeRecord& r : records) {
+    scheduler::NodeState s{r.id, Gflops(r) / max_gflops, 0};
+    for (const cluster::DeviceRecord& d : r.devices) s.memory_bytes += d.memory_bytes;
+    nodes.push_back(s);
+  }
+  std::set<std::string> names;
+  for (const auto& [s, _] : current) names.insert(s);
+  for (const auto& [s, _] : demand_) names.insert(s);
+  std::vector<scheduler::ServiceState> services;
+  std::map<std::string, int64_t> memory;
+  for (const std::string& name : names) {
+    if (llms.count(name) || !current.count(name)) continue;  // only what runs here can move
+    scheduler::ServiceState s;
+    s.name = name;
+    auto p = std::find_if(options_.profiles.begin(), options_.profiles.end(),
+                          [&](const allocator::Profile& x) { return x.model == name; });
+    if (p != options_.profiles.end() && p->ForCategorizer().solo_ms > 0) {
+      const double scale = p->speed_gflops > 0 ? p->speed_gflops / max_gflops : 1;
+      s.solo_ms = p->ForCategorizer().solo_ms * scale;
+      s.memory_bytes = p->memory_bytes;
+      s.rps_at_speed_1 = 1000 / s.solo_ms;
+      for (const allocator::BatchPoint& b : p->batches)
+        if (b.latency.median_ms > 0)
+          s.rps_at_speed_1 =
+              std::max(s.rps_at_speed_1, 1000.0 * b.batch / (b.latency.median_ms * scale));
+    } else {
+      s.solo_ms = observed_ms.count(name) ? observed_ms[name] : 100;  // unknown: a slow guess
+      s.rps_at_speed_1 = 1000 / s.solo_ms;
+    }
+    memory[name] = s.memory_bytes;
+    if (auto d = demand_.find(name); d != demand_.end()) s.demand = d->second;
+    services.push_back(std::move(s));
+  }
+  scheduler::Placement now_placed;
+  for (const auto& [s, where] : current)
+    for (const std::string& n : where) now_placed[s][n] = 1;
+  const scheduler::PlacementResult placed =
+      scheduler::Place(nodes, services, now_placed, options_.placement);
+  scheduler::Instances target;
+  for (const scheduler::ServiceState& s : services) {
+    auto p = placed.placement.find(s.name);
+    if (p != placed.placement.end())
+      for (const auto& [n, _] : p->second) target[s.name].insert(n);
+    if (target[s.name].empty()) target[s.name] = current[s.name];  // keep one at least
+  }
+  for (const auto& [s, where] : current)
+    if (!target.count(s)) target[s] = where;  // LLMs and anything not placed stay
+
+  // 3. Deploy.
+  std::vector<scheduler::DeployStep> steps;
+  EPARA_RETURN_IF_ERROR(scheduler::PlanDeployment(current, target, memory, {}, &steps));
+  if (options_.log && !steps.empty())
+    for (const scheduler::ServiceState& s : services) {
+      const scheduler::ServiceOutcome& o = placed.services.at(s.name);
+      if (target[s.name] == current[s.name]) continue;
+      char line[300];
+      std::snprintf(line, sizeof line,
+                    "controller: %s demand %.1f req/s, capacity %.1f -> %.1f req/s predicted",
+                    s.name.c_str(), o.demand, o.capacity, o.predicted_goodput);
+      options_.log(line);
+    }
+  ExecuteOptions eo;
+  eo.grace_ms = options_.grace_ms;
+  eo.log = [&](const std::string& line) {
+    if (options_.log) options_.log("controller: " + line);
+  };
+  Status s = ExecuteDeployment(steps, api, eo);
+  if (moves) *moves = static_cast<int>(steps.size());
+  return s;
+}
+
+void Controller::Start() {
+  thread_ = std::thread([this] {
+    SetCurrentThreadName("ep-controller");
+    Loop();
+  });
+}
+
+void Controller::Loop() {
+  for (;;) {
+    {
+      std::unique_lock<std::mutex> lock(mu_);
+      if (cv_.wait_for(lock, options_.period, [&] { return stopping_; })) return;
+    }
+    if (Status s = Step(); !s.ok() && options_.log)
+      options_.log("controller: period failed: " + s.ToString());
+    std::lock_guard<std::mutex> lock(mu_);
+    ++periods_;
+  }
+}
+
+void Controller::Stop() {
+  {
+    std::lock_guard<std::mutex> lock(mu_);
+    stopping_ = true;
+  }
+  cv_.notify_all();
+  if (thread_.joinable()) thread_.join();
+}
+
+}  // namespace epara::controller

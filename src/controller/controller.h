@@ -1,0 +1,70 @@
+// Controller: the state-aware scheduler's loop (issue 6). Every period it
+//   1. observes: the live nodes (cluster store), each node's ingress request counters and its view
+//      of the others' load digests (GET /v1/cluster), turned into per-(service, ingress node)
+//      request rates smoothed over periods;
+//   2. places: scheduler::Place over that snapshot (profiles from the options, or else service
+//      times the nodes observed), with the instances running now as the current placement
+//      (hysteresis keeps them unless a move wins);
+//   3. deploys: the difference as loads and unloads in a safe order (scheduler::PlanDeployment),
+//      carried out on the nodes with the adaptive deployment protocol (deploy_executor.h).
+// The data plane does not depend on it: when the controller stops, the last placement stays.
+// Services that have an instance keep at least one (zero demand in one period does not remove
+// them); LLM instances are left where they are (not moved at run time yet).
+//
+// Lifecycle: construct -> Start (background loop) -> Stop; or call Step() directly (tests, --once).
+#pragma once
+
+#include <chrono>
+#include <condition_variable>
+#include <functional>
+#include <map>
+#include <mutex>
+#include <string>
+#include <thread>
+#include <vector>
+
+#include "allocator/profile.h"
+#include "cluster/cluster_store.h"
+#include "core/status.h"
+#include "scheduler/placement.h"
+
+namespace epara::controller {
+
+struct ControllerOptions {
+  std::chrono::milliseconds period{10000};
+  scheduler::PlacementConfig placement;
+  double demand_smoothing = 0.5;                // weight of the newest period's rate (EWMA)
+  int grace_ms = -1;                            // unload grace; -1: the nodes' default
+  std::vector<allocator::Profile> profiles;     // optional; else observed service times
+  std::function<void(const std::string&)> log;  // decisions, one line each (optional)
+};
+
+class Controller {
+ public:
+  Controller(cluster::ClusterStore* store, ControllerOptions options);
+  ~Controller();  // Stop()
+
+  // One period: observe, place, deploy. `moves` (optional) receives the steps carried out.
+  Status Step(int* moves = nullptr);
+  void Start();
+  void Stop();
+  uint64_t periods() const;
+
+ private:
+  void Loop();
+
+  cluster::ClusterStore* store_;
+  ControllerOptions options_;
+  // Last counters and when they were read, per node; smoothed demand per service and ingress.
+  std::map<std::string, std::map<std::string, uint64_t>> last_counts_;
+  std::map<std::string, std::chrono::steady_clock::time_point> last_read_;
+  std::map<std::string, std::map<std::string, double>> demand_;
+
+  mutable std::mutex mu_;
+  std::condition_variable cv_;
+  bool stopping_ = false;  // GUARDED_BY(mu_)
+  uint64_t periods_ = 0;   // GUARDED_BY(mu_)
+  std::thread thread_;
+};
+
+}  // namespace epara::controller

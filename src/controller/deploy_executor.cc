@@ -1,0 +1,86 @@
+#include "controller/deploy_executor.h"
+
+#include <httplib.h>
+
+#include <cstdio>
+#include <nlohmann/json.hpp>
+#include <thread>
+
+namespace epara::controller {
+namespace {
+
+using json = nlohmann::json;
+using Clock = std::chrono::steady_clock;
+
+std::unique_ptr<httplib::Client> Client(const std::string& address, int read_timeout_s) {
+  const size_t colon = address.rfind(':');
+  auto c = std::make_unique<httplib::Client>(address.substr(0, colon),
+                                             std::atoi(address.substr(colon + 1).c_str()));
+  c->set_connection_timeout(3, 0);
+  c->set_read_timeout(read_timeout_s, 0);
+  return c;
+}
+
+// Whether the node at `address` sees `model` ready on `node` (its own state, or a peer's digest).
+bool SeesReady(const std::string& address, const std::string& node, const std::string& model) {
+  std::string text;
+  if (!FetchClusterView(address, &text).ok()) return false;
+  const json v = json::parse(text, nullptr, false);
+  if (!v.is_object()) return false;
+  for (const auto& n : v["nodes"]) {
+    if (n["id"] != node) continue;
+    bool listed = false;
+    for (const auto& i : n["instances"]) listed = listed || i["model"] == model;
+    if (n["self"].get<bool>()) return listed;
+    if (!listed || !n.contains("digest")) return false;
+    for (const auto& i : n["digest"]["instances"])
+      if (i["model"] == model) return i["ready"].get<bool>();
+  }
+  return false;
+}
+
+}  // namespace
+
+Status FetchClusterView(const std::string& address, std::string* out) {
+  auto r = Client(address, 10)->Get("/v1/cluster");
+  if (!r || r->status != 200) return Unavailable("no epara node answers at " + address);
+  *out = r->body;
+  return Status::Ok();
+}
+
+Status ExecuteDeployment(const std::vector<scheduler::DeployStep>& steps,
+                         const std::map<std::string, std::string>& api, const ExecuteOptions& o) {
+  for (const scheduler::DeployStep& st : steps) {
+    const bool load = st.kind == scheduler::DeployStep::Kind::kLoad;
+    auto node = api.find(st.node);
+    if (node == api.end()) return NotFound("node '" + st.node + "' is not a live member");
+    const auto t0 = Clock::now();
+    std::string path = "/v1/internal/instances/" + st.service + (load ? "/load" : "/unload");
+    if (!load && o.grace_ms >= 0) path += "?grace_ms=" + std::to_string(o.grace_ms);
+    auto r = Client(node->second, 600)->Post(path, "", "application/json");
+    if (!r || r->status != 200)
+      return Unavailable(std::string(load ? "load " : "unload ") + st.service + " on " + st.node +
+                         " failed: " + (r ? r->body : httplib::to_string(r.error())));
+    if (load) {
+      // Shift traffic only once every node routes to the new instance.
+      const auto until = Clock::now() + o.visible_timeout;
+      for (const auto& [id, address] : api)
+        while (!SeesReady(address, st.node, st.service)) {
+          if (Clock::now() > until)
+            return Unavailable("node " + id + " does not see " + st.service + " ready on " +
+                               st.node);
+          std::this_thread::sleep_for(std::chrono::milliseconds(20));  // polling, bounded
+        }
+    }
+    if (o.log) {
+      char line[160];
+      std::snprintf(line, sizeof line, "%-6s %-16s %-12s %8.0f ms", load ? "load" : "unload",
+                    st.service.c_str(), st.node.c_str(),
+                    std::chrono::duration<double, std::milli>(Clock::now() - t0).count());
+      o.log(line);
+    }
+  }
+  return Status::Ok();
+}
+
+}  // namespace epara::controller

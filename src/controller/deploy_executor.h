@@ -1,0 +1,33 @@
+// Carries out a deployment plan (scheduler/deployment.h) on live nodes over their HTTP API
+// (node/instance_lifecycle.cc): each load, then a wait (bounded) until every node routes to the
+// new instance; each unload with the given grace period. Used by `epara deploy` and the
+// controller.
+#pragma once
+
+#include <chrono>
+#include <functional>
+#include <map>
+#include <string>
+#include <vector>
+
+#include "core/status.h"
+#include "scheduler/deployment.h"
+
+namespace epara::controller {
+
+struct ExecuteOptions {
+  int grace_ms = -1;  // -1: each node's default
+  std::chrono::seconds visible_timeout{30};
+  std::function<void(const std::string&)> log;  // one line per step done (optional)
+};
+
+// `api`: node id -> "host:port" of every live node. Stops at the first failing step.
+Status ExecuteDeployment(const std::vector<scheduler::DeployStep>& steps,
+                         const std::map<std::string, std::string>& api,
+                         const ExecuteOptions& options);
+
+// GET /v1/cluster of the node at `address`, parsed into `out` as JSON text; Unavailable when no
+// node answers.
+Status FetchClusterView(const std::string& address, std::string* out);
+
+}  // namespace epara::controller
