@@ -3,6 +3,8 @@
 // when its cluster file has `controller:`). See src/controller/controller.h.
 #include <spdlog/spdlog.h>
 
+#include <unistd.h>
+
 #include <csignal>
 #include <fstream>
 
@@ -20,6 +22,7 @@ struct ControllerFlags {
   double period_s = 10;
   int grace_ms = -1;
   bool once = false;
+  std::string id;
 };
 
 int RunController(const ControllerFlags& f) {
@@ -40,6 +43,8 @@ int RunController(const ControllerFlags& f) {
   co.period = std::chrono::milliseconds(static_cast<int64_t>(f.period_s * 1000));
   co.grace_ms = f.grace_ms;
   co.log = [](const std::string& line) { spdlog::info("{}", line); };
+  co.elect = true;  // standby controllers may run beside this one
+  co.identity = f.id.empty() ? "controller-" + std::to_string(getpid()) : f.id;
   if (!f.profiles.empty()) {
     std::ifstream in(f.profiles);
     std::string text((std::istreambuf_iterator<char>(in)), std::istreambuf_iterator<char>());
@@ -74,7 +79,8 @@ void RegisterControllerCommand(CLI::App& app, int* exit_code) {
   cmd->add_option("--period-s", f->period_s, "Seconds between placements")->capture_default_str();
   cmd->add_option("--grace-ms", f->grace_ms, "Unload grace period (default: the nodes')");
   cmd->add_option("--profiles", f->profiles, "Profiles from epara profile --out (optional)");
-  cmd->add_flag("--once", f->once, "Run one period and exit");
+  cmd->add_flag("--once", f->once, "Run one period and exit (no election)");
+  cmd->add_option("--id", f->id, "This controller's name in the election (default: by pid)");
   cmd->callback([f, exit_code] { *exit_code = RunController(*f); });
 }
 

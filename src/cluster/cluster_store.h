@@ -57,6 +57,10 @@ class ClusterStore {
   // change's revision in `revision` (optional).
   virtual Status Put(const std::string& key, const std::string& value, LeaseId lease,
                      int64_t* revision = nullptr) = 0;
+  // Writes `value` at `key` only if the key does not exist, atomically (etcd: a transaction on
+  // the key's create revision); *created says whether it did. Leader election builds on it.
+  virtual Status PutIfAbsent(const std::string& key, const std::string& value, LeaseId lease,
+                             bool* created) = 0;
   virtual Status Get(const std::string& key, KeyValue* out) = 0;
   // Every key starting with `prefix`, sorted by key; `revision` (optional) is the store's current
   // revision, from which a watch can continue without missing a change.

@@ -83,6 +83,11 @@ Status EmbeddedStore::Put(const std::string& key, const std::string& value, Leas
   std::lock_guard<std::mutex> lock(mu_);
   if (stopping_) return Unavailable("store is closed");
   ExpireLocked();
+  return PutLocked(key, value, lease, revision);
+}
+
+Status EmbeddedStore::PutLocked(const std::string& key, const std::string& value, LeaseId lease,
+                                int64_t* revision) {
   if (lease != kNoLease && !leases_.count(lease))
     return NotFound("lease " + std::to_string(lease) + " not found");
   auto it = data_.find(key);
@@ -94,6 +99,17 @@ Status EmbeddedStore::Put(const std::string& key, const std::string& value, Leas
   RecordLocked(WatchEvent{WatchEvent::Type::kPut, std::move(kv)});
   if (revision != nullptr) *revision = revision_;
   return Status::Ok();
+}
+
+Status EmbeddedStore::PutIfAbsent(const std::string& key, const std::string& value, LeaseId lease,
+                                  bool* created) {
+  if (key.empty()) return InvalidArgument("empty key");
+  std::lock_guard<std::mutex> lock(mu_);
+  if (stopping_) return Unavailable("store is closed");
+  ExpireLocked();
+  *created = !data_.count(key);
+  if (!*created) return Status::Ok();
+  return PutLocked(key, value, lease, nullptr);
 }
 
 Status EmbeddedStore::Get(const std::string& key, KeyValue* out) {

@@ -32,6 +32,8 @@ class EmbeddedStore final : public ClusterStore {
   Status RevokeLease(LeaseId lease) override;
   Status Put(const std::string& key, const std::string& value, LeaseId lease,
              int64_t* revision = nullptr) override;
+  Status PutIfAbsent(const std::string& key, const std::string& value, LeaseId lease,
+                     bool* created) override;
   Status Get(const std::string& key, KeyValue* out) override;
   Status List(const std::string& prefix, std::vector<KeyValue>* out,
               int64_t* revision = nullptr) override;
@@ -57,6 +59,8 @@ class EmbeddedStore final : public ClusterStore {
   };
 
   // All REQUIRES mu_.
+  Status PutLocked(const std::string& key, const std::string& value, LeaseId lease,
+                   int64_t* revision);
   int ExpireLocked();
   void DeleteLocked(const std::string& key);
   void DetachFromLeaseLocked(const std::string& key, LeaseId lease);

@@ -274,6 +274,22 @@ Status EtcdStore::Put(const std::string& key, const std::string& value, LeaseId 
   return Status::Ok();
 }
 
+Status EtcdStore::PutIfAbsent(const std::string& key, const std::string& value, LeaseId lease,
+                              bool* created) {
+  if (key.empty()) return Status(StatusCode::kInvalidArgument, "empty key");
+  json put = {{"key", Base64Encode(key)}, {"value", Base64Encode(value)}};
+  if (lease != kNoLease) put["lease"] = std::to_string(lease);
+  const json body = {{"compare", json::array({{{"key", Base64Encode(key)},
+                                               {"result", "EQUAL"},
+                                               {"target", "CREATE"},
+                                               {"create_revision", "0"}}})},
+                     {"success", json::array({{{"request_put", put}}})}};
+  json reply;
+  EPARA_RETURN_IF_ERROR(Call("/v3/kv/txn", body.dump(), &reply));
+  *created = reply.value("succeeded", false);
+  return Status::Ok();
+}
+
 Status EtcdStore::Get(const std::string& key, KeyValue* out) {
   if (key.empty()) return Status(StatusCode::kInvalidArgument, "empty key");
   json reply;

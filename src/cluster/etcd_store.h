@@ -46,6 +46,8 @@ class EtcdStore final : public ClusterStore {
   Status RevokeLease(LeaseId lease) override;
   Status Put(const std::string& key, const std::string& value, LeaseId lease,
              int64_t* revision = nullptr) override;
+  Status PutIfAbsent(const std::string& key, const std::string& value, LeaseId lease,
+                     bool* created) override;
   Status Get(const std::string& key, KeyValue* out) override;
   Status List(const std::string& prefix, std::vector<KeyValue>* out,
               int64_t* revision = nullptr) override;

@@ -98,6 +98,28 @@ TEST_P(EtcdStoreTest, PutGetListDeleteWithRevisions) {
   EXPECT_EQ(s.Put(prefix_ + "k", "v", 999).code(), StatusCode::kNotFound);  // unknown lease
 }
 
+// Leader election's primitive: only the first of two writers creates the key; once its lease is
+// revoked (the leader died or stepped down) the next writer does.
+TEST_P(EtcdStoreTest, PutIfAbsentCreatesOnlyOnce) {
+  EtcdStore& s = *store_;
+  LeaseId la = kNoLease, lb = kNoLease;
+  ASSERT_TRUE(s.GrantLease(std::chrono::seconds(10), &la).ok());
+  ASSERT_TRUE(s.GrantLease(std::chrono::seconds(10), &lb).ok());
+  bool created = false;
+  ASSERT_TRUE(s.PutIfAbsent(prefix_ + "leader", "a", la, &created).ok());
+  EXPECT_TRUE(created);
+  ASSERT_TRUE(s.PutIfAbsent(prefix_ + "leader", "b", lb, &created).ok());
+  EXPECT_FALSE(created);
+  KeyValue kv;
+  ASSERT_TRUE(s.Get(prefix_ + "leader", &kv).ok());
+  EXPECT_EQ(kv.value, "a");
+  ASSERT_TRUE(s.RevokeLease(la).ok());
+  ASSERT_TRUE(s.PutIfAbsent(prefix_ + "leader", "b", lb, &created).ok());
+  EXPECT_TRUE(created);
+  ASSERT_TRUE(s.Get(prefix_ + "leader", &kv).ok());
+  EXPECT_EQ(kv.value, "b");
+}
+
 TEST_P(EtcdStoreTest, BinaryKeysAndValuesRoundTrip) {
   const std::string key = prefix_ + std::string("\xff\x00\x01", 3);
   const std::string value("\x00\xfe\n\"{}", 6);

@@ -123,6 +123,31 @@ void StoreGateway::Impl::Routes() {
       return ReplyError(res, s);
     Reply(res, {{"header", Header(revision)}});
   });
+  // Transactions: the one form epara sends (PutIfAbsent): compare the key's create revision with
+  // 0, and on success put. Other forms are refused as unimplemented.
+  server.Post("/v3/kv/txn", [this](const httplib::Request& req, httplib::Response& res) {
+    json j;
+    if (!Body(req, res, &j)) return;
+    const json compare = j.value("compare", json::array());
+    const json success = j.value("success", json::array());
+    if (compare.size() != 1 || success.size() != 1 || !success[0].contains("request_put") ||
+        compare[0].value("target", "") != "CREATE" ||
+        Int64Field(compare[0], "create_revision") != 0)
+      return ReplyError(res, Status(StatusCode::kUnimplemented,
+                                    "the embedded store's gateway runs only create-if-absent "
+                                    "transactions"));
+    const json& put = success[0]["request_put"];
+    std::string key, put_key, value;
+    if (Status s = Bytes(compare[0], "key", &key); !s.ok()) return ReplyError(res, s);
+    if (Status s = Bytes(put, "key", &put_key); !s.ok()) return ReplyError(res, s);
+    if (Status s = Bytes(put, "value", &value); !s.ok()) return ReplyError(res, s);
+    if (key != put_key)
+      return ReplyError(res, InvalidArgument("the transaction compares one key and puts another"));
+    bool created = false;
+    if (Status s = store->PutIfAbsent(key, value, Int64Field(put, "lease"), &created); !s.ok())
+      return ReplyError(res, s);
+    Reply(res, {{"header", Header(CurrentRevision(store))}, {"succeeded", created}});
+  });
   server.Post("/v3/kv/range", [this](const httplib::Request& req, httplib::Response& res) {
     json j;
     if (!Body(req, res, &j)) return;

@@ -172,17 +172,49 @@ void Controller::Start() {
   });
 }
 
+bool Controller::leader() const {
+  std::lock_guard<std::mutex> lock(mu_);
+  return leader_;
+}
+
+void Controller::Campaign() {
+  bool leading = leader();
+  if (leading && !store_->KeepAlive(lease_).ok()) {
+    leading = false;
+    if (options_.log) options_.log("controller: " + options_.identity + " lost its leadership");
+  }
+  if (!leading) {
+    if (lease_ == cluster::kNoLease || !store_->KeepAlive(lease_).ok())
+      if (!store_->GrantLease(options_.lease_ttl, &lease_).ok()) lease_ = cluster::kNoLease;
+    bool created = false;
+    if (lease_ != cluster::kNoLease &&
+        store_->PutIfAbsent(kLeaderKey, options_.identity, lease_, &created).ok() && created) {
+      leading = true;
+      if (options_.log) options_.log("controller: " + options_.identity + " is the leader");
+    }
+  }
+  std::lock_guard<std::mutex> lock(mu_);
+  leader_ = leading;
+}
+
 void Controller::Loop() {
+  const auto tick =
+      std::min<std::chrono::milliseconds>(options_.period, std::chrono::milliseconds(500));
+  auto next_step = Clock::now() + options_.period;
   for (;;) {
     {
       std::unique_lock<std::mutex> lock(mu_);
-      if (cv_.wait_for(lock, options_.period, [&] { return stopping_; })) return;
+      if (cv_.wait_for(lock, tick, [&] { return stopping_; })) break;
     }
+    if (options_.elect) Campaign();
+    if (Clock::now() < next_step || (options_.elect && !leader())) continue;
+    next_step = Clock::now() + options_.period;
     if (Status s = Step(); !s.ok() && options_.log)
       options_.log("controller: period failed: " + s.ToString());
     std::lock_guard<std::mutex> lock(mu_);
     ++periods_;
   }
+  if (options_.elect && lease_ != cluster::kNoLease) (void)store_->RevokeLease(lease_);  // resign
 }
 
 void Controller::Stop() {

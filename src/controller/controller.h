@@ -11,7 +11,14 @@
 // Services that have an instance keep at least one (zero demand in one period does not remove
 // them); LLM instances are left where they are (not moved at run time yet).
 //
-// Lifecycle: construct -> Start (background loop) -> Stop; or call Step() directly (tests, --once).
+// Leader election (options.elect): several controllers may run against one etcd; the one that
+// creates kLeaderKey under its lease (ClusterStore::PutIfAbsent) acts, the others check every
+// 0.5 s and take over when the leader's lease expires (3 s after it stops keeping it alive), so a
+// standby leads within ~3.5 s of the leader dying. With `epara up`'s embedded store: one
+// controller, no election.
+//
+// Lifecycle: construct -> Start (background loop) -> Stop (a leader resigns: its lease is revoked
+// so a standby takes over at once); or call Step() directly (tests, --once).
 #pragma once
 
 #include <chrono>
@@ -37,7 +44,12 @@ struct ControllerOptions {
   int grace_ms = -1;                            // unload grace; -1: the nodes' default
   std::vector<allocator::Profile> profiles;     // optional; else observed service times
   std::function<void(const std::string&)> log;  // decisions, one line each (optional)
+  bool elect = false;                           // campaign for leadership before acting
+  std::string identity;                         // written as the leader key's value
+  std::chrono::milliseconds lease_ttl{3000};
 };
+
+inline constexpr const char* kLeaderKey = "/epara/controller/leader";
 
 class Controller {
  public:
@@ -49,9 +61,12 @@ class Controller {
   void Start();
   void Stop();
   uint64_t periods() const;
+  bool leader() const;
 
  private:
   void Loop();
+  // One election round: keep the lease if leading, else try to become the leader.
+  void Campaign();
 
   cluster::ClusterStore* store_;
   ControllerOptions options_;
@@ -62,8 +77,10 @@ class Controller {
 
   mutable std::mutex mu_;
   std::condition_variable cv_;
-  bool stopping_ = false;  // GUARDED_BY(mu_)
-  uint64_t periods_ = 0;   // GUARDED_BY(mu_)
+  bool stopping_ = false;                       // GUARDED_BY(mu_)
+  uint64_t periods_ = 0;                        // GUARDED_BY(mu_)
+  bool leader_ = false;                         // GUARDED_BY(mu_)
+  cluster::LeaseId lease_ = cluster::kNoLease;  // loop thread
   std::thread thread_;
 };
 

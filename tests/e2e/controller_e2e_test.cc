@@ -1,6 +1,7 @@
 // The state-aware scheduler's loop in `epara up` (issue 6): demand for a service grows 4x at
 // another ingress node; within a few periods the controller adds capacity there and the
-// SLO-meeting rate recovers.
+// SLO-meeting rate recovers. With etcd, standby controllers take over within 5 s of the leader
+// dying, and the data plane serves with no controller at all.
 #include <gtest/gtest.h>
 #include <httplib.h>
 
@@ -17,6 +18,7 @@
 #include "image/image_codec.h"
 #include "image/synthetic_scene.h"
 #include "server_process.h"
+#include "testing/etcd_process.h"
 #include "up_fixture.h"
 
 namespace epara {
@@ -154,6 +156,76 @@ TEST_F(UpE2ETest, DemandGrowingAtAnotherNodeGetsCapacityThereAndGoodputRecovers)
   EXPECT_TRUE(on_b) << view->body;
   EXPECT_NE(up.Log().find("controller: load   seg-demo"), std::string::npos) << up.Log();
   EXPECT_EQ(up.Stop(std::chrono::seconds(60)), 0) << up.Log();
+}
+
+// Two standalone controllers on one etcd: one leads; killed (SIGKILL, by PID), the other leads
+// within 5 s. A node keeps answering requests while its controllers die.
+TEST(ControllerElectionE2ETest, AStandbyLeadsWithinFiveSecondsAndTheNodeKeepsServing) {
+  if (testing::FindEtcd().empty())
+    GTEST_SKIP() << "etcd is not installed (scripts/setup.sh installs etcd-server)";
+  namespace fs = std::filesystem;
+  const fs::path root = fs::temp_directory_path() / ("epara_elect_" + std::to_string(getpid()));
+  fs::create_directories(root);
+  struct Cleanup {
+    fs::path p;
+    ~Cleanup() { fs::remove_all(p); }
+  } cleanup{root};
+  std::string out, error;
+  ASSERT_EQ(testing::RunEpara({"models", "demo", (root / "repo").string()}, &out), 0) << out;
+  testing::EtcdProcess etcd;
+  ASSERT_TRUE(etcd.Start(&error)) << error;
+  const std::string store = "127.0.0.1:" + std::to_string(etcd.client_port());
+  testing::NodeProcess node;
+  ASSERT_TRUE(node.Start("n1",
+                         "id: n1\napi: {port: 0}\nmodels: {dir: " + (root / "repo").string() +
+                             ", serve: [tensor-demo]}\nstore: {kind: etcd, endpoint: \"" + store +
+                             "\"}\n",
+                         root.string(), &error))
+      << error;
+  testing::ChildProcess c1, c2;
+  auto start = [&](testing::ChildProcess* c, const std::string& id) {
+    return c->Start(
+        {testing::EparaBinary(), "controller", "--store", store, "--period-s", "1", "--id", id},
+        (root / (id + ".log")).string());
+  };
+  ASSERT_TRUE(start(&c1, "c1"));
+  ASSERT_TRUE(start(&c2, "c2"));
+  auto leads = [](testing::ChildProcess& c, const std::string& id) {
+    return c.Log().find("controller: " + id + " is the leader") != std::string::npos;
+  };
+  bool one = false;
+  for (auto until = Clock::now() + std::chrono::seconds(20); !one && Clock::now() < until;) {
+    one = leads(c1, "c1") || leads(c2, "c2");
+    if (!one) std::this_thread::sleep_for(std::chrono::milliseconds(20));  // polling logs, bounded
+  }
+  ASSERT_TRUE(one) << c1.Log() << c2.Log();
+  const bool first_is_c1 = leads(c1, "c1");
+  EXPECT_FALSE(first_is_c1 && leads(c2, "c2")) << "two leaders";
+  testing::ChildProcess& leader = first_is_c1 ? c1 : c2;
+  testing::ChildProcess& standby = first_is_c1 ? c2 : c1;
+  const std::string standby_id = first_is_c1 ? "c2" : "c1";
+  const auto killed = Clock::now();
+  leader.Kill();
+  bool took_over = false;
+  for (auto until = killed + std::chrono::seconds(10); !took_over && Clock::now() < until;) {
+    took_over = leads(standby, standby_id);
+    if (!took_over) std::this_thread::sleep_for(std::chrono::milliseconds(20));  // bounded
+  }
+  const double seconds = std::chrono::duration<double>(Clock::now() - killed).count();
+  ASSERT_TRUE(took_over) << standby.Log();
+  EXPECT_LE(seconds, 5.0);
+  RecordProperty("takeover_seconds", std::to_string(seconds));
+  // No controller at all: the node still serves.
+  EXPECT_EQ(standby.Stop(std::chrono::seconds(30)), 0) << standby.Log();
+  httplib::Client c("127.0.0.1", node.api_port());
+  auto r = c.Post("/v2/models/tensor-demo/infer",
+                  R"({"inputs":[{"name":"a","shape":[1,4],"datatype":"FP32","data":[1,2,3,4]},)"
+                  R"({"name":"b","shape":[1,4],"datatype":"INT64","data":[1,1,1,1]},)"
+                  R"({"name":"c","shape":[1,4],"datatype":"UINT8","data":[0,0,0,2]}]})",
+                  "application/json");
+  ASSERT_TRUE(r);
+  EXPECT_EQ(r->status, 200) << r->body;
+  EXPECT_EQ(node.process().Stop(std::chrono::seconds(30)), 0) << node.Log();
 }
 
 }  // namespace
