@@ -166,6 +166,20 @@ Status Controller::Step(int* moves) {
 }
 
 void Controller::Start() {
+  std::vector<cluster::KeyValue> now;
+  int64_t revision = 0;
+  if (store_->List(cluster::kNodePrefix, &now, &revision).ok())
+    (void)store_->Watch(
+        cluster::kNodePrefix, revision,
+        [this](const cluster::WatchEvent& e) {
+          if (e.type != cluster::WatchEvent::Type::kDelete) return;
+          {
+            std::lock_guard<std::mutex> lock(mu_);
+            replan_now_ = true;
+          }
+          cv_.notify_all();
+        },
+        &watch_);
   thread_ = std::thread([this] {
     SetCurrentThreadName("ep-controller");
     Loop();
@@ -202,12 +216,17 @@ void Controller::Loop() {
       std::min<std::chrono::milliseconds>(options_.period, std::chrono::milliseconds(500));
   auto next_step = Clock::now() + options_.period;
   for (;;) {
+    bool replan = false;
     {
       std::unique_lock<std::mutex> lock(mu_);
-      if (cv_.wait_for(lock, tick, [&] { return stopping_; })) break;
+      cv_.wait_for(lock, tick, [&] { return stopping_ || replan_now_; });
+      if (stopping_) break;
+      replan = replan_now_;
+      replan_now_ = false;
     }
     if (options_.elect) Campaign();
-    if (Clock::now() < next_step || (options_.elect && !leader())) continue;
+    if ((!replan && Clock::now() < next_step) || (options_.elect && !leader())) continue;
+    if (replan && options_.log) options_.log("controller: a node left: re-planning now");
     next_step = Clock::now() + options_.period;
     if (Status s = Step(); !s.ok() && options_.log)
       options_.log("controller: period failed: " + s.ToString());
@@ -224,6 +243,7 @@ void Controller::Stop() {
   }
   cv_.notify_all();
   if (thread_.joinable()) thread_.join();
+  watch_.reset();
 }
 
 }  // namespace epara::controller

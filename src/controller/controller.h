@@ -7,6 +7,8 @@
 //      (hysteresis keeps them unless a move wins);
 //   3. deploys: the difference as loads and unloads in a safe order (scheduler::PlanDeployment),
 //      carried out on the nodes with the adaptive deployment protocol (deploy_executor.h).
+// A node leaving the cluster (its record deleted: lease expired or left) triggers a period at
+// once instead of at the next tick of the period: node failure is an immediate re-plan.
 // The data plane does not depend on it: when the controller stops, the last placement stays.
 // Services that have an instance keep at least one (zero demand in one period does not remove
 // them); LLM instances are left where they are (not moved at run time yet).
@@ -25,6 +27,7 @@
 #include <condition_variable>
 #include <functional>
 #include <map>
+#include <memory>
 #include <mutex>
 #include <string>
 #include <thread>
@@ -77,9 +80,11 @@ class Controller {
 
   mutable std::mutex mu_;
   std::condition_variable cv_;
-  bool stopping_ = false;                       // GUARDED_BY(mu_)
-  uint64_t periods_ = 0;                        // GUARDED_BY(mu_)
-  bool leader_ = false;                         // GUARDED_BY(mu_)
+  bool stopping_ = false;    // GUARDED_BY(mu_)
+  uint64_t periods_ = 0;     // GUARDED_BY(mu_)
+  bool leader_ = false;      // GUARDED_BY(mu_)
+  bool replan_now_ = false;  // GUARDED_BY(mu_): a node left
+  std::unique_ptr<cluster::WatchHandle> watch_;
   cluster::LeaseId lease_ = cluster::kNoLease;  // loop thread
   std::thread thread_;
 };
