@@ -1,5 +1,7 @@
 #include "cluster/node_record.h"
 
+#include <algorithm>
+
 #include <nlohmann/json.hpp>
 
 namespace epara::cluster {
@@ -21,6 +23,12 @@ Status Field(const json& j, const char* name, const std::string& where, T* out) 
 }
 
 }  // namespace
+
+double NodeRecord::FastestGflops() const {
+  double gflops = 0;
+  for (const DeviceRecord& d : devices) gflops = std::max(gflops, d.speed_gflops);
+  return gflops;
+}
 
 const InstanceRecord* NodeRecord::FindInstance(const std::string& model) const {
   for (const InstanceRecord& i : instances)

@@ -36,6 +36,8 @@ struct NodeRecord {
   std::string version;  // epara version
 
   const InstanceRecord* FindInstance(const std::string& model) const;
+  // The fastest registered device's speed, GFLOP/s (0 without devices).
+  double FastestGflops() const;
 };
 
 std::string NodeRecordToJson(const NodeRecord& r);

@@ -16,12 +16,6 @@ namespace {
 using json = nlohmann::json;
 using Clock = std::chrono::steady_clock;
 
-double Gflops(const cluster::NodeRecord& r) {
-  double g = 0;
-  for (const cluster::DeviceRecord& d : r.devices) g = std::max(g, d.speed_gflops);
-  return g;
-}
-
 }  // namespace
 
 Controller::Controller(cluster::ClusterStore* store, ControllerOptions options)
@@ -44,7 +38,7 @@ Status Controller::Step(int* moves) {
   double max_gflops = 0;
   for (const cluster::NodeRecord& r : records) {
     api[r.id] = r.api_address;
-    max_gflops = std::max(max_gflops, Gflops(r));
+    max_gflops = std::max(max_gflops, r.FastestGflops());
     for (const cluster::InstanceRecord& i : r.instances) {
       if (i.task == "llm")
         llms.insert(i.model);
@@ -95,7 +89,7 @@ Status Controller::Step(int* moves) {
   // 2. Place.
   std::vector<scheduler::NodeState> nodes;
   for (const cluster::NodeRecord& r : records) {
-    scheduler::NodeState s{r.id, Gflops(r) / max_gflops, 0};
+    scheduler::NodeState s{r.id, r.FastestGflops() / max_gflops, 0};
     for (const cluster::DeviceRecord& d : r.devices) s.memory_bytes += d.memory_bytes;
     nodes.push_back(s);
   }

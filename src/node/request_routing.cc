@@ -13,13 +13,6 @@ namespace {
 
 using Clock = std::chrono::steady_clock;
 
-// A node's fastest registered device, GFLOP/s.
-double NodeSpeed(const cluster::NodeRecord& r) {
-  double gflops = 0;
-  for (const cluster::DeviceRecord& d : r.devices) gflops = std::max(gflops, d.speed_gflops);
-  return gflops;
-}
-
 }  // namespace
 
 double NodeAgent::UnmeasuredServiceMs(const std::string& model, double gflops) const {
@@ -89,8 +82,8 @@ void NodeAgent::Candidates(const std::string& model,
       c.network_ms = network_ms;
       c.expected_wait_ms =
           load->expected_wait_ms + mine * load->service_ms / std::max<uint32_t>(1, load->max_batch);
-      c.service_ms =
-          load->service_ms > 0 ? load->service_ms : UnmeasuredServiceMs(model, NodeSpeed(record));
+      c.service_ms = load->service_ms > 0 ? load->service_ms
+                                          : UnmeasuredServiceMs(model, record.FastestGflops());
     }
     candidates->push_back(c);
     remote->push_back(p);

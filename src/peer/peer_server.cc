@@ -16,21 +16,31 @@ class Service final : public v1::Peer::Service {
  public:
   explicit Service(PeerServerHandlers handlers) : h_(std::move(handlers)) {}
 
+  // A stream that never ends on its own (digests, pipeline steps) is registered for its lifetime,
+  // so that Stop can cancel it; none is accepted once stopping.
+  class LongStream {
+   public:
+    LongStream(Service* s, grpc::ServerContext* ctx) : s_(s), ctx_(ctx) {
+      std::lock_guard<std::mutex> lock(s_->mu_);
+      ok_ = !s_->stopping_;
+      if (ok_) s_->syncs_.insert(ctx_);
+    }
+    ~LongStream() {
+      std::lock_guard<std::mutex> lock(s_->mu_);
+      s_->syncs_.erase(ctx_);
+    }
+    bool ok() const { return ok_; }
+
+   private:
+    Service* s_;
+    grpc::ServerContext* ctx_;
+    bool ok_ = false;
+  };
+
   grpc::Status SyncDigests(grpc::ServerContext* ctx, grpc::ServerReader<v1::LoadDigest>* reader,
                            v1::SyncSummary* summary) override {
-    {
-      std::lock_guard<std::mutex> lock(mu_);
-      if (stopping_) return grpc::Status(grpc::StatusCode::UNAVAILABLE, "node stopping");
-      syncs_.insert(ctx);
-    }
-    struct Unregister {
-      Service* s;
-      grpc::ServerContext* ctx;
-      ~Unregister() {
-        std::lock_guard<std::mutex> lock(s->mu_);
-        s->syncs_.erase(ctx);
-      }
-    } unregister{this, ctx};
+    LongStream registration(this, ctx);
+    if (!registration.ok()) return grpc::Status(grpc::StatusCode::UNAVAILABLE, "node stopping");
     v1::LoadDigest msg;
     uint64_t kept = 0;
     while (reader->Read(&msg)) {
@@ -101,19 +111,8 @@ class Service final : public v1::Peer::Service {
   grpc::Status PipelineStream(
       grpc::ServerContext* ctx,
       grpc::ServerReaderWriter<v1::StageReply, v1::StageStep>* stream) override {
-    {
-      std::lock_guard<std::mutex> lock(mu_);
-      if (stopping_) return grpc::Status(grpc::StatusCode::UNAVAILABLE, "node stopping");
-      syncs_.insert(ctx);
-    }
-    struct Unregister {
-      Service* s;
-      grpc::ServerContext* ctx;
-      ~Unregister() {
-        std::lock_guard<std::mutex> lock(s->mu_);
-        s->syncs_.erase(ctx);
-      }
-    } unregister{this, ctx};
+    LongStream registration(this, ctx);
+    if (!registration.ok()) return grpc::Status(grpc::StatusCode::UNAVAILABLE, "node stopping");
     std::mutex write_mu;  // replies come from this thread (errors, last stage) and the next link's
     auto reply = [&](const llm::StageResult& r) {
       v1::StageReply msg;
