@@ -138,7 +138,17 @@ Status Controller::Step(int* moves) {
 
   // 3. Deploy.
   std::vector<scheduler::DeployStep> steps;
-  EPARA_RETURN_IF_ERROR(scheduler::PlanDeployment(current, target, memory, {}, &steps));
+  // Free memory per node: its budget less the instances it runs (those with a known footprint),
+  // so loads wait for the unloads that make room (each node also refuses a load over budget).
+  std::map<std::string, int64_t> free;
+  for (const scheduler::NodeState& n : nodes) {
+    if (n.memory_bytes <= 0) continue;
+    int64_t used = 0;
+    for (const auto& [s, where] : current)
+      if (where.count(n.id) && memory.count(s)) used += memory.at(s);
+    free[n.id] = n.memory_bytes - used;
+  }
+  EPARA_RETURN_IF_ERROR(scheduler::PlanDeployment(current, target, memory, free, &steps));
   if (options_.log && !steps.empty())
     for (const scheduler::ServiceState& s : services) {
       const scheduler::ServiceOutcome& o = placed.services.at(s.name);
