@@ -101,19 +101,13 @@ Status Controller::Step(int* moves) {
   for (const std::string& name : names) {
     if (llms.count(name) || !current.count(name)) continue;  // only what runs here can move
     scheduler::ServiceState s;
-    s.name = name;
     auto p = std::find_if(options_.profiles.begin(), options_.profiles.end(),
                           [&](const allocator::Profile& x) { return x.model == name; });
     if (p != options_.profiles.end() && p->ForCategorizer().solo_ms > 0) {
-      const double scale = p->speed_gflops > 0 ? p->speed_gflops / max_gflops : 1;
-      s.solo_ms = p->ForCategorizer().solo_ms * scale;
-      s.memory_bytes = p->memory_bytes;
-      s.rps_at_speed_1 = 1000 / s.solo_ms;
-      for (const allocator::BatchPoint& b : p->batches)
-        if (b.latency.median_ms > 0)
-          s.rps_at_speed_1 =
-              std::max(s.rps_at_speed_1, 1000.0 * b.batch / (b.latency.median_ms * scale));
+      s = scheduler::ServiceFromProfile(*p, /*slo_ms=*/0,
+                                        p->speed_gflops > 0 ? p->speed_gflops / max_gflops : 1);
     } else {
+      s.name = name;
       s.solo_ms = observed_ms.count(name) ? observed_ms[name] : 100;  // unknown: a slow guess
       s.rps_at_speed_1 = 1000 / s.solo_ms;
     }

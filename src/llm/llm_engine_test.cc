@@ -6,35 +6,15 @@
 #include <filesystem>
 #include <future>
 
-#include "models/demo_llm.h"
+#include "llm/tiny_llm_testing.h"
 
 namespace epara::llm {
 namespace {
 
 namespace fs = std::filesystem;
 
-class LlmEngineTest : public ::testing::Test {
+class LlmEngineTest : public TinyLlmTest<2> {
  protected:
-  static void SetUpTestSuite() {
-    dir_ = new fs::path(fs::temp_directory_path() / ("epara_engine_" + std::to_string(getpid())));
-    models::DemoLlmOptions o;
-    o.hidden = 64;
-    o.layers = 2;
-    o.heads = 4;
-    o.kv_heads = 2;
-    o.intermediate = 96;
-    o.max_positions = 256;
-    Status s = models::WriteDemoLlm(dir_->string(), o);
-    if (!s.ok()) setup_error_ = s.ToString();
-  }
-  static void TearDownTestSuite() {
-    std::error_code ec;
-    fs::remove_all(*dir_, ec);
-    delete dir_;
-  }
-  void SetUp() override {
-    if (!setup_error_.empty()) FAIL() << setup_error_;
-  }
   static std::unique_ptr<LlmEngine> Engine(EngineOptions o = {}) {
     std::unique_ptr<LlamaModel> m;
     std::unique_ptr<Tokenizer> t;
@@ -67,11 +47,7 @@ class LlmEngineTest : public ::testing::Test {
     EXPECT_EQ(f.wait_for(std::chrono::seconds(60)), std::future_status::ready);
     return f.get();
   }
-  static fs::path* dir_;
-  static std::string setup_error_;
 };
-fs::path* LlmEngineTest::dir_ = nullptr;
-std::string LlmEngineTest::setup_error_;
 
 TEST_F(LlmEngineTest, ContinuousBatchingGivesTheSameTextsAsOneAtATime) {
   const std::vector<std::pair<std::string, int>> work = {

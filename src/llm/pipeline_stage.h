@@ -26,13 +26,13 @@ namespace epara::llm {
 struct StageStep {
   uint64_t step_id = 0;
   struct Seq {
-    uint64_t id = 0;  // unique per head (and connection)
-    int start = 0;    // position of tokens[0] (the stage's cache must hold exactly this many)
+    uint64_t id = 0;   // unique per head (and connection)
+    int start = 0;     // position of tokens[0] (the stage's cache must hold exactly this many)
     int capacity = 0;  // cache size to allocate when the stage first sees the sequence
     std::vector<int32_t> tokens;
   };
   std::vector<Seq> seqs;
-  std::vector<float> hidden;  // [sum of tokens, hidden_size], row-major
+  std::vector<float> hidden;   // [sum of tokens, hidden_size], row-major
   bool all_positions = false;  // the last stage's logits: every position, or each sequence's last
   std::vector<uint64_t> release;  // sequences that ended at the head: free their caches first
 };

@@ -13,7 +13,7 @@
 #include <thread>
 
 #include "llm/llm_engine.h"
-#include "models/demo_llm.h"
+#include "llm/tiny_llm_testing.h"
 
 namespace epara::llm {
 namespace {
@@ -97,28 +97,8 @@ class ThreadStageLink final : public StageLink {
   std::thread worker_;
 };
 
-class PipelineTest : public ::testing::Test {
+class PipelineTest : public TinyLlmTest<5> {
  protected:
-  static void SetUpTestSuite() {
-    dir_ = new fs::path(fs::temp_directory_path() / ("epara_pp_" + std::to_string(getpid())));
-    models::DemoLlmOptions o;
-    o.hidden = 64;
-    o.layers = 5;
-    o.heads = 4;
-    o.kv_heads = 2;
-    o.intermediate = 96;
-    o.max_positions = 256;
-    Status s = models::WriteDemoLlm(dir_->string(), o);
-    if (!s.ok()) setup_error_ = s.ToString();
-  }
-  static void TearDownTestSuite() {
-    std::error_code ec;
-    fs::remove_all(*dir_, ec);
-    delete dir_;
-  }
-  void SetUp() override {
-    if (!setup_error_.empty()) FAIL() << setup_error_;
-  }
   static std::unique_ptr<LlamaModel> Model(int first, int end) {
     LlamaLoadOptions o{"cpu", 1};
     o.first_layer = first;
@@ -161,11 +141,7 @@ class PipelineTest : public ::testing::Test {
     }
     return out;
   }
-  static fs::path* dir_;
-  static std::string setup_error_;
 };
-fs::path* PipelineTest::dir_ = nullptr;
-std::string PipelineTest::setup_error_;
 
 TEST_F(PipelineTest, TwoAndThreeStagePipelinesGenerateTheSingleModelsTokens) {
   const std::vector<std::string> prompts = {"Hello", "The quick brown fox", "a", "pipeline", "xyz"};

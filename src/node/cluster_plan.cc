@@ -122,15 +122,8 @@ void PlacementInputs(const ClusterConfig& cluster, const std::vector<allocator::
     auto d = std::find_if(descriptors.begin(), descriptors.end(),
                           [&](const ModelDescriptor& x) { return x.name == p.model; });
     if (d == descriptors.end()) continue;
-    scheduler::ServiceState s;
-    s.name = p.model;
-    s.memory_bytes = p.memory_bytes;
-    s.solo_ms = p.ForCategorizer().solo_ms;
-    s.slo_ms = d->task == TaskType::kLlm ? d->slo.ttft_ms : d->slo.latency_ms;
-    if (s.solo_ms > 0) s.rps_at_speed_1 = 1000.0 / s.solo_ms;
-    for (const allocator::BatchPoint& b : p.batches)
-      if (b.latency.median_ms > 0 && (s.slo_ms <= 0 || b.latency.median_ms <= s.slo_ms / 2))
-        s.rps_at_speed_1 = std::max(s.rps_at_speed_1, 1000.0 * b.batch / b.latency.median_ms);
+    scheduler::ServiceState s = scheduler::ServiceFromProfile(
+        p, d->task == TaskType::kLlm ? d->slo.ttft_ms : d->slo.latency_ms);
     if (auto it = demand.find(p.model); it != demand.end()) s.demand = it->second;
     services->push_back(std::move(s));
   }

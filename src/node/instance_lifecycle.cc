@@ -37,6 +37,7 @@ int64_t NodeAgent::MemoryNeed() const {
 }
 
 void NodeAgent::Reregister() {
+  std::lock_guard<std::mutex> lock(membership_mu_);
   if (membership_) (void)membership_->Update(MakeRecord());
 }
 

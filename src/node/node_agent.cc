@@ -100,8 +100,8 @@ Status NodeAgent::Create(const NodeConfig& config, api::ServerOptions server_opt
         !(config.pipeline.count(m) && config.pipeline.at(m).stage > 0))  // held as a stage
       return NotFound("node " + config.id + ": model '" + m + "' is not in " + config.models_dir);
   // The device's memory budget holds every instance (LLMs: weights and KV cache).
-  int64_t stage_bytes = 0, budget = 0;
-  EPARA_RETURN_IF_ERROR(a->LoadHostedStages(server_options, &stage_bytes));
+  int64_t budget = 0;
+  EPARA_RETURN_IF_ERROR(a->LoadHostedStages(server_options));
   const int64_t need = a->MemoryNeed();
   for (const DeviceConfig& d : config.devices) budget += d.memory_mb << 20;
   if (budget > 0 && need > budget)
@@ -226,8 +226,11 @@ Status NodeAgent::Start() {
         },
         &profile_watch_);
   }
-  EPARA_RETURN_IF_ERROR(
-      cluster::Membership::Join(store_, MakeRecord(), config_.down_after, &membership_));
+  {
+    std::lock_guard<std::mutex> lock(membership_mu_);
+    EPARA_RETURN_IF_ERROR(
+        cluster::Membership::Join(store_, MakeRecord(), config_.down_after, &membership_));
+  }
   last_cpu_s_ = ProcessCpuSeconds();
   last_cpu_at_ = Clock::now();
   sync_thread_ = std::thread([this] { SyncLoop(); });
@@ -246,7 +249,10 @@ void NodeAgent::Stop() {
   if (sync_thread_.joinable()) sync_thread_.join();
   if (heartbeat_thread_.joinable()) heartbeat_thread_.join();
   // Leave first: peers stop routing here while we finish what was accepted.
-  if (membership_) (void)membership_->Leave();
+  {
+    std::lock_guard<std::mutex> lock(membership_mu_);
+    if (membership_) (void)membership_->Leave();
+  }
   watch_.reset();
   profile_watch_.reset();
   // Forwards from peers finish, new ones are refused (their origin retries elsewhere: not started);
@@ -403,6 +409,7 @@ void NodeAgent::HeartbeatLoop() {
       std::unique_lock<std::mutex> lock(mu_);
       if (cv_.wait_for(lock, period, [&] { return stopping_; })) return;
     }
+    std::lock_guard<std::mutex> lock(membership_mu_);
     Status s = membership_->Heartbeat();
     if (s.code() == StatusCode::kNotFound) {
       // Declared down (e.g. paused longer than the TTL): register again.

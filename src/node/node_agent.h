@@ -84,7 +84,7 @@ class NodeAgent {
   // pipeline_hosting.cc: loads the later stages configured here (their models are then not served
   // whole), and makes heads' engines link to their next stage. Before Server::Create.
   Status PreparePipeline(api::ServerOptions* options);
-  Status LoadHostedStages(const api::ServerOptions& options, int64_t* memory_bytes);
+  Status LoadHostedStages(const api::ServerOptions& options);
   // instance_lifecycle.cc: runtime load and unload (see the header comment), the refusal of
   // forwards this node cannot run, and the re-registration that advertises a change.
   Status LoadInstance(const std::string& model);
@@ -128,8 +128,9 @@ class NodeAgent {
   cluster::ClusterStore* store_ = nullptr;  // own_store_ or the shared one
   std::unique_ptr<peer::PeerServer> peer_server_;
   std::map<std::string, std::unique_ptr<HostedStage>> stages_;  // later stages held here, by model
-  std::mutex lifecycle_mu_;  // one runtime load or unload at a time
-  std::unique_ptr<cluster::Membership> membership_;
+  std::mutex lifecycle_mu_;   // one runtime load or unload at a time
+  std::mutex membership_mu_;  // the heartbeat may re-join while a runtime load re-registers
+  std::unique_ptr<cluster::Membership> membership_;  // GUARDED_BY(membership_mu_)
   std::unique_ptr<cluster::WatchHandle> watch_;
   std::unique_ptr<cluster::WatchHandle> profile_watch_;
   cluster::PeerTable peer_table_;

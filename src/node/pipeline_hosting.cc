@@ -31,7 +31,7 @@ Status NodeAgent::PreparePipeline(api::ServerOptions* options) {
   return Status::Ok();
 }
 
-Status NodeAgent::LoadHostedStages(const api::ServerOptions& options, int64_t* memory_bytes) {
+Status NodeAgent::LoadHostedStages(const api::ServerOptions& options) {
   bool any = false;
   for (const auto& [_, p] : config_.pipeline) any = any || p.stage > 0;
   if (!any) return Status::Ok();
@@ -63,8 +63,6 @@ Status NodeAgent::LoadHostedStages(const api::ServerOptions& options, int64_t* m
                                   (h->model->end_layer() - h->model->first_layer());
     h->kv_budget_tokens = (static_cast<int64_t>(s.llm.kv_cache_mb) << 20) / per_token_all;
     h->next = p.next;
-    *memory_bytes +=
-        h->model->weight_bytes() + h->kv_budget_tokens * h->model->kv_bytes_per_token();
     stages_[model] = std::move(h);
   }
   return Status::Ok();

@@ -33,11 +33,6 @@ StageLinkClient::~StageLinkClient() {
   if (stream_->reader.joinable()) stream_->reader.join();
 }
 
-uint64_t StageLinkClient::streams_opened() const {
-  std::lock_guard<std::mutex> lock(mu_);
-  return opened_;
-}
-
 Status StageLinkClient::Open() {
   if (stream_) {  // broken: its reader has failed everything and is ending
     if (stream_->reader.joinable()) stream_->reader.join();
@@ -56,10 +51,6 @@ Status StageLinkClient::Open() {
   s->stub = v1::Peer::NewStub(s->channel);
   // Fail fast when the stage is not there (no waiting for it to come up).
   s->rw = s->stub->PipelineStream(&s->ctx);
-  {
-    std::lock_guard<std::mutex> lock(mu_);
-    ++opened_;
-  }
   s->reader = std::thread([this, s] {
     SetCurrentThreadName("ep-stage-rd");
     ReadLoop(s);

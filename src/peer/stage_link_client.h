@@ -31,8 +31,6 @@ class StageLinkClient final : public llm::StageLink {
 
   void Send(llm::StageStep step, std::function<void(llm::StageResult)> done) override;
 
-  uint64_t streams_opened() const;
-
  private:
   struct Stream;
   Status Open();  // REQUIRES: no stream, or a broken one; called from the sending thread
@@ -42,8 +40,7 @@ class StageLinkClient final : public llm::StageLink {
   const std::string self_, model_, stage_name_;
   std::function<Status(std::string*)> resolve_;
   std::shared_ptr<Stream> stream_;  // the sending thread's
-  mutable std::mutex mu_;           // guards the streams' pending maps and broken flags
-  uint64_t opened_ = 0;             // GUARDED_BY(mu_)
+  std::mutex mu_;                   // guards the streams' pending maps and broken flags
 };
 
 }  // namespace epara::peer

@@ -92,6 +92,22 @@ struct State {
 
 }  // namespace
 
+ServiceState ServiceFromProfile(const allocator::Profile& profile, double slo_ms,
+                                double time_scale) {
+  ServiceState s;
+  s.name = profile.model;
+  s.memory_bytes = profile.memory_bytes;
+  s.solo_ms = profile.ForCategorizer().solo_ms * time_scale;
+  s.slo_ms = slo_ms;
+  if (s.solo_ms > 0) s.rps_at_speed_1 = 1000.0 / s.solo_ms;
+  for (const allocator::BatchPoint& b : profile.batches) {
+    const double ms = b.latency.median_ms * time_scale;
+    if (ms > 0 && (slo_ms <= 0 || ms <= slo_ms / 2))
+      s.rps_at_speed_1 = std::max(s.rps_at_speed_1, 1000.0 * b.batch / ms);
+  }
+  return s;
+}
+
 double PredictedGoodput(const std::vector<NodeState>& nodes,
                         const std::vector<ServiceState>& services, const Placement& placement,
                         const PlacementConfig& config) {

@@ -40,6 +40,8 @@
 #include <string>
 #include <vector>
 
+#include "allocator/profile.h"
+
 namespace epara::scheduler {
 
 inline constexpr double kGreedyBound = 0.5;
@@ -58,6 +60,13 @@ struct ServiceState {
   double slo_ms = 0;          // 0: none
   std::map<std::string, double> demand;  // requests/s by ingress node id (smoothed)
 };
+
+// A service as a profile describes it (demand left empty): memory; solo latency at speed 1 =
+// the profile's batch-1 latency x `time_scale` (the profiling device's time relative to the
+// reference device); throughput = the best of 1 / solo and batch / latency over the profiled
+// batches that run within half of `slo_ms` (any batch when there is no SLO).
+ServiceState ServiceFromProfile(const allocator::Profile& profile, double slo_ms,
+                                double time_scale = 1);
 
 struct PlacementConfig {
   int units = 4;          // compute shares per node

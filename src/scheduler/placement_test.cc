@@ -36,7 +36,9 @@ TEST(PlacementTest, RespectsMemoryAndComputeUnits) {
   const PlacementResult r = Place(nodes, services, {});
   for (const NodeState& n : nodes) {
     EXPECT_LE(UnitsOn(r.placement, n.id), 4) << n.id;
-    if (n.memory_bytes > 0) EXPECT_LE(MemoryOn(r.placement, services, n.id), n.memory_bytes);
+    if (n.memory_bytes > 0) {
+      EXPECT_LE(MemoryOn(r.placement, services, n.id), n.memory_bytes);
+    }
   }
   EXPECT_LE(r.placement.size(), 5u);
   // a holds at most 3 instances, b at most 1; c (unlimited) takes the rest.

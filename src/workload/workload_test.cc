@@ -74,7 +74,9 @@ void ExpectShapeKept(const std::vector<TraceRequest>& source, const TraceScaling
   const std::vector<TraceRequest> scaled = ScaleTrace(source, scaling, &tf, &lf);
   const TraceStats a = Describe(source), b = Describe(scaled);
   EXPECT_NEAR(b.interarrival_cv, a.interarrival_cv, 0.05 * a.interarrival_cv);
-  if (scaling.target_rate > 0) EXPECT_NEAR(b.rate, scaling.target_rate, 0.05 * scaling.target_rate);
+  if (scaling.target_rate > 0) {
+    EXPECT_NEAR(b.rate, scaling.target_rate, 0.05 * scaling.target_rate);
+  }
   for (auto [got, want] : {std::pair{b.prompt_p50, a.prompt_p50},
                            {b.prompt_p90, a.prompt_p90},
                            {b.prompt_p99, a.prompt_p99},

@@ -82,6 +82,17 @@ TEST_F(PipelineE2ETest, TwoAndThreeStagePipelinesGenerateTheSingleNodesTokens) {
       << log;
   EXPECT_NE(log.find("pipeline llama-pp2: b [0, 5) -> c [5, 8), depth 2"), std::string::npos);
 
+  // Until every entry node routes both models (each holds the heads' digests).
+  for (const auto& [model, at] : std::vector<std::pair<std::string, std::string>>{
+           {"llama-demo", "a"}, {"llama-demo", "c"}, {"llama-pp2", "b"}, {"llama-pp2", "a"}}) {
+    bool routed = false;
+    for (auto until = Clock::now() + std::chrono::seconds(30); !routed && Clock::now() < until;) {
+      auto r = Complete(port[at], model, "warm", 1);
+      routed = r && r->status == 200;
+      if (!routed) std::this_thread::sleep_for(std::chrono::milliseconds(50));  // bounded
+    }
+    ASSERT_TRUE(routed) << model << " at " << at;
+  }
   const std::vector<std::string> prompts = {"Hello", "The pipeline runs", "x", "edge cloud"};
   for (const std::string& p : prompts) {
     auto whole = Complete(port["a"], "llama-whole", p, 20);
