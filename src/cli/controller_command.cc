@@ -21,6 +21,7 @@ struct ControllerFlags {
   std::string profiles;
   double period_s = 10;
   int grace_ms = -1;
+  double burst_headroom = 1.0;
   bool once = false;
   std::string id;
 };
@@ -42,6 +43,7 @@ int RunController(const ControllerFlags& f) {
   controller::ControllerOptions co;
   co.period = std::chrono::milliseconds(static_cast<int64_t>(f.period_s * 1000));
   co.grace_ms = f.grace_ms;
+  co.burst_headroom = f.burst_headroom;
   co.log = [](const std::string& line) { spdlog::info("{}", line); };
   co.elect = true;  // standby controllers may run beside this one
   co.identity = f.id.empty() ? "controller-" + std::to_string(getpid()) : f.id;
@@ -78,6 +80,9 @@ void RegisterControllerCommand(CLI::App& app, int* exit_code) {
   cmd->add_option("--store", f->store, "The cluster's etcd, host:port")->capture_default_str();
   cmd->add_option("--period-s", f->period_s, "Seconds between placements")->capture_default_str();
   cmd->add_option("--grace-ms", f->grace_ms, "Unload grace period (default: the nodes')");
+  cmd->add_option("--burst-headroom", f->burst_headroom,
+                  "Demand placed = mean + this many standard deviations between periods")
+      ->capture_default_str();
   cmd->add_option("--profiles", f->profiles, "Profiles from epara profile --out (optional)");
   cmd->add_flag("--once", f->once, "Run one period and exit (no election)");
   cmd->add_option("--id", f->id, "This controller's name in the election (default: by pid)");

@@ -211,6 +211,7 @@ int RunUp(const UpFlags& flags) {
     controller::ControllerOptions co;
     co.period = std::chrono::milliseconds(static_cast<int64_t>(config.controller_period_s * 1000));
     co.grace_ms = config.controller_grace_ms;
+    co.burst_headroom = config.controller_burst_headroom;
     co.log = [](const std::string& line) { spdlog::info("{}", line); };
     if (!config.plan_profiles.empty()) {
       std::ifstream in(config.plan_profiles);

@@ -65,8 +65,7 @@ Status Controller::Step(int* moves) {
         uint64_t& before = last_counts_[r.id][model];
         if (dt > 0 && n >= before) {
           const double rate = (n - before) / dt;
-          double& d = demand_[model][r.id];
-          d = options_.demand_smoothing * rate + (1 - options_.demand_smoothing) * d;
+          demand_[model][r.id].Observe(rate, options_.demand_smoothing);
         }
         before = n;
       }
@@ -112,7 +111,9 @@ Status Controller::Step(int* moves) {
       s.rps_at_speed_1 = 1000 / s.solo_ms;
     }
     memory[name] = s.memory_bytes;
-    if (auto d = demand_.find(name); d != demand_.end()) s.demand = d->second;
+    if (auto d = demand_.find(name); d != demand_.end())
+      for (const auto& [ingress, e] : d->second)
+        s.demand[ingress] = e.Provisioned(options_.burst_headroom);
     services.push_back(std::move(s));
   }
   scheduler::Placement now_placed;

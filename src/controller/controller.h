@@ -1,7 +1,8 @@
 // Controller: the state-aware scheduler's loop (issue 6). Every period it
 //   1. observes: the live nodes (cluster store), each node's ingress request counters and its view
 //      of the others' load digests (GET /v1/cluster), turned into per-(service, ingress node)
-//      request rates smoothed over periods;
+//      request rates smoothed over periods, with their spread as burstiness headroom
+//      (scheduler/demand_estimate.h);
 //   2. places: scheduler::Place over that snapshot (profiles from the options, or else service
 //      times the nodes observed), with the instances running now as the current placement
 //      (hysteresis keeps them unless a move wins);
@@ -36,6 +37,7 @@
 #include "allocator/profile.h"
 #include "cluster/cluster_store.h"
 #include "core/status.h"
+#include "scheduler/demand_estimate.h"
 #include "scheduler/placement.h"
 
 namespace epara::controller {
@@ -43,7 +45,10 @@ namespace epara::controller {
 struct ControllerOptions {
   std::chrono::milliseconds period{10000};
   scheduler::PlacementConfig placement;
-  double demand_smoothing = 0.5;                // weight of the newest period's rate (EWMA)
+  double demand_smoothing = 0.5;  // weight of the newest period's rate (EWMA)
+  // Demand placed = smoothed mean + burst_headroom x its spread between periods
+  // (scheduler/demand_estimate.h): bursty services get capacity above their mean.
+  double burst_headroom = 1.0;
   int grace_ms = -1;                            // unload grace; -1: the nodes' default
   std::vector<allocator::Profile> profiles;     // optional; else observed service times
   std::function<void(const std::string&)> log;  // decisions, one line each (optional)
@@ -76,7 +81,7 @@ class Controller {
   // Last counters and when they were read, per node; smoothed demand per service and ingress.
   std::map<std::string, std::map<std::string, uint64_t>> last_counts_;
   std::map<std::string, std::chrono::steady_clock::time_point> last_read_;
-  std::map<std::string, std::map<std::string, double>> demand_;
+  std::map<std::string, std::map<std::string, scheduler::DemandEstimate>> demand_;
 
   mutable std::mutex mu_;
   std::condition_variable cv_;
