@@ -20,6 +20,7 @@
 #include "llm/llama_config.h"
 #include "node/cluster_config.h"
 #include "node/cluster_plan.h"
+#include "node/serving_policy.h"
 #include "repo/model_repository.h"
 
 namespace epara::cli {
@@ -32,6 +33,7 @@ struct UpFlags {
   std::string cluster;
   std::string run_dir = "out/cluster";
   std::string endpoints_file;
+  std::string policy;  // empty: the cluster file as written
 };
 
 struct Child {
@@ -110,6 +112,22 @@ std::map<std::string, node::LlmShape> PipelineShapes(const node::ClusterConfig& 
   return shapes;
 }
 
+// Every model of the repository with its memory: artifact bytes plus an LLM's KV-cache budget.
+std::vector<node::ModelFootprint> ModelFootprints(const std::string& models_dir) {
+  RepositoryScan scan;
+  (void)ScanModelRepository(models_dir, &scan);
+  std::vector<node::ModelFootprint> out;
+  for (const ModelDescriptor& d : scan.models) {
+    node::ModelFootprint f{d.name, 0, d.task == TaskType::kLlm, d.batching};
+    std::error_code ec;
+    for (const std::string& a : d.artifacts)
+      if (const auto size = fs::file_size(a, ec); !ec) f.bytes += static_cast<int64_t>(size);
+    if (f.llm) f.bytes += int64_t{d.llm.kv_cache_mb} << 20;
+    out.push_back(f);
+  }
+  return out;
+}
+
 int RunUp(const UpFlags& flags) {
   const sigset_t stop_signals = BlockStopSignals();
   cluster::EmbeddedStore store;
@@ -122,6 +140,16 @@ int RunUp(const UpFlags& flags) {
   if (Status s = node::LoadClusterConfig(flags.cluster, gateway->port(), &config); !s.ok()) {
     spdlog::error("{}", s.ToString());
     return 2;
+  }
+  if (!flags.policy.empty()) {
+    node::ServingPolicy policy;
+    if (!node::ParseServingPolicy(flags.policy, &policy)) {
+      spdlog::error("--policy: unknown policy '{}'", flags.policy);
+      return 2;
+    }
+    std::vector<std::string> notes;
+    (void)node::ApplyServingPolicy(policy, ModelFootprints(config.models_dir), &config, &notes);
+    for (const std::string& n : notes) spdlog::info("policy {}: {}", flags.policy, n);
   }
   if (!config.plan_profiles.empty()) {
     std::ifstream in(config.plan_profiles);
@@ -258,6 +286,9 @@ void RegisterUpCommand(CLI::App& app, int* exit_code) {
       ->required();
   cmd->add_option("--run-dir", flags->run_dir, "Node configs, port files and logs go here")
       ->capture_default_str();
+  cmd->add_option("--policy", flags->policy,
+                  "Serve with a benchmark policy instead of the file's settings: epara, "
+                  "replicate-rr, triton-like, alpaserve-like, local-only (node/serving_policy.h)");
   cmd->add_option("--endpoints-file", flags->endpoints_file,
                   "Write the store and node endpoints (JSON) here once every node listens");
   cmd->callback([flags, exit_code] { *exit_code = RunUp(*flags); });

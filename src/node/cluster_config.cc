@@ -55,7 +55,7 @@ Status ParseClusterConfig(const std::string& yaml, const std::string& source,
   }
   // Settings every node shares go through the node parser, so they are checked the same way.
   YAML::Node shared(YAML::NodeType::Map);
-  for (const char* key : {"sync_interval_ms", "down_after_ms", "admission"})
+  for (const char* key : {"sync_interval_ms", "down_after_ms", "admission", "routing"})
     if (root[key]) shared[key] = root[key];
   const YAML::Node nodes = root["nodes"];
   if (!nodes || !nodes.IsSequence() || nodes.size() == 0)
@@ -199,6 +199,7 @@ std::string NodeConfigToYaml(const NodeConfig& c) {
   e << YAML::Key << "down_after_ms" << YAML::Value << c.down_after.count();
   e << YAML::Key << "admission" << YAML::Value
     << (c.admission == router::Admission::kRejectEarly ? "reject-early" : "best-effort");
+  e << YAML::Key << "routing" << YAML::Value << router::RouteModeName(c.routing);
   if (!c.pipeline.empty()) {
     e << YAML::Key << "pipeline" << YAML::Value << YAML::BeginMap;
     for (const auto& [model, p] : c.pipeline) {

@@ -147,7 +147,8 @@ class NodeAgent {
   // Profiles from the store (allocator/profile.h), by model: the service time assumed for an
   // instance that has not run yet. GUARDED_BY(mu_)
   std::map<std::string, allocator::Profile> profiles_;
-  std::map<std::string, uint64_t> ingress_;  // GUARDED_BY(mu_): requests that entered here
+  std::map<std::string, uint64_t> ingress_;      // GUARDED_BY(mu_): requests that entered here
+  std::map<std::string, uint64_t> route_turns_;  // GUARDED_BY(mu_): round-robin position
   std::thread sync_thread_, heartbeat_thread_;
   std::atomic<bool> started_{false}, stopped_{false};
 

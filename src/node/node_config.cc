@@ -146,6 +146,13 @@ Status Parse(const YAML::Node& root, const std::string& src, NodeConfig* c) {
   else
     return InvalidArgument(at + "admission must be best-effort or reject-early, got '" + admission +
                            "'");
+  std::string routing = router::RouteModeName(c->routing);
+  EPARA_RETURN_IF_ERROR(ReadOptional(root, "routing", at, &routing));
+  if (!router::ParseRouteMode(routing, &c->routing))
+    return InvalidArgument(at +
+                           "routing must be slo-aware, round-robin, least-outstanding or "
+                           "local-only, got '" +
+                           routing + "'");
   return Status::Ok();
 }
 

@@ -15,6 +15,8 @@
 //   sync_interval_ms: 200           # Δ: load digests to every peer
 //   down_after_ms: 3000             # lease TTL: a silent node is down after this
 //   admission: best-effort          # or reject-early: 503 when no instance can meet the SLO
+//   routing: slo-aware              # or the benchmark baselines' round-robin | least-outstanding
+//                                   # | local-only (router/route_policy.h)
 //   pipeline:                       # optional: pipeline stages of LLMs held here (issue 5)
 //     llama-demo: {stage: 0, layers: [0, 4], next: node-b, depth: 2}
 //       # stage 0 (the head) serves the model's API and runs its engine; later stages hold
@@ -69,6 +71,7 @@ struct NodeConfig {
   std::chrono::milliseconds sync_interval{200};
   std::chrono::milliseconds down_after{3000};
   router::Admission admission = router::Admission::kBestEffort;
+  router::RouteMode routing = router::RouteMode::kSloAware;
   std::map<std::string, PipelineStageConfig> pipeline;  // by model
 };
 

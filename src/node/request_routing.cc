@@ -42,7 +42,21 @@ void NodeAgent::Candidates(const std::string& model,
       const engine::ModelScheduler::Load l = m->scheduler->CurrentLoad();
       c.expected_wait_ms = l.expected_wait_ms;
       c.service_ms = l.service_ms > 0 ? l.service_ms : UnmeasuredServiceMs(model, local_gflops_);
+      c.outstanding = static_cast<int>(l.queued + l.in_flight);
     }
+    candidates->push_back(c);
+    remote->push_back(nullptr);
+  } else if (auto llm = server_->llms().find(model); llm != server_->llms().end()) {
+    // A local LLM engine: its sequences as the load, its mean TTFT as the service time.
+    router::RouteCandidate c;
+    c.node_id = config_.id;
+    c.local = true;
+    const llm::EngineStats st = llm->second->stats();
+    c.outstanding = st.running + st.waiting;
+    auto m = server_->llm_metrics().find(model);
+    if (m != server_->llm_metrics().end() && m->second.ttft->count() > 0)
+      c.service_ms = m->second.ttft->sum() / m->second.ttft->count() * 1e3;
+    c.expected_wait_ms = st.waiting * c.service_ms;
     candidates->push_back(c);
     remote->push_back(nullptr);
   }
@@ -84,6 +98,7 @@ void NodeAgent::Candidates(const std::string& model,
           load->expected_wait_ms + mine * load->service_ms / std::max<uint32_t>(1, load->max_batch);
       c.service_ms = load->service_ms > 0 ? load->service_ms
                                           : UnmeasuredServiceMs(model, record.FastestGflops());
+      c.outstanding = static_cast<int>(load->queue_length + load->in_flight) + mine;
     }
     candidates->push_back(c);
     remote->push_back(p);
@@ -92,13 +107,17 @@ void NodeAgent::Candidates(const std::string& model,
 
 bool NodeAgent::Route(const std::string& model, const api::HttpRequest& req, api::HttpResponse* res,
                       Status* error) {
+  uint64_t turn = 0;
   {
     std::lock_guard<std::mutex> lock(mu_);
     ingress_[model]++;  // demand entering here (the controller's per-ingress rates)
+    turn = route_turns_[model]++;
   }
-  // LLM streams are served here whenever this node hosts the model (the scheduler issue spreads
-  // them); forwarding picks peers only for models not hosted here.
-  if (!server_->models().Find(model) && server_->llms().count(model)) return false;
+  const bool local_llm = !server_->models().Find(model) && server_->llms().count(model);
+  // SLO-aware: LLM streams are served here whenever this node hosts the model (continuous
+  // batching absorbs concurrency; the controller places instances near demand); forwarding picks
+  // peers only for models not hosted here. The baselines' modes route LLMs like any model.
+  if (local_llm && config_.routing == router::RouteMode::kSloAware) return false;
   std::vector<router::RouteCandidate> candidates;
   std::vector<std::shared_ptr<Peer>> remote;  // parallel to candidates; null for local
   double slo_ms = 0;
@@ -106,7 +125,8 @@ bool NodeAgent::Route(const std::string& model, const api::HttpRequest& req, api
   if (candidates.empty()) return false;  // nobody hosts it: the local route answers 404
   // The request may carry its own SLO (as for SLO-aware batching).
   if (const double own = std::atof(req.Header("X-Epara-SLO-Ms").c_str()); own > 0) slo_ms = own;
-  const router::RoutePlan plan = router::PlanRoute(candidates, slo_ms, config_.admission);
+  const router::RoutePlan plan =
+      router::PlanRouteWithMode(candidates, slo_ms, config_.admission, config_.routing, turn);
   if (plan.reject) {
     *error = Unavailable("model '" + model + "': " + plan.reason);
     return true;

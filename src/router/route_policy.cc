@@ -2,6 +2,7 @@
 
 #include <algorithm>
 #include <cstdio>
+#include <map>
 #include <numeric>
 
 namespace epara::router {
@@ -39,6 +40,70 @@ RoutePlan PlanRoute(const std::vector<RouteCandidate>& candidates, double slo_ms
                   slo_ms, best, candidates[plan.order.front()].node_id.c_str());
     plan.reject = true;
     plan.reason = buf;
+  }
+  return plan;
+}
+
+bool ParseRouteMode(const std::string& name, RouteMode* out) {
+  for (RouteMode m : {RouteMode::kSloAware, RouteMode::kRoundRobin, RouteMode::kLeastOutstanding,
+                      RouteMode::kLocalOnly})
+    if (name == RouteModeName(m)) {
+      *out = m;
+      return true;
+    }
+  return false;
+}
+
+const char* RouteModeName(RouteMode mode) {
+  switch (mode) {
+    case RouteMode::kSloAware:
+      return "slo-aware";
+    case RouteMode::kRoundRobin:
+      return "round-robin";
+    case RouteMode::kLeastOutstanding:
+      return "least-outstanding";
+    case RouteMode::kLocalOnly:
+      return "local-only";
+  }
+  return "?";
+}
+
+RoutePlan PlanRouteWithMode(const std::vector<RouteCandidate>& candidates, double slo_ms,
+                            Admission admission, RouteMode mode, uint64_t turn) {
+  if (mode == RouteMode::kSloAware) return PlanRoute(candidates, slo_ms, admission);
+  RoutePlan plan;
+  plan.predicted_ms.resize(candidates.size());
+  for (size_t i = 0; i < candidates.size(); ++i) {
+    plan.predicted_ms[i] = PredictedCompletionMs(candidates[i]);
+    if (candidates[i].ready && (mode != RouteMode::kLocalOnly || candidates[i].local))
+      plan.order.push_back(i);
+  }
+  auto by_id = [&](size_t a, size_t b) { return candidates[a].node_id < candidates[b].node_id; };
+  if (mode == RouteMode::kRoundRobin) {
+    std::sort(plan.order.begin(), plan.order.end(), by_id);
+    if (!plan.order.empty())
+      std::rotate(plan.order.begin(), plan.order.begin() + turn % plan.order.size(),
+                  plan.order.end());
+  } else if (mode == RouteMode::kLeastOutstanding) {
+    // Ties: rotate by `turn` too, so equal queues share the load instead of piling on one node.
+    std::vector<size_t> ids = plan.order;
+    std::sort(ids.begin(), ids.end(), by_id);
+    std::map<size_t, size_t> rank;
+    for (size_t k = 0; k < ids.size(); ++k)
+      rank[ids[k]] = (k + ids.size() - turn % std::max<size_t>(1, ids.size())) % ids.size();
+    std::sort(plan.order.begin(), plan.order.end(), [&](size_t a, size_t b) {
+      if (candidates[a].outstanding != candidates[b].outstanding)
+        return candidates[a].outstanding < candidates[b].outstanding;
+      return rank[a] < rank[b];
+    });
+  }
+  if (plan.order.empty()) {
+    plan.reject = true;
+    if (mode == RouteMode::kLocalOnly)
+      plan.reason = "local-only routing and this node has no ready instance of the model";
+    else
+      plan.reason =
+          candidates.empty() ? "no node hosts this model" : "no instance of this model is ready";
   }
   return plan;
 }

@@ -6,8 +6,16 @@
 // the first is "the earliest that meets the SLO" whenever any does, and the rest are the retry
 // order. With admission kRejectEarly a request that no candidate can finish within its SLO is
 // rejected up front (HTTP 503 with the reason); kBestEffort sends it to the earliest anyway.
+//
+// The goodput benchmark's baselines (issue 7) route the same candidates differently (RouteMode):
+//   kRoundRobin        every ready instance in turn (node id order, rotated by `turn`);
+//   kLeastOutstanding  fewest requests queued or running first (Triton behind a least-request
+//                      load balancer), blind to device speed and SLO;
+//   kLocalOnly         only the node the request arrived at.
+// These never reject for latency: their users have no SLO-aware admission.
 #pragma once
 
+#include <cstdint>
 #include <string>
 #include <vector>
 
@@ -20,9 +28,14 @@ struct RouteCandidate {
   double network_ms = 0;        // one forward's overhead to that node (0 for local)
   double expected_wait_ms = 0;  // queueing before it would start
   double service_ms = 0;        // its recent service time for one request
+  int outstanding = 0;          // requests queued or running there (as last seen)
 };
 
 enum class Admission { kBestEffort, kRejectEarly };
+enum class RouteMode { kSloAware, kRoundRobin, kLeastOutstanding, kLocalOnly };
+// "slo-aware" | "round-robin" | "least-outstanding" | "local-only"; false for another name.
+bool ParseRouteMode(const std::string& name, RouteMode* out);
+const char* RouteModeName(RouteMode mode);
 
 struct RoutePlan {
   std::vector<size_t> order;         // indices into the candidates, best first; ready ones only
@@ -34,6 +47,11 @@ struct RoutePlan {
 // `slo_ms` <= 0 means no SLO (never rejected for latency).
 RoutePlan PlanRoute(const std::vector<RouteCandidate>& candidates, double slo_ms,
                     Admission admission);
+
+// The same candidates ordered by `mode` (kSloAware: PlanRoute above). `turn` is the caller's
+// request counter (kRoundRobin rotates by it). predicted_ms is filled in every mode.
+RoutePlan PlanRouteWithMode(const std::vector<RouteCandidate>& candidates, double slo_ms,
+                            Admission admission, RouteMode mode, uint64_t turn);
 
 double PredictedCompletionMs(const RouteCandidate& c);
 

@@ -2,6 +2,8 @@
 
 #include <gtest/gtest.h>
 
+#include <set>
+
 namespace epara::router {
 namespace {
 
@@ -57,6 +59,70 @@ TEST(RoutePolicyTest, NodesNotReadyAreNeverChosen) {
   EXPECT_TRUE(none.reject);
   EXPECT_EQ(none.reason, "no instance of this model is ready");
   EXPECT_TRUE(PlanRoute({}, 0, Admission::kBestEffort).reject);
+}
+
+RouteCandidate Busy(const std::string& id, bool local, int outstanding, double service_ms) {
+  RouteCandidate c = C(id, local, 0, outstanding * service_ms, service_ms);
+  c.outstanding = outstanding;
+  return c;
+}
+
+TEST(RoutePolicyTest, RoundRobinVisitsEveryReadyInstanceInTurn) {
+  const std::vector<RouteCandidate> c = {Busy("c", false, 9, 100), Busy("a", true, 0, 1),
+                                         C("x", false, 0, 0, 1, /*ready=*/false),
+                                         Busy("b", false, 3, 10)};
+  std::vector<size_t> firsts;
+  for (uint64_t turn = 0; turn < 6; ++turn) {
+    const RoutePlan p =
+        PlanRouteWithMode(c, 1, Admission::kRejectEarly, RouteMode::kRoundRobin, turn);
+    EXPECT_FALSE(p.reject);  // never rejects for latency, even far past the SLO
+    ASSERT_EQ(p.order.size(), 3u);
+    firsts.push_back(p.order.front());
+  }
+  EXPECT_EQ(firsts, (std::vector<size_t>{1, 3, 0, 1, 3, 0}));  // a, b, c by node id
+}
+
+TEST(RoutePolicyTest, LeastOutstandingIgnoresSpeedAndSharesTies) {
+  // "slow" has the fewer requests but each takes 50x longer: least-outstanding still picks it,
+  // where the SLO-aware plan picks the fast node.
+  const std::vector<RouteCandidate> c = {Busy("fast", true, 2, 2), Busy("slow", false, 1, 100)};
+  EXPECT_EQ(PlanRouteWithMode(c, 0, Admission::kBestEffort, RouteMode::kLeastOutstanding, 0)
+                .order.front(),
+            1u);
+  EXPECT_EQ(PlanRoute(c, 0, Admission::kBestEffort).order.front(), 0u);
+  const std::vector<RouteCandidate> tie = {Busy("a", true, 1, 5), Busy("b", false, 1, 5),
+                                           Busy("c", false, 4, 5)};
+  std::set<size_t> firsts;
+  for (uint64_t turn = 0; turn < 4; ++turn) {
+    const RoutePlan p =
+        PlanRouteWithMode(tie, 0, Admission::kBestEffort, RouteMode::kLeastOutstanding, turn);
+    ASSERT_EQ(p.order.size(), 3u);
+    EXPECT_EQ(p.order.back(), 2u);  // the busiest is last whatever the turn
+    firsts.insert(p.order.front());
+  }
+  EXPECT_EQ(firsts, (std::set<size_t>{0, 1}));
+}
+
+TEST(RoutePolicyTest, LocalOnlyNeverForwards) {
+  const std::vector<RouteCandidate> c = {Busy("peer", false, 0, 1), Busy("me", true, 50, 100)};
+  const RoutePlan p = PlanRouteWithMode(c, 10, Admission::kRejectEarly, RouteMode::kLocalOnly, 7);
+  EXPECT_FALSE(p.reject);
+  EXPECT_EQ(p.order, (std::vector<size_t>{1}));
+  const RoutePlan none = PlanRouteWithMode({Busy("peer", false, 0, 1)}, 0, Admission::kBestEffort,
+                                           RouteMode::kLocalOnly, 0);
+  EXPECT_TRUE(none.reject);
+  EXPECT_NE(none.reason.find("local-only"), std::string::npos);
+}
+
+TEST(RoutePolicyTest, ModeNamesRoundTrip) {
+  for (RouteMode m : {RouteMode::kSloAware, RouteMode::kRoundRobin, RouteMode::kLeastOutstanding,
+                      RouteMode::kLocalOnly}) {
+    RouteMode back = RouteMode::kSloAware;
+    ASSERT_TRUE(ParseRouteMode(RouteModeName(m), &back)) << RouteModeName(m);
+    EXPECT_EQ(back, m);
+  }
+  RouteMode unused;
+  EXPECT_FALSE(ParseRouteMode("random", &unused));
 }
 
 }  // namespace

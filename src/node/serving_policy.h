@@ -1,0 +1,49 @@
+// Serving policies: the goodput benchmark's baselines (issue 7) as rewrites of one cluster config,
+// so every policy runs on the same nodes, models and workload (`epara up --policy P`). Pure.
+//
+//   epara           the cluster file's placement; SLO-aware routing with reject-early admission,
+//                   SLO-aware batching, the planned batching (plan:) and the state-aware
+//                   controller (every 5 s unless the file sets controller.period_s).
+//   replicate-rr    every model on every node whose memory holds it; round-robin routing; no
+//                   batching (max batch 1) -- the simplest scale-out.
+//   triton-like     the same static replicas; the descriptor's dynamic batching (max batch, max
+//                   queue delay; not SLO-aware); least-outstanding-requests routing; no
+//                   forwarding by SLO, no splitting, no admission control.
+//   alpaserve-like  placement by the controller's simulator-driven greedy (scheduler::Place over
+//                   measured demand, no burst headroom), dynamic batching, least-outstanding
+//                   routing; no request-level categorization (no SLO-aware batching, routing or
+//                   admission). AlpaServe's model parallelism is not modelled here.
+//   local-only      the same static replicas; each node serves only the requests that arrive at it.
+// Every baseline drops `plan:` (the categorized allocation) and splits (`models.split`).
+#pragma once
+
+#include <cstdint>
+#include <string>
+#include <vector>
+
+#include "core/status.h"
+#include "node/cluster_config.h"
+#include "repo/model_descriptor.h"
+
+namespace epara::node {
+
+enum class ServingPolicy { kEpara, kReplicateRr, kTritonLike, kAlpaserveLike, kLocalOnly };
+
+bool ParseServingPolicy(const std::string& name, ServingPolicy* out);
+const char* ServingPolicyName(ServingPolicy p);
+std::vector<std::string> ServingPolicyNames();
+
+struct ModelFootprint {
+  std::string name;
+  int64_t bytes = 0;  // weights + (LLMs) the KV-cache budget
+  bool llm = false;
+  BatchingConfig batching;  // the descriptor's
+};
+
+// Rewrites `config` for `policy`. `models`: every model of the repository. "Fits" = the models a
+// node takes, in the order of `models`, while their bytes stay within its memory budget (0: no
+// budget). `notes` receives one line per node saying what it serves.
+Status ApplyServingPolicy(ServingPolicy policy, const std::vector<ModelFootprint>& models,
+                          ClusterConfig* config, std::vector<std::string>* notes);
+
+}  // namespace epara::node

@@ -1,0 +1,100 @@
+#include "node/serving_policy.h"
+
+#include <gtest/gtest.h>
+
+namespace epara::node {
+namespace {
+
+ClusterConfig Testbed() {
+  ClusterConfig c;
+  EXPECT_TRUE(ParseClusterConfig(R"(
+models: /m
+nodes:
+  - {id: big, class: edge-server, serve: [seg, llm]}
+  - {id: small, class: microcomputer, serve: [seg], memory_mb: 300}
+)",
+                                 "c.yaml", "/", 4000, &c)
+                  .ok());
+  c.nodes[0].split["seg"] = 2;
+  c.plan_profiles = "/p.json";
+  return c;
+}
+
+std::vector<ModelFootprint> Models() {
+  BatchingConfig b;
+  b.max_batch_size = 8;
+  b.max_queue_delay_us = 2000;
+  return {{"seg", 100 << 20, false, b}, {"llm", 400 << 20, true, {}}, {"other", 1 << 20, false, b}};
+}
+
+TEST(ServingPolicyTest, NamesRoundTrip) {
+  for (const std::string& name : ServingPolicyNames()) {
+    ServingPolicy p;
+    ASSERT_TRUE(ParseServingPolicy(name, &p)) << name;
+    EXPECT_EQ(ServingPolicyName(p), name);
+  }
+  ServingPolicy p;
+  EXPECT_FALSE(ParseServingPolicy("fastest", &p));
+}
+
+TEST(ServingPolicyTest, ReplicasGoWhereverTheyFitWithTheBaselinesRouting) {
+  for (auto [policy, routing] :
+       {std::pair{ServingPolicy::kReplicateRr, router::RouteMode::kRoundRobin},
+        std::pair{ServingPolicy::kTritonLike, router::RouteMode::kLeastOutstanding},
+        std::pair{ServingPolicy::kLocalOnly, router::RouteMode::kLocalOnly}}) {
+    ClusterConfig c = Testbed();
+    std::vector<std::string> notes;
+    ASSERT_TRUE(ApplyServingPolicy(policy, Models(), &c, &notes).ok());
+    SCOPED_TRACE(ServingPolicyName(policy));
+    // Only the cluster's models (seg, llm), each where memory holds it: the 300 MB node takes
+    // seg (100 MB) but not the 400 MB LLM.
+    EXPECT_EQ(c.nodes[0].serve_models, (std::vector<std::string>{"seg", "llm"}));
+    EXPECT_EQ(c.nodes[1].serve_models, (std::vector<std::string>{"seg"}));
+    for (const NodeConfig& n : c.nodes) {
+      EXPECT_EQ(n.routing, routing);
+      EXPECT_EQ(n.admission, router::Admission::kBestEffort);
+      EXPECT_TRUE(n.split.empty());
+      ASSERT_TRUE(n.batching.count("seg"));
+      EXPECT_FALSE(n.batching.at("seg").slo_aware);
+      EXPECT_FALSE(n.batching.count("llm"));  // the engine batches continuously
+    }
+    EXPECT_EQ(c.nodes[0].batching.at("seg").max_batch_size,
+              policy == ServingPolicy::kReplicateRr ? 1 : 8);
+    EXPECT_TRUE(c.plan_profiles.empty());
+    EXPECT_EQ(c.controller_period_s, 0);
+    EXPECT_EQ(notes.size(), 2u);
+  }
+}
+
+TEST(ServingPolicyTest, EparaKeepsThePlacementAndTurnsOnSloAwarenessAndTheController) {
+  ClusterConfig c = Testbed();
+  BatchingConfig own;
+  own.max_batch_size = 3;
+  c.nodes[1].batching["seg"] = own;
+  ASSERT_TRUE(ApplyServingPolicy(ServingPolicy::kEpara, Models(), &c, nullptr).ok());
+  EXPECT_EQ(c.nodes[1].serve_models, (std::vector<std::string>{"seg"}));
+  EXPECT_EQ(c.nodes[0].routing, router::RouteMode::kSloAware);
+  EXPECT_EQ(c.nodes[0].admission, router::Admission::kRejectEarly);
+  EXPECT_TRUE(c.nodes[0].batching.at("seg").slo_aware);
+  EXPECT_EQ(c.nodes[0].batching.at("seg").max_batch_size, 8);
+  EXPECT_EQ(c.nodes[1].batching.at("seg").max_batch_size, 3);  // the file's own batching stays
+  EXPECT_EQ(c.nodes[0].split.at("seg"), 2);
+  EXPECT_EQ(c.plan_profiles, "/p.json");
+  EXPECT_GT(c.controller_period_s, 0);
+  EXPECT_GT(c.controller_burst_headroom, 0);
+}
+
+TEST(ServingPolicyTest, AlpaserveLikeIsControllerPlacedWithoutSloAwareness) {
+  ClusterConfig c = Testbed();
+  ASSERT_TRUE(ApplyServingPolicy(ServingPolicy::kAlpaserveLike, Models(), &c, nullptr).ok());
+  EXPECT_EQ(c.nodes[1].serve_models, (std::vector<std::string>{"seg"}));  // the file's placement
+  EXPECT_EQ(c.nodes[0].routing, router::RouteMode::kLeastOutstanding);
+  EXPECT_EQ(c.nodes[0].admission, router::Admission::kBestEffort);
+  EXPECT_FALSE(c.nodes[0].batching.at("seg").slo_aware);
+  EXPECT_GT(c.controller_period_s, 0);
+  EXPECT_EQ(c.controller_burst_headroom, 0);
+  EXPECT_TRUE(c.plan_profiles.empty());
+}
+
+}  // namespace
+}  // namespace epara::node
