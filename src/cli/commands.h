@@ -16,5 +16,6 @@ void RegisterPlanCommand(CLI::App& app, int* exit_code);
 void RegisterPlacementCommand(CLI::App& app, int* exit_code);
 void RegisterDeployCommand(CLI::App& app, int* exit_code);
 void RegisterControllerCommand(CLI::App& app, int* exit_code);
+void RegisterBenchCommand(CLI::App& app, int* exit_code);
 
 }  // namespace epara::cli

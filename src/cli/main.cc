@@ -29,6 +29,7 @@ int main(int argc, char** argv) {
   epara::cli::RegisterPlacementCommand(app, &exit_code);
   epara::cli::RegisterDeployCommand(app, &exit_code);
   epara::cli::RegisterControllerCommand(app, &exit_code);
+  epara::cli::RegisterBenchCommand(app, &exit_code);
   spdlog::set_pattern("[%Y-%m-%d %H:%M:%S.%e] [%^%l%$] %v");
   try {
     app.parse(argc, argv);

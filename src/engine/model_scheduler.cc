@@ -84,8 +84,15 @@ ModelScheduler::Load ModelScheduler::CurrentLoad() const {
   l.in_flight = in_flight_;
   l.service_ms = ewma_batch_s_ * 1e3;
   const double per_batch = std::max(1, config_.max_batch_size);
-  const double parallel = per_batch * static_cast<double>(std::max<size_t>(1, instance_count_));
-  l.expected_wait_ms = (in_flight_ > 0 ? l.service_ms / 2 : 0) + l.queued / parallel * l.service_ms;
+  // Queued requests cost what a row has cost in recent batches (batch time / mean rows), not a
+  // full batch's share: on CPUs a batch of 8 takes ~8x (or more) a batch of 1, so assuming
+  // max_batch requests per batch time made a burst of requests look nearly free and herded them
+  // onto one node (bench/results: the goodput benchmark); on GPUs the mean rows grow and the
+  // per-row cost falls, as it should.
+  const double per_row_ms = l.service_ms / std::max(1.0, ewma_rows_);
+  l.expected_wait_ms =
+      (in_flight_ > 0 ? l.service_ms / 2 : 0) +
+      l.queued * per_row_ms / static_cast<double>(std::max<size_t>(1, instance_count_));
   l.batch_occupancy = std::min(1.0, ewma_rows_ / per_batch);
   return l;
 }

@@ -119,10 +119,33 @@ TEST_F(SchedulerTest, FullBatchRunsAtOnceAndEachRequestGetsItsOwnRows) {
     EXPECT_EQ(r.outputs[0].data<float>()[0], 20.0f * i);
     EXPECT_EQ(r.outputs[0].data<float>()[1], 20.0f * i + 2);
   }
-  std::lock_guard<std::mutex> lock(mu_);
-  EXPECT_EQ(batches_, (std::vector<int64_t>{4}));
-  EXPECT_EQ(metrics_.exec_count->value(), 1.0);
-  EXPECT_EQ(metrics_.batch_size->sum(), 4.0);
+  {
+    std::lock_guard<std::mutex> lock(mu_);
+    EXPECT_EQ(batches_, (std::vector<int64_t>{4}));
+    EXPECT_EQ(metrics_.exec_count->value(), 1.0);
+    EXPECT_EQ(metrics_.batch_size->sum(), 4.0);
+  }
+  EXPECT_DOUBLE_EQ(scheduler_->CurrentLoad().batch_occupancy, 1.0);
+}
+
+TEST_F(SchedulerTest, ExpectedWaitCountsRowsOfRecentBatches) {
+  // Batches of 1 row under max_batch 8 (no delay): a queued request costs a whole recent batch,
+  // not 1/8 of one, as a CPU running a batch of 8 takes ~8x a batch of 1.
+  Make(/*max_batch=*/8, /*delay_us=*/0, /*max_queue=*/16);
+  std::vector<std::future<InferenceResult>> f(3);
+  ASSERT_TRUE(Submit(1, &f[0]).ok());
+  ASSERT_TRUE(Await(f[0]).status.ok());
+  gate_.Close();
+  ASSERT_TRUE(Submit(1, &f[0]).ok());
+  ASSERT_TRUE(gate_.WaitEntered(2));
+  ASSERT_TRUE(Submit(2, &f[1]).ok());
+  ASSERT_TRUE(Submit(3, &f[2]).ok());
+  const ModelScheduler::Load busy = scheduler_->CurrentLoad();
+  EXPECT_EQ(busy.queued, 2u);
+  EXPECT_GT(busy.service_ms, 0.0);
+  EXPECT_DOUBLE_EQ(busy.expected_wait_ms, 2.5 * busy.service_ms);
+  gate_.Open();
+  for (auto& x : f) ASSERT_TRUE(Await(x).status.ok());
 }
 
 TEST_F(SchedulerTest, LoadCountsQueuedAndRunningRequestsAndLearnsTheServiceTime) {

@@ -94,8 +94,10 @@ void NodeAgent::Candidates(const std::string& model,
               !(unreachable && !d->second.digest.NewerThan(unreachable_at));
     if (load) {
       c.network_ms = network_ms;
-      c.expected_wait_ms =
-          load->expected_wait_ms + mine * load->service_ms / std::max<uint32_t>(1, load->max_batch);
+      // Each request this node has sent there since its digest costs a row of a recent batch
+      // (batch time / mean rows; see ModelScheduler::CurrentLoad).
+      const double rows = std::max(1.0, load->batch_occupancy * load->max_batch);
+      c.expected_wait_ms = load->expected_wait_ms + mine * load->service_ms / rows;
       c.service_ms = load->service_ms > 0 ? load->service_ms
                                           : UnmeasuredServiceMs(model, record.FastestGflops());
       c.outstanding = static_cast<int>(load->queue_length + load->in_flight) + mine;

@@ -1,0 +1,346 @@
+// `epara bench --cluster testbed.yaml --workload w.yaml [--workload ...] --policy epara,triton-like
+// --out DIR`: the goodput comparison (issue 7). For each policy it starts the same testbed with
+// `epara up --policy P` (a child process at nice 19, so the generator's timers stand in for
+// remote clients and are not delayed by the servers), warms every (service, ingress node) up,
+// then replays each workload at each swept rate open-loop (loadgen/open_loop.h), sampling the
+// nodes' CPU utilization every second, and stops the cluster by PID. Then it writes the report
+// (loadgen/report.h). Every run reports the generator's own send lateness (p99 must be <= 1 ms
+// for its timing to be exact; a saturated host shows more, and the report says so).
+#include <fcntl.h>
+#include <httplib.h>
+#include <spdlog/spdlog.h>
+#include <sys/resource.h>
+#include <sys/wait.h>
+#include <unistd.h>
+
+#include <atomic>
+#include <filesystem>
+#include <fstream>
+#include <nlohmann/json.hpp>
+#include <sstream>
+#include <thread>
+
+#include "cli/commands.h"
+#include "loadgen/http_sender.h"
+#include "loadgen/open_loop.h"
+#include "loadgen/report.h"
+#include "loadgen/workload_spec.h"
+#include "node/serving_policy.h"
+
+namespace epara::cli {
+namespace {
+
+namespace fs = std::filesystem;
+using Clock = std::chrono::steady_clock;
+using json = nlohmann::json;
+
+struct BenchFlags {
+  std::string cluster;
+  std::vector<std::string> workloads;
+  std::vector<std::string> policies = node::ServingPolicyNames();
+  std::string out = "out/bench";
+  double duration_s = 0;     // 0: each workload's own
+  double rate_scale = 1;     // multiplies every swept rate
+  double warmup_s = 3;       // unmeasured load before each policy's first run
+  std::string command_line;  // recorded in the report
+};
+
+std::string ReadText(const fs::path& p) {
+  std::ifstream in(p);
+  std::stringstream s;
+  s << in.rdbuf();
+  return s.str();
+}
+
+pid_t SpawnUp(const BenchFlags& f, const std::string& policy, const fs::path& run) {
+  const pid_t pid = fork();
+  if (pid != 0) return pid;
+  const int fd = open((run / "up.log").c_str(), O_WRONLY | O_CREAT | O_TRUNC, 0644);
+  if (fd >= 0) {
+    dup2(fd, 1);
+    dup2(fd, 2);
+  }
+  (void)setpriority(PRIO_PROCESS, 0, 19);  // the servers yield to the generator's timers
+  execl("/proc/self/exe", "epara", "up", "--cluster", f.cluster.c_str(), "--policy", policy.c_str(),
+        "--run-dir", (run / "nodes").c_str(), "--endpoints-file", (run / "endpoints.json").c_str(),
+        static_cast<char*>(nullptr));
+  _exit(127);
+}
+
+bool Exited(pid_t pid) {
+  int status = 0;
+  return waitpid(pid, &status, WNOHANG) == pid;
+}
+
+void StopUp(pid_t pid) {
+  kill(pid, SIGTERM);
+  const auto deadline = Clock::now() + std::chrono::seconds(60);
+  while (!Exited(pid)) {
+    if (Clock::now() > deadline) {
+      spdlog::warn("epara up (pid {}) did not stop in 60 s: killing it", pid);
+      kill(pid, SIGKILL);
+      waitpid(pid, nullptr, 0);
+      return;
+    }
+    std::this_thread::sleep_for(std::chrono::milliseconds(50));  // polling a child, bounded
+  }
+}
+
+// Every node's CPU utilization as its peers last saw it (a node's /v1/cluster lists the others).
+std::map<std::string, double> SampleUtilization(const std::map<std::string, int>& ports) {
+  std::map<std::string, double> out;
+  for (const auto& [id, port] : ports) {
+    httplib::Client c("127.0.0.1", port);
+    c.set_connection_timeout(1, 0);
+    c.set_read_timeout(1, 0);
+    auto res = c.Get("/v1/cluster");
+    if (!res || res->status != 200) continue;
+    const json v = json::parse(res->body, nullptr, false);
+    if (!v.is_object() || !v.contains("nodes")) continue;
+    for (const auto& n : v["nodes"])
+      if (!n.value("self", false) && n.contains("digest"))
+        out[n.value("id", "")] = n["digest"].value("cpu_utilization", 0.0);
+  }
+  return out;
+}
+
+// Sends one request per (service, ingress node) until each succeeds (bounded): instances are
+// loaded, warm and routable before anything is measured.
+Status WarmUp(const loadgen::WorkloadSpec& spec, const loadgen::HttpSender& sender) {
+  std::set<std::pair<int, std::string>> todo;
+  for (size_t i = 0; i < spec.services.size(); ++i) {
+    for (const auto& [node, _] : spec.services[i].ingress) todo.insert({int(i), node});
+    if (auto s = spec.shift_ingress.find(spec.services[i].model); s != spec.shift_ingress.end())
+      for (const auto& [node, _] : s->second) todo.insert({int(i), node});
+  }
+  const auto deadline = Clock::now() + std::chrono::seconds(180);
+  std::string last;
+  while (!todo.empty()) {
+    for (auto it = todo.begin(); it != todo.end();) {
+      loadgen::ScheduledRequest r;
+      r.service = it->first;
+      r.ingress = it->second;
+      r.image_size = spec.services[r.service].images.front().first;
+      r.prompt_tokens = 8;
+      r.output_tokens = 4;
+      const loadgen::SendOutcome o = sender.Send(r);
+      if (o.ok) {
+        it = todo.erase(it);
+      } else {
+        last = spec.services[r.service].model + " at " + r.ingress + ": HTTP " +
+               std::to_string(o.status);
+        ++it;
+      }
+    }
+    if (todo.empty()) break;
+    if (Clock::now() > deadline)
+      return Unavailable("warm-up did not succeed within 180 s: " + last);
+    std::this_thread::sleep_for(std::chrono::milliseconds(250));  // retrying a warm-up, bounded
+  }
+  return Status::Ok();
+}
+
+loadgen::RunLog RunOne(const std::string& policy, const loadgen::WorkloadSpec& spec, double rate,
+                       const loadgen::HttpSender& sender, const std::map<std::string, int>& ports,
+                       const std::vector<loadgen::ScheduledRequest>& schedule) {
+  loadgen::RunLog log;
+  log.policy = policy;
+  log.workload = spec.name;
+  log.rate = rate;
+  log.duration_s = spec.duration_s;
+  std::vector<double> times;
+  for (const auto& r : schedule) times.push_back(r.at_s);
+  std::atomic<bool> done{false};
+  std::thread sampler([&] {
+    auto next = Clock::now();
+    while (!done.load()) {
+      for (const auto& [node, u] : SampleUtilization(ports)) log.node_busy[node].push_back(u);
+      next += std::chrono::seconds(1);
+      while (!done.load() && Clock::now() < next)
+        std::this_thread::sleep_for(std::chrono::milliseconds(50));  // a sampling period
+    }
+  });
+  const loadgen::OpenLoopResult r =
+      loadgen::RunOpenLoop(times, [&](size_t i) { return sender.Send(schedule[i]); });
+  done = true;
+  sampler.join();
+  for (size_t i = 0; i < schedule.size(); ++i) {
+    workload::RequestRecord rec;
+    rec.sent_s = schedule[i].at_s;
+    rec.ok = r.outcomes[i].ok;
+    rec.e2e_ms = r.outcomes[i].e2e_ms;
+    rec.ttft_ms = r.outcomes[i].ttft_ms;
+    rec.tpot_ms = r.outcomes[i].tpot_ms;
+    log.records.push_back(rec);
+    log.service.push_back(schedule[i].service);
+    log.status.push_back(r.outcomes[i].status);
+    log.lateness_ms.push_back(r.lateness_ms[i]);
+  }
+  log.lateness_p50_ms = r.lateness_p50_ms;
+  log.lateness_p99_ms = r.lateness_p99_ms;
+  log.lateness_max_ms = r.lateness_max_ms;
+  log.max_in_flight = r.max_in_flight;
+  return log;
+}
+
+int RunBench(const BenchFlags& f) {
+  std::vector<loadgen::WorkloadSpec> specs;
+  std::map<std::string, std::vector<loadgen::ServiceInfo>> services;
+  std::vector<std::string> notes;
+  for (const std::string& path : f.workloads) {
+    loadgen::WorkloadSpec s;
+    if (Status st = loadgen::LoadWorkloadSpec(path, &s); !st.ok()) {
+      spdlog::error("{}", st.ToString());
+      return 2;
+    }
+    if (f.duration_s > 0) s.duration_s = f.duration_s;
+    for (double& r : s.rates) r *= f.rate_scale;
+    std::vector<loadgen::ScheduledRequest> probe;
+    if (Status st = loadgen::BuildSchedule(s, s.rates.front(), &probe); !st.ok()) {
+      spdlog::warn("workload {} skipped: {}", s.name, st.ToString());
+      notes.push_back("workload " + s.name + " skipped: " + st.message());
+      continue;
+    }
+    for (const loadgen::ServiceLoad& l : s.services)
+      services[s.name].push_back({l.model, l.llm, l.slo});
+    specs.push_back(std::move(s));
+  }
+  if (specs.empty()) {
+    spdlog::error("no workload to run");
+    return 2;
+  }
+  for (const std::string& p : f.policies) {
+    node::ServingPolicy unused;
+    if (!node::ParseServingPolicy(p, &unused)) {
+      spdlog::error("--policy: unknown policy '{}'", p);
+      return 2;
+    }
+  }
+  const fs::path out = fs::absolute(f.out);
+  std::vector<loadgen::RunLog> runs;
+  const auto t_start = Clock::now();
+  for (const std::string& policy : f.policies) {
+    const fs::path run = out / "runs" / policy;
+    std::error_code ec;
+    fs::remove_all(run, ec);
+    fs::create_directories(run, ec);
+    const pid_t up = SpawnUp(f, policy, run);
+    if (up < 0) {
+      spdlog::error("cannot start epara up");
+      return 1;
+    }
+    std::map<std::string, int> ports;
+    const auto deadline = Clock::now() + std::chrono::seconds(240);
+    for (;;) {
+      const json ep = json::parse(ReadText(run / "endpoints.json"), nullptr, false);
+      if (ep.is_object()) {
+        for (const auto& n : ep["nodes"])
+          ports[n["id"].get<std::string>()] = n["api_port"].get<int>();
+        break;
+      }
+      if (Exited(up) || Clock::now() > deadline) {
+        spdlog::error("policy {}: epara up did not come up; see {}", policy,
+                      (run / "up.log").string());
+        if (!Exited(up)) StopUp(up);
+        return 1;
+      }
+      std::this_thread::sleep_for(std::chrono::milliseconds(100));  // polling a file, bounded
+    }
+    spdlog::info("policy {}: cluster up ({} nodes)", policy, ports.size());
+    for (const loadgen::WorkloadSpec& spec : specs) {
+      std::unique_ptr<loadgen::HttpSender> sender;
+      Status s = loadgen::HttpSender::Create(spec, ports, &sender);
+      if (s.ok()) s = WarmUp(spec, *sender);
+      if (!s.ok()) {
+        spdlog::error("policy {}, workload {}: {}", policy, spec.name, s.ToString());
+        notes.push_back("policy " + policy + ", workload " + spec.name + ": " + s.message());
+        continue;
+      }
+      if (f.warmup_s > 0) {  // unmeasured load at the lowest rate: batching and routing settle
+        loadgen::WorkloadSpec w = spec;
+        w.duration_s = f.warmup_s;
+        std::vector<loadgen::ScheduledRequest> schedule;
+        if (loadgen::BuildSchedule(w, w.rates.front(), &schedule).ok())
+          (void)RunOne(policy, w, w.rates.front(), *sender, {}, schedule);
+      }
+      for (double rate : spec.rates) {
+        std::vector<loadgen::ScheduledRequest> schedule;
+        (void)loadgen::BuildSchedule(spec, rate, &schedule);
+        loadgen::RunLog log = RunOne(policy, spec, rate, *sender, ports, schedule);
+        int met = 0;
+        for (size_t i = 0; i < log.records.size(); ++i)
+          met += workload::MeetsSlo(log.records[i], spec.services[log.service[i]].slo);
+        spdlog::info(
+            "policy {:<14} workload {:<10} rate {:6.2f}/s: {:4} requests, {:5.1f}% met SLO, "
+            "generator lateness p99 {:.2f} ms{}",
+            policy, spec.name, rate, log.records.size(),
+            log.records.empty() ? 0.0 : 100.0 * met / log.records.size(), log.lateness_p99_ms,
+            log.lateness_p99_ms > 1 ? " (OVER 1 ms)" : "");
+        runs.push_back(std::move(log));
+      }
+    }
+    StopUp(up);
+  }
+  const double minutes = std::chrono::duration<double>(Clock::now() - t_start).count() / 60;
+  notes.push_back("the whole comparison took " + std::to_string(minutes).substr(0, 4) +
+                  " minutes on this host");
+  double worst = 0;
+  for (const auto& r : runs) worst = std::max(worst, r.lateness_p99_ms);
+  notes.push_back("generator self-check: worst send lateness p99 over all runs " +
+                  std::to_string(worst).substr(0, 5) + " ms (must be <= 1 ms)");
+  if (Status s = loadgen::WriteReport(out.string(), f.command_line, runs, services, notes);
+      !s.ok()) {
+    spdlog::error("{}", s.ToString());
+    return 1;
+  }
+  for (const loadgen::WorkloadSummary& w : loadgen::Summarize(runs, services)) {
+    for (const loadgen::PolicySummary& p : w.policies)
+      spdlog::info("{:<10} {:<14} goodput@90% {:6.2f} req/s{}", w.workload, p.policy, p.goodput90,
+                   p.limit_reached ? "" : " (at least; every swept rate met 90%)");
+    if (w.ratio > 0)
+      spdlog::info("{:<10} epara / {} = {:.2f}x", w.workload, w.strongest_baseline, w.ratio);
+  }
+  spdlog::info("report: {}/report.md (JSON and SVG beside it)", out.string());
+  if (worst > 1)
+    spdlog::warn(
+        "the generator was late by more than 1 ms (p99 {:.2f} ms) in some run: the host "
+        "was saturated; see the report's lateness column",
+        worst);
+  return 0;
+}
+
+}  // namespace
+
+void RegisterBenchCommand(CLI::App& app, int* exit_code) {
+  auto flags = std::make_shared<BenchFlags>();
+  CLI::App* cmd = app.add_subcommand(
+      "bench", "Goodput comparison: policies x workloads on a local testbed (issue 7)");
+  cmd->add_option("--cluster", flags->cluster, "The testbed (an `epara up` cluster file)")
+      ->required();
+  cmd->add_option("--workload", flags->workloads, "Workload spec(s) (src/loadgen/workload_spec.h)")
+      ->required();
+  cmd->add_option("--policy", flags->policies, "Policies to compare (comma-separated)")
+      ->delimiter(',')
+      ->capture_default_str();
+  cmd->add_option("--out", flags->out, "Report directory")->capture_default_str();
+  cmd->add_option("--duration-s", flags->duration_s, "Seconds per swept rate (0: the workload's)");
+  cmd->add_option("--rate-scale", flags->rate_scale, "Multiplies every swept rate")
+      ->capture_default_str();
+  cmd->add_option("--warmup-s", flags->warmup_s, "Unmeasured load before each workload")
+      ->capture_default_str();
+  cmd->callback([flags, exit_code, cmd] {
+    flags->command_line = "epara bench --cluster " + flags->cluster;
+    for (const auto& w : flags->workloads) flags->command_line += " --workload " + w;
+    std::string p;
+    for (const auto& x : flags->policies) p += (p.empty() ? "" : ",") + x;
+    flags->command_line += " --policy " + p + " --out " + flags->out;
+    if (flags->duration_s > 0)
+      flags->command_line += " --duration-s " + std::to_string(flags->duration_s);
+    if (flags->rate_scale != 1)
+      flags->command_line += " --rate-scale " + std::to_string(flags->rate_scale);
+    (void)cmd;
+    *exit_code = RunBench(*flags);
+  });
+}
+
+}  // namespace epara::cli

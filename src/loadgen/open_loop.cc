@@ -1,0 +1,110 @@
+#include "loadgen/open_loop.h"
+
+#include <algorithm>
+#include <atomic>
+#include <deque>
+#include <list>
+#include <memory>
+#include <mutex>
+#include <thread>
+
+#include <sys/prctl.h>
+
+namespace epara::loadgen {
+namespace {
+
+using Clock = std::chrono::steady_clock;
+
+struct Flight {
+  std::thread thread;
+  std::atomic<bool> go{false};
+  std::atomic<bool> done{false};
+};
+
+}  // namespace
+
+double PercentileOf(std::vector<double> v, double p) {
+  if (v.empty()) return 0;
+  std::sort(v.begin(), v.end());
+  const size_t i = static_cast<size_t>(p / 100.0 * (v.size() - 1) + 0.5);
+  return v[std::min(i, v.size() - 1)];
+}
+
+OpenLoopResult RunOpenLoop(const std::vector<double>& times_s,
+                           const std::function<SendOutcome(size_t)>& send,
+                           const OpenLoopOptions& options) {
+  OpenLoopResult result;
+  result.outcomes.resize(times_s.size());
+  result.lateness_ms.resize(times_s.size());
+  std::atomic<int> in_flight{0}, max_in_flight{0};
+  std::list<std::unique_ptr<Flight>> flights;
+  std::deque<Flight*> parked;  // started, not yet released, in schedule order
+  auto reap = [&](bool all) {
+    for (auto it = flights.begin(); it != flights.end();) {
+      if (all || (*it)->done.load()) {
+        (*it)->thread.join();
+        it = flights.erase(it);
+      } else {
+        ++it;
+      }
+    }
+  };
+  (void)prctl(PR_SET_TIMERSLACK, 1UL, 0, 0, 0);  // wake-ups at 1 ns slack, not 50 us
+  const auto start = Clock::now() + options.lead + std::chrono::milliseconds(5);
+  auto due_of = [&](size_t i) {
+    return start +
+           std::chrono::duration_cast<Clock::duration>(std::chrono::duration<double>(times_s[i]));
+  };
+  // Threads are started `lead` ahead and park on their flag; the dispatcher (one thread, so one
+  // spinner) releases each at its due time.
+  size_t next_start = 0;
+  for (size_t i = 0; i < times_s.size();) {
+    const auto due = due_of(i);
+    for (; next_start < times_s.size() && due_of(next_start) - options.lead <= Clock::now();
+         ++next_start) {
+      auto f = std::make_unique<Flight>();
+      Flight* raw = f.get();
+      const size_t k = next_start;
+      const auto k_due = due_of(k);
+      f->thread = std::thread([&, k, k_due, raw] {
+        raw->go.wait(false);
+        const auto sent = Clock::now();
+        result.lateness_ms[k] = std::chrono::duration<double, std::milli>(sent - k_due).count();
+        const int now = ++in_flight;
+        for (int m = max_in_flight.load();
+             now > m && !max_in_flight.compare_exchange_weak(m, now);) {
+        }
+        result.outcomes[k] = send(k);
+        --in_flight;
+        raw->done.store(true);
+      });
+      parked.push_back(raw);
+      flights.push_back(std::move(f));
+    }
+    // Sleep until just before the due time (or until the next thread must start), then spin.
+    const auto wake = std::min(
+        due - options.spin, next_start < times_s.size() ? due_of(next_start) - options.lead : due);
+    std::this_thread::sleep_until(wake);
+    if (Clock::now() < due - options.spin) continue;  // woke to start more threads first
+    while (Clock::now() < due) {
+    }
+    Flight* f = parked.front();
+    parked.pop_front();
+    f->go.store(true);
+    f->go.notify_one();
+    if (i % 64 == 0) reap(false);
+    ++i;
+  }
+  reap(true);
+  result.wall_s = std::chrono::duration<double>(Clock::now() - start).count();
+  result.lateness_p50_ms = PercentileOf(result.lateness_ms, 50);
+  result.lateness_p99_ms = PercentileOf(result.lateness_ms, 99);
+  result.lateness_max_ms =
+      result.lateness_ms.empty()
+          ? 0
+          : *std::max_element(result.lateness_ms.begin(), result.lateness_ms.end());
+  result.max_in_flight = max_in_flight.load();
+  return result;
+}
+
+}  // namespace epara::loadgen

@@ -1,0 +1,53 @@
+// The open-loop generator of `epara bench` (issue 7): every request leaves at its scheduled time
+// whether or not earlier ones have returned, so a slow system sees its queue grow, as under real
+// clients, instead of slowing the generator down (closed-loop clients hide overload).
+//
+// Mechanics: one thread per request, started `lead` before its time and parked on a flag, so
+// concurrency is unbounded and the generator is never the bottleneck; one dispatcher thread
+// sleeps until just before each request's time (absolute steady_clock deadline, 1 ns timer
+// slack), spins the last `spin`, and releases that request's thread (a futex wake), which calls
+// `send`. One spinner only: threads spinning on their own deadlines held the 2 cores from each
+// other in bursts (3-8 ms late). Finished threads are joined as the run goes.
+//
+// Self-check: each request's lateness (the instant `send` is entered minus its scheduled time) is
+// recorded; the run's p99 must stay <= 1 ms for its results to count (issue 7). The caller decides
+// what to do with a late run (`epara bench` reports it and marks the run).
+#pragma once
+
+#include <chrono>
+#include <functional>
+#include <vector>
+
+namespace epara::loadgen {
+
+struct SendOutcome {
+  bool ok = false;
+  double e2e_ms = 0;
+  double ttft_ms = 0;  // streamed replies; 0 otherwise
+  double tpot_ms = 0;
+  int status = 0;  // HTTP status; 0: no response (connection failed, timed out)
+};
+
+struct OpenLoopOptions {
+  std::chrono::microseconds lead{10000};  // a request's thread starts this early
+  std::chrono::microseconds spin{500};    // the dispatcher spins (not sleeps) this long
+};
+
+struct OpenLoopResult {
+  std::vector<SendOutcome> outcomes;  // by schedule index
+  std::vector<double> lateness_ms;    // by schedule index
+  double lateness_p50_ms = 0, lateness_p99_ms = 0, lateness_max_ms = 0;
+  int max_in_flight = 0;
+  double wall_s = 0;  // until the last response
+};
+
+// Runs `send(i)` for every i at `times_s[i]` seconds after the start (times sorted ascending).
+// Returns when every request has returned.
+OpenLoopResult RunOpenLoop(const std::vector<double>& times_s,
+                           const std::function<SendOutcome(size_t)>& send,
+                           const OpenLoopOptions& options = {});
+
+// Nearest-rank percentile (0 for no samples).
+double PercentileOf(std::vector<double> values, double p);
+
+}  // namespace epara::loadgen

@@ -1,0 +1,84 @@
+#include "loadgen/open_loop.h"
+
+#include <gtest/gtest.h>
+#include <httplib.h>
+
+#include <atomic>
+#include <chrono>
+#include <thread>
+
+namespace epara::loadgen {
+namespace {
+
+using Clock = std::chrono::steady_clock;
+
+TEST(OpenLoopTest, RequestsLeaveOnScheduleEvenWhileEarlierOnesAreOutstanding) {
+  // Each "request" takes 300 ms; they are scheduled 20 ms apart. A closed loop would need 3 s;
+  // open loop sends all 10 within ~0.2 s, so up to 10 are in flight together.
+  std::vector<double> times;
+  for (int i = 0; i < 10; ++i) times.push_back(0.02 * i);
+  std::vector<double> sent_at(times.size());
+  const auto t0 = Clock::now();
+  const OpenLoopResult r = RunOpenLoop(times, [&](size_t i) {
+    sent_at[i] = std::chrono::duration<double>(Clock::now() - t0).count();
+    std::this_thread::sleep_for(std::chrono::milliseconds(300));  // the simulated service time
+    SendOutcome o;
+    o.ok = true;
+    return o;
+  });
+  ASSERT_EQ(r.outcomes.size(), 10u);
+  for (const SendOutcome& o : r.outcomes) EXPECT_TRUE(o.ok);
+  EXPECT_GE(r.max_in_flight, 8);
+  EXPECT_LT(sent_at.back() - sent_at.front(), 0.25);  // not serialized behind 300 ms replies
+  EXPECT_LT(r.wall_s, 1.5);
+  for (size_t i = 1; i < times.size(); ++i)
+    EXPECT_NEAR(sent_at[i] - sent_at[0], times[i], 0.01) << i;
+}
+
+// The generator's self-check (issue 7): send-time lateness p99 <= 1 ms at the benchmark's rates,
+// against a real HTTP server on a free loopback port.
+TEST(OpenLoopTest, SendLatenessP99IsUnderOneMillisecondAgainstARealServer) {
+  httplib::Server server;
+  server.Post("/echo", [](const httplib::Request& req, httplib::Response& res) {
+    std::this_thread::sleep_for(std::chrono::milliseconds(20));  // the simulated service time
+    res.set_content(req.body, "text/plain");
+  });
+  const int port = server.bind_to_any_port("127.0.0.1");
+  ASSERT_GT(port, 0);
+  // Bound and listening: connections queue until the accept loop runs.
+  std::thread listener([&] { server.listen_after_bind(); });
+  // 50 requests/s for 4 s, Poisson-like gaps from a fixed pseudo-random sequence.
+  std::vector<double> times;
+  double t = 0;
+  uint64_t x = 12345;
+  for (int i = 0; i < 200; ++i) {
+    x = x * 6364136223846793005ULL + 1442695040888963407ULL;
+    const double u = ((x >> 11) + 0.5) / 9007199254740992.0;
+    t += -std::log(u) / 50;
+    times.push_back(t);
+  }
+  std::atomic<int> ok{0};
+  const OpenLoopResult r = RunOpenLoop(times, [&](size_t) {
+    httplib::Client c("127.0.0.1", port);
+    auto res = c.Post("/echo", "x", "text/plain");
+    SendOutcome o;
+    o.ok = res && res->status == 200;
+    ok += o.ok;
+    return o;
+  });
+  server.stop();
+  listener.join();
+  EXPECT_EQ(ok.load(), 200);
+  EXPECT_LE(r.lateness_p99_ms, 1.0) << "p50 " << r.lateness_p50_ms << " max " << r.lateness_max_ms;
+  EXPECT_GE(r.lateness_p50_ms, 0);
+}
+
+TEST(OpenLoopTest, PercentileIsNearestRank) {
+  EXPECT_EQ(PercentileOf({}, 99), 0);
+  EXPECT_EQ(PercentileOf({3, 1, 2}, 50), 2);
+  EXPECT_EQ(PercentileOf({1, 2, 3, 4, 5, 6, 7, 8, 9, 10}, 99), 10);
+  EXPECT_EQ(PercentileOf({1, 2, 3, 4, 5, 6, 7, 8, 9, 10}, 0), 1);
+}
+
+}  // namespace
+}  // namespace epara::loadgen

@@ -1,0 +1,64 @@
+// The goodput comparison's report (issue 7): from every run's request log, per (workload,
+// policy): SLO attainment per offered rate, goodput at 90% and 99% attainment (DistServe,
+// workload/goodput.h), SLO-meeting requests/s, attainment vs SLO scale, latency CDFs; per
+// workload: epara's goodput over the strongest baseline's. Written as report.json (every number
+// and every request), report.md and SVG charts. Pure apart from WriteReport's files.
+#pragma once
+
+#include <map>
+#include <string>
+#include <vector>
+
+#include "core/status.h"
+#include "workload/goodput.h"
+
+namespace epara::loadgen {
+
+struct RunLog {  // one policy x workload x offered rate
+  std::string policy, workload;
+  double rate = 0;
+  double duration_s = 0;
+  std::vector<workload::RequestRecord> records;
+  std::vector<int> service;         // parallel to records: index into services
+  std::vector<int> status;          // parallel: HTTP status (0: none)
+  std::vector<double> lateness_ms;  // parallel: the generator's send lateness
+  double lateness_p50_ms = 0, lateness_p99_ms = 0, lateness_max_ms = 0;
+  int max_in_flight = 0;
+  std::map<std::string, std::vector<double>> node_busy;  // node -> CPU utilization samples
+};
+
+struct ServiceInfo {
+  std::string model;
+  bool llm = false;
+  workload::Slo slo;
+};
+
+struct PolicySummary {
+  std::string policy;
+  std::vector<workload::SweepPoint> sweep;  // attainment per rate
+  std::vector<double> slo_meeting_rps;      // per sweep point
+  double goodput90 = 0, goodput99 = 0;
+  bool limit_reached = false;  // some swept rate missed 90% (else goodput is a lower bound)
+  double lateness_p99_ms = 0;  // worst over its runs
+  int ok = 0, rejected = 0, failed = 0, late = 0;
+};
+
+struct WorkloadSummary {
+  std::string workload;
+  std::vector<PolicySummary> policies;
+  std::string strongest_baseline;
+  double ratio = 0;  // epara goodput90 / strongest baseline's; 0 when either is missing
+};
+
+// Summaries from the logs, `services` per workload.
+std::vector<WorkloadSummary> Summarize(
+    const std::vector<RunLog>& runs,
+    const std::map<std::string, std::vector<ServiceInfo>>& services);
+
+// Writes report.json, report.md and *.svg into `dir`. `command` is the command line to record.
+Status WriteReport(const std::string& dir, const std::string& command,
+                   const std::vector<RunLog>& runs,
+                   const std::map<std::string, std::vector<ServiceInfo>>& services,
+                   const std::vector<std::string>& notes);
+
+}  // namespace epara::loadgen

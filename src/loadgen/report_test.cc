@@ -1,0 +1,102 @@
+#include "loadgen/report.h"
+
+#include <gtest/gtest.h>
+
+#include <filesystem>
+#include <fstream>
+#include <nlohmann/json.hpp>
+#include <sstream>
+
+#include "loadgen/svg_chart.h"
+
+namespace epara::loadgen {
+namespace {
+
+// A run of `n` requests of which `met` meet a 100 ms e2e SLO, `rejected` got a 503.
+RunLog MakeRun(const std::string& policy, double rate, int n, int met, int rejected = 0) {
+  RunLog r;
+  r.policy = policy;
+  r.workload = "w";
+  r.rate = rate;
+  r.duration_s = 10;
+  for (int i = 0; i < n; ++i) {
+    workload::RequestRecord rec;
+    rec.sent_s = i * 0.1;
+    const bool is_rejected = i >= n - rejected;
+    rec.ok = !is_rejected;
+    rec.e2e_ms = i < met ? 50 : 150;
+    r.records.push_back(rec);
+    r.service.push_back(0);
+    r.status.push_back(is_rejected ? 503 : 200);
+  }
+  return r;
+}
+
+std::map<std::string, std::vector<ServiceInfo>> Services() {
+  ServiceInfo s;
+  s.model = "m";
+  s.slo.e2e_ms = 100;
+  return {{"w", {s}}};
+}
+
+TEST(ReportTest, GoodputPerPolicyAndTheRatioToTheStrongestBaseline) {
+  // epara: 100%, 95%, 80% at 2, 4, 6 req/s -> goodput (90%) interpolated: 4 + 2 * (5/15) = 4.67.
+  // triton-like: 100%, 70% at 2, 4 -> 2 + 2 * (10/30) = 2.67; replicate-rr: 50% at 2 -> 0.
+  const std::vector<RunLog> runs = {
+      MakeRun("epara", 2, 100, 100),      MakeRun("epara", 4, 100, 95),
+      MakeRun("epara", 6, 100, 80, 10),   MakeRun("triton-like", 2, 100, 100),
+      MakeRun("triton-like", 4, 100, 70), MakeRun("replicate-rr", 2, 100, 50)};
+  const auto s = Summarize(runs, Services());
+  ASSERT_EQ(s.size(), 1u);
+  ASSERT_EQ(s[0].policies.size(), 3u);
+  EXPECT_NEAR(s[0].policies[0].goodput90, 4 + 2.0 * 5 / 15, 1e-9);
+  EXPECT_NEAR(s[0].policies[1].goodput90, 2 + 2.0 * 10 / 30, 1e-9);
+  EXPECT_EQ(s[0].policies[2].goodput90, 0);
+  EXPECT_EQ(s[0].strongest_baseline, "triton-like");
+  EXPECT_NEAR(s[0].ratio, (4 + 2.0 * 5 / 15) / (2 + 2.0 * 10 / 30), 1e-9);
+  // Counts: epara's 6 req/s run had 80 met, 10 late (ok but slow), 10 rejected.
+  EXPECT_EQ(s[0].policies[0].ok, 100 + 95 + 80);
+  EXPECT_EQ(s[0].policies[0].late, 5 + 10);
+  EXPECT_EQ(s[0].policies[0].rejected, 10);
+  EXPECT_EQ(s[0].policies[0].failed, 0);
+  EXPECT_NEAR(s[0].policies[0].slo_meeting_rps[1], 9.5, 1e-9);
+  EXPECT_TRUE(s[0].policies[0].limit_reached);
+}
+
+TEST(ReportTest, WritesJsonMarkdownAndCharts) {
+  const auto dir =
+      std::filesystem::temp_directory_path() / ("epara_report_" + std::to_string(getpid()));
+  const std::vector<RunLog> runs = {MakeRun("epara", 2, 20, 20), MakeRun("triton-like", 2, 20, 10)};
+  ASSERT_TRUE(WriteReport(dir.string(), "epara bench ...", runs, Services(), {"a note"}).ok());
+  std::ifstream in(dir / "report.json");
+  const nlohmann::json j = nlohmann::json::parse(in, nullptr, false);
+  ASSERT_TRUE(j.is_object());
+  EXPECT_EQ(j["command"], "epara bench ...");
+  EXPECT_EQ(j["runs"].size(), 2u);
+  EXPECT_EQ(j["runs"][0]["records"].size(), 20u);
+  const nlohmann::json w = j["workloads"][0];
+  EXPECT_EQ(w["strongest_baseline"], "triton-like");
+  std::stringstream md;
+  md << std::ifstream(dir / "report.md").rdbuf();
+  EXPECT_NE(md.str().find("| epara | >= 2.00"), std::string::npos) << md.str();
+  EXPECT_NE(md.str().find("a note"), std::string::npos);
+  for (const char* f : {"attainment_w.svg", "goodput_w.svg", "slo_scale_w.svg", "cdf_w.svg"}) {
+    std::stringstream svg;
+    svg << std::ifstream(dir / f).rdbuf();
+    EXPECT_EQ(svg.str().rfind("<svg", 0), 0u) << f;
+    EXPECT_NE(svg.str().find("triton-like"), std::string::npos) << f;  // the legend
+  }
+  std::filesystem::remove_all(dir);
+}
+
+TEST(ReportTest, SvgChartScalesPointsIntoThePlotAndEscapesText) {
+  const std::string svg = SvgLineChart({{"a<b", {{0, 0}, {10, 100}}}}, {"t & t", "x", "y"});
+  EXPECT_NE(svg.find("a&lt;b"), std::string::npos);
+  EXPECT_NE(svg.find("t &amp; t"), std::string::npos);
+  // x 0 -> the plot's left edge (70), x 10 -> its right edge (640 - 170).
+  EXPECT_NE(svg.find("points=\"70,"), std::string::npos) << svg;
+  EXPECT_NE(svg.find(" 470,"), std::string::npos) << svg;
+}
+
+}  // namespace
+}  // namespace epara::loadgen

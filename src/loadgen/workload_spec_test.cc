@@ -1,0 +1,145 @@
+#include "loadgen/workload_spec.h"
+
+#include <gtest/gtest.h>
+
+#include <filesystem>
+#include <fstream>
+
+namespace epara::loadgen {
+namespace {
+
+constexpr const char* kMixed = R"(
+name: mixed
+seed: 7
+duration_s: 20
+rates: [4, 8]
+services:
+  - model: seg-demo
+    kind: segmentation
+    share: 3
+    arrivals: {cv: 2}
+    images: [{size: 256, weight: 3}, {size: 512, weight: 1}]
+    slo: {e2e_ms: 800}
+    ingress: {board-1: 1, micro-1: 1}
+  - model: llama-demo
+    kind: llm
+    share: 1
+    prompt_tokens: 40
+    output_tokens: 16
+    slo: {ttft_ms: 1500, tpot_ms: 250}
+    ingress: {edge-1: 1}
+shift: {at_s: 10, ingress: {seg-demo: {edge-1: 1}}}
+)";
+
+TEST(WorkloadSpecTest, ParsesEveryField) {
+  WorkloadSpec s;
+  ASSERT_TRUE(ParseWorkloadSpec(kMixed, "mixed.yaml", "/w", &s).ok());
+  EXPECT_EQ(s.name, "mixed");
+  EXPECT_EQ(s.seed, 7u);
+  EXPECT_EQ(s.rates, (std::vector<double>{4, 8}));
+  ASSERT_EQ(s.services.size(), 2u);
+  EXPECT_FALSE(s.services[0].llm);
+  EXPECT_DOUBLE_EQ(s.services[0].cv, 2);
+  EXPECT_EQ(s.services[0].images.size(), 2u);
+  EXPECT_DOUBLE_EQ(s.services[0].slo.e2e_ms, 800);
+  EXPECT_TRUE(s.services[1].llm);
+  EXPECT_EQ(s.services[1].prompt_tokens, 40);
+  EXPECT_DOUBLE_EQ(s.services[1].slo.tpot_ms, 250);
+  EXPECT_DOUBLE_EQ(s.shift_at_s, 10);
+  EXPECT_DOUBLE_EQ(s.shift_ingress.at("seg-demo").at("edge-1"), 1);
+}
+
+TEST(WorkloadSpecTest, ErrorsNameTheFileAndField) {
+  const std::pair<const char*, const char*> cases[] = {
+      {"rates: [1]\nservices: []", "services"},
+      {"rates: []\nservices: [{model: m, slo: {e2e_ms: 1}, ingress: {a: 1}}]", "rates"},
+      {"rates: [1]\nservices: [{model: m, kind: video, slo: {e2e_ms: 1}, ingress: {a: 1}}]",
+       "services[0].kind"},
+      {"rates: [1]\nservices: [{model: m, ingress: {a: 1}}]", "services[0].slo"},
+      {"rates: [1]\nservices: [{model: m, slo: {e2e_ms: 1}}]", "services[0].ingress"},
+      {"rates: [1]\nservices: [{model: m, slo: {e2e_ms: 1}, ingress: {a: -1}}]", "ingress.a"},
+      {"rates: [1]\nservices: [{model: m, slo: {e2e_ms: 1}, ingress: {a: 1}, trace: t.csv}]",
+       "trace is for kind: llm"},
+      {"rates: [1]\nservices: [{model: m, slo: {e2e_ms: 1}, ingress: {a: 1}}]\nshift: {at_s: 1, "
+       "ingress: {other: {a: 1}}}",
+       "shift.ingress.other"},
+      {"rates: [x]\nservices: []", "rates"},
+  };
+  for (const auto& [yaml, field] : cases) {
+    WorkloadSpec s;
+    const Status st = ParseWorkloadSpec(yaml, "w.yaml", "/", &s);
+    ASSERT_FALSE(st.ok()) << yaml;
+    EXPECT_NE(st.message().find("w.yaml"), std::string::npos) << st.message();
+    EXPECT_NE(st.message().find(field), std::string::npos) << st.message();
+  }
+}
+
+TEST(WorkloadSpecTest, ScheduleIsDeterministicSharedByWeightAndShifted) {
+  WorkloadSpec s;
+  ASSERT_TRUE(ParseWorkloadSpec(kMixed, "mixed.yaml", "/w", &s).ok());
+  std::vector<ScheduledRequest> a, b;
+  ASSERT_TRUE(BuildSchedule(s, 8, &a).ok());
+  ASSERT_TRUE(BuildSchedule(s, 8, &b).ok());
+  ASSERT_EQ(a.size(), b.size());
+  for (size_t i = 0; i < a.size(); ++i) {
+    EXPECT_EQ(a[i].at_s, b[i].at_s);
+    EXPECT_EQ(a[i].ingress, b[i].ingress);
+  }
+  int seg = 0, llm = 0, seg_before_at_edge = 0, seg_after_elsewhere = 0, big = 0;
+  for (size_t i = 0; i < a.size(); ++i) {
+    if (i) EXPECT_LE(a[i - 1].at_s, a[i].at_s);
+    EXPECT_LT(a[i].at_s, 20);
+    if (a[i].service == 0) {
+      ++seg;
+      big += a[i].image_size == 512;
+      if (a[i].at_s < 10 && a[i].ingress == "edge-1") ++seg_before_at_edge;
+      if (a[i].at_s >= 10 && a[i].ingress != "edge-1") ++seg_after_elsewhere;
+    } else {
+      ++llm;
+      EXPECT_EQ(a[i].ingress, "edge-1");
+      EXPECT_EQ(a[i].prompt_tokens, 40);
+    }
+  }
+  // 8 req/s x 20 s = 160 expected, 3:1 between the services (Gamma noise: wide bounds).
+  EXPECT_GT(seg + llm, 100);
+  EXPECT_LT(seg + llm, 230);
+  EXPECT_GT(seg, 2 * llm);
+  EXPECT_EQ(seg_before_at_edge, 0);   // before the shift: board-1 and micro-1 only
+  EXPECT_EQ(seg_after_elsewhere, 0);  // after it: all at edge-1
+  EXPECT_GT(big, seg / 8);            // weight 1 of 4
+  EXPECT_LT(big, seg / 2);
+  std::vector<ScheduledRequest> half;
+  ASSERT_TRUE(BuildSchedule(s, 4, &half).ok());
+  EXPECT_LT(half.size(), a.size());
+}
+
+TEST(WorkloadSpecTest, TraceServicesReplayTheScaledTraceAndReportAMissingFile) {
+  const auto dir =
+      std::filesystem::temp_directory_path() / ("epara_wl_" + std::to_string(getpid()));
+  std::filesystem::create_directories(dir);
+  {
+    std::ofstream csv(dir / "t.csv");
+    csv << "TIMESTAMP,ContextTokens,GeneratedTokens\n";
+    for (int i = 0; i < 100; ++i)
+      csv << "2023-11-16 18:15:" << (i < 10 ? "0" : "") << i / 2 << "." << (i % 2 ? "5" : "0")
+          << "000000," << 100 * (1 + i % 4) << "," << 10 * (1 + i % 3) << "\n";
+  }
+  std::ofstream(dir / "w.yaml") << "rates: [10]\nduration_s: 3\nservices: [{model: l, kind: llm, "
+                                   "trace: t.csv, max_context: 100, slo: {ttft_ms: 9}, ingress: "
+                                   "{a: 1}}]\n";
+  WorkloadSpec s;
+  ASSERT_TRUE(LoadWorkloadSpec((dir / "w.yaml").string(), &s).ok());
+  EXPECT_EQ(s.services[0].trace, (dir / "t.csv").string());
+  std::vector<ScheduledRequest> r;
+  ASSERT_TRUE(BuildSchedule(s, 10, &r).ok());
+  // The trace has 2 requests/s; scaled to 10/s, 3 s hold about 30 of them.
+  EXPECT_GE(r.size(), 28u);
+  EXPECT_LE(r.size(), 31u);
+  for (const ScheduledRequest& q : r) EXPECT_LE(q.prompt_tokens + q.output_tokens, 100);
+  std::filesystem::remove(dir / "t.csv");
+  EXPECT_FALSE(BuildSchedule(s, 10, &r).ok());
+  std::filesystem::remove_all(dir);
+}
+
+}  // namespace
+}  // namespace epara::loadgen
