@@ -3,6 +3,7 @@
 #include <yaml-cpp/yaml.h>
 
 #include <algorithm>
+#include <cmath>
 #include <filesystem>
 #include <fstream>
 #include <random>
@@ -167,25 +168,42 @@ Status BuildSchedule(const WorkloadSpec& spec, double rate, std::vector<Schedule
   for (size_t i = 0; i < spec.services.size(); ++i) {
     const ServiceLoad& l = spec.services[i];
     const double service_rate = rate * l.share / total_share;
-    std::mt19937_64 rng(spec.seed * 1000003 + i * 7919 + static_cast<uint64_t>(rate * 1000));
+    // Independent of the rate: every swept rate replays the same arrival pattern, compressed in
+    // time, with the same ingress and size for the k-th request (a sweep then compares like with
+    // like instead of a different burst at every rate).
+    std::mt19937_64 rng(spec.seed * 1000003 + i * 7919);
     std::vector<ScheduledRequest> mine;
     if (!l.trace.empty()) {
+      // A window of the trace: as many consecutive requests as the highest swept rate sends in
+      // the duration, from a seeded offset, time-scaled so that the window's mean rate is this
+      // service's rate (lower rates stretch the same window; the run cuts it at the duration).
       std::vector<workload::TraceRequest> trace;
       EPARA_RETURN_IF_ERROR(workload::LoadAzureTrace(l.trace, &trace));
-      workload::TraceScaling scaling;
-      scaling.target_rate = service_rate;
-      scaling.max_context = l.max_context;
-      for (const workload::TraceRequest& t : workload::ScaleTrace(trace, scaling)) {
-        if (t.arrival_s >= spec.duration_s) break;
+      workload::TraceScaling lengths;
+      lengths.max_context = l.max_context;
+      trace = workload::ScaleTrace(trace, lengths);  // lengths only; time kept
+      const double max_rate = *std::max_element(spec.rates.begin(), spec.rates.end());
+      const size_t window = static_cast<size_t>(
+          std::ceil(std::max(rate, max_rate) * l.share / total_share * spec.duration_s));
+      if (trace.size() < window + 2)
+        return InvalidArgument(l.trace + ": " + std::to_string(trace.size()) +
+                               " requests, fewer than the " + std::to_string(window + 2) +
+                               " the workload needs");
+      const size_t offset = rng() % (trace.size() - window - 1);
+      const double span = trace[offset + window].arrival_s - trace[offset].arrival_s;
+      const double factor = window / (service_rate * std::max(span, 1e-9));
+      for (size_t k = offset; k < offset + window; ++k) {
         ScheduledRequest r;
-        r.at_s = t.arrival_s;
-        r.prompt_tokens = t.prompt_tokens;
-        r.output_tokens = t.output_tokens;
+        r.at_s = (trace[k].arrival_s - trace[offset].arrival_s) * factor;
+        if (r.at_s >= spec.duration_s) break;
+        r.prompt_tokens = trace[k].prompt_tokens;
+        r.output_tokens = trace[k].output_tokens;
         mine.push_back(r);
       }
     } else {
       const int n = static_cast<int>(service_rate * spec.duration_s * 2) + 16;
-      for (double t : workload::GammaArrivals(service_rate, l.cv, n, rng())) {
+      for (double unit : workload::GammaArrivals(1.0, l.cv, n, rng())) {
+        const double t = unit / service_rate;
         if (t >= spec.duration_s) break;
         ScheduledRequest r;
         r.at_s = t;

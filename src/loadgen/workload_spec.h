@@ -23,8 +23,9 @@
 //       ingress: {edge-1: 1}
 //   shift: {at_s: 10, ingress: {seg-demo: {edge-1: 1}}}   # optional: demand moves mid-run
 //
-// A trace is replayed from its start, time-scaled to share x rate (workload/trace.h keeps the
-// inter-arrival CV and the length quantiles' shape). Errors name the file and the field.
+// A trace is replayed as a window of consecutive requests (from a seeded offset) time-scaled to
+// share x rate; one time factor for the window keeps its inter-arrival CV, one length factor for
+// the trace keeps the length quantiles' shape (workload/trace.h). Errors name the file and field.
 #pragma once
 
 #include <cstdint>
@@ -74,6 +75,8 @@ Status ParseWorkloadSpec(const std::string& yaml, const std::string& source,
                          const std::string& base_dir, WorkloadSpec* out);
 
 // The requests of one run at the offered `rate`, sorted by time: deterministic for (spec, rate).
+// Every rate replays the same pattern compressed in time (the k-th request of a service has the
+// same ingress and size at every rate).
 // NotFound / InvalidArgument when a trace cannot be read.
 Status BuildSchedule(const WorkloadSpec& spec, double rate, std::vector<ScheduledRequest>* out);
 

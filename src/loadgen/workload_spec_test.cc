@@ -108,9 +108,20 @@ TEST(WorkloadSpecTest, ScheduleIsDeterministicSharedByWeightAndShifted) {
   EXPECT_EQ(seg_after_elsewhere, 0);  // after it: all at edge-1
   EXPECT_GT(big, seg / 8);            // weight 1 of 4
   EXPECT_LT(big, seg / 2);
+  // Half the rate: the same pattern stretched to twice the time (cut at the duration).
   std::vector<ScheduledRequest> half;
   ASSERT_TRUE(BuildSchedule(s, 4, &half).ok());
   EXPECT_LT(half.size(), a.size());
+  std::vector<ScheduledRequest> seg_fast, seg_slow;
+  for (const auto& r : a)
+    if (r.service == 0) seg_fast.push_back(r);
+  for (const auto& r : half)
+    if (r.service == 0) seg_slow.push_back(r);
+  for (size_t k = 0; k < seg_slow.size() && k < seg_fast.size(); ++k) {
+    if (seg_fast[k].at_s >= 5) break;  // before the shift in both
+    EXPECT_NEAR(seg_slow[k].at_s, 2 * seg_fast[k].at_s, 1e-9) << k;
+    EXPECT_EQ(seg_slow[k].image_size, seg_fast[k].image_size) << k;
+  }
 }
 
 TEST(WorkloadSpecTest, TraceServicesReplayTheScaledTraceAndReportAMissingFile) {

@@ -331,7 +331,7 @@ cluster::LoadDigest NodeAgent::MakeDigest() {
     auto m = server_->llm_metrics().find(name);
     if (m != server_->llm_metrics().end() && m->second.ttft->count() > 0)
       l.service_ms = m->second.ttft->sum() / m->second.ttft->count() * 1e3;
-    l.expected_wait_ms = st.waiting * l.service_ms;
+    l.expected_wait_ms = (st.waiting + st.running) * l.service_ms;  // see Candidates()
     l.max_batch = 64;
     d.instances.push_back(l);
   }

@@ -56,7 +56,11 @@ void NodeAgent::Candidates(const std::string& model,
     auto m = server_->llm_metrics().find(model);
     if (m != server_->llm_metrics().end() && m->second.ttft->count() > 0)
       c.service_ms = m->second.ttft->sum() / m->second.ttft->count() * 1e3;
-    c.expected_wait_ms = st.waiting * c.service_ms;
+    if (c.service_ms <= 0) c.service_ms = UnmeasuredServiceMs(model, local_gflops_);
+    // Continuous batching: every sequence already there (running or waiting) slows a new one's
+    // first token by about one of its own TTFTs (shared steps), on a slow node more than on a
+    // fast one: the "least expected work" a speed-blind least-outstanding count misses.
+    c.expected_wait_ms = c.outstanding * c.service_ms;
     candidates->push_back(c);
     remote->push_back(nullptr);
   }
@@ -116,10 +120,8 @@ bool NodeAgent::Route(const std::string& model, const api::HttpRequest& req, api
     turn = route_turns_[model]++;
   }
   const bool local_llm = !server_->models().Find(model) && server_->llms().count(model);
-  // SLO-aware: LLM streams are served here whenever this node hosts the model (continuous
-  // batching absorbs concurrency; the controller places instances near demand); forwarding picks
-  // peers only for models not hosted here. The baselines' modes route LLMs like any model.
-  if (local_llm && config_.routing == router::RouteMode::kSloAware) return false;
+  // Local-only: LLM streams hosted here stay here (the fast path).
+  if (local_llm && config_.routing == router::RouteMode::kLocalOnly) return false;
   std::vector<router::RouteCandidate> candidates;
   std::vector<std::shared_ptr<Peer>> remote;  // parallel to candidates; null for local
   double slo_ms = 0;
