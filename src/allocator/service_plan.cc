@@ -2,9 +2,12 @@
 
 #include <algorithm>
 #include <cstdio>
+#include <vector>
 
 namespace epara::allocator {
 namespace {
+
+constexpr double kBatchGain = 0.05;
 
 // Batch latency (ms) at `batch` with the most threads profiled; 0 if not measured.
 double BatchMs(const Profile& p, int batch) {
@@ -20,6 +23,23 @@ double BatchMs(const Profile& p, int batch) {
 
 }  // namespace
 
+int BatchThatPays(const Profile& profile, double slo_ms, double* ms) {
+  int best = 1;
+  double best_ms = BatchMs(profile, 1);
+  std::vector<int> sizes;
+  for (const BatchPoint& b : profile.batches) sizes.push_back(b.batch);
+  std::sort(sizes.begin(), sizes.end());
+  for (int batch : sizes) {
+    const double t = BatchMs(profile, batch);
+    if (batch <= best || t <= 0 || (slo_ms > 0 && t > slo_ms / 2)) continue;
+    if (best_ms > 0 && t / batch > (1 - kBatchGain) * best_ms / best) continue;
+    best = batch;
+    best_ms = t;
+  }
+  if (ms) *ms = best_ms;
+  return best;
+}
+
 ServicePlan PlanService(const Categorization& c, const Profile& profile, double slo_ms,
                         const BatchingConfig& current) {
   ServicePlan plan;
@@ -34,15 +54,8 @@ ServicePlan PlanService(const Categorization& c, const Profile& profile, double 
         plan.note = "batching wanted, but the model's descriptor does not batch";
         break;
       }
-      int best = 1;
-      double best_ms = BatchMs(profile, 1);
-      for (const BatchPoint& b : profile.batches) {
-        const double ms = BatchMs(profile, b.batch);
-        if (b.batch > best && ms > 0 && (slo_ms <= 0 || ms <= slo_ms / 2)) {
-          best = b.batch;
-          best_ms = ms;
-        }
-      }
+      double best_ms = 0;
+      const int best = BatchThatPays(profile, slo_ms, &best_ms);
       plan.batching.max_batch_size = best;
       if (slo_ms > 0) {
         const int64_t left_us = static_cast<int64_t>((slo_ms - 2 * best_ms) * 1000);
@@ -60,6 +73,10 @@ ServicePlan PlanService(const Categorization& c, const Profile& profile, double 
       plan.mode = ParallelMode::kReplicas;
       plan.batching.max_queue_delay_us = 0;
       plan.note = "replicas: SLO-aware batching without queue delay";
+      if (can_batch && !profile.batches.empty()) {
+        plan.batching.max_batch_size = BatchThatPays(profile, slo_ms, nullptr);
+        plan.note += ", up to " + std::to_string(plan.batching.max_batch_size) + " per batch";
+      }
       break;
     case ParallelMode::kSpatialSplit:
       plan.mode = ParallelMode::kSpatialSplit;

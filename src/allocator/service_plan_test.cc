@@ -34,10 +34,20 @@ TEST(ServicePlanTest, FrequencySensitiveServicesBatchWithinHalfTheSlo) {
   EXPECT_EQ(p.batching.max_batch_size, 4);
   EXPECT_EQ(p.batching.max_queue_delay_us, 10'000);  // 200 - 2 x 95
   EXPECT_EQ(p.batching.max_queue_size, 64);
-  // A looser SLO allows the largest batch and keeps the descriptor's delay cap.
+  // A looser SLO allows larger batches, but batch 8 takes 23.75 ms per request like batch 4: it
+  // would add latency and no throughput, so batch 4 stays; the descriptor's delay cap is kept.
   p = PlanService(c, SegProfile(), 1000, Descriptor());
-  EXPECT_EQ(p.batching.max_batch_size, 8);
+  EXPECT_EQ(p.batching.max_batch_size, 4);
   EXPECT_EQ(p.batching.max_queue_delay_us, 50'000);
+  // Where batching never pays (per-request time flat, as the demo UNet on a CPU): batch 1.
+  Profile flat;
+  flat.model = "flat";
+  flat.batches = {{1, 1, {45, 45, 45}}, {1, 2, {90, 90, 90}}, {1, 4, {181, 181, 181}}};
+  EXPECT_EQ(PlanService(c, flat, 1000, Descriptor()).batching.max_batch_size, 1);
+  c.mode = ParallelMode::kReplicas;
+  EXPECT_EQ(PlanService(c, flat, 1000, Descriptor()).batching.max_batch_size, 1);
+  EXPECT_EQ(PlanService(c, SegProfile(), 1000, Descriptor()).batching.max_batch_size, 4);
+  c.mode = ParallelMode::kBatching;
   // A descriptor that does not batch stays unbatched.
   BatchingConfig none = Descriptor();
   none.max_batch_size = 0;

@@ -9,6 +9,7 @@
 #include <fcntl.h>
 #include <httplib.h>
 #include <spdlog/spdlog.h>
+#include <sys/prctl.h>
 #include <sys/resource.h>
 #include <sys/wait.h>
 #include <unistd.h>
@@ -25,6 +26,7 @@
 #include "loadgen/open_loop.h"
 #include "loadgen/report.h"
 #include "loadgen/workload_spec.h"
+#include "node/cluster_config.h"
 #include "node/serving_policy.h"
 
 namespace epara::cli {
@@ -39,10 +41,12 @@ struct BenchFlags {
   std::vector<std::string> workloads;
   std::vector<std::string> policies = node::ServingPolicyNames();
   std::string out = "out/bench";
-  double duration_s = 0;     // 0: each workload's own
-  double rate_scale = 1;     // multiplies every swept rate
-  double warmup_s = 3;       // unmeasured load before each policy's first run
-  std::string command_line;  // recorded in the report
+  double duration_s = 0;          // 0: each workload's own
+  double rate_scale = 1;          // multiplies every swept rate
+  double warmup_s = 3;            // unmeasured load before each policy's first run
+  double request_timeout_s = 10;  // a request unanswered by then is a miss (and abandoned)
+  std::string command_line;       // recorded in the report
+  std::string profiles;           // empty: profile the workloads' models first (out/profiles.json)
 };
 
 std::string ReadText(const fs::path& p) {
@@ -50,6 +54,34 @@ std::string ReadText(const fs::path& p) {
   std::stringstream s;
   s << in.rdbuf();
   return s.str();
+}
+
+// Runs `epara profile` for `models` (one thread, as every testbed node runs them) into `out`.
+Status Profile(const std::string& models_dir, const std::set<std::string>& models,
+               const fs::path& out) {
+  std::vector<std::string> args = {"epara", "profile",   "--models", models_dir, "--threads",
+                                   "1",     "--repeats", "3",        "--out",    out.string()};
+  for (const std::string& m : models) {
+    args.push_back("--model");
+    args.push_back(m);
+  }
+  const pid_t pid = fork();
+  if (pid == 0) {
+    const int fd = open((out.string() + ".log").c_str(), O_WRONLY | O_CREAT | O_TRUNC, 0644);
+    if (fd >= 0) {
+      dup2(fd, 1);
+      dup2(fd, 2);
+    }
+    std::vector<char*> argv;
+    for (std::string& a : args) argv.push_back(a.data());
+    argv.push_back(nullptr);
+    execv("/proc/self/exe", argv.data());
+    _exit(127);
+  }
+  int status = 0;
+  if (pid < 0 || waitpid(pid, &status, 0) != pid || !WIFEXITED(status) || WEXITSTATUS(status) != 0)
+    return Unavailable("epara profile failed; see " + out.string() + ".log");
+  return Status::Ok();
 }
 
 pid_t SpawnUp(const BenchFlags& f, const std::string& policy, const fs::path& run) {
@@ -61,9 +93,10 @@ pid_t SpawnUp(const BenchFlags& f, const std::string& policy, const fs::path& ru
     dup2(fd, 2);
   }
   (void)setpriority(PRIO_PROCESS, 0, 19);  // the servers yield to the generator's timers
+  (void)prctl(PR_SET_PDEATHSIG, SIGTERM);  // the cluster stops if the bench dies
   execl("/proc/self/exe", "epara", "up", "--cluster", f.cluster.c_str(), "--policy", policy.c_str(),
-        "--run-dir", (run / "nodes").c_str(), "--endpoints-file", (run / "endpoints.json").c_str(),
-        static_cast<char*>(nullptr));
+        "--profiles", f.profiles.c_str(), "--run-dir", (run / "nodes").c_str(), "--endpoints-file",
+        (run / "endpoints.json").c_str(), static_cast<char*>(nullptr));
   _exit(127);
 }
 
@@ -175,6 +208,8 @@ loadgen::RunLog RunOne(const std::string& policy, const loadgen::WorkloadSpec& s
     log.service.push_back(schedule[i].service);
     log.status.push_back(r.outcomes[i].status);
     log.lateness_ms.push_back(r.lateness_ms[i]);
+    log.ingress.push_back(schedule[i].ingress);
+    log.node.push_back(r.outcomes[i].node);
   }
   log.lateness_p50_ms = r.lateness_p50_ms;
   log.lateness_p99_ms = r.lateness_p99_ms;
@@ -217,6 +252,34 @@ int RunBench(const BenchFlags& f) {
     }
   }
   const fs::path out = fs::absolute(f.out);
+  std::error_code mk;
+  fs::create_directories(out, mk);
+  // Profiles: epara's plan (the categorized allocator) reads them, and the baselines' max batch is
+  // tuned from them the way a Triton user's model analyzer would (node/serving_policy.h).
+  BenchFlags flags = f;
+  if (flags.profiles.empty()) {
+    node::ClusterConfig cluster;
+    if (Status s = node::LoadClusterConfig(f.cluster, /*store_port=*/1, &cluster); !s.ok()) {
+      spdlog::error("{}", s.ToString());
+      return 2;
+    }
+    std::set<std::string> models;
+    for (const loadgen::WorkloadSpec& s : specs)
+      for (const loadgen::ServiceLoad& l : s.services)
+        if (!l.llm) models.insert(l.model);
+    flags.profiles = (out / "profiles.json").string();
+    if (!models.empty()) {
+      spdlog::info("profiling {} model(s) for the plan and the baselines' batch sizes",
+                   models.size());
+      if (Status s = Profile(cluster.models_dir, models, flags.profiles); !s.ok()) {
+        spdlog::error("{}", s.ToString());
+        return 1;
+      }
+    } else {
+      std::ofstream(flags.profiles) << "{\"profiles\": []}\n";
+    }
+    notes.push_back("profiles: " + flags.profiles + " (epara profile, 1 thread, on this host)");
+  }
   std::vector<loadgen::RunLog> runs;
   const auto t_start = Clock::now();
   for (const std::string& policy : f.policies) {
@@ -224,7 +287,7 @@ int RunBench(const BenchFlags& f) {
     std::error_code ec;
     fs::remove_all(run, ec);
     fs::create_directories(run, ec);
-    const pid_t up = SpawnUp(f, policy, run);
+    const pid_t up = SpawnUp(flags, policy, run);
     if (up < 0) {
       spdlog::error("cannot start epara up");
       return 1;
@@ -250,6 +313,7 @@ int RunBench(const BenchFlags& f) {
     for (const loadgen::WorkloadSpec& spec : specs) {
       std::unique_ptr<loadgen::HttpSender> sender;
       Status s = loadgen::HttpSender::Create(spec, ports, &sender);
+      if (s.ok()) sender->timeout_s = f.request_timeout_s;
       if (s.ok()) s = WarmUp(spec, *sender);
       if (!s.ok()) {
         spdlog::error("policy {}, workload {}: {}", policy, spec.name, s.ToString());
@@ -323,10 +387,15 @@ void RegisterBenchCommand(CLI::App& app, int* exit_code) {
       ->delimiter(',')
       ->capture_default_str();
   cmd->add_option("--out", flags->out, "Report directory")->capture_default_str();
+  cmd->add_option("--profiles", flags->profiles,
+                  "Profiles to use (epara profile --out); default: profile the models first");
   cmd->add_option("--duration-s", flags->duration_s, "Seconds per swept rate (0: the workload's)");
   cmd->add_option("--rate-scale", flags->rate_scale, "Multiplies every swept rate")
       ->capture_default_str();
   cmd->add_option("--warmup-s", flags->warmup_s, "Unmeasured load before each workload")
+      ->capture_default_str();
+  cmd->add_option("--request-timeout-s", flags->request_timeout_s,
+                  "A request unanswered after this long is a miss (the client gives up)")
       ->capture_default_str();
   cmd->callback([flags, exit_code, cmd] {
     flags->command_line = "epara bench --cluster " + flags->cluster;

@@ -4,6 +4,7 @@
 // started (by PID: SIGTERM, then SIGKILL after 30 s).
 #include <fcntl.h>
 #include <spdlog/spdlog.h>
+#include <sys/prctl.h>
 #include <sys/wait.h>
 #include <unistd.h>
 
@@ -12,6 +13,7 @@
 #include <nlohmann/json.hpp>
 #include <thread>
 
+#include "allocator/service_plan.h"
 #include "cli/commands.h"
 #include "cli/process_support.h"
 #include "cluster/embedded_store.h"
@@ -33,7 +35,8 @@ struct UpFlags {
   std::string cluster;
   std::string run_dir = "out/cluster";
   std::string endpoints_file;
-  std::string policy;  // empty: the cluster file as written
+  std::string policy;    // empty: the cluster file as written
+  std::string profiles;  // replaces the file's plan.profiles
 };
 
 struct Child {
@@ -46,6 +49,7 @@ struct Child {
 pid_t SpawnNode(const std::string& config, const std::string& port_file, const std::string& log) {
   const pid_t pid = fork();
   if (pid != 0) return pid;
+  (void)prctl(PR_SET_PDEATHSIG, SIGTERM);  // a node stops if `epara up` dies, even by SIGKILL
   const int fd = open(log.c_str(), O_WRONLY | O_CREAT | O_TRUNC, 0644);
   if (fd >= 0) {
     dup2(fd, 1);
@@ -113,7 +117,14 @@ std::map<std::string, node::LlmShape> PipelineShapes(const node::ClusterConfig& 
 }
 
 // Every model of the repository with its memory: artifact bytes plus an LLM's KV-cache budget.
-std::vector<node::ModelFootprint> ModelFootprints(const std::string& models_dir) {
+std::vector<node::ModelFootprint> ModelFootprints(const std::string& models_dir,
+                                                  const std::string& profiles_path) {
+  std::vector<allocator::Profile> profiles;
+  if (!profiles_path.empty()) {
+    std::ifstream in(profiles_path);
+    std::string text((std::istreambuf_iterator<char>(in)), std::istreambuf_iterator<char>());
+    (void)allocator::ParseProfiles(text, &profiles);
+  }
   RepositoryScan scan;
   (void)ScanModelRepository(models_dir, &scan);
   std::vector<node::ModelFootprint> out;
@@ -123,6 +134,9 @@ std::vector<node::ModelFootprint> ModelFootprints(const std::string& models_dir)
     for (const std::string& a : d.artifacts)
       if (const auto size = fs::file_size(a, ec); !ec) f.bytes += static_cast<int64_t>(size);
     if (f.llm) f.bytes += int64_t{d.llm.kv_cache_mb} << 20;
+    for (const allocator::Profile& p : profiles)
+      if (p.model == d.name && !p.batches.empty())
+        f.tuned_max_batch = allocator::BatchThatPays(p, 0);
     out.push_back(f);
   }
   return out;
@@ -141,6 +155,7 @@ int RunUp(const UpFlags& flags) {
     spdlog::error("{}", s.ToString());
     return 2;
   }
+  if (!flags.profiles.empty()) config.plan_profiles = fs::absolute(flags.profiles).string();
   if (!flags.policy.empty()) {
     node::ServingPolicy policy;
     if (!node::ParseServingPolicy(flags.policy, &policy)) {
@@ -148,7 +163,8 @@ int RunUp(const UpFlags& flags) {
       return 2;
     }
     std::vector<std::string> notes;
-    (void)node::ApplyServingPolicy(policy, ModelFootprints(config.models_dir), &config, &notes);
+    (void)node::ApplyServingPolicy(policy, ModelFootprints(config.models_dir, config.plan_profiles),
+                                   &config, &notes);
     for (const std::string& n : notes) spdlog::info("policy {}: {}", flags.policy, n);
   }
   if (!config.plan_profiles.empty()) {
@@ -289,6 +305,9 @@ void RegisterUpCommand(CLI::App& app, int* exit_code) {
   cmd->add_option("--policy", flags->policy,
                   "Serve with a benchmark policy instead of the file's settings: epara, "
                   "replicate-rr, triton-like, alpaserve-like, local-only (node/serving_policy.h)");
+  cmd->add_option(
+      "--profiles", flags->profiles,
+      "Profiles (epara profile --out) for the plan, instead of the file's plan.profiles");
   cmd->add_option("--endpoints-file", flags->endpoints_file,
                   "Write the store and node endpoints (JSON) here once every node listens");
   cmd->callback([flags, exit_code] { *exit_code = RunUp(*flags); });

@@ -59,6 +59,8 @@ SendOutcome HttpSender::Send(const ScheduledRequest& r) const {
     o.e2e_ms = MsSince(t0);
     o.status = res ? res->status : 0;
     o.ok = res && res->status == 200;
+    o.node =
+        res && res->has_header("X-Epara-Node") ? res->get_header_value("X-Epara-Node") : r.ingress;
     return o;
   }
   nlohmann::json body = {{"model", l.model},
@@ -77,7 +79,12 @@ SendOutcome HttpSender::Send(const ScheduledRequest& r) const {
   int chunks = 0, tokens = 0;
   bool error = false;
   double first_ms = 0, last_ms = 0;
+  bool gave_up = false;
   req.content_receiver = [&](const char* data, size_t n, uint64_t, uint64_t) {
+    if (MsSince(t0) > timeout_s * 1e3) {  // the whole stream, not one read, is bounded
+      gave_up = true;
+      return false;  // closes the connection: the server cancels the sequence
+    }
     pending.append(data, n);
     for (size_t end; (end = pending.find("\n\n")) != std::string::npos;) {
       const std::string event = pending.substr(0, end);
@@ -100,12 +107,14 @@ SendOutcome HttpSender::Send(const ScheduledRequest& r) const {
   };
   auto res = client.send(req);
   o.e2e_ms = MsSince(t0);
+  o.node =
+      res && res->has_header("X-Epara-Node") ? res->get_header_value("X-Epara-Node") : r.ingress;
   o.status = res ? res->status : 0;
   o.ttft_ms = first_ms;
   // TPOT over the tokens the usage reports (a byte tokenizer may hold a partial character back,
   // so chunks can be fewer than tokens).
   o.tpot_ms = tokens > 1 ? (last_ms - first_ms) / (tokens - 1) : 0;
-  o.ok = res && res->status == 200 && !error && chunks > 0 && tokens == r.output_tokens;
+  o.ok = res && !gave_up && res->status == 200 && !error && chunks > 0 && tokens == r.output_tokens;
   return o;
 }
 

@@ -26,7 +26,7 @@ class HttpSender {
   static Status Create(const WorkloadSpec& spec, std::map<std::string, int> ports,
                        std::unique_ptr<HttpSender>* out);
   SendOutcome Send(const ScheduledRequest& r) const;
-  double timeout_s = 120;  // one request, end to end
+  double timeout_s = 120;  // one request, end to end (a stream is cut after it: a miss)
 
  private:
   HttpSender(const WorkloadSpec& spec, std::map<std::string, int> ports);

@@ -16,6 +16,7 @@
 
 #include <chrono>
 #include <functional>
+#include <string>
 #include <vector>
 
 namespace epara::loadgen {
@@ -25,7 +26,8 @@ struct SendOutcome {
   double e2e_ms = 0;
   double ttft_ms = 0;  // streamed replies; 0 otherwise
   double tpot_ms = 0;
-  int status = 0;  // HTTP status; 0: no response (connection failed, timed out)
+  int status = 0;    // HTTP status; 0: no response (connection failed, timed out)
+  std::string node;  // the node that served it (X-Epara-Node, else the ingress node)
 };
 
 struct OpenLoopOptions {

@@ -209,6 +209,27 @@ Status WriteReport(const std::string& dir, const std::string& command,
         cdf.push_back(c);
       }
     }
+    // Where requests went and how each node did: routing and placement losses show here.
+    md << "\nServed by node (all rates; share of answered requests, and the share of those meeting "
+          "the SLO):\n\n| policy | nodes |\n|---|---|\n";
+    for (const PolicySummary& ps : ws.policies) {
+      std::map<std::string, std::pair<int, int>> by_node;  // node -> (served, met)
+      int served = 0;
+      for (const RunLog* r : RunsOf(runs, ws.workload, ps.policy))
+        for (size_t i = 0; i < r->records.size() && i < r->node.size(); ++i) {
+          if (!r->records[i].ok) continue;
+          auto& n = by_node[r->node[i]];
+          ++n.first;
+          ++served;
+          n.second += workload::MeetsSlo(r->records[i], InfoOf(sv, r->service[i]).slo);
+        }
+      std::string cells;
+      for (const auto& [node, n] : by_node)
+        cells += (cells.empty() ? "" : ", ") + node + " " +
+                 Fmt("%.0f%%", 100.0 * n.first / std::max(1, served)) + " (" +
+                 Fmt("%.0f%% met", 100.0 * n.second / std::max(1, n.first)) + ")";
+      md << "| " << ps.policy << " | " << cells << " |\n";
+    }
     if (!ws.strongest_baseline.empty()) {
       md << "\nepara / strongest baseline (" << ws.strongest_baseline << ") goodput @90%: **"
          << (ws.ratio > 0 ? Fmt("%.2fx", ws.ratio) : std::string("n/a (a goodput is 0)")) << "**\n";
@@ -264,7 +285,9 @@ Status WriteReport(const std::string& dir, const std::string& command,
     for (size_t i = 0; i < r.records.size(); ++i)
       recs.push_back({r.records[i].sent_s, r.service[i], r.status[i], r.records[i].ok,
                       r.records[i].e2e_ms, r.records[i].ttft_ms, r.records[i].tpot_ms,
-                      i < r.lateness_ms.size() ? r.lateness_ms[i] : 0.0});
+                      i < r.lateness_ms.size() ? r.lateness_ms[i] : 0.0,
+                      i < r.ingress.size() ? r.ingress[i] : "",
+                      i < r.node.size() ? r.node[i] : ""});
     j["runs"].push_back(
         {{"policy", r.policy},
          {"workload", r.workload},
@@ -275,7 +298,8 @@ Status WriteReport(const std::string& dir, const std::string& command,
          {"max_in_flight", r.max_in_flight},
          {"node_busy", r.node_busy},
          {"records_fields",
-          {"sent_s", "service", "status", "ok", "e2e_ms", "ttft_ms", "tpot_ms", "lateness_ms"}},
+          {"sent_s", "service", "status", "ok", "e2e_ms", "ttft_ms", "tpot_ms", "lateness_ms",
+           "ingress", "node"}},
          {"records", recs}});
   }
   std::ofstream(std::filesystem::path(dir) / "report.json") << j.dump(1);

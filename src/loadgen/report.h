@@ -19,9 +19,10 @@ struct RunLog {  // one policy x workload x offered rate
   double rate = 0;
   double duration_s = 0;
   std::vector<workload::RequestRecord> records;
-  std::vector<int> service;         // parallel to records: index into services
-  std::vector<int> status;          // parallel: HTTP status (0: none)
-  std::vector<double> lateness_ms;  // parallel: the generator's send lateness
+  std::vector<int> service;                // parallel to records: index into services
+  std::vector<int> status;                 // parallel: HTTP status (0: none)
+  std::vector<double> lateness_ms;         // parallel: the generator's send lateness
+  std::vector<std::string> ingress, node;  // parallel: where it entered, which node served it
   double lateness_p50_ms = 0, lateness_p99_ms = 0, lateness_max_ms = 0;
   int max_in_flight = 0;
   std::map<std::string, std::vector<double>> node_busy;  // node -> CPU utilization samples

@@ -92,6 +92,8 @@ Status ApplyServingPolicy(ServingPolicy policy, const std::vector<ModelFootprint
       auto given = n.batching.find(m->name);  // epara keeps the file's own batching
       BatchingConfig b = given != n.batching.end() ? given->second : m->batching;
       b.slo_aware = policy == ServingPolicy::kEpara;
+      if (policy != ServingPolicy::kEpara && m->tuned_max_batch > 0)
+        b.max_batch_size = m->tuned_max_batch;
       if (policy == ServingPolicy::kReplicateRr) {
         b.max_batch_size = 1;
         b.max_queue_delay_us = 0;

@@ -6,9 +6,10 @@
 //                   controller (every 5 s unless the file sets controller.period_s).
 //   replicate-rr    every model on every node whose memory holds it; round-robin routing; no
 //                   batching (max batch 1) -- the simplest scale-out.
-//   triton-like     the same static replicas; the descriptor's dynamic batching (max batch, max
-//                   queue delay; not SLO-aware); least-outstanding-requests routing; no
-//                   forwarding by SLO, no splitting, no admission control.
+//   triton-like     the same static replicas; dynamic batching (not SLO-aware) with the
+//                   descriptor's max queue delay and max batch, or the batch a profile shows to pay
+//                   (tuned_max_batch, as Triton's model analyzer would pick); least-outstanding-
+//                   requests routing; no forwarding by SLO, no splitting, no admission control.
 //   alpaserve-like  placement by the controller's simulator-driven greedy (scheduler::Place over
 //                   measured demand, no burst headroom), dynamic batching, least-outstanding
 //                   routing; no request-level categorization (no SLO-aware batching, routing or
@@ -38,6 +39,9 @@ struct ModelFootprint {
   int64_t bytes = 0;  // weights + (LLMs) the KV-cache budget
   bool llm = false;
   BatchingConfig batching;  // the descriptor's
+  // From a profile (allocator::BatchThatPays, no SLO: what a Triton user's model analyzer would
+  // pick): the baselines' max batch; 0: the descriptor's.
+  int tuned_max_batch = 0;
 };
 
 // Rewrites `config` for `policy`. `models`: every model of the repository. "Fits" = the models a

@@ -66,6 +66,18 @@ TEST(ServingPolicyTest, ReplicasGoWhereverTheyFitWithTheBaselinesRouting) {
   }
 }
 
+TEST(ServingPolicyTest, BaselinesTakeTheProfileTunedBatchSize) {
+  std::vector<ModelFootprint> models = Models();
+  models[0].tuned_max_batch = 2;
+  ClusterConfig c = Testbed();
+  ASSERT_TRUE(ApplyServingPolicy(ServingPolicy::kTritonLike, models, &c, nullptr).ok());
+  EXPECT_EQ(c.nodes[0].batching.at("seg").max_batch_size, 2);
+  EXPECT_EQ(c.nodes[0].batching.at("seg").max_queue_delay_us, 2000);  // the descriptor's
+  ClusterConfig e = Testbed();  // epara batches by its own plan (the profiles), not this
+  ASSERT_TRUE(ApplyServingPolicy(ServingPolicy::kEpara, models, &e, nullptr).ok());
+  EXPECT_EQ(e.nodes[0].batching.at("seg").max_batch_size, 8);
+}
+
 TEST(ServingPolicyTest, EparaKeepsThePlacementAndTurnsOnSloAwarenessAndTheController) {
   ClusterConfig c = Testbed();
   BatchingConfig own;

@@ -23,6 +23,15 @@ TEST(RoutePolicyTest, EarliestPredictedCompletionFirst) {
   EXPECT_DOUBLE_EQ(p.predicted_ms[1], 31);
 }
 
+TEST(RoutePolicyTest, LocalGoesFirstWhenItMeetsTheSloWithMargin) {
+  // Local predicts 70 ms, a remote 11 ms: with a 100 ms SLO local is within 80% and goes first;
+  // with an 80 ms SLO (70 > 64) the earliest does; without an SLO the earliest does.
+  const std::vector<RouteCandidate> c = {C("remote", false, 1, 0, 10), C("me", true, 0, 20, 50)};
+  EXPECT_EQ(PlanRoute(c, 100, Admission::kRejectEarly).order, (std::vector<size_t>{1, 0}));
+  EXPECT_EQ(PlanRoute(c, 80, Admission::kRejectEarly).order, (std::vector<size_t>{0, 1}));
+  EXPECT_EQ(PlanRoute(c, 0, Admission::kBestEffort).order, (std::vector<size_t>{0, 1}));
+}
+
 TEST(RoutePolicyTest, AFasterNodeWinsUntilItsQueueCatchesUp) {
   std::vector<RouteCandidate> c = {C("slow", false, 1, 0, 40), C("fast", false, 1, 0, 10)};
   EXPECT_EQ(PlanRoute(c, 0, Admission::kBestEffort).order.front(), 1u);
