@@ -43,8 +43,8 @@ struct BenchFlags {
   std::string out = "out/bench";
   double duration_s = 0;          // 0: each workload's own
   double rate_scale = 1;          // multiplies every swept rate
-  double warmup_s = 3;            // unmeasured load before each policy's first run
-  double request_timeout_s = 10;  // a request unanswered by then is a miss (and abandoned)
+  double warmup_s = 2;            // unmeasured load before each policy's first run
+  double request_timeout_s = 5;  // a request unanswered by then is a miss (and abandoned)
   std::string command_line;       // recorded in the report
   std::string profiles;           // empty: profile the workloads' models first (out/profiles.json)
 };

@@ -85,7 +85,9 @@ OpenLoopResult RunOpenLoop(const std::vector<double>& times_s,
     const auto wake = std::min(
         due - options.spin, next_start < times_s.size() ? due_of(next_start) - options.lead : due);
     std::this_thread::sleep_until(wake);
-    if (Clock::now() < due - options.spin) continue;  // woke to start more threads first
+    // Woke early to start more threads, or so late (a descheduled dispatcher on a saturated host)
+    // that request i's thread has not been started yet: start them first.
+    if (next_start <= i || Clock::now() < due - options.spin) continue;
     while (Clock::now() < due) {
     }
     Flight* f = parked.front();

@@ -73,6 +73,31 @@ TEST(OpenLoopTest, SendLatenessP99IsUnderOneMillisecondAgainstARealServer) {
   EXPECT_GE(r.lateness_p50_ms, 0);
 }
 
+TEST(OpenLoopTest, ADispatcherLaterThanTheLeadStillStartsEveryRequest) {
+  // A zero lead means every request's thread is started only when the dispatcher is already at
+  // (or past) its time: the case of a dispatcher descheduled for longer than the lead. Every
+  // request must still be sent exactly once (this crashed the bench: a release with no thread).
+  std::vector<double> times(200, 0.0);  // all due at once
+  for (int i = 0; i < 200; ++i) times[i] = 0.0005 * (i / 20);
+  OpenLoopOptions o;
+  o.lead = std::chrono::microseconds(0);
+  o.spin = std::chrono::microseconds(0);
+  std::vector<std::atomic<int>> sent(times.size());
+  const OpenLoopResult r = RunOpenLoop(
+      times,
+      [&](size_t i) {
+        ++sent[i];
+        SendOutcome x;
+        x.ok = true;
+        return x;
+      },
+      o);
+  for (size_t i = 0; i < times.size(); ++i) {
+    EXPECT_EQ(sent[i].load(), 1) << i;
+    EXPECT_TRUE(r.outcomes[i].ok) << i;
+  }
+}
+
 TEST(OpenLoopTest, PercentileIsNearestRank) {
   EXPECT_EQ(PercentileOf({}, 99), 0);
   EXPECT_EQ(PercentileOf({3, 1, 2}, 50), 2);
