@@ -328,9 +328,7 @@ cluster::LoadDigest NodeAgent::MakeDigest() {
     const llm::EngineStats st = engine->stats();
     l.queue_length = static_cast<uint32_t>(st.waiting);
     l.in_flight = static_cast<uint32_t>(st.running);
-    auto m = server_->llm_metrics().find(name);
-    if (m != server_->llm_metrics().end() && m->second.ttft->count() > 0)
-      l.service_ms = m->second.ttft->sum() / m->second.ttft->count() * 1e3;
+    l.service_ms = MeanTtftMs(name);
     l.expected_wait_ms = (st.waiting + st.running) * l.service_ms;  // see Candidates()
     l.max_batch = 64;
     d.instances.push_back(l);

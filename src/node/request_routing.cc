@@ -28,6 +28,12 @@ double NodeAgent::UnmeasuredServiceMs(const std::string& model, double gflops) c
   return 100.0 / gflops;  // 1 GFLOP/s -> 100 ms: the faster device gets the first requests
 }
 
+double NodeAgent::MeanTtftMs(const std::string& model) const {
+  auto m = server_->llm_metrics().find(model);
+  if (m == server_->llm_metrics().end() || m->second.ttft->count() == 0) return 0;
+  return m->second.ttft->sum() / m->second.ttft->count() * 1e3;
+}
+
 void NodeAgent::Candidates(const std::string& model,
                            std::vector<router::RouteCandidate>* candidates,
                            std::vector<std::shared_ptr<Peer>>* remote, double* slo_ms) {
@@ -53,9 +59,7 @@ void NodeAgent::Candidates(const std::string& model,
     c.local = true;
     const llm::EngineStats st = llm->second->stats();
     c.outstanding = st.running + st.waiting;
-    auto m = server_->llm_metrics().find(model);
-    if (m != server_->llm_metrics().end() && m->second.ttft->count() > 0)
-      c.service_ms = m->second.ttft->sum() / m->second.ttft->count() * 1e3;
+    c.service_ms = MeanTtftMs(model);
     if (c.service_ms <= 0) c.service_ms = UnmeasuredServiceMs(model, local_gflops_);
     // Continuous batching: every sequence already there (running or waiting) slows a new one's
     // first token by about one of its own TTFTs (shared steps), on a slow node more than on a
