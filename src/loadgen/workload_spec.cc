@@ -9,21 +9,11 @@
 #include <random>
 #include <sstream>
 
+#include "core/yaml_field.h"
 #include "workload/trace.h"
 
 namespace epara::loadgen {
 namespace {
-
-template <typename T>
-Status Read(const YAML::Node& n, const char* key, const std::string& at, T* out) {
-  if (!n[key]) return Status::Ok();
-  try {
-    *out = n[key].as<T>();
-  } catch (const YAML::Exception&) {
-    return InvalidArgument(at + key + " has the wrong type");
-  }
-  return Status::Ok();
-}
 
 Status ReadWeights(const YAML::Node& n, const std::string& at, std::map<std::string, double>* out) {
   if (!n.IsMap() || n.size() == 0) return InvalidArgument(at + " must be a non-empty mapping");
@@ -72,18 +62,13 @@ Status ParseWorkloadSpec(const std::string& yaml, const std::string& source,
                          const std::string& base_dir, WorkloadSpec* out) {
   const std::string at = source + ": ";
   YAML::Node root;
-  try {
-    root = YAML::Load(yaml);
-  } catch (const YAML::Exception& e) {
-    return InvalidArgument(at + "not valid YAML: " + e.what());
-  }
-  if (!root.IsMap()) return InvalidArgument(at + "not a mapping");
+  EPARA_RETURN_IF_ERROR(ParseYamlMapping(yaml, at, "the workload spec", &root));
   WorkloadSpec s;
   s.name = std::filesystem::path(source).stem().string();
-  EPARA_RETURN_IF_ERROR(Read(root, "name", at, &s.name));
-  EPARA_RETURN_IF_ERROR(Read(root, "seed", at, &s.seed));
-  EPARA_RETURN_IF_ERROR(Read(root, "duration_s", at, &s.duration_s));
-  EPARA_RETURN_IF_ERROR(Read(root, "rates", at, &s.rates));
+  EPARA_RETURN_IF_ERROR(ReadOptional(root, "name", at, &s.name));
+  EPARA_RETURN_IF_ERROR(ReadOptional(root, "seed", at, &s.seed));
+  EPARA_RETURN_IF_ERROR(ReadOptional(root, "duration_s", at, &s.duration_s));
+  EPARA_RETURN_IF_ERROR(ReadOptional(root, "rates", at, &s.rates));
   if (!(s.duration_s > 0)) return InvalidArgument(at + "duration_s must be > 0");
   if (s.rates.empty()) return InvalidArgument(at + "rates (a non-empty list) is missing");
   for (double r : s.rates)
@@ -97,26 +82,26 @@ Status ParseWorkloadSpec(const std::string& yaml, const std::string& source,
     if (!n.IsMap()) return InvalidArgument(where + " is not a mapping");
     ServiceLoad l;
     std::string kind = "segmentation";
-    EPARA_RETURN_IF_ERROR(Read(n, "model", where, &l.model));
+    EPARA_RETURN_IF_ERROR(ReadOptional(n, "model", where, &l.model));
     if (l.model.empty()) return InvalidArgument(where + "model is missing");
-    EPARA_RETURN_IF_ERROR(Read(n, "kind", where, &kind));
+    EPARA_RETURN_IF_ERROR(ReadOptional(n, "kind", where, &kind));
     if (kind != "segmentation" && kind != "llm")
       return InvalidArgument(where + "kind must be segmentation or llm, got '" + kind + "'");
     l.llm = kind == "llm";
-    EPARA_RETURN_IF_ERROR(Read(n, "share", where, &l.share));
+    EPARA_RETURN_IF_ERROR(ReadOptional(n, "share", where, &l.share));
     if (!(l.share > 0)) return InvalidArgument(where + "share must be > 0");
-    EPARA_RETURN_IF_ERROR(Read(n, "trace", where, &l.trace));
+    EPARA_RETURN_IF_ERROR(ReadOptional(n, "trace", where, &l.trace));
     if (!l.trace.empty() && std::filesystem::path(l.trace).is_relative())
       l.trace = (std::filesystem::path(base_dir) / l.trace).lexically_normal().string();
     if (!l.trace.empty() && !l.llm) return InvalidArgument(where + "trace is for kind: llm");
     if (const YAML::Node a = n["arrivals"]) {
       if (!a.IsMap()) return InvalidArgument(where + "arrivals is not a mapping");
-      EPARA_RETURN_IF_ERROR(Read(a, "cv", where + "arrivals.", &l.cv));
+      EPARA_RETURN_IF_ERROR(ReadOptional(a, "cv", where + "arrivals.", &l.cv));
       if (!(l.cv > 0)) return InvalidArgument(where + "arrivals.cv must be > 0");
     }
-    EPARA_RETURN_IF_ERROR(Read(n, "max_context", where, &l.max_context));
-    EPARA_RETURN_IF_ERROR(Read(n, "prompt_tokens", where, &l.prompt_tokens));
-    EPARA_RETURN_IF_ERROR(Read(n, "output_tokens", where, &l.output_tokens));
+    EPARA_RETURN_IF_ERROR(ReadOptional(n, "max_context", where, &l.max_context));
+    EPARA_RETURN_IF_ERROR(ReadOptional(n, "prompt_tokens", where, &l.prompt_tokens));
+    EPARA_RETURN_IF_ERROR(ReadOptional(n, "output_tokens", where, &l.output_tokens));
     if (l.prompt_tokens < 1 || l.output_tokens < 1)
       return InvalidArgument(where + "prompt_tokens and output_tokens must be >= 1");
     if (const YAML::Node images = n["images"]) {
@@ -124,8 +109,8 @@ Status ParseWorkloadSpec(const std::string& yaml, const std::string& source,
       for (const YAML::Node& im : images) {
         int size = 0;
         double weight = 1;
-        EPARA_RETURN_IF_ERROR(Read(im, "size", where + "images.", &size));
-        EPARA_RETURN_IF_ERROR(Read(im, "weight", where + "images.", &weight));
+        EPARA_RETURN_IF_ERROR(ReadOptional(im, "size", where + "images.", &size));
+        EPARA_RETURN_IF_ERROR(ReadOptional(im, "weight", where + "images.", &weight));
         if (size < 8 || size > 4096 || !(weight > 0))
           return InvalidArgument(where + "images: size must be 8..4096 and weight > 0");
         l.images.push_back({size, weight});
@@ -133,9 +118,9 @@ Status ParseWorkloadSpec(const std::string& yaml, const std::string& source,
     }
     if (l.images.empty()) l.images.push_back({256, 1});
     if (const YAML::Node slo = n["slo"]) {
-      EPARA_RETURN_IF_ERROR(Read(slo, "e2e_ms", where + "slo.", &l.slo.e2e_ms));
-      EPARA_RETURN_IF_ERROR(Read(slo, "ttft_ms", where + "slo.", &l.slo.ttft_ms));
-      EPARA_RETURN_IF_ERROR(Read(slo, "tpot_ms", where + "slo.", &l.slo.tpot_ms));
+      EPARA_RETURN_IF_ERROR(ReadOptional(slo, "e2e_ms", where + "slo.", &l.slo.e2e_ms));
+      EPARA_RETURN_IF_ERROR(ReadOptional(slo, "ttft_ms", where + "slo.", &l.slo.ttft_ms));
+      EPARA_RETURN_IF_ERROR(ReadOptional(slo, "tpot_ms", where + "slo.", &l.slo.tpot_ms));
     }
     if (l.slo.e2e_ms <= 0 && l.slo.ttft_ms <= 0 && l.slo.tpot_ms <= 0)
       return InvalidArgument(where + "slo needs e2e_ms, ttft_ms or tpot_ms");
@@ -144,7 +129,7 @@ Status ParseWorkloadSpec(const std::string& yaml, const std::string& source,
     s.services.push_back(std::move(l));
   }
   if (const YAML::Node shift = root["shift"]) {
-    EPARA_RETURN_IF_ERROR(Read(shift, "at_s", at + "shift.", &s.shift_at_s));
+    EPARA_RETURN_IF_ERROR(ReadOptional(shift, "at_s", at + "shift.", &s.shift_at_s));
     if (!(s.shift_at_s >= 0)) return InvalidArgument(at + "shift.at_s must be >= 0");
     const YAML::Node ing = shift["ingress"];
     if (!ing || !ing.IsMap()) return InvalidArgument(at + "shift.ingress (by model) is missing");

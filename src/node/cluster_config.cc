@@ -2,7 +2,7 @@
 
 #include <yaml-cpp/yaml.h>
 
-#include "node/yaml_field.h"
+#include "core/yaml_field.h"
 
 #include <filesystem>
 #include <fstream>
@@ -33,12 +33,7 @@ Status ParseClusterConfig(const std::string& yaml, const std::string& source,
                           const std::string& base_dir, int store_port, ClusterConfig* out) {
   const std::string at = source + ": ";
   YAML::Node root;
-  try {
-    root = YAML::Load(yaml);
-  } catch (const YAML::Exception& e) {
-    return InvalidArgument(at + "not valid YAML: " + e.what());
-  }
-  if (!root.IsMap()) return InvalidArgument(at + "the cluster config is not a mapping");
+  EPARA_RETURN_IF_ERROR(ParseYamlMapping(yaml, at, "the cluster config", &root));
   ClusterConfig c;
   EPARA_RETURN_IF_ERROR(ReadOptional(root, "models", at, &c.models_dir));
   if (c.models_dir.empty()) return InvalidArgument(at + "models is missing");

@@ -2,7 +2,7 @@
 
 #include <yaml-cpp/yaml.h>
 
-#include "node/yaml_field.h"
+#include "core/yaml_field.h"
 
 #include <fstream>
 #include <sstream>
