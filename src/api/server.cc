@@ -122,6 +122,7 @@ Status Server::Create(const ServerOptions& options, backend::BackendRegistry* ba
       if (st.ok()) {
         s->llms_[d.name] = std::move(engine);
         s->llm_metrics_[d.name] = metrics::LlmMetrics::Create(&s->registry_, d.name);
+        s->llm_ttft_slo_ms_[d.name] = d.slo.ttft_ms;
       }
     } else {
       st = s->models_->Load(d);

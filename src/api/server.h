@@ -74,6 +74,11 @@ class Server {
   Status LoadModel(const std::string& name);
   const std::map<std::string, std::unique_ptr<llm::LlmEngine>>& llms() const { return llms_; }
   const std::map<std::string, metrics::LlmMetrics>& llm_metrics() const { return llm_metrics_; }
+  // A served LLM's time-to-first-token SLO from its descriptor (ms; 0: none or not an LLM here).
+  double LlmTtftSloMs(const std::string& name) const {
+    auto it = llm_ttft_slo_ms_.find(name);
+    return it == llm_ttft_slo_ms_.end() ? 0 : it->second;
+  }
   // Adds a route next to the API's (REQUIRES: before Start()).
   void Route(const std::string& method, const std::string& path_regex, HttpHandler handler) {
     http_.Route(method, path_regex, std::move(handler));
@@ -94,6 +99,7 @@ class Server {
   std::unique_ptr<engine::ModelManager> models_;
   std::map<std::string, std::unique_ptr<llm::LlmEngine>> llms_;
   std::map<std::string, metrics::LlmMetrics> llm_metrics_;
+  std::map<std::string, double> llm_ttft_slo_ms_;
   std::vector<std::string> skipped_;
   std::unique_ptr<BackgroundPool> request_cpu_;  // outlives http_ (declared before it)
   ServerContext ctx_;

@@ -287,10 +287,8 @@ cluster::NodeRecord NodeAgent::MakeRecord() const {
     if (m->state.load() == engine::ModelState::kReady)  // draining or unloaded: not advertised
       r.instances.push_back({m->descriptor.name, std::string(TaskTypeName(m->descriptor.task)),
                              m->descriptor.slo.latency_ms});
-  for (const auto& [name, _] : server_->llms()) {
-    // LLM descriptors are not kept by the server; their SLO comes with the profile (issue 5).
-    r.instances.push_back({name, "llm", 0});
-  }
+  for (const auto& [name, _] : server_->llms())  // an LLM's SLO here: time to first token
+    r.instances.push_back({name, "llm", server_->LlmTtftSloMs(name)});
   return r;
 }
 

@@ -118,8 +118,10 @@ class NodeAgent {
   Status RunSplit(const std::string& model, const Tensor& input, int tiles, Tensor* logits);
   // Candidates for `model`: this node (exact load) and peers with a fresh digest, with the
   // matching peers (null for local) and the service's SLO.
+  // `is_llm` (optional) is set when the model is an LLM here or at a peer.
   void Candidates(const std::string& model, std::vector<router::RouteCandidate>* candidates,
-                  std::vector<std::shared_ptr<Peer>>* remote, double* slo_ms);
+                  std::vector<std::shared_ptr<Peer>>* remote, double* slo_ms,
+                  bool* is_llm = nullptr);
   // ServerContext::route.
   bool Route(const std::string& model, const api::HttpRequest& req, api::HttpResponse* res,
              Status* error);

@@ -36,7 +36,8 @@ double NodeAgent::MeanTtftMs(const std::string& model) const {
 
 void NodeAgent::Candidates(const std::string& model,
                            std::vector<router::RouteCandidate>* candidates,
-                           std::vector<std::shared_ptr<Peer>>* remote, double* slo_ms) {
+                           std::vector<std::shared_ptr<Peer>>* remote, double* slo_ms,
+                           bool* is_llm) {
   // Local: exact load, no staleness.
   if (const engine::ServedModel* m = server_->models().Find(model)) {
     router::RouteCandidate c;
@@ -65,6 +66,8 @@ void NodeAgent::Candidates(const std::string& model,
     // first token by about one of its own TTFTs (shared steps), on a slow node more than on a
     // fast one: the "least expected work" a speed-blind least-outstanding count misses.
     c.expected_wait_ms = c.outstanding * c.service_ms;
+    *slo_ms = server_->LlmTtftSloMs(model);  // routing predicts the first token
+    if (is_llm) *is_llm = true;
     candidates->push_back(c);
     remote->push_back(nullptr);
   }
@@ -93,6 +96,7 @@ void NodeAgent::Candidates(const std::string& model,
     const cluster::InstanceRecord* inst = record.FindInstance(model);
     if (!inst) continue;
     if (*slo_ms <= 0) *slo_ms = inst->slo_ms;
+    if (is_llm && inst->task == "llm") *is_llm = true;
     router::RouteCandidate c;
     c.node_id = record.id;
     auto d = digests.find(record.id);
@@ -129,12 +133,16 @@ bool NodeAgent::Route(const std::string& model, const api::HttpRequest& req, api
   std::vector<router::RouteCandidate> candidates;
   std::vector<std::shared_ptr<Peer>> remote;  // parallel to candidates; null for local
   double slo_ms = 0;
-  Candidates(model, &candidates, &remote, &slo_ms);
+  bool llm = false;
+  Candidates(model, &candidates, &remote, &slo_ms, &llm);
   if (candidates.empty()) return false;  // nobody hosts it: the local route answers 404
   // The request may carry its own SLO (as for SLO-aware batching).
   if (const double own = std::atof(req.Header("X-Epara-SLO-Ms").c_str()); own > 0) slo_ms = own;
-  const router::RoutePlan plan =
-      router::PlanRouteWithMode(candidates, slo_ms, config_.admission, config_.routing, turn);
+  // LLMs: the TTFT prediction (sequences x mean TTFT) is good enough to keep a stream local while
+  // it meets the TTFT SLO, too crude to reject on: continuous batching usually does better.
+  const router::RoutePlan plan = router::PlanRouteWithMode(
+      candidates, slo_ms, llm ? router::Admission::kBestEffort : config_.admission, config_.routing,
+      turn);
   if (plan.reject) {
     *error = Unavailable("model '" + model + "': " + plan.reason);
     return true;
