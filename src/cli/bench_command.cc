@@ -22,6 +22,7 @@
 #include <thread>
 
 #include "cli/commands.h"
+#include "cli/process_support.h"
 #include "loadgen/http_sender.h"
 #include "loadgen/open_loop.h"
 #include "loadgen/report.h"
@@ -41,20 +42,13 @@ struct BenchFlags {
   std::vector<std::string> workloads;
   std::vector<std::string> policies = node::ServingPolicyNames();
   std::string out = "out/bench";
-  double duration_s = 0;          // 0: each workload's own
-  double rate_scale = 1;          // multiplies every swept rate
-  double warmup_s = 2;            // unmeasured load before each policy's first run
+  double duration_s = 0;         // 0: each workload's own
+  double rate_scale = 1;         // multiplies every swept rate
+  double warmup_s = 2;           // unmeasured load before each policy's first run
   double request_timeout_s = 5;  // a request unanswered by then is a miss (and abandoned)
-  std::string command_line;       // recorded in the report
-  std::string profiles;           // empty: profile the workloads' models first (out/profiles.json)
+  std::string command_line;      // recorded in the report
+  std::string profiles;          // empty: profile the workloads' models first (out/profiles.json)
 };
-
-std::string ReadText(const fs::path& p) {
-  std::ifstream in(p);
-  std::stringstream s;
-  s << in.rdbuf();
-  return s.str();
-}
 
 // Runs `epara profile` for `models` (one thread, as every testbed node runs them) into `out`.
 Status Profile(const std::string& models_dir, const std::set<std::string>& models,
@@ -100,15 +94,10 @@ pid_t SpawnUp(const BenchFlags& f, const std::string& policy, const fs::path& ru
   _exit(127);
 }
 
-bool Exited(pid_t pid) {
-  int status = 0;
-  return waitpid(pid, &status, WNOHANG) == pid;
-}
-
 void StopUp(pid_t pid) {
   kill(pid, SIGTERM);
   const auto deadline = Clock::now() + std::chrono::seconds(60);
-  while (!Exited(pid)) {
+  while (!ChildExited(pid)) {
     if (Clock::now() > deadline) {
       spdlog::warn("epara up (pid {}) did not stop in 60 s: killing it", pid);
       kill(pid, SIGKILL);
@@ -295,16 +284,16 @@ int RunBench(const BenchFlags& f) {
     std::map<std::string, int> ports;
     const auto deadline = Clock::now() + std::chrono::seconds(240);
     for (;;) {
-      const json ep = json::parse(ReadText(run / "endpoints.json"), nullptr, false);
+      const json ep = json::parse(ReadTextFile((run / "endpoints.json").string()), nullptr, false);
       if (ep.is_object()) {
         for (const auto& n : ep["nodes"])
           ports[n["id"].get<std::string>()] = n["api_port"].get<int>();
         break;
       }
-      if (Exited(up) || Clock::now() > deadline) {
+      if (ChildExited(up) || Clock::now() > deadline) {
         spdlog::error("policy {}: epara up did not come up; see {}", policy,
                       (run / "up.log").string());
-        if (!Exited(up)) StopUp(up);
+        if (!ChildExited(up)) StopUp(up);
         return 1;
       }
       std::this_thread::sleep_for(std::chrono::milliseconds(100));  // polling a file, bounded

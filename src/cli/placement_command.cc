@@ -10,6 +10,7 @@
 
 #include "allocator/profile.h"
 #include "cli/commands.h"
+#include "cli/process_support.h"
 #include "node/cluster_config.h"
 #include "node/cluster_plan.h"
 #include "repo/model_repository.h"
@@ -28,13 +29,6 @@ struct PlacementFlags {
   scheduler::PlacementConfig config;
 };
 
-std::string ReadFile(const std::string& path) {
-  std::ifstream in(path);
-  std::stringstream text;
-  text << in.rdbuf();
-  return text.str();
-}
-
 int RunPlacement(const PlacementFlags& f) {
   node::ClusterConfig cluster;
   if (Status s = node::LoadClusterConfig(f.cluster, /*store_port=*/2379, &cluster); !s.ok()) {
@@ -42,7 +36,7 @@ int RunPlacement(const PlacementFlags& f) {
     return 2;
   }
   std::vector<allocator::Profile> profiles;
-  if (Status s = allocator::ParseProfiles(ReadFile(f.profiles), &profiles); !s.ok()) {
+  if (Status s = allocator::ParseProfiles(ReadTextFile(f.profiles), &profiles); !s.ok()) {
     std::fprintf(stderr, "%s: %s\n", f.profiles.c_str(), s.ToString().c_str());
     return 2;
   }
@@ -58,7 +52,7 @@ int RunPlacement(const PlacementFlags& f) {
   }
   scheduler::Placement current;
   if (!f.current.empty()) {
-    const json j = json::parse(ReadFile(f.current), nullptr, false);
+    const json j = json::parse(ReadTextFile(f.current), nullptr, false);
     if (!j.is_object() || !j.contains("placement")) {
       std::fprintf(stderr, "%s: not a placement written by --out\n", f.current.c_str());
       return 2;

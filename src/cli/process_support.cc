@@ -3,8 +3,11 @@
 #include <pthread.h>
 #include <spdlog/spdlog.h>
 
+#include <sys/wait.h>
+
 #include <cstdio>
 #include <fstream>
+#include <sstream>
 
 #include "backend/libtorch/libtorch_backend.h"
 #include "llm/engine_factory.h"
@@ -71,6 +74,18 @@ void WritePortFile(const std::string& path, const std::string& content) {
   const std::string tmp = path + ".tmp";
   std::ofstream(tmp) << content << "\n";
   std::rename(tmp.c_str(), path.c_str());
+}
+
+std::string ReadTextFile(const std::string& path) {
+  std::ifstream in(path);
+  std::stringstream text;
+  text << in.rdbuf();
+  return text.str();
+}
+
+bool ChildExited(pid_t pid) {
+  int status = 0;
+  return waitpid(pid, &status, WNOHANG) == pid;
 }
 
 }  // namespace epara::cli

@@ -6,6 +6,8 @@
 #include <memory>
 #include <string>
 
+#include <sys/types.h>
+
 #include "api/server.h"
 #include "backend/backend_registry.h"
 
@@ -27,6 +29,12 @@ bool RegisterBackends(backend::BackendRegistry* backends);
 
 // Logs every model of `server` with its state, device and memory, and the ones skipped.
 void LogModels(api::Server& server);
+
+// The whole file as text ("" when it cannot be read).
+std::string ReadTextFile(const std::string& path);
+
+// True once the child `pid` has exited (reaped; never blocks).
+bool ChildExited(pid_t pid);
 
 // Writes "port\n" (or "api_port peer_port\n") atomically: to path.tmp, then renamed.
 void WritePortFile(const std::string& path, const std::string& content);

@@ -60,18 +60,12 @@ pid_t SpawnNode(const std::string& config, const std::string& port_file, const s
   _exit(127);
 }
 
-// True once `pid` has exited (reaped).
-bool Exited(pid_t pid) {
-  int status = 0;
-  return waitpid(pid, &status, WNOHANG) == pid;
-}
-
 void StopAll(std::vector<Child>& children) {
   for (const Child& c : children)
     if (c.pid > 0) kill(c.pid, SIGTERM);
   const auto deadline = Clock::now() + std::chrono::seconds(30);
   for (Child& c : children) {
-    while (c.pid > 0 && !Exited(c.pid)) {
+    while (c.pid > 0 && !ChildExited(c.pid)) {
       if (Clock::now() > deadline) {
         spdlog::warn("node {} (pid {}) did not stop in 30 s: killing it", c.id, c.pid);
         kill(c.pid, SIGKILL);
@@ -118,13 +112,7 @@ std::map<std::string, node::LlmShape> PipelineShapes(const node::ClusterConfig& 
 
 // Every model of the repository with its memory: artifact bytes plus an LLM's KV-cache budget.
 std::vector<node::ModelFootprint> ModelFootprints(const std::string& models_dir,
-                                                  const std::string& profiles_path) {
-  std::vector<allocator::Profile> profiles;
-  if (!profiles_path.empty()) {
-    std::ifstream in(profiles_path);
-    std::string text((std::istreambuf_iterator<char>(in)), std::istreambuf_iterator<char>());
-    (void)allocator::ParseProfiles(text, &profiles);
-  }
+                                                  const std::vector<allocator::Profile>& profiles) {
   RepositoryScan scan;
   (void)ScanModelRepository(models_dir, &scan);
   std::vector<node::ModelFootprint> out;
@@ -156,6 +144,12 @@ int RunUp(const UpFlags& flags) {
     return 2;
   }
   if (!flags.profiles.empty()) config.plan_profiles = fs::absolute(flags.profiles).string();
+  // The profiles, read once: the baselines' batch sizes, the plan and the controller use them.
+  std::vector<allocator::Profile> profiles;
+  const Status profiles_read =
+      config.plan_profiles.empty()
+          ? Status::Ok()
+          : allocator::ParseProfiles(ReadTextFile(config.plan_profiles), &profiles);
   if (!flags.policy.empty()) {
     node::ServingPolicy policy;
     if (!node::ParseServingPolicy(flags.policy, &policy)) {
@@ -163,16 +157,13 @@ int RunUp(const UpFlags& flags) {
       return 2;
     }
     std::vector<std::string> notes;
-    (void)node::ApplyServingPolicy(policy, ModelFootprints(config.models_dir, config.plan_profiles),
-                                   &config, &notes);
+    (void)node::ApplyServingPolicy(policy, ModelFootprints(config.models_dir, profiles), &config,
+                                   &notes);
     for (const std::string& n : notes) spdlog::info("policy {}: {}", flags.policy, n);
   }
   if (!config.plan_profiles.empty()) {
-    std::ifstream in(config.plan_profiles);
-    std::string text((std::istreambuf_iterator<char>(in)), std::istreambuf_iterator<char>());
-    std::vector<allocator::Profile> profiles;
-    if (Status s = allocator::ParseProfiles(text, &profiles); !s.ok()) {
-      spdlog::error("{}: {}", config.plan_profiles, s.ToString());
+    if (!profiles_read.ok()) {
+      spdlog::error("{}: {}", config.plan_profiles, profiles_read.ToString());
       return 2;
     }
     RepositoryScan scan;
@@ -216,7 +207,7 @@ int RunUp(const UpFlags& flags) {
     for (;;) {
       std::ifstream in((run / c.id).string() + ".ports");
       if (in >> c.api_port >> c.peer_port && c.api_port > 0) break;
-      if (Exited(c.pid)) {
+      if (ChildExited(c.pid)) {
         spdlog::error("node {} exited during start-up:\n{}", c.id, LogTail(c.log));
         c.pid = -1;
         StopAll(children);
@@ -257,11 +248,7 @@ int RunUp(const UpFlags& flags) {
     co.grace_ms = config.controller_grace_ms;
     co.burst_headroom = config.controller_burst_headroom;
     co.log = [](const std::string& line) { spdlog::info("{}", line); };
-    if (!config.plan_profiles.empty()) {
-      std::ifstream in(config.plan_profiles);
-      std::string text((std::istreambuf_iterator<char>(in)), std::istreambuf_iterator<char>());
-      (void)allocator::ParseProfiles(text, &co.profiles);
-    }
+    if (!config.plan_profiles.empty()) co.profiles = profiles;
     ctl = std::make_unique<controller::Controller>(&store, std::move(co));
     ctl->Start();
     spdlog::info("controller: re-placing services every {:.1f} s", config.controller_period_s);
@@ -279,7 +266,7 @@ int RunUp(const UpFlags& flags) {
       break;
     }
     for (Child& c : children)
-      if (c.pid > 0 && Exited(c.pid)) {
+      if (c.pid > 0 && ChildExited(c.pid)) {
         spdlog::warn("node {} (pid {}) exited; the others go on without it", c.id, c.pid);
         c.pid = -1;
       }
