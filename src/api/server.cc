@@ -120,6 +120,7 @@ Status Server::Create(const ServerOptions& options, backend::BackendRegistry* ba
       std::unique_ptr<llm::LlmEngine> engine;
       st = options.llm_loader(d, &engine);
       if (st.ok()) {
+        engine->set_cpu_quota(options.cpu_quota);
         s->llms_[d.name] = std::move(engine);
         s->llm_metrics_[d.name] = metrics::LlmMetrics::Create(&s->registry_, d.name);
         s->llm_ttft_slo_ms_[d.name] = d.slo.ttft_ms;

@@ -24,6 +24,10 @@ struct InstanceLoad {
   double batch_occupancy = 0;   // recent mean batch / max batch, 0..1
   bool ready = true;
   uint32_t max_batch = 1;  // requests one batch can hold (1: no batching)
+  // LLM engines only (llm/step_cost.h): what a new stream's time to first token depends on.
+  uint64_t queued_prompt_tokens = 0;  // prompt tokens waiting to be prefilled
+  double prefill_ms_per_token = 0;    // 0: not measured yet
+  double decode_step_ms = 0;
 };
 
 struct LoadDigest {

@@ -113,10 +113,9 @@ class TorchLlamaModel final : public LlamaModel {
                     g = nh / nkv;
       const int64_t N = static_cast<int64_t>(ids.size());
       at::Tensor x =  // [N, H]
-          is_first_stage()
-              ? embed_.index_select(0, at::tensor(ids, at::kLong).to(opts_.device()))
-              : at::from_blob(const_cast<float*>(hidden_in.data()), {N, H}, at::kFloat)
-                    .to(opts_.device(), /*non_blocking=*/false, /*copy=*/true);
+          is_first_stage() ? embed_.index_select(0, at::tensor(ids, at::kLong).to(opts_.device()))
+                           : at::from_blob(const_cast<float*>(hidden_in.data()), {N, H}, at::kFloat)
+                                 .to(opts_.device(), /*non_blocking=*/false, /*copy=*/true);
       // Rotary cos/sin rows for these positions, from the table built at load.
       at::Tensor pos = at::tensor(positions, at::kLong).to(opts_.device());
       at::Tensor cos = rope_cos_.index_select(0, pos).unsqueeze(1);  // [N, 1, hd]

@@ -2,6 +2,7 @@
 
 #include <algorithm>
 #include <chrono>
+#include <thread>
 
 #include "core/pending_compute.h"
 #include "core/thread_name.h"
@@ -83,6 +84,7 @@ Status LlmEngine::Submit(GenerationRequest request, std::function<void(Generatio
     if (static_cast<int>(waiting_.size()) >= options_.max_waiting)
       return ResourceExhausted("too many requests waiting (" +
                                std::to_string(options_.max_waiting) + ")");
+    waiting_prompt_tokens_ += static_cast<int64_t>(s->req.prompt.size());
     waiting_.push_back(std::move(s));
     admission_blocked_ = false;
   }
@@ -107,7 +109,12 @@ void LlmEngine::Shutdown() {
 
 EngineStats LlmEngine::stats() const {
   std::lock_guard<std::mutex> lock(mu_);
-  return {running_count_, static_cast<int>(waiting_.size()), reserved_bytes_};
+  return {running_count_,
+          static_cast<int>(waiting_.size()),
+          reserved_bytes_,
+          waiting_prompt_tokens_ + stepping_prompt_tokens_,
+          cost_.prefill_ms_per_token(),
+          cost_.decode_step_ms()};
 }
 
 void LlmEngine::Finish(Sequence& s, const std::string& reason, Status status) {
@@ -213,6 +220,7 @@ void LlmEngine::Launch(int g) {
     for (int i = 0; i < plan.admit; ++i) {
       std::unique_ptr<Sequence> s = std::move(waiting_.front());
       waiting_.pop_front();
+      waiting_prompt_tokens_ -= static_cast<int64_t>(s->req.prompt.size());
       s->reserved = static_cast<int64_t>(s->req.prompt.size() + s->req.max_tokens) *
                     limits_.kv_bytes_per_token;
       s->id = next_seq_id_++;
@@ -229,7 +237,13 @@ void LlmEngine::Launch(int g) {
       s->cache = model_->NewCache(static_cast<int>(s->req.prompt.size()) + s->req.max_tokens);
   std::vector<LlamaModel::Chunk> chunks;
   StageStep step;
+  int decode_seqs = 0, prefill_tokens = 0;
   for (auto& s : group.running) {
+    if (s->prefilled) {
+      ++decode_seqs;
+    } else {
+      prefill_tokens += static_cast<int>(s->req.prompt.size());
+    }
     chunks.push_back(s->prefilled ? LlamaModel::Chunk{std::span(&s->last_token, 1), s->cache.get()}
                                   : LlamaModel::Chunk{s->req.prompt, s->cache.get()});
     if (link_)
@@ -239,9 +253,28 @@ void LlmEngine::Launch(int g) {
   }
   std::vector<float> out;
   Status st;
+  if (prefill_tokens > 0) {
+    std::lock_guard<std::mutex> lock(mu_);
+    stepping_prompt_tokens_ = prefill_tokens;
+  }
+  const auto t0 = Clock::now();
   {
     ScopedPendingCompute computing;
     st = model_->ForwardStage(chunks, {}, /*all_positions=*/false, &out);
+  }
+  if (const double quota = cpu_quota_.load(); quota < 1.0) {  // the emulated slower device
+    const auto computed = Clock::now() - t0;
+    std::this_thread::sleep_for(std::chrono::duration_cast<Clock::duration>(
+        std::chrono::duration<double>(computed) * (1.0 / quota - 1.0)));
+  }
+  if (!link_ && st.ok()) {  // a head's step time includes the later stages: not its own cost
+    const double ms = std::chrono::duration<double, std::milli>(Clock::now() - t0).count();
+    std::lock_guard<std::mutex> lock(mu_);
+    cost_.Observe(decode_seqs, prefill_tokens, ms);
+  }
+  if (prefill_tokens > 0) {
+    std::lock_guard<std::mutex> lock(mu_);
+    stepping_prompt_tokens_ = 0;
   }
   if (!link_ || !st.ok()) {
     Complete(g, st, out);

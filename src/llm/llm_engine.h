@@ -11,6 +11,7 @@
 // so that up to `depth` steps are in flight at once and the stages overlap.
 #pragma once
 
+#include <atomic>
 #include <condition_variable>
 #include <deque>
 #include <functional>
@@ -26,6 +27,7 @@
 #include "llm/llama_model.h"
 #include "llm/pipeline_stage.h"
 #include "llm/sampler.h"
+#include "llm/step_cost.h"
 #include "llm/step_planner.h"
 #include "llm/tokenizer.h"
 
@@ -64,6 +66,11 @@ struct EngineStats {
   int running = 0;
   int waiting = 0;
   int64_t kv_reserved_bytes = 0;
+  // Prompt tokens still to prefill ahead of a new sequence: the waiting sequences' and those of
+  // the step running now (it started them; a new sequence waits for it to finish).
+  int64_t waiting_prompt_tokens = 0;
+  double prefill_ms_per_token = 0;  // StepCost of this engine's recent steps (0: none yet)
+  double decode_step_ms = 0;
 };
 
 class LlmEngine {
@@ -88,6 +95,10 @@ class LlmEngine {
   void set_chat_template(ChatTemplate t) { chat_template_ = std::move(t); }
   const LlamaModel& model() const { return *model_; }
   EngineStats stats() const;
+  // Emulates a slower device (the testbed's `cpu_quota`, as backend/throttled_instance.h does for
+  // the other models): after a step that computed for t the engine pauses t * (1 / quota - 1).
+  // 1 (the default): full speed. REQUIRES: 0 < quota <= 1.
+  void set_cpu_quota(double quota) { cpu_quota_.store(quota); }
   int64_t kv_budget_bytes() const { return limits_.kv_budget_bytes; }
 
  private:
@@ -121,6 +132,10 @@ class LlmEngine {
   bool stopping_ = false;                          // GUARDED_BY(mu_)
   int running_count_ = 0;                          // GUARDED_BY(mu_), mirror for stats
   int64_t reserved_bytes_ = 0;                     // GUARDED_BY(mu_)
+  int64_t waiting_prompt_tokens_ = 0;              // GUARDED_BY(mu_)
+  int64_t stepping_prompt_tokens_ = 0;             // GUARDED_BY(mu_): in the step running now
+  StepCost cost_;                                  // GUARDED_BY(mu_)
+  std::atomic<double> cpu_quota_{1.0};
   bool admission_blocked_ = false;   // GUARDED_BY(mu_): the waiting head fits no idle group
   std::vector<Group> groups_;        // engine thread only (after start)
   std::unique_ptr<StageLink> link_;  // set before serving; null: whole model

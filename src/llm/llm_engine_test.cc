@@ -5,6 +5,7 @@
 
 #include <filesystem>
 #include <future>
+#include <mutex>
 
 #include "llm/tiny_llm_testing.h"
 
@@ -122,6 +123,51 @@ TEST_F(LlmEngineTest, CancellationFreesTheSequence) {
   EXPECT_LT(res.completion_tokens, 100);
   EXPECT_EQ(e->stats().kv_reserved_bytes, 0);
   EXPECT_EQ(e->stats().running, 0);
+}
+
+TEST_F(LlmEngineTest, StatsCountQueuedPromptTokensAndLearnStepCosts) {
+  EngineOptions one;
+  one.max_running = 1;  // the others wait while the first runs
+  auto e = Engine(one);
+  EXPECT_EQ(e->stats().prefill_ms_per_token, 0);  // nothing measured yet
+  // The first request's first delta holds the engine thread (that request running) until the
+  // others are queued.
+  std::promise<void> queued, holding;
+  std::shared_future<void> go = queued.get_future().share();
+  auto held_once = std::make_shared<std::once_flag>();
+  GenerationRequest first = Request("Hold the engine here", 8);
+  first.on_delta = [go, held_once, &holding](const std::string&) {
+    std::call_once(*held_once, [&] { holding.set_value(); });
+    go.wait();
+    return true;
+  };
+  auto f0 = Run(*e, first);
+  ASSERT_EQ(holding.get_future().wait_for(std::chrono::seconds(60)), std::future_status::ready);
+  auto f1 = Run(*e, Request(std::string(40, 'x'), 4));  // 41 prompt tokens (BOS)
+  auto f2 = Run(*e, Request(std::string(23, 'y'), 4));  // 24
+  const EngineStats held = e->stats();
+  EXPECT_EQ(held.waiting_prompt_tokens, 41 + 24);
+  EXPECT_EQ(held.waiting, 2);
+  queued.set_value();
+  for (auto* f : {&f0, &f1, &f2}) ASSERT_TRUE(Await(*f).status.ok());
+  const EngineStats after = e->stats();
+  EXPECT_EQ(after.waiting_prompt_tokens, 0);
+  EXPECT_GT(after.prefill_ms_per_token, 0);  // from the 21-, 41- and 24-token prefills
+  EXPECT_GT(after.decode_step_ms, 0);
+}
+
+TEST_F(LlmEngineTest, ACpuQuotaStretchesEveryStep) {
+  // The emulated slower device pauses t * (1 / quota - 1) after a step that computed for t: at
+  // a quarter, a step takes at least 4x its compute. Compared with a full-speed engine over the
+  // same generation (mean step cost), allowing the host's noise a factor of 2.
+  auto fast = Engine();
+  auto slow = Engine();
+  slow->set_cpu_quota(0.25);
+  for (auto* e : {fast.get(), slow.get()}) {
+    auto f = Run(*e, Request(std::string(30, 'z'), 24));
+    ASSERT_TRUE(Await(f).status.ok());
+  }
+  EXPECT_GT(slow->stats().decode_step_ms, 2 * fast->stats().decode_step_ms);
 }
 
 TEST_F(LlmEngineTest, AdmissionLimitsAndShutdown) {

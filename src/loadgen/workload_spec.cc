@@ -174,7 +174,12 @@ Status BuildSchedule(const WorkloadSpec& spec, double rate, std::vector<Schedule
         return InvalidArgument(l.trace + ": " + std::to_string(trace.size()) +
                                " requests, fewer than the " + std::to_string(window + 2) +
                                " the workload needs");
-      const size_t offset = rng() % (trace.size() - window - 1);
+      // The start depends on the seed only, as a fraction of the trace, so that adding a rate
+      // to the sweep (a longer window) extends the same stretch of the trace instead of moving
+      // to another (unless the window would run past the trace's end).
+      const double at = static_cast<double>(rng() >> 11) * 0x1.0p-53;
+      const size_t offset = std::min(trace.size() - window - 2,
+                                     static_cast<size_t>(at * static_cast<double>(trace.size())));
       const double span = trace[offset + window].arrival_s - trace[offset].arrival_s;
       const double factor = window / (service_rate * std::max(span, 1e-9));
       for (size_t k = offset; k < offset + window; ++k) {

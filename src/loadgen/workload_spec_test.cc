@@ -152,5 +152,38 @@ TEST(WorkloadSpecTest, TraceServicesReplayTheScaledTraceAndReportAMissingFile) {
   std::filesystem::remove_all(dir);
 }
 
+TEST(WorkloadSpecTest, AddingAHigherRateExtendsTheSameStretchOfTheTrace) {
+  const auto dir =
+      std::filesystem::temp_directory_path() / ("epara_wl2_" + std::to_string(getpid()));
+  std::filesystem::create_directories(dir);
+  {
+    std::ofstream csv(dir / "t.csv");
+    csv << "TIMESTAMP,ContextTokens,GeneratedTokens\n";
+    for (int i = 0; i < 2000;
+         ++i)  // one request per second, lengths that differ request by request
+      csv << "2023-11-16 " << 10 + i / 3600 << ":" << (i / 60 % 60 < 10 ? "0" : "") << i / 60 % 60
+          << ":" << (i % 60 < 10 ? "0" : "") << i % 60 << ".000000," << 50 + (i * 37) % 400 << ","
+          << 5 + (i * 11) % 90 << "\n";
+  }
+  std::vector<std::vector<std::pair<int, int>>> lengths;
+  for (const char* rates : {"[4]", "[4, 8]", "[4, 8, 16]"}) {
+    std::ofstream(dir / "w.yaml") << "rates: " << rates
+                                  << "\nduration_s: 5\nseed: 21\nservices: [{model: l, kind: llm, "
+                                     "trace: t.csv, max_context: 1000, slo: {ttft_ms: 9}, ingress: "
+                                     "{a: 1}}]\n";
+    WorkloadSpec s;
+    ASSERT_TRUE(LoadWorkloadSpec((dir / "w.yaml").string(), &s).ok());
+    std::vector<ScheduledRequest> r;
+    ASSERT_TRUE(BuildSchedule(s, 4, &r).ok());
+    ASSERT_GE(r.size(), 8u);
+    lengths.emplace_back();
+    for (size_t k = 0; k < 8; ++k)
+      lengths.back().emplace_back(r[k].prompt_tokens, r[k].output_tokens);
+  }
+  EXPECT_EQ(lengths[0], lengths[1]);
+  EXPECT_EQ(lengths[0], lengths[2]);
+  std::filesystem::remove_all(dir);
+}
+
 }  // namespace
 }  // namespace epara::loadgen

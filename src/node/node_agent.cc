@@ -329,6 +329,9 @@ cluster::LoadDigest NodeAgent::MakeDigest() {
     l.service_ms = MeanTtftMs(name);
     l.expected_wait_ms = (st.waiting + st.running) * l.service_ms;  // see Candidates()
     l.max_batch = 64;
+    l.queued_prompt_tokens = static_cast<uint64_t>(std::max<int64_t>(0, st.waiting_prompt_tokens));
+    l.prefill_ms_per_token = st.prefill_ms_per_token;
+    l.decode_step_ms = st.decode_step_ms;
     d.instances.push_back(l);
   }
   return d;

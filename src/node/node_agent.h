@@ -118,10 +118,16 @@ class NodeAgent {
   Status RunSplit(const std::string& model, const Tensor& input, int tiles, Tensor* logits);
   // Candidates for `model`: this node (exact load) and peers with a fresh digest, with the
   // matching peers (null for local) and the service's SLO.
-  // `is_llm` (optional) is set when the model is an LLM here or at a peer.
+  // `is_llm` (optional) is set when the model is an LLM here or at a peer. For an LLM the
+  // prediction is the time to the first token of a prompt of `prompt_tokens` (llm/step_cost.h:
+  // the engine's queued prompt tokens and measured step costs; a crude sequences x mean TTFT
+  // before any cost is known).
   void Candidates(const std::string& model, std::vector<router::RouteCandidate>* candidates,
                   std::vector<std::shared_ptr<Peer>>* remote, double* slo_ms,
-                  bool* is_llm = nullptr);
+                  bool* is_llm = nullptr, int64_t prompt_tokens = 0);
+  // Prompt tokens of an OpenAI completion or chat request (`prompt` or the messages' contents),
+  // counted with the local engine's tokenizer when `model` runs here, else ~4 bytes per token.
+  int64_t EstimatePromptTokens(const std::string& model, const std::string& body) const;
   // ServerContext::route.
   bool Route(const std::string& model, const api::HttpRequest& req, api::HttpResponse* res,
              Status* error);

@@ -3,6 +3,7 @@
 #pragma once
 
 #include <chrono>
+#include <deque>
 #include <map>
 #include <memory>
 #include <mutex>
@@ -30,6 +31,10 @@ struct NodeAgent::Peer {
   bool unreachable = false;
   cluster::LoadDigest unreachable_at;
   std::map<std::string, int> outstanding;  // forwards in flight from here, by model
+  // LLM streams forwarded from here in the last few seconds, by model: when each left and its
+  // prompt tokens. Those sent after the peer's newest digest are not in its queue yet.
+  std::map<std::string, std::deque<std::pair<std::chrono::steady_clock::time_point, int64_t>>>
+      llm_forwards;
 };
 
 // A later pipeline stage held here (pipeline_hosting.cc).

@@ -1,8 +1,10 @@
 // NodeAgent's distributed request handler: candidates, the routing decision, forwarding with
 // retry, and spatial splits (declared in node/node_agent.h).
 #include <cstring>
+#include <nlohmann/json.hpp>
 #include <thread>
 
+#include "llm/step_cost.h"
 #include "node/node_agent.h"
 #include "node/node_agent_internal.h"
 #include "router/route_policy.h"
@@ -28,6 +30,26 @@ double NodeAgent::UnmeasuredServiceMs(const std::string& model, double gflops) c
   return 100.0 / gflops;  // 1 GFLOP/s -> 100 ms: the faster device gets the first requests
 }
 
+int64_t NodeAgent::EstimatePromptTokens(const std::string& model, const std::string& body) const {
+  const nlohmann::json j = nlohmann::json::parse(body, nullptr, /*allow_exceptions=*/false);
+  if (!j.is_object()) return 0;  // the serving node answers the parse error
+  std::string text;
+  if (auto p = j.find("prompt"); p != j.end()) {
+    if (p->is_string()) text = p->get<std::string>();
+    if (p->is_array())
+      for (const auto& e : *p)
+        if (e.is_string()) text += e.get<std::string>();
+  }
+  if (auto m = j.find("messages"); m != j.end() && m->is_array())
+    for (const auto& msg : *m)
+      if (msg.is_object())
+        if (auto c = msg.find("content"); c != msg.end() && c->is_string())
+          text += c->get<std::string>();
+  if (auto llm = server_->llms().find(model); llm != server_->llms().end())
+    return static_cast<int64_t>(llm->second->tokenizer().Encode(text).size());
+  return static_cast<int64_t>(text.size() + 3) / 4;
+}
+
 double NodeAgent::MeanTtftMs(const std::string& model) const {
   auto m = server_->llm_metrics().find(model);
   if (m == server_->llm_metrics().end() || m->second.ttft->count() == 0) return 0;
@@ -36,9 +58,10 @@ double NodeAgent::MeanTtftMs(const std::string& model) const {
 
 void NodeAgent::Candidates(const std::string& model,
                            std::vector<router::RouteCandidate>* candidates,
-                           std::vector<std::shared_ptr<Peer>>* remote, double* slo_ms,
-                           bool* is_llm) {
+                           std::vector<std::shared_ptr<Peer>>* remote, double* slo_ms, bool* is_llm,
+                           int64_t prompt_tokens) {
   // Local: exact load, no staleness.
+  llm::EngineStats local_llm_cost;  // a local LLM's (its step costs are the peers' prior)
   if (const engine::ServedModel* m = server_->models().Find(model)) {
     router::RouteCandidate c;
     c.node_id = config_.id;
@@ -54,18 +77,26 @@ void NodeAgent::Candidates(const std::string& model,
     candidates->push_back(c);
     remote->push_back(nullptr);
   } else if (auto llm = server_->llms().find(model); llm != server_->llms().end()) {
+    local_llm_cost = llm->second->stats();
     // A local LLM engine: its sequences as the load, its mean TTFT as the service time.
     router::RouteCandidate c;
     c.node_id = config_.id;
     c.local = true;
-    const llm::EngineStats st = llm->second->stats();
+    const llm::EngineStats& st = local_llm_cost;
     c.outstanding = st.running + st.waiting;
-    c.service_ms = MeanTtftMs(model);
-    if (c.service_ms <= 0) c.service_ms = UnmeasuredServiceMs(model, local_gflops_);
-    // Continuous batching: every sequence already there (running or waiting) slows a new one's
-    // first token by about one of its own TTFTs (shared steps), on a slow node more than on a
-    // fast one: the "least expected work" a speed-blind least-outstanding count misses.
-    c.expected_wait_ms = c.outstanding * c.service_ms;
+    if (st.prefill_ms_per_token > 0) {
+      // Exact queue, measured costs: the prefill ahead and the running batch's steps, then its
+      // own prompt (a long prompt on a slow device is what a least-outstanding count misses).
+      c.expected_wait_ms = llm::PredictTtftMs(st.prefill_ms_per_token, st.decode_step_ms,
+                                              st.waiting_prompt_tokens, 0, st.running);
+      c.service_ms = static_cast<double>(prompt_tokens) * st.prefill_ms_per_token;
+    } else {
+      // No step measured yet: every sequence already there slows a new one's first token by
+      // about one of its own TTFTs (shared steps).
+      c.service_ms = MeanTtftMs(model);
+      if (c.service_ms <= 0) c.service_ms = UnmeasuredServiceMs(model, local_gflops_);
+      c.expected_wait_ms = c.outstanding * c.service_ms;
+    }
     *slo_ms = server_->LlmTtftSloMs(model);  // routing predicts the first token
     if (is_llm) *is_llm = true;
     candidates->push_back(c);
@@ -85,13 +116,19 @@ void NodeAgent::Candidates(const std::string& model,
     int mine = 0;
     bool unreachable = false;
     cluster::LoadDigest unreachable_at;
+    auto d = digests.end();
+    int64_t recent_prompt_tokens = 0;  // LLM prompts sent there since its digest
     {
       std::lock_guard<std::mutex> lock(p->mu);
       record = p->record;
+      d = digests.find(record.id);
       network_ms = p->network_ms;
       mine = p->outstanding[model];
       unreachable = p->unreachable;
       unreachable_at = p->unreachable_at;
+      if (auto f = p->llm_forwards.find(model); f != p->llm_forwards.end() && d != digests.end())
+        for (const auto& [at, tokens] : f->second)
+          if (at > d->second.received) recent_prompt_tokens += tokens;
     }
     const cluster::InstanceRecord* inst = record.FindInstance(model);
     if (!inst) continue;
@@ -99,12 +136,30 @@ void NodeAgent::Candidates(const std::string& model,
     if (is_llm && inst->task == "llm") *is_llm = true;
     router::RouteCandidate c;
     c.node_id = record.id;
-    auto d = digests.find(record.id);
     const cluster::InstanceLoad* load = d == digests.end() ? nullptr : d->second.digest.Find(model);
     // No digest yet, one older than the down timeout, or unreachable since: not a candidate.
     c.ready = load && load->ready && now - d->second.received < config_.down_after &&
               !(unreachable && !d->second.digest.NewerThan(unreachable_at));
-    if (load) {
+    // An LLM engine: its measured step costs, or before it has measured any, this node's own
+    // scaled by the two devices' speeds.
+    double prefill_ms = load ? load->prefill_ms_per_token : 0, decode_ms = 0;
+    if (load && prefill_ms > 0) {
+      decode_ms = load->decode_step_ms;
+    } else if (load && local_llm_cost.prefill_ms_per_token > 0 && inst->task == "llm" &&
+               record.FastestGflops() > 0) {
+      const double slower = local_gflops_ / record.FastestGflops();
+      prefill_ms = local_llm_cost.prefill_ms_per_token * slower;
+      decode_ms = local_llm_cost.decode_step_ms * slower;
+    }
+    if (prefill_ms > 0) {
+      c.network_ms = network_ms;
+      c.expected_wait_ms = llm::PredictTtftMs(
+          prefill_ms, decode_ms,
+          static_cast<int64_t>(load->queued_prompt_tokens) + recent_prompt_tokens, 0,
+          static_cast<int>(load->in_flight));
+      c.service_ms = static_cast<double>(prompt_tokens) * prefill_ms;
+      c.outstanding = static_cast<int>(load->queue_length + load->in_flight) + mine;
+    } else if (load) {
       c.network_ms = network_ms;
       // Each request this node has sent there since its digest costs a row of a recent batch
       // (batch time / mean rows; see ModelScheduler::CurrentLoad).
@@ -134,15 +189,18 @@ bool NodeAgent::Route(const std::string& model, const api::HttpRequest& req, api
   std::vector<std::shared_ptr<Peer>> remote;  // parallel to candidates; null for local
   double slo_ms = 0;
   bool llm = false;
-  Candidates(model, &candidates, &remote, &slo_ms, &llm);
+  const bool maybe_llm =
+      req.path.rfind("/v1/completions", 0) == 0 || req.path.rfind("/v1/chat/completions", 0) == 0;
+  const int64_t prompt_tokens = maybe_llm ? EstimatePromptTokens(model, req.body) : 0;
+  Candidates(model, &candidates, &remote, &slo_ms, &llm, prompt_tokens);
   if (candidates.empty()) return false;  // nobody hosts it: the local route answers 404
   // The request may carry its own SLO (as for SLO-aware batching).
   if (const double own = std::atof(req.Header("X-Epara-SLO-Ms").c_str()); own > 0) slo_ms = own;
-  // LLMs: the TTFT prediction (sequences x mean TTFT) is good enough to keep a stream local while
-  // it meets the TTFT SLO, too crude to reject on: continuous batching usually does better.
+  // LLMs: the TTFT prediction orders the candidates; streams are never rejected on it (it does not
+  // see the prompts that arrive later, and continuous batching often does better than predicted).
   const router::RoutePlan plan = router::PlanRouteWithMode(
       candidates, slo_ms, llm ? router::Admission::kBestEffort : config_.admission, config_.routing,
-      turn);
+      turn, llm ? router::kLlmLocalSloShare : router::kLocalSloShare);
   if (plan.reject) {
     *error = Unavailable("model '" + model + "': " + plan.reason);
     return true;
@@ -154,6 +212,13 @@ bool NodeAgent::Route(const std::string& model, const api::HttpRequest& req, api
     {
       std::lock_guard<std::mutex> lock(p.mu);
       p.outstanding[model]++;
+      if (llm) {
+        auto& sent = p.llm_forwards[model];
+        const auto now = Clock::now();
+        while (!sent.empty() && now - sent.front().first > std::chrono::seconds(5))
+          sent.pop_front();
+        sent.emplace_back(now, prompt_tokens);
+      }
     }
     bool started = false;
     const auto t0 = Clock::now();

@@ -68,6 +68,12 @@ cluster::LoadDigest Digest(const std::string& node, uint64_t seq) {
   d.cpu_utilization = 0.5;
   d.free_memory_bytes = 123456789;
   d.instances.push_back({"seg", 3, 1, 12.5, 30.0, 0.75, true});
+  cluster::InstanceLoad llm;
+  llm.model = "llm";
+  llm.queued_prompt_tokens = 4321;
+  llm.prefill_ms_per_token = 0.75;
+  llm.decode_step_ms = 12.5;
+  d.instances.push_back(llm);
   return d;
 }
 
@@ -83,7 +89,11 @@ TEST_F(PeerTest, DigestsArriveInOrderWithEveryField) {
   EXPECT_EQ(d.epoch, 7u);
   EXPECT_FLOAT_EQ(d.cpu_utilization, 0.5);
   EXPECT_EQ(d.free_memory_bytes, 123456789u);
-  ASSERT_EQ(d.instances.size(), 1u);
+  ASSERT_EQ(d.instances.size(), 2u);
+  EXPECT_EQ(d.instances[1].model, "llm");
+  EXPECT_EQ(d.instances[1].queued_prompt_tokens, 4321u);
+  EXPECT_FLOAT_EQ(d.instances[1].prefill_ms_per_token, 0.75);
+  EXPECT_FLOAT_EQ(d.instances[1].decode_step_ms, 12.5);
   EXPECT_EQ(d.instances[0].model, "seg");
   EXPECT_EQ(d.instances[0].queue_length, 3u);
   EXPECT_EQ(d.instances[0].in_flight, 1u);

@@ -23,6 +23,9 @@ void ToProto(const cluster::LoadDigest& in, v1::LoadDigest* out) {
     p->set_batch_occupancy(static_cast<float>(i.batch_occupancy));
     p->set_ready(i.ready);
     p->set_max_batch(i.max_batch);
+    p->set_queued_prompt_tokens(i.queued_prompt_tokens);
+    p->set_prefill_ms_per_token(static_cast<float>(i.prefill_ms_per_token));
+    p->set_decode_step_ms(static_cast<float>(i.decode_step_ms));
   }
 }
 
@@ -47,6 +50,9 @@ Status FromProto(const v1::LoadDigest& in, cluster::LoadDigest* out) {
     i.batch_occupancy = p.batch_occupancy();
     i.ready = p.ready();
     i.max_batch = std::max<uint32_t>(1, p.max_batch());
+    i.queued_prompt_tokens = p.queued_prompt_tokens();
+    i.prefill_ms_per_token = std::max(0.0f, p.prefill_ms_per_token());
+    i.decode_step_ms = std::max(0.0f, p.decode_step_ms());
     out->instances.push_back(std::move(i));
   }
   return Status::Ok();

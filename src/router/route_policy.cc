@@ -12,7 +12,7 @@ double PredictedCompletionMs(const RouteCandidate& c) {
 }
 
 RoutePlan PlanRoute(const std::vector<RouteCandidate>& candidates, double slo_ms,
-                    Admission admission) {
+                    Admission admission, double local_slo_share) {
   RoutePlan plan;
   plan.predicted_ms.resize(candidates.size());
   for (size_t i = 0; i < candidates.size(); ++i) {
@@ -32,7 +32,7 @@ RoutePlan PlanRoute(const std::vector<RouteCandidate>& candidates, double slo_ms
   if (slo_ms > 0) {
     auto local = std::find_if(plan.order.begin(), plan.order.end(),
                               [&](size_t i) { return candidates[i].local; });
-    if (local != plan.order.end() && plan.predicted_ms[*local] <= kLocalSloShare * slo_ms)
+    if (local != plan.order.end() && plan.predicted_ms[*local] <= local_slo_share * slo_ms)
       std::rotate(plan.order.begin(), local, local + 1);
   }
   if (plan.order.empty()) {
@@ -79,8 +79,10 @@ const char* RouteModeName(RouteMode mode) {
 }
 
 RoutePlan PlanRouteWithMode(const std::vector<RouteCandidate>& candidates, double slo_ms,
-                            Admission admission, RouteMode mode, uint64_t turn) {
-  if (mode == RouteMode::kSloAware) return PlanRoute(candidates, slo_ms, admission);
+                            Admission admission, RouteMode mode, uint64_t turn,
+                            double local_slo_share) {
+  if (mode == RouteMode::kSloAware)
+    return PlanRoute(candidates, slo_ms, admission, local_slo_share);
   RoutePlan plan;
   plan.predicted_ms.resize(candidates.size());
   for (size_t i = 0; i < candidates.size(); ++i) {

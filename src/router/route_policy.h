@@ -36,6 +36,10 @@ struct RouteCandidate {
 };
 
 inline constexpr double kLocalSloShare = 0.8;
+// LLM streams: the TTFT prediction (llm/step_cost.h) misses the prefill of prompts that arrive
+// after the request and a long prefill on a slow node also stalls every stream decoding there, so
+// a stream stays local only with a wider margin.
+inline constexpr double kLlmLocalSloShare = 0.5;
 
 enum class Admission { kBestEffort, kRejectEarly };
 enum class RouteMode { kSloAware, kRoundRobin, kLeastOutstanding, kLocalOnly };
@@ -52,12 +56,13 @@ struct RoutePlan {
 
 // `slo_ms` <= 0 means no SLO (never rejected for latency).
 RoutePlan PlanRoute(const std::vector<RouteCandidate>& candidates, double slo_ms,
-                    Admission admission);
+                    Admission admission, double local_slo_share = kLocalSloShare);
 
 // The same candidates ordered by `mode` (kSloAware: PlanRoute above). `turn` is the caller's
 // request counter (kRoundRobin rotates by it). predicted_ms is filled in every mode.
 RoutePlan PlanRouteWithMode(const std::vector<RouteCandidate>& candidates, double slo_ms,
-                            Admission admission, RouteMode mode, uint64_t turn);
+                            Admission admission, RouteMode mode, uint64_t turn,
+                            double local_slo_share = kLocalSloShare);
 
 double PredictedCompletionMs(const RouteCandidate& c);
 
