@@ -112,6 +112,51 @@ EPARA_CPU_CLONES void MatVecRows(const float* W, int64_t cols, const float* x, i
     for (int b = 0; b < batch; ++b) DotTile<1, 1>(W, cols, x, rows, r, b, y);
 }
 
+// R weight rows x 16 sequences, two inner steps at a time (2R accumulators in flight hide the
+// FMA latency); the weight is a scalar broadcast, the 16 sequences' inputs one vector.
+template <int R>
+__attribute__((always_inline)) inline void OuterTile(const float* W, int64_t cols, const float* xt,
+                                                     int64_t rows, int64_t r, int batch, float* y) {
+  V16 a0[R] = {}, a1[R] = {};
+  const float* w[R];
+  for (int i = 0; i < R; ++i) w[i] = W + (r + i) * cols;
+  int64_t k = 0;
+  for (; k + 2 <= cols; k += 2) {
+    V16 x0, x1;
+    std::memcpy(&x0, xt + k * 16, sizeof(V16));
+    std::memcpy(&x1, xt + (k + 1) * 16, sizeof(V16));
+    for (int i = 0; i < R; ++i) {
+      a0[i] += w[i][k] * x0;
+      a1[i] += w[i][k + 1] * x1;
+    }
+  }
+  for (; k < cols; ++k) {
+    V16 x0;
+    std::memcpy(&x0, xt + k * 16, sizeof(V16));
+    for (int i = 0; i < R; ++i) a0[i] += w[i][k] * x0;
+  }
+  for (int i = 0; i < R; ++i) {
+    const V16 sum = a0[i] + a1[i];
+    for (int b = 0; b < batch; ++b) y[b * rows + r + i] = sum[b];
+  }
+}
+
+EPARA_CPU_CLONES void MatVecRowsT(const float* W, int64_t cols, const float* xt, int batch,
+                                  int64_t rows, float* y, int64_t r0, int64_t r1) {
+  int64_t r = r0;
+  for (; r + 8 <= r1; r += 8) OuterTile<8>(W, cols, xt, rows, r, batch, y);
+  for (; r < r1; ++r) OuterTile<1>(W, cols, xt, rows, r, batch, y);
+}
+
+void TransposeTo16(const float* x, int64_t cols, int n, float* xt) {
+  for (int64_t k = 0; k < cols; ++k) {
+    float* o = xt + k * 16;
+    int j = 0;
+    for (; j < n; ++j) o[j] = x[j * cols + k];
+    for (; j < 16; ++j) o[j] = 0.0f;
+  }
+}
+
 EPARA_CPU_CLONES void SwiGlu(const float* gate_up, int64_t n, float* out) {
   for (int64_t i = 0; i < n; ++i) out[i] = Silu(gate_up[i]) * gate_up[n + i];
 }
@@ -180,8 +225,27 @@ void DecodeStep(const ModelWeights& w, std::span<const DecodeSequence> seqs, Spi
   // Each weight product splits its output rows across the workers; 64 rows of 2 KB (H = 512)
   // is far above the fork/join cost.
   const auto matvec = [&](const float* W, int64_t rows, int64_t cols, const float* in, float* out) {
+    if (batch < kTransposedMinBatch) {
+      pool.ParallelFor(rows, 64, [&](int64_t r0, int64_t r1) {
+        MatVecRows(W, cols, in, batch, rows, out, r0, r1);
+      });
+      return;
+    }
+    // Groups of 16 sequences, each transposed once; a last group of fewer than
+    // kTransposedMinBatch takes the dot-product tiles.
+    const int full = batch / 16, tail = batch % 16;
+    const int groups = full + (tail >= kTransposedMinBatch ? 1 : 0);
+    s->xt.resize(static_cast<size_t>(std::max(1, groups)) * cols * 16);
+    for (int g = 0; g < groups; ++g)
+      TransposeTo16(in + int64_t{g} * 16 * cols, cols, std::min(16, batch - g * 16),
+                    s->xt.data() + int64_t{g} * cols * 16);
     pool.ParallelFor(rows, 64, [&](int64_t r0, int64_t r1) {
-      MatVecRows(W, cols, in, batch, rows, out, r0, r1);
+      for (int g = 0; g < groups; ++g)
+        MatVecRowsT(W, cols, s->xt.data() + int64_t{g} * cols * 16, std::min(16, batch - g * 16),
+                    rows, out + int64_t{g} * 16 * rows, r0, r1);
+      if (groups * 16 < batch)
+        MatVecRows(W, cols, in + int64_t{groups} * 16 * cols, batch - groups * 16, rows,
+                   out + int64_t{groups} * 16 * rows, r0, r1);
     });
   };
   if (w.embed != nullptr) {

@@ -27,6 +27,15 @@ namespace epara::llm::kernels {
 void MatVecRows(const float* W, int64_t cols, const float* x, int batch, int64_t rows, float* y,
                 int64_t r0, int64_t r1);
 
+// The same product for up to 16 sequences from x transposed (TransposeTo16): each weight is
+// broadcast against the 16 sequences' inputs at once (16 accumulators of 8 rows x 2 inner steps),
+// so no lanes need reducing at the end. From batch kTransposedMinBatch on it beats MatVecRows.
+inline constexpr int kTransposedMinBatch = 8;
+void MatVecRowsT(const float* W, int64_t cols, const float* xt, int batch, int64_t rows, float* y,
+                 int64_t r0, int64_t r1);
+// xt[k * 16 + j] = x[j * cols + k] for j < n (n <= 16), 0 for j in [n, 16).
+void TransposeTo16(const float* x, int64_t cols, int n, float* xt);
+
 // out = x / sqrt(mean(x^2) + eps) * w, n elements. out may alias x.
 void RmsNorm(const float* x, const float* w, int64_t n, float eps, float* out);
 
@@ -75,7 +84,7 @@ struct DecodeSequence {
 
 // Scratch reused across steps (grows to the largest batch seen; no allocation once warm).
 struct DecodeScratch {
-  std::vector<float> x, h, qkv, attn, gate_up, act, scores;
+  std::vector<float> x, h, qkv, attn, gate_up, act, scores, xt;
 };
 
 // Runs the forward of `w`'s layers for one new token per sequence. Input: the tokens' embeddings

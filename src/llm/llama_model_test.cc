@@ -369,13 +369,15 @@ TEST_F(LlamaModelTest, DecodeKernelsMatchLibTorchOps) {
   Weights w = MakeWeights(c, 33);
   WriteModel(dir_, c, w);
   // The decode kernels (several workers, so rows split across them) against LibTorch ops, at
-  // batch sizes that exercise every register tile and its remainders.
+  // batch sizes that exercise every register tile and its remainders: dot-product tiles below 8,
+  // transposed groups of 16 from 8 on (9: one padded group; 21: a group and a dot-product tail;
+  // 27: two groups, the second padded).
   LlamaLoadOptions kernels{"cpu", 3}, ops{"cpu", 1};
   ops.decode_kernels = false;
   std::unique_ptr<LlamaModel> mk, mo;
   ASSERT_TRUE(LlamaModel::Load(dir_.string(), kernels, &mk).ok());
   ASSERT_TRUE(LlamaModel::Load(dir_.string(), ops, &mo).ok());
-  for (int batch : {1, 2, 6}) {
+  for (int batch : {1, 2, 6, 9, 16, 21, 27}) {
     std::vector<std::unique_ptr<KvCache>> ck, co;
     std::vector<LlamaModel::Chunk> chk, cho;
     std::vector<std::vector<int32_t>> prompts;
@@ -384,8 +386,8 @@ TEST_F(LlamaModelTest, DecodeKernelsMatchLibTorchOps) {
       for (int t = 0; t <= 2 * b + 1; ++t) prompts.back().push_back((7 * b + 3 * t + 1) % c.vocab);
     }
     for (int b = 0; b < batch; ++b) {
-      ck.push_back(mk->NewCache(32));
-      co.push_back(mo->NewCache(32));
+      ck.push_back(mk->NewCache(64));
+      co.push_back(mo->NewCache(64));
       chk.push_back({prompts[b], ck.back().get()});
       cho.push_back({prompts[b], co.back().get()});
     }

@@ -38,11 +38,12 @@ TEST(OpenLoopTest, RequestsLeaveOnScheduleEvenWhileEarlierOnesAreOutstanding) {
 }
 
 // The generator's self-check (issue 7) against a real HTTP server on a free loopback port, at 50
-// requests/s. Asserted: every request answered, and the median send lateness under 0.2 ms (the
-// mechanism: requests leave on time whenever the process has a core). Not asserted: the p99 <= 1 ms
-// the issue asks for, which is a property of the host as much as of the generator: it held in
-// every run of this test early in session 7, then this shared VM's wake-ups alone (no other load)
-// gave p99 1.3-8 ms. The p99 is printed here and reported per run by `epara bench`.
+// requests/s. Asserted: every request answered and the median send lateness under 0.2 ms (the
+// mechanism: requests leave on time whenever the process gets a core). Printed, not asserted: the
+// p99 the issue asks <= 1 ms. It is a property of the host as much as of the generator: with
+// real-time scheduling, runs of this test on the shared dev VM gave either p99 0.04-0.05 ms or,
+// in about half of them, 1.7-7 ms from stalls of several ms that hit every thread at once (no other
+// load on the host; under CFS it was 0.4-8 ms).
 TEST(OpenLoopTest, SendsLeaveOnTimeAgainstARealServer) {
   httplib::Server server;
   server.Post("/echo", [](const httplib::Request& req, httplib::Response& res) {
@@ -77,8 +78,12 @@ TEST(OpenLoopTest, SendsLeaveOnTimeAgainstARealServer) {
   EXPECT_EQ(ok.load(), 200);
   EXPECT_GE(r.lateness_p50_ms, 0);
   EXPECT_LE(r.lateness_p50_ms, 0.2) << "p99 " << r.lateness_p99_ms << " max " << r.lateness_max_ms;
-  std::printf("send lateness: p50 %.3f ms, p99 %.3f ms, max %.3f ms (issue 7 asks p99 <= 1 ms)\n",
-              r.lateness_p50_ms, r.lateness_p99_ms, r.lateness_max_ms);
+  std::printf(
+      "send lateness: p50 %.3f ms, p99 %.3f ms, max %.3f ms, real-time scheduling %s (issue 7 "
+      "asks p99 <= 1 ms)\n",
+      r.lateness_p50_ms, r.lateness_p99_ms, r.lateness_max_ms, r.realtime ? "on" : "off");
+  if (!r.realtime)
+    std::printf("no permission for SCHED_FIFO (run as root or with CAP_SYS_NICE): CFS wake-ups\n");
 }
 
 TEST(OpenLoopTest, ADispatcherLaterThanTheLeadStillStartsEveryRequest) {

@@ -25,6 +25,7 @@ struct RunLog {  // one policy x workload x offered rate
   std::vector<std::string> ingress, node;  // parallel: where it entered, which node served it
   double lateness_p50_ms = 0, lateness_p99_ms = 0, lateness_max_ms = 0;
   int max_in_flight = 0;
+  bool realtime = false;  // the generator ran SCHED_FIFO (loadgen/open_loop.h)
   std::map<std::string, std::vector<double>> node_busy;  // node -> CPU utilization samples
 };
 
