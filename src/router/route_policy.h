@@ -7,7 +7,9 @@
 // order. Exception: with an SLO, the local instance goes first when its prediction is within
 // kLocalSloShare of the SLO (exact load, no hop; peers' digests are stale by up to a sync interval,
 // and ingress nodes that all see one idle fast peer herd onto it: measured in the goodput
-// benchmark, bursts of 3-4 requests took ~900 ms there against a 600 ms SLO). With admission
+// benchmark, bursts of 3-4 requests took ~900 ms there against a 600 ms SLO). For the same reason
+// the first remote choice is drawn among the peers predicted within that share of the SLO,
+// weighted by 1 / predicted completion, rather than always the earliest. With admission
 // kRejectEarly a request that no candidate can finish within its SLO is rejected up front (HTTP 503
 // with the reason); kBestEffort sends it to the earliest anyway.
 //
@@ -55,8 +57,10 @@ struct RoutePlan {
 };
 
 // `slo_ms` <= 0 means no SLO (never rejected for latency).
+// `turn` seeds the spread among comfortable peers (see the file comment).
 RoutePlan PlanRoute(const std::vector<RouteCandidate>& candidates, double slo_ms,
-                    Admission admission, double local_slo_share = kLocalSloShare);
+                    Admission admission, double local_slo_share = kLocalSloShare,
+                    uint64_t turn = 0);
 
 // The same candidates ordered by `mode` (kSloAware: PlanRoute above). `turn` is the caller's
 // request counter (kRoundRobin rotates by it). predicted_ms is filled in every mode.

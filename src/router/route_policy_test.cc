@@ -2,6 +2,7 @@
 
 #include <gtest/gtest.h>
 
+#include <map>
 #include <set>
 
 namespace epara::router {
@@ -13,14 +14,43 @@ RouteCandidate C(const std::string& id, bool local, double net, double wait, dou
 }
 
 TEST(RoutePolicyTest, EarliestPredictedCompletionFirst) {
-  // Local is busy; a remote idle node finishes first despite the network.
+  // Local is busy; a remote idle node finishes first despite the network (c is past 80% of the
+  // SLO, so there is no spread among comfortable peers here).
   const std::vector<RouteCandidate> c = {C("a", true, 0, 90, 30), C("b", false, 1, 0, 30),
-                                         C("c", false, 1, 10, 30)};
+                                         C("c", false, 1, 60, 30)};
   RoutePlan p = PlanRoute(c, 100, Admission::kRejectEarly);
   EXPECT_FALSE(p.reject);
   ASSERT_EQ(p.order, (std::vector<size_t>{1, 2, 0}));
   EXPECT_DOUBLE_EQ(p.predicted_ms[0], 120);
   EXPECT_DOUBLE_EQ(p.predicted_ms[1], 31);
+}
+
+TEST(RoutePolicyTest, ABurstSpreadsOverThePeersThatMeetTheSloWithMargin) {
+  // Local is too slow; peers a (100 ms) and b (150 ms) both finish within 80% of the 600 ms SLO,
+  // c (900 ms) does not. Over many requests the first choice is a or b, a about 1.5x as often
+  // (weights 1 / predicted), never c or local; the rest of the order stays earliest-first.
+  const std::vector<RouteCandidate> c = {C("me", true, 0, 500, 200), C("a", false, 0, 0, 100),
+                                         C("b", false, 0, 50, 100), C("c", false, 0, 800, 100)};
+  std::map<size_t, int> firsts;
+  for (uint64_t turn = 0; turn < 3000; ++turn) {
+    const RoutePlan p = PlanRoute(c, 600, Admission::kRejectEarly, kLocalSloShare, turn);
+    ASSERT_FALSE(p.reject);
+    ASSERT_EQ(p.order.size(), 4u);
+    firsts[p.order.front()]++;
+    EXPECT_EQ(p.order.back(), 3u);  // c: the latest, last
+  }
+  EXPECT_EQ(firsts.size(), 2u);
+  EXPECT_NEAR(static_cast<double>(firsts[1]) / firsts[2], 1.5, 0.25);
+  // Two nodes with the same counter draw differently (the local id is part of the draw).
+  std::vector<RouteCandidate> other = c;
+  other[0].node_id = "you";
+  int differ = 0;
+  for (uint64_t turn = 0; turn < 100; ++turn)
+    differ += PlanRoute(c, 600, Admission::kRejectEarly, kLocalSloShare, turn).order.front() !=
+              PlanRoute(other, 600, Admission::kRejectEarly, kLocalSloShare, turn).order.front();
+  EXPECT_GT(differ, 20);
+  // No SLO: always the earliest.
+  EXPECT_EQ(PlanRoute(c, 0, Admission::kBestEffort, kLocalSloShare, 7).order.front(), 1u);
 }
 
 TEST(RoutePolicyTest, LocalGoesFirstWhenItMeetsTheSloWithMargin) {
