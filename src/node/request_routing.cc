@@ -78,7 +78,7 @@ void NodeAgent::Candidates(const std::string& model,
     remote->push_back(nullptr);
   } else if (auto llm = server_->llms().find(model); llm != server_->llms().end()) {
     local_llm_cost = llm->second->stats();
-    // A local LLM engine: its sequences as the load, its mean TTFT as the service time.
+    // A local LLM engine: its exact queue and measured step costs (llm/step_cost.h).
     router::RouteCandidate c;
     c.node_id = config_.id;
     c.local = true;
