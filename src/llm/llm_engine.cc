@@ -267,13 +267,11 @@ void LlmEngine::Launch(int g) {
     std::this_thread::sleep_for(std::chrono::duration_cast<Clock::duration>(
         std::chrono::duration<double>(computed) * (1.0 / quota - 1.0)));
   }
-  if (!link_ && st.ok()) {  // a head's step time includes the later stages: not its own cost
+  {
     const double ms = std::chrono::duration<double, std::milli>(Clock::now() - t0).count();
     std::lock_guard<std::mutex> lock(mu_);
-    cost_.Observe(decode_seqs, prefill_tokens, ms);
-  }
-  if (prefill_tokens > 0) {
-    std::lock_guard<std::mutex> lock(mu_);
+    // A head's step time includes the later stages: not its own cost.
+    if (!link_ && st.ok()) cost_.Observe(decode_seqs, prefill_tokens, ms);
     stepping_prompt_tokens_ = 0;
   }
   if (!link_ || !st.ok()) {

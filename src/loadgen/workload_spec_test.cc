@@ -4,9 +4,28 @@
 
 #include <filesystem>
 #include <fstream>
+#include <functional>
 
 namespace epara::loadgen {
 namespace {
+
+// A fresh directory for one test's files (the test removes it).
+std::filesystem::path FreshDir(const std::string& prefix) {
+  const auto dir = std::filesystem::temp_directory_path() / (prefix + std::to_string(getpid()));
+  std::filesystem::create_directories(dir);
+  return dir;
+}
+
+// An Azure-trace CSV: the header, then `rows` lines written by `row(csv, i)`.
+void WriteTrace(const std::filesystem::path& file, int rows,
+                const std::function<void(std::ostream&, int)>& row) {
+  std::ofstream csv(file);
+  csv << "TIMESTAMP,ContextTokens,GeneratedTokens\n";
+  for (int i = 0; i < rows; ++i) {
+    row(csv, i);
+    csv << "\n";
+  }
+}
 
 constexpr const char* kMixed = R"(
 name: mixed
@@ -87,7 +106,9 @@ TEST(WorkloadSpecTest, ScheduleIsDeterministicSharedByWeightAndShifted) {
   }
   int seg = 0, llm = 0, seg_before_at_edge = 0, seg_after_elsewhere = 0, big = 0;
   for (size_t i = 0; i < a.size(); ++i) {
-    if (i) EXPECT_LE(a[i - 1].at_s, a[i].at_s);
+    if (i) {
+      EXPECT_LE(a[i - 1].at_s, a[i].at_s);
+    }
     EXPECT_LT(a[i].at_s, 20);
     if (a[i].service == 0) {
       ++seg;
@@ -125,16 +146,11 @@ TEST(WorkloadSpecTest, ScheduleIsDeterministicSharedByWeightAndShifted) {
 }
 
 TEST(WorkloadSpecTest, TraceServicesReplayTheScaledTraceAndReportAMissingFile) {
-  const auto dir =
-      std::filesystem::temp_directory_path() / ("epara_wl_" + std::to_string(getpid()));
-  std::filesystem::create_directories(dir);
-  {
-    std::ofstream csv(dir / "t.csv");
-    csv << "TIMESTAMP,ContextTokens,GeneratedTokens\n";
-    for (int i = 0; i < 100; ++i)
-      csv << "2023-11-16 18:15:" << (i < 10 ? "0" : "") << i / 2 << "." << (i % 2 ? "5" : "0")
-          << "000000," << 100 * (1 + i % 4) << "," << 10 * (1 + i % 3) << "\n";
-  }
+  const auto dir = FreshDir("epara_wl_");
+  WriteTrace(dir / "t.csv", 100, [](std::ostream& csv, int i) {
+    csv << "2023-11-16 18:15:" << (i < 10 ? "0" : "") << i / 2 << "." << (i % 2 ? "5" : "0")
+        << "000000," << 100 * (1 + i % 4) << "," << 10 * (1 + i % 3);
+  });
   std::ofstream(dir / "w.yaml") << "rates: [10]\nduration_s: 3\nservices: [{model: l, kind: llm, "
                                    "trace: t.csv, max_context: 100, slo: {ttft_ms: 9}, ingress: "
                                    "{a: 1}}]\n";
@@ -153,18 +169,13 @@ TEST(WorkloadSpecTest, TraceServicesReplayTheScaledTraceAndReportAMissingFile) {
 }
 
 TEST(WorkloadSpecTest, AddingAHigherRateExtendsTheSameStretchOfTheTrace) {
-  const auto dir =
-      std::filesystem::temp_directory_path() / ("epara_wl2_" + std::to_string(getpid()));
-  std::filesystem::create_directories(dir);
-  {
-    std::ofstream csv(dir / "t.csv");
-    csv << "TIMESTAMP,ContextTokens,GeneratedTokens\n";
-    for (int i = 0; i < 2000;
-         ++i)  // one request per second, lengths that differ request by request
-      csv << "2023-11-16 " << 10 + i / 3600 << ":" << (i / 60 % 60 < 10 ? "0" : "") << i / 60 % 60
-          << ":" << (i % 60 < 10 ? "0" : "") << i % 60 << ".000000," << 50 + (i * 37) % 400 << ","
-          << 5 + (i * 11) % 90 << "\n";
-  }
+  const auto dir = FreshDir("epara_wl2_");
+  // One request per second, lengths that differ request by request.
+  WriteTrace(dir / "t.csv", 2000, [](std::ostream& csv, int i) {
+    csv << "2023-11-16 " << 10 + i / 3600 << ":" << (i / 60 % 60 < 10 ? "0" : "") << i / 60 % 60
+        << ":" << (i % 60 < 10 ? "0" : "") << i % 60 << ".000000," << 50 + (i * 37) % 400 << ","
+        << 5 + (i * 11) % 90;
+  });
   std::vector<std::vector<std::pair<int, int>>> lengths;
   for (const char* rates : {"[4]", "[4, 8]", "[4, 8, 16]"}) {
     std::ofstream(dir / "w.yaml") << "rates: " << rates

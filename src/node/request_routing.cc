@@ -15,6 +15,15 @@ namespace {
 
 using Clock = std::chrono::steady_clock;
 
+// An LLM candidate's time to first token (llm/step_cost.h): the queued prompt tokens and the
+// running batch as its wait, its own prompt's prefill as its service.
+void SetLlmPrediction(double prefill_ms_per_token, double decode_step_ms, int64_t queued_tokens,
+                      int running, int64_t prompt_tokens, router::RouteCandidate* c) {
+  c->expected_wait_ms =
+      llm::PredictTtftMs(prefill_ms_per_token, decode_step_ms, queued_tokens, 0, running);
+  c->service_ms = static_cast<double>(prompt_tokens) * prefill_ms_per_token;
+}
+
 }  // namespace
 
 double NodeAgent::UnmeasuredServiceMs(const std::string& model, double gflops) const {
@@ -87,9 +96,8 @@ void NodeAgent::Candidates(const std::string& model,
     if (st.prefill_ms_per_token > 0) {
       // Exact queue, measured costs: the prefill ahead and the running batch's steps, then its
       // own prompt (a long prompt on a slow device is what a least-outstanding count misses).
-      c.expected_wait_ms = llm::PredictTtftMs(st.prefill_ms_per_token, st.decode_step_ms,
-                                              st.waiting_prompt_tokens, 0, st.running);
-      c.service_ms = static_cast<double>(prompt_tokens) * st.prefill_ms_per_token;
+      SetLlmPrediction(st.prefill_ms_per_token, st.decode_step_ms, st.waiting_prompt_tokens,
+                       st.running, prompt_tokens, &c);
     } else {
       // No step measured yet: every sequence already there slows a new one's first token by
       // about one of its own TTFTs (shared steps).
@@ -153,11 +161,9 @@ void NodeAgent::Candidates(const std::string& model,
     }
     if (prefill_ms > 0) {
       c.network_ms = network_ms;
-      c.expected_wait_ms = llm::PredictTtftMs(
-          prefill_ms, decode_ms,
-          static_cast<int64_t>(load->queued_prompt_tokens) + recent_prompt_tokens, 0,
-          static_cast<int>(load->in_flight));
-      c.service_ms = static_cast<double>(prompt_tokens) * prefill_ms;
+      SetLlmPrediction(prefill_ms, decode_ms,
+                       static_cast<int64_t>(load->queued_prompt_tokens) + recent_prompt_tokens,
+                       static_cast<int>(load->in_flight), prompt_tokens, &c);
       c.outstanding = static_cast<int>(load->queue_length + load->in_flight) + mine;
     } else if (load) {
       c.network_ms = network_ms;

@@ -7,6 +7,38 @@
 
 namespace epara::router {
 
+namespace {
+
+// A uniform number in [0, 1) from `turn` and the local node's id, so nodes with equal request
+// counters still draw differently (splitmix64 finalizer over an FNV-1a mix).
+double UnitDraw(const std::vector<RouteCandidate>& candidates, uint64_t turn) {
+  uint64_t h = turn * 0x9E3779B97F4A7C15ULL;
+  for (const RouteCandidate& c : candidates)
+    if (c.local)
+      for (char ch : c.node_id) h = (h ^ static_cast<unsigned char>(ch)) * 0x100000001B3ULL;
+  h ^= h >> 31;
+  h *= 0xBF58476D1CE4E5B9ULL;
+  h ^= h >> 29;
+  return static_cast<double>(h >> 11) * 0x1.0p-53;
+}
+
+// One of `among` (indices into `predicted_ms`), chosen with probability proportional to
+// 1 / predicted (at least 1 ms), by the draw `u` in [0, 1).
+size_t DrawByInverse(const std::vector<size_t>& among, const std::vector<double>& predicted_ms,
+                     double u) {
+  auto weight = [&](size_t i) { return 1.0 / std::max(1.0, predicted_ms[i]); };
+  double total = 0;
+  for (size_t i : among) total += weight(i);
+  u *= total;
+  for (size_t i : among) {
+    u -= weight(i);
+    if (u < 0) return i;
+  }
+  return among.back();
+}
+
+}  // namespace
+
 double PredictedCompletionMs(const RouteCandidate& c) {
   return c.network_ms + c.expected_wait_ms + c.service_ms;
 }
@@ -29,33 +61,14 @@ RoutePlan PlanRoute(const std::vector<RouteCandidate>& candidates, double slo_ms
   // completion, instead of always the earliest: every ingress node ranks the peers on the same
   // stale digests, and a burst arriving at several of them at once would all go to the one that
   // looked idle (measured in the goodput benchmark: a burst of 8 images at 4 req/s all on the edge
-  // server, 9 late; the baselines' round-robin spread it). The draw is a hash of `turn` and the
-  // local node's id, so nodes with equal counters still draw differently.
-  if (slo_ms > 0 && plan.order.size() > 1) {
+  // server, 9 late; the baselines' round-robin spread it).
+  if (slo_ms > 0) {
     std::vector<size_t> comfortable;
-    double total = 0;
     for (size_t i : plan.order)
-      if (!candidates[i].local && plan.predicted_ms[i] <= local_slo_share * slo_ms) {
+      if (!candidates[i].local && plan.predicted_ms[i] <= local_slo_share * slo_ms)
         comfortable.push_back(i);
-        total += 1.0 / std::max(1.0, plan.predicted_ms[i]);
-      }
     if (comfortable.size() > 1) {
-      uint64_t h = turn * 0x9E3779B97F4A7C15ULL;
-      for (const RouteCandidate& c : candidates)
-        if (c.local)
-          for (char ch : c.node_id) h = (h ^ static_cast<unsigned char>(ch)) * 0x100000001B3ULL;
-      h ^= h >> 31;
-      h *= 0xBF58476D1CE4E5B9ULL;
-      h ^= h >> 29;
-      double u = static_cast<double>(h >> 11) * 0x1.0p-53 * total;
-      size_t pick = comfortable.back();
-      for (size_t i : comfortable) {
-        u -= 1.0 / std::max(1.0, plan.predicted_ms[i]);
-        if (u < 0) {
-          pick = i;
-          break;
-        }
-      }
+      const size_t pick = DrawByInverse(comfortable, plan.predicted_ms, UnitDraw(candidates, turn));
       auto at = std::find(plan.order.begin(), plan.order.end(), pick);
       std::rotate(plan.order.begin(), at, at + 1);
     }
