@@ -85,9 +85,9 @@ OpenLoopResult RunOpenLoop(const std::vector<double>& times_s,
       const auto k_due = due_of(k);
       f->thread = std::thread([&, k, k_due, raw, realtime] {
         if (realtime && EnterRealtime(1)) {
-          // A real-time timer wake preempts at once, but takes ~0.07 ms on this VM: wake a little
-          // early and spin the rest.
-          std::this_thread::sleep_until(k_due - std::chrono::microseconds(200));
+          // A real-time timer wake preempts at once but is sometimes ms late in a VM (see the
+          // header): wake `spin` early and spin the rest.
+          std::this_thread::sleep_until(k_due - options.spin);
           while (Clock::now() < k_due) {
           }
         } else {

@@ -38,12 +38,11 @@ TEST(OpenLoopTest, RequestsLeaveOnScheduleEvenWhileEarlierOnesAreOutstanding) {
 }
 
 // The generator's self-check (issue 7) against a real HTTP server on a free loopback port, at 50
-// requests/s. Asserted: every request answered and the median send lateness under 0.2 ms (the
-// mechanism: requests leave on time whenever the process gets a core). Printed, not asserted: the
-// p99 the issue asks <= 1 ms. It is a property of the host as much as of the generator: with
-// real-time scheduling, runs of this test on the shared dev VM gave either p99 0.04-0.05 ms or,
-// in about half of them, 1.7-7 ms from stalls of several ms that hit every thread at once (no other
-// load on the host; under CFS it was 0.4-8 ms).
+// requests/s. Asserted: every request answered, the median send lateness under 0.2 ms and, when
+// the generator may use real-time scheduling, the p99 the issue asks (<= 1 ms). Without that
+// privilege the CFS wake-ups leave the p99 to the host's other load (0.4-8 ms on the shared dev
+// VM), so it is printed, not asserted. With it and the 3 ms spin, 15 runs here gave p99 0.02-0.04
+// ms, 2 of 3,000 requests later than 1 ms (one VM stall each).
 TEST(OpenLoopTest, SendsLeaveOnTimeAgainstARealServer) {
   httplib::Server server;
   server.Post("/echo", [](const httplib::Request& req, httplib::Response& res) {
@@ -78,12 +77,13 @@ TEST(OpenLoopTest, SendsLeaveOnTimeAgainstARealServer) {
   EXPECT_EQ(ok.load(), 200);
   EXPECT_GE(r.lateness_p50_ms, 0);
   EXPECT_LE(r.lateness_p50_ms, 0.2) << "p99 " << r.lateness_p99_ms << " max " << r.lateness_max_ms;
-  std::printf(
-      "send lateness: p50 %.3f ms, p99 %.3f ms, max %.3f ms, real-time scheduling %s (issue 7 "
-      "asks p99 <= 1 ms)\n",
-      r.lateness_p50_ms, r.lateness_p99_ms, r.lateness_max_ms, r.realtime ? "on" : "off");
+  if (r.realtime) EXPECT_LE(r.lateness_p99_ms, 1.0) << "max " << r.lateness_max_ms;
+  std::printf("send lateness: p50 %.3f ms, p99 %.3f ms, max %.3f ms, real-time scheduling %s\n",
+              r.lateness_p50_ms, r.lateness_p99_ms, r.lateness_max_ms, r.realtime ? "on" : "off");
   if (!r.realtime)
-    std::printf("no permission for SCHED_FIFO (run as root or with CAP_SYS_NICE): CFS wake-ups\n");
+    std::printf(
+        "no permission for SCHED_FIFO (run as root or with CAP_SYS_NICE): CFS wake-ups, p99 not "
+        "asserted\n");
 }
 
 TEST(OpenLoopTest, ADispatcherLaterThanTheLeadStillStartsEveryRequest) {
