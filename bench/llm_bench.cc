@@ -188,6 +188,13 @@ int main(int argc, char** argv) {
   int threads = 0;
   app.add_option("--threads", threads, "Intra-op threads (0: all cores)")->capture_default_str();
   app.add_option("--out", out, "Write the JSON result here");
+  std::vector<int> batches = {1, 4, 16, 64};
+  app.add_option("--batches", batches, "Decode batch sizes (b16/b1 needs 1 and 16)")
+      ->delimiter(',')
+      ->capture_default_str();
+  bool libtorch_ops = true;
+  app.add_flag("!--no-libtorch-ops", libtorch_ops,
+               "Skip the batch-1 comparison with LibTorch ops (slow; for profiling)");
   CLI11_PARSE(app, argc, argv);
   ConfigureHostAllocatorForInference();
   namespace fs = std::filesystem;
@@ -219,7 +226,6 @@ int main(int argc, char** argv) {
 
   // Rounds: the bandwidth bound and every decode batch size back to back, so the shared
   // machine's drift hits the bound and the measurement alike; ratios are per round.
-  const std::vector<int> batches = {1, 4, 16, 64};
   nlohmann::json per_round = nlohmann::json::array();
   std::vector<double> frac_bound, b16_over_b1, kernel_over_torch_b1;
   SpinPool pool(cores);
@@ -237,17 +243,19 @@ int main(int argc, char** argv) {
       tps[batch].push_back(t);
       row["decode_tokens_per_s"][std::to_string(batch)] = t;
     }
-    const double torch_b1 = DecodeTokensPerSecond(*m_torch, 1, steps);
-    row["decode_tokens_per_s_libtorch_ops"]["1"] = torch_b1;
-    const double b1 = tps[1].back();
+    // This round's tokens/s at `batch`; 0 when --batches left it out.
+    const auto last = [&](int batch) { return tps.count(batch) ? tps[batch].back() : 0.0; };
+    const double torch_b1 = libtorch_ops ? DecodeTokensPerSecond(*m_torch, 1, steps) : 0;
+    if (libtorch_ops) row["decode_tokens_per_s_libtorch_ops"]["1"] = torch_b1;
+    const double b1 = last(1);
     frac_bound.push_back(read_s / decode_s);
-    b16_over_b1.push_back(tps[16].back() / b1);
-    kernel_over_torch_b1.push_back(b1 / torch_b1);
+    if (b1 > 0 && last(16) > 0) b16_over_b1.push_back(last(16) / b1);
+    if (b1 > 0 && torch_b1 > 0) kernel_over_torch_b1.push_back(b1 / torch_b1);
     std::fprintf(stderr,
                  "round %d: paired bound %.0f tok/s, decode %.0f (%.2f of bound) | b1 %.0f "
                  "(LibTorch ops %.0f) b4 %.0f b16 %.0f b64 %.0f\n",
-                 r, steps / read_s, steps / decode_s, frac_bound.back(), b1, torch_b1,
-                 tps[4].back(), tps[16].back(), tps[64].back());
+                 r, steps / read_s, steps / decode_s, frac_bound.back(), b1, torch_b1, last(4),
+                 last(16), last(64));
     per_round.push_back(row);
   }
   result["rounds"] = per_round;

@@ -200,9 +200,12 @@ void Generate(const ServerContext& ctx, const HttpRequest& req, HttpResponse* re
 
   auto ch = std::make_shared<StreamChannel>();
   gen.on_delta = [ch](const std::string& delta) {
-    std::lock_guard<std::mutex> lock(ch->mu);
-    if (ch->client_gone) return false;  // cancels the sequence
-    ch->deltas.push_back(delta);
+    {
+      std::lock_guard<std::mutex> lock(ch->mu);
+      if (ch->client_gone) return false;  // cancels the sequence
+      ch->deltas.push_back(delta);
+    }
+    // Outside the lock: the woken writer does not block on a mutex the engine still holds.
     ch->cv.notify_one();
     return true;
   };
@@ -255,8 +258,10 @@ void Generate(const ServerContext& ctx, const HttpRequest& req, HttpResponse* re
       pending.swap(ch->deltas);
       const bool done = ch->done;
       lock.unlock();
-      for (const std::string& d : pending)
-        if (ok) ok = write(delta_event(d));
+      // Deltas that queued while the writer was away leave in one socket write.
+      std::string events;
+      for (const std::string& d : pending) events += delta_event(d);
+      if (ok && !events.empty()) ok = write(events);
       if (!ok) {
         std::lock_guard<std::mutex> l2(ch->mu);
         ch->client_gone = true;  // the next delta cancels; keep waiting for on_done below
