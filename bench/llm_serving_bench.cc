@@ -64,9 +64,7 @@ double RunClients(int n, F&& client) {
 }
 
 Window Direct(llm::LlmEngine& engine, const Load& load) {
-  std::vector<int32_t> prompt{engine.tokenizer().bos_id()};
-  for (int32_t id : llm::EncodeWithSpecialTokens(engine.tokenizer(), load.prompt))
-    prompt.push_back(id);
+  const std::vector<int32_t> prompt = llm::PromptIds(engine.tokenizer(), load.prompt);
   std::atomic<int64_t> tokens{0}, failures{0};
   Window w;
   w.seconds = RunClients(load.clients, [&](int) {

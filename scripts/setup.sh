@@ -8,6 +8,7 @@ cd "$(dirname "$0")/.."
 # (6.5 vs 108 GFLOP/s measured for a 1024^2 matrix product on 2 cores).
 # libsentencepiece-dev is only for a test: epara reads tokenizer.model itself and the test checks
 # it against the reference library (the library cannot be loaded next to LibTorch).
+# libonig-dev: the regexes of Hugging Face tokenizer.json pre-tokenizers (Oniguruma, as there).
 # gRPC + protobuf: the node-to-node protocol (src/peer/peer.proto).
 # etcd-server: the cluster store for nodes on several machines (tests start their own on free
 # loopback ports; Debian's package may also start a system etcd on 127.0.0.1:2379).
@@ -15,7 +16,7 @@ PACKAGES=(
   build-essential cmake pkg-config curl
   libtorch-dev libopenblas0-pthread
   libcpp-httplib-dev nlohmann-json3-dev libspdlog-dev libcli11-dev libyaml-cpp-dev
-  libpng-dev libturbojpeg0-dev
+  libpng-dev libturbojpeg0-dev libonig-dev
   libgtest-dev libgmock-dev
   libsentencepiece-dev
   etcd-server

@@ -166,9 +166,7 @@ void Generate(const ServerContext& ctx, const HttpRequest& req, HttpResponse* re
   bool stream = false, include_usage = false;
   if (Status s = ParseCommon(j, &gen, &stream, &include_usage); !s.ok())
     return WriteOpenAiError(s, res);
-  gen.prompt.push_back(engine.tokenizer().bos_id());
-  for (int32_t id : llm::EncodeWithSpecialTokens(engine.tokenizer(), prompt))
-    gen.prompt.push_back(id);
+  gen.prompt = llm::PromptIds(engine.tokenizer(), prompt);
 
   static std::atomic<uint64_t> counter{0};
   const std::string id = (chat ? "chatcmpl-" : "cmpl-") + std::to_string(++counter);

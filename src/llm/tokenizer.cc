@@ -8,6 +8,9 @@
 #include <sstream>
 
 #include "llm/sentencepiece.h"
+#if EPARA_HAVE_ONIG
+#include "llm/bpe_tokenizer.h"
+#endif
 
 namespace epara::llm {
 
@@ -32,12 +35,27 @@ Status LoadTokenizer(const std::string& model_dir, std::unique_ptr<Tokenizer>* o
     *out = std::move(t);
     return Status::Ok();
   }
+  const fs::path hf = fs::path(model_dir) / "tokenizer.json";
+  if (fs::exists(hf)) {
+#if EPARA_HAVE_ONIG
+    std::unique_ptr<BpeTokenizer> t;
+    EPARA_RETURN_IF_ERROR(BpeTokenizer::Load(
+        hf.string(), (fs::path(model_dir) / "tokenizer_config.json").string(), &t));
+    *out = std::move(t);
+    return Status::Ok();
+#else
+    return Status(StatusCode::kUnimplemented,
+                  hf.string() +
+                      ": this build has no tokenizer.json support (build with "
+                      "libonig-dev installed)");
+#endif
+  }
   const fs::path p = fs::path(model_dir) / "epara_tokenizer.json";
   std::ifstream in(p);
   if (!in)
     return NotFound(model_dir +
-                    ": no tokenizer (expected tokenizer.model or epara_tokenizer.json; "
-                    "tokenizer.json alone is not supported yet)");
+                    ": no tokenizer (expected tokenizer.model, tokenizer.json or "
+                    "epara_tokenizer.json)");
   std::stringstream ss;
   ss << in.rdbuf();
   auto j = nlohmann::json::parse(ss.str(), nullptr, false);
@@ -69,6 +87,13 @@ std::vector<int32_t> EncodeWithSpecialTokens(const Tokenizer& tokenizer, std::st
     begin = at;
   }
   flush(text.substr(begin));
+  return ids;
+}
+
+std::vector<int32_t> PromptIds(const Tokenizer& tokenizer, std::string_view text) {
+  std::vector<int32_t> ids = EncodeWithSpecialTokens(tokenizer, text);
+  const int32_t bos = tokenizer.bos_id();
+  if (bos >= 0 && (ids.empty() || ids.front() != bos)) ids.insert(ids.begin(), bos);
   return ids;
 }
 

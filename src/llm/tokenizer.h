@@ -1,5 +1,6 @@
-// Tokenizers. A model folder provides one of:
+// Tokenizers. A model folder provides one of (first found wins):
 //   tokenizer.model        SentencePiece (BPE or unigram; llm/sentencepiece.h)
+//   tokenizer.json         Hugging Face byte-level BPE (llm/bpe_tokenizer.h; Llama-3, SmolLM)
 //   epara_tokenizer.json   {"type": "bytes"}: the byte-level tokenizer of the demo models
 //                          (ids 0 <pad>, 1 <s>, 2 </s>, then 3 + byte)
 // and optionally tokenizer_config.json with a chat template (llm/chat_template.h).
@@ -25,7 +26,9 @@ class Tokenizer {
   // The bytes of one token (empty for special tokens). Concatenating pieces gives the text, so
   // streaming can emit text as tokens arrive (see Utf8Assembler).
   virtual std::string Piece(int32_t id) const = 0;
+  // The token prompts start with; -1 when the tokenizer adds none (GPT-2-style BPE).
   virtual int32_t bos_id() const = 0;
+  // -1 when the tokenizer names none (the model's config.json may still list EOS ids).
   virtual int32_t eos_id() const = 0;
   virtual int vocab_size() const = 0;
   // Token strings recognized as one token in prompts (e.g. "<s>", "</s>") with their ids, longest
@@ -41,6 +44,10 @@ class Tokenizer {
 // with Encode(), each part on its own (so a SentencePiece model gives each part its dummy prefix,
 // like Llama-family tokenizer.json files do).
 std::vector<int32_t> EncodeWithSpecialTokens(const Tokenizer& tokenizer, std::string_view text);
+
+// A prompt's ids: BOS (when the tokenizer has one and the text does not already start with it,
+// as a chat template's text may) and then EncodeWithSpecialTokens(text).
+std::vector<int32_t> PromptIds(const Tokenizer& tokenizer, std::string_view text);
 
 class ByteTokenizer final : public Tokenizer {
  public:

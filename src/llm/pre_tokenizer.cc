@@ -1,0 +1,207 @@
+#include "llm/pre_tokenizer.h"
+
+#include <oniguruma.h>
+
+#include <mutex>
+#include <nlohmann/json.hpp>
+
+namespace epara::llm {
+namespace {
+
+using json = nlohmann::json;
+
+void InitOniguruma() {
+  static std::once_flag once;
+  std::call_once(once, [] {
+    OnigEncoding encodings[] = {ONIG_ENCODING_UTF8};
+    onig_initialize(encodings, 1);
+  });
+}
+
+// A compiled pattern; every match becomes a piece of its own, and so does the text between
+// matches (the "Isolated" behavior).
+class RegexSplit final : public PreTokenizer {
+ public:
+  static Status Compile(std::string_view pattern, const std::string& origin,
+                        const std::string& field, std::unique_ptr<PreTokenizer>* out) {
+    InitOniguruma();
+    auto split = std::unique_ptr<RegexSplit>(new RegexSplit);
+    OnigErrorInfo info;
+    const auto* p = reinterpret_cast<const OnigUChar*>(pattern.data());
+    const int r = onig_new(&split->regex_, p, p + pattern.size(), ONIG_OPTION_NONE,
+                           ONIG_ENCODING_UTF8, ONIG_SYNTAX_DEFAULT, &info);
+    if (r != ONIG_NORMAL) {
+      split->regex_ = nullptr;
+      OnigUChar message[ONIG_MAX_ERROR_MESSAGE_LEN];
+      onig_error_code_to_str(message, r, &info);
+      return InvalidArgument(origin + ": field '" + field +
+                             "': bad regex: " + reinterpret_cast<char*>(message));
+    }
+    *out = std::move(split);
+    return Status::Ok();
+  }
+
+  ~RegexSplit() override {
+    if (regex_ != nullptr) onig_free(regex_);
+  }
+
+  void Split(std::string_view text, std::vector<std::string>* out) const override {
+    const auto* begin = reinterpret_cast<const OnigUChar*>(text.data());
+    const auto* end = begin + text.size();
+    OnigRegion* region = onig_region_new();
+    size_t piece_start = 0, at = 0;
+    {
+      // Oniguruma's search is documented thread-safe per regex only in some builds; the words of
+      // one prompt take microseconds, so serializing costs nothing that matters.
+      std::lock_guard<std::mutex> lock(mu_);
+      while (at < text.size()) {
+        const int r = onig_search(regex_, begin, end, begin + at, end, region, ONIG_OPTION_NONE);
+        if (r < 0) break;  // ONIG_MISMATCH (or an error): the rest is one piece
+        const size_t m0 = static_cast<size_t>(region->beg[0]);
+        const size_t m1 = static_cast<size_t>(region->end[0]);
+        if (m1 == m0) {  // an empty match cuts nothing; look again one character on
+          at = m0 + CharLength(text, m0);
+          continue;
+        }
+        if (m0 > piece_start) out->emplace_back(text.substr(piece_start, m0 - piece_start));
+        out->emplace_back(text.substr(m0, m1 - m0));
+        piece_start = at = m1;
+      }
+    }
+    onig_region_free(region, 1);
+    if (piece_start < text.size()) out->emplace_back(text.substr(piece_start));
+  }
+
+ private:
+  RegexSplit() = default;
+  static size_t CharLength(std::string_view text, size_t at) {
+    const unsigned char c = static_cast<unsigned char>(text[at]);
+    const size_t n = c < 0x80 ? 1 : c >= 0xF0 ? 4 : c >= 0xE0 ? 3 : c >= 0xC0 ? 2 : 1;
+    return std::min(n, text.size() - at);
+  }
+
+  regex_t* regex_ = nullptr;
+  mutable std::mutex mu_;
+};
+
+class PrefixSpace final : public PreTokenizer {
+ public:
+  explicit PrefixSpace(std::unique_ptr<PreTokenizer> then) : then_(std::move(then)) {}
+  void Split(std::string_view text, std::vector<std::string>* out) const override {
+    if (text.empty() || text[0] == ' ') return Whole(text, out);
+    Whole(" " + std::string(text), out);
+  }
+
+ private:
+  void Whole(std::string_view text, std::vector<std::string>* out) const {
+    if (then_) return then_->Split(text, out);
+    out->emplace_back(text);
+  }
+  std::unique_ptr<PreTokenizer> then_;
+};
+
+class Sequence final : public PreTokenizer {
+ public:
+  explicit Sequence(std::vector<std::unique_ptr<PreTokenizer>> steps) : steps_(std::move(steps)) {}
+  void Split(std::string_view text, std::vector<std::string>* out) const override {
+    std::vector<std::string> pieces{std::string(text)}, next;
+    for (const auto& step : steps_) {
+      next.clear();
+      for (const std::string& p : pieces) step->Split(p, &next);
+      pieces.swap(next);
+    }
+    for (std::string& p : pieces) out->push_back(std::move(p));
+  }
+
+ private:
+  std::vector<std::unique_ptr<PreTokenizer>> steps_;
+};
+
+class NoSplit final : public PreTokenizer {
+ public:
+  void Split(std::string_view text, std::vector<std::string>* out) const override {
+    out->emplace_back(text);
+  }
+};
+
+// Regex special characters escaped, so a {"String": S} pattern matches S literally.
+std::string EscapeLiteral(std::string_view s) {
+  std::string out;
+  for (char c : s) {
+    if (std::string_view("\\^$.|?*+()[]{}").find(c) != std::string_view::npos) out += '\\';
+    out += c;
+  }
+  return out;
+}
+
+// "<origin>: field '<field>': <what>", the form every model-folder error takes.
+Status Bad(const std::string& origin, const std::string& field, const std::string& what) {
+  return InvalidArgument(origin + ": field '" + field + "': " + what);
+}
+
+Status Build(const json& j, const std::string& origin, const std::string& field,
+             std::unique_ptr<PreTokenizer>* out) {
+  if (j.is_null()) {
+    *out = std::make_unique<NoSplit>();
+    return Status::Ok();
+  }
+  if (!j.is_object() || !j.contains("type") || !j["type"].is_string())
+    return Bad(origin, field, "expected an object with a string 'type'");
+  const std::string type = j["type"].get<std::string>();
+  if (type == "Sequence") {
+    if (!j.contains("pretokenizers") || !j["pretokenizers"].is_array())
+      return Bad(origin, field + ".pretokenizers", "expected an array");
+    std::vector<std::unique_ptr<PreTokenizer>> steps;
+    for (size_t i = 0; i < j["pretokenizers"].size(); ++i) {
+      std::unique_ptr<PreTokenizer> step;
+      EPARA_RETURN_IF_ERROR(Build(j["pretokenizers"][i], origin,
+                                  field + ".pretokenizers[" + std::to_string(i) + "]", &step));
+      steps.push_back(std::move(step));
+    }
+    *out = std::make_unique<Sequence>(std::move(steps));
+    return Status::Ok();
+  }
+  if (type == "Split") {
+    if (j.value("invert", false)) return Bad(origin, field + ".invert", "only false is supported");
+    const std::string behavior = j.value("behavior", "Isolated");
+    if (behavior != "Isolated")
+      return Bad(origin, field + ".behavior",
+                 "'" + behavior + "' is not supported (only \"Isolated\")");
+    const json& p = j.contains("pattern") ? j["pattern"] : json();
+    if (p.is_object() && p.contains("Regex") && p["Regex"].is_string())
+      return RegexSplit::Compile(p["Regex"].get<std::string>(), origin, field + ".pattern.Regex",
+                                 out);
+    if (p.is_object() && p.contains("String") && p["String"].is_string())
+      return RegexSplit::Compile(EscapeLiteral(p["String"].get<std::string>()), origin,
+                                 field + ".pattern.String", out);
+    return Bad(origin, field + ".pattern", "expected {\"Regex\": ...} or {\"String\": ...}");
+  }
+  if (type == "ByteLevel") {
+    std::unique_ptr<PreTokenizer> words;
+    if (j.value("use_regex", true))
+      EPARA_RETURN_IF_ERROR(RegexSplit::Compile(kGpt2Pattern, origin, field, &words));
+    if (j.value("add_prefix_space", false))
+      *out = std::make_unique<PrefixSpace>(std::move(words));
+    else if (words)
+      *out = std::move(words);
+    else
+      *out = std::make_unique<NoSplit>();
+    return Status::Ok();
+  }
+  if (type == "Digits")
+    return RegexSplit::Compile(j.value("individual_digits", false) ? R"(\p{N})" : R"(\p{N}+)",
+                               origin, field, out);
+  return Bad(origin, field + ".type",
+             "'" + type + "' is not supported (Split, ByteLevel, Digits, Sequence are)");
+}
+
+}  // namespace
+
+Status PreTokenizer::FromJson(const std::string& json_text, const std::string& origin,
+                              std::unique_ptr<PreTokenizer>* out) {
+  const json j = json::parse(json_text, nullptr, false);
+  if (j.is_discarded()) return Bad(origin, "pre_tokenizer", "not JSON");
+  return Build(j, origin, "pre_tokenizer", out);
+}
+
+}  // namespace epara::llm
