@@ -4,10 +4,14 @@
 #include <unistd.h>
 
 #include <filesystem>
+#include <fstream>
 #include <future>
 #include <mutex>
 
 #include "llm/tiny_llm_testing.h"
+#if EPARA_HAVE_ONIG
+#include "llm/bpe_tokenizer.h"
+#endif
 
 namespace epara::llm {
 namespace {
@@ -231,6 +235,65 @@ TEST(StepPlannerTest, AdmitsInOrderWithinMemoryTokenAndCountLimits) {
   p = PlanStep(0, 0, {{80, 1}}, l);
   EXPECT_EQ(p.admit, 1);  // a prompt over the token budget still runs, alone
 }
+
+#if EPARA_HAVE_ONIG
+// The demo model with its byte tokenizer rewritten as a Hugging Face tokenizer.json (byte-level
+// BPE without merges: byte b is id 3 + b, <s> and </s> added tokens, BOS from the template) must
+// prompt and generate exactly as with epara_tokenizer.json.
+TEST_F(LlmEngineTest, ATokenizerJsonWithTheSameVocabularyGivesTheSameText) {
+  const fs::path hf = *dir_ / "llama-demo-hf";
+  fs::create_directories(hf);
+  for (const char* f : {"config.json", "model.safetensors"})
+    fs::copy_file(*dir_ / "llama-demo" / f, hf / f, fs::copy_options::overwrite_existing);
+  std::string vocab;
+  for (int b = 0; b < 256; ++b) {
+    // ByteLevelChar is UTF-8 without quotes or backslashes but for '"' and '\\' themselves.
+    std::string ch = ByteLevelChar(static_cast<unsigned char>(b));
+    if (ch == "\"" || ch == "\\") ch = "\\" + ch;
+    vocab += (b ? ", \"" : "\"") + ch + "\": " + std::to_string(ByteTokenizer::kOffset + b);
+  }
+  std::ofstream(hf / "tokenizer.json")
+      << R"({"model": {"type": "BPE", "vocab": {)" << vocab << R"(}, "merges": []},
+  "pre_tokenizer": {"type": "ByteLevel", "add_prefix_space": false, "use_regex": true},
+  "added_tokens": [{"id": 0, "content": "<pad>", "special": true},
+                   {"id": 1, "content": "<s>", "special": true},
+                   {"id": 2, "content": "</s>", "special": true}],
+  "post_processor": {"type": "TemplateProcessing",
+                     "single": [{"SpecialToken": {"id": "<s>", "type_id": 0}},
+                                {"Sequence": {"id": "A", "type_id": 0}}]}})";
+  std::ofstream(hf / "tokenizer_config.json") << R"({"eos_token": "</s>"})";
+
+  std::unique_ptr<Tokenizer> bytes, bpe;
+  ASSERT_TRUE(LoadTokenizer((*dir_ / "llama-demo").string(), &bytes).ok());
+  const Status loaded = LoadTokenizer(hf.string(), &bpe);
+  ASSERT_TRUE(loaded.ok()) << loaded.ToString();
+  const std::string prompt = "The quick \"brown\" fox\\ 123\n";
+  ASSERT_EQ(PromptIds(*bpe, prompt), PromptIds(*bytes, prompt));
+  EXPECT_EQ(bpe->eos_id(), ByteTokenizer::kEos);
+
+  std::string texts[2];
+  int i = 0;
+  for (const fs::path& d : {*dir_ / "llama-demo", hf}) {
+    std::unique_ptr<LlamaModel> m;
+    std::unique_ptr<Tokenizer> t;
+    ASSERT_TRUE(LlamaModel::Load(d.string(), {"cpu", 1}, &m).ok());
+    ASSERT_TRUE(LoadTokenizer(d.string(), &t).ok());
+    GenerationRequest r;
+    r.prompt = PromptIds(*t, prompt);
+    r.max_tokens = 16;
+    r.ignore_eos = true;
+    std::unique_ptr<LlmEngine> e;
+    ASSERT_TRUE(LlmEngine::Create(std::move(m), std::move(t), {}, &e).ok());
+    auto f = Run(*e, r);
+    const GenerationResult res = Await(f);
+    ASSERT_TRUE(res.status.ok()) << res.status.ToString();
+    EXPECT_EQ(res.completion_tokens, 16);
+    texts[i++] = res.text;
+  }
+  EXPECT_FALSE(texts[0].empty());
+  EXPECT_EQ(texts[1], texts[0]);
+}
+#endif
 
 }  // namespace
 }  // namespace epara::llm
