@@ -7,6 +7,8 @@
 #include <queue>
 #include <sstream>
 
+#include "llm/json_field.h"
+
 namespace epara::llm {
 namespace {
 
@@ -88,21 +90,27 @@ std::string TokenString(const json& j) {
   return "";
 }
 
-// The special token a TemplateProcessing puts before the sequence in "single", or "".
+// j[key] when it is a string, else "".
+std::string StringAt(const json& j, const char* key) {
+  return j.is_object() && j.contains(key) && j[key].is_string() ? j[key].get<std::string>() : "";
+}
+
+// The special token a TemplateProcessing puts before the sequence in "single", or "" (nothing
+// else of a post-processor matters here, so other shapes are not errors).
 std::string LeadingTemplateToken(const json& pp) {
   if (!pp.is_object()) return "";
-  if (pp.value("type", "") == "Sequence" && pp.contains("processors") &&
+  if (StringAt(pp, "type") == "Sequence" && pp.contains("processors") &&
       pp["processors"].is_array()) {
     for (const json& p : pp["processors"])
       if (std::string t = LeadingTemplateToken(p); !t.empty()) return t;
     return "";
   }
-  if (pp.value("type", "") != "TemplateProcessing" || !pp.contains("single") ||
+  if (StringAt(pp, "type") != "TemplateProcessing" || !pp.contains("single") ||
       !pp["single"].is_array() || pp["single"].empty())
     return "";
   const json& first = pp["single"][0];
   if (first.is_object() && first.contains("SpecialToken") && first["SpecialToken"].is_object())
-    return first["SpecialToken"].value("id", "");
+    return StringAt(first["SpecialToken"], "id");
   return "";
 }
 
@@ -120,9 +128,14 @@ Status BpeTokenizer::Load(const std::string& path, const std::string& config_pat
   if (!j.is_object() || !j.contains("model") || !j["model"].is_object())
     return bad("model", "missing");
   const json& m = j["model"];
-  if (m.value("type", "BPE") != "BPE")
-    return bad("model.type", "'" + m.value("type", "") + "' is not supported (only BPE)");
-  if (m.value("byte_fallback", false))
+  auto t = std::unique_ptr<BpeTokenizer>(new BpeTokenizer);
+  std::string type = "BPE";
+  bool byte_fallback = false;
+  EPARA_RETURN_IF_ERROR(GetField(m, "type", path, "model", &type));
+  EPARA_RETURN_IF_ERROR(GetField(m, "byte_fallback", path, "model", &byte_fallback));
+  EPARA_RETURN_IF_ERROR(GetField(m, "ignore_merges", path, "model", &t->ignore_merges_));
+  if (type != "BPE") return bad("model.type", "'" + type + "' is not supported (only BPE)");
+  if (byte_fallback)
     return bad("model.byte_fallback",
                "SentencePiece-style BPE is read from tokenizer.model, which this folder lacks");
   if (j.contains("normalizer") && !j["normalizer"].is_null())
@@ -132,7 +145,6 @@ Status BpeTokenizer::Load(const std::string& path, const std::string& config_pat
   if (!m.contains("merges") || !m["merges"].is_array())
     return bad("model.merges", "expected an array");
 
-  auto t = std::unique_ptr<BpeTokenizer>(new BpeTokenizer);
   int32_t max_id = -1;
   for (const auto& [token, id] : m["vocab"].items()) {
     if (!id.is_number_integer() || id.get<int64_t>() < 0 || id.get<int64_t>() > (1 << 24))
@@ -155,7 +167,6 @@ Status BpeTokenizer::Load(const std::string& path, const std::string& config_pat
     }
     t->ranks_.emplace(std::move(key), static_cast<int>(i));  // the first rank of a pair wins
   }
-  t->ignore_merges_ = m.value("ignore_merges", false);
   if (m.contains("unk_token") && m["unk_token"].is_string()) {
     const auto it = t->vocab_.find(m["unk_token"].get<std::string>());
     if (it != t->vocab_.end()) t->unk_ = it->second;
@@ -174,7 +185,10 @@ Status BpeTokenizer::Load(const std::string& path, const std::string& config_pat
         return bad("added_tokens[" + std::to_string(i) + "]",
                    "expected {\"id\": N, \"content\": non-empty string}");
       added.emplace_back(a["id"].get<int32_t>(), a["content"].get<std::string>());
-      special.push_back(a.value("special", false));
+      bool is_special = false;
+      EPARA_RETURN_IF_ERROR(
+          GetField(a, "special", path, "added_tokens[" + std::to_string(i) + "]", &is_special));
+      special.push_back(is_special);
       max_id = std::max(max_id, added.back().first);
     }
   }

@@ -153,6 +153,15 @@ TEST(BpeTokenizerTest, Gpt2PatternSplitsWordsNumbersAndTrailingSpace) {
             (std::vector<std::string>{"Hello", " world", "'s", " 123", " ", " x", "\n"}));
 }
 
+TEST(BpeTokenizerTest, AddPrefixSpaceGivesTheFirstWordALeadingSpaceOnce) {
+  json pre = Gpt2PreTokenizer();
+  pre["add_prefix_space"] = true;
+  auto t = MustLoad("prefix", {{"model", ByteLevelModel({})}, {"pre_tokenizer", pre}});
+  ASSERT_TRUE(t);
+  EXPECT_EQ(t->PreTokenize("hello world"), (std::vector<std::string>{" hello", " world"}));
+  EXPECT_EQ(t->PreTokenize(" x"), (std::vector<std::string>{" x"}));
+}
+
 TEST(BpeTokenizerTest, Llama3PatternCaseFoldsContractionsAndGroupsDigitsByThree) {
   auto t =
       MustLoad("llama3", {{"model", ByteLevelModel({})}, {"pre_tokenizer", Llama3PreTokenizer()}});
@@ -235,6 +244,12 @@ TEST(BpeTokenizerTest, MalformedFilesGetAnErrorNamingTheField) {
   json bad_added = good;
   bad_added["added_tokens"] = json::array({{{"id", 3}}});
   cases.push_back({"added", bad_added, "'added_tokens[0]'"});
+  json type_number = good;
+  type_number["model"]["type"] = 5;
+  cases.push_back({"typenumber", type_number, "'model.type' has the wrong type"});
+  json flag_string = good;
+  flag_string["pre_tokenizer"]["use_regex"] = "yes";
+  cases.push_back({"flagstring", flag_string, "'pre_tokenizer.use_regex' has the wrong type"});
   for (const Case& c : cases) {
     std::unique_ptr<BpeTokenizer> t;
     const Status s = LoadFrom(FreshDir(c.name), c.tokenizer, nullptr, &t);

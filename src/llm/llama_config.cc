@@ -5,44 +5,32 @@
 #include <nlohmann/json.hpp>
 #include <sstream>
 
+#include "llm/json_field.h"
+
 namespace epara::llm {
-namespace {
 
 using json = nlohmann::json;
-
-template <typename T>
-Status Get(const json& j, const char* key, const std::string& origin, T* out, bool required) {
-  if (!j.contains(key) || j[key].is_null()) {
-    if (required) return InvalidArgument(origin + ": field '" + key + "' missing");
-    return Status::Ok();
-  }
-  try {
-    *out = j[key].get<T>();
-  } catch (const json::exception&) {
-    return InvalidArgument(origin + ": field '" + key + "' has the wrong type");
-  }
-  return Status::Ok();
-}
-
-}  // namespace
 
 Status ParseLlamaConfig(const std::string& json_text, const std::string& origin, LlamaConfig* out) {
   json j = json::parse(json_text, nullptr, false);
   if (j.is_discarded() || !j.is_object()) return InvalidArgument(origin + ": not a JSON object");
   LlamaConfig c;
-  EPARA_RETURN_IF_ERROR(Get(j, "vocab_size", origin, &c.vocab_size, true));
-  EPARA_RETURN_IF_ERROR(Get(j, "hidden_size", origin, &c.hidden_size, true));
-  EPARA_RETURN_IF_ERROR(Get(j, "intermediate_size", origin, &c.intermediate_size, true));
-  EPARA_RETURN_IF_ERROR(Get(j, "num_hidden_layers", origin, &c.num_hidden_layers, true));
-  EPARA_RETURN_IF_ERROR(Get(j, "num_attention_heads", origin, &c.num_attention_heads, true));
-  c.num_key_value_heads = c.num_attention_heads;
-  EPARA_RETURN_IF_ERROR(Get(j, "num_key_value_heads", origin, &c.num_key_value_heads, false));
-  EPARA_RETURN_IF_ERROR(Get(j, "rms_norm_eps", origin, &c.rms_norm_eps, false));
-  EPARA_RETURN_IF_ERROR(Get(j, "rope_theta", origin, &c.rope_theta, false));
+  EPARA_RETURN_IF_ERROR(GetField(j, "vocab_size", origin, "", &c.vocab_size, true));
+  EPARA_RETURN_IF_ERROR(GetField(j, "hidden_size", origin, "", &c.hidden_size, true));
+  EPARA_RETURN_IF_ERROR(GetField(j, "intermediate_size", origin, "", &c.intermediate_size, true));
+  EPARA_RETURN_IF_ERROR(GetField(j, "num_hidden_layers", origin, "", &c.num_hidden_layers, true));
   EPARA_RETURN_IF_ERROR(
-      Get(j, "max_position_embeddings", origin, &c.max_position_embeddings, false));
-  EPARA_RETURN_IF_ERROR(Get(j, "tie_word_embeddings", origin, &c.tie_word_embeddings, false));
-  EPARA_RETURN_IF_ERROR(Get(j, "bos_token_id", origin, &c.bos_token_id, false));
+      GetField(j, "num_attention_heads", origin, "", &c.num_attention_heads, true));
+  c.num_key_value_heads = c.num_attention_heads;
+  EPARA_RETURN_IF_ERROR(
+      GetField(j, "num_key_value_heads", origin, "", &c.num_key_value_heads, false));
+  EPARA_RETURN_IF_ERROR(GetField(j, "rms_norm_eps", origin, "", &c.rms_norm_eps, false));
+  EPARA_RETURN_IF_ERROR(GetField(j, "rope_theta", origin, "", &c.rope_theta, false));
+  EPARA_RETURN_IF_ERROR(
+      GetField(j, "max_position_embeddings", origin, "", &c.max_position_embeddings, false));
+  EPARA_RETURN_IF_ERROR(
+      GetField(j, "tie_word_embeddings", origin, "", &c.tie_word_embeddings, false));
+  EPARA_RETURN_IF_ERROR(GetField(j, "bos_token_id", origin, "", &c.bos_token_id, false));
   if (j.contains("eos_token_id") && j["eos_token_id"].is_number_integer()) {
     c.eos_token_ids.push_back(j["eos_token_id"].get<int>());
   } else if (j.contains("eos_token_id") && j["eos_token_id"].is_array()) {
@@ -58,7 +46,7 @@ Status ParseLlamaConfig(const std::string& json_text, const std::string& origin,
                          {"max_position_embeddings", c.max_position_embeddings}})
     if (v <= 0) return InvalidArgument(origin + ": field '" + name + "' must be positive");
   c.head_dim = c.hidden_size / c.num_attention_heads;
-  EPARA_RETURN_IF_ERROR(Get(j, "head_dim", origin, &c.head_dim, false));
+  EPARA_RETURN_IF_ERROR(GetField(j, "head_dim", origin, "", &c.head_dim, false));
   if (c.head_dim <= 0 || c.head_dim % 2 != 0)
     return InvalidArgument(origin + ": field 'head_dim' must be even and positive");
   if (c.num_attention_heads % c.num_key_value_heads != 0)

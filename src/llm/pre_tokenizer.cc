@@ -5,6 +5,8 @@
 #include <mutex>
 #include <nlohmann/json.hpp>
 
+#include "llm/json_field.h"
+
 namespace epara::llm {
 namespace {
 
@@ -89,7 +91,9 @@ class PrefixSpace final : public PreTokenizer {
   explicit PrefixSpace(std::unique_ptr<PreTokenizer> then) : then_(std::move(then)) {}
   void Split(std::string_view text, std::vector<std::string>* out) const override {
     if (text.empty() || text[0] == ' ') return Whole(text, out);
-    Whole(" " + std::string(text), out);
+    std::string prefixed(1, ' ');
+    prefixed.append(text);
+    Whole(prefixed, out);
   }
 
  private:
@@ -162,8 +166,11 @@ Status Build(const json& j, const std::string& origin, const std::string& field,
     return Status::Ok();
   }
   if (type == "Split") {
-    if (j.value("invert", false)) return Bad(origin, field + ".invert", "only false is supported");
-    const std::string behavior = j.value("behavior", "Isolated");
+    bool invert = false;
+    std::string behavior = "Isolated";
+    EPARA_RETURN_IF_ERROR(GetField(j, "invert", origin, field, &invert));
+    EPARA_RETURN_IF_ERROR(GetField(j, "behavior", origin, field, &behavior));
+    if (invert) return Bad(origin, field + ".invert", "only false is supported");
     if (behavior != "Isolated")
       return Bad(origin, field + ".behavior",
                  "'" + behavior + "' is not supported (only \"Isolated\")");
@@ -178,9 +185,11 @@ Status Build(const json& j, const std::string& origin, const std::string& field,
   }
   if (type == "ByteLevel") {
     std::unique_ptr<PreTokenizer> words;
-    if (j.value("use_regex", true))
-      EPARA_RETURN_IF_ERROR(RegexSplit::Compile(kGpt2Pattern, origin, field, &words));
-    if (j.value("add_prefix_space", false))
+    bool use_regex = true, add_prefix_space = false;
+    EPARA_RETURN_IF_ERROR(GetField(j, "use_regex", origin, field, &use_regex));
+    EPARA_RETURN_IF_ERROR(GetField(j, "add_prefix_space", origin, field, &add_prefix_space));
+    if (use_regex) EPARA_RETURN_IF_ERROR(RegexSplit::Compile(kGpt2Pattern, origin, field, &words));
+    if (add_prefix_space)
       *out = std::make_unique<PrefixSpace>(std::move(words));
     else if (words)
       *out = std::move(words);
@@ -188,9 +197,11 @@ Status Build(const json& j, const std::string& origin, const std::string& field,
       *out = std::make_unique<NoSplit>();
     return Status::Ok();
   }
-  if (type == "Digits")
-    return RegexSplit::Compile(j.value("individual_digits", false) ? R"(\p{N})" : R"(\p{N}+)",
-                               origin, field, out);
+  if (type == "Digits") {
+    bool individual = false;
+    EPARA_RETURN_IF_ERROR(GetField(j, "individual_digits", origin, field, &individual));
+    return RegexSplit::Compile(individual ? R"(\p{N})" : R"(\p{N}+)", origin, field, out);
+  }
   return Bad(origin, field + ".type",
              "'" + type + "' is not supported (Split, ByteLevel, Digits, Sequence are)");
 }
