@@ -14,6 +14,10 @@ namespace {
 
 using json = nlohmann::json;
 
+// Ids beyond this are refused: real vocabularies have up to ~256 k entries, and the id -> piece
+// table is sized by the largest id.
+constexpr int64_t kMaxId = int64_t{1} << 21;
+
 std::string Utf8(uint32_t cp) {
   std::string s;
   if (cp < 0x80) {
@@ -147,7 +151,7 @@ Status BpeTokenizer::Load(const std::string& path, const std::string& config_pat
 
   int32_t max_id = -1;
   for (const auto& [token, id] : m["vocab"].items()) {
-    if (!id.is_number_integer() || id.get<int64_t>() < 0 || id.get<int64_t>() > (1 << 24))
+    if (!id.is_number_integer() || id.get<int64_t>() < 0 || id.get<int64_t>() > kMaxId)
       return bad("model.vocab", "token '" + token + "' has no valid id");
     t->vocab_[token] = id.get<int32_t>();
     max_id = std::max(max_id, id.get<int32_t>());
@@ -179,9 +183,8 @@ Status BpeTokenizer::Load(const std::string& path, const std::string& config_pat
     for (size_t i = 0; i < j["added_tokens"].size(); ++i) {
       const json& a = j["added_tokens"][i];
       if (!a.is_object() || !a.contains("id") || !a["id"].is_number_integer() ||
-          a["id"].get<int64_t>() < 0 || a["id"].get<int64_t>() > (1 << 24) ||
-          !a.contains("content") || !a["content"].is_string() ||
-          a["content"].get<std::string>().empty())
+          a["id"].get<int64_t>() < 0 || a["id"].get<int64_t>() > kMaxId || !a.contains("content") ||
+          !a["content"].is_string() || a["content"].get<std::string>().empty())
         return bad("added_tokens[" + std::to_string(i) + "]",
                    "expected {\"id\": N, \"content\": non-empty string}");
       added.emplace_back(a["id"].get<int32_t>(), a["content"].get<std::string>());
