@@ -57,15 +57,11 @@ const std::unordered_map<std::string, unsigned char>& CharBytes() {
   return bytes;
 }
 
-size_t Utf8Length(unsigned char c) {
-  return c < 0x80 ? 1 : c >= 0xF0 ? 4 : c >= 0xE0 ? 3 : c >= 0xC0 ? 2 : 1;
-}
-
 // A byte-level token's bytes; characters outside the mapping are kept as their UTF-8.
 std::string TokenBytes(const std::string& token) {
   std::string out;
   for (size_t i = 0; i < token.size();) {
-    const size_t n = std::min(Utf8Length(static_cast<unsigned char>(token[i])), token.size() - i);
+    const size_t n = Utf8CharLength(token, i);
     const std::string ch = token.substr(i, n);
     const auto it = CharBytes().find(ch);
     if (it != CharBytes().end())
@@ -127,7 +123,7 @@ Status BpeTokenizer::Load(const std::string& path, const std::string& config_pat
   json j;
   EPARA_RETURN_IF_ERROR(ReadJson(path, &j));
   const auto bad = [&](const std::string& field, const std::string& what) {
-    return InvalidArgument(path + ": field '" + field + "': " + what);
+    return FieldError(path, field, what);
   };
   if (!j.is_object() || !j.contains("model") || !j["model"].is_object())
     return bad("model", "missing");
@@ -213,7 +209,7 @@ Status BpeTokenizer::Load(const std::string& path, const std::string& config_pat
   };
 
   EPARA_RETURN_IF_ERROR(PreTokenizer::FromJson(
-      j.contains("pre_tokenizer") ? j["pre_tokenizer"].dump() : "null", path, &t->pre_));
+      j.contains("pre_tokenizer") ? j["pre_tokenizer"] : json(), path, &t->pre_));
 
   if (j.contains("post_processor")) {
     const std::string bos = LeadingTemplateToken(j["post_processor"]);
@@ -238,30 +234,28 @@ std::vector<std::string> BpeTokenizer::PreTokenize(std::string_view text) const 
 
 std::vector<int32_t> BpeTokenizer::Encode(std::string_view text) const {
   std::vector<int32_t> ids;
-  for (const std::string& word : PreTokenize(text)) {
-    std::string mapped;
-    for (unsigned char c : word) mapped += ByteLevelChar(c);
-    EncodeWord(mapped, &ids);
-  }
+  for (const std::string& word : PreTokenize(text)) EncodeWord(word, &ids);
   return ids;
 }
 
-void BpeTokenizer::EncodeWord(const std::string& word, std::vector<int32_t>* ids) const {
-  if (word.empty()) return;
-  if (ignore_merges_) {
-    if (const auto it = vocab_.find(word); it != vocab_.end()) return ids->push_back(it->second);
-  }
-  // Symbols: byte ranges of the word, linked; merged pairs are found through a heap ordered by
-  // (rank, position) and checked against the current symbols when popped.
+void BpeTokenizer::EncodeWord(const std::string& raw, std::vector<int32_t>* ids) const {
+  if (raw.empty()) return;
+  // The word in byte-level characters; symbols start as one character (one raw byte) each and
+  // are linked; merged pairs are found through a heap ordered by (rank, position) and checked
+  // against the current symbols when popped.
   struct Symbol {
     size_t start, len;
     int prev, next;
   };
+  std::string word;
   std::vector<Symbol> sym;
-  for (size_t i = 0; i < word.size();) {
-    const size_t n = std::min(Utf8Length(static_cast<unsigned char>(word[i])), word.size() - i);
-    sym.push_back({i, n, static_cast<int>(sym.size()) - 1, static_cast<int>(sym.size()) + 1});
-    i += n;
+  for (unsigned char c : raw) {
+    const int i = static_cast<int>(sym.size());
+    sym.push_back({word.size(), ByteLevelChar(c).size(), i - 1, i + 1});
+    word += ByteLevelChar(c);
+  }
+  if (ignore_merges_) {
+    if (const auto it = vocab_.find(word); it != vocab_.end()) return ids->push_back(it->second);
   }
   sym.back().next = -1;
   struct Candidate {

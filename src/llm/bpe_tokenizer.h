@@ -46,7 +46,8 @@ class BpeTokenizer final : public Tokenizer {
   std::vector<std::string> PreTokenize(std::string_view text) const;
 
  private:
-  void EncodeWord(const std::string& word, std::vector<int32_t>* ids) const;
+  // Appends the ids of one pre-tokenized word (raw bytes).
+  void EncodeWord(const std::string& raw, std::vector<int32_t>* ids) const;
 
   std::unique_ptr<PreTokenizer> pre_;
   std::unordered_map<std::string, int32_t> vocab_;  // byte-level token -> id

@@ -10,6 +10,12 @@
 
 namespace epara::llm {
 
+// "<origin>: field '<path>': <what>".
+inline Status FieldError(const std::string& origin, const std::string& path,
+                         const std::string& what) {
+  return InvalidArgument(origin + ": field '" + path + "': " + what);
+}
+
 // Reads j[key] into *out. Absent or null: *out is left as is (InvalidArgument if `required`).
 // `parent` is the path of `j` in the file ("" at the top).
 template <typename T>

@@ -6,6 +6,7 @@
 #include <nlohmann/json.hpp>
 
 #include "llm/json_field.h"
+#include "llm/tokenizer.h"
 
 namespace epara::llm {
 namespace {
@@ -36,8 +37,8 @@ class RegexSplit final : public PreTokenizer {
       split->regex_ = nullptr;
       OnigUChar message[ONIG_MAX_ERROR_MESSAGE_LEN];
       onig_error_code_to_str(message, r, &info);
-      return InvalidArgument(origin + ": field '" + field +
-                             "': bad regex: " + reinterpret_cast<char*>(message));
+      return FieldError(origin, field,
+                        std::string("bad regex: ") + reinterpret_cast<char*>(message));
     }
     *out = std::move(split);
     return Status::Ok();
@@ -62,7 +63,7 @@ class RegexSplit final : public PreTokenizer {
         const size_t m0 = static_cast<size_t>(region->beg[0]);
         const size_t m1 = static_cast<size_t>(region->end[0]);
         if (m1 == m0) {  // an empty match cuts nothing; look again one character on
-          at = m0 + CharLength(text, m0);
+          at = m0 + Utf8CharLength(text, m0);
           continue;
         }
         if (m0 > piece_start) out->emplace_back(text.substr(piece_start, m0 - piece_start));
@@ -76,11 +77,6 @@ class RegexSplit final : public PreTokenizer {
 
  private:
   RegexSplit() = default;
-  static size_t CharLength(std::string_view text, size_t at) {
-    const unsigned char c = static_cast<unsigned char>(text[at]);
-    const size_t n = c < 0x80 ? 1 : c >= 0xF0 ? 4 : c >= 0xE0 ? 3 : c >= 0xC0 ? 2 : 1;
-    return std::min(n, text.size() - at);
-  }
 
   regex_t* regex_ = nullptr;
   mutable std::mutex mu_;
@@ -138,11 +134,6 @@ std::string EscapeLiteral(std::string_view s) {
   return out;
 }
 
-// "<origin>: field '<field>': <what>", the form every model-folder error takes.
-Status Bad(const std::string& origin, const std::string& field, const std::string& what) {
-  return InvalidArgument(origin + ": field '" + field + "': " + what);
-}
-
 Status Build(const json& j, const std::string& origin, const std::string& field,
              std::unique_ptr<PreTokenizer>* out) {
   if (j.is_null()) {
@@ -150,11 +141,11 @@ Status Build(const json& j, const std::string& origin, const std::string& field,
     return Status::Ok();
   }
   if (!j.is_object() || !j.contains("type") || !j["type"].is_string())
-    return Bad(origin, field, "expected an object with a string 'type'");
+    return FieldError(origin, field, "expected an object with a string 'type'");
   const std::string type = j["type"].get<std::string>();
   if (type == "Sequence") {
     if (!j.contains("pretokenizers") || !j["pretokenizers"].is_array())
-      return Bad(origin, field + ".pretokenizers", "expected an array");
+      return FieldError(origin, field + ".pretokenizers", "expected an array");
     std::vector<std::unique_ptr<PreTokenizer>> steps;
     for (size_t i = 0; i < j["pretokenizers"].size(); ++i) {
       std::unique_ptr<PreTokenizer> step;
@@ -170,10 +161,10 @@ Status Build(const json& j, const std::string& origin, const std::string& field,
     std::string behavior = "Isolated";
     EPARA_RETURN_IF_ERROR(GetField(j, "invert", origin, field, &invert));
     EPARA_RETURN_IF_ERROR(GetField(j, "behavior", origin, field, &behavior));
-    if (invert) return Bad(origin, field + ".invert", "only false is supported");
+    if (invert) return FieldError(origin, field + ".invert", "only false is supported");
     if (behavior != "Isolated")
-      return Bad(origin, field + ".behavior",
-                 "'" + behavior + "' is not supported (only \"Isolated\")");
+      return FieldError(origin, field + ".behavior",
+                        "'" + behavior + "' is not supported (only \"Isolated\")");
     const json& p = j.contains("pattern") ? j["pattern"] : json();
     if (p.is_object() && p.contains("Regex") && p["Regex"].is_string())
       return RegexSplit::Compile(p["Regex"].get<std::string>(), origin, field + ".pattern.Regex",
@@ -181,7 +172,7 @@ Status Build(const json& j, const std::string& origin, const std::string& field,
     if (p.is_object() && p.contains("String") && p["String"].is_string())
       return RegexSplit::Compile(EscapeLiteral(p["String"].get<std::string>()), origin,
                                  field + ".pattern.String", out);
-    return Bad(origin, field + ".pattern", "expected {\"Regex\": ...} or {\"String\": ...}");
+    return FieldError(origin, field + ".pattern", "expected {\"Regex\": ...} or {\"String\": ...}");
   }
   if (type == "ByteLevel") {
     std::unique_ptr<PreTokenizer> words;
@@ -202,16 +193,14 @@ Status Build(const json& j, const std::string& origin, const std::string& field,
     EPARA_RETURN_IF_ERROR(GetField(j, "individual_digits", origin, field, &individual));
     return RegexSplit::Compile(individual ? R"(\p{N})" : R"(\p{N}+)", origin, field, out);
   }
-  return Bad(origin, field + ".type",
-             "'" + type + "' is not supported (Split, ByteLevel, Digits, Sequence are)");
+  return FieldError(origin, field + ".type",
+                    "'" + type + "' is not supported (Split, ByteLevel, Digits, Sequence are)");
 }
 
 }  // namespace
 
-Status PreTokenizer::FromJson(const std::string& json_text, const std::string& origin,
+Status PreTokenizer::FromJson(const json& j, const std::string& origin,
                               std::unique_ptr<PreTokenizer>* out) {
-  const json j = json::parse(json_text, nullptr, false);
-  if (j.is_discarded()) return Bad(origin, "pre_tokenizer", "not JSON");
   return Build(j, origin, "pre_tokenizer", out);
 }
 

@@ -14,6 +14,7 @@
 #pragma once
 
 #include <memory>
+#include <nlohmann/json_fwd.hpp>
 #include <string>
 #include <string_view>
 #include <vector>
@@ -29,10 +30,10 @@ class PreTokenizer {
   // space where ByteLevel's add_prefix_space asks for one).
   virtual void Split(std::string_view text, std::vector<std::string>* out) const = 0;
 
-  // Builds one from the JSON text of a `pre_tokenizer` object (or "null": no splitting).
-  // Errors are InvalidArgument naming `origin` (the file) and the field, e.g.
+  // Builds one from a `pre_tokenizer` object (null: no splitting). Errors are InvalidArgument
+  // naming `origin` (the file) and the field, e.g.
   // "<origin>: field 'pre_tokenizer.pretokenizers[0].type': 'Metaspace' is not supported ...".
-  static Status FromJson(const std::string& json_text, const std::string& origin,
+  static Status FromJson(const nlohmann::json& j, const std::string& origin,
                          std::unique_ptr<PreTokenizer>* out);
 };
 

@@ -90,6 +90,12 @@ std::vector<int32_t> EncodeWithSpecialTokens(const Tokenizer& tokenizer, std::st
   return ids;
 }
 
+size_t Utf8CharLength(std::string_view text, size_t at) {
+  const unsigned char c = static_cast<unsigned char>(text[at]);
+  const size_t n = c < 0x80 ? 1 : c >= 0xF0 ? 4 : c >= 0xE0 ? 3 : c >= 0xC0 ? 2 : 1;
+  return std::min(n, text.size() - at);
+}
+
 std::vector<int32_t> PromptIds(const Tokenizer& tokenizer, std::string_view text) {
   std::vector<int32_t> ids = EncodeWithSpecialTokens(tokenizer, text);
   const int32_t bos = tokenizer.bos_id();

@@ -63,6 +63,10 @@ class ByteTokenizer final : public Tokenizer {
 // none; InvalidArgument naming the file when it is malformed.
 Status LoadTokenizer(const std::string& model_dir, std::unique_ptr<Tokenizer>* out);
 
+// The byte length of the UTF-8 character starting at text[at] by its lead byte (1 for a byte that
+// starts none), never past the end of `text`.
+size_t Utf8CharLength(std::string_view text, size_t at);
+
 // Accumulates token bytes and releases only complete UTF-8 characters, so a streamed delta never
 // splits a multi-byte character. Invalid bytes are released as U+FFFD once they cannot start a
 // valid sequence.
