@@ -14,6 +14,7 @@
 #include <map>
 #include <nlohmann/json.hpp>
 #include <thread>
+#include <tuple>
 
 #include "bench_util.h"
 #include "core/cpu_dispatch.h"
@@ -195,7 +196,11 @@ int main(int argc, char** argv) {
   bool libtorch_ops = true;
   app.add_flag("!--no-libtorch-ops", libtorch_ops,
                "Skip the batch-1 comparison with LibTorch ops (slow; for profiling)");
+  bool decode_only = false;
+  app.add_flag("--decode-only", decode_only,
+               "Only the decode batches: no bandwidth bound, no prefill (for profiling)");
   CLI11_PARSE(app, argc, argv);
+  if (decode_only) libtorch_ops = false;
   ConfigureHostAllocatorForInference();
   namespace fs = std::filesystem;
   const fs::path tmp = fs::temp_directory_path() / ("epara_llm_bench_" + std::to_string(getpid()));
@@ -232,12 +237,16 @@ int main(int argc, char** argv) {
   const std::vector<float> weight_sized(static_cast<size_t>(weight_bytes) / sizeof(float), 1.0f);
   std::map<int, std::vector<double>> tps;
   for (int r = 0; r < rounds; ++r) {
-    const double bw = BestReadBandwidth(static_cast<size_t>(weight_bytes), cores);
-    const auto [read_s, decode_s] = PairedReadAndDecode(*m, pool, weight_sized, steps);
-    nlohmann::json row = {{"stream_read_bytes_per_s_best", bw},
-                          {"paired_read_bytes_per_s", weight_bytes * steps / read_s},
-                          {"paired_batch1_bound_tokens_per_s", steps / read_s},
-                          {"paired_batch1_decode_tokens_per_s", steps / decode_s}};
+    nlohmann::json row = nlohmann::json::object();
+    double read_s = 0, decode_s = 1;
+    if (!decode_only) {
+      const double bw = BestReadBandwidth(static_cast<size_t>(weight_bytes), cores);
+      std::tie(read_s, decode_s) = PairedReadAndDecode(*m, pool, weight_sized, steps);
+      row = {{"stream_read_bytes_per_s_best", bw},
+             {"paired_read_bytes_per_s", weight_bytes * steps / read_s},
+             {"paired_batch1_bound_tokens_per_s", steps / read_s},
+             {"paired_batch1_decode_tokens_per_s", steps / decode_s}};
+    }
     for (int batch : batches) {
       const double t = DecodeTokensPerSecond(*m, batch, steps);
       tps[batch].push_back(t);
@@ -248,13 +257,13 @@ int main(int argc, char** argv) {
     const double torch_b1 = libtorch_ops ? DecodeTokensPerSecond(*m_torch, 1, steps) : 0;
     if (libtorch_ops) row["decode_tokens_per_s_libtorch_ops"]["1"] = torch_b1;
     const double b1 = last(1);
-    frac_bound.push_back(read_s / decode_s);
+    if (!decode_only) frac_bound.push_back(read_s / decode_s);
     if (b1 > 0 && last(16) > 0) b16_over_b1.push_back(last(16) / b1);
     if (b1 > 0 && torch_b1 > 0) kernel_over_torch_b1.push_back(b1 / torch_b1);
     std::fprintf(stderr,
                  "round %d: paired bound %.0f tok/s, decode %.0f (%.2f of bound) | b1 %.0f "
                  "(LibTorch ops %.0f) b4 %.0f b16 %.0f b64 %.0f\n",
-                 r, steps / read_s, steps / decode_s, frac_bound.back(), b1, torch_b1, last(4),
+                 r, steps / read_s, steps / decode_s, read_s / decode_s, b1, torch_b1, last(4),
                  last(16), last(64));
     per_round.push_back(row);
   }
@@ -266,12 +275,12 @@ int main(int argc, char** argv) {
   std::fprintf(stderr, "FMA peak %.0f GFLOP/s\n", flops / 1e9);
   for (int batch : batches)
     result["decode_tokens_per_s_median"][std::to_string(batch)] = Median(tps[batch]);
-  result["decode_batch1_fraction_of_bound_median"] = Median(frac_bound);
+  if (!decode_only) result["decode_batch1_fraction_of_bound_median"] = Median(frac_bound);
   result["decode_batch16_over_batch1_median"] = Median(b16_over_b1);
   result["decode_batch1_kernels_over_libtorch_ops_median"] = Median(kernel_over_torch_b1);
 
   nlohmann::json prefill = nlohmann::json::object();
-  for (int len : {128, 512, 2048}) {
+  for (int len : decode_only ? std::vector<int>{} : std::vector<int>{128, 512, 2048}) {
     std::vector<int32_t> prompt(len);
     for (int i = 0; i < len; ++i) prompt[i] = 3 + (i * 13) % 250;
     std::vector<float> logits;
