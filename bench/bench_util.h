@@ -5,6 +5,8 @@
 #include <chrono>
 #include <vector>
 
+#include <pthread.h>
+#include <sched.h>
 #include <sys/resource.h>
 #include <sys/syscall.h>
 #include <unistd.h>
@@ -29,6 +31,14 @@ inline double Median(std::vector<double> v) { return Percentile(std::move(v), 50
 // possible of the cores the server is measured on.
 inline void LowerClientThreadPriority() {
   (void)setpriority(PRIO_PROCESS, static_cast<id_t>(syscall(SYS_gettid)), 10);
+}
+
+// The stronger form: SCHED_IDLE, so a client thread runs only when a core has nothing else to
+// do and its own CPU time (spent on its own machine when the client is remote) stays out of the
+// server's measurement; the server's threads keep their class. Falls back to nice 10.
+inline void MakeClientThreadIdle() {
+  sched_param p{};
+  if (pthread_setschedparam(pthread_self(), SCHED_IDLE, &p) != 0) LowerClientThreadPriority();
 }
 
 }  // namespace epara::bench

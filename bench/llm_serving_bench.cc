@@ -45,6 +45,7 @@ struct Load {
   int requests_per_client = 3;
   int max_tokens = 128;
   std::string prompt;
+  bool idle_clients = false;
 };
 
 struct Window {
@@ -142,7 +143,10 @@ Window Served(int port, const std::string& model, const Load& load) {
   std::atomic<int64_t> tokens{0}, failures{0};
   Window w;
   w.seconds = RunClients(load.clients, [&](int) {
-    bench::LowerClientThreadPriority();
+    if (load.idle_clients)
+      bench::MakeClientThreadIdle();
+    else
+      bench::LowerClientThreadPriority();
     httplib::Client c("127.0.0.1", port);
     c.set_read_timeout(120, 0);
     c.set_keep_alive(true);
@@ -179,6 +183,9 @@ int main(int argc, char** argv) {
   app.add_option("--max-tokens", load.max_tokens, "Tokens generated per request")
       ->capture_default_str();
   app.add_option("--out", out, "Write the JSON result here");
+  app.add_flag("--idle-clients", load.idle_clients,
+               "Served clients in SCHED_IDLE instead of nice 10 (their CPU stays out of the "
+               "measurement, as a remote client's would)");
   CLI11_PARSE(app, argc, argv);
   (void)ConfigureHostAllocatorForInference();
 
@@ -252,7 +259,8 @@ int main(int argc, char** argv) {
                         {{"requests_per_client", load.requests_per_client},
                          {"max_tokens", load.max_tokens},
                          {"prompt", load.prompt},
-                         {"rounds", rounds}}},
+                         {"rounds", rounds},
+                         {"client_class", load.idle_clients ? "SCHED_IDLE" : "nice 10"}}},
                        {"by_concurrency", results},
                        {"failures", failures}};
   std::printf("%s\n", result.dump(2).c_str());

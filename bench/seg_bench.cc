@@ -138,6 +138,7 @@ struct Options {
   int small_size = 64;
   std::string format = "png";
   std::string request_work_class = "idle";
+  bool idle_clients = false;
   std::string out;
 };
 
@@ -159,14 +160,18 @@ double DirectThroughput(backend::ModelInstance& m, const Tensor& one, int batch,
 
 // Images per second with `clients` concurrent keep-alive clients for `seconds`; counts failures.
 double ServedThroughput(int port, const std::string& path, const std::string& body,
-                        const std::string& type, int clients, double seconds, int64_t* failures) {
+                        const std::string& type, int clients, double seconds, bool idle_clients,
+                        int64_t* failures) {
   std::atomic<int64_t> ok{0}, bad{0};
   std::atomic<bool> stop{false};
   std::vector<std::thread> threads;
   const auto start = Clock::now();
   for (int i = 0; i < clients; ++i)
     threads.emplace_back([&] {
-      bench::LowerClientThreadPriority();
+      if (idle_clients)
+        bench::MakeClientThreadIdle();
+      else
+        bench::LowerClientThreadPriority();
       SetCurrentThreadName("bench-client");
       httplib::Client c("127.0.0.1", port);
       c.set_read_timeout(120, 0);
@@ -248,6 +253,9 @@ int main(int argc, char** argv) {
       ->check(CLI::IsMember({"idle", "normal"}))
       ->capture_default_str();
   app.add_option("--out", o.out, "Write the JSON result here");
+  app.add_flag("--idle-clients", o.idle_clients,
+               "Client threads in SCHED_IDLE instead of nice 10 (their CPU stays out of the "
+               "measurement, as a remote client's would)");
   bool default_malloc = false;
   app.add_flag("--default-malloc", default_malloc,
                "Keep glibc's malloc defaults (to measure their cost)");
@@ -335,7 +343,7 @@ int main(int argc, char** argv) {
     const auto served1 = [&] {
       const BusyProbe probe(server->models().Find("seg-b1"));
       s1 = ServedThroughput(server->port(), "/v1/segment/seg-b1", image, content_type,
-                            o.concurrency, o.seconds, &f1);
+                            o.concurrency, o.seconds, o.idle_clients, &f1);
       busy1 = probe.Finish();
     };
     const auto directn = [&] {
@@ -344,7 +352,7 @@ int main(int argc, char** argv) {
     const auto servedn = [&] {
       const BusyProbe probe(server->models().Find("seg-batched"));
       sn = ServedThroughput(server->port(), "/v1/segment/seg-batched", image, content_type,
-                            o.concurrency, o.seconds, &fn);
+                            o.concurrency, o.seconds, o.idle_clients, &fn);
       busyn = probe.Finish();
     };
     // ABBA: odd rounds run served first, so a linear drift within a pair favours neither side.
@@ -406,7 +414,7 @@ int main(int argc, char** argv) {
         {"image_bytes", image.size()},
         {"cores", cores},
         {"malloc", default_malloc ? "glibc defaults" : "epara inference settings"},
-        {"client_threads_nice", 10},
+        {"client_threads", o.idle_clients ? "SCHED_IDLE" : "nice 10"},
         {"request_work_class", server_idle_class ? "idle" : "normal"}}},
       {"rounds", rounds},
       {"throughput_ratio_served_over_direct",

@@ -1,0 +1,82 @@
+// The decode kernels' pieces against plain loops written here: the in-register transpose, the
+// attention of one KV head's query group (vector max/sum and register accumulation of V), and
+// RMSNorm. The whole step is checked against LibTorch ops in llama_model_test.cc.
+#include "llm/decode_kernels.h"
+
+#include <gtest/gtest.h>
+
+#include <cmath>
+#include <cstdint>
+#include <random>
+#include <vector>
+
+namespace epara::llm::kernels {
+namespace {
+
+std::vector<float> Random(size_t n, uint32_t seed, float scale = 1.0f) {
+  std::mt19937 rng(seed);
+  std::normal_distribution<float> d(0.0f, scale);
+  std::vector<float> v(n);
+  for (float& x : v) x = d(rng);
+  return v;
+}
+
+TEST(DecodeKernelsTest, TransposeTo16MatchesTheDefinitionForFullAndPartialGroups) {
+  // 1413 columns: 88 full 16-column tiles and a 5-column scalar tail.
+  for (int64_t cols : {int64_t{16}, int64_t{512}, int64_t{1413}, int64_t{7}})
+    for (int n : {16, 9, 1}) {
+      const std::vector<float> x = Random(static_cast<size_t>(n * cols), 7);
+      std::vector<float> xt(static_cast<size_t>(cols * 16), -1.0f);
+      TransposeTo16(x.data(), cols, n, xt.data());
+      for (int64_t k = 0; k < cols; ++k)
+        for (int j = 0; j < 16; ++j)
+          ASSERT_EQ(xt[k * 16 + j], j < n ? x[j * cols + k] : 0.0f)
+              << "cols " << cols << " n " << n << " k " << k << " j " << j;
+    }
+}
+
+TEST(DecodeKernelsTest, AttendGroupEqualsSoftmaxOfScoresTimesValues) {
+  // head_dim 64 takes the register path, 24 the scalar tail; 1 and 17 positions leave odd
+  // remainders for the two-keys-at-a-time loop and the 16-lane reductions.
+  for (int64_t hd : {int64_t{64}, int64_t{128}, int64_t{24}})
+    for (int64_t total : {int64_t{1}, int64_t{17}, int64_t{96}}) {
+      const int64_t group = 2;
+      const float scale = 1.0f / std::sqrt(static_cast<float>(hd));
+      const std::vector<float> q = Random(group * hd, 1), K = Random(total * hd, 2, 3.0f),
+                               V = Random(total * hd, 3);
+      std::vector<float> scores(group * total), out(group * hd);
+      AttendGroup(q.data(), group, K.data(), V.data(), total, hd, scale, scores.data(), out.data());
+      for (int64_t i = 0; i < group; ++i) {
+        std::vector<double> p(total);
+        double max_s = -INFINITY, sum = 0;
+        for (int64_t t = 0; t < total; ++t) {
+          double s = 0;
+          for (int64_t d = 0; d < hd; ++d) s += double{q[i * hd + d]} * K[t * hd + d];
+          p[t] = s * scale;
+          max_s = std::max(max_s, p[t]);
+        }
+        for (double& v : p) sum += (v = std::exp(v - max_s));
+        for (int64_t d = 0; d < hd; ++d) {
+          double o = 0;
+          for (int64_t t = 0; t < total; ++t) o += p[t] / sum * V[t * hd + d];
+          ASSERT_NEAR(out[i * hd + d], o, 1e-5)
+              << "hd " << hd << " total " << total << " query " << i << " d " << d;
+        }
+      }
+    }
+}
+
+TEST(DecodeKernelsTest, RmsNormEqualsTheDefinition) {
+  for (int64_t n : {int64_t{512}, int64_t{37}}) {
+    const std::vector<float> x = Random(n, 4, 5.0f), w = Random(n, 5);
+    std::vector<float> out(n);
+    RmsNorm(x.data(), w.data(), n, 1e-5f, out.data());
+    double ss = 0;
+    for (float v : x) ss += double{v} * v;
+    const double inv = 1.0 / std::sqrt(ss / static_cast<double>(n) + 1e-5);
+    for (int64_t i = 0; i < n; ++i) ASSERT_NEAR(out[i], x[i] * inv * w[i], 1e-5) << i;
+  }
+}
+
+}  // namespace
+}  // namespace epara::llm::kernels
