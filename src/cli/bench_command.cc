@@ -48,6 +48,7 @@ struct BenchFlags {
   double request_timeout_s = 5;  // a request unanswered by then is a miss (and abandoned)
   std::string command_line;      // recorded in the report
   std::string profiles;          // empty: profile the workloads' models first (out/profiles.json)
+  std::string report_from;       // a report.json to render again instead of running anything
 };
 
 // Runs `epara profile` for `models` (one thread, as every testbed node runs them) into `out`.
@@ -234,6 +235,24 @@ int RunBench(const BenchFlags& f) {
     spdlog::error("no workload to run");
     return 2;
   }
+  if (!f.report_from.empty()) {
+    // The same report from a finished run's per-request log; the SLOs come from the workloads.
+    std::vector<loadgen::RunLog> runs;
+    std::string command;
+    std::vector<std::string> old_notes;
+    if (Status st = loadgen::ReadReportRuns(f.report_from, &runs, &command, &old_notes); !st.ok()) {
+      spdlog::error("{}", st.ToString());
+      return 2;
+    }
+    old_notes.push_back("rendered again from " + f.report_from + " (" + f.command_line +
+                        " --report-from)");
+    if (Status st = loadgen::WriteReport(f.out, command, runs, services, old_notes); !st.ok()) {
+      spdlog::error("{}", st.ToString());
+      return 1;
+    }
+    spdlog::info("report: {}/report.md", f.out);
+    return 0;
+  }
   for (const std::string& p : f.policies) {
     node::ServingPolicy unused;
     if (!node::ParseServingPolicy(p, &unused)) {
@@ -395,6 +414,9 @@ void RegisterBenchCommand(CLI::App& app, int* exit_code) {
   cmd->add_option("--request-timeout-s", flags->request_timeout_s,
                   "A request unanswered after this long is a miss (the client gives up)")
       ->capture_default_str();
+  cmd->add_option("--report-from", flags->report_from,
+                  "Render the report again from this report.json (runs nothing; the SLOs come "
+                  "from --workload)");
   cmd->callback([flags, exit_code, cmd] {
     flags->command_line = "epara bench --cluster " + flags->cluster;
     for (const auto& w : flags->workloads) flags->command_line += " --workload " + w;

@@ -70,6 +70,32 @@ double HeadlineMs(const RunLog& run, size_t i, const std::vector<ServiceInfo>& s
 
 }  // namespace
 
+MissBreakdown BreakDownMisses(const RunLog& run, const std::vector<ServiceInfo>& services) {
+  MissBreakdown m;
+  m.requests = static_cast<int>(run.records.size());
+  for (size_t i = 0; i < run.records.size(); ++i) {
+    const workload::RequestRecord& r = run.records[i];
+    const workload::Slo& slo = InfoOf(services, run.service[i]).slo;
+    if (workload::MeetsSlo(r, slo)) continue;
+    ++m.missed;
+    const int status = i < run.status.size() ? run.status[i] : 0;
+    if (status == 503 || status == 429)
+      ++m.rejected;
+    else if (!r.ok)
+      ++m.failed;
+    else if (slo.e2e_ms > 0 && r.e2e_ms > slo.e2e_ms)
+      ++m.late_e2e;
+    else if (slo.ttft_ms > 0 && r.ttft_ms > slo.ttft_ms)
+      ++m.late_ttft;
+    else
+      ++m.late_tpot;
+    const std::string node = i < run.node.size() ? run.node[i] : "";
+    ++m.by_node[!node.empty() ? node
+                              : "ingress " + (i < run.ingress.size() ? run.ingress[i] : "?")];
+  }
+  return m;
+}
+
 std::vector<WorkloadSummary> Summarize(
     const std::vector<RunLog>& runs,
     const std::map<std::string, std::vector<ServiceInfo>>& services) {
@@ -234,6 +260,48 @@ Status WriteReport(const std::string& dir, const std::string& command,
       md << "\nepara / strongest baseline (" << ws.strongest_baseline << ") goodput @90%: **"
          << (ws.ratio > 0 ? Fmt("%.2fx", ws.ratio) : std::string("n/a (a goodput is 0)")) << "**\n";
     }
+    // Where the goodput is lost: every policy's misses at the first rate where epara fell below
+    // 90% (its highest swept rate if it never did), by reason and by node.
+    double loss_rate = 0;
+    for (const PolicySummary& ps : ws.policies)
+      if (ps.policy == "epara" && !ps.sweep.empty()) {
+        loss_rate = ps.sweep.back().rate;
+        for (const workload::SweepPoint& p : ps.sweep)
+          if (p.attainment < 0.9) {
+            loss_rate = p.rate;
+            break;
+          }
+      }
+    if (loss_rate > 0) {
+      md << "\nWhere requests were missed at " << Fmt("%g", loss_rate)
+         << " req/s (the first swept rate where epara met < 90%): missed of sent; by reason "
+            "(rejected = 503/429, failed = no complete answer); by the node that answered:\n\n"
+            "| policy | missed | rejected | failed | late e2e | late TTFT | late TPOT | by node "
+            "|\n|---|---|---|---|---|---|---|---|\n";
+      json jl = json::array();
+      for (const PolicySummary& ps : ws.policies)
+        for (const RunLog* r : RunsOf(runs, ws.workload, ps.policy)) {
+          if (r->rate != loss_rate) continue;
+          const MissBreakdown m = BreakDownMisses(*r, sv);
+          std::string nodes;
+          for (const auto& [node, n] : m.by_node)
+            nodes += (nodes.empty() ? "" : ", ") + node + " " + std::to_string(n);
+          md << "| " << ps.policy << " | " << m.missed << " of " << m.requests << " | "
+             << m.rejected << " | " << m.failed << " | " << m.late_e2e << " | " << m.late_ttft
+             << " | " << m.late_tpot << " | " << nodes << " |\n";
+          jl.push_back({{"policy", ps.policy},
+                        {"rate", loss_rate},
+                        {"requests", m.requests},
+                        {"missed", m.missed},
+                        {"rejected", m.rejected},
+                        {"failed", m.failed},
+                        {"late_e2e", m.late_e2e},
+                        {"late_ttft", m.late_ttft},
+                        {"late_tpot", m.late_tpot},
+                        {"by_node", m.by_node}});
+        }
+      jw["misses"] = jl;
+    }
     const std::string w = FileSafe(ws.workload);
     const std::pair<std::string, std::string> charts[] = {
         {"attainment_" + w + ".svg",
@@ -305,6 +373,61 @@ Status WriteReport(const std::string& dir, const std::string& command,
   }
   std::ofstream(std::filesystem::path(dir) / "report.json") << j.dump(1);
   std::ofstream(std::filesystem::path(dir) / "report.md") << md.str();
+  return Status::Ok();
+}
+
+Status ReadReportRuns(const std::string& path, std::vector<RunLog>* runs, std::string* command,
+                      std::vector<std::string>* notes) {
+  std::ifstream in(path);
+  if (!in) return NotFound("cannot open " + path);
+  const json j = json::parse(in, nullptr, false);
+  if (j.is_discarded() || !j.is_object() || !j.contains("runs") || !j["runs"].is_array())
+    return InvalidArgument(path + ": not a report.json (no 'runs' array)");
+  try {
+    *command = j.value("command", std::string());
+    notes->clear();
+    if (j.contains("notes"))
+      for (const json& n : j["notes"]) notes->push_back(n.get<std::string>());
+    runs->clear();
+    for (const json& jr : j["runs"]) {
+      RunLog r;
+      r.policy = jr.at("policy").get<std::string>();
+      r.workload = jr.at("workload").get<std::string>();
+      r.rate = jr.at("rate").get<double>();
+      r.duration_s = jr.at("duration_s").get<double>();
+      const json& late = jr.at("lateness_ms");
+      r.lateness_p50_ms = late.at("p50").get<double>();
+      r.lateness_p99_ms = late.at("p99").get<double>();
+      r.lateness_max_ms = late.at("max").get<double>();
+      r.max_in_flight = jr.value("max_in_flight", 0);
+      r.realtime = jr.value("generator_realtime", false);
+      if (jr.contains("node_busy"))
+        r.node_busy = jr["node_busy"].get<std::map<std::string, std::vector<double>>>();
+      std::map<std::string, size_t> at;
+      const json& fields = jr.at("records_fields");
+      for (size_t i = 0; i < fields.size(); ++i) at[fields[i].get<std::string>()] = i;
+      for (const char* f : {"sent_s", "service", "status", "ok", "e2e_ms", "ttft_ms", "tpot_ms",
+                            "lateness_ms", "ingress", "node"})
+        if (!at.count(f)) return InvalidArgument(path + ": records_fields lacks '" + f + "'");
+      for (const json& rec : jr.at("records")) {
+        workload::RequestRecord x;
+        x.sent_s = rec.at(at["sent_s"]).get<double>();
+        x.ok = rec.at(at["ok"]).get<bool>();
+        x.e2e_ms = rec.at(at["e2e_ms"]).get<double>();
+        x.ttft_ms = rec.at(at["ttft_ms"]).get<double>();
+        x.tpot_ms = rec.at(at["tpot_ms"]).get<double>();
+        r.records.push_back(x);
+        r.service.push_back(rec.at(at["service"]).get<int>());
+        r.status.push_back(rec.at(at["status"]).get<int>());
+        r.lateness_ms.push_back(rec.at(at["lateness_ms"]).get<double>());
+        r.ingress.push_back(rec.at(at["ingress"]).get<std::string>());
+        r.node.push_back(rec.at(at["node"]).get<std::string>());
+      }
+      runs->push_back(std::move(r));
+    }
+  } catch (const json::exception& e) {
+    return InvalidArgument(path + ": malformed run: " + e.what());
+  }
   return Status::Ok();
 }
 

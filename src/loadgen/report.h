@@ -52,6 +52,17 @@ struct WorkloadSummary {
   double ratio = 0;  // epara goodput90 / strongest baseline's; 0 when either is missing
 };
 
+// Why a run's requests missed their SLO, and where: each miss counted once, by the first reason
+// in this order (rejected: 503/429; failed: no complete answer, including the bench's cap; then
+// the first latency over its SLO: e2e, TTFT, TPOT), and by the node that answered (or
+// "ingress <node>" when none did).
+struct MissBreakdown {
+  int requests = 0, missed = 0;
+  int rejected = 0, failed = 0, late_e2e = 0, late_ttft = 0, late_tpot = 0;
+  std::map<std::string, int> by_node;
+};
+MissBreakdown BreakDownMisses(const RunLog& run, const std::vector<ServiceInfo>& services);
+
 // Summaries from the logs, `services` per workload.
 std::vector<WorkloadSummary> Summarize(
     const std::vector<RunLog>& runs,
@@ -62,5 +73,10 @@ Status WriteReport(const std::string& dir, const std::string& command,
                    const std::vector<RunLog>& runs,
                    const std::map<std::string, std::vector<ServiceInfo>>& services,
                    const std::vector<std::string>& notes);
+
+// Reads back the runs, command and notes of a report.json that WriteReport wrote (to render the
+// report again, e.g. after the report gained a section). InvalidArgument names what is malformed.
+Status ReadReportRuns(const std::string& path, std::vector<RunLog>* runs, std::string* command,
+                      std::vector<std::string>* notes);
 
 }  // namespace epara::loadgen

@@ -89,6 +89,115 @@ TEST(ReportTest, WritesJsonMarkdownAndCharts) {
   std::filesystem::remove_all(dir);
 }
 
+TEST(ReportTest, MissesAreCountedOnceByTheirFirstReasonAndByNode) {
+  ServiceInfo llm;
+  llm.llm = true;
+  llm.slo.ttft_ms = 1000;
+  llm.slo.tpot_ms = 100;
+  RunLog r;
+  r.policy = "epara";
+  r.workload = "w";
+  r.rate = 4;
+  r.duration_s = 10;
+  // met; rejected; cut (no answer, no node); late TTFT (and TPOT: counted as TTFT); late TPOT.
+  const struct {
+    bool ok;
+    int status;
+    double ttft, tpot;
+    const char* node;
+  } rows[] = {{true, 200, 500, 50, "a"},
+              {false, 503, 0, 0, "b"},
+              {false, 0, 0, 0, ""},
+              {true, 200, 1500, 150, "a"},
+              {true, 200, 900, 120, "b"}};
+  for (const auto& row : rows) {
+    workload::RequestRecord rec;
+    rec.ok = row.ok;
+    rec.ttft_ms = row.ttft;
+    rec.tpot_ms = row.tpot;
+    r.records.push_back(rec);
+    r.service.push_back(0);
+    r.status.push_back(row.status);
+    r.ingress.push_back("in");
+    r.node.push_back(row.node);
+  }
+  const MissBreakdown m = BreakDownMisses(r, {llm});
+  EXPECT_EQ(m.requests, 5);
+  EXPECT_EQ(m.missed, 4);
+  EXPECT_EQ(m.rejected, 1);
+  EXPECT_EQ(m.failed, 1);
+  EXPECT_EQ(m.late_e2e, 0);
+  EXPECT_EQ(m.late_ttft, 1);
+  EXPECT_EQ(m.late_tpot, 1);
+  const std::map<std::string, int> nodes = {{"a", 1}, {"b", 2}, {"ingress in", 1}};
+  EXPECT_EQ(m.by_node, nodes);
+}
+
+TEST(ReportTest, TheReportBreaksDownMissesWhereEparaFirstFellBelow90Percent) {
+  const auto dir =
+      std::filesystem::temp_directory_path() / ("epara_report_miss_" + std::to_string(getpid()));
+  // epara: 100%, 80% (10 late, 10 rejected) at 2, 4 req/s; triton-like: 60% at 4.
+  const std::vector<RunLog> runs = {MakeRun("epara", 2, 100, 100), MakeRun("epara", 4, 100, 80, 10),
+                                    MakeRun("triton-like", 2, 100, 100),
+                                    MakeRun("triton-like", 4, 100, 60)};
+  ASSERT_TRUE(WriteReport(dir.string(), "epara bench ...", runs, Services(), {}).ok());
+  std::stringstream md;
+  md << std::ifstream(dir / "report.md").rdbuf();
+  EXPECT_NE(md.str().find("Where requests were missed at 4 req/s"), std::string::npos) << md.str();
+  EXPECT_NE(md.str().find("| epara | 20 of 100 | 10 | 0 | 10 | 0 | 0 |"), std::string::npos)
+      << md.str();
+  EXPECT_NE(md.str().find("| triton-like | 40 of 100 | 0 | 0 | 40 | 0 | 0 |"), std::string::npos)
+      << md.str();
+  std::ifstream in(dir / "report.json");
+  const nlohmann::json j = nlohmann::json::parse(in, nullptr, false);
+  ASSERT_TRUE(j.is_object());
+  EXPECT_EQ(j["workloads"][0]["misses"].size(), 2u);
+  std::filesystem::remove_all(dir);
+}
+
+TEST(ReportTest, ReportRunsReadBackAsWritten) {
+  const auto dir =
+      std::filesystem::temp_directory_path() / ("epara_report_read_" + std::to_string(getpid()));
+  RunLog a = MakeRun("epara", 2, 20, 15, 3);
+  a.lateness_ms.assign(20, 0.25);
+  a.ingress.assign(20, "edge-1");
+  a.node.assign(20, "board-1");
+  a.lateness_p99_ms = 0.5;
+  a.realtime = true;
+  a.node_busy["board-1"] = {0.5, 0.75};
+  ASSERT_TRUE(WriteReport(dir.string(), "epara bench x", {a}, Services(), {"n1", "n2"}).ok());
+  std::vector<RunLog> back;
+  std::string command;
+  std::vector<std::string> notes;
+  ASSERT_TRUE(ReadReportRuns((dir / "report.json").string(), &back, &command, &notes).ok());
+  EXPECT_EQ(command, "epara bench x");
+  EXPECT_EQ(notes, (std::vector<std::string>{"n1", "n2"}));
+  ASSERT_EQ(back.size(), 1u);
+  const RunLog& b = back[0];
+  EXPECT_EQ(b.policy, "epara");
+  EXPECT_EQ(b.rate, 2);
+  EXPECT_EQ(b.lateness_p99_ms, 0.5);
+  EXPECT_TRUE(b.realtime);
+  EXPECT_EQ(b.node_busy, a.node_busy);
+  ASSERT_EQ(b.records.size(), 20u);
+  for (size_t i = 0; i < 20; ++i) {
+    EXPECT_EQ(b.records[i].ok, a.records[i].ok) << i;
+    EXPECT_EQ(b.records[i].e2e_ms, a.records[i].e2e_ms) << i;
+    EXPECT_EQ(b.status[i], a.status[i]) << i;
+  }
+  EXPECT_EQ(b.node, a.node);
+  EXPECT_EQ(b.ingress, a.ingress);
+  // The same summary from the read-back runs.
+  EXPECT_EQ(Summarize(back, Services())[0].policies[0].ok, 15);
+  // A file that is not a report is an error, not a crash.
+  std::ofstream(dir / "bad.json") << R"({"runs": [{"policy": 3}]})";
+  const Status s = ReadReportRuns((dir / "bad.json").string(), &back, &command, &notes);
+  EXPECT_EQ(s.code(), StatusCode::kInvalidArgument) << s.ToString();
+  EXPECT_EQ(ReadReportRuns((dir / "none.json").string(), &back, &command, &notes).code(),
+            StatusCode::kNotFound);
+  std::filesystem::remove_all(dir);
+}
+
 TEST(ReportTest, SvgChartScalesPointsIntoThePlotAndEscapesText) {
   const std::string svg = SvgLineChart({{"a<b", {{0, 0}, {10, 100}}}}, {"t & t", "x", "y"});
   EXPECT_NE(svg.find("a&lt;b"), std::string::npos);
