@@ -28,17 +28,13 @@ inline double Percentile(std::vector<double> v, double p) {
 inline double Median(std::vector<double> v) { return Percentile(std::move(v), 50); }
 
 // Load-generator threads stand in for remote machines: at nice 10 they take as little as
-// possible of the cores the server is measured on.
-inline void LowerClientThreadPriority() {
-  (void)setpriority(PRIO_PROCESS, static_cast<id_t>(syscall(SYS_gettid)), 10);
-}
-
-// The stronger form: SCHED_IDLE, so a client thread runs only when a core has nothing else to
-// do and its own CPU time (spent on its own machine when the client is remote) stays out of the
-// server's measurement; the server's threads keep their class. Falls back to nice 10.
-inline void MakeClientThreadIdle() {
+// possible of the cores the server is measured on. `idle`: SCHED_IDLE instead, so a client thread
+// runs only when a core has nothing else to do and its own CPU time (spent on its own machine when
+// the client is remote) stays out of the server's measurement; falls back to nice 10.
+inline void LowerClientThreadPriority(bool idle = false) {
   sched_param p{};
-  if (pthread_setschedparam(pthread_self(), SCHED_IDLE, &p) != 0) LowerClientThreadPriority();
+  if (idle && pthread_setschedparam(pthread_self(), SCHED_IDLE, &p) == 0) return;
+  (void)setpriority(PRIO_PROCESS, static_cast<id_t>(syscall(SYS_gettid)), 10);
 }
 
 }  // namespace epara::bench

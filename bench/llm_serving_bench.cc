@@ -143,10 +143,7 @@ Window Served(int port, const std::string& model, const Load& load) {
   std::atomic<int64_t> tokens{0}, failures{0};
   Window w;
   w.seconds = RunClients(load.clients, [&](int) {
-    if (load.idle_clients)
-      bench::MakeClientThreadIdle();
-    else
-      bench::LowerClientThreadPriority();
+    bench::LowerClientThreadPriority(load.idle_clients);
     httplib::Client c("127.0.0.1", port);
     c.set_read_timeout(120, 0);
     c.set_keep_alive(true);

@@ -168,10 +168,7 @@ double ServedThroughput(int port, const std::string& path, const std::string& bo
   const auto start = Clock::now();
   for (int i = 0; i < clients; ++i)
     threads.emplace_back([&] {
-      if (idle_clients)
-        bench::MakeClientThreadIdle();
-      else
-        bench::LowerClientThreadPriority();
+      bench::LowerClientThreadPriority(idle_clients);
       SetCurrentThreadName("bench-client");
       httplib::Client c("127.0.0.1", port);
       c.set_read_timeout(120, 0);

@@ -117,17 +117,11 @@ std::vector<WorkloadSummary> Summarize(
         ps.slo_meeting_rps.push_back(r->duration_s > 0 ? met / r->duration_s : 0);
         ps.limit_reached |= a < 0.9;
         ps.lateness_p99_ms = std::max(ps.lateness_p99_ms, r->lateness_p99_ms);
-        for (size_t i = 0; i < r->records.size(); ++i) {
-          const bool meets = workload::MeetsSlo(r->records[i], InfoOf(sv, r->service[i]).slo);
-          if (meets)
-            ++ps.ok;
-          else if (r->records[i].ok)
-            ++ps.late;
-          else if (r->status[i] == 503 || r->status[i] == 429)
-            ++ps.rejected;
-          else
-            ++ps.failed;
-        }
+        const MissBreakdown m = BreakDownMisses(*r, sv);
+        ps.ok += m.requests - m.missed;
+        ps.late += m.late_e2e + m.late_ttft + m.late_tpot;
+        ps.rejected += m.rejected;
+        ps.failed += m.failed;
       }
       ps.goodput90 = workload::Goodput(ps.sweep, 0.9);
       ps.goodput99 = workload::Goodput(ps.sweep, 0.99);
