@@ -6,6 +6,12 @@
 
 #include <algorithm>
 #include <cctype>
+#include <cstdlib>
+
+#include <arpa/inet.h>
+#include <dirent.h>
+#include <netinet/in.h>
+#include <sys/socket.h>
 
 #include "api/error_mapping.h"
 #include "core/thread_name.h"
@@ -73,6 +79,62 @@ class NamedTaskQueue : public httplib::TaskQueue {
  private:
   httplib::ThreadPool pool_;
 };
+
+// Text form of a socket address and its port, as cpp-httplib writes them into a request.
+bool AddressOf(const sockaddr_storage& a, std::string* ip, int* port) {
+  char text[INET6_ADDRSTRLEN] = {};
+  if (a.ss_family == AF_INET) {
+    const auto& v4 = reinterpret_cast<const sockaddr_in&>(a);
+    if (!inet_ntop(AF_INET, &v4.sin_addr, text, sizeof text)) return false;
+    *port = ntohs(v4.sin_port);
+  } else if (a.ss_family == AF_INET6) {
+    const auto& v6 = reinterpret_cast<const sockaddr_in6&>(a);
+    if (!inet_ntop(AF_INET6, &v6.sin6_addr, text, sizeof text)) return false;
+    *port = ntohs(v6.sin6_port);
+  } else {
+    return false;
+  }
+  *ip = text;
+  return true;
+}
+
+// Whether `fd` is the connected socket with the request's two addresses.
+bool IsConnectionOf(int fd, const httplib::Request& req) {
+  sockaddr_storage peer{}, local{};
+  socklen_t peer_len = sizeof peer, local_len = sizeof local;
+  if (getpeername(fd, reinterpret_cast<sockaddr*>(&peer), &peer_len) != 0 ||
+      getsockname(fd, reinterpret_cast<sockaddr*>(&local), &local_len) != 0)
+    return false;
+  std::string peer_ip, local_ip;
+  int peer_port = -1, local_port = -1;
+  return AddressOf(peer, &peer_ip, &peer_port) && AddressOf(local, &local_ip, &local_port) &&
+         peer_port == req.remote_port && local_port == req.local_port &&
+         peer_ip == req.remote_addr && local_ip == req.local_addr;
+}
+
+// The socket a request arrived on. cpp-httplib 0.11 does not expose it, but a connection is served
+// by one pool thread from its first request to its last, so the thread's last match is checked
+// first; otherwise the process's descriptors are scanned. -1 when no socket matches.
+int ConnectionSocket(const httplib::Request& req) {
+  if (req.version != "HTTP/1.1") return -1;  // the stream is chunked only in HTTP/1.1
+  thread_local int last = -1;
+  if (last >= 0 && IsConnectionOf(last, req)) return last;
+  last = -1;
+  DIR* dir = opendir("/proc/self/fd");
+  if (!dir) return -1;
+  const int own = dirfd(dir);
+  while (const dirent* e = readdir(dir)) {
+    char* end = nullptr;
+    const long fd = std::strtol(e->d_name, &end, 10);
+    if (end == e->d_name || *end != '\0' || fd == own) continue;
+    if (IsConnectionOf(static_cast<int>(fd), req)) {
+      last = static_cast<int>(fd);
+      break;
+    }
+  }
+  closedir(dir);
+  return last;
+}
 
 }  // namespace
 
@@ -145,6 +207,7 @@ void HttpServer::Route(const std::string& method, const std::string& path_regex,
     r.method = req.method;
     r.path = req.path;
     r.body = req.body;
+    r.socket = [&req] { return ConnectionSocket(req); };
     for (size_t i = 1; i < req.matches.size(); ++i) r.path_params.push_back(req.matches[i].str());
     for (const auto& [k, v] : req.params) r.query.emplace(k, v);
     for (const auto& [k, v] : req.headers) r.headers.emplace(k, v);

@@ -17,6 +17,12 @@ struct HttpRequest {
   std::vector<std::string> path_params;  // regex captures of the route, in order
   std::multimap<std::string, std::string> query;
   std::multimap<std::string, std::string> headers;  // names as sent
+  // Finds the connection's socket, for a streamed response that sends chunk frames itself
+  // (api/stream_pipe.h): -1 when the request was dispatched in-process or is not HTTP/1.1, or the
+  // socket was not identified. Callable only during the handler call (it reads the library's
+  // request); the first call on a connection scans the process's descriptors. Empty in
+  // requests built by hand (tests, Dispatch).
+  std::function<int()> socket;
 
   // First query value of `key`, or `fallback`.
   std::string Query(const std::string& key, const std::string& fallback = "") const;

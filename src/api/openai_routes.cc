@@ -1,13 +1,11 @@
 #include "api/openai_routes.h"
 
 #include <chrono>
-#include <condition_variable>
-#include <deque>
 #include <future>
-#include <mutex>
 #include <nlohmann/json.hpp>
 
 #include "api/error_mapping.h"
+#include "api/stream_pipe.h"
 
 namespace epara::api {
 namespace {
@@ -81,14 +79,12 @@ Status ParseCommon(const json& j, llm::GenerationRequest* r, bool* stream, bool*
   return Status::Ok();
 }
 
-// Hands deltas from the engine thread to the connection thread.
-struct StreamChannel {
-  std::mutex mu;
-  std::condition_variable cv;
-  std::deque<std::string> deltas;
-  bool done = false;
-  bool client_gone = false;
-  llm::GenerationResult result;
+// A streamed generation: the engine thread pushes each delta's SSE event into the pipe; the result
+// is read by the connection thread once the pipe is closed.
+struct StreamState {
+  explicit StreamState(int socket) : pipe(socket) {}
+  StreamPipe pipe;
+  llm::GenerationResult result;  // written before pipe.Close(), read after pipe.Serve() returns
 };
 
 json Usage(const llm::GenerationResult& r) {
@@ -196,91 +192,67 @@ void Generate(const ServerContext& ctx, const HttpRequest& req, HttpResponse* re
     return;
   }
 
-  auto ch = std::make_shared<StreamChannel>();
-  gen.on_delta = [ch](const std::string& delta) {
-    {
-      std::lock_guard<std::mutex> lock(ch->mu);
-      if (ch->client_gone) return false;  // cancels the sequence
-      ch->deltas.push_back(delta);
-    }
-    // Outside the lock: the woken writer does not block on a mutex the engine still holds.
-    ch->cv.notify_one();
-    return true;
+  const std::string chunk_object = chat ? "chat.completion.chunk" : "text_completion";
+  auto event = [id, created, model, chunk_object](const json& choice, const json* usage) {
+    json e = {{"id", id},
+              {"object", chunk_object},
+              {"created", created},
+              {"model", model},
+              {"choices", choice.is_null() ? json::array() : json::array({choice})}};
+    if (usage) e["usage"] = *usage;
+    return "data: " + e.dump(-1, ' ', false, json::error_handler_t::replace) + "\n\n";
+  };
+  auto delta_choice = [chat](const std::string& text, const json& finish) {
+    json c = {{"index", 0}, {"finish_reason", finish}};
+    if (chat)
+      c["delta"] =
+          text.empty() && finish.is_null() ? json{{"role", "assistant"}} : json{{"content", text}};
+    else
+      c["text"] = text;
+    return c;
+  };
+  // Every delta event is the same JSON but for its text: format it once and splice each delta's
+  // JSON string in, instead of building and dumping a JSON object per token.
+  const std::string placeholder = "\x01epara-delta\x01";
+  const std::string quoted = json(placeholder).dump();  // as it appears in the event
+  const std::string templ = event(delta_choice(placeholder, nullptr), nullptr);
+  const size_t at = templ.find(quoted);
+  auto st = std::make_shared<StreamState>(req.socket ? req.socket() : -1);
+  // The chat role event goes first; queued until the connection thread has sent the headers.
+  if (chat) st->pipe.Push(event(delta_choice("", nullptr), nullptr));
+  gen.on_delta = [st, prefix = templ.substr(0, at),
+                  suffix = templ.substr(at + quoted.size())](const std::string& delta) {
+    // false (client gone) cancels the sequence
+    return st->pipe.Push(prefix + json(delta).dump(-1, ' ', false, json::error_handler_t::replace) +
+                         suffix);
   };
   if (Status s = engine.Submit(std::move(gen),
-                               [ch](llm::GenerationResult r) {
-                                 std::lock_guard<std::mutex> lock(ch->mu);
-                                 ch->result = std::move(r);
-                                 ch->done = true;
-                                 ch->cv.notify_one();
+                               [st](llm::GenerationResult r) {
+                                 st->result = std::move(r);
+                                 st->pipe.Close();
                                });
       !s.ok())
     return WriteOpenAiError(s, res);
   res->content_type = "text/event-stream";
   res->headers.emplace_back("Cache-Control", "no-cache");
-  res->stream = [ch, id, created, model, chat, include_usage, &ctx](const ChunkWriter& write) {
-    const std::string chunk_object = chat ? "chat.completion.chunk" : "text_completion";
-    auto event = [&](const json& choice, const json* usage) {
-      json e = {{"id", id},
-                {"object", chunk_object},
-                {"created", created},
-                {"model", model},
-                {"choices", choice.is_null() ? json::array() : json::array({choice})}};
-      if (usage) e["usage"] = *usage;
-      return "data: " + e.dump(-1, ' ', false, json::error_handler_t::replace) + "\n\n";
-    };
-    auto delta_choice = [&](const std::string& text, const json& finish) {
-      json c = {{"index", 0}, {"finish_reason", finish}};
-      if (chat)
-        c["delta"] = text.empty() && finish.is_null() ? json{{"role", "assistant"}}
-                                                      : json{{"content", text}};
-      else
-        c["text"] = text;
-      return c;
-    };
-    // Every delta event is the same JSON but for its text: format it once and splice each delta's
-    // JSON string in, instead of building and dumping a JSON object per token.
-    const std::string placeholder = "\x01epara-delta\x01";
-    const std::string quoted = json(placeholder).dump();  // as it appears in the event
-    const std::string templ = event(delta_choice(placeholder, nullptr), nullptr);
-    const size_t at = templ.find(quoted);
-    const std::string prefix = templ.substr(0, at), suffix = templ.substr(at + quoted.size());
-    auto delta_event = [&](const std::string& text) {
-      return prefix + json(text).dump(-1, ' ', false, json::error_handler_t::replace) + suffix;
-    };
-    bool ok = !chat || write(event(delta_choice("", nullptr), nullptr));
-    for (;;) {
-      std::unique_lock<std::mutex> lock(ch->mu);
-      ch->cv.wait(lock, [&] { return !ch->deltas.empty() || ch->done; });
-      std::deque<std::string> pending;
-      pending.swap(ch->deltas);
-      const bool done = ch->done;
-      lock.unlock();
-      // Deltas that queued while the writer was away leave in one socket write.
-      std::string events;
-      for (const std::string& d : pending) events += delta_event(d);
-      if (ok && !events.empty()) ok = write(events);
-      if (!ok) {
-        std::lock_guard<std::mutex> l2(ch->mu);
-        ch->client_gone = true;  // the next delta cancels; keep waiting for on_done below
-      }
-      if (done) break;
-    }
-    RecordLlm(ctx, model, ch->result);
+  res->stream = [st, event, delta_choice, include_usage, model, &ctx](const ChunkWriter& write) {
+    const bool ok = st->pipe.Serve(write);
+    const llm::GenerationResult& r = st->result;
+    RecordLlm(ctx, model, r);
     if (!ok) return;
-    if (!ch->result.status.ok()) {
+    if (!r.status.ok()) {
       write("data: " +
-            ErrorBody(HttpStatusFor(ch->result.status.code()),
-                      StatusCodeName(ch->result.status.code()), ch->result.status.message()) +
+            ErrorBody(HttpStatusFor(r.status.code()), StatusCodeName(r.status.code()),
+                      r.status.message()) +
             "\n\n");
-    } else {
-      ok = write(event(delta_choice("", ch->result.finish_reason), nullptr));
-      if (ok && include_usage) {
-        const json usage = Usage(ch->result);
-        ok = write(event(json(), &usage));
-      }
+      return;
     }
-    if (ok) write("data: [DONE]\n\n");
+    std::string tail = event(delta_choice("", r.finish_reason), nullptr);
+    if (include_usage) {
+      const json usage = Usage(r);
+      tail += event(json(), &usage);
+    }
+    write(tail + "data: [DONE]\n\n");
   };
 }
 
