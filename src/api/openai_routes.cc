@@ -240,17 +240,19 @@ void Generate(const ServerContext& ctx, const HttpRequest& req, HttpResponse* re
     const llm::GenerationResult& r = st->result;
     RecordLlm(ctx, model, r);
     if (!ok) return;
+    // An engine error (a pipeline stage died) ends the stream with an error event, then [DONE].
+    std::string tail;
     if (!r.status.ok()) {
-      write("data: " +
-            ErrorBody(HttpStatusFor(r.status.code()), StatusCodeName(r.status.code()),
-                      r.status.message()) +
-            "\n\n");
-      return;
-    }
-    std::string tail = event(delta_choice("", r.finish_reason), nullptr);
-    if (include_usage) {
-      const json usage = Usage(r);
-      tail += event(json(), &usage);
+      tail = "data: " +
+             ErrorBody(HttpStatusFor(r.status.code()), StatusCodeName(r.status.code()),
+                       r.status.message()) +
+             "\n\n";
+    } else {
+      tail = event(delta_choice("", r.finish_reason), nullptr);
+      if (include_usage) {
+        const json usage = Usage(r);
+        tail += event(json(), &usage);
+      }
     }
     write(tail + "data: [DONE]\n\n");
   };

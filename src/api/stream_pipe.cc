@@ -102,6 +102,9 @@ bool StreamPipe::Serve(const ChunkWriter& write) {
     break;  // closed, and nothing (more) to write
   }
   serving_ = false;
+  // A frame may be half written: end the connection, so that nothing more (the library's closing
+  // chunk, a next keep-alive response) is read as part of this body.
+  if (gone_ && socket_ >= 0) ::shutdown(socket_, SHUT_RDWR);
   return !gone_;
 }
 

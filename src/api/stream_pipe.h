@@ -40,16 +40,18 @@ class StreamPipe {
   StreamPipe(const StreamPipe&) = delete;
   StreamPipe& operator=(const StreamPipe&) = delete;
 
-  // Producer: sends or queues `chunk` (empty chunks are ignored). Returns false once the client has
-  // gone away; the producer should stop (the LLM engine cancels the sequence).
+  // Producer: sends or queues `chunk` (an empty one sends nothing: it only asks whether the client
+  // is still there). Returns false once the client has gone away; the producer should stop (the LLM
+  // engine cancels the sequence).
   bool Push(std::string_view chunk);
   // Producer: nothing more will be pushed. Serve() returns once the queue is written.
   void Close();
 
   // Connection thread: writes what is queued and what is pushed until Close(), then returns;
   // `write` is the response's ChunkWriter. Returns false if the client went away (Serve still
-  // waits for Close(), so the caller may then read what the producer left). After Serve returns,
-  // the caller writes further chunks through `write` itself.
+  // waits for Close(), so the caller may then read what the producer left); with a socket, the
+  // connection is then shut down. After Serve returns, the caller writes further chunks through
+  // `write` itself.
   bool Serve(const ChunkWriter& write);
 
   // How many chunks the producer sent itself, and how many writes the connection thread made

@@ -29,6 +29,11 @@ struct SocketPair {
     if (server >= 0) close(server);
     if (client >= 0) close(client);
   }
+  // A few KiB, so that the tests can fill it.
+  void ShrinkServerSendBuffer() {
+    const int small = 4096;
+    EXPECT_EQ(setsockopt(server, SOL_SOCKET, SO_SNDBUF, &small, sizeof small), 0);
+  }
   // Reads until `n` bytes have arrived, or 10 s have passed.
   std::string Read(size_t n) {
     std::string out;
@@ -107,8 +112,7 @@ TEST(StreamPipeTest, ProducerSendsItselfOnceServingAndNothingIsQueued) {
 
 TEST(StreamPipeTest, SlowReaderGetsEverythingInOrderWithoutBlockingTheProducer) {
   SocketPair sp;
-  const int small = 4096;
-  setsockopt(sp.server, SOL_SOCKET, SO_SNDBUF, &small, sizeof small);
+  sp.ShrinkServerSendBuffer();
   StreamPipe pipe(sp.server);
   auto serve = std::async(std::launch::async, [&] { return pipe.Serve(nullptr); });
   // Far more than the socket buffers hold: the producer must return at once, each time.
@@ -144,6 +148,26 @@ TEST(StreamPipeTest, ReaderGoneStopsTheProducerAndServeStillWaitsForClose) {
       << "Serve returned before Close(): the caller could not read the producer's result";
   pipe.Close();
   EXPECT_FALSE(serve.get());
+}
+
+TEST(StreamPipeTest, AReaderThatStopsReadingIsCutOffAfterTheWriteTimeout) {
+  SocketPair sp;
+  sp.ShrinkServerSendBuffer();
+  StreamPipe pipe(sp.server, std::chrono::milliseconds(50));
+  auto serve = std::async(std::launch::async, [&] { return pipe.Serve(nullptr); });
+  ASSERT_TRUE(pipe.Push(std::string(1 << 20, 'z')));  // far more than the socket buffers hold
+  // An empty chunk only asks whether the reader is still there.
+  EXPECT_TRUE(WaitFor([&] { return !pipe.Push(""); }))
+      << "a reader that never reads was never given up on";
+  pipe.Close();
+  EXPECT_FALSE(serve.get());
+  // The connection was shut down, so the reader sees the end of the stream after what was sent
+  // instead of waiting for more (a half-written frame must not be followed by anything).
+  char buf[65536];
+  ssize_t r;
+  while ((r = recv(sp.client, buf, sizeof buf, 0)) > 0) {
+  }
+  EXPECT_EQ(r, 0);
 }
 
 }  // namespace
