@@ -22,13 +22,6 @@ std::string FrameChunk(std::string_view chunk) {
 StreamPipe::StreamPipe(int socket, std::chrono::milliseconds write_timeout)
     : socket_(socket), write_timeout_(write_timeout) {}
 
-void StreamPipe::Enqueue(std::string_view chunk) {
-  if (socket_ >= 0)
-    queue_ += FrameChunk(chunk);
-  else
-    queue_.append(chunk);
-}
-
 bool StreamPipe::Push(std::string_view chunk) {
   std::unique_lock<std::mutex> lock(mu_);
   if (gone_) return false;
@@ -48,8 +41,10 @@ bool StreamPipe::Push(std::string_view chunk) {
     }
     // The socket took part of the frame, or none: the connection thread sends the rest.
     queue_.assign(frame, n > 0 ? static_cast<size_t>(n) : 0, std::string::npos);
+  } else if (socket_ >= 0) {
+    queue_ += FrameChunk(chunk);  // raw bytes for the socket: framed here
   } else {
-    Enqueue(chunk);
+    queue_.append(chunk);  // the ChunkWriter frames
   }
   // Outside the lock: the woken thread does not block on a mutex the producer still holds.
   lock.unlock();

@@ -60,8 +60,6 @@ class StreamPipe {
   int64_t thread_writes() const;
 
  private:
-  // Appends `chunk` to queue_, framed when writing to the socket directly.
-  void Enqueue(std::string_view chunk);
   // Blocking write of raw bytes to the socket, waiting at most write_timeout_ per wait.
   bool SendAll(std::string_view bytes) const;
 
