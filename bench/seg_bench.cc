@@ -133,6 +133,7 @@ struct Options {
   int rounds = 3;
   int concurrency = 16;
   int batch = 8;
+  int instances = 1;
   int size = 256;
   int light_requests = 60;
   int small_size = 64;
@@ -142,20 +143,32 @@ struct Options {
   std::string out;
 };
 
-// Images per second of back-to-back Run() calls at `batch` for `seconds`.
-double DirectThroughput(backend::ModelInstance& m, const Tensor& one, int batch, double seconds) {
+// Images per second of back-to-back Run() calls at `batch` for `seconds`, every instance at once
+// (the first on the calling thread, each other one on a thread of its own), as the server's
+// workers run them.
+double DirectThroughput(const std::vector<std::unique_ptr<backend::ModelInstance>>& instances,
+                        const Tensor& one, int batch, double seconds) {
   std::vector<const Tensor*> parts(batch, &one);
   Tensor input;
   (void)ConcatRows(parts, &input);
-  std::vector<Tensor> out;
-  (void)m.Run({input}, &out);  // warm
-  int64_t images = 0;
+  std::atomic<int64_t> images{0};
+  const auto run = [&](backend::ModelInstance& m) {
+    std::vector<Tensor> out;
+    (void)m.Run({input}, &out);  // warm
+    int64_t mine = 0;
+    const auto start = Clock::now();
+    while (Seconds(Clock::now() - start) < seconds) {
+      (void)m.Run({input}, &out);
+      mine += batch;
+    }
+    images += mine;
+  };
   const auto start = Clock::now();
-  while (Seconds(Clock::now() - start) < seconds) {
-    (void)m.Run({input}, &out);
-    images += batch;
-  }
-  return images / Seconds(Clock::now() - start);
+  std::vector<std::thread> others;
+  for (size_t i = 1; i < instances.size(); ++i) others.emplace_back(run, std::ref(*instances[i]));
+  run(*instances[0]);
+  for (auto& t : others) t.join();
+  return images.load() / Seconds(Clock::now() - start);
 }
 
 // Images per second with `clients` concurrent keep-alive clients for `seconds`; counts failures.
@@ -186,8 +199,8 @@ double ServedThroughput(int port, const std::string& path, const std::string& bo
   return ok.load() / Seconds(Clock::now() - start);
 }
 
-// What the served model did in a window: the share of wall time its worker spent in Run() and
-// the compute seconds per image. served/direct = busy x (direct s/img / served s/img), so these
+// What the served model did in a window: the share of wall time its workers spent in Run() (mean
+// over instances) and the compute seconds per image (per instance). served/direct = busy x (direct s/img / served s/img), so these
 // two tell an idle model (empty queue, hand-off gaps) from a slowed one (cores taken by others).
 struct ModelBusy {
   double busy = 0, compute_s_per_image = 0, mean_queue_s = 0;
@@ -200,8 +213,9 @@ struct ModelBusy {
 
 class BusyProbe {
  public:
-  explicit BusyProbe(engine::ServedModel* m)
+  BusyProbe(engine::ServedModel* m, int instances)
       : m_(m),
+        instances_(instances),
         start_(Clock::now()),
         compute0_(m->metrics.compute_duration->sum()),
         images0_(m->metrics.batch_size->sum()),
@@ -212,7 +226,7 @@ class BusyProbe {
     const double compute = m_->metrics.compute_duration->sum() - compute0_;
     const double images = m_->metrics.batch_size->sum() - images0_;
     const double queued = static_cast<double>(m_->metrics.queue_duration->count() - queued0_);
-    b.busy = compute / Seconds(Clock::now() - start_);
+    b.busy = compute / (Seconds(Clock::now() - start_) * instances_);  // per instance
     b.compute_s_per_image = images > 0 ? compute / images : 0;
     b.mean_queue_s = queued > 0 ? (m_->metrics.queue_duration->sum() - queue0_) / queued : 0;
     return b;
@@ -220,6 +234,7 @@ class BusyProbe {
 
  private:
   engine::ServedModel* m_;
+  int instances_;
   Clock::time_point start_;
   double compute0_, images0_, queue0_;
   uint64_t queued0_;
@@ -237,6 +252,11 @@ int main(int argc, char** argv) {
   app.add_option("--concurrency", o.concurrency, "Concurrent HTTP clients at saturation")
       ->capture_default_str();
   app.add_option("--batch", o.batch, "Batch size compared at saturation")->capture_default_str();
+  app.add_option("--instances", o.instances,
+                 "Model instances at saturation, each with cores / instances intra-op threads "
+                 "(served: the descriptor's instance count; direct: one thread per instance)")
+      ->check(CLI::Range(1, 64))
+      ->capture_default_str();
   app.add_option("--size", o.size, "Model input size (multiple of 16)")->capture_default_str();
   app.add_option("--light-requests", o.light_requests,
                  "Sequential requests for the latency comparison")
@@ -274,6 +294,7 @@ int main(int argc, char** argv) {
   bn.name = "seg-batched";
   bn.max_batch_size = o.batch;
   bn.max_queue_delay_ms = 5;
+  b1.instances = bn.instances = o.instances;
   for (const auto& opt : {b1, bn, small})
     if (Status s = models::WriteDemoSegmentationModel(dir.string(), opt); !s.ok()) {
       std::fprintf(stderr, "%s\n", s.ToString().c_str());
@@ -292,8 +313,17 @@ int main(int argc, char** argv) {
   const int cores = static_cast<int>(std::max(1u, std::thread::hardware_concurrency()));
   backend::LoadSpec spec{
       "seg-b1", {(dir / "seg-b1" / "model.pt").string()}, "cpu", cores, {"image"}, {"logits"}};
-  std::unique_ptr<backend::ModelInstance> direct;
+  std::unique_ptr<backend::ModelInstance> direct;  // light-load latency: one instance, all cores
   if (Status s = backends.Get("libtorch")->Load(spec, &direct); !s.ok()) return 1;
+  std::vector<std::unique_ptr<backend::ModelInstance>> saturated;  // as the served model's
+  for (int i = 0; i < o.instances; ++i) {
+    backend::LoadSpec each = spec;
+    each.threads = std::max(1, cores / o.instances);
+    if (Status s = backends.Get("libtorch")->Load(each, &saturated.emplace_back()); !s.ok()) {
+      std::fprintf(stderr, "load: %s\n", s.ToString().c_str());
+      return 1;
+    }
+  }
 
   ImagePreprocess pre;
   pre.width = pre.height = o.size;
@@ -335,19 +365,19 @@ int main(int argc, char** argv) {
   for (int r = 0; r < o.rounds; ++r) {
     int64_t f1 = 0, fn = 0;
     double d1 = 0, s1 = 0, dn = 0, sn = 0;
-    const auto direct1 = [&] { d1 = DirectThroughput(*direct, prepared.input, 1, o.seconds); };
+    const auto direct1 = [&] { d1 = DirectThroughput(saturated, prepared.input, 1, o.seconds); };
     ModelBusy busy1, busyn;
     const auto served1 = [&] {
-      const BusyProbe probe(server->models().Find("seg-b1"));
+      const BusyProbe probe(server->models().Find("seg-b1"), o.instances);
       s1 = ServedThroughput(server->port(), "/v1/segment/seg-b1", image, content_type,
                             o.concurrency, o.seconds, o.idle_clients, &f1);
       busy1 = probe.Finish();
     };
     const auto directn = [&] {
-      dn = DirectThroughput(*direct, prepared.input, o.batch, o.seconds);
+      dn = DirectThroughput(saturated, prepared.input, o.batch, o.seconds);
     };
     const auto servedn = [&] {
-      const BusyProbe probe(server->models().Find("seg-batched"));
+      const BusyProbe probe(server->models().Find("seg-batched"), o.instances);
       sn = ServedThroughput(server->port(), "/v1/segment/seg-batched", image, content_type,
                             o.concurrency, o.seconds, o.idle_clients, &fn);
       busyn = probe.Finish();
@@ -386,8 +416,8 @@ int main(int argc, char** argv) {
         "%.2f %.2f %.2f %.2f | served busy %.3f %.3f, ms/img %.2f (direct %.2f) %.2f (direct "
         "%.2f)\n",
         r, d1, s1, s1 / d1, o.batch, dn, sn, sn / dn, cpu_d1, cpu_s1, cpu_dn, cpu_sn, busy1.busy,
-        busyn.busy, busy1.compute_s_per_image * 1e3, 1e3 / d1, busyn.compute_s_per_image * 1e3,
-        1e3 / dn);
+        busyn.busy, busy1.compute_s_per_image * 1e3, o.instances * 1e3 / d1,
+        busyn.compute_s_per_image * 1e3, o.instances * 1e3 / dn);
   }
   const bool server_idle_class = server->request_work_idle_class();
   auto* batched = server->models().Find("seg-batched");
@@ -407,6 +437,8 @@ int main(int argc, char** argv) {
         {"rounds", o.rounds},
         {"concurrency", o.concurrency},
         {"batch", o.batch},
+        {"instances", o.instances},
+        {"threads_per_instance", std::max(1, cores / o.instances)},
         {"format", o.format},
         {"image_bytes", image.size()},
         {"cores", cores},

@@ -94,7 +94,7 @@ std::string DescriptorYaml(const DemoSegmentationOptions& o) {
     << ", " << o.size << "]}\n"
     << "batching: {max_batch_size: " << o.max_batch_size
     << ", max_queue_delay_ms: " << o.max_queue_delay_ms << ", max_queue_size: 256}\n"
-    << "instances: {count: 1, device: cpu, threads: 0}\n"
+    << "instances: {count: " << o.instances << ", device: cpu, threads: 0}\n"
     << "slo: {latency_ms: " << o.slo_latency_ms << "}\n"
     << "preprocess: {width: " << o.size << ", height: " << o.size
     << ", mean: [0.485, 0.456, 0.406], std: [0.229, 0.224, 0.225], color: rgb}\n"

@@ -18,6 +18,7 @@ struct DemoSegmentationOptions {
   int max_batch_size = 8;
   double max_queue_delay_ms = 2.0;
   double slo_latency_ms = 500.0;
+  int instances = 1;  // instance count; each gets cores / instances intra-op threads
 };
 
 // Creates `<repo_dir>/<name>/{model.pt, model.yaml}`. Overwrites existing files.
