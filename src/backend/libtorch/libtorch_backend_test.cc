@@ -12,6 +12,7 @@
 #include "backend/backend_registry.h"
 #include "models/demo_segmentation.h"
 #include "models/demo_tensor.h"
+#include "repo/model_descriptor.h"
 #include "vision/spatial_split.h"
 
 namespace epara::backend {
@@ -99,6 +100,20 @@ TEST_F(LibTorchBackendTest, DemoGenerationIsDeterministicPerSeed) {
   ASSERT_TRUE(c->Run({Input(1, 1)}, &oc).ok());
   EXPECT_EQ(MaxDiff(oa[0], ob[0]), 0.0);
   EXPECT_GT(MaxDiff(oa[0], oc[0]), 1e-3);  // another seed, other weights
+}
+
+TEST_F(LibTorchBackendTest, DemoDescriptorCarriesTheInstanceCount) {
+  models::DemoSegmentationOptions o = Small(1234);
+  o.instances = 3;
+  ASSERT_TRUE(models::WriteDemoSegmentationModel((*dir_ / "d").string(), o).ok());
+  ModelDescriptor three, one;
+  ASSERT_TRUE(LoadModelDescriptor((*dir_ / "d" / "seg-demo" / "model.yaml").string(), &three)
+                  .ok());
+  ASSERT_TRUE(LoadModelDescriptor((*dir_ / "a" / "seg-demo" / "model.yaml").string(), &one)
+                  .ok());
+  EXPECT_EQ(three.instances.count, 3);
+  EXPECT_EQ(one.instances.count, 1);
+  EXPECT_EQ(three.instances.threads, 0);  // cores / count, decided where it is loaded
 }
 
 TEST_F(LibTorchBackendTest, BatchedRowsEqualSingleRuns) {
