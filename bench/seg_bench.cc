@@ -200,8 +200,9 @@ double ServedThroughput(int port, const std::string& path, const std::string& bo
 }
 
 // What the served model did in a window: the share of wall time its workers spent in Run() (mean
-// over instances) and the compute seconds per image (per instance). served/direct = busy x (direct s/img / served s/img), so these
-// two tell an idle model (empty queue, hand-off gaps) from a slowed one (cores taken by others).
+// over instances) and the compute seconds per image (per instance). served/direct = busy x (direct
+// s/img / served s/img), so these two tell an idle model (empty queue, hand-off gaps) from a slowed
+// one (cores taken by others).
 struct ModelBusy {
   double busy = 0, compute_s_per_image = 0, mean_queue_s = 0;
   json ToJson() const {
@@ -311,15 +312,15 @@ int main(int argc, char** argv) {
   backend::BackendRegistry backends;
   (void)backends.Register(backend::CreateLibTorchBackend());
   const int cores = static_cast<int>(std::max(1u, std::thread::hardware_concurrency()));
-  backend::LoadSpec spec{
-      "seg-b1", {(dir / "seg-b1" / "model.pt").string()}, "cpu", cores, {"image"}, {"logits"}};
-  std::unique_ptr<backend::ModelInstance> direct;  // light-load latency: one instance, all cores
+  // Each instance as the served model's: cores / instances intra-op threads.
+  backend::LoadSpec spec{"seg-b1",  {(dir / "seg-b1" / "model.pt").string()},
+                         "cpu",     std::max(1, cores / o.instances),
+                         {"image"}, {"logits"}};
+  std::unique_ptr<backend::ModelInstance> direct;  // light-load latency: one instance
   if (Status s = backends.Get("libtorch")->Load(spec, &direct); !s.ok()) return 1;
-  std::vector<std::unique_ptr<backend::ModelInstance>> saturated;  // as the served model's
+  std::vector<std::unique_ptr<backend::ModelInstance>> saturated;
   for (int i = 0; i < o.instances; ++i) {
-    backend::LoadSpec each = spec;
-    each.threads = std::max(1, cores / o.instances);
-    if (Status s = backends.Get("libtorch")->Load(each, &saturated.emplace_back()); !s.ok()) {
+    if (Status s = backends.Get("libtorch")->Load(spec, &saturated.emplace_back()); !s.ok()) {
       std::fprintf(stderr, "load: %s\n", s.ToString().c_str());
       return 1;
     }
@@ -350,6 +351,7 @@ int main(int argc, char** argv) {
   ImagePreprocess small_pre = pre;
   small_pre.width = small_pre.height = o.small_size;
   backend::LoadSpec small_spec = spec;
+  small_spec.threads = cores;  // seg-small always has one instance
   small_spec.artifacts = {(dir / "seg-small" / "model.pt").string()};
   std::unique_ptr<backend::ModelInstance> small_direct;
   if (Status s = backends.Get("libtorch")->Load(small_spec, &small_direct); !s.ok()) return 1;
