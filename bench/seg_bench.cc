@@ -4,6 +4,10 @@
 //   pipeline  in-process decode -> preprocess -> Run -> argmax -> PNG encode, one image at a time
 //   served    `POST /v1/segment/{model}` from C concurrent keep-alive clients on loopback
 //
+// --instances K: both sides run K instances of cores / K intra-op threads (direct: one calling
+// thread per instance); with K > 1 each round also measures the direct side as one instance of all
+// cores, so the layouts' throughputs are compared in the same run.
+//
 // Measurements are interleaved in rounds (direct, served, then served, direct: ABBA) so slow drift
 // of a shared machine hits both sides; ratios are reported per round, as the median, and pooled
 // (sum of served / sum of direct).
@@ -326,6 +330,15 @@ int main(int argc, char** argv) {
     }
   }
 
+  // With several instances, the direct reference of the usual layout too (one instance of all
+  // cores), measured in the same rounds: served throughput of one layout against the other's best.
+  std::vector<std::unique_ptr<backend::ModelInstance>> wide;
+  if (o.instances > 1) {
+    backend::LoadSpec all = spec;
+    all.threads = cores;
+    if (Status s = backends.Get("libtorch")->Load(all, &wide.emplace_back()); !s.ok()) return 1;
+  }
+
   ImagePreprocess pre;
   pre.width = pre.height = o.size;
   pre.mean = {0.485f, 0.456f, 0.406f};
@@ -361,8 +374,8 @@ int main(int argc, char** argv) {
 
   // Saturation, interleaved rounds.
   json rounds = json::array();
-  std::vector<double> ratio1, ration;
-  double sum_d1 = 0, sum_s1 = 0, sum_dn = 0, sum_sn = 0;
+  std::vector<double> ratio1, ration, wide_ratio1, wide_ration;
+  double sum_d1 = 0, sum_s1 = 0, sum_dn = 0, sum_sn = 0, sum_w1 = 0, sum_wn = 0;
   int64_t failures_total = 0;
   for (int r = 0; r < o.rounds; ++r) {
     int64_t f1 = 0, fn = 0;
@@ -393,8 +406,19 @@ int main(int argc, char** argv) {
       *cpu_d = CpuShare(d, cores);
       if (!served_first) *cpu_s = CpuShare(s, cores);
     };
+    double w1 = 0, wn = 0;  // one instance of all cores (only with --instances > 1)
+    const auto measure_wide = [&] {
+      if (wide.empty()) return;
+      w1 = DirectThroughput(wide, prepared.input, 1, o.seconds);
+      wn = DirectThroughput(wide, prepared.input, o.batch, o.seconds);
+      wide_ratio1.push_back(s1 / w1);
+      wide_ration.push_back(sn / wn);
+      sum_w1 += w1, sum_wn += wn;
+    };
+    if (!served_first) measure_wide();  // ... and after the pairs in the other rounds
     pair(direct1, served1, &cpu_d1, &cpu_s1);
     pair(directn, servedn, &cpu_dn, &cpu_sn);
+    if (served_first) measure_wide();
     failures_total += f1 + fn;
     sum_d1 += d1, sum_s1 += s1, sum_dn += dn, sum_sn += sn;
     ratio1.push_back(s1 / d1);
@@ -405,6 +429,8 @@ int main(int argc, char** argv) {
                       {"served_bN_img_s", sn},
                       {"ratio_b1", s1 / d1},
                       {"ratio_bN", sn / dn},
+                      {"direct_one_instance_all_cores_b1_img_s", w1},
+                      {"direct_one_instance_all_cores_bN_img_s", wn},
                       {"failures", f1 + fn},
                       {"served_model", {{"b1", busy1.ToJson()}, {"bN", busyn.ToJson()}}},
                       {"cpu_share",
@@ -420,6 +446,10 @@ int main(int argc, char** argv) {
         r, d1, s1, s1 / d1, o.batch, dn, sn, sn / dn, cpu_d1, cpu_s1, cpu_dn, cpu_sn, busy1.busy,
         busyn.busy, busy1.compute_s_per_image * 1e3, o.instances * 1e3 / d1,
         busyn.compute_s_per_image * 1e3, o.instances * 1e3 / dn);
+    if (!wide.empty())
+      std::fprintf(stderr,
+                   "  one instance of all cores, direct: b1 %.2f (served %.3f) b%d %.2f (%.3f)\n",
+                   w1, s1 / w1, o.batch, wn, sn / wn);
   }
   const bool server_idle_class = server->request_work_idle_class();
   auto* batched = server->models().Find("seg-batched");
@@ -453,6 +483,12 @@ int main(int argc, char** argv) {
         {"batchN_median", Median(ration)},
         {"batch1_pooled", sum_s1 / sum_d1},
         {"batchN_pooled", sum_sn / sum_dn}}},
+      {"served_over_direct_one_instance_all_cores",
+       wide.empty() ? json(nullptr)
+                    : json{{"batch1_median", Median(wide_ratio1)},
+                           {"batchN_median", Median(wide_ration)},
+                           {"batch1_pooled", sum_s1 / sum_w1},
+                           {"batchN_pooled", sum_sn / sum_wn}}},
       {"served_mean_batch_size", mean_batch},
       {"failures", failures_total},
       {"latency_ms",
