@@ -4,7 +4,9 @@
 # real requests to one node, and show the results.
 set -euo pipefail
 cd "$(dirname "$0")/.."
-scripts/setup.sh
+scripts/setup.sh epara   # only the binary the demo runs; scripts/test.sh builds the rest
+CACHE=${EPARA_CACHE_DIR:-${XDG_CACHE_HOME:-$HOME/.cache}/epara}
+PHOTO=$CACHE/photos/astronaut.png
 
 EPARA=./build/epara
 MODELS=demo-models
@@ -13,13 +15,16 @@ mkdir -p "$OUT"
 
 echo; echo "== generating demo models into $MODELS/"
 "$EPARA" models demo "$MODELS"
+# ISNet: a TRAINED background-removal model (ONNX, served by ONNX Runtime), fetched by setup.
+ISNET=""
+if "$EPARA" models isnet "$MODELS" && [ -f "$PHOTO" ]; then ISNET=", isnet"; fi
 
 echo; echo "== starting a 3-node heterogeneous cluster on this host: epara up --cluster $OUT/cluster.yaml"
 cat > "$OUT/cluster.yaml" <<EOF
 # Three device classes (CPU share and memory from built-in profiles; see src/node/cluster_config.h).
 models: $(pwd)/$MODELS
 nodes:
-  - {id: edge-1,  class: edge-server,   serve: [seg-demo, llama-demo]}
+  - {id: edge-1,  class: edge-server,   serve: [seg-demo, llama-demo$ISNET]}
   - {id: board-1, class: embedded,      serve: [seg-demo]}
   - {id: micro-1, class: microcomputer, serve: [tensor-demo]}
 EOF
@@ -75,6 +80,21 @@ echo; echo "== POST $URL/v1/segment/seg-demo?format=json"
 curl -sS -f -H 'Content-Type: image/png' --data-binary "@$MODELS/seg-demo/sample.png" \
   "$URL/v1/segment/seg-demo?format=json" | tee "$OUT/summary.json"; echo
 
+if [ -n "$ISNET" ]; then
+  echo; echo "== POST $URL/v1/segment/isnet  <- a real photograph ($PHOTO: Eileen Collins, NASA, public domain)"
+  echo "   (ISNet, trained, int8 ONNX on ONNX Runtime; micro-1 forwards to edge-1)"
+  curl -sS -f -H 'Content-Type: image/png' --data-binary "@$PHOTO" -D "$OUT/isnet.headers" \
+    -o "$OUT/photo_mask.png" "$URL/v1/segment/isnet"
+  grep -i '^X-Epara-Node' "$OUT/isnet.headers" || true
+  curl -sS -f -H 'Content-Type: image/png' --data-binary "@$PHOTO" \
+    -o "$OUT/photo_cutout.png" "$URL/v1/segment/isnet?format=cutout"
+  curl -sS -f -H 'Content-Type: image/png' --data-binary "@$PHOTO" \
+    "$URL/v1/segment/isnet?format=json" | tee "$OUT/photo_summary.json"; echo
+  echo "foreground mask: $OUT/photo_mask.png   cut-out (background transparent): $OUT/photo_cutout.png"
+else
+  echo; echo "== (ISNet or the photograph is missing from $CACHE: scripts/fetch_assets.sh fetches them)"
+fi
+
 echo; echo "== POST $URL/v2/models/tensor-demo/infer   (KServe v2 JSON tensors: sum = a + b + c)"
 curl -sS -f -H 'Content-Type: application/json' "$URL/v2/models/tensor-demo/infer" -d '{
   "inputs": [
@@ -98,5 +118,9 @@ curl -sS "$EDGE/metrics" | grep -E '^epara_inference_(request_success_total|requ
 
 echo
 echo "Done. Results in $OUT/: mask.png (segmentation mask), summary.json, cluster.log, run/ (node configs and logs)."
-echo "The demo models are UNTRAINED (random weights): the mask and the text show the pipeline works, nothing more."
+if [ -n "$ISNET" ]; then
+  echo "Real result: $OUT/photo_mask.png (foreground mask) and $OUT/photo_cutout.png (the astronaut, background"
+  echo "transparent), from the trained ISNet model (AGPL-3.0, fetched into $CACHE, not part of epara)."
+fi
+echo "seg-demo, tensor-demo and llama-demo are UNTRAINED (random weights): their outputs show the pipeline works, nothing more."
 echo "Next: serve your own TorchScript models (README.md, 'Model repository'); run the tests with scripts/test.sh."

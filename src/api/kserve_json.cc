@@ -4,6 +4,8 @@
 
 #include <limits>
 
+#include "core/half.h"
+
 namespace epara::api {
 namespace {
 
@@ -119,6 +121,15 @@ Status ParseInput(const json& in, size_t index, NamedTensor* out) {
     case DataType::kInt64:
       EPARA_RETURN_IF_ERROR(FillIntegers<int64_t>(values, where, &t));
       break;
+    case DataType::kFp16: {
+      auto* dst = t.data<uint16_t>();
+      for (size_t i = 0; i < values.size(); ++i) {
+        if (!values[i]->is_number())
+          return InvalidArgument(where + ": element " + std::to_string(i) + " is not a number");
+        dst[i] = FloatToHalf(values[i]->get<float>());
+      }
+      break;
+    }
     case DataType::kFp32:
       EPARA_RETURN_IF_ERROR(FillFloats<float>(values, where, &t));
       break;
@@ -197,6 +208,13 @@ std::string KServeInferResponse(const std::string& model, const std::string& ver
       case DataType::kInt64:
         o["data"] = DataArray<int64_t>(t);
         break;
+      case DataType::kFp16: {
+        json a = json::array();
+        for (int64_t k = 0; k < t.num_elements(); ++k)
+          a.push_back(HalfToFloat(t.data<uint16_t>()[k]));
+        o["data"] = std::move(a);
+        break;
+      }
       case DataType::kFp32:
         o["data"] = DataArray<float>(t);
         break;

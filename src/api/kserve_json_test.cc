@@ -31,8 +31,8 @@ TEST(KServeJsonTest, RejectsMalformedRequestsWithPreciseMessages) {
       {"[1]", "JSON object"},
       {R"({"inputs": []})", "'inputs' must be a non-empty array"},
       {R"({"inputs": [{"shape": [1], "datatype": "FP32", "data": [1]}]})", "name"},
-      {R"({"inputs": [{"name": "x", "shape": [1], "datatype": "FP16", "data": [1]}]})",
-       "unsupported datatype 'FP16'"},
+      {R"({"inputs": [{"name": "x", "shape": [1], "datatype": "BF16", "data": [1]}]})",
+       "unsupported datatype 'BF16'"},
       {R"({"inputs": [{"name": "x", "shape": [-1], "datatype": "FP32", "data": [1]}]})",
        "non-negative"},
       {R"({"inputs": [{"name": "x", "shape": [3], "datatype": "FP32", "data": [1, 2]}]})",
@@ -71,6 +71,29 @@ TEST(KServeJsonTest, ResponseCarriesShapesTypesAndData) {
   EXPECT_EQ(j["outputs"][0]["datatype"], "INT64");
   EXPECT_EQ(j["outputs"][0]["shape"], nlohmann::json::array({1, 2}));
   EXPECT_EQ(j["outputs"][0]["data"], nlohmann::json::array({7, -3}));
+}
+
+TEST(KServeJsonTest, Fp16TravelsAsNumbersAndIsStoredAsHalves) {
+  KServeInferRequest r;
+  ASSERT_TRUE(ParseKServeInferRequest(
+                  R"({"inputs": [{"name": "h", "shape": [3], "datatype": "FP16",
+                                  "data": [1.5, -0.1, 70000]}]})",
+                  &r)
+                  .ok());
+  const Tensor& t = r.inputs[0].tensor;
+  ASSERT_EQ(t.dtype(), DataType::kFp16);
+  EXPECT_EQ(t.byte_size(), 6u);
+  EXPECT_EQ(t.data<uint16_t>()[0], 0x3e00);  // 1.5
+  EXPECT_EQ(t.data<uint16_t>()[1], 0xae66);  // -0.1 rounded to the nearest half
+  EXPECT_EQ(t.data<uint16_t>()[2], 0x7c00);  // beyond 65504: infinity
+  auto j = nlohmann::json::parse(KServeInferResponse("m", "1", "", {"h"}, {&t}));
+  EXPECT_EQ(j["outputs"][0]["datatype"], "FP16");
+  EXPECT_EQ(j["outputs"][0]["data"][0].get<double>(), 1.5);
+  EXPECT_NEAR(j["outputs"][0]["data"][1].get<double>(), -0.1, 1e-4);
+  EXPECT_FALSE(
+      ParseKServeInferRequest(
+          R"({"inputs": [{"name": "h", "shape": [1], "datatype": "FP16", "data": [true]}]})", &r)
+          .ok());
 }
 
 }  // namespace

@@ -112,8 +112,11 @@ void AddKServeRoutes(HttpServer* http, const ServerContext* ctx) {
               {"state", engine::ModelStateName(m->state)},
               {"inputs", json::array()},
               {"outputs", json::array()}};
-    for (const auto& t : d.inputs) j["inputs"].push_back(TensorMetadata(t, batching));
-    for (const auto& t : d.outputs) j["outputs"].push_back(TensorMetadata(t, batching));
+    // A loading model's tensors may still be filled in from the model file (engine/model_io.h).
+    if (m->state != engine::ModelState::kLoading) {
+      for (const auto& t : d.inputs) j["inputs"].push_back(TensorMetadata(t, batching));
+      for (const auto& t : d.outputs) j["outputs"].push_back(TensorMetadata(t, batching));
+    }
     res->body = j.dump();
   });
   http->Route(

@@ -33,13 +33,17 @@ void Segment(const ServerContext& ctx, const HttpRequest& req, HttpResponse* res
                                   std::string(TaskTypeName(d.task)) +
                                   " model; /v1/segment needs a segmentation model"));
   const std::string format = req.Query("format", "png");
-  if (format != "png" && format != "json")
-    return finish(InvalidArgument("format must be 'png' or 'json', got '" + format + "'"));
+  if (format != "png" && format != "json" && format != "cutout")
+    return finish(
+        InvalidArgument("format must be 'png', 'json' or 'cutout', got '" + format + "'"));
+  const bool cutout = format == "cutout";
 
   vision::PreprocessedImage pre;
-  if (Status s = RunRequestWork(
-          ctx,
-          [&] { return vision::PreprocessImage(req.body, *d.preprocess, &pre, ctx.image_limits); });
+  if (Status s = RunRequestWork(ctx,
+                                [&] {
+                                  return vision::PreprocessImage(req.body, *d.preprocess, &pre,
+                                                                 ctx.image_limits, cutout);
+                                });
       !s.ok())
     return finish(s);
   const auto t1 = Clock::now();
@@ -78,7 +82,9 @@ void Segment(const ServerContext& ctx, const HttpRequest& req, HttpResponse* res
           ctx,
           [&] {
             EPARA_RETURN_IF_ERROR(vision::PostprocessLogits(result.outputs[0], pre.original_width,
-                                                            pre.original_height, &mask));
+                                                            pre.original_height, &mask,
+                                                            {d.postprocess, cutout}));
+            if (cutout) return vision::EncodeCutoutPng(pre.original, mask.alpha, &png);
             if (format != "png") return Status::Ok();
             return EncodePalettePng(mask.mask,
                                     ClassPalette(static_cast<int>(mask.class_pixels.size())), &png);
@@ -88,7 +94,7 @@ void Segment(const ServerContext& ctx, const HttpRequest& req, HttpResponse* res
   const int classes = static_cast<int>(mask.class_pixels.size());
   const auto t3 = Clock::now();
   const double pre_ms = Ms(t1 - t0), infer_ms = Ms(t2 - t1), post_ms = Ms(t3 - t2);
-  if (format == "png") {
+  if (format != "json") {  // the mask (palette PNG) or the cut-out (RGBA PNG)
     res->content_type = "image/png";
     res->body = std::move(png);
     res->headers.emplace_back("X-Epara-Queue-Ms", std::to_string(result.queue_seconds * 1e3));
@@ -97,12 +103,17 @@ void Segment(const ServerContext& ctx, const HttpRequest& req, HttpResponse* res
   } else {
     nlohmann::json cls = nlohmann::json::array();
     const double total = static_cast<double>(mask.mask.pixels.size());
+    const bool binary = d.postprocess.kind != SegmentationPostprocess::Kind::kArgmax;
+    auto label = [&](int c) {
+      if (c < static_cast<int>(d.labels.size())) return d.labels[c];
+      if (binary) return std::string(c == 0 ? "background" : "foreground");
+      return std::to_string(c);
+    };
     for (int c = 0; c < classes; ++c)
-      cls.push_back(
-          {{"id", c},
-           {"label", c < static_cast<int>(d.labels.size()) ? d.labels[c] : std::to_string(c)},
-           {"pixels", mask.class_pixels[c]},
-           {"fraction", total > 0 ? mask.class_pixels[c] / total : 0.0}});
+      cls.push_back({{"id", c},
+                     {"label", label(c)},
+                     {"pixels", mask.class_pixels[c]},
+                     {"fraction", total > 0 ? mask.class_pixels[c] / total : 0.0}});
     res->body = nlohmann::json{{"model", d.name},
                                {"width", mask.mask.width},
                                {"height", mask.mask.height},

@@ -17,7 +17,8 @@
 namespace epara::backend {
 
 inline constexpr int kBackendApiMajor = 1;
-inline constexpr int kBackendApiMinor = 0;
+// 1.1: ModelInstance::Signature (a model that describes its own inputs and outputs).
+inline constexpr int kBackendApiMinor = 1;
 
 struct ApiVersion {
   int major = kBackendApiMajor;
@@ -35,14 +36,30 @@ struct DeviceInfo {
   int64_t memory_free_bytes = 0;
 };
 
+// A tensor as a model file declares it: the full shape (batch dimension included, when the model
+// has one), -1 for a dimension the model leaves open.
+struct TensorInfo {
+  std::string name;
+  DataType dtype = DataType::kFp32;
+  std::vector<int64_t> shape;
+};
+
+struct ModelSignature {
+  std::vector<TensorInfo> inputs;   // in the model's order
+  std::vector<TensorInfo> outputs;  // in the model's order
+};
+
 // What to load and where. Derived from a ModelDescriptor by the engine.
 struct LoadSpec {
   std::string model_name;
-  std::vector<std::string> artifacts;     // absolute paths
-  std::string device = "cpu";             // "cpu" or "cuda:N"
-  int threads = 1;                        // intra-op threads for this instance (cpu)
-  std::vector<std::string> input_names;   // positional order of the module's forward() arguments
-  std::vector<std::string> output_names;  // names given to the module's outputs, in order
+  std::vector<std::string> artifacts;  // absolute paths
+  std::string device = "cpu";          // "cpu" or "cuda:N"
+  int threads = 1;                     // intra-op threads for this instance (cpu)
+  // Positional order of Run()'s inputs and outputs. A backend whose models name their tensors
+  // (onnxruntime) maps these names onto the model's and takes the model's own order when empty;
+  // one whose models do not (libtorch) uses them as the forward() order and the outputs' names.
+  std::vector<std::string> input_names;
+  std::vector<std::string> output_names;
 };
 
 // One loaded copy of a model on one device. Thread-compatible: the engine calls Run() from one
@@ -58,6 +75,9 @@ class ModelInstance {
   // Bytes of device memory held by the weights of this instance.
   virtual int64_t MemoryFootprintBytes() const = 0;
   virtual const std::string& device() const = 0;
+  // API 1.1. The inputs and outputs the model file itself declares. Returns false when the engine
+  // cannot tell (TorchScript modules keep no tensor types): descriptors must then state them.
+  virtual bool Signature(ModelSignature* out) const { return false; }
 };
 
 class Backend {

@@ -20,6 +20,7 @@ class ThrottledInstance final : public ModelInstance {
   Status Run(const std::vector<Tensor>& inputs, std::vector<Tensor>* outputs) override;
   int64_t MemoryFootprintBytes() const override { return inner_->MemoryFootprintBytes(); }
   const std::string& device() const override { return inner_->device(); }
+  bool Signature(ModelSignature* out) const override { return inner_->Signature(out); }
 
  private:
   std::unique_ptr<ModelInstance> inner_;

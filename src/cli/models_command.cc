@@ -11,6 +11,7 @@
 #include "models/demo_llm.h"
 #include "models/demo_segmentation.h"
 #include "models/demo_tensor.h"
+#include "models/isnet_model.h"
 
 namespace epara::cli {
 
@@ -28,6 +29,9 @@ void RegisterModelsCommand(CLI::App& app, int* exit_code) {
       ->capture_default_str();
   demo->add_option("--seed", seg->seed, "Weight seed")->capture_default_str();
   demo->callback([dir, seg, exit_code] {
+#ifdef EPARA_HAVE_ORT
+    seg->onnx_name = "seg-demo-onnx";  // the same UNet for ONNX Runtime (this build has it)
+#endif
     if (Status s = models::WriteDemoSegmentationModel(*dir, *seg); !s.ok()) {
       spdlog::error("{}", s.ToString());
       *exit_code = 1;
@@ -52,12 +56,36 @@ void RegisterModelsCommand(CLI::App& app, int* exit_code) {
       return;
     }
     std::cout << "wrote " << *dir << "/" << seg->name << " (UNet, "
-              << models::DemoSegmentationParameterCount(*seg) / 1e6 << " M parameters, untrained)\n"
-              << "wrote " << sample << " (a synthetic 640x480 scene to segment)\n"
+              << models::DemoSegmentationParameterCount(*seg) / 1e6
+              << " M parameters, untrained)\n";
+    if (!seg->onnx_name.empty())
+      std::cout << "wrote " << *dir << "/" << seg->onnx_name
+                << " (the same UNet as ONNX, for the onnxruntime backend)\n";
+    std::cout << "wrote " << sample << " (a synthetic 640x480 scene to segment)\n"
               << "wrote " << *dir << "/tensor-demo (sum = a + b + c; KServe v2 example)\n"
               << "wrote " << *dir << "/llama-demo (Llama architecture, "
               << models::DemoLlmParameterCount({}) / 1e6
               << " M parameters, untrained, byte tokenizer)\n";
+  });
+
+  auto isnet_dir = std::make_shared<std::string>();
+  auto cache = std::make_shared<std::string>(models::AssetCacheDir());
+  CLI::App* isnet = models->add_subcommand(
+      "isnet",
+      "Add ISNet background removal (trained, ONNX; fetched by scripts/fetch_assets.sh) "
+      "to DIR as isnet (int8) and isnet-fp16");
+  isnet->add_option("dir", *isnet_dir, "Model repository folder to create or update")->required();
+  isnet->add_option("--cache", *cache, "Asset cache holding isnet/")->capture_default_str();
+  isnet->callback([isnet_dir, cache, exit_code] {
+    for (const models::IsnetVariant* v : {&models::IsnetInt8(), &models::IsnetFp16()}) {
+      if (Status s = models::WriteIsnetModel(*isnet_dir, *cache, *v); !s.ok()) {
+        spdlog::error("{}", s.ToString());
+        *exit_code = 1;
+        return;
+      }
+      std::cout << "wrote " << *isnet_dir << "/" << v->name << " (ISNet, " << v->note
+                << ", trained)\n";
+    }
   });
 }
 

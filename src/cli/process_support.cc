@@ -10,6 +10,9 @@
 #include <sstream>
 
 #include "backend/libtorch/libtorch_backend.h"
+#ifdef EPARA_HAVE_ORT
+#include "backend/onnxruntime/ort_backend.h"
+#endif
 #include "llm/engine_factory.h"
 
 namespace epara::cli {
@@ -53,6 +56,12 @@ bool RegisterBackends(backend::BackendRegistry* backends) {
     spdlog::error("{}", s.ToString());
     return false;
   }
+#ifdef EPARA_HAVE_ORT
+  if (Status s = backends->Register(backend::CreateOrtBackend()); !s.ok()) {
+    spdlog::error("{}", s.ToString());
+    return false;
+  }
+#endif
   return true;
 }
 

@@ -24,7 +24,8 @@ decltype(api::ServerOptions::llm_loader) LibTorchLlmLoader();
 // ServerOptions::llm_stage_loader backed by LibTorch.
 decltype(api::ServerOptions::llm_stage_loader) LibTorchLlmStageLoader();
 
-// Registers the LibTorch backend; false (after logging) if it cannot.
+// Registers the LibTorch backend and, where this build has it, ONNX Runtime ("onnxruntime");
+// false (after logging) if one cannot be registered.
 bool RegisterBackends(backend::BackendRegistry* backends);
 
 // Logs every model of `server` with its state, device and memory, and the ones skipped.

@@ -17,6 +17,8 @@ std::string_view DataTypeName(DataType dtype) {
       return "INT32";
     case DataType::kInt64:
       return "INT64";
+    case DataType::kFp16:
+      return "FP16";
     case DataType::kFp32:
       return "FP32";
     case DataType::kFp64:
@@ -27,8 +29,8 @@ std::string_view DataTypeName(DataType dtype) {
 
 Status ParseDataType(std::string_view name, DataType* out) {
   static constexpr DataType kAll[] = {DataType::kBool,  DataType::kUInt8, DataType::kInt8,
-                                      DataType::kInt32, DataType::kInt64, DataType::kFp32,
-                                      DataType::kFp64};
+                                      DataType::kInt32, DataType::kInt64, DataType::kFp16,
+                                      DataType::kFp32, DataType::kFp64};
   for (DataType d : kAll) {
     if (DataTypeName(d) == name) {
       *out = d;
@@ -36,7 +38,7 @@ Status ParseDataType(std::string_view name, DataType* out) {
     }
   }
   return InvalidArgument("unsupported datatype '" + std::string(name) +
-                         "' (supported: BOOL, UINT8, INT8, INT32, INT64, FP32, FP64)");
+                         "' (supported: BOOL, UINT8, INT8, INT32, INT64, FP16, FP32, FP64)");
 }
 
 size_t DataTypeSize(DataType dtype) {
@@ -45,6 +47,8 @@ size_t DataTypeSize(DataType dtype) {
     case DataType::kUInt8:
     case DataType::kInt8:
       return 1;
+    case DataType::kFp16:
+      return 2;
     case DataType::kInt32:
     case DataType::kFp32:
       return 4;

@@ -16,9 +16,10 @@
 
 namespace epara {
 
-enum class DataType { kBool, kUInt8, kInt8, kInt32, kInt64, kFp32, kFp64 };
+enum class DataType { kBool, kUInt8, kInt8, kInt32, kInt64, kFp16, kFp32, kFp64 };
 
-// KServe v2 names: "BOOL", "UINT8", "INT8", "INT32", "INT64", "FP32", "FP64".
+// KServe v2 names: "BOOL", "UINT8", "INT8", "INT32", "INT64", "FP16", "FP32", "FP64". FP16 elements
+// are IEEE binary16 bit patterns (uint16_t; core/half.h converts).
 std::string_view DataTypeName(DataType dtype);
 // Parses a KServe v2 datatype name; InvalidArgument for unknown or unsupported names.
 Status ParseDataType(std::string_view name, DataType* out);

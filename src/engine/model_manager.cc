@@ -1,6 +1,7 @@
 #include "engine/model_manager.h"
 
 #include "backend/throttled_instance.h"
+#include "engine/model_io.h"
 
 #include <future>
 #include <thread>
@@ -67,19 +68,34 @@ Status ModelManager::Load(const ModelDescriptor& d) {
   for (const auto& t : d.inputs) spec.input_names.push_back(t.name);
   for (const auto& t : d.outputs) spec.output_names.push_back(t.name);
 
+  // The descriptor as served: inputs/outputs completed and checked against what the model itself
+  // declares, where the backend can tell (engine/model_io.h).
+  ModelDescriptor r = d;
   std::vector<std::unique_ptr<backend::ModelInstance>> instances;
   for (int i = 0; i < d.instances.count; ++i) {
     std::unique_ptr<backend::ModelInstance> inst;
     Status s = be->Load(spec, &inst);
     if (!s.ok()) return fail(s);
+    if (i == 0) {
+      backend::ModelSignature sig;
+      if (inst->Signature(&sig)) {
+        if (s = ResolveModelIo(sig, &r); !s.ok()) return fail(s);
+        // Written while kLoading: the metadata route lists tensors only past that state.
+        model->descriptor = r;
+      } else if (r.inputs.empty() || r.outputs.empty()) {
+        return fail(InvalidArgument("model '" + d.name + "': backend '" + d.backend +
+                                    "' cannot read inputs and outputs from the model; state them "
+                                    "in model.yaml"));
+      }
+    }
     if (cpu_quota_ < 1.0)
       inst = std::make_unique<backend::ThrottledInstance>(std::move(inst), cpu_quota_);
     // Warm-up: the first execution pays for kernel selection and allocation.
     bool known = true;
     std::vector<Tensor> zeros;
-    for (const auto& t : d.inputs) {
+    for (const auto& t : r.inputs) {
       std::vector<int64_t> shape = t.dims;
-      if (d.batching.max_batch_size > 0) shape.insert(shape.begin(), 1);
+      if (r.batching.max_batch_size > 0) shape.insert(shape.begin(), 1);
       for (int64_t dim : shape) known = known && dim > 0;
       if (known) zeros.emplace_back(t.dtype, shape);
     }

@@ -1,4 +1,5 @@
-// Image: 8-bit pixels, row-major, interleaved channels (3 = RGB, 1 = gray or class index).
+// Image: 8-bit pixels, row-major, interleaved channels (4 = RGBA, 3 = RGB, 1 = gray, alpha or
+// class index).
 #pragma once
 
 #include <cstdint>

@@ -153,14 +153,16 @@ Status DecodeImage(std::string_view bytes, Image* out, const DecodeLimits& limit
 }
 
 Status EncodePng(const Image& image, std::string* out) {
-  if (image.channels != 1 && image.channels != 3)
-    return InvalidArgument("PNG encode needs 1 or 3 channels");
+  if (image.channels != 1 && image.channels != 3 && image.channels != 4)
+    return InvalidArgument("PNG encode needs 1, 3 or 4 channels");
   png_image img;
   std::memset(&img, 0, sizeof(img));
   img.version = PNG_IMAGE_VERSION;
   img.width = static_cast<png_uint_32>(image.width);
   img.height = static_cast<png_uint_32>(image.height);
-  img.format = image.channels == 3 ? PNG_FORMAT_RGB : PNG_FORMAT_GRAY;
+  img.format = image.channels == 4   ? PNG_FORMAT_RGBA
+               : image.channels == 3 ? PNG_FORMAT_RGB
+                                     : PNG_FORMAT_GRAY;
   img.flags = PNG_IMAGE_FLAG_FAST;
   return WritePng(&img, image.pixels.data(), nullptr, out);
 }

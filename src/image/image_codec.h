@@ -21,7 +21,7 @@ struct DecodeLimits {
 // Decodes PNG or JPEG (detected by magic bytes) to 8-bit RGB.
 Status DecodeImage(std::string_view bytes, Image* out, const DecodeLimits& limits = {});
 
-// Encodes RGB (channels 3) or gray (channels 1) as PNG, favouring speed over size.
+// Encodes RGBA (channels 4), RGB (3) or gray (1) as PNG, favouring speed over size.
 Status EncodePng(const Image& image, std::string* out);
 // Encodes a 1-channel index image as a palette PNG: pixel values are the indices, `palette` gives
 // each index's RGB colour (at most 256 entries; indices beyond it render black).

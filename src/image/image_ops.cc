@@ -79,6 +79,47 @@ void ArgmaxClasses(const float* logits, int classes, int h, int w, uint8_t* mask
   }
 }
 
+void ForegroundFromChannel(const float* x, int64_t n, bool sigmoid, float threshold, uint8_t* mask,
+                           uint8_t* alpha) {
+  for (int64_t i = 0; i < n; ++i) {
+    float p = sigmoid ? 1.0f / (1.0f + std::exp(-x[i])) : x[i];
+    if (!(p >= 0.0f)) p = 0.0f;  // NaN and negatives
+    if (p > 1.0f) p = 1.0f;
+    mask[i] = p >= threshold ? 1 : 0;
+    alpha[i] = static_cast<uint8_t>(p * 255.0f + 0.5f);
+  }
+}
+
+Image ResizeBilinearGray(const Image& src, int width, int height) {
+  Image dst;
+  dst.width = width;
+  dst.height = height;
+  dst.channels = 1;
+  dst.pixels.resize(static_cast<size_t>(width) * height);
+  if (src.width <= 0 || src.height <= 0) return dst;
+  const float sx = static_cast<float>(src.width) / width,
+              sy = static_cast<float>(src.height) / height;
+  for (int y = 0; y < height; ++y) {
+    const float fy_src = std::max(0.0f, (y + 0.5f) * sy - 0.5f);
+    const int y0 = std::min(static_cast<int>(fy_src), src.height - 1),
+              y1 = std::min(y0 + 1, src.height - 1);
+    const float fy = fy_src - y0;
+    const uint8_t* r0 = src.pixels.data() + static_cast<size_t>(y0) * src.width;
+    const uint8_t* r1 = src.pixels.data() + static_cast<size_t>(y1) * src.width;
+    for (int x = 0; x < width; ++x) {
+      const float fx_src = std::max(0.0f, (x + 0.5f) * sx - 0.5f);
+      const int x0 = std::min(static_cast<int>(fx_src), src.width - 1),
+                x1 = std::min(x0 + 1, src.width - 1);
+      const float fx = fx_src - x0;
+      const float top = r0[x0] + (r0[x1] - r0[x0]) * fx;
+      const float bot = r1[x0] + (r1[x1] - r1[x0]) * fx;
+      dst.pixels[static_cast<size_t>(y) * width + x] =
+          static_cast<uint8_t>(std::lround(top + (bot - top) * fy));
+    }
+  }
+  return dst;
+}
+
 Image ResizeNearest(const Image& src, int width, int height) {
   Image dst;
   dst.width = width;

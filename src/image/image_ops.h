@@ -17,6 +17,15 @@ void ImageToTensorCHW(const Image& img, const ImagePreprocess& p, float* out);
 // lower index. `mask` holds h * w bytes. REQUIRES: classes <= 256.
 void ArgmaxClasses(const float* logits, int classes, int h, int w, uint8_t* mask);
 
+// One-channel output -> binary mask: p = sigmoid(x) when `sigmoid`, else p = x (already a
+// probability); mask = p >= threshold (1) or 0; alpha = p x 255, rounded and clamped to 0..255.
+// NaN counts as background. `mask` and `alpha` hold n bytes each.
+void ForegroundFromChannel(const float* x, int64_t n, bool sigmoid, float threshold, uint8_t* mask,
+                           uint8_t* alpha);
+
+// Bilinear resize of a 1-channel image (half-pixel centres, as ImageToTensorCHW).
+Image ResizeBilinearGray(const Image& src, int width, int height);
+
 // Nearest-neighbour resize of a 1-channel image (class masks must not be interpolated).
 Image ResizeNearest(const Image& src, int width, int height);
 

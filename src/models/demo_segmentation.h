@@ -19,9 +19,14 @@ struct DemoSegmentationOptions {
   double max_queue_delay_ms = 2.0;
   double slo_latency_ms = 500.0;
   int instances = 1;  // instance count; each gets cores / instances intra-op threads
+  // When set, the same network with the same weights is also written as ONNX, to
+  // `<repo_dir>/<onnx_name>/{model.onnx, model.yaml}` (backend onnxruntime; the descriptor leaves
+  // inputs and outputs to the model).
+  std::string onnx_name;
 };
 
-// Creates `<repo_dir>/<name>/{model.pt, model.yaml}`. Overwrites existing files.
+// Creates `<repo_dir>/<name>/{model.pt, model.yaml}` (and the ONNX form, see onnx_name).
+// Overwrites existing files.
 Status WriteDemoSegmentationModel(const std::string& repo_dir,
                                   const DemoSegmentationOptions& options);
 

@@ -4,6 +4,7 @@
 #include <chrono>
 
 #include "backend/device_probe.h"
+#include "engine/model_io.h"
 #include "llm/llama_model.h"
 
 namespace epara::profiler {
@@ -13,16 +14,11 @@ using Clock = std::chrono::steady_clock;
 
 double Ms(Clock::duration d) { return std::chrono::duration<double, std::milli>(d).count(); }
 
-Status ProfileTensorModel(const ModelDescriptor& d, backend::BackendRegistry* backends,
+Status ProfileTensorModel(const ModelDescriptor& descriptor, backend::BackendRegistry* backends,
                           const ProfilerOptions& o, allocator::Profile* out) {
+  ModelDescriptor d = descriptor;  // completed from the model's own signature where it has one
   backend::Backend* be = backends->Get(d.backend);
   if (!be) return InvalidArgument("model '" + d.name + "': unknown backend '" + d.backend + "'");
-  for (const auto& t : d.inputs)
-    for (int64_t dim : t.dims)
-      if (dim <= 0)
-        return Status(StatusCode::kUnimplemented,
-                      "model '" + d.name + "': input '" + t.name +
-                          "' has a variable dimension; the profiler needs fixed shapes");
   const bool batching = d.batching.max_batch_size > 0;
   for (int threads : o.threads) {
     backend::LoadSpec spec;
@@ -34,6 +30,14 @@ Status ProfileTensorModel(const ModelDescriptor& d, backend::BackendRegistry* ba
     for (const auto& t : d.outputs) spec.output_names.push_back(t.name);
     std::unique_ptr<backend::ModelInstance> inst;
     EPARA_RETURN_IF_ERROR(be->Load(spec, &inst));
+    if (backend::ModelSignature sig; inst->Signature(&sig))
+      EPARA_RETURN_IF_ERROR(engine::ResolveModelIo(sig, &d));
+    for (const auto& t : d.inputs)
+      for (int64_t dim : t.dims)
+        if (dim <= 0)
+          return Status(StatusCode::kUnimplemented,
+                        "model '" + d.name + "': input '" + t.name +
+                            "' has a variable dimension; the profiler needs fixed shapes");
     out->memory_bytes = inst->MemoryFootprintBytes();
     for (int batch : o.batches) {
       if (batch > 1 && (!batching || batch > d.batching.max_batch_size)) continue;

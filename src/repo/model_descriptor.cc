@@ -75,8 +75,8 @@ Status ParseFloat3(const YAML::Node& node, const std::string& field, const Field
 }
 
 const std::set<std::string> kTopLevelKeys = {
-    "name",     "version",   "task", "backend",    "artifacts", "inputs", "outputs",
-    "batching", "instances", "slo",  "preprocess", "labels",    "llm"};
+    "name",     "version",   "task", "backend",    "artifacts",   "inputs", "outputs",
+    "batching", "instances", "slo",  "preprocess", "postprocess", "labels", "llm"};
 
 }  // namespace
 
@@ -145,8 +145,13 @@ Status ParseModelDescriptor(const std::string& yaml_text, const std::string& ori
   }
 
   if (d.task != TaskType::kLlm) {
-    EPARA_RETURN_IF_ERROR(ParseTensorSpecs(root["inputs"], "inputs", err, &d.inputs));
-    EPARA_RETURN_IF_ERROR(ParseTensorSpecs(root["outputs"], "outputs", err, &d.outputs));
+    // A backend that reads tensors from the model lets the descriptor omit them (but not state
+    // an empty list).
+    const bool optional = BackendDescribesModels(d.backend);
+    if (!optional || root["inputs"])
+      EPARA_RETURN_IF_ERROR(ParseTensorSpecs(root["inputs"], "inputs", err, &d.inputs));
+    if (!optional || root["outputs"])
+      EPARA_RETURN_IF_ERROR(ParseTensorSpecs(root["outputs"], "outputs", err, &d.outputs));
   }
 
   if (const YAML::Node& b = root["batching"]) {
@@ -222,6 +227,33 @@ Status ParseModelDescriptor(const std::string& yaml_text, const std::string& ori
     d.preprocess = pre;
   }
 
+  if (const YAML::Node& p = root["postprocess"]) {
+    if (!p.IsMap()) return err("postprocess", "expected a map");
+    for (const auto& kv : p) {
+      const std::string key = kv.first.as<std::string>("");
+      if (key != "kind" && key != "threshold") return err("postprocess." + key, "unknown field");
+    }
+    if (p["kind"]) {
+      std::string kind;
+      EPARA_RETURN_IF_ERROR(ReadScalar(p["kind"], "postprocess.kind", err, &kind));
+      using K = SegmentationPostprocess::Kind;
+      if (kind == "argmax")
+        d.postprocess.kind = K::kArgmax;
+      else if (kind == "sigmoid")
+        d.postprocess.kind = K::kSigmoid;
+      else if (kind == "probability")
+        d.postprocess.kind = K::kProbability;
+      else
+        return err("postprocess.kind", "'" + kind + "' is not one of argmax, sigmoid, probability");
+    }
+    if (p["threshold"]) {
+      EPARA_RETURN_IF_ERROR(
+          ReadScalar(p["threshold"], "postprocess.threshold", err, &d.postprocess.threshold));
+      if (!(d.postprocess.threshold > 0.f && d.postprocess.threshold < 1.f))
+        return err("postprocess.threshold", "must be in (0, 1)");
+    }
+  }
+
   if (const YAML::Node& l = root["labels"]) {
     if (!l.IsSequence()) return err("labels", "expected a list of class names");
     for (size_t i = 0; i < l.size(); ++i) {
@@ -251,24 +283,44 @@ Status ParseModelDescriptor(const std::string& yaml_text, const std::string& ori
   }
 
   // Cross-field checks.
-  if (d.task == TaskType::kSegmentation) {
-    if (!d.preprocess) return err("preprocess", "required for task 'segmentation'");
-    if (d.inputs.size() != 1 || d.outputs.size() != 1)
-      return err("inputs",
-                 "segmentation models take one image tensor and return one logits tensor");
-    const TensorSpec& in = d.inputs[0];
-    if (in.dtype != DataType::kFp32 || in.dims.size() != 3 || in.dims[0] != 3)
-      return err("inputs[0]", "segmentation input must be FP32 [3, H, W]");
-    if ((in.dims[1] != -1 && in.dims[1] != d.preprocess->height) ||
-        (in.dims[2] != -1 && in.dims[2] != d.preprocess->width))
-      return err("inputs[0].shape", "must match preprocess.height/width");
-    const TensorSpec& o = d.outputs[0];
-    if (o.dtype != DataType::kFp32 || o.dims.size() != 3)
-      return err("outputs[0]", "segmentation output must be FP32 [classes, H, W]");
-    if (!d.labels.empty() && o.dims[0] != -1 && static_cast<int64_t>(d.labels.size()) != o.dims[0])
-      return err("labels", "count must equal the number of output classes");
-  }
+  if (d.task == TaskType::kSegmentation && !d.preprocess)
+    return err("preprocess", "required for task 'segmentation'");
+  if (!d.inputs.empty() && !d.outputs.empty()) EPARA_RETURN_IF_ERROR(CheckTaskIo(d, origin));
   *out = std::move(d);
+  return Status::Ok();
+}
+
+bool BackendDescribesModels(const std::string& backend) { return backend == "onnxruntime"; }
+
+Status CheckTaskIo(const ModelDescriptor& d, const std::string& origin) {
+  if (d.task != TaskType::kSegmentation) return Status::Ok();
+  FieldError err(origin);
+  if (!d.preprocess) return err("preprocess", "required for task 'segmentation'");
+  if (d.inputs.size() != 1 || d.outputs.size() != 1)
+    return err("inputs", "segmentation models take one image tensor and return one output tensor");
+  const TensorSpec& in = d.inputs[0];
+  if (in.dtype != DataType::kFp32 || in.dims.size() != 3 || in.dims[0] != 3)
+    return err("inputs[0]", "segmentation input must be FP32 [3, H, W], got " +
+                                std::string(DataTypeName(in.dtype)) + " " + ShapeToString(in.dims));
+  if ((in.dims[1] != -1 && in.dims[1] != d.preprocess->height) ||
+      (in.dims[2] != -1 && in.dims[2] != d.preprocess->width))
+    return err("inputs[0].shape", "must match preprocess.height/width");
+  const TensorSpec& o = d.outputs[0];
+  if (o.dtype != DataType::kFp32 || o.dims.size() != 3)
+    return err("outputs[0]", "segmentation output must be FP32 [classes, H, W], got " +
+                                 std::string(DataTypeName(o.dtype)) + " " + ShapeToString(o.dims));
+  if (d.postprocess.kind != SegmentationPostprocess::Kind::kArgmax && o.dims[0] != 1 &&
+      o.dims[0] != -1)
+    return err("postprocess.kind",
+               "sigmoid and probability need one output channel, the output "
+               "has " +
+                   std::to_string(o.dims[0]));
+  const bool binary = d.postprocess.kind != SegmentationPostprocess::Kind::kArgmax;
+  if (!d.labels.empty() && binary && d.labels.size() != 2)
+    return err("labels", "a one-channel mask has 2 classes (background, foreground)");
+  if (!d.labels.empty() && !binary && o.dims[0] != -1 &&
+      static_cast<int64_t>(d.labels.size()) != o.dims[0])
+    return err("labels", "count must equal the number of output classes");
   return Status::Ok();
 }
 

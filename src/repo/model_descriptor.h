@@ -34,6 +34,17 @@ struct ImagePreprocess {
   bool bgr = false;  // channel order the network expects
 };
 
+// How a segmentation network's output becomes a mask (the `postprocess:` section).
+struct SegmentationPostprocess {
+  enum class Kind {
+    kArgmax,       // class logits [C, H, W]: each pixel's class is its largest channel
+    kSigmoid,      // one channel of logits [1, H, W]: foreground where sigmoid(x) >= threshold
+    kProbability,  // one channel of probabilities [1, H, W]: foreground where p >= threshold
+  };
+  Kind kind = Kind::kArgmax;
+  float threshold = 0.5f;  // kSigmoid, kProbability; in (0, 1)
+};
+
 struct BatchingConfig {
   int max_batch_size = 0;          // 0: no batching; requests run one at a time, shapes are exact
   int64_t max_queue_delay_us = 0;  // how long the first request of a batch may wait for company
@@ -81,9 +92,20 @@ struct ModelDescriptor {
   InstanceGroup instances;
   Slo slo;
   std::optional<ImagePreprocess> preprocess;  // required for segmentation
+  SegmentationPostprocess postprocess;        // segmentation
   std::vector<std::string> labels;            // class names (segmentation), optional
   LlmServingOptions llm;                      // task llm: the `llm:` section
 };
+
+// Where inputs/outputs may be omitted: backends whose models declare their own (onnxruntime).
+// ModelManager then fills them from the loaded model (engine/model_io.h).
+bool BackendDescribesModels(const std::string& backend);
+
+// The checks a task makes of the inputs and outputs (segmentation: one FP32 [3, H, W] image
+// matching preprocess, one FP32 [C, H, W] output that fits postprocess and labels). Run at parse
+// time when the descriptor states its tensors and again once a model filled them in. Errors name
+// `origin` and the field.
+Status CheckTaskIo(const ModelDescriptor& d, const std::string& origin);
 
 // Parses and validates `yaml_path`. Errors name the file and the offending field, e.g.
 // "models/seg/model.yaml: field 'inputs[0].datatype': unsupported datatype 'FP8'".

@@ -100,6 +100,36 @@ TEST_F(DescriptorTest, RejectsInvalidFieldsNamingFileAndField) {
   }
 }
 
+TEST_F(DescriptorTest, OnlyBackendsThatReadTheModelMayOmitTensors) {
+  const std::string rest =
+      "task: segmentation\nartifacts: [model.pt]\npreprocess: {width: 64, height: 64}\n"
+      "postprocess: {kind: probability, threshold: 0.4}\n";
+  ModelDescriptor d;
+  Status s = Parse("name: a\nbackend: onnxruntime\n" + rest, &d);
+  ASSERT_TRUE(s.ok()) << s.ToString();
+  EXPECT_TRUE(d.inputs.empty());
+  EXPECT_EQ(d.postprocess.kind, SegmentationPostprocess::Kind::kProbability);
+  EXPECT_FLOAT_EQ(d.postprocess.threshold, 0.4f);
+  s = Parse("name: a\nbackend: libtorch\n" + rest, &d);
+  EXPECT_NE(s.message().find("field 'inputs'"), std::string::npos) << s.message();
+  s = Parse("name: a\nbackend: onnxruntime\ninputs: []\n" + rest, &d);  // stated, but empty
+  EXPECT_NE(s.message().find("field 'inputs'"), std::string::npos) << s.message();
+}
+
+TEST_F(DescriptorTest, PostprocessFieldsAreChecked) {
+  ModelDescriptor d;
+  for (const auto& [post, field] : std::vector<std::pair<std::string, std::string>>{
+           {"postprocess: {kind: softmax}", "'postprocess.kind'"},
+           {"postprocess: {kind: sigmoid, threshold: 1.5}", "'postprocess.threshold'"},
+           {"postprocess: {kind: sigmoid, cutoff: 0.5}", "'postprocess.cutoff'"},
+           {"postprocess: {kind: sigmoid}", "'postprocess.kind'"}}) {  // 2 output channels
+    std::string yaml = kValid;
+    yaml += post + "\n";
+    Status s = Parse(yaml, &d);
+    EXPECT_NE(s.message().find(field), std::string::npos) << post << ": " << s.message();
+  }
+}
+
 TEST_F(DescriptorTest, RejectsNonYamlAndNonMaps) {
   ModelDescriptor d;
   EXPECT_NE(Parse("name: [unclosed", &d).message().find("not valid YAML"), std::string::npos);

@@ -17,6 +17,8 @@ at::ScalarType ToScalarType(DataType d) {
       return at::kInt;
     case DataType::kInt64:
       return at::kLong;
+    case DataType::kFp16:
+      return at::kHalf;
     case DataType::kFp32:
       return at::kFloat;
     case DataType::kFp64:

