@@ -1,6 +1,7 @@
 // seg_bench: segmentation through the HTTP server vs the backend called directly, in one run.
 //
-//   direct    the LibTorch backend's Run() on preprocessed tensors, batch B, back to back
+//   direct    the backend's Run() on preprocessed tensors, batch B, back to back (--backend:
+//             libtorch runs the TorchScript UNet, onnxruntime the same UNet as ONNX)
 //   pipeline  in-process decode -> preprocess -> Run -> argmax -> PNG encode, one image at a time
 //   served    `POST /v1/segment/{model}` from C concurrent keep-alive clients on loopback
 //
@@ -29,6 +30,9 @@
 
 #include "api/server.h"
 #include "backend/libtorch/libtorch_backend.h"
+#ifdef EPARA_HAVE_ORT
+#include "backend/onnxruntime/ort_backend.h"
+#endif
 #include "bench_util.h"
 #include "core/host_allocator.h"
 #include "core/library_env.h"
@@ -142,6 +146,7 @@ struct Options {
   int light_requests = 60;
   int small_size = 64;
   std::string format = "png";
+  std::string backend = "libtorch";
   std::string request_work_class = "idle";
   bool idle_clients = false;
   std::string out;
@@ -270,6 +275,11 @@ int main(int argc, char** argv) {
                  "Input size of the small model used to resolve added latency")
       ->capture_default_str();
   app.add_option("--format", o.format, "Request image format: png or jpeg")->capture_default_str();
+  app.add_option("--backend", o.backend,
+                 "Engine of both sides: libtorch (TorchScript UNet) or onnxruntime (the same UNet "
+                 "as ONNX)")
+      ->check(CLI::IsMember({"libtorch", "onnxruntime"}))
+      ->capture_default_str();
   app.add_option("--request-work-class", o.request_work_class,
                  "Server's CPU class for request work: idle or normal")
       ->check(CLI::IsMember({"idle", "normal"}))
@@ -300,6 +310,21 @@ int main(int argc, char** argv) {
   bn.max_batch_size = o.batch;
   bn.max_queue_delay_ms = 5;
   b1.instances = bn.instances = o.instances;
+  const bool ort = o.backend == "onnxruntime";
+  if (ort) {
+#ifndef EPARA_HAVE_ORT
+    std::fprintf(stderr, "this build has no ONNX Runtime (scripts/fetch_assets.sh)\n");
+    return 1;
+#endif
+    for (auto* opt : {&b1, &bn, &small}) opt->onnx_name = opt->name + "-onnx";
+  }
+  // The served model's name and the artifact the direct side loads, for the chosen engine.
+  const auto served = [&](const models::DemoSegmentationOptions& m) {
+    return ort ? m.onnx_name : m.name;
+  };
+  const auto artifact = [&](const models::DemoSegmentationOptions& m) {
+    return ort ? (dir / m.onnx_name / "model.onnx").string() : (dir / m.name / "model.pt").string();
+  };
   for (const auto& opt : {b1, bn, small})
     if (Status s = models::WriteDemoSegmentationModel(dir.string(), opt); !s.ok()) {
       std::fprintf(stderr, "%s\n", s.ToString().c_str());
@@ -315,15 +340,21 @@ int main(int argc, char** argv) {
 
   backend::BackendRegistry backends;
   (void)backends.Register(backend::CreateLibTorchBackend());
+#ifdef EPARA_HAVE_ORT
+  (void)backends.Register(backend::CreateOrtBackend());
+#endif
   const int cores = static_cast<int>(std::max(1u, std::thread::hardware_concurrency()));
   // Each instance as the served model's: cores / instances intra-op threads.
-  backend::LoadSpec spec{"seg-b1",  {(dir / "seg-b1" / "model.pt").string()},
-                         "cpu",     std::max(1, cores / o.instances),
-                         {"image"}, {"logits"}};
+  backend::LoadSpec spec{"seg-b1", {artifact(b1)}, "cpu", std::max(1, cores / o.instances), {}, {}};
+  if (!ort) {  // TorchScript keeps no tensor names: the descriptor's order
+    spec.input_names = {"image"};
+    spec.output_names = {"logits"};
+  }
+  backend::Backend* engine = backends.Get(o.backend);
   // The direct side; the first instance also serves the light-load latency pair.
   std::vector<std::unique_ptr<backend::ModelInstance>> saturated;
   for (int i = 0; i < o.instances; ++i) {
-    if (Status s = backends.Get("libtorch")->Load(spec, &saturated.emplace_back()); !s.ok()) {
+    if (Status s = engine->Load(spec, &saturated.emplace_back()); !s.ok()) {
       std::fprintf(stderr, "load: %s\n", s.ToString().c_str());
       return 1;
     }
@@ -335,7 +366,7 @@ int main(int argc, char** argv) {
   if (o.instances > 1) {
     backend::LoadSpec all = spec;
     all.threads = cores;
-    if (Status s = backends.Get("libtorch")->Load(all, &wide.emplace_back()); !s.ok()) return 1;
+    if (Status s = engine->Load(all, &wide.emplace_back()); !s.ok()) return 1;
   }
 
   ImagePreprocess pre;
@@ -347,6 +378,7 @@ int main(int argc, char** argv) {
 
   api::ServerOptions so;
   so.models_dir = dir.string();
+  so.only_models = {served(b1), served(bn), served(small)};
   so.request_work_idle_class = o.request_work_class == "idle";
   so.http.port = 0;
   std::unique_ptr<api::Server> server;
@@ -357,20 +389,20 @@ int main(int argc, char** argv) {
   // Latency at light load, full-size model and a small one (whose compute does not drown the
   // server's own cost in the machine's noise).
   const LatencySamples lat_full =
-      MeasureLatency(*saturated[0], pre, image, content_type, server->port(), "/v1/segment/seg-b1",
-                     o.light_requests);
+      MeasureLatency(*saturated[0], pre, image, content_type, server->port(),
+                     "/v1/segment/" + served(b1), o.light_requests);
   std::string small_image;
   if (!EncodePng(SyntheticScene(o.small_size, o.small_size), &small_image).ok()) return 1;
   ImagePreprocess small_pre = pre;
   small_pre.width = small_pre.height = o.small_size;
   backend::LoadSpec small_spec = spec;
   small_spec.threads = cores;  // seg-small always has one instance
-  small_spec.artifacts = {(dir / "seg-small" / "model.pt").string()};
+  small_spec.artifacts = {artifact(small)};
   std::unique_ptr<backend::ModelInstance> small_direct;
-  if (Status s = backends.Get("libtorch")->Load(small_spec, &small_direct); !s.ok()) return 1;
+  if (Status s = engine->Load(small_spec, &small_direct); !s.ok()) return 1;
   const LatencySamples lat_small =
       MeasureLatency(*small_direct, small_pre, small_image, "image/png", server->port(),
-                     "/v1/segment/seg-small", o.light_requests * 3);
+                     "/v1/segment/" + served(small), o.light_requests * 3);
 
   // Saturation, interleaved rounds.
   json rounds = json::array();
@@ -383,8 +415,8 @@ int main(int argc, char** argv) {
     const auto direct1 = [&] { d1 = DirectThroughput(saturated, prepared.input, 1, o.seconds); };
     ModelBusy busy1, busyn;
     const auto served1 = [&] {
-      const BusyProbe probe(server->models().Find("seg-b1"), o.instances);
-      s1 = ServedThroughput(server->port(), "/v1/segment/seg-b1", image, content_type,
+      const BusyProbe probe(server->models().Find(served(b1)), o.instances);
+      s1 = ServedThroughput(server->port(), "/v1/segment/" + served(b1), image, content_type,
                             o.concurrency, o.seconds, o.idle_clients, &f1);
       busy1 = probe.Finish();
     };
@@ -392,8 +424,8 @@ int main(int argc, char** argv) {
       dn = DirectThroughput(saturated, prepared.input, o.batch, o.seconds);
     };
     const auto servedn = [&] {
-      const BusyProbe probe(server->models().Find("seg-batched"), o.instances);
-      sn = ServedThroughput(server->port(), "/v1/segment/seg-batched", image, content_type,
+      const BusyProbe probe(server->models().Find(served(bn)), o.instances);
+      sn = ServedThroughput(server->port(), "/v1/segment/" + served(bn), image, content_type,
                             o.concurrency, o.seconds, o.idle_clients, &fn);
       busyn = probe.Finish();
     };
@@ -452,7 +484,7 @@ int main(int argc, char** argv) {
                    w1, s1 / w1, o.batch, wn, sn / wn);
   }
   const bool server_idle_class = server->request_work_idle_class();
-  auto* batched = server->models().Find("seg-batched");
+  auto* batched = server->models().Find(served(bn));
   const double mean_batch = batched->metrics.batch_size->sum() /
                             std::max<uint64_t>(1, batched->metrics.batch_size->count());
   server->Stop();
@@ -462,6 +494,7 @@ int main(int argc, char** argv) {
       {"benchmark", "seg_bench"},
       {"model",
        {{"name", "demo UNet (untrained)"},
+        {"backend", o.backend},
         {"parameters", models::DemoSegmentationParameterCount(bn)},
         {"input", {3, o.size, o.size}}}},
       {"config",

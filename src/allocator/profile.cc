@@ -62,6 +62,7 @@ std::string ProfilesToJson(const std::vector<Profile>& profiles) {
   for (const Profile& p : profiles) {
     json j = {{"model", p.model},
               {"task", p.task},
+              {"engine", p.engine},
               {"device_class", p.device_class},
               {"memory_bytes", p.memory_bytes},
               {"speed_gflops", p.speed_gflops},
@@ -96,6 +97,7 @@ Status ParseProfiles(const std::string& text, std::vector<Profile>* out) {
     Profile p;
     p.model = j["model"].get<std::string>();
     p.task = j.value("task", std::string());
+    p.engine = j.value("engine", std::string());
     p.device_class = j.value("device_class", std::string());
     if (!j.contains("memory_bytes") || !j["memory_bytes"].is_number_integer())
       return InvalidArgument(where + ".memory_bytes is missing");

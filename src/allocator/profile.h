@@ -37,7 +37,11 @@ struct DecodePoint {  // LLM: one decode step of `batch` sequences
 
 struct Profile {
   std::string model;
-  std::string task;          // "segmentation" | "tensor" | "llm"
+  std::string task;  // "segmentation" | "tensor" | "llm"
+  // The engine that ran it ("libtorch", "onnxruntime", "epara-llm"). A model name has one engine
+  // (its descriptor's backend), so (model, device class) keys a profile per (model, engine,
+  // device); variants of a service on other engines are other models (ModelDescriptor::variant).
+  std::string engine;
   std::string device_class;  // where it was measured ("edge-server", or the host's label)
   int64_t memory_bytes = 0;  // one instance (LLM: weights + its KV-cache budget)
   // The measuring host's device micro-benchmark (backend/device_probe.h) with the most threads

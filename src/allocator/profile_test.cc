@@ -18,6 +18,7 @@ TEST(ProfileTest, RoundTripsAndFeedsTheCategorizer) {
   Profile seg;
   seg.model = "seg";
   seg.task = "segmentation";
+  seg.engine = "onnxruntime";
   seg.device_class = "edge-server";
   seg.memory_bytes = 8 << 20;
   seg.repeats = 5;
@@ -35,6 +36,8 @@ TEST(ProfileTest, RoundTripsAndFeedsTheCategorizer) {
   EXPECT_EQ(back[0].batches.size(), 3u);
   EXPECT_DOUBLE_EQ(back[0].batches[2].latency.max_ms, 160);
   EXPECT_DOUBLE_EQ(back[0].speed_gflops, 61.5);
+  EXPECT_EQ(back[0].engine, "onnxruntime");
+  EXPECT_EQ(back[1].engine, "");
   EXPECT_EQ(back[1].decode[1].batch, 16);
   // Batch 1 with the most threads; the shortest prompt.
   EXPECT_DOUBLE_EQ(back[0].ForCategorizer().solo_ms, 25);

@@ -74,6 +74,16 @@ int RunPlan(const PlanFlags& f) {
         std::printf("    instances: %s\n", s.plan.note.c_str());
     }
   }
+  // Services served as several variants (model.yaml `variant:`): which one each node should run.
+  const std::vector<node::VariantPlan> variants =
+      node::PlanVariants(profiles, scan.models, cluster);
+  if (!variants.empty())
+    std::printf("\n%-14s %-12s %-16s %9s %s\n", "SERVICE", "NODE", "VARIANT", "SOLO ms",
+                f.explain ? "WHY" : "");
+  for (const node::VariantPlan& v : variants)
+    std::printf("%-14s %-12s %-16s %9.1f %s\n", v.service.c_str(), v.node.c_str(),
+                v.choice.model.empty() ? "(none)" : v.choice.model.c_str(), v.choice.solo_ms,
+                f.explain ? v.choice.why.c_str() : "");
   return 0;
 }
 

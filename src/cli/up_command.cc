@@ -168,6 +168,10 @@ int RunUp(const UpFlags& flags) {
     }
     RepositoryScan scan;
     (void)ScanModelRepository(config.models_dir, &scan);
+    // Services listed by name in `serve:` that have variants get each node's variant first.
+    for (const std::string& line :
+         node::ApplyVariants(node::PlanVariants(profiles, scan.models, config), &config))
+      spdlog::info("plan: variant {}", line);
     for (const node::PlannedService& s :
          node::PlanCluster(profiles, scan.models, config.plan_rates, {}, &config, /*apply=*/true))
       spdlog::info("plan: {} is {}-{}, mode {}{}", s.model,

@@ -87,9 +87,10 @@ std::string ValueInfoBytes(const ValueInfo& v) {
     if (v.dims[i] >= 0) {
       dim.Int64(kDimValue, v.dims[i]);
     } else {
-      dim.Bytes(kDimParam, i < v.dim_names.size() && !v.dim_names[i].empty()
-                               ? v.dim_names[i]
-                               : "d" + std::to_string(i));
+      std::string param = "d";  // appended, not "d" + ...: GCC 12 warns falsely (-Wrestrict) there
+      param += std::to_string(i);
+      if (i < v.dim_names.size() && !v.dim_names[i].empty()) param = v.dim_names[i];
+      dim.Bytes(kDimParam, param);
     }
     shape.Bytes(kShapeDim, dim.bytes());
   }

@@ -58,7 +58,11 @@ class UNetGraph {
   onnx::Graph g;
 
  private:
-  std::string Fresh() { return "t" + std::to_string(next_++); }
+  std::string Fresh() {
+    std::string name = "t";  // appended: GCC 12's -Wrestrict misfires on "t" + std::to_string()
+    name += std::to_string(next_++);
+    return name;
+  }
   const std::map<std::string, NamedWeights>& w_;
   int next_ = 0;
 };

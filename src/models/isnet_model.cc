@@ -7,11 +7,11 @@
 namespace epara::models {
 
 const IsnetVariant& IsnetInt8() {
-  static const IsnetVariant v{"isnet", "model_int8.onnx", "int8 (dynamically quantized)"};
+  static const IsnetVariant v{"isnet", "model_int8.onnx", "int8 (dynamically quantized)", 0.9995};
   return v;
 }
 const IsnetVariant& IsnetFp16() {
-  static const IsnetVariant v{"isnet-fp16", "model_fp16.onnx", "fp16 weights"};
+  static const IsnetVariant v{"isnet-fp16", "model_fp16.onnx", "fp16 weights", 1.0};
   return v;
 }
 
@@ -53,7 +53,11 @@ Status WriteIsnetModel(const std::string& repo_dir, const std::string& cache_dir
        << "preprocess: {width: 1024, height: 1024, mean: [0.50196, 0.50196, 0.50196], "
           "std: [1.00392, 1.00392, 1.00392], color: rgb}\n"
        << "postprocess: {kind: probability, threshold: 0.5}\n"
-       << "labels: [background, foreground]\n";
+       << "labels: [background, foreground]\n"
+       << "# One service, two variants: the allocator serves the fastest one whose accuracy\n"
+       << "# (foreground IoU vs the fp16 variant, bench/results/heterogeneity.md) is acceptable.\n"
+       << "variant: {of: " << kIsnetService << ", accuracy: " << v.accuracy
+       << ", min_accuracy: " << kIsnetMinAccuracy << "}\n";
   if (!yaml) return Internal("cannot write " + (dir / "model.yaml").string());
   return Status::Ok();
 }

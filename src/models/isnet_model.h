@@ -16,7 +16,13 @@ struct IsnetVariant {
   std::string name;  // model name in the repository
   std::string file;  // file in the cache folder
   std::string note;  // precision, for the descriptor's comment
+  // Foreground IoU against the fp16 variant on the demo photograph, measured by
+  // bench/hetero_bench.cc (bench/results/heterogeneity.md); the descriptor's variant.accuracy.
+  double accuracy = 1.0;
 };
+// Both variants are one service, "isnet-bg", which accepts accuracy >= kIsnetMinAccuracy.
+inline constexpr const char* kIsnetService = "isnet-bg";
+inline constexpr double kIsnetMinAccuracy = 0.95;
 // "isnet" (int8, dynamically quantized, 44 MB) and "isnet-fp16" (fp16 weights, 88 MB).
 const IsnetVariant& IsnetInt8();
 const IsnetVariant& IsnetFp16();

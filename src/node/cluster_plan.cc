@@ -48,6 +48,55 @@ std::vector<PlannedService> PlanCluster(const std::vector<allocator::Profile>& p
   return out;
 }
 
+std::vector<VariantPlan> PlanVariants(const std::vector<allocator::Profile>& profiles,
+                                      const std::vector<ModelDescriptor>& descriptors,
+                                      const ClusterConfig& cluster) {
+  std::map<std::string, std::vector<allocator::VariantCandidate>> services;
+  std::map<std::string, double> slo;
+  for (const ModelDescriptor& d : descriptors) {
+    if (!d.variant) continue;
+    auto p = std::find_if(profiles.begin(), profiles.end(),
+                          [&](const allocator::Profile& x) { return x.model == d.name; });
+    if (p == profiles.end()) continue;
+    services[d.variant->of].push_back(
+        {d.name, d.variant->accuracy, d.variant->min_accuracy, p->ForCategorizer()});
+    const double ms = d.task == TaskType::kLlm ? d.slo.ttft_ms : d.slo.latency_ms;
+    if (ms > 0 && (slo[d.variant->of] == 0 || ms < slo[d.variant->of])) slo[d.variant->of] = ms;
+  }
+  std::vector<VariantPlan> out;
+  const std::vector<allocator::DeviceBudget> devices = ClusterDevices(cluster);
+  for (const auto& [service, variants] : services)
+    for (const NodeConfig& n : cluster.nodes) {
+      auto dev = std::find_if(devices.begin(), devices.end(),
+                              [&](const allocator::DeviceBudget& d) { return d.node == n.id; });
+      if (dev == devices.end()) continue;
+      out.push_back({service, n.id, allocator::ChooseVariant(variants, *dev, slo[service])});
+    }
+  return out;
+}
+
+std::vector<std::string> ApplyVariants(const std::vector<VariantPlan>& plan,
+                                       ClusterConfig* cluster) {
+  std::vector<std::string> lines;
+  for (NodeConfig& n : cluster->nodes) {
+    std::vector<std::string> serve;
+    for (const std::string& m : n.serve_models) {
+      auto v = std::find_if(plan.begin(), plan.end(),
+                            [&](const VariantPlan& p) { return p.service == m && p.node == n.id; });
+      if (v == plan.end()) {
+        serve.push_back(m);
+        continue;
+      }
+      if (!v->choice.model.empty()) serve.push_back(v->choice.model);
+      lines.push_back(n.id + ": " + m + " -> " +
+                      (v->choice.model.empty() ? "(not served)" : v->choice.model) + " (" +
+                      v->choice.why + ")");
+    }
+    n.serve_models = std::move(serve);
+  }
+  return lines;
+}
+
 Status PlanPipelines(const std::map<std::string, LlmShape>& shapes, int host_threads,
                      ClusterConfig* cluster, std::vector<std::string>* explain) {
   auto node = [&](const std::string& id) -> NodeConfig* {

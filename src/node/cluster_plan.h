@@ -11,6 +11,7 @@
 #include "allocator/categorizer.h"
 #include "allocator/profile.h"
 #include "allocator/service_plan.h"
+#include "allocator/variant_choice.h"
 #include "node/cluster_config.h"
 #include "scheduler/placement.h"
 
@@ -34,6 +35,26 @@ std::vector<PlannedService> PlanCluster(const std::vector<allocator::Profile>& p
                                         const std::map<std::string, double>& rates,
                                         const allocator::CategorizerConfig& config,
                                         ClusterConfig* cluster, bool apply);
+
+// For a service with several variants (ModelDescriptor::variant), the variant one node's device
+// should serve (allocator/variant_choice.h).
+struct VariantPlan {
+  std::string service;  // variant.of
+  std::string node;
+  allocator::VariantChoice choice;
+};
+
+// Every node (its first device) x every service whose variants have descriptors; a variant without
+// a profile is left out of the choice. SLO: the tightest end-to-end SLO the variants declare.
+// Pure: `epara plan --explain` prints it.
+std::vector<VariantPlan> PlanVariants(const std::vector<allocator::Profile>& profiles,
+                                      const std::vector<ModelDescriptor>& descriptors,
+                                      const ClusterConfig& cluster);
+
+// In every node's `serve:` list, replaces a service name that has variants (e.g. `isnet-bg`) by the
+// variant `plan` chose for that node, or drops it when none can run there. One line per change.
+std::vector<std::string> ApplyVariants(const std::vector<VariantPlan>& plan,
+                                       ClusterConfig* cluster);
 
 // The scheduler's snapshot of a cluster configuration (scheduler/placement.h): one NodeState per
 // node (speed = its CPU share, as ClusterDevices; memory = its budget) and one ServiceState per

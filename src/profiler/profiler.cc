@@ -116,6 +116,7 @@ Status ProfileModel(const ModelDescriptor& d, backend::BackendRegistry* backends
   allocator::Profile p;
   p.model = d.name;
   p.task = std::string(TaskTypeName(d.task));
+  p.engine = d.task == TaskType::kLlm ? "epara-llm" : d.backend;
   p.device_class = options.device_class;
   p.repeats = options.repeats;
   p.speed_gflops =

@@ -74,9 +74,10 @@ Status ParseFloat3(const YAML::Node& node, const std::string& field, const Field
   return Status::Ok();
 }
 
-const std::set<std::string> kTopLevelKeys = {
-    "name",     "version",   "task", "backend",    "artifacts",   "inputs", "outputs",
-    "batching", "instances", "slo",  "preprocess", "postprocess", "labels", "llm"};
+const std::set<std::string> kTopLevelKeys = {"name",      "version", "task",       "backend",
+                                             "artifacts", "inputs",  "outputs",    "batching",
+                                             "instances", "slo",     "preprocess", "postprocess",
+                                             "labels",    "llm",     "variant"};
 
 }  // namespace
 
@@ -252,6 +253,29 @@ Status ParseModelDescriptor(const std::string& yaml_text, const std::string& ori
       if (!(d.postprocess.threshold > 0.f && d.postprocess.threshold < 1.f))
         return err("postprocess.threshold", "must be in (0, 1)");
     }
+  }
+
+  if (const YAML::Node& v = root["variant"]) {
+    if (!v.IsMap()) return err("variant", "expected a map with of, accuracy, min_accuracy");
+    for (const auto& kv : v) {
+      const std::string key = kv.first.as<std::string>("");
+      if (key != "of" && key != "accuracy" && key != "min_accuracy")
+        return err("variant." + key, "unknown field");
+    }
+    VariantInfo info;
+    if (!v["of"]) return err("variant.of", "missing (the service this model is a variant of)");
+    EPARA_RETURN_IF_ERROR(ReadScalar(v["of"], "variant.of", err, &info.of));
+    if (info.of.empty()) return err("variant.of", "must not be empty");
+    if (v["accuracy"])
+      EPARA_RETURN_IF_ERROR(ReadScalar(v["accuracy"], "variant.accuracy", err, &info.accuracy));
+    if (v["min_accuracy"])
+      EPARA_RETURN_IF_ERROR(
+          ReadScalar(v["min_accuracy"], "variant.min_accuracy", err, &info.min_accuracy));
+    if (!(info.accuracy >= 0 && info.accuracy <= 1))
+      return err("variant.accuracy", "must be in [0, 1]");
+    if (!(info.min_accuracy >= 0 && info.min_accuracy <= 1))
+      return err("variant.min_accuracy", "must be in [0, 1]");
+    d.variant = info;
   }
 
   if (const YAML::Node& l = root["labels"]) {

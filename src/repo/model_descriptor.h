@@ -45,6 +45,15 @@ struct SegmentationPostprocess {
   float threshold = 0.5f;  // kSigmoid, kProbability; in (0, 1)
 };
 
+// One of several forms of the same service (e.g. ISNet int8 and fp16): the `variant:` section.
+// The allocator serves, on each device, the fastest variant whose accuracy is acceptable
+// (allocator/variant_choice.h).
+struct VariantInfo {
+  std::string of;             // the service's name, shared by its variants
+  double accuracy = 1.0;      // this variant's quality relative to the best one (e.g. mask IoU)
+  double min_accuracy = 0.0;  // the least the service accepts (variants should agree)
+};
+
 struct BatchingConfig {
   int max_batch_size = 0;          // 0: no batching; requests run one at a time, shapes are exact
   int64_t max_queue_delay_us = 0;  // how long the first request of a batch may wait for company
@@ -93,6 +102,7 @@ struct ModelDescriptor {
   Slo slo;
   std::optional<ImagePreprocess> preprocess;  // required for segmentation
   SegmentationPostprocess postprocess;        // segmentation
+  std::optional<VariantInfo> variant;         // when this model is one form of a service
   std::vector<std::string> labels;            // class names (segmentation), optional
   LlmServingOptions llm;                      // task llm: the `llm:` section
 };

@@ -130,6 +130,24 @@ TEST_F(DescriptorTest, PostprocessFieldsAreChecked) {
   }
 }
 
+TEST_F(DescriptorTest, VariantSectionNamesTheServiceAndAccuracies) {
+  ModelDescriptor d;
+  std::string yaml = kValid;
+  ASSERT_TRUE(
+      Parse(yaml + "variant: {of: seg-any, accuracy: 0.97, min_accuracy: 0.95}\n", &d).ok());
+  ASSERT_TRUE(d.variant.has_value());
+  EXPECT_EQ(d.variant->of, "seg-any");
+  EXPECT_DOUBLE_EQ(d.variant->accuracy, 0.97);
+  EXPECT_DOUBLE_EQ(d.variant->min_accuracy, 0.95);
+  EXPECT_NE(Parse(yaml + "variant: {accuracy: 0.9}\n", &d).message().find("'variant.of'"),
+            std::string::npos);
+  EXPECT_NE(
+      Parse(yaml + "variant: {of: s, accuracy: 1.5}\n", &d).message().find("'variant.accuracy'"),
+      std::string::npos);
+  EXPECT_NE(Parse(yaml + "variant: {of: s, speed: 2}\n", &d).message().find("'variant.speed'"),
+            std::string::npos);
+}
+
 TEST_F(DescriptorTest, RejectsNonYamlAndNonMaps) {
   ModelDescriptor d;
   EXPECT_NE(Parse("name: [unclosed", &d).message().find("not valid YAML"), std::string::npos);

@@ -82,7 +82,9 @@ class OnnxE2ETest : public ::testing::Test {
     if (!setup_error_.empty()) FAIL() << "suite setup failed: " << setup_error_;
   }
   static void TearDownTestSuite() {
-    if (server_) EXPECT_EQ(server_->Stop(), 0) << server_->Log();
+    if (server_) {
+      EXPECT_EQ(server_->Stop(), 0) << server_->Log();
+    }
     delete server_;
     server_ = nullptr;
     fs::remove_all(*root_);
