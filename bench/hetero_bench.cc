@@ -9,9 +9,10 @@
 // For each: latency at batch 1 (one instance of all cores), throughput at saturation in two
 // instance layouts (1 instance x all cores; cores instances x 1 thread, each on its own thread),
 // peak memory of one instance at batch 1 (each variant runs in a fresh child process: its VmHWM
-// after the latency runs minus its VmRSS before loading) and output agreement with the reference variant of the same network (max |diff| of the
-// raw output; mask IoU: UNet argmax masks agree per pixel, ISNet foreground IoU at 0.5).
-// The reference for ISNet is fp16: the package ships no fp32 ISNet.
+// after the latency runs minus its VmRSS before loading) and output agreement with the reference
+// variant of the same network (max |diff| of the raw output; mask IoU: UNet argmax masks agree per
+// pixel, ISNet foreground IoU at 0.5). The reference for ISNet is fp16: the package ships no fp32
+// ISNet.
 //
 //   epara_hetero_bench --out bench/results/heterogeneity     (writes .json, .md and .svg)
 #include <CLI/CLI.hpp>

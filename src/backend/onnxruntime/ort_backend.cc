@@ -236,6 +236,11 @@ class OrtBackend final : public Backend {
       options.SetInterOpNumThreads(1);
       if (spec.device == "cpu") {
         options.SetIntraOpNumThreads(std::max(1, spec.threads));
+        // No spinning: an intra-op worker that spins after a run keeps a core from the request
+        // work epara runs in SCHED_IDLE (decode, encode), and the response waits for the spin to
+        // end. Measured with seg_bench's 64x64 UNet, 2 threads: the server added 5.3 ms p50 with
+        // spinning, 1.2 ms without; the bare run went from 2.1 to 3.2 ms (docs/ARCHITECTURE.md 15).
+        options.AddConfigEntry("session.intra_op.allow_spinning", "0");
       } else if (spec.device.rfind("cuda:", 0) == 0) {
         int index = -1;
         try {

@@ -7,7 +7,7 @@
 // - Datatypes: FP32, FP16, FP64, INT8, UINT8, INT32, INT64, BOOL at the model's inputs and outputs
 //   (inside, any operator ONNX Runtime has: quantized graphs, ConvInteger, ...).
 // - cpu: LoadSpec::threads intra-op threads per session (one instance = one session), sequential
-//   execution. cuda:N through the CUDA execution provider where the library has it; Unavailable
+//   execution, intra-op workers that block instead of spinning when idle. cuda:N through the CUDA execution provider where the library has it; Unavailable
 //   otherwise (the shipped build is CPU-only).
 // - Inputs are passed to the engine without a copy; outputs are ONNX Runtime's buffers, wrapped.
 #pragma once
