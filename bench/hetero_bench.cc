@@ -3,7 +3,9 @@
 //
 //   unet/libtorch      the demo UNet (untrained), TorchScript on LibTorch
 //   unet/onnxruntime   the same weights as ONNX on ONNX Runtime
-//   isnet/fp16         ISNet (trained) with fp16 weights, ONNX Runtime (FP32 in and out)
+//   isnet/fp32         ISNet (trained): the fp16 graph rewritten to compute in fp32
+//                      (formats/onnx_fp32.h; the package ships no fp32 form)
+//   isnet/fp16         ISNet with fp16 weights, ONNX Runtime (FP32 in and out)
 //   isnet/int8         ISNet dynamically quantized to int8, ONNX Runtime
 //
 // For each: latency at batch 1 (one instance of all cores), throughput at saturation in two
@@ -11,8 +13,7 @@
 // peak memory of one instance at batch 1 (each variant runs in a fresh child process: its VmHWM
 // after the latency runs minus its VmRSS before loading) and output agreement with the reference
 // variant of the same network (max |diff| of the raw output; mask IoU: UNet argmax masks agree per
-// pixel, ISNet foreground IoU at 0.5). The reference for ISNet is fp16: the package ships no fp32
-// ISNet.
+// pixel, ISNet foreground IoU at 0.5). The reference for ISNet is its fp32 form.
 //
 //   epara_hetero_bench --out bench/results/heterogeneity     (writes .json, .md and .svg)
 #include <CLI/CLI.hpp>
@@ -302,27 +303,29 @@ int main(int argc, char** argv) {
   const fs::path isnet = fs::path(cache) / "isnet",
                  photo = fs::path(cache) / "photos/astronaut.png";
   const bool have_isnet = fs::exists(isnet / "model_int8.onnx") && fs::exists(photo);
+  if (have_isnet && !child) {
+    if (Status s = models::EnsureIsnetFp32(cache); !s.ok()) {
+      std::fprintf(stderr, "%s\n", s.ToString().c_str());
+      return 1;
+    }
+  }
   if (have_isnet) {
-    variants.push_back({"isnet/fp16",
-                        "isnet",
-                        "onnxruntime",
-                        "fp16 weights",
-                        (isnet / "model_fp16.onnx").string(),
-                        "",
-                        1024,
-                        {},
-                        {"output"},
-                        isnet_pre});
-    variants.push_back({"isnet/int8",
-                        "isnet",
-                        "onnxruntime",
-                        "int8 (dynamic)",
-                        (isnet / "model_int8.onnx").string(),
-                        "isnet/fp16",
-                        1024,
-                        {},
-                        {"output"},
-                        isnet_pre});
+    const auto isnet_variant = [&](const char* id, const char* precision, const char* file,
+                                   const char* reference) {
+      variants.push_back({id,
+                          "isnet",
+                          "onnxruntime",
+                          precision,
+                          (isnet / file).string(),
+                          reference,
+                          1024,
+                          {},
+                          {"output"},
+                          isnet_pre});
+    };
+    isnet_variant("isnet/fp32", "fp32 (fp16 weights upcast)", "model_fp32.onnx", "");
+    isnet_variant("isnet/fp16", "fp16 weights", "model_fp16.onnx", "isnet/fp32");
+    isnet_variant("isnet/int8", "int8 (dynamic)", "model_int8.onnx", "isnet/fp32");
   }
   std::string scene, photo_bytes;
   (void)EncodePng(SyntheticScene(640, 480), &scene);

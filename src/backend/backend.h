@@ -80,6 +80,10 @@ class ModelInstance {
   virtual bool Signature(ModelSignature* out) const { return false; }
 };
 
+// The file a backend loads: the spec's first artifact. InvalidArgument when the spec has none,
+// NotFound when it is not a regular file; the messages name the model and the path.
+Status FirstArtifact(const LoadSpec& spec, std::string* path);
+
 class Backend {
  public:
   virtual ~Backend() = default;

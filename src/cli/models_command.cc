@@ -77,7 +77,8 @@ void RegisterModelsCommand(CLI::App& app, int* exit_code) {
   isnet->add_option("dir", *isnet_dir, "Model repository folder to create or update")->required();
   isnet->add_option("--cache", *cache, "Asset cache holding isnet/")->capture_default_str();
   isnet->callback([isnet_dir, cache, exit_code] {
-    for (const models::IsnetVariant* v : {&models::IsnetInt8(), &models::IsnetFp16()}) {
+    for (const models::IsnetVariant* v :
+         {&models::IsnetInt8(), &models::IsnetFp16(), &models::IsnetFp32()}) {
       if (Status s = models::WriteIsnetModel(*isnet_dir, *cache, *v); !s.ok()) {
         spdlog::error("{}", s.ToString());
         *exit_code = 1;

@@ -34,6 +34,16 @@ void ProtoWriter::Float(uint32_t field, float v) {
   out_.append(b, 4);
 }
 
+void ProtoWriter::Fixed32(uint32_t field, uint32_t v) {
+  Key(field, 5);
+  for (int i = 0; i < 4; ++i) out_.push_back(static_cast<char>((v >> (8 * i)) & 0xff));
+}
+
+void ProtoWriter::Fixed64(uint32_t field, uint64_t v) {
+  Key(field, 1);
+  for (int i = 0; i < 8; ++i) out_.push_back(static_cast<char>((v >> (8 * i)) & 0xff));
+}
+
 void ProtoWriter::PackedInt64(uint32_t field, const int64_t* v, size_t n) {
   ProtoWriter run;
   for (size_t i = 0; i < n; ++i) run.RawVarint(static_cast<uint64_t>(v[i]));

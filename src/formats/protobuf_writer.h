@@ -16,6 +16,8 @@ class ProtoWriter {
   void Int64(uint32_t field, int64_t v) { Varint(field, static_cast<uint64_t>(v)); }
   void Bytes(uint32_t field, std::string_view bytes);  // string, bytes or an embedded message
   void Float(uint32_t field, float v);                 // fixed32
+  void Fixed32(uint32_t field, uint32_t v);
+  void Fixed64(uint32_t field, uint64_t v);
   // A packed repeated int64 field (one length-delimited run of varints).
   void PackedInt64(uint32_t field, const int64_t* v, size_t n);
 

@@ -90,12 +90,21 @@ void ForegroundFromChannel(const float* x, int64_t n, bool sigmoid, float thresh
   }
 }
 
+namespace {
+
+Image GrayImage(int width, int height) {
+  Image img;
+  img.width = width;
+  img.height = height;
+  img.channels = 1;
+  img.pixels.resize(static_cast<size_t>(width) * height);
+  return img;
+}
+
+}  // namespace
+
 Image ResizeBilinearGray(const Image& src, int width, int height) {
-  Image dst;
-  dst.width = width;
-  dst.height = height;
-  dst.channels = 1;
-  dst.pixels.resize(static_cast<size_t>(width) * height);
+  Image dst = GrayImage(width, height);
   if (src.width <= 0 || src.height <= 0) return dst;
   const float sx = static_cast<float>(src.width) / width,
               sy = static_cast<float>(src.height) / height;
@@ -121,11 +130,7 @@ Image ResizeBilinearGray(const Image& src, int width, int height) {
 }
 
 Image ResizeNearest(const Image& src, int width, int height) {
-  Image dst;
-  dst.width = width;
-  dst.height = height;
-  dst.channels = 1;
-  dst.pixels.resize(static_cast<size_t>(width) * height);
+  Image dst = GrayImage(width, height);
   for (int y = 0; y < height; ++y) {
     const int sy = std::min(src.height - 1, static_cast<int>((y + 0.5) * src.height / height));
     for (int x = 0; x < width; ++x) {

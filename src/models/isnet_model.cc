@@ -3,6 +3,9 @@
 #include <cstdlib>
 #include <filesystem>
 #include <fstream>
+#include <sstream>
+
+#include "formats/onnx_fp32.h"
 
 namespace epara::models {
 
@@ -11,8 +14,36 @@ const IsnetVariant& IsnetInt8() {
   return v;
 }
 const IsnetVariant& IsnetFp16() {
-  static const IsnetVariant v{"isnet-fp16", "model_fp16.onnx", "fp16 weights", 1.0};
+  static const IsnetVariant v{"isnet-fp16", "model_fp16.onnx", "fp16 weights", 0.99999};
   return v;
+}
+
+const IsnetVariant& IsnetFp32() {
+  static const IsnetVariant v{"isnet-fp32", "model_fp32.onnx", "fp32 (the fp16 weights, upcast)",
+                              1.0};
+  return v;
+}
+
+Status EnsureIsnetFp32(const std::string& cache_dir) {
+  namespace fs = std::filesystem;
+  const fs::path dir = fs::path(cache_dir) / "isnet";
+  std::error_code ec;
+  if (fs::is_regular_file(dir / IsnetFp32().file, ec)) return Status::Ok();
+  std::ifstream in(dir / IsnetFp16().file, std::ios::binary);
+  if (!in)
+    return NotFound((dir / IsnetFp16().file).string() + " not found: run scripts/fetch_assets.sh");
+  std::stringstream fp16;
+  fp16 << in.rdbuf();
+  std::string fp32;
+  EPARA_RETURN_IF_ERROR(formats::onnx::ConvertFp16ModelToFp32(fp16.str(), &fp32)
+                            .WithContext((dir / IsnetFp16().file).string()));
+  const fs::path tmp = dir / (IsnetFp32().file + ".tmp");
+  std::ofstream(tmp, std::ios::binary)
+      .write(fp32.data(), static_cast<std::streamsize>(fp32.size()));
+  fs::rename(tmp, dir / IsnetFp32().file, ec);
+  if (ec)
+    return Internal("cannot write " + (dir / IsnetFp32().file).string() + ": " + ec.message());
+  return Status::Ok();
 }
 
 std::string AssetCacheDir() {
@@ -25,6 +56,7 @@ std::string AssetCacheDir() {
 Status WriteIsnetModel(const std::string& repo_dir, const std::string& cache_dir,
                        const IsnetVariant& v) {
   namespace fs = std::filesystem;
+  if (v.name == IsnetFp32().name) EPARA_RETURN_IF_ERROR(EnsureIsnetFp32(cache_dir));
   const fs::path source = fs::absolute(fs::path(cache_dir) / "isnet" / v.file);
   std::error_code ec;
   if (!fs::is_regular_file(source, ec))
@@ -54,8 +86,8 @@ Status WriteIsnetModel(const std::string& repo_dir, const std::string& cache_dir
           "std: [1.00392, 1.00392, 1.00392], color: rgb}\n"
        << "postprocess: {kind: probability, threshold: 0.5}\n"
        << "labels: [background, foreground]\n"
-       << "# One service, two variants: the allocator serves the fastest one whose accuracy\n"
-       << "# (foreground IoU vs the fp16 variant, bench/results/heterogeneity.md) is acceptable.\n"
+       << "# One service, several variants: the allocator serves the fastest one whose accuracy\n"
+       << "# (foreground IoU vs the fp32 variant, bench/results/heterogeneity.md) is acceptable.\n"
        << "variant: {of: " << kIsnetService << ", accuracy: " << v.accuracy
        << ", min_accuracy: " << kIsnetMinAccuracy << "}\n";
   if (!yaml) return Internal("cannot write " + (dir / "model.yaml").string());

@@ -152,11 +152,8 @@ class LibTorchBackend final : public Backend {
   }
 
   Status Load(const LoadSpec& spec, std::unique_ptr<ModelInstance>* out) override {
-    if (spec.artifacts.empty()) return InvalidArgument(spec.model_name + ": no artifact to load");
-    const std::string& path = spec.artifacts.front();
-    std::error_code ec;
-    if (!std::filesystem::is_regular_file(path, ec))
-      return NotFound(spec.model_name + ": artifact not found: " + path);
+    std::string path;
+    EPARA_RETURN_IF_ERROR(FirstArtifact(spec, &path));
     torch::Device device(torch::kCPU);
     EPARA_RETURN_IF_ERROR(ParseDevice(spec.device, &device));
     try {

@@ -223,11 +223,9 @@ class OrtBackend final : public Backend {
   }
 
   Status Load(const LoadSpec& spec, std::unique_ptr<ModelInstance>* out) override {
-    if (spec.artifacts.empty()) return InvalidArgument(spec.model_name + ": no artifact to load");
-    const std::string& path = spec.artifacts.front();
+    std::string path;
+    EPARA_RETURN_IF_ERROR(FirstArtifact(spec, &path));
     std::error_code ec;
-    if (!std::filesystem::is_regular_file(path, ec))
-      return NotFound(spec.model_name + ": artifact not found: " + path);
     const int64_t footprint = static_cast<int64_t>(std::filesystem::file_size(path, ec));
     try {
       Ort::SessionOptions options;

@@ -19,6 +19,7 @@
 #include "backend/libtorch/libtorch_backend.h"
 #include "core/half.h"
 #include "engine/model_manager.h"
+#include "formats/onnx_fp32.h"
 #include "formats/onnx_writer.h"
 #include "metrics/metrics_registry.h"
 #include "models/demo_segmentation.h"
@@ -325,6 +326,54 @@ TEST_F(OrtBackendTest, CudaDevicesNeedTheCudaExecutionProvider) {
   std::vector<Tensor> out;
   ASSERT_TRUE(inst->Run({a, b}, &out).ok());
   EXPECT_EQ(out[0].data<float>()[1], 2.f);
+}
+
+// An fp16 graph (what float16 converters emit: Cast in, fp16 initializer and Constant, Cast out)
+// rewritten to fp32 computes the same graph without rounding to halves.
+TEST_F(OrtBackendTest, Fp16GraphRewrittenToFp32ComputesInFp32) {
+  onnx::Graph g;
+  g.inputs.push_back({"x", ElemType::kFloat, {-1, 2}, {"batch"}});
+  g.outputs.push_back({"y", ElemType::kFloat, {-1, 2}, {"batch"}});
+  const uint16_t w[2] = {FloatToHalf(0.5f), FloatToHalf(-3.0f)}, c = FloatToHalf(2.0f);
+  g.initializers.push_back(
+      {"w", ElemType::kFloat16, {2}, std::string(reinterpret_cast<const char*>(w), 4)});
+  g.nodes.push_back({"Cast", {"x"}, {"x16"}, {Attribute::Int("to", 10)}});
+  g.nodes.push_back({"Add", {"x16", "w"}, {"s16"}});
+  g.nodes.push_back(
+      {"Constant",
+       {},
+       {"c16"},
+       {Attribute::Tensor(
+           "value",
+           {"", ElemType::kFloat16, {}, std::string(reinterpret_cast<const char*>(&c), 2)})}});
+  g.nodes.push_back({"Mul", {"s16", "c16"}, {"p16"}});
+  g.nodes.push_back({"Cast", {"p16"}, {"y"}, {Attribute::Int("to", 1)}});
+  const std::string fp16 = onnx::SerializeModel(g);
+  std::string fp32;
+  ASSERT_TRUE(onnx::ConvertFp16ModelToFp32(fp16, &fp32).ok());
+  EXPECT_GT(fp32.size(), fp16.size());  // 2-byte values became 4-byte ones
+  std::ofstream(Path("half.onnx"), std::ios::binary) << fp16;
+  std::ofstream(Path("full.onnx"), std::ios::binary) << fp32;
+  std::unique_ptr<ModelInstance> half, full;
+  ASSERT_TRUE(backend_->Load(Spec("half.onnx"), &half).ok());
+  Status s = backend_->Load(Spec("full.onnx"), &full);
+  ASSERT_TRUE(s.ok()) << s.ToString();
+  Tensor x(DataType::kFp32, {1, 2});
+  x.data<float>()[0] = 1.0001f;  // not a half: fp16 rounds it to 1.0
+  x.data<float>()[1] = 100.03f;
+  std::vector<Tensor> yh, yf;
+  ASSERT_TRUE(half->Run({x}, &yh).ok());
+  ASSERT_TRUE(full->Run({x}, &yf).ok());
+  EXPECT_FLOAT_EQ(yf[0].data<float>()[0], (1.0001f + 0.5f) * 2.0f);
+  EXPECT_FLOAT_EQ(yf[0].data<float>()[1], (100.03f - 3.0f) * 2.0f);
+  // ONNX Runtime may fold the fp16 graph's casts itself; it agrees within half precision.
+  EXPECT_NEAR(yh[0].data<float>()[1], yf[0].data<float>()[1], 194.06 * 1e-3);
+  // The rewritten model has no fp16 left: its initializer holds 4-byte floats of the same values.
+  const float wf[2] = {0.5f, -3.0f};
+  const std::string raw32(reinterpret_cast<const char*>(wf), sizeof wf);
+  EXPECT_NE(fp32.find(raw32), std::string::npos);
+  EXPECT_EQ(fp32.find(std::string(reinterpret_cast<const char*>(w), 4)), std::string::npos);
+  EXPECT_EQ(onnx::ConvertFp16ModelToFp32("\xff\xff", &fp32).code(), StatusCode::kInvalidArgument);
 }
 
 // ModelManager with the real backend: a descriptor without tensors is completed from the model,
