@@ -123,4 +123,4 @@ if [ -n "$ISNET" ]; then
   echo "transparent), from the trained ISNet model (AGPL-3.0, fetched into $CACHE, not part of epara)."
 fi
 echo "seg-demo, tensor-demo and llama-demo are UNTRAINED (random weights): their outputs show the pipeline works, nothing more."
-echo "Next: serve your own TorchScript models (README.md, 'Model repository'); run the tests with scripts/test.sh."
+echo "Next: serve your own TorchScript or ONNX models (README.md, 'Model repository'); run the tests with scripts/test.sh."
