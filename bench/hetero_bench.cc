@@ -63,9 +63,7 @@ struct Variant {
 // /proc/self/status field in bytes ("VmRSS", "VmHWM").
 int64_t StatusBytes(const char* key) {
   std::ifstream in("/proc/self/status");
-  std::string k;
   int64_t kb = 0;
-  std::string unit;
   for (std::string line; std::getline(in, line);)
     if (line.rfind(std::string(key) + ":", 0) == 0) {
       std::istringstream(line.substr(line.find(':') + 1)) >> kb;

@@ -51,13 +51,16 @@ Status FillIntegers(const std::vector<const json*>& values, const std::string& w
   return Status::Ok();
 }
 
-template <typename T>
-Status FillFloats(const std::vector<const json*>& values, const std::string& where, Tensor* t) {
+// Numbers into T elements; `store` converts (FP16: float -> IEEE half bits).
+template <typename T, typename Read = T, typename Store = T (*)(Read)>
+Status FillFloats(
+    const std::vector<const json*>& values, const std::string& where, Tensor* t,
+    Store store = [](Read v) { return static_cast<T>(v); }) {
   T* dst = t->data<T>();
   for (size_t i = 0; i < values.size(); ++i) {
     if (!values[i]->is_number())
       return InvalidArgument(where + ": element " + std::to_string(i) + " is not a number");
-    dst[i] = values[i]->get<T>();
+    dst[i] = store(values[i]->get<Read>());
   }
   return Status::Ok();
 }
@@ -121,15 +124,9 @@ Status ParseInput(const json& in, size_t index, NamedTensor* out) {
     case DataType::kInt64:
       EPARA_RETURN_IF_ERROR(FillIntegers<int64_t>(values, where, &t));
       break;
-    case DataType::kFp16: {
-      auto* dst = t.data<uint16_t>();
-      for (size_t i = 0; i < values.size(); ++i) {
-        if (!values[i]->is_number())
-          return InvalidArgument(where + ": element " + std::to_string(i) + " is not a number");
-        dst[i] = FloatToHalf(values[i]->get<float>());
-      }
+    case DataType::kFp16:
+      EPARA_RETURN_IF_ERROR((FillFloats<uint16_t, float>(values, where, &t, &FloatToHalf)));
       break;
-    }
     case DataType::kFp32:
       EPARA_RETURN_IF_ERROR(FillFloats<float>(values, where, &t));
       break;

@@ -121,38 +121,37 @@ TensorData Int64Tensor(std::string name, std::vector<int64_t> dims, std::vector<
   return t;
 }
 
-Attribute Attribute::Int(std::string name, int64_t v) {
+namespace {
+Attribute Named(std::string name, Attribute::Kind kind) {
   Attribute a;
   a.name = std::move(name);
-  a.kind = Kind::kInt;
+  a.kind = kind;
+  return a;
+}
+}  // namespace
+
+Attribute Attribute::Int(std::string name, int64_t v) {
+  Attribute a = Named(std::move(name), Kind::kInt);
   a.i = v;
   return a;
 }
 Attribute Attribute::Ints(std::string name, std::vector<int64_t> v) {
-  Attribute a;
-  a.name = std::move(name);
-  a.kind = Kind::kInts;
+  Attribute a = Named(std::move(name), Kind::kInts);
   a.ints = std::move(v);
   return a;
 }
 Attribute Attribute::Float(std::string name, float v) {
-  Attribute a;
-  a.name = std::move(name);
-  a.kind = Kind::kFloat;
+  Attribute a = Named(std::move(name), Kind::kFloat);
   a.f = v;
   return a;
 }
 Attribute Attribute::String(std::string name, std::string v) {
-  Attribute a;
-  a.name = std::move(name);
-  a.kind = Kind::kString;
+  Attribute a = Named(std::move(name), Kind::kString);
   a.s = std::move(v);
   return a;
 }
 Attribute Attribute::Tensor(std::string name, TensorData v) {
-  Attribute a;
-  a.name = std::move(name);
-  a.kind = Kind::kTensor;
+  Attribute a = Named(std::move(name), Kind::kTensor);
   a.t = std::move(v);
   return a;
 }

@@ -86,7 +86,7 @@ void ForegroundFromChannel(const float* x, int64_t n, bool sigmoid, float thresh
     if (!(p >= 0.0f)) p = 0.0f;  // NaN and negatives
     if (p > 1.0f) p = 1.0f;
     mask[i] = p >= threshold ? 1 : 0;
-    alpha[i] = static_cast<uint8_t>(p * 255.0f + 0.5f);
+    if (alpha) alpha[i] = static_cast<uint8_t>(p * 255.0f + 0.5f);
   }
 }
 

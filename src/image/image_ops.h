@@ -19,7 +19,7 @@ void ArgmaxClasses(const float* logits, int classes, int h, int w, uint8_t* mask
 
 // One-channel output -> binary mask: p = sigmoid(x) when `sigmoid`, else p = x (already a
 // probability); mask = p >= threshold (1) or 0; alpha = p x 255, rounded and clamped to 0..255.
-// NaN counts as background. `mask` and `alpha` hold n bytes each.
+// NaN counts as background. `mask` holds n bytes, `alpha` n bytes or is null (not wanted).
 void ForegroundFromChannel(const float* x, int64_t n, bool sigmoid, float threshold, uint8_t* mask,
                            uint8_t* alpha);
 

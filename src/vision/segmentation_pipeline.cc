@@ -41,9 +41,10 @@ Status PostprocessLogits(const Tensor& logits, int original_width, int original_
     ArgmaxClasses(logits.data<float>(), static_cast<int>(c), mask.height, mask.width,
                   mask.pixels.data());
   } else {
-    alpha = mask;
+    if (options.alpha) alpha = mask;  // same size; filled below
     ForegroundFromChannel(logits.data<float>(), h * w, kind == Kind::kSigmoid,
-                          options.kind.threshold, mask.pixels.data(), alpha.pixels.data());
+                          options.kind.threshold, mask.pixels.data(),
+                          options.alpha ? alpha.pixels.data() : nullptr);
   }
   if (original_width != mask.width || original_height != mask.height)
     mask = ResizeNearest(mask, original_width, original_height);

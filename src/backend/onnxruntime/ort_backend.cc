@@ -10,67 +10,45 @@
 namespace epara::backend {
 namespace {
 
+// The element types epara carries, in both directions.
+struct TypePair {
+  ONNXTensorElementDataType ort;
+  DataType epara;
+};
+constexpr TypePair kTypes[] = {
+    {ONNX_TENSOR_ELEMENT_DATA_TYPE_FLOAT, DataType::kFp32},
+    {ONNX_TENSOR_ELEMENT_DATA_TYPE_FLOAT16, DataType::kFp16},
+    {ONNX_TENSOR_ELEMENT_DATA_TYPE_DOUBLE, DataType::kFp64},
+    {ONNX_TENSOR_ELEMENT_DATA_TYPE_INT8, DataType::kInt8},
+    {ONNX_TENSOR_ELEMENT_DATA_TYPE_UINT8, DataType::kUInt8},
+    {ONNX_TENSOR_ELEMENT_DATA_TYPE_INT32, DataType::kInt32},
+    {ONNX_TENSOR_ELEMENT_DATA_TYPE_INT64, DataType::kInt64},
+    {ONNX_TENSOR_ELEMENT_DATA_TYPE_BOOL, DataType::kBool},
+};
+
 bool ToDataType(ONNXTensorElementDataType t, DataType* out) {
-  switch (t) {
-    case ONNX_TENSOR_ELEMENT_DATA_TYPE_FLOAT:
-      *out = DataType::kFp32;
+  for (const TypePair& p : kTypes)
+    if (p.ort == t) {
+      *out = p.epara;
       return true;
-    case ONNX_TENSOR_ELEMENT_DATA_TYPE_FLOAT16:
-      *out = DataType::kFp16;
-      return true;
-    case ONNX_TENSOR_ELEMENT_DATA_TYPE_DOUBLE:
-      *out = DataType::kFp64;
-      return true;
-    case ONNX_TENSOR_ELEMENT_DATA_TYPE_INT8:
-      *out = DataType::kInt8;
-      return true;
-    case ONNX_TENSOR_ELEMENT_DATA_TYPE_UINT8:
-      *out = DataType::kUInt8;
-      return true;
-    case ONNX_TENSOR_ELEMENT_DATA_TYPE_INT32:
-      *out = DataType::kInt32;
-      return true;
-    case ONNX_TENSOR_ELEMENT_DATA_TYPE_INT64:
-      *out = DataType::kInt64;
-      return true;
-    case ONNX_TENSOR_ELEMENT_DATA_TYPE_BOOL:
-      *out = DataType::kBool;
-      return true;
-    default:
-      return false;
-  }
+    }
+  return false;
 }
 
 ONNXTensorElementDataType ToOrtType(DataType d) {
-  switch (d) {
-    case DataType::kFp32:
-      return ONNX_TENSOR_ELEMENT_DATA_TYPE_FLOAT;
-    case DataType::kFp16:
-      return ONNX_TENSOR_ELEMENT_DATA_TYPE_FLOAT16;
-    case DataType::kFp64:
-      return ONNX_TENSOR_ELEMENT_DATA_TYPE_DOUBLE;
-    case DataType::kInt8:
-      return ONNX_TENSOR_ELEMENT_DATA_TYPE_INT8;
-    case DataType::kUInt8:
-      return ONNX_TENSOR_ELEMENT_DATA_TYPE_UINT8;
-    case DataType::kInt32:
-      return ONNX_TENSOR_ELEMENT_DATA_TYPE_INT32;
-    case DataType::kInt64:
-      return ONNX_TENSOR_ELEMENT_DATA_TYPE_INT64;
-    case DataType::kBool:
-      return ONNX_TENSOR_ELEMENT_DATA_TYPE_BOOL;
-  }
+  for (const TypePair& p : kTypes)
+    if (p.epara == d) return p.ort;
   return ONNX_TENSOR_ELEMENT_DATA_TYPE_UNDEFINED;
 }
 
-// Reads one input's or output's declaration. InvalidArgument for a non-tensor or a datatype epara
-// does not carry (strings, bfloat16, ...).
+// Reads one input's or output's declaration (its name always). InvalidArgument for a non-tensor or
+// a datatype epara does not carry (strings, bfloat16, ...).
 Status ReadTensorInfo(const Ort::TypeInfo& type, const std::string& name, const char* role,
                       TensorInfo* out) {
+  out->name = name;
   if (type.GetONNXType() != ONNX_TYPE_TENSOR)
     return InvalidArgument(std::string(role) + " '" + name + "' is not a tensor");
   auto info = type.GetTensorTypeAndShapeInfo();
-  out->name = name;
   if (!ToDataType(info.GetElementType(), &out->dtype))
     return InvalidArgument(std::string(role) + " '" + name + "' has ONNX element type " +
                            std::to_string(static_cast<int>(info.GetElementType())) +
@@ -257,23 +235,21 @@ class OrtBackend final : public Backend {
       }
       Ort::Session session(*env_, path.c_str(), options);
 
+      // Every declared tensor, with whether epara can carry it (an unused output of another type
+      // does not stop the load; a selected one does, in SelectTensors).
       ModelSignature sig;
       std::vector<Status> in_ok, out_ok;
       Ort::AllocatorWithDefaultOptions alloc;
-      for (size_t i = 0; i < session.GetInputCount(); ++i) {
-        TensorInfo t;
-        const std::string n = session.GetInputNameAllocated(i, alloc).get();
-        in_ok.push_back(ReadTensorInfo(session.GetInputTypeInfo(i), n, "input", &t));
-        if (!in_ok.back().ok()) t.name = n;
-        sig.inputs.push_back(std::move(t));
-      }
-      for (size_t i = 0; i < session.GetOutputCount(); ++i) {
-        TensorInfo t;
-        const std::string n = session.GetOutputNameAllocated(i, alloc).get();
-        out_ok.push_back(ReadTensorInfo(session.GetOutputTypeInfo(i), n, "output", &t));
-        if (!out_ok.back().ok()) t.name = n;
-        sig.outputs.push_back(std::move(t));
-      }
+      const auto declare = [&](const std::string& name, const Ort::TypeInfo& type, const char* role,
+                               std::vector<TensorInfo>* list, std::vector<Status>* ok) {
+        ok->push_back(ReadTensorInfo(type, name, role, &list->emplace_back()));
+      };
+      for (size_t i = 0; i < session.GetInputCount(); ++i)
+        declare(session.GetInputNameAllocated(i, alloc).get(), session.GetInputTypeInfo(i), "input",
+                &sig.inputs, &in_ok);
+      for (size_t i = 0; i < session.GetOutputCount(); ++i)
+        declare(session.GetOutputNameAllocated(i, alloc).get(), session.GetOutputTypeInfo(i),
+                "output", &sig.outputs, &out_ok);
       std::vector<size_t> in_picks, out_picks;
       const std::string where = spec.model_name + ": " + path;
       EPARA_RETURN_IF_ERROR(
