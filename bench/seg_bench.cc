@@ -3,7 +3,10 @@
 //   direct    the backend's Run() on preprocessed tensors, batch B, back to back (--backend:
 //             libtorch runs the TorchScript UNet, onnxruntime the same UNet as ONNX)
 //   pipeline  in-process decode -> preprocess -> Run -> argmax -> PNG encode, one image at a time
-//   served    `POST /v1/segment/{model}` from C concurrent keep-alive clients on loopback
+//   served    `POST /v1/segment/{model}` (an encoded image in, a PNG mask out) from C concurrent
+//             keep-alive clients on loopback; with --route kserve, `POST /v2/models/{model}/infer`
+//             with the preprocessed tensor in and the logits out as KServe binary tensor data
+//             (what a Triton client sends: the same tensor the direct side runs)
 //
 // --instances K: both sides run K instances of cores / K intra-op threads (direct: one calling
 // thread per instance); with K > 1 each round also measures the direct side as one instance of all
@@ -21,6 +24,7 @@
 #include <cstdio>
 #include <filesystem>
 #include <fstream>
+#include <mutex>
 #include <nlohmann/json.hpp>
 #include <thread>
 
@@ -28,6 +32,7 @@
 #include <sys/syscall.h>
 #include <unistd.h>
 
+#include "api/kserve_json.h"
 #include "api/server.h"
 #include "backend/libtorch/libtorch_backend.h"
 #ifdef EPARA_HAVE_ORT
@@ -40,6 +45,8 @@
 #include "image/image_codec.h"
 #include "image/synthetic_scene.h"
 #include "models/demo_segmentation.h"
+#include "models/isnet_model.h"
+#include "repo/model_descriptor.h"
 #include "vision/segmentation_pipeline.h"
 
 using namespace epara;
@@ -89,9 +96,27 @@ struct LatencySamples {
   }
 };
 
+// One served request, sent unchanged many times.
+struct Request {
+  std::string path, body, content_type;
+  httplib::Headers headers;
+};
+
+// The request for `model` on `route`: the encoded image to /v1/segment, or the preprocessed tensor
+// as KServe binary data (logits back as binary data) to /v2/models/{model}/infer.
+Request MakeRequest(const std::string& route, const std::string& model, const std::string& image,
+                    const std::string& content_type, const Tensor& tensor) {
+  if (route == "segment") return {"/v1/segment/" + model, image, content_type, {}};
+  size_t json_length = 0;
+  std::string body = api::KServeBinaryRequest({{"image", tensor}}, true, &json_length);
+  return {"/v2/models/" + model + "/infer",
+          std::move(body),
+          "application/octet-stream",
+          {{api::kInferenceHeaderLength, std::to_string(json_length)}}};
+}
+
 LatencySamples MeasureLatency(backend::ModelInstance& m, const ImagePreprocess& pre,
-                              const std::string& image, const std::string& content_type, int port,
-                              const std::string& path, int n) {
+                              const std::string& image, int port, const Request& request, int n) {
   LatencySamples l;
   vision::PreprocessedImage prepared;
   (void)vision::PreprocessImage(image, pre, &prepared);
@@ -120,10 +145,10 @@ LatencySamples MeasureLatency(backend::ModelInstance& m, const ImagePreprocess& 
 
     settle();
     t0 = Clock::now();
-    auto r = c.Post(path, image, content_type);
+    auto r = c.Post(request.path, request.headers, request.body, request.content_type);
     const double served = Seconds(Clock::now() - t0) * 1e3;
     if (!r || r->status != 200) {
-      std::fprintf(stderr, "served request to %s failed\n", path.c_str());
+      std::fprintf(stderr, "served request to %s failed\n", request.path.c_str());
       std::exit(1);
     }
     if (i < 3) continue;  // warm-up
@@ -146,6 +171,8 @@ struct Options {
   int light_requests = 60;
   int small_size = 64;
   std::string format = "png";
+  std::string route = "segment";
+  std::string model = "unet";
   std::string backend = "libtorch";
   std::string request_work_class = "idle";
   bool idle_clients = false;
@@ -160,7 +187,10 @@ double DirectThroughput(const std::vector<std::unique_ptr<backend::ModelInstance
   std::vector<const Tensor*> parts(batch, &one);
   Tensor input;
   (void)ConcatRows(parts, &input);
-  std::atomic<int64_t> images{0};
+  // Each instance's rate over its own window, from after its warm-up run to the end of its last
+  // run (a window's edges would otherwise weigh heavily on a model of seconds per image).
+  std::mutex mu;
+  double rate = 0;
   const auto run = [&](backend::ModelInstance& m) {
     std::vector<Tensor> out;
     (void)m.Run({input}, &out);  // warm
@@ -170,22 +200,27 @@ double DirectThroughput(const std::vector<std::unique_ptr<backend::ModelInstance
       (void)m.Run({input}, &out);
       mine += batch;
     }
-    images += mine;
+    const double r = mine / Seconds(Clock::now() - start);
+    std::lock_guard<std::mutex> lock(mu);
+    rate += r;
   };
-  const auto start = Clock::now();
   std::vector<std::thread> others;
   for (size_t i = 1; i < instances.size(); ++i) others.emplace_back(run, std::ref(*instances[i]));
   run(*instances[0]);
   for (auto& t : others) t.join();
-  return images.load() / Seconds(Clock::now() - start);
+  return rate;
 }
 
 // Images per second with `clients` concurrent keep-alive clients for `seconds`; counts failures.
-double ServedThroughput(int port, const std::string& path, const std::string& body,
-                        const std::string& type, int clients, double seconds, bool idle_clients,
-                        int64_t* failures) {
-  std::atomic<int64_t> ok{0}, bad{0};
+// The rate is taken between the window's first and last completions ((n - 1) / their distance),
+// so a model of seconds per image is not quantized by the window's edges (at 1 image/s, counting
+// completions in a 15 s window alone is +-7%).
+double ServedThroughput(int port, const Request& request, int clients, double seconds,
+                        bool idle_clients, int64_t* failures) {
+  std::atomic<int64_t> bad{0};
   std::atomic<bool> stop{false};
+  std::mutex mu;
+  std::vector<Clock::time_point> done;  // successful completions within the window
   std::vector<std::thread> threads;
   const auto start = Clock::now();
   for (int i = 0; i < clients; ++i)
@@ -197,15 +232,23 @@ double ServedThroughput(int port, const std::string& path, const std::string& bo
       c.set_keep_alive(true);
       c.set_tcp_nodelay(true);
       while (!stop.load()) {
-        auto r = c.Post(path, body, type);
-        (r && r->status == 200 ? ok : bad)++;
+        auto r = c.Post(request.path, request.headers, request.body, request.content_type);
+        const auto t = Clock::now();
+        if (!r || r->status != 200) {
+          ++bad;
+        } else if (!stop.load()) {
+          std::lock_guard<std::mutex> lock(mu);
+          done.push_back(t);
+        }
       }
     });
   std::this_thread::sleep_for(std::chrono::duration<double>(seconds));  // the measurement window
   stop = true;
   for (auto& t : threads) t.join();
   *failures = bad.load();
-  return ok.load() / Seconds(Clock::now() - start);
+  std::sort(done.begin(), done.end());
+  if (done.size() < 2) return done.size() / Seconds(Clock::now() - start);
+  return (done.size() - 1) / Seconds(done.back() - done.front());
 }
 
 // What the served model did in a window: the share of wall time its workers spent in Run() (mean
@@ -250,6 +293,44 @@ class BusyProbe {
   uint64_t queued0_;
 };
 
+// The whole file, or NotFound.
+Status ReadFile(const std::string& path, std::string* out) {
+  std::ifstream in(path, std::ios::binary);
+  if (!in) return NotFound("cannot read " + path);
+  out->assign(std::istreambuf_iterator<char>(in), {});
+  return Status::Ok();
+}
+
+// Writes ISNet variant `variant` as model `name` under `dir` with `instances` instances of
+// cores / instances threads (the repository layout `epara models isnet` writes, renamed).
+Status WriteIsnetAs(const std::filesystem::path& dir, const std::string& variant,
+                    const std::string& name, int instances, int cores) {
+  const models::IsnetVariant& v = variant == "isnet"        ? models::IsnetInt8()
+                                  : variant == "isnet-fp16" ? models::IsnetFp16()
+                                                            : models::IsnetFp32();
+  const auto staging = dir / "isnet-staging";
+  EPARA_RETURN_IF_ERROR(models::WriteIsnetModel(staging.string(), models::AssetCacheDir(), v));
+  std::filesystem::remove_all(dir / name);  // the UNet written under that name
+  std::filesystem::rename(staging / v.name, dir / name);
+  std::filesystem::remove_all(staging);
+  std::string yaml;
+  const std::string path = (dir / name / "model.yaml").string();
+  EPARA_RETURN_IF_ERROR(ReadFile(path, &yaml));
+  const auto replace = [&](const std::string& from, const std::string& to) {
+    const size_t at = yaml.find(from);
+    if (at == std::string::npos) return false;
+    yaml.replace(at, from.size(), to);
+    return true;
+  };
+  if (!replace("name: " + v.name + "\n", "name: " + name + "\n") ||
+      !replace("instances: {count: 1, device: cpu, threads: 0}",
+               "instances: {count: " + std::to_string(instances) + ", device: cpu, threads: " +
+                   std::to_string(std::max(1, cores / instances)) + "}"))
+    return Internal("the ISNet descriptor's layout changed: " + path);
+  std::ofstream(path) << yaml;
+  return Status::Ok();
+}
+
 }  // namespace
 
 int main(int argc, char** argv) {
@@ -275,6 +356,17 @@ int main(int argc, char** argv) {
                  "Input size of the small model used to resolve added latency")
       ->capture_default_str();
   app.add_option("--format", o.format, "Request image format: png or jpeg")->capture_default_str();
+  app.add_option("--route", o.route,
+                 "Served route: segment (image in, PNG mask out) or kserve (the preprocessed "
+                 "tensor in, logits out, as KServe binary tensor data)")
+      ->check(CLI::IsMember({"segment", "kserve"}))
+      ->capture_default_str();
+  app.add_option("--model", o.model,
+                 "Served network: unet (the demo UNet, untrained) or a trained ISNet variant "
+                 "(isnet int8, isnet-fp16, isnet-fp32; ONNX Runtime, batch 1, the demo "
+                 "photograph; needs scripts/fetch_assets.sh)")
+      ->check(CLI::IsMember({"unet", "isnet", "isnet-fp16", "isnet-fp32"}))
+      ->capture_default_str();
   app.add_option("--backend", o.backend,
                  "Engine of both sides: libtorch (TorchScript UNet) or onnxruntime (the same UNet "
                  "as ONNX)")
@@ -296,6 +388,7 @@ int main(int argc, char** argv) {
     std::fprintf(stderr, "mallopt refused a setting\n");
 
   namespace fs = std::filesystem;
+  const int cores = static_cast<int>(std::max(1u, std::thread::hardware_concurrency()));
   const fs::path dir = fs::temp_directory_path() / ("epara_seg_bench_" + std::to_string(getpid()));
   models::DemoSegmentationOptions b1, bn, small;
   small.name = "seg-small";
@@ -331,11 +424,39 @@ int main(int argc, char** argv) {
       return 1;
     }
 
-  // The request image: a synthetic scene at the model's size, as a camera frame would arrive.
+  const bool isnet = o.model != "unet";
+  if (isnet && (!ort || o.batch != 1)) {
+    std::fprintf(stderr,
+                 "--model %s runs on --backend onnxruntime with --batch 1 (its graph "
+                 "has a fixed batch of 1)\n",
+                 o.model.c_str());
+    return 1;
+  }
+  if (isnet) {
+    if (Status s = WriteIsnetAs(dir, o.model, b1.onnx_name, o.instances, cores); !s.ok()) {
+      std::fprintf(stderr, "%s\n", s.ToString().c_str());
+      return 1;
+    }
+  }
+
+  // The request image: a synthetic scene at the model's size, as a camera frame would arrive, or
+  // for ISNet the demo photograph.
   std::string image;
-  Image scene = SyntheticScene(o.size, o.size);
-  Status enc = o.format == "jpeg" ? EncodeJpeg(scene, 90, &image) : EncodePng(scene, &image);
-  if (!enc.ok()) return 1;
+  if (isnet) {
+    Image photo;
+    std::string png;
+    if (Status s = ReadFile(models::AssetCacheDir() + "/photos/astronaut.png", &png);
+        !s.ok() || !DecodeImage(png, &photo).ok()) {
+      std::fprintf(stderr, "no demo photograph (scripts/fetch_assets.sh)\n");
+      return 1;
+    }
+    Status enc = o.format == "jpeg" ? EncodeJpeg(photo, 90, &image) : EncodePng(photo, &image);
+    if (!enc.ok()) return 1;
+  } else {
+    Image scene = SyntheticScene(o.size, o.size);
+    Status enc = o.format == "jpeg" ? EncodeJpeg(scene, 90, &image) : EncodePng(scene, &image);
+    if (!enc.ok()) return 1;
+  }
   const std::string content_type = o.format == "jpeg" ? "image/jpeg" : "image/png";
 
   backend::BackendRegistry backends;
@@ -343,13 +464,13 @@ int main(int argc, char** argv) {
 #ifdef EPARA_HAVE_ORT
   (void)backends.Register(backend::CreateOrtBackend());
 #endif
-  const int cores = static_cast<int>(std::max(1u, std::thread::hardware_concurrency()));
   // Each instance as the served model's: cores / instances intra-op threads.
   backend::LoadSpec spec{"seg-b1", {artifact(b1)}, "cpu", std::max(1, cores / o.instances), {}, {}};
   if (!ort) {  // TorchScript keeps no tensor names: the descriptor's order
     spec.input_names = {"image"};
     spec.output_names = {"logits"};
   }
+  if (isnet) spec.output_names = {"output"};  // the one output served, as the server fetches it
   backend::Backend* engine = backends.Get(o.backend);
   // The direct side; the first instance also serves the light-load latency pair.
   std::vector<std::unique_ptr<backend::ModelInstance>> saturated;
@@ -373,6 +494,12 @@ int main(int argc, char** argv) {
   pre.width = pre.height = o.size;
   pre.mean = {0.485f, 0.456f, 0.406f};
   pre.std = {0.229f, 0.224f, 0.225f};
+  if (isnet) {
+    ModelDescriptor d;
+    if (Status s = LoadModelDescriptor((dir / b1.onnx_name / "model.yaml").string(), &d); !s.ok())
+      return 1;
+    pre = *d.preprocess;
+  }
   vision::PreprocessedImage prepared;
   if (!vision::PreprocessImage(image, pre, &prepared).ok()) return 1;
 
@@ -388,9 +515,9 @@ int main(int argc, char** argv) {
   }
   // Latency at light load, full-size model and a small one (whose compute does not drown the
   // server's own cost in the machine's noise).
-  const LatencySamples lat_full =
-      MeasureLatency(*saturated[0], pre, image, content_type, server->port(),
-                     "/v1/segment/" + served(b1), o.light_requests);
+  const LatencySamples lat_full = MeasureLatency(
+      *saturated[0], pre, image, server->port(),
+      MakeRequest(o.route, served(b1), image, content_type, prepared.input), o.light_requests);
   std::string small_image;
   if (!EncodePng(SyntheticScene(o.small_size, o.small_size), &small_image).ok()) return 1;
   ImagePreprocess small_pre = pre;
@@ -398,11 +525,20 @@ int main(int argc, char** argv) {
   backend::LoadSpec small_spec = spec;
   small_spec.threads = cores;  // seg-small always has one instance
   small_spec.artifacts = {artifact(small)};
+  if (isnet) small_spec.output_names.clear();  // seg-small is the UNet
   std::unique_ptr<backend::ModelInstance> small_direct;
-  if (Status s = engine->Load(small_spec, &small_direct); !s.ok()) return 1;
-  const LatencySamples lat_small =
-      MeasureLatency(*small_direct, small_pre, small_image, "image/png", server->port(),
-                     "/v1/segment/" + served(small), o.light_requests * 3);
+  if (Status s = engine->Load(small_spec, &small_direct); !s.ok()) {
+    std::fprintf(stderr, "load: %s\n", s.ToString().c_str());
+    return 1;
+  }
+  vision::PreprocessedImage small_prepared;
+  if (!vision::PreprocessImage(small_image, small_pre, &small_prepared).ok()) return 1;
+  const LatencySamples lat_small = MeasureLatency(
+      *small_direct, small_pre, small_image, server->port(),
+      MakeRequest(o.route, served(small), small_image, "image/png", small_prepared.input),
+      o.light_requests * 3);
+  const Request request1 = MakeRequest(o.route, served(b1), image, content_type, prepared.input);
+  const Request requestn = MakeRequest(o.route, served(bn), image, content_type, prepared.input);
 
   // Saturation, interleaved rounds.
   json rounds = json::array();
@@ -416,8 +552,8 @@ int main(int argc, char** argv) {
     ModelBusy busy1, busyn;
     const auto served1 = [&] {
       const BusyProbe probe(server->models().Find(served(b1)), o.instances);
-      s1 = ServedThroughput(server->port(), "/v1/segment/" + served(b1), image, content_type,
-                            o.concurrency, o.seconds, o.idle_clients, &f1);
+      s1 =
+          ServedThroughput(server->port(), request1, o.concurrency, o.seconds, o.idle_clients, &f1);
       busy1 = probe.Finish();
     };
     const auto directn = [&] {
@@ -425,8 +561,8 @@ int main(int argc, char** argv) {
     };
     const auto servedn = [&] {
       const BusyProbe probe(server->models().Find(served(bn)), o.instances);
-      sn = ServedThroughput(server->port(), "/v1/segment/" + served(bn), image, content_type,
-                            o.concurrency, o.seconds, o.idle_clients, &fn);
+      sn =
+          ServedThroughput(server->port(), requestn, o.concurrency, o.seconds, o.idle_clients, &fn);
       busyn = probe.Finish();
     };
     // ABBA: odd rounds run served first, so a linear drift within a pair favours neither side.
@@ -442,19 +578,21 @@ int main(int argc, char** argv) {
     const auto measure_wide = [&] {
       if (wide.empty()) return;
       w1 = DirectThroughput(wide, prepared.input, 1, o.seconds);
-      wn = DirectThroughput(wide, prepared.input, o.batch, o.seconds);
       wide_ratio1.push_back(s1 / w1);
+      sum_w1 += w1;
+      if (isnet) return;
+      wn = DirectThroughput(wide, prepared.input, o.batch, o.seconds);
       wide_ration.push_back(sn / wn);
-      sum_w1 += w1, sum_wn += wn;
+      sum_wn += wn;
     };
     if (!served_first) measure_wide();  // ... and after the pairs in the other rounds
     pair(direct1, served1, &cpu_d1, &cpu_s1);
-    pair(directn, servedn, &cpu_dn, &cpu_sn);
+    if (!isnet) pair(directn, servedn, &cpu_dn, &cpu_sn);  // ISNet has batch 1 only
     if (served_first) measure_wide();
     failures_total += f1 + fn;
     sum_d1 += d1, sum_s1 += s1, sum_dn += dn, sum_sn += sn;
     ratio1.push_back(s1 / d1);
-    ration.push_back(sn / dn);
+    if (!isnet) ration.push_back(sn / dn);
     rounds.push_back({{"direct_b1_img_s", d1},
                       {"served_b1_img_s", s1},
                       {"direct_bN_img_s", dn},
@@ -492,11 +630,14 @@ int main(int argc, char** argv) {
 
   json result = {
       {"benchmark", "seg_bench"},
-      {"model",
-       {{"name", "demo UNet (untrained)"},
-        {"backend", o.backend},
-        {"parameters", models::DemoSegmentationParameterCount(bn)},
-        {"input", {3, o.size, o.size}}}},
+      {"model", isnet ? json{{"name", o.model + " (ISNet, trained)"},
+                             {"backend", o.backend},
+                             {"input", {3, pre.height, pre.width}},
+                             {"image", "astronaut.png (scikit-image, public domain)"}}
+                      : json{{"name", "demo UNet (untrained)"},
+                             {"backend", o.backend},
+                             {"parameters", models::DemoSegmentationParameterCount(bn)},
+                             {"input", {3, o.size, o.size}}}},
       {"config",
        {{"seconds", o.seconds},
         {"rounds", o.rounds},
@@ -505,6 +646,7 @@ int main(int argc, char** argv) {
         {"instances", o.instances},
         {"threads_per_instance", std::max(1, cores / o.instances)},
         {"format", o.format},
+        {"route", o.route},
         {"image_bytes", image.size()},
         {"cores", cores},
         {"malloc", default_malloc ? "glibc defaults" : "epara inference settings"},

@@ -43,19 +43,28 @@ void Infer(const ServerContext& ctx, const HttpRequest& req, HttpResponse* res) 
   if (Status s = CheckVersion(*model, req); !s.ok()) return finish(s);
   const ModelDescriptor& d = model->descriptor;
   KServeInferRequest parsed;
-  if (Status s = RunRequestWork(ctx, [&] { return ParseKServeInferRequest(req.body, &parsed); });
+  if (Status s =
+          RunRequestWork(ctx,
+                         [&] {
+                           size_t json_length = 0;
+                           EPARA_RETURN_IF_ERROR(ParseInferenceHeaderLength(
+                               req.Header(kInferenceHeaderLength), req.body.size(), &json_length));
+                           return ParseKServeInferRequest(req.body, json_length, &parsed);
+                         });
       !s.ok())
     return finish(s);
-  std::vector<size_t> selected;
-  for (const std::string& name : parsed.requested_outputs) {
+  // (output index, binary) in the order the request lists them; every output when none is listed.
+  std::vector<std::pair<size_t, bool>> selected;
+  for (const KServeRequestedOutput& o : parsed.requested_outputs) {
     size_t i = 0;
-    while (i < d.outputs.size() && d.outputs[i].name != name) ++i;
+    while (i < d.outputs.size() && d.outputs[i].name != o.name) ++i;
     if (i == d.outputs.size())
-      return finish(InvalidArgument("unknown output '" + name + "' for model '" + d.name + "'"));
-    selected.push_back(i);
+      return finish(InvalidArgument("unknown output '" + o.name + "' for model '" + d.name + "'"));
+    selected.emplace_back(i, parsed.OutputBinary(&o));
   }
   if (selected.empty())
-    for (size_t i = 0; i < d.outputs.size(); ++i) selected.push_back(i);
+    for (size_t i = 0; i < d.outputs.size(); ++i)
+      selected.emplace_back(i, parsed.OutputBinary(nullptr));
   std::vector<Tensor> inputs;
   int64_t rows = 1;
   if (Status s = engine::ValidateInputs(d, parsed.inputs, &inputs, &rows); !s.ok())
@@ -65,14 +74,16 @@ void Infer(const ServerContext& ctx, const HttpRequest& req, HttpResponse* res) 
                                    PriorityOf(req, model->descriptor));
       !s.ok())
     return finish(s);
-  std::vector<std::string> names;
-  std::vector<const Tensor*> tensors;
-  for (size_t i : selected) {
-    names.push_back(d.outputs[i].name);
-    tensors.push_back(&result.outputs[i]);
-  }
+  std::vector<KServeOutput> outputs;
+  for (const auto& [i, binary] : selected)
+    outputs.push_back({d.outputs[i].name, &result.outputs[i], binary});
   (void)RunRequestWork(ctx, [&] {
-    res->body = KServeInferResponse(d.name, d.version, parsed.id, names, tensors);
+    size_t json_length = 0;
+    res->body = KServeInferResponse(d.name, d.version, parsed.id, outputs, &json_length);
+    if (json_length > 0) {
+      res->content_type = "application/octet-stream";
+      res->headers.emplace_back(kInferenceHeaderLength, std::to_string(json_length));
+    }
     return Status::Ok();
   });
   finish(Status::Ok());
@@ -84,7 +95,7 @@ void AddKServeRoutes(HttpServer* http, const ServerContext* ctx) {
   http->Route("GET", "/v2", [ctx](const HttpRequest&, HttpResponse* res) {
     res->body = json{{"name", ctx->server_name},
                      {"version", ctx->server_version},
-                     {"extensions", json::array()}}
+                     {"extensions", json::array({"binary_tensor_data"})}}
                     .dump();
   });
   http->Route("GET", "/v2/health/live",

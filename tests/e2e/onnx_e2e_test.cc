@@ -167,6 +167,26 @@ TEST_F(OnnxE2ETest, KServeInferEqualsTheDirectRunBitForBit) {
   for (size_t i = 0; i < logits.size(); ++i)
     max_diff = std::max<double>(max_diff, std::abs(logits[i] - ref[0].data<float>()[i]));
   EXPECT_LE(max_diff, 1e-6);
+
+  // The same tensor as binary data (what Triton clients send) gives the same logits, bit for bit.
+  const std::string head = json{{"parameters", {{"binary_data_output", true}}},
+                                {"inputs",
+                                 {{{"name", "image"},
+                                   {"shape", {1, 3, 256, 256}},
+                                   {"datatype", "FP32"},
+                                   {"parameters", {{"binary_data_size", x.byte_size()}}}}}}}
+                               .dump();
+  const std::string bin = head + std::string(reinterpret_cast<const char*>(x.raw()), x.byte_size());
+  r = c.Post("/v2/models/seg-demo-onnx/infer",
+             {{"Inference-Header-Content-Length", std::to_string(head.size())}}, bin,
+             "application/octet-stream");
+  ASSERT_TRUE(r);
+  ASSERT_EQ(r->status, 200) << r->body.substr(0, 300);
+  const size_t n = std::stoul(r->get_header_value("Inference-Header-Content-Length"));
+  ASSERT_EQ(r->body.size() - n, logits.size() * sizeof(float));
+  std::vector<float> binary_logits(logits.size());
+  std::memcpy(binary_logits.data(), r->body.data() + n, r->body.size() - n);
+  EXPECT_EQ(binary_logits, logits);
 }
 
 TEST_F(OnnxE2ETest, SegmentEndpointEqualsTheDirectPipelineAndCutsOut) {

@@ -4,6 +4,7 @@
 #include <unistd.h>
 #include <nlohmann/json.hpp>
 
+#include <cstring>
 #include <filesystem>
 #include <fstream>
 #include <future>
@@ -175,6 +176,71 @@ TEST_F(ServerE2ETest, KServeInferReturnsExactResultsAndHonoursRequestedOutputs) 
   j = json::parse(r->body);
   ASSERT_EQ(j["outputs"].size(), 1u);
   EXPECT_EQ(j["outputs"][0]["name"], "positive");
+}
+
+// The binary tensor data extension, built by hand as a Triton client sends it: the JSON part, its
+// length in Inference-Header-Content-Length, then the tensors' little-endian bytes.
+TEST_F(ServerE2ETest, KServeBinaryTensorsGiveTheJsonResultsBitForBit) {
+  auto c = Client();
+  ASSERT_NE(c.Get("/v2")->body.find("binary_tensor_data"), std::string::npos);
+  const std::vector<float> a = {0.1f, 1.1f, 2.1f, 3.1f, -5.f, -4.f, -3.f, -2.f};
+  const std::vector<int64_t> b(8, 1);
+  const std::vector<uint8_t> cc = {0, 0, 0, 2, 0, 0, 0, 2};
+  const json head = {
+      {"inputs",
+       {{{"name", "a"},
+         {"shape", {2, 4}},
+         {"datatype", "FP32"},
+         {"parameters", {{"binary_data_size", 32}}}},
+        {{"name", "b"}, {"shape", {2, 4}}, {"datatype", "INT64"}, {"data", b}},
+        {{"name", "c"},
+         {"shape", {2, 4}},
+         {"datatype", "UINT8"},
+         {"parameters", {{"binary_data_size", 8}}}}}},
+      {"outputs",
+       {{{"name", "sum"}, {"parameters", {{"binary_data", true}}}}, {{"name", "positive"}}}}};
+  const std::string json_part = head.dump();
+  std::string body = json_part;
+  body.append(reinterpret_cast<const char*>(a.data()), 32);
+  body.append(reinterpret_cast<const char*>(cc.data()), 8);
+  httplib::Headers headers = {
+      {"Inference-Header-Content-Length", std::to_string(json_part.size())}};
+  auto r = c.Post("/v2/models/tensor-demo/infer", headers, body, "application/octet-stream");
+  ASSERT_TRUE(r);
+  ASSERT_EQ(r->status, 200) << r->body;
+  ASSERT_TRUE(r->has_header("Inference-Header-Content-Length"));
+  const size_t n = std::stoul(r->get_header_value("Inference-Header-Content-Length"));
+  ASSERT_EQ(r->body.size(), n + 32);  // sum: 2 x 4 FP32 as bytes; positive stays JSON
+  json j = json::parse(r->body.substr(0, n));
+  EXPECT_EQ(j["outputs"][0]["parameters"]["binary_data_size"], 32);
+  EXPECT_EQ(j["outputs"][1]["data"], json::array({4, 1}));  // row 2 sums: -4, -3, -2, 1
+  std::vector<float> sum(8);
+  std::memcpy(sum.data(), r->body.data() + n, 32);
+
+  // The same request as JSON: bit-identical sums.
+  json as_json = head;
+  as_json["inputs"][0].erase("parameters");
+  as_json["inputs"][0]["data"] = a;
+  as_json["inputs"][2].erase("parameters");
+  as_json["inputs"][2]["data"] = cc;
+  as_json["outputs"][0].erase("parameters");
+  auto rj = c.Post("/v2/models/tensor-demo/infer", as_json.dump(), "application/json");
+  ASSERT_EQ(rj->status, 200) << rj->body;
+  const auto expected = json::parse(rj->body)["outputs"][0]["data"].get<std::vector<float>>();
+  ASSERT_EQ(expected.size(), 8u);
+  for (int i = 0; i < 8; ++i) EXPECT_EQ(sum[i], expected[i]) << i;
+
+  // Bad framing: a clear 400, and the server keeps serving.
+  headers = {{"Inference-Header-Content-Length", std::to_string(body.size() + 1)}};
+  ExpectError(c.Post("/v2/models/tensor-demo/infer", headers, body, "application/octet-stream"),
+              400, "invalid_argument", "beyond the body");
+  headers = {{"Inference-Header-Content-Length", std::to_string(json_part.size())}};
+  ExpectError(c.Post("/v2/models/tensor-demo/infer", headers, body.substr(0, body.size() - 3),
+                     "application/octet-stream"),
+              400, "invalid_argument", "input 'c': the body holds 5 binary bytes");
+  auto ok = c.Post("/v2/models/tensor-demo/infer", InferBody({7}), "application/json");
+  ASSERT_EQ(ok->status, 200);
+  ExpectSums(ok->body, {7});
 }
 
 TEST_F(ServerE2ETest, SegmentationReturnsAMaskOfTheInputSize) {
