@@ -31,9 +31,9 @@ class KvCache {
 struct LlamaLoadOptions {
   std::string device = "cpu";
   int threads = 0;  // intra-op threads on cpu; 0 = all cores
-  // On cpu, steps where every sequence adds one token run on the decode kernels
-  // (llm/decode_kernels.h); false: LibTorch ops for every step (for comparison).
-  bool decode_kernels = true;
+  // On cpu, every step (decode, prefill, both mixed) runs on epara's kernels
+  // (llm/llama_kernels.h); false: LibTorch ops (the reference, for tests and comparison).
+  bool cpu_kernels = true;
   // Pipeline stages: load only decoder layers [first_layer, end_layer) (end_layer 0: the last).
   // The first stage holds the embedding, the last the final norm and the LM head; each holds the
   // KV cache of its own layers only.

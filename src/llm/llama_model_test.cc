@@ -373,7 +373,7 @@ TEST_F(LlamaModelTest, DecodeKernelsMatchLibTorchOps) {
   // transposed groups of 16 from 8 on (9: one padded group; 21: a group and a dot-product tail;
   // 27: two groups, the second padded).
   LlamaLoadOptions kernels{"cpu", 3}, ops{"cpu", 1};
-  ops.decode_kernels = false;
+  ops.cpu_kernels = false;
   std::unique_ptr<LlamaModel> mk, mo;
   ASSERT_TRUE(LlamaModel::Load(dir_.string(), kernels, &mk).ok());
   ASSERT_TRUE(LlamaModel::Load(dir_.string(), ops, &mo).ok());
@@ -412,6 +412,85 @@ TEST_F(LlamaModelTest, DecodeKernelsMatchLibTorchOps) {
       for (int b = 0; b < batch; ++b) EXPECT_EQ(ck[b]->length(), co[b]->length());
     }
   }
+}
+
+// Prefill and mixed steps on the kernels: prompts (their tokens are the step's rows, every
+// matrix-product path: dot tiles below 8, 16-token groups, padded groups, a dot-product tail),
+// prompt chunks continuing a cache, and a step mixing a prompt with decoding sequences, against
+// LibTorch ops, for every position's logits and for the last ones only.
+TEST_F(LlamaModelTest, PrefillAndMixedStepsOnTheKernelsMatchLibTorchOps) {
+  Tiny c;
+  Weights w = MakeWeights(c, 41);
+  WriteModel(dir_, c, w);
+  LlamaLoadOptions kernels{"cpu", 3}, ops{"cpu", 1};
+  ops.cpu_kernels = false;
+  std::unique_ptr<LlamaModel> mk, mo;
+  ASSERT_TRUE(LlamaModel::Load(dir_.string(), kernels, &mk).ok());
+  ASSERT_TRUE(LlamaModel::Load(dir_.string(), ops, &mo).ok());
+  const auto prompt = [&](int n, int salt) {
+    std::vector<int32_t> p;
+    for (int t = 0; t < n; ++t) p.push_back((5 * t + 11 * salt + 2) % c.vocab);
+    return p;
+  };
+  const auto max_diff = [](const std::vector<float>& a, const std::vector<float>& b) {
+    if (a.size() != b.size()) return double{INFINITY};
+    double d = 0;
+    for (size_t i = 0; i < a.size(); ++i)
+      d = std::isfinite(a[i]) ? std::max<double>(d, std::fabs(a[i] - b[i])) : INFINITY;
+    return d;
+  };
+  // Whole prompts, every position's logits.
+  for (int n : {1, 5, 8, 16, 17, 27, 40, 61}) {
+    auto ck = mk->NewCache(96), co = mo->NewCache(96);
+    const auto p = prompt(n, n);
+    std::vector<float> lk, lo;
+    ASSERT_TRUE(mk->Forward(p, ck.get(), &lk).ok());
+    ASSERT_TRUE(mo->Forward(p, co.get(), &lo).ok());
+    EXPECT_EQ(lk.size(), static_cast<size_t>(n) * c.vocab);
+    EXPECT_LT(max_diff(lk, lo), 1e-4) << "prompt of " << n;
+    EXPECT_EQ(ck->length(), n);
+  }
+  // A mixed step: a new 23-token prompt, a sequence decoding one token after 9, and a 7-token
+  // chunk continuing a 12-token prompt (chunked prefill), with both logits layouts.
+  for (bool all_positions : {false, true}) {
+    std::vector<std::unique_ptr<KvCache>> ck, co;
+    const std::vector<int> cached = {0, 9, 12}, step = {23, 1, 7};
+    std::vector<std::vector<int32_t>> steps;
+    std::vector<LlamaModel::Chunk> chk, cho;
+    std::vector<float> lk, lo;
+    for (int i = 0; i < 3; ++i) {
+      ck.push_back(mk->NewCache(64));
+      co.push_back(mo->NewCache(64));
+      if (cached[i] > 0) {
+        const auto head = prompt(cached[i], 100 + i);
+        ASSERT_TRUE(mk->Forward(head, ck.back().get(), &lk).ok());
+        ASSERT_TRUE(mo->Forward(head, co.back().get(), &lo).ok());
+      }
+      steps.push_back(prompt(step[i], 200 + i));
+    }
+    for (int i = 0; i < 3; ++i) {
+      chk.push_back({steps[i], ck[i].get()});
+      cho.push_back({steps[i], co[i].get()});
+    }
+    ASSERT_TRUE(mk->ForwardBatch(chk, all_positions, &lk).ok());
+    ASSERT_TRUE(mo->ForwardBatch(cho, all_positions, &lo).ok());
+    EXPECT_EQ(lk.size(), static_cast<size_t>(all_positions ? 31 : 3) * c.vocab);
+    EXPECT_LT(max_diff(lk, lo), 1e-4) << "all_positions " << all_positions;
+    for (int i = 0; i < 3; ++i) EXPECT_EQ(ck[i]->length(), cached[i] + step[i]);
+  }
+  // A prompt run in two chunks leaves the same cache as one pass: the next token's logits agree.
+  auto one = mk->NewCache(64), two = mk->NewCache(64);
+  const auto p = prompt(30, 7);
+  std::vector<float> l1, l2;
+  ASSERT_TRUE(mk->Forward(p, one.get(), &l1).ok());
+  ASSERT_TRUE(mk->Forward(std::span(p).first(13), two.get(), &l2).ok());
+  ASSERT_TRUE(mk->Forward(std::span(p).subspan(13), two.get(), &l2).ok());
+  const std::vector<float> last1(l1.end() - c.vocab, l1.end()), last2(l2.end() - c.vocab, l2.end());
+  EXPECT_LT(max_diff(last1, last2), 1e-5);
+  const int32_t next = 3;
+  ASSERT_TRUE(mk->Forward(std::span(&next, 1), one.get(), &l1).ok());
+  ASSERT_TRUE(mk->Forward(std::span(&next, 1), two.get(), &l2).ok());
+  EXPECT_LT(max_diff(l1, l2), 1e-5);
 }
 
 // Pipeline stages: layer ranges run one after another on the previous stage's hidden states give

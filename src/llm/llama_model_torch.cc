@@ -8,7 +8,7 @@
 #include "backend/libtorch/torch_threads.h"
 #include "core/spin_pool.h"
 #include "llm/checkpoint.h"
-#include "llm/decode_kernels.h"
+#include "llm/llama_kernels.h"
 #include "llm/llama_model.h"
 
 namespace epara::llm {
@@ -106,7 +106,8 @@ class TorchLlamaModel final : public LlamaModel {
                              std::to_string(hidden_in.size()));
     try {
       if (opts_.device().is_cpu()) backend::ApplyIntraOpThreads(threads_);
-      if (UseDecodeKernels(chunks)) return KernelDecode(chunks, hidden_in, logits);
+      if (opts_.device().is_cpu() && cpu_kernels_)
+        return KernelStep(chunks, hidden_in, all_positions, logits);
       c10::InferenceMode guard;
       const LlamaConfig& c = config_;
       const int64_t nh = c.num_attention_heads, nkv = c.num_key_value_heads, hd = c.head_dim,
@@ -195,29 +196,31 @@ class TorchLlamaModel final : public LlamaModel {
     }
   }
 
-  bool UseDecodeKernels(std::span<const Chunk> chunks) const {
-    if (!opts_.device().is_cpu() || !decode_kernels_) return false;
-    for (const Chunk& ch : chunks)
-      if (ch.tokens.size() != 1) return false;
-    return true;
-  }
-
-  // One token per sequence through llm/decode_kernels (inputs validated by ForwardBatch).
-  Status KernelDecode(std::span<const Chunk> chunks, std::span<const float> hidden_in,
-                      std::vector<float>* out) {
-    std::vector<kernels::DecodeSequence> seqs;
+  // Every chunk's tokens through llm/llama_kernels (inputs validated by ForwardStage): a
+  // prompt chunk's tokens are rows of the step like decoding sequences' tokens.
+  Status KernelStep(std::span<const Chunk> chunks, std::span<const float> hidden_in,
+                    bool all_positions, std::vector<float>* out) {
+    std::vector<kernels::StepToken>& tokens = step_tokens_;
+    tokens.clear();
     for (const Chunk& ch : chunks) {
       auto* cache = static_cast<TorchKvCache*>(ch.cache);
-      seqs.push_back({ch.tokens[0], cache->length_, cache->capacity(), cache->k_ptr, cache->v_ptr});
+      const int64_t n = static_cast<int64_t>(ch.tokens.size());
+      for (int64_t i = 0; i < n; ++i)
+        tokens.push_back({ch.tokens[i], cache->length_ + i, cache->capacity(), cache->k_ptr,
+                          cache->v_ptr,
+                          /*output=*/!is_last_stage() || all_positions || i == n - 1});
     }
-    out->resize(chunks.size() *
+    size_t rows = 0;
+    for (const kernels::StepToken& t : tokens) rows += t.output ? 1 : 0;
+    out->resize(rows *
                 static_cast<size_t>(is_last_stage() ? config_.vocab_size : config_.hidden_size));
-    kernels::DecodeStep(kernel_weights_, seqs, *pool_, &scratch_, hidden_in.data(), out->data());
-    for (const Chunk& ch : chunks) static_cast<TorchKvCache*>(ch.cache)->length_ += 1;
+    kernels::ForwardStep(kernel_weights_, tokens, *pool_, &scratch_, hidden_in.data(), out->data());
+    for (const Chunk& ch : chunks)
+      static_cast<TorchKvCache*>(ch.cache)->length_ += static_cast<int>(ch.tokens.size());
     return Status::Ok();
   }
 
-  // Raw pointers into the weight tensors for the decode kernels (cpu only; the tensors outlive
+  // Raw pointers into the weight tensors for the kernels (cpu only; the tensors outlive
   // them).
   void BuildKernelWeights() {
     const LlamaConfig& c = config_;
@@ -312,10 +315,11 @@ class TorchLlamaModel final : public LlamaModel {
   LlamaConfig config_;
   at::TensorOptions opts_ = at::TensorOptions().dtype(at::kFloat);
   int threads_ = 1;
-  bool decode_kernels_ = true;
+  bool cpu_kernels_ = true;
   int first_layer_ = 0, end_layer_ = 0;  // the decoder layers this model (stage) holds
   kernels::ModelWeights kernel_weights_;
-  kernels::DecodeScratch scratch_;
+  kernels::StepScratch scratch_;
+  std::vector<kernels::StepToken> step_tokens_;
   std::unique_ptr<SpinPool> pool_;  // the decode kernels' workers (cpu)
   int64_t weight_bytes_ = 0;
   at::Tensor embed_, final_norm_, lm_head_, rope_cos_, rope_sin_;
@@ -343,7 +347,7 @@ Status LlamaModel::Load(const std::string& dir, const LlamaLoadOptions& options,
   m->threads_ = options.threads > 0
                     ? options.threads
                     : static_cast<int>(std::max(1u, std::thread::hardware_concurrency()));
-  m->decode_kernels_ = options.decode_kernels;
+  m->cpu_kernels_ = options.cpu_kernels;
   const int layers = m->config_.num_hidden_layers;
   m->first_layer_ = options.first_layer;
   m->end_layer_ = options.end_layer == 0 ? layers : options.end_layer;

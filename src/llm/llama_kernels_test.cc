@@ -1,7 +1,7 @@
 // The decode kernels' pieces against plain loops written here: the in-register transpose, the
 // attention of one KV head's query group (vector max/sum and register accumulation of V), and
 // RMSNorm. The whole step is checked against LibTorch ops in llama_model_test.cc.
-#include "llm/decode_kernels.h"
+#include "llm/llama_kernels.h"
 
 #include <gtest/gtest.h>
 

@@ -1,4 +1,5 @@
-// Plain C++ kernels for the decode step (sequences that each add one token).
+// Plain C++ kernels for the Llama forward on CPU: every step (decode, prefill, chunked prefill
+// mixed with decodes) runs here; LibTorch ops remain as the reference (LlamaLoadOptions).
 //
 // Why they exist: at batch 1 the Llama forward is a chain of matrix-vector products, and
 // LibTorch's per-op dispatch, allocation and OpenMP fork/join (~25 ops per layer) cost more than
@@ -6,7 +7,10 @@
 // These kernels read each weight row once for all sequences of the step (register tiles of
 // weight rows x sequences) and run everything between the weight products without allocation.
 // At batch 16-64 they also beat LibTorch's GEMM plus per-sequence attention ops (measured in
-// bench/results/llm_bench_demo.json). They see only raw float pointers, so
+// bench/results/llm_bench_demo.json). A prompt is the same computation with its tokens as the
+// batch: the weight products become matrix products (row blocks that stay in L2 while every
+// 16-token group passes through them), and each token attends causally to the positions up to
+// its own, which the step writes before any token attends. They see only raw float pointers, so
 // this file compiles without LibTorch.
 //
 // Layouts (all F32, row-major, contiguous):
@@ -73,25 +77,29 @@ struct ModelWeights {
   std::vector<LayerWeights> layers;
 };
 
-// One sequence of the step: its new token, its position (= tokens already cached), and its
-// cache's per-layer K and V bases and capacity. The new K/V row is written at `position`.
-struct DecodeSequence {
+// One token of the step: the token, its position in its sequence, and the sequence's cache
+// (per-layer K and V bases and capacity). Its K/V row is written at `position`. A prompt chunk is
+// several tokens of one sequence at consecutive positions sharing one cache; each attends to
+// positions [0, position]. `output`: whether this token's row is written to the step's output.
+struct StepToken {
   int32_t token = 0;
   int64_t position = 0;
   int64_t capacity = 0;
   std::span<float*const> k, v;  // per layer
+  bool output = true;
 };
 
-// Scratch reused across steps (grows to the largest batch seen; no allocation once warm).
-struct DecodeScratch {
-  std::vector<float> x, h, qkv, attn, gate_up, act, scores, xt;
+// Scratch reused across steps (grows to the largest step seen; no allocation once warm).
+struct StepScratch {
+  std::vector<float> x, h, qkv, attn, gate_up, act, xt;
 };
 
-// Runs the forward of `w`'s layers for one new token per sequence. Input: the tokens' embeddings
-// when w.embed is set, else `hidden_in` [batch, H]. Output `out`: logits [batch, vocab] when
-// w.lm_head is set, else the hidden states [batch, H]. Inputs must already be validated (token ids
-// in range, position < capacity).
-void DecodeStep(const ModelWeights& w, std::span<const DecodeSequence> seqs, SpinPool& pool,
-                DecodeScratch* scratch, const float* hidden_in, float* out);
+// Runs the forward of `w`'s layers for the step's tokens (any mix of sequences' single tokens and
+// prompt chunks). Input: the tokens' embeddings when w.embed is set, else `hidden_in` [tokens, H].
+// Output `out`, one row per token whose `output` is set, in order: logits [vocab] when w.lm_head
+// is set, else the hidden state [H]. Inputs must already be validated (token ids in range,
+// position < capacity, a chunk's positions consecutive and not overlapping another's).
+void ForwardStep(const ModelWeights& w, std::span<const StepToken> tokens, SpinPool& pool,
+                 StepScratch* scratch, const float* hidden_in, float* out);
 
 }  // namespace epara::llm::kernels

@@ -1,4 +1,4 @@
-#include "llm/decode_kernels.h"
+#include "llm/llama_kernels.h"
 
 #include <algorithm>
 #include <cmath>
@@ -312,47 +312,60 @@ EPARA_CPU_CLONES void AttendGroup(const float* q, int64_t group, const float* K,
   }
 }
 
-void DecodeStep(const ModelWeights& w, std::span<const DecodeSequence> seqs, SpinPool& pool,
-                DecodeScratch* s, const float* hidden_in, float* out) {
+// Rows of a weight block that the step's 16-token groups all pass through before the next block
+// (64 rows of 768-2048 floats: 192-512 KB, within L2). Without it each group streamed the
+// worker's whole share of the matrix from memory again.
+constexpr int64_t kRowBlock = 64;
+
+void ForwardStep(const ModelWeights& w, std::span<const StepToken> seqs, SpinPool& pool,
+                 StepScratch* s, const float* hidden_in, float* out) {
   const int batch = static_cast<int>(seqs.size());
   const int64_t H = w.hidden, I = w.intermediate, nh = w.heads, nkv = w.kv_heads, hd = w.head_dim,
                 g = nh / nkv, QKV = (nh + 2 * nkv) * hd;
   int64_t max_total = 0;
-  for (const DecodeSequence& q : seqs) max_total = std::max(max_total, q.position + 1);
+  bool shared_cache = false;  // a prompt chunk: tokens of one sequence in this step
+  for (int b = 0; b < batch; ++b) {
+    max_total = std::max(max_total, seqs[b].position + 1);
+    if (b > 0 && !seqs[b].k.empty() && seqs[b].k[0] == seqs[b - 1].k[0]) shared_cache = true;
+  }
   s->x.resize(batch * H);
   s->h.resize(batch * H);
   s->qkv.resize(batch * QKV);
   s->attn.resize(batch * nh * hd);
   s->gate_up.resize(batch * 2 * I);
   s->act.resize(batch * I);
-  s->scores.resize(batch * nh * max_total);
   float *x = s->x.data(), *h = s->h.data(), *qkv = s->qkv.data(), *attn = s->attn.data(),
         *gate_up = s->gate_up.data(), *act = s->act.data();
 
   // Each weight product splits its output rows across the workers; 64 rows of 2 KB (H = 512)
-  // is far above the fork/join cost.
-  const auto matvec = [&](const float* W, int64_t rows, int64_t cols, const float* in, float* out) {
-    if (batch < kTransposedMinBatch) {
-      pool.ParallelFor(rows, 64, [&](int64_t r0, int64_t r1) {
-        MatVecRows(W, cols, in, batch, rows, out, r0, r1);
-      });
+  // is far above the fork/join cost. `n` rows of input.
+  const auto matvec = [&](const float* W, int64_t rows, int64_t cols, const float* in, int n,
+                          float* y) {
+    if (n < kTransposedMinBatch) {
+      pool.ParallelFor(
+          rows, 64, [&](int64_t r0, int64_t r1) { MatVecRows(W, cols, in, n, rows, y, r0, r1); });
       return;
     }
-    // Groups of 16 sequences, each transposed once; a last group of fewer than
+    // Groups of 16 rows of input, each transposed once; a last group of fewer than
     // kTransposedMinBatch takes the dot-product tiles.
-    const int full = batch / 16, tail = batch % 16;
+    const int full = n / 16, tail = n % 16;
     const int groups = full + (tail >= kTransposedMinBatch ? 1 : 0);
     s->xt.resize(static_cast<size_t>(std::max(1, groups)) * cols * 16);
-    for (int g = 0; g < groups; ++g)
-      TransposeTo16(in + int64_t{g} * 16 * cols, cols, std::min(16, batch - g * 16),
-                    s->xt.data() + int64_t{g} * cols * 16);
+    pool.ParallelFor(groups, 1, [&](int64_t g0, int64_t g1) {
+      for (int64_t gi = g0; gi < g1; ++gi)
+        TransposeTo16(in + gi * 16 * cols, cols, std::min<int64_t>(16, n - gi * 16),
+                      s->xt.data() + gi * cols * 16);
+    });
     pool.ParallelFor(rows, 64, [&](int64_t r0, int64_t r1) {
-      for (int g = 0; g < groups; ++g)
-        MatVecRowsT(W, cols, s->xt.data() + int64_t{g} * cols * 16, std::min(16, batch - g * 16),
-                    rows, out + int64_t{g} * 16 * rows, r0, r1);
-      if (groups * 16 < batch)
-        MatVecRows(W, cols, in + int64_t{groups} * 16 * cols, batch - groups * 16, rows,
-                   out + int64_t{groups} * 16 * rows, r0, r1);
+      for (int64_t rb = r0; rb < r1; rb += kRowBlock) {
+        const int64_t re = std::min(r1, rb + kRowBlock);
+        for (int gi = 0; gi < groups; ++gi)
+          MatVecRowsT(W, cols, s->xt.data() + int64_t{gi} * cols * 16, std::min(16, n - gi * 16),
+                      rows, y + int64_t{gi} * 16 * rows, rb, re);
+        if (groups * 16 < n)
+          MatVecRows(W, cols, in + int64_t{groups} * 16 * cols, n - groups * 16, rows,
+                     y + int64_t{groups} * 16 * rows, rb, re);
+      }
     });
   };
   if (w.embed != nullptr) {
@@ -363,52 +376,78 @@ void DecodeStep(const ModelWeights& w, std::span<const DecodeSequence> seqs, Spi
   }
 
   const float scale = 1.0f / std::sqrt(static_cast<float>(hd));
+  const int64_t items = batch * nkv;  // (token, KV head) pairs
+  // Rotary embedding for one item's query heads and key, and its K/V row into the cache.
+  const auto rope_and_store = [&](size_t l, int64_t i) {
+    const int64_t b = i / nkv, kh = i % nkv;
+    const StepToken& sq = seqs[b];
+    const int64_t base = kh * sq.capacity * hd;
+    float* q = qkv + b * QKV + kh * g * hd;
+    float* k = qkv + b * QKV + (nh + kh) * hd;
+    const float* v = qkv + b * QKV + (nh + nkv + kh) * hd;
+    const float* cos = w.rope_cos + sq.position * hd;
+    const float* sin = w.rope_sin + sq.position * hd;
+    ApplyRope(q, g, hd, cos, sin);
+    ApplyRope(k, 1, hd, cos, sin);
+    std::memcpy(sq.k[l] + base + sq.position * hd, k, hd * sizeof(float));
+    std::memcpy(sq.v[l] + base + sq.position * hd, v, hd * sizeof(float));
+  };
+  const auto attend = [&](size_t l, int64_t i) {
+    const int64_t b = i / nkv, kh = i % nkv;
+    const StepToken& sq = seqs[b];
+    const int64_t base = kh * sq.capacity * hd;
+    // Per worker thread: a prompt's tokens x heads x positions would not fit one buffer.
+    thread_local std::vector<float> scores;
+    if (scores.size() < static_cast<size_t>(g * max_total)) scores.resize(g * max_total);
+    AttendGroup(qkv + b * QKV + kh * g * hd, g, sq.k[l] + base, sq.v[l] + base, sq.position + 1, hd,
+                scale, scores.data(), attn + (b * nh + kh * g) * hd);
+  };
+  // Attention tasks are parallel only when the context is long enough to pay for it.
+  const int64_t grain = std::max<int64_t>(1, 16384 / std::max<int64_t>(1, g * max_total * hd));
   for (size_t l = 0; l < w.layers.size(); ++l) {
     const LayerWeights& L = w.layers[l];
     for (int b = 0; b < batch; ++b) RmsNorm(x + b * H, L.input_norm, H, w.rms_eps, h + b * H);
-    matvec(L.w_qkv, QKV, H, h, qkv);
-    // Attention: one task per (sequence, KV head) with its group of query heads; parallel only
-    // when the context is long enough to pay for it.
-    const int64_t items = batch * nkv;
-    const int64_t grain = std::max<int64_t>(1, 16384 / std::max<int64_t>(1, g * max_total * hd));
-    pool.ParallelFor(items, grain, [&](int64_t i0, int64_t i1) {
-      for (int64_t i = i0; i < i1; ++i) {
-        const int64_t b = i / nkv, kh = i % nkv;
-        const DecodeSequence& sq = seqs[b];
-        const int64_t base = kh * sq.capacity * hd;
-        // This KV head and its query heads get their rotary embedding here, and the new key
-        // and value go into the cache: each item touches only its own heads.
-        float* q = qkv + b * QKV + kh * g * hd;
-        float* k = qkv + b * QKV + (nh + kh) * hd;
-        const float* v = qkv + b * QKV + (nh + nkv + kh) * hd;
-        const float* cos = w.rope_cos + sq.position * hd;
-        const float* sin = w.rope_sin + sq.position * hd;
-        ApplyRope(q, g, hd, cos, sin);
-        ApplyRope(k, 1, hd, cos, sin);
-        std::memcpy(sq.k[l] + base + sq.position * hd, k, hd * sizeof(float));
-        std::memcpy(sq.v[l] + base + sq.position * hd, v, hd * sizeof(float));
-        AttendGroup(q, g, sq.k[l] + base, sq.v[l] + base, sq.position + 1, hd, scale,
-                    s->scores.data() + i * g * max_total, attn + (b * nh + kh * g) * hd);
-      }
-    });
-    matvec(L.wo, H, nh * hd, attn, h);
+    matvec(L.w_qkv, QKV, H, h, batch, qkv);
+    if (!shared_cache) {
+      // Each item touches only its own sequence's cache: one pass.
+      pool.ParallelFor(items, grain, [&](int64_t i0, int64_t i1) {
+        for (int64_t i = i0; i < i1; ++i) {
+          rope_and_store(l, i);
+          attend(l, i);
+        }
+      });
+    } else {
+      // A chunk's tokens read each other's keys: every K/V row is written before any attends.
+      pool.ParallelFor(items, 64, [&](int64_t i0, int64_t i1) {
+        for (int64_t i = i0; i < i1; ++i) rope_and_store(l, i);
+      });
+      pool.ParallelFor(items, grain, [&](int64_t i0, int64_t i1) {
+        for (int64_t i = i0; i < i1; ++i) attend(l, i);
+      });
+    }
+    matvec(L.wo, H, nh * hd, attn, batch, h);
     for (int64_t i = 0; i < batch * H; ++i) x[i] += h[i];
     for (int b = 0; b < batch; ++b) RmsNorm(x + b * H, L.post_norm, H, w.rms_eps, h + b * H);
-    matvec(L.w_gate_up, 2 * I, H, h, gate_up);
-    // On the pool from kTransposedMinBatch sequences on (two chunks of at least half that); below,
-    // one SwiGLU per sequence is too short to split.
+    matvec(L.w_gate_up, 2 * I, H, h, batch, gate_up);
+    // On the pool from kTransposedMinBatch tokens on (two chunks of at least half that); below,
+    // one SwiGLU per token is too short to split.
     pool.ParallelFor(batch, std::max(1, kTransposedMinBatch / 2), [&](int64_t b0, int64_t b1) {
       for (int64_t b = b0; b < b1; ++b) SwiGlu(gate_up + b * 2 * I, I, act + b * I);
     });
-    matvec(L.w_down, H, I, act, h);
+    matvec(L.w_down, H, I, act, batch, h);
     for (int64_t i = 0; i < batch * H; ++i) x[i] += h[i];
   }
-  if (w.lm_head == nullptr) {
-    std::memcpy(out, x, batch * H * sizeof(float));
-    return;
+  // The output rows, compacted in order.
+  int rows_out = 0;
+  for (int b = 0; b < batch; ++b) {
+    if (!seqs[b].output) continue;
+    if (w.lm_head == nullptr)
+      std::memcpy(out + int64_t{rows_out} * H, x + b * H, H * sizeof(float));
+    else
+      RmsNorm(x + b * H, w.final_norm, H, w.rms_eps, h + int64_t{rows_out} * H);
+    ++rows_out;
   }
-  for (int b = 0; b < batch; ++b) RmsNorm(x + b * H, w.final_norm, H, w.rms_eps, h + b * H);
-  matvec(w.lm_head, w.vocab, H, h, out);
+  if (w.lm_head != nullptr && rows_out > 0) matvec(w.lm_head, w.vocab, H, h, rows_out, out);
 }
 
 }  // namespace epara::llm::kernels
