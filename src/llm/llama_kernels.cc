@@ -312,6 +312,28 @@ EPARA_CPU_CLONES void AttendGroup(const float* q, int64_t group, const float* K,
   }
 }
 
+EPARA_CPU_CLONES void AttendCausal(const float* q, int64_t q_stride, int64_t n, int64_t group,
+                                   int64_t p0, const float* K, const float* V, int64_t head_dim,
+                                   float scale, float* scores, float* qt, float* out,
+                                   int64_t out_stride) {
+  const int64_t rows = n * group, total = p0 + n;
+  // The query rows transposed ([head_dim, 16]), then every key against all of them at once.
+  for (int64_t d = 0; d < head_dim; ++d) {
+    float* o = qt + d * 16;
+    for (int64_t r = 0; r < 16; ++r)
+      o[r] = r < rows ? q[(r / group) * q_stride + (r % group) * head_dim + d] : 0.0f;
+  }
+  MatVecRowsT(K, head_dim, qt, static_cast<int>(rows), total, scores, 0, total);
+  for (int64_t r = 0; r < rows; ++r) {
+    const int64_t j = r / group, seen = p0 + j + 1;  // causal: positions [0, p0 + j]
+    float* sc = scores + r * total;
+    const float max_score = MaxOf(sc, seen) * scale;  // scale > 0
+    for (int64_t t = 0; t < seen; ++t) sc[t] = FastExp(sc[t] * scale - max_score);
+    WeightedRowSum(sc, V, seen, head_dim, 1.0f / SumOf(sc, seen),
+                   out + j * out_stride + (r % group) * head_dim);
+  }
+}
+
 // Rows of a weight block that the step's 16-token groups all pass through before the next block
 // (64 rows of 768-2048 floats: 192-512 KB, within L2). Without it each group streamed the
 // worker's whole share of the matrix from memory again.
@@ -327,6 +349,22 @@ void ForwardStep(const ModelWeights& w, std::span<const StepToken> seqs, SpinPoo
   for (int b = 0; b < batch; ++b) {
     max_total = std::max(max_total, seqs[b].position + 1);
     if (b > 0 && !seqs[b].k.empty() && seqs[b].k[0] == seqs[b - 1].k[0]) shared_cache = true;
+  }
+  // With a prompt chunk: runs of consecutive tokens of one sequence, at most 16 query rows each
+  // (tokens x the query heads of one KV head), for AttendCausal. Tokens of other sequences are
+  // blocks of one.
+  std::vector<std::pair<int64_t, int64_t>> blocks;  // (first token, tokens)
+  if (shared_cache) {
+    const int64_t per_block = std::max<int64_t>(1, 16 / g);
+    for (int64_t b = 0; b < batch; ++b) {
+      const bool extends = !blocks.empty() && blocks.back().second < per_block &&
+                           seqs[b].k[0] == seqs[b - 1].k[0] &&
+                           seqs[b].position == seqs[b - 1].position + 1;
+      if (extends)
+        ++blocks.back().second;
+      else
+        blocks.emplace_back(b, 1);
+    }
   }
   s->x.resize(batch * H);
   s->h.resize(batch * H);
@@ -417,13 +455,33 @@ void ForwardStep(const ModelWeights& w, std::span<const StepToken> seqs, SpinPoo
         }
       });
     } else {
-      // A chunk's tokens read each other's keys: every K/V row is written before any attends.
+      // A chunk's tokens read each other's keys: every K/V row is written before any attends,
+      // then blocks of consecutive tokens attend together (the keys read once per block).
       pool.ParallelFor(items, 64, [&](int64_t i0, int64_t i1) {
         for (int64_t i = i0; i < i1; ++i) rope_and_store(l, i);
       });
-      pool.ParallelFor(items, grain, [&](int64_t i0, int64_t i1) {
-        for (int64_t i = i0; i < i1; ++i) attend(l, i);
-      });
+      if (g > 16) {  // more query heads per KV head than one transposed group holds
+        pool.ParallelFor(items, grain, [&](int64_t i0, int64_t i1) {
+          for (int64_t i = i0; i < i1; ++i) attend(l, i);
+        });
+      } else {
+        const int64_t block_items = static_cast<int64_t>(blocks.size()) * nkv;
+        pool.ParallelFor(block_items, 1, [&](int64_t i0, int64_t i1) {
+          thread_local std::vector<float> scores, qt;
+          for (int64_t i = i0; i < i1; ++i) {
+            const auto [b0, nb] = blocks[i / nkv];
+            const int64_t kh = i % nkv;
+            const StepToken& sq = seqs[b0];
+            const int64_t base = kh * sq.capacity * hd;
+            const size_t need = static_cast<size_t>(nb * g * (sq.position + nb));
+            if (scores.size() < need) scores.resize(need);
+            if (qt.size() < static_cast<size_t>(hd * 16)) qt.resize(hd * 16);
+            AttendCausal(qkv + b0 * QKV + kh * g * hd, QKV, nb, g, sq.position, sq.k[l] + base,
+                         sq.v[l] + base, hd, scale, scores.data(), qt.data(),
+                         attn + (b0 * nh + kh * g) * hd, nh * hd);
+          }
+        });
+      }
     }
     matvec(L.wo, H, nh * hd, attn, batch, h);
     for (int64_t i = 0; i < batch * H; ++i) x[i] += h[i];

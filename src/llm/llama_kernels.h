@@ -54,6 +54,15 @@ void ApplyRope(float* v, int64_t heads, int64_t head_dim, const float* cos, cons
 void AttendGroup(const float* q, int64_t group, const float* K, const float* V, int64_t total,
                  int64_t head_dim, float scale, float* scores, float* out);
 
+// Causal attention for `n` consecutive tokens of one sequence, at positions [p0, p0 + n), and the
+// `group` query heads that share one KV head: q row (j, i) = token j's head i is at
+// q + j * q_stride + i * head_dim; it attends to cached positions [0, p0 + j] and its output goes
+// to out + j * out_stride + i * head_dim. The keys are read once for all n * group rows (n * group
+// <= 16: one transposed group). scores must hold n * group * (p0 + n) floats, qt head_dim * 16.
+void AttendCausal(const float* q, int64_t q_stride, int64_t n, int64_t group, int64_t p0,
+                  const float* K, const float* V, int64_t head_dim, float scale, float* scores,
+                  float* qt, float* out, int64_t out_stride);
+
 // Weights of one decoder layer (fused q/k/v and gate/up, as the LibTorch model keeps them).
 struct LayerWeights {
   const float* input_norm;  // [H]

@@ -8,6 +8,7 @@
 #include <cmath>
 #include <cstdint>
 #include <random>
+#include <tuple>
 #include <vector>
 
 namespace epara::llm::kernels {
@@ -62,6 +63,35 @@ TEST(DecodeKernelsTest, AttendGroupEqualsSoftmaxOfScoresTimesValues) {
           ASSERT_NEAR(out[i * hd + d], o, 1e-5)
               << "hd " << hd << " total " << total << " query " << i << " d " << d;
         }
+      }
+    }
+}
+
+TEST(DecodeKernelsTest, AttendCausalEqualsAttendGroupPerToken) {
+  // n tokens x group heads as one block against a cache of p0 + n positions, each token seeing
+  // only positions up to its own: the same as AttendGroup per token with its own total.
+  for (int64_t hd : {int64_t{64}, int64_t{24}})
+    for (auto [n, group, p0] : {std::tuple<int64_t, int64_t, int64_t>{1, 2, 0},
+                                {8, 2, 0},
+                                {5, 3, 11},
+                                {16, 1, 40},
+                                {2, 8, 3}}) {
+      const float scale = 1.0f / std::sqrt(static_cast<float>(hd));
+      const int64_t total = p0 + n, nh = group + 1;  // one extra head: rows have a stride
+      const std::vector<float> q = Random(n * nh * hd, 4), K = Random(total * hd, 5, 3.0f),
+                               V = Random(total * hd, 6);
+      std::vector<float> scores(n * group * total), qt(hd * 16), out(n * nh * hd, -7.0f);
+      AttendCausal(q.data(), nh * hd, n, group, p0, K.data(), V.data(), hd, scale, scores.data(),
+                   qt.data(), out.data(), nh * hd);
+      for (int64_t j = 0; j < n; ++j) {
+        std::vector<float> sc(group * total), ref(group * hd);
+        AttendGroup(q.data() + j * nh * hd, group, K.data(), V.data(), p0 + j + 1, hd, scale,
+                    sc.data(), ref.data());
+        for (int64_t e = 0; e < group * hd; ++e)
+          ASSERT_NEAR(out[j * nh * hd + e], ref[e], 1e-5)
+              << "hd " << hd << " n " << n << " group " << group << " token " << j;
+        for (int64_t e = group * hd; e < nh * hd; ++e)  // the other head's slot is untouched
+          ASSERT_EQ(out[j * nh * hd + e], -7.0f);
       }
     }
 }
