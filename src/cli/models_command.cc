@@ -8,6 +8,7 @@
 #include "cli/commands.h"
 #include "image/image_codec.h"
 #include "image/synthetic_scene.h"
+#include "llm/gguf_export.h"
 #include "models/demo_llm.h"
 #include "models/demo_segmentation.h"
 #include "models/demo_tensor.h"
@@ -87,6 +88,30 @@ void RegisterModelsCommand(CLI::App& app, int* exit_code) {
       std::cout << "wrote " << *isnet_dir << "/" << v->name << " (ISNet, " << v->note
                 << ", trained)\n";
     }
+  });
+
+  // `epara models gguf HF_DIR OUT.gguf`: the same weights for llama.cpp (bench/peer/).
+  auto hf_dir = std::make_shared<std::string>();
+  auto gguf_out = std::make_shared<std::string>();
+  auto gguf_type = std::make_shared<std::string>("f32");
+  CLI::App* gguf = models->add_subcommand(
+      "gguf", "Write a Hugging Face Llama folder as a GGUF file llama.cpp loads (same weights)");
+  gguf->add_option("hf_dir", *hf_dir, "Folder with config.json and safetensors")->required();
+  gguf->add_option("out", *gguf_out, "GGUF file to write")->required();
+  gguf->add_option("--type", *gguf_type, "Weight matrices: f32, q8_0 or q4_0")
+      ->check(CLI::IsMember({"f32", "q8_0", "q4_0"}))
+      ->capture_default_str();
+  gguf->callback([hf_dir, gguf_out, gguf_type, exit_code] {
+    llm::GgufExportOptions o;
+    o.matrices = *gguf_type == "q8_0"   ? formats::GgmlType::kQ8_0
+                 : *gguf_type == "q4_0" ? formats::GgmlType::kQ4_0
+                                        : formats::GgmlType::kF32;
+    if (Status s = llm::ExportLlamaGguf(*hf_dir, *gguf_out, o); !s.ok()) {
+      spdlog::error("{}", s.ToString());
+      *exit_code = 1;
+      return;
+    }
+    std::cout << "wrote " << *gguf_out << " (" << *gguf_type << ")\n";
   });
 }
 
