@@ -196,6 +196,12 @@ int main(int argc, char** argv) {
   bool libtorch_ops = true;
   app.add_flag("!--no-libtorch-ops", libtorch_ops,
                "Skip the batch-1 comparison with LibTorch ops (slow; for profiling)");
+  std::vector<int> prompt_lengths = {128, 512, 2048};
+  app.add_option("--prompts", prompt_lengths, "Prefill prompt lengths")
+      ->delimiter(',')
+      ->capture_default_str();
+  bool prefill_only = false;
+  app.add_flag("--prefill-only", prefill_only, "Only the prefill measurements (for profiling)");
   bool decode_only = false;
   app.add_flag("--decode-only", decode_only,
                "Only the decode batches: no bandwidth bound, no prefill (for profiling)");
@@ -236,7 +242,7 @@ int main(int argc, char** argv) {
   SpinPool pool(cores);
   const std::vector<float> weight_sized(static_cast<size_t>(weight_bytes) / sizeof(float), 1.0f);
   std::map<int, std::vector<double>> tps;
-  for (int r = 0; r < rounds; ++r) {
+  for (int r = 0; r < (prefill_only ? 0 : rounds); ++r) {
     nlohmann::json row = nlohmann::json::object();
     double read_s = 0, decode_s = 1;
     if (!decode_only) {
@@ -283,7 +289,7 @@ int main(int argc, char** argv) {
   // tokens/s medians and the per-pair ratio.
   nlohmann::json prefill = nlohmann::json::object(), prefill_ops = nlohmann::json::object(),
                  prefill_ratio = nlohmann::json::object();
-  for (int len : decode_only ? std::vector<int>{} : std::vector<int>{128, 512, 2048}) {
+  for (int len : decode_only ? std::vector<int>{} : prompt_lengths) {
     std::vector<int32_t> prompt(len);
     for (int i = 0; i < len; ++i) prompt[i] = 3 + (i * 13) % 250;
     std::vector<float> logits;

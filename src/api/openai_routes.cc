@@ -79,6 +79,53 @@ Status ParseCommon(const json& j, llm::GenerationRequest* r, bool* stream, bool*
   return Status::Ok();
 }
 
+// Fields OpenAI clients send that epara does not implement: InvalidArgument naming the field
+// when its value asks for something (neutral values such as "echo": false pass).
+Status RefuseUnsupported(const json& j, bool chat) {
+  const auto given = [&](const char* k) { return j.contains(k) && !j[k].is_null(); };
+  const auto refuse = [](const std::string& field) {
+    return InvalidArgument("'" + field + "' is not supported by epara");
+  };
+  if (given("logprobs") && !(chat && j["logprobs"].is_boolean() && !j["logprobs"].get<bool>()))
+    return refuse("logprobs");
+  if (given("top_logprobs") &&
+      !(j["top_logprobs"].is_number_integer() && j["top_logprobs"].get<int64_t>() == 0))
+    return refuse("top_logprobs");
+  if (given("echo") && !(j["echo"].is_boolean() && !j["echo"].get<bool>())) return refuse("echo");
+  if (given("best_of") && !(j["best_of"].is_number_integer() && j["best_of"].get<int64_t>() == 1))
+    return refuse("best_of");
+  if (given("suffix") && !(j["suffix"].is_string() && j["suffix"].get<std::string>().empty()))
+    return refuse("suffix");
+  if (given("logit_bias") && !(j["logit_bias"].is_object() && j["logit_bias"].empty()))
+    return refuse("logit_bias");
+  for (const char* k : {"presence_penalty", "frequency_penalty"})
+    if (given(k) && !(j[k].is_number() && j[k].get<double>() == 0)) return refuse(k);
+  for (const char* k : {"tools", "functions"})
+    if (given(k) && !(j[k].is_array() && j[k].empty())) return refuse(k);
+  for (const char* k : {"tool_choice", "function_call"})
+    if (given(k) && !(j[k].is_string() && j[k].get<std::string>() == "none")) return refuse(k);
+  if (given("response_format") &&
+      !(j["response_format"].is_object() && j["response_format"].value("type", "") == "text"))
+    return refuse("response_format");
+  return Status::Ok();
+}
+
+// A completion prompt given as token ids: [ids] or [[ids]] (one prompt). False when `p` is not
+// of that shape; InvalidArgument (in *error) for ids outside the vocabulary.
+bool PromptTokenIds(const json& p, int vocab, std::vector<int32_t>* ids, Status* error) {
+  const json& list = p.is_array() && p.size() == 1 && p[0].is_array() ? p[0] : p;
+  if (!list.is_array() || list.empty() || !list[0].is_number_integer()) return false;
+  for (const auto& t : list) {
+    if (!t.is_number_integer() || t.get<int64_t>() < 0 || t.get<int64_t>() >= vocab) {
+      *error = InvalidArgument("'prompt' token " + t.dump() + " is not an id in [0, " +
+                               std::to_string(vocab) + ")");
+      return true;
+    }
+    ids->push_back(static_cast<int32_t>(t.get<int64_t>()));
+  }
+  return true;
+}
+
 // A streamed generation: the engine thread pushes each delta's SSE event into the pipe; the result
 // is read by the connection thread once the pipe is closed.
 struct StreamState {
@@ -149,20 +196,27 @@ void Generate(const ServerContext& ctx, const HttpRequest& req, HttpResponse* re
       messages.push_back({role, std::move(content)});
     }
     prompt = llm::RenderChat(engine.chat_template(), messages);
-  } else {
+  }
+  std::vector<int32_t> prompt_ids;  // a completion prompt given as token ids
+  if (!chat) {
+    Status id_error;
     if (j.contains("prompt") && j["prompt"].is_array() && j["prompt"].size() == 1 &&
         j["prompt"][0].is_string())
       prompt = j["prompt"][0].get<std::string>();
     else if (j.contains("prompt") && j["prompt"].is_string())
       prompt = j["prompt"].get<std::string>();
-    else
-      return WriteOpenAiError(InvalidArgument("'prompt' must be a string"), res);
+    else if (!j.contains("prompt") ||
+             !PromptTokenIds(j["prompt"], engine.tokenizer().vocab_size(), &prompt_ids, &id_error))
+      return WriteOpenAiError(
+          InvalidArgument("'prompt' must be a string or a list of token ids (one prompt)"), res);
+    if (!id_error.ok()) return WriteOpenAiError(id_error, res);
   }
+  if (Status s = RefuseUnsupported(j, chat); !s.ok()) return WriteOpenAiError(s, res);
   llm::GenerationRequest gen;
   bool stream = false, include_usage = false;
   if (Status s = ParseCommon(j, &gen, &stream, &include_usage); !s.ok())
     return WriteOpenAiError(s, res);
-  gen.prompt = llm::PromptIds(engine.tokenizer(), prompt);
+  gen.prompt = prompt_ids.empty() ? llm::PromptIds(engine.tokenizer(), prompt) : prompt_ids;
 
   static std::atomic<uint64_t> counter{0};
   const std::string id = (chat ? "chatcmpl-" : "cmpl-") + std::to_string(++counter);

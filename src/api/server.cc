@@ -8,6 +8,7 @@
 #include "api/error_mapping.h"
 #include "api/kserve_routes.h"
 #include "api/openai_routes.h"
+#include "api/tokenize_routes.h"
 #include "api/segment_routes.h"
 #include "core/pending_compute.h"
 #include "core/version.h"
@@ -146,6 +147,7 @@ Status Server::Create(const ServerOptions& options, backend::BackendRegistry* ba
   AddKServeRoutes(&s->http_, &s->ctx_);
   AddSegmentationRoutes(&s->http_, &s->ctx_);
   AddOpenAiRoutes(&s->http_, &s->ctx_);
+  AddTokenizeRoutes(&s->http_, &s->ctx_);
   s->http_.Route("GET", "/metrics", [ctx = &s->ctx_](const HttpRequest&, HttpResponse* res) {
     for (const auto& [name, engine] : *ctx->llms) {  // LLM gauges are read at scrape time
       const llm::EngineStats st = engine->stats();

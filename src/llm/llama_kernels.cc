@@ -157,6 +157,27 @@ EPARA_CPU_CLONES void MatVecRowsT(const float* W, int64_t cols, const float* xt,
   for (; r < r1; ++r) OuterTile<1, false>(W, cols, xt, rows, r, batch, y);
 }
 
+EPARA_CPU_CLONES void MatMulRowsT(const float* W, int64_t cols, const float* xt, int n,
+                                  int64_t rows, float* y, int64_t r0, int64_t r1) {
+  const int groups = (n + 15) / 16;
+  const auto group = [&](int g) { return xt + int64_t{g} * cols * 16; };
+  const auto width = [&](int g) { return std::min(16, n - g * 16); };
+  int64_t r = r0;
+  // The last group's pass over a tile prefetches the next tile's rows.
+  for (; r + 16 <= r1; r += 8) {
+    for (int g = 0; g + 1 < groups; ++g)
+      OuterTile<8, false>(W, cols, group(g), rows, r, width(g), y + int64_t{g} * 16 * rows);
+    OuterTile<8, true>(W, cols, group(groups - 1), rows, r, width(groups - 1),
+                       y + int64_t{groups - 1} * 16 * rows);
+  }
+  for (; r + 8 <= r1; r += 8)
+    for (int g = 0; g < groups; ++g)
+      OuterTile<8, false>(W, cols, group(g), rows, r, width(g), y + int64_t{g} * 16 * rows);
+  for (; r < r1; ++r)
+    for (int g = 0; g < groups; ++g)
+      OuterTile<1, false>(W, cols, group(g), rows, r, width(g), y + int64_t{g} * 16 * rows);
+}
+
 // One step of a 16 x 16 in-register transpose: rows i and i + B (i / B even) swap their
 // off-diagonal B-wide blocks. B = 8, 4, 2, 1 in turn transposes the whole tile (64 shuffles for
 // 256 floats, where the scalar loop does 256 strided loads: 4-5x faster at 512-1408 columns).
@@ -334,11 +355,6 @@ EPARA_CPU_CLONES void AttendCausal(const float* q, int64_t q_stride, int64_t n, 
   }
 }
 
-// Rows of a weight block that the step's 16-token groups all pass through before the next block
-// (64 rows of 768-2048 floats: 192-512 KB, within L2). Without it each group streamed the
-// worker's whole share of the matrix from memory again.
-constexpr int64_t kRowBlock = 64;
-
 void ForwardStep(const ModelWeights& w, std::span<const StepToken> seqs, SpinPool& pool,
                  StepScratch* s, const float* hidden_in, float* out) {
   const int batch = static_cast<int>(seqs.size());
@@ -395,15 +411,11 @@ void ForwardStep(const ModelWeights& w, std::span<const StepToken> seqs, SpinPoo
                       s->xt.data() + gi * cols * 16);
     });
     pool.ParallelFor(rows, 64, [&](int64_t r0, int64_t r1) {
-      for (int64_t rb = r0; rb < r1; rb += kRowBlock) {
-        const int64_t re = std::min(r1, rb + kRowBlock);
-        for (int gi = 0; gi < groups; ++gi)
-          MatVecRowsT(W, cols, s->xt.data() + int64_t{gi} * cols * 16, std::min(16, n - gi * 16),
-                      rows, y + int64_t{gi} * 16 * rows, rb, re);
-        if (groups * 16 < n)
-          MatVecRows(W, cols, in + int64_t{groups} * 16 * cols, n - groups * 16, rows,
-                     y + int64_t{groups} * 16 * rows, rb, re);
-      }
+      if (groups > 0)
+        MatMulRowsT(W, cols, s->xt.data(), std::min(n, groups * 16), rows, y, r0, r1);
+      if (groups * 16 < n)
+        MatVecRows(W, cols, in + int64_t{groups} * 16 * cols, n - groups * 16, rows,
+                   y + int64_t{groups} * 16 * rows, r0, r1);
     });
   };
   if (w.embed != nullptr) {

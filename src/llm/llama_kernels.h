@@ -37,6 +37,11 @@ void MatVecRows(const float* W, int64_t cols, const float* x, int batch, int64_t
 inline constexpr int kTransposedMinBatch = 8;
 void MatVecRowsT(const float* W, int64_t cols, const float* xt, int batch, int64_t rows, float* y,
                  int64_t r0, int64_t r1);
+// The same product for any n rows of input given as ceil(n / 16) transposed groups, one after
+// another in xt ([cols, 16] each; TransposeTo16): each tile of 8 weight rows meets every group
+// while it is in L1 (a prompt's matrix product: the weights are read once per step).
+void MatMulRowsT(const float* W, int64_t cols, const float* xt, int n, int64_t rows, float* y,
+                 int64_t r0, int64_t r1);
 // xt[k * 16 + j] = x[j * cols + k] for j < n (n <= 16), 0 for j in [n, 16).
 void TransposeTo16(const float* x, int64_t cols, int n, float* xt);
 

@@ -168,7 +168,57 @@ TEST_F(OpenAiE2ETest, BadParametersGetOpenAiStyleErrors) {
               400, "unknown role 'robot'");
   ExpectError(Client().Post("/v1/completions", "{broken", "application/json"), 400,
               "not a JSON object");
+  // Fields epara does not implement are named, never ignored; neutral values pass.
+  ExpectError(Post("/v1/completions", with("logprobs", 2)), 400, "'logprobs' is not supported");
+  ExpectError(Post("/v1/completions", with("echo", true)), 400, "'echo' is not supported");
+  ExpectError(Post("/v1/completions", with("presence_penalty", 0.5)), 400,
+              "'presence_penalty' is not supported");
+  ExpectError(Post("/v1/chat/completions", {{"model", "llama-demo"},
+                                            {"messages", {{{"role", "user"}, {"content", "x"}}}},
+                                            {"tools", {{{"type", "function"}}}}}),
+              400, "'tools' is not supported");
+  ExpectError(Post("/v1/completions", with("prompt", json::array({1, 99999}))), 400,
+              "'prompt' token 99999 is not an id");
+  json neutral = with("echo", false);
+  neutral["logprobs"] = nullptr;
+  neutral["frequency_penalty"] = 0;
+  EXPECT_EQ(Post("/v1/completions", neutral)->status, 200);
   EXPECT_EQ(Post("/v1/completions", with("max_tokens", 2))->status, 200);  // still serving
+}
+
+// /tokenize and /detokenize (llama.cpp's and vLLM's shapes), and a completion prompt given as the
+// token ids /tokenize returned: the same greedy completion as the text prompt.
+TEST_F(OpenAiE2ETest, TokenizeDetokenizeAndTokenIdPrompts) {
+  auto r = Post("/tokenize", {{"content", "Hello"}});  // one LLM served: "model" may be left out
+  ASSERT_EQ(r->status, 200) << r->body;
+  json j = json::parse(r->body);
+  const std::vector<int32_t> ids = j["tokens"].get<std::vector<int32_t>>();
+  EXPECT_EQ(ids.size(), 6u);  // BOS + 5 bytes, as the completion's usage counts them
+  EXPECT_EQ(j["count"], 6);
+  EXPECT_GT(j["max_model_len"].get<int>(), 0);
+  r = Post("/tokenize", {{"model", "llama-demo"}, {"prompt", "Hello"}, {"add_special", false}});
+  ASSERT_EQ(r->status, 200) << r->body;
+  EXPECT_EQ(json::parse(r->body)["tokens"].size(), 5u);
+  r = Post("/detokenize", {{"model", "llama-demo"}, {"tokens", ids}});
+  ASSERT_EQ(r->status, 200) << r->body;
+  EXPECT_EQ(json::parse(r->body)["content"], "Hello");  // BOS has no text
+
+  const json text_prompt = {
+      {"model", "llama-demo"}, {"prompt", "Hello"}, {"max_tokens", 6}, {"temperature", 0}};
+  json id_prompt = text_prompt;
+  id_prompt["prompt"] = ids;
+  auto a = Post("/v1/completions", text_prompt), b = Post("/v1/completions", id_prompt);
+  ASSERT_EQ(a->status, 200) << a->body;
+  ASSERT_EQ(b->status, 200) << b->body;
+  EXPECT_EQ(json::parse(a->body)["choices"][0]["text"], json::parse(b->body)["choices"][0]["text"]);
+  EXPECT_EQ(json::parse(b->body)["usage"]["prompt_tokens"], 6);
+  id_prompt["prompt"] = json::array({ids});  // [[ids]]: one prompt
+  EXPECT_EQ(Post("/v1/completions", id_prompt)->status, 200);
+
+  ExpectError(Post("/detokenize", {{"tokens", {1, 999999}}}), 400, "token 999999 is not an id");
+  ExpectError(Post("/tokenize", {{"content", 3}}), 400, "'content' (or 'prompt') must be a string");
+  ExpectError(Post("/tokenize", {{"model", "nope"}, {"content", "x"}}), 404,
+              "model 'nope' not found");
 }
 
 TEST_F(OpenAiE2ETest, ClientDisconnectMidStreamCancelsTheSequence) {

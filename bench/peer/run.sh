@@ -1,0 +1,53 @@
+#!/usr/bin/env bash
+# The peer benchmark (issue 22): epara's LLM engine against llama.cpp on the same weights.
+#
+#   bench/peer/run.sh [OUT_DIR]        (default bench/results/peer; needs a built tree: scripts/setup.sh)
+#
+# 1. llama.cpp, once, into the asset cache: the npm package node-llama-cpp@3.21.1 (MIT) carries
+#    llama.cpp's source as a git bundle (package/llama/gitRelease.bundle, commit 80fb11a). The
+#    package is checked against its sha256, the bundle cloned and llama-bench built with CMake
+#    (~20 minutes on 2 cores; GGML_NATIVE, OpenMP). Nothing is fetched after this step.
+# 2. The demo model (untrained, deterministic) as a Hugging Face folder and as GGUF: f32 and q8_0
+#    (`epara models gguf`: the same weights, q/k rows in llama.cpp's rotary layout).
+# 3. build/bench/epara_peer_bench per weight type: prefill 128 and 512 tokens, decode at batch 1,
+#    2 threads each side, interleaved rounds; JSON per type and a markdown table.
+set -euo pipefail
+ROOT=$(cd "$(dirname "$0")/../.." && pwd)
+OUT=${1:-$ROOT/bench/results/peer}
+CACHE=${EPARA_CACHE_DIR:-${XDG_CACHE_HOME:-$HOME/.cache}/epara}
+PKG=node-llama-cpp@3.21.1
+PKG_SHA=7a231d6bafa14142a1cbed9893d4ec5bc6041b2a5f5939a623accaab4203c11f
+LLAMA=$CACHE/llama.cpp-80fb11a
+BENCH_EXE=$LLAMA/build/bin/llama-bench
+
+if [ ! -x "$BENCH_EXE" ]; then
+  tmp=$(mktemp -d)
+  trap 'rm -rf "$tmp"' EXIT
+  echo "== fetching $PKG (llama.cpp source bundle)"
+  (cd "$tmp" && npm pack --silent "$PKG" >/dev/null)
+  tgz=$(ls "$tmp"/node-llama-cpp-*.tgz)
+  [ "$(sha256sum "$tgz" | cut -d' ' -f1)" = "$PKG_SHA" ] || { echo "$tgz: sha256 mismatch" >&2; exit 1; }
+  tar -xzf "$tgz" -C "$tmp" package/llama/gitRelease.bundle
+  rm -rf "$LLAMA"
+  mkdir -p "$CACHE"
+  git clone -q "$tmp/package/llama/gitRelease.bundle" "$LLAMA"
+  echo "== building llama-bench (~20 minutes on 2 cores)"
+  cmake -S "$LLAMA" -B "$LLAMA/build" -DCMAKE_BUILD_TYPE=Release -DGGML_NATIVE=ON -DLLAMA_CURL=OFF \
+    -DLLAMA_BUILD_TESTS=OFF -DLLAMA_BUILD_EXAMPLES=OFF -DLLAMA_BUILD_SERVER=ON >/dev/null
+  cmake --build "$LLAMA/build" -j"$(nproc)" --target llama-bench llama-server llama-quantize >/dev/null
+fi
+
+EPARA=$ROOT/build/epara
+PEER=$ROOT/build/bench/epara_peer_bench
+[ -x "$EPARA" ] && [ -x "$PEER" ] || { echo "build epara first (scripts/setup.sh)" >&2; exit 1; }
+work=$(mktemp -d)
+trap 'rm -rf "$work"' EXIT
+"$EPARA" models demo "$work/repo" >/dev/null
+mkdir -p "$OUT"
+# f32 only: epara computes in f32 (quantized weights are the next step of issue 22).
+for type in f32; do
+  "$EPARA" models gguf "$work/repo/llama-demo" "$work/demo-$type.gguf" --type "$type"
+  "$PEER" --model "$work/repo/llama-demo" --gguf "$work/demo-$type.gguf" --llama-bench "$BENCH_EXE" \
+    --label "$type" --threads 2 --rounds 3 --out "$OUT/peer_$type.json" >/dev/null
+done
+echo "== results in $OUT"
