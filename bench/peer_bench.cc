@@ -1,10 +1,11 @@
 // peer_bench: epara's LLM engine against llama.cpp on the same weights, in one sitting.
 //
-// The model is one Hugging Face folder (--model, default: the demo model) and the GGUF file written
-// from it (`epara models gguf`; bench/peer/run.sh makes both and builds llama.cpp from the npm
-// bundle). Each round measures, in alternating order (ABBA), llama.cpp's `llama-bench` (a child
-// process, -r repetitions, its mean) and epara's engine in this process (the same number of
-// repetitions, the mean):
+// The model: one Hugging Face folder (--model, or a generated untrained model of --shape: demo,
+// stories15m (dim 288, 6 layers, vocab 32000) or 134m (dim 768, 12 layers, vocab 32000)) and the
+// GGUF file written from it here (llm/gguf_export.h: the same weights). bench/peer/run.sh builds
+// llama.cpp from the npm bundle and runs this for each shape. Each round measures, in alternating
+// order (ABBA), llama.cpp's `llama-bench` (a child process, -r repetitions, its mean) and epara's
+// engine in this process (the same number of repetitions, the mean):
 //   prefill of --prompts tokens (tokens/s of one prompt from an empty cache),
 //   decode at batch 1 (tokens/s of --decode-tokens steps after a one-token prompt),
 // with the same thread count. Ratios epara / llama.cpp are per round; the report gives medians.
@@ -22,6 +23,7 @@
 
 #include "bench_util.h"
 #include "core/host_allocator.h"
+#include "llm/gguf_export.h"
 #include "llm/llama_model.h"
 #include "models/demo_llm.h"
 
@@ -103,14 +105,15 @@ double EparaDecode(llm::LlamaModel& m, int gen, int reps) {
 }  // namespace
 
 int main(int argc, char** argv) {
-  std::string model_dir, gguf, llama_bench, out, label = "f32";
+  std::string model_dir, llama_bench, out, shape = "demo";
   int rounds = 3, reps = 3, decode_tokens = 64, threads = 0;
   std::vector<int> prompts = {128, 512};
   CLI::App app{"epara vs llama.cpp on the same weights: prefill and batch-1 decode"};
-  app.add_option("--model", model_dir, "Hugging Face folder (default: write the demo model)");
-  app.add_option("--gguf", gguf, "The same weights as GGUF (epara models gguf)")->required();
+  app.add_option("--model", model_dir, "Hugging Face folder (default: generate --shape)");
+  app.add_option("--shape", shape, "Generated model: demo, stories15m or 134m")
+      ->check(CLI::IsMember({"demo", "stories15m", "134m"}))
+      ->capture_default_str();
   app.add_option("--llama-bench", llama_bench, "llama.cpp's llama-bench executable")->required();
-  app.add_option("--label", label, "Weight type label for the report")->capture_default_str();
   app.add_option("--rounds", rounds, "Interleaved rounds")->capture_default_str();
   app.add_option("--reps", reps, "Repetitions per measurement (both sides)")->capture_default_str();
   app.add_option("--prompts", prompts, "Prompt lengths")->delimiter(',')->capture_default_str();
@@ -123,8 +126,24 @@ int main(int argc, char** argv) {
   namespace fs = std::filesystem;
   const fs::path tmp = fs::temp_directory_path() / ("epara_peer_bench_" + std::to_string(getpid()));
   if (model_dir.empty()) {
-    if (!models::WriteDemoLlm(tmp.string(), {}).ok()) return 1;
+    models::DemoLlmOptions o;
+    if (shape == "stories15m") {
+      o.hidden = 288, o.layers = 6, o.heads = 6, o.kv_heads = 6, o.intermediate = 768;
+      o.vocab = 32000;
+    } else if (shape == "134m") {
+      o.hidden = 768, o.layers = 12, o.heads = 12, o.kv_heads = 12, o.intermediate = 2048;
+      o.vocab = 32000;
+    }
+    if (!models::WriteDemoLlm(tmp.string(), o).ok()) return 1;
     model_dir = (tmp / "llama-demo").string();
+  } else {
+    shape = model_dir;
+  }
+  const std::string gguf = (tmp / "model-f32.gguf").string();
+  fs::create_directories(tmp);
+  if (Status s = llm::ExportLlamaGguf(model_dir, gguf, {}); !s.ok()) {
+    std::fprintf(stderr, "%s\n", s.ToString().c_str());
+    return 1;
   }
   if (threads <= 0) threads = static_cast<int>(std::max(1u, std::thread::hardware_concurrency()));
   std::unique_ptr<llm::LlamaModel> m;
@@ -174,9 +193,12 @@ int main(int argc, char** argv) {
                        {"llama_cpp_tokens_per_s", Median(t.p)},
                        {"ratio_median", Median(t.ratio)}};
   json result = {{"benchmark", "peer_bench"},
-                 {"weights", label},
-                 {"model", model_dir},
-                 {"gguf", gguf},
+                 {"weights", "f32 (llama.cpp: the same values as an F32 GGUF)"},
+                 {"model", shape},
+                 {"parameters", m->weight_bytes() / 4},
+                 {"llama_cpp",
+                  "llama-bench from node-llama-cpp@3.21.1's bundle (commit 80fb11a), "
+                  "its defaults otherwise (f16 KV cache, flash attention auto)"},
                  {"threads", threads},
                  {"rounds", rounds},
                  {"reps", reps},

@@ -7,10 +7,9 @@
 #    llama.cpp's source as a git bundle (package/llama/gitRelease.bundle, commit 80fb11a). The
 #    package is checked against its sha256, the bundle cloned and llama-bench built with CMake
 #    (~20 minutes on 2 cores; GGML_NATIVE, OpenMP). Nothing is fetched after this step.
-# 2. The demo model (untrained, deterministic) as a Hugging Face folder and as GGUF: f32 and q8_0
-#    (`epara models gguf`: the same weights, q/k rows in llama.cpp's rotary layout).
-# 3. build/bench/epara_peer_bench per weight type: prefill 128 and 512 tokens, decode at batch 1,
-#    2 threads each side, interleaved rounds; JSON per type and a markdown table.
+# 2. build/bench/epara_peer_bench per model shape (untrained, deterministic: stories15m, the demo
+#    model, 134m), each written as a Hugging Face folder and as an F32 GGUF of the same weights:
+#    prefill 128 and 512 tokens, decode at batch 1, 2 threads each side, interleaved rounds.
 set -euo pipefail
 ROOT=$(cd "$(dirname "$0")/../.." && pwd)
 OUT=${1:-$ROOT/bench/results/peer}
@@ -37,17 +36,12 @@ if [ ! -x "$BENCH_EXE" ]; then
   cmake --build "$LLAMA/build" -j"$(nproc)" --target llama-bench llama-server llama-quantize >/dev/null
 fi
 
-EPARA=$ROOT/build/epara
 PEER=$ROOT/build/bench/epara_peer_bench
-[ -x "$EPARA" ] && [ -x "$PEER" ] || { echo "build epara first (scripts/setup.sh)" >&2; exit 1; }
-work=$(mktemp -d)
-trap 'rm -rf "$work"' EXIT
-"$EPARA" models demo "$work/repo" >/dev/null
+[ -x "$PEER" ] || { echo "build epara first (scripts/setup.sh)" >&2; exit 1; }
 mkdir -p "$OUT"
 # f32 only: epara computes in f32 (quantized weights are the next step of issue 22).
-for type in f32; do
-  "$EPARA" models gguf "$work/repo/llama-demo" "$work/demo-$type.gguf" --type "$type"
-  "$PEER" --model "$work/repo/llama-demo" --gguf "$work/demo-$type.gguf" --llama-bench "$BENCH_EXE" \
-    --label "$type" --threads 2 --rounds 3 --out "$OUT/peer_$type.json" >/dev/null
+for shape in stories15m demo 134m; do
+  "$PEER" --shape "$shape" --llama-bench "$BENCH_EXE" --threads 2 --rounds 3 \
+    --out "$OUT/peer_${shape}_f32.json" >/dev/null
 done
 echo "== results in $OUT"

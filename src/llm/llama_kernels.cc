@@ -281,38 +281,46 @@ __attribute__((always_inline)) inline float SumOf(const float* v, int64_t n) {
   return r;
 }
 
-// o[d] = scale * sum over t of p[t] * V[t * dim + d]. The sums stay in registers, 64 columns
-// and two keys at a time: the loop that added into `o` in memory reloaded each column right after
-// storing it (a store-to-load chain per key), which was ~3/4 of the attention time at batch 16.
+// o[d0, d0 + 16 J) = scale * sum over t of p[t] * V[t * dim + d]: the sums stay in registers, two
+// keys at a time (the loop that added into `o` in memory reloaded each column right after storing
+// it, a store-to-load chain per key: ~3/4 of the attention time at batch 16).
+template <int J>
+__attribute__((always_inline)) inline void WeightedColumns(const float* p, const float* V,
+                                                           int64_t total, int64_t dim, int64_t d0,
+                                                           float scale, float* o) {
+  V16 a[J] = {}, b[J] = {};
+  int64_t t = 0;
+  for (; t + 2 <= total; t += 2) {
+    const float* v0 = V + t * dim + d0;
+    const float* v1 = v0 + dim;
+    for (int j = 0; j < J; ++j) {
+      V16 x0, x1;
+      std::memcpy(&x0, v0 + 16 * j, sizeof(V16));
+      std::memcpy(&x1, v1 + 16 * j, sizeof(V16));
+      a[j] += p[t] * x0;
+      b[j] += p[t + 1] * x1;
+    }
+  }
+  for (; t < total; ++t)
+    for (int j = 0; j < J; ++j) {
+      V16 x;
+      std::memcpy(&x, V + t * dim + d0 + 16 * j, sizeof(V16));
+      a[j] += p[t] * x;
+    }
+  for (int j = 0; j < J; ++j) {
+    const V16 r = (a[j] + b[j]) * scale;
+    std::memcpy(o + d0 + 16 * j, &r, sizeof(V16));
+  }
+}
+
+// o[d] = scale * sum over t of p[t] * V[t * dim + d] for d < dim: 64 columns at a time, then 16
+// (head_dim 48 or 80), then single columns.
 __attribute__((always_inline)) inline void WeightedRowSum(const float* p, const float* V,
                                                           int64_t total, int64_t dim, float scale,
                                                           float* o) {
   int64_t d0 = 0;
-  for (; d0 + 64 <= dim; d0 += 64) {
-    V16 a[4] = {}, b[4] = {};
-    int64_t t = 0;
-    for (; t + 2 <= total; t += 2) {
-      const float* v0 = V + t * dim + d0;
-      const float* v1 = v0 + dim;
-      for (int j = 0; j < 4; ++j) {
-        V16 x0, x1;
-        std::memcpy(&x0, v0 + 16 * j, sizeof(V16));
-        std::memcpy(&x1, v1 + 16 * j, sizeof(V16));
-        a[j] += p[t] * x0;
-        b[j] += p[t + 1] * x1;
-      }
-    }
-    for (; t < total; ++t)
-      for (int j = 0; j < 4; ++j) {
-        V16 x;
-        std::memcpy(&x, V + t * dim + d0 + 16 * j, sizeof(V16));
-        a[j] += p[t] * x;
-      }
-    for (int j = 0; j < 4; ++j) {
-      const V16 r = (a[j] + b[j]) * scale;
-      std::memcpy(o + d0 + 16 * j, &r, sizeof(V16));
-    }
-  }
+  for (; d0 + 64 <= dim; d0 += 64) WeightedColumns<4>(p, V, total, dim, d0, scale, o);
+  for (; d0 + 16 <= dim; d0 += 16) WeightedColumns<1>(p, V, total, dim, d0, scale, o);
   for (; d0 < dim; ++d0) {
     float acc = 0;
     for (int64_t t = 0; t < total; ++t) acc += p[t] * V[t * dim + d0];

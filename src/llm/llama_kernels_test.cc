@@ -37,9 +37,10 @@ TEST(DecodeKernelsTest, TransposeTo16MatchesTheDefinitionForFullAndPartialGroups
 }
 
 TEST(DecodeKernelsTest, AttendGroupEqualsSoftmaxOfScoresTimesValues) {
-  // head_dim 64 takes the register path, 24 the scalar tail; 1 and 17 positions leave odd
+  // head_dim 64 takes the 64-column path, 48 the 16-column one, 24 and 88 end in single columns;
+  // 1 and 17 positions leave odd
   // remainders for the two-keys-at-a-time loop and the 16-lane reductions.
-  for (int64_t hd : {int64_t{64}, int64_t{128}, int64_t{24}})
+  for (int64_t hd : {int64_t{64}, int64_t{128}, int64_t{24}, int64_t{48}, int64_t{88}})
     for (int64_t total : {int64_t{1}, int64_t{17}, int64_t{96}}) {
       const int64_t group = 2;
       const float scale = 1.0f / std::sqrt(static_cast<float>(hd));
@@ -70,7 +71,7 @@ TEST(DecodeKernelsTest, AttendGroupEqualsSoftmaxOfScoresTimesValues) {
 TEST(DecodeKernelsTest, AttendCausalEqualsAttendGroupPerToken) {
   // n tokens x group heads as one block against a cache of p0 + n positions, each token seeing
   // only positions up to its own: the same as AttendGroup per token with its own total.
-  for (int64_t hd : {int64_t{64}, int64_t{24}})
+  for (int64_t hd : {int64_t{64}, int64_t{24}, int64_t{48}})
     for (auto [n, group, p0] : {std::tuple<int64_t, int64_t, int64_t>{1, 2, 0},
                                 {8, 2, 0},
                                 {5, 3, 11},

@@ -10,14 +10,13 @@
 namespace epara::models {
 namespace {
 
-constexpr int kVocab = 259;  // ByteTokenizer: 3 specials + 256 bytes
 
 struct Shapes {
   std::vector<std::pair<std::string, std::vector<int64_t>>> list;
   Shapes(const DemoLlmOptions& o) {
     const int64_t H = o.hidden, hd = o.hidden / o.heads, Q = int64_t{o.heads} * hd,
                   KV = int64_t{o.kv_heads} * hd, I = o.intermediate;
-    list.push_back({"model.embed_tokens.weight", {kVocab, H}});
+    list.push_back({"model.embed_tokens.weight", {o.vocab, H}});
     for (int l = 0; l < o.layers; ++l) {
       const std::string p = "model.layers." + std::to_string(l) + ".";
       list.push_back({p + "input_layernorm.weight", {H}});
@@ -31,7 +30,7 @@ struct Shapes {
       list.push_back({p + "mlp.down_proj.weight", {H, I}});
     }
     list.push_back({"model.norm.weight", {H}});
-    list.push_back({"lm_head.weight", {kVocab, H}});
+    list.push_back({"lm_head.weight", {o.vocab, H}});
   }
 };
 
@@ -83,7 +82,7 @@ Status WriteDemoLlm(const std::string& repo_dir, const DemoLlmOptions& o) {
       {{"format", "pt"}, {"generator", "epara models demo (untrained)"}}));
   std::ofstream(dir / "config.json")
       << "{\n  \"architectures\": [\"LlamaForCausalLM\"],\n  \"model_type\": \"llama\",\n"
-      << "  \"hidden_act\": \"silu\",\n  \"vocab_size\": " << kVocab
+      << "  \"hidden_act\": \"silu\",\n  \"vocab_size\": " << o.vocab
       << ",\n  \"hidden_size\": " << o.hidden << ",\n  \"intermediate_size\": " << o.intermediate
       << ",\n  \"num_hidden_layers\": " << o.layers << ",\n  \"num_attention_heads\": " << o.heads
       << ",\n  \"num_key_value_heads\": " << o.kv_heads

@@ -18,6 +18,9 @@ struct DemoLlmOptions {
   int kv_heads = 4;
   int intermediate = 1408;
   int max_positions = 4096;
+  // 259: the byte tokenizer's ids. More leaves ids it never produces: the embedding and LM head
+  // of a real model's size, for benchmarks that measure real shapes (bench/peer_bench.cc).
+  int vocab = 259;
   uint64_t seed = 4321;
 };
 
