@@ -8,8 +8,8 @@
 #include "api/error_mapping.h"
 #include "api/kserve_routes.h"
 #include "api/openai_routes.h"
-#include "api/tokenize_routes.h"
 #include "api/segment_routes.h"
+#include "api/tokenize_routes.h"
 #include "core/pending_compute.h"
 #include "core/version.h"
 #include "repo/model_repository.h"
@@ -43,7 +43,7 @@ bool AnsweredElsewhere(const ServerContext& ctx, const std::string& model, const
 
 Status FindModel(const ServerContext& ctx, const std::string& name, engine::ServedModel** out,
                  std::optional<engine::ModelUse>* use) {
-  *out = ctx.models->Find(name);
+  *out = ctx.models->FindServing(name);  // a model, or a variant of the service `name`
   if (!*out) return NotFound("model '" + name + "' not found");
   if (use) use->emplace(*out);
   return Status::Ok();

@@ -17,7 +17,7 @@ NodeRecord Node(const std::string& id) {
   r.device_class = "edge-server";
   r.version = "0.4.0";
   r.devices.push_back({"cpu", "cpu", 8ll << 30, 2.0, 108.5, {"libtorch 1.13.1"}});
-  r.instances.push_back({"seg-demo", "segmentation", 250});
+  r.instances.push_back({"seg-demo", "segmentation", 250, ""});
   return r;
 }
 
@@ -35,6 +35,22 @@ TEST(NodeRecordTest, RoundTripsThroughJson) {
   EXPECT_EQ(back.FindInstance("seg-demo")->task, "segmentation");
   EXPECT_DOUBLE_EQ(back.FindInstance("seg-demo")->slo_ms, 250);
   EXPECT_EQ(back.FindInstance("other"), nullptr);
+}
+
+TEST(NodeRecordTest, AServiceNameFindsItsVariantAndAModelNameWinsOverIt) {
+  NodeRecord r = Node("n1");
+  r.instances.push_back({"isnet-fp16", "segmentation", 10000, "isnet-bg"});
+  r.instances.push_back({"isnet-bg", "segmentation", 5000, ""});  // a model named like the service
+  NodeRecord back;
+  ASSERT_TRUE(ParseNodeRecord(NodeRecordToJson(r), &back).ok());
+  ASSERT_EQ(back.instances.size(), 3u);
+  EXPECT_EQ(back.instances[1].service, "isnet-bg");
+  EXPECT_EQ(back.instances[0].service, "");  // absent from the JSON, empty after parsing
+  EXPECT_EQ(back.FindInstance("isnet-bg")->model, "isnet-bg");
+  back.instances.pop_back();
+  ASSERT_NE(back.FindInstance("isnet-bg"), nullptr);
+  EXPECT_EQ(back.FindInstance("isnet-bg")->model, "isnet-fp16");
+  EXPECT_EQ(back.FindInstance("isnet"), nullptr);
 }
 
 TEST(NodeRecordTest, MalformedRecordsNameTheField) {

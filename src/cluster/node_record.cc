@@ -33,6 +33,8 @@ double NodeRecord::FastestGflops() const {
 const InstanceRecord* NodeRecord::FindInstance(const std::string& model) const {
   for (const InstanceRecord& i : instances)
     if (i.model == model) return &i;
+  for (const InstanceRecord& i : instances)
+    if (!i.service.empty() && i.service == model) return &i;
   return nullptr;
 }
 
@@ -48,8 +50,11 @@ std::string NodeRecordToJson(const NodeRecord& r) {
                        {"speed_gflops", d.speed_gflops},
                        {"backends", d.backends}});
   json instances = json::array();
-  for (const InstanceRecord& i : r.instances)
-    instances.push_back({{"model", i.model}, {"task", i.task}, {"slo_ms", i.slo_ms}});
+  for (const InstanceRecord& i : r.instances) {
+    json ij = {{"model", i.model}, {"task", i.task}, {"slo_ms", i.slo_ms}};
+    if (!i.service.empty()) ij["service"] = i.service;
+    instances.push_back(std::move(ij));
+  }
   return json{{"id", r.id},
               {"api_address", r.api_address},
               {"peer_address", r.peer_address},
@@ -101,6 +106,7 @@ Status ParseNodeRecord(const std::string& text, NodeRecord* out) {
       if (ir.model.empty()) return InvalidArgument(where + "model is empty");
       EPARA_RETURN_IF_ERROR(Field(in, "task", where, &ir.task));
       EPARA_RETURN_IF_ERROR(Field(in, "slo_ms", where, &ir.slo_ms));
+      if (in.contains("service")) EPARA_RETURN_IF_ERROR(Field(in, "service", where, &ir.service));
       r.instances.push_back(std::move(ir));
     }
   }

@@ -24,6 +24,9 @@ struct InstanceRecord {
   std::string model;
   std::string task;   // "segmentation" | "llm" | "tensor"
   double slo_ms = 0;  // end-to-end SLO of the service (LLM: time to first token); 0 = none
+  // When the model is one variant of a service (its descriptor's variant.of): requests may name
+  // the service, and any node holding one of its variants answers them. Empty otherwise.
+  std::string service;
 };
 
 struct NodeRecord {
@@ -35,6 +38,7 @@ struct NodeRecord {
   std::vector<InstanceRecord> instances;
   std::string version;  // epara version
 
+  // The instance of `model`, else one that is a variant of the service `model` names; nullptr.
   const InstanceRecord* FindInstance(const std::string& model) const;
   // The fastest registered device's speed, GFLOP/s (0 without devices).
   double FastestGflops() const;

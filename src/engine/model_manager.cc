@@ -145,6 +145,16 @@ ServedModel* ModelManager::Find(const std::string& name) const {
   return it == models_.end() ? nullptr : it->second.get();
 }
 
+ServedModel* ModelManager::FindServing(const std::string& name) const {
+  std::lock_guard<std::mutex> lock(mu_);
+  if (auto it = models_.find(name); it != models_.end()) return it->second.get();
+  for (const auto& [_, m] : models_)
+    if (m->descriptor.variant && m->descriptor.variant->of == name &&
+        m->state.load() == ModelState::kReady)
+      return m.get();
+  return nullptr;
+}
+
 std::vector<const ServedModel*> ModelManager::List() const {
   std::lock_guard<std::mutex> lock(mu_);
   std::vector<const ServedModel*> out;

@@ -76,6 +76,9 @@ class ModelManager {
 
   // nullptr when unknown. The pointer is valid until Shutdown().
   ServedModel* Find(const std::string& name) const;
+  // Find(name), else a ready model that is a variant of the service `name` (descriptor
+  // variant.of): what a request naming a model or a service runs on. nullptr when neither.
+  ServedModel* FindServing(const std::string& name) const;
   std::vector<const ServedModel*> List() const;
 
   // Stops admission on every model and completes everything already accepted.

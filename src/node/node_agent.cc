@@ -145,11 +145,14 @@ Status NodeAgent::Create(const NodeConfig& config, api::ServerOptions server_opt
     {
       std::lock_guard<std::mutex> lock(agent->mu_);
       for (const auto& [_, p] : agent->peers_)
-        for (const cluster::InstanceRecord& i : p->record.instances) names.insert(i.model);
+        for (const cluster::InstanceRecord& i : p->record.instances) {
+          names.insert(i.model);
+          if (!i.service.empty()) names.insert(i.service);  // requests may name the service
+        }
     }
     std::vector<std::string> remote;
     for (const std::string& n : names)
-      if (!agent->server_->models().Find(n) && !agent->server_->llms().count(n))
+      if (!agent->server_->models().FindServing(n) && !agent->server_->llms().count(n))
         remote.push_back(n);
     return remote;
   });
@@ -286,9 +289,10 @@ cluster::NodeRecord NodeAgent::MakeRecord() const {
   for (const engine::ServedModel* m : server_->models().List())
     if (m->state.load() == engine::ModelState::kReady)  // draining or unloaded: not advertised
       r.instances.push_back({m->descriptor.name, std::string(TaskTypeName(m->descriptor.task)),
-                             m->descriptor.slo.latency_ms});
+                             m->descriptor.slo.latency_ms,
+                             m->descriptor.variant ? m->descriptor.variant->of : ""});
   for (const auto& [name, _] : server_->llms())  // an LLM's SLO here: time to first token
-    r.instances.push_back({name, "llm", server_->LlmTtftSloMs(name)});
+    r.instances.push_back({name, "llm", server_->LlmTtftSloMs(name), ""});
   return r;
 }
 

@@ -71,7 +71,7 @@ void NodeAgent::Candidates(const std::string& model,
                            int64_t prompt_tokens) {
   // Local: exact load, no staleness.
   llm::EngineStats local_llm_cost;  // a local LLM's (its step costs are the peers' prior)
-  if (const engine::ServedModel* m = server_->models().Find(model)) {
+  if (const engine::ServedModel* m = server_->models().FindServing(model)) {
     router::RouteCandidate c;
     c.node_id = config_.id;
     c.local = true;
@@ -144,7 +144,9 @@ void NodeAgent::Candidates(const std::string& model,
     if (is_llm && inst->task == "llm") *is_llm = true;
     router::RouteCandidate c;
     c.node_id = record.id;
-    const cluster::InstanceLoad* load = d == digests.end() ? nullptr : d->second.digest.Find(model);
+    // (The instance may be a variant of the service the request names: its load is its own.)
+    const cluster::InstanceLoad* load =
+        d == digests.end() ? nullptr : d->second.digest.Find(inst->model);
     // No digest yet, one older than the down timeout, or unreachable since: not a candidate.
     c.ready = load && load->ready && now - d->second.received < config_.down_after &&
               !(unreachable && !d->second.digest.NewerThan(unreachable_at));
@@ -188,7 +190,7 @@ bool NodeAgent::Route(const std::string& model, const api::HttpRequest& req, api
     ingress_[model]++;  // demand entering here (the controller's per-ingress rates)
     turn = route_turns_[model]++;
   }
-  const bool local_llm = !server_->models().Find(model) && server_->llms().count(model);
+  const bool local_llm = !server_->models().FindServing(model) && server_->llms().count(model);
   // Local-only: LLM streams hosted here stay here (the fast path).
   if (local_llm && config_.routing == router::RouteMode::kLocalOnly) return false;
   std::vector<router::RouteCandidate> candidates;
@@ -288,7 +290,7 @@ Status NodeAgent::RunSplit(const std::string& model, const Tensor& input, int ti
   auto run_tile = [&](size_t i) {
     const size_t c = order.order[i % order.order.size()];
     if (!remote[c]) {  // here: straight to the local scheduler, no serialization
-      engine::ServedModel* m = server_->models().Find(model);
+      engine::ServedModel* m = server_->models().FindServing(model);
       Tensor crop = vision::CropImage(input, plan[i].input);
       if (m->descriptor.batching.max_batch_size == 0)
         if (Status s = crop.Reshape({3, plan[i].input.h, plan[i].input.w}, &crop); !s.ok()) {

@@ -38,6 +38,22 @@ class ClusterE2ETest : public ::testing::Test {
       setup_error_ = "epara models demo failed: " + out;
       return;
     }
+    // seg-variant: seg-demo's files as a variant of the service "seg-svc" (requests may name it).
+    fs::create_directories(*root_ / "repo" / "seg-variant");
+    fs::copy_file(*root_ / "repo" / "seg-demo" / "model.pt",
+                  *root_ / "repo" / "seg-variant" / "model.pt");
+    {
+      std::ifstream in(*root_ / "repo" / "seg-demo" / "model.yaml");
+      std::string yaml((std::istreambuf_iterator<char>(in)), {});
+      const size_t at = yaml.find("name: seg-demo");
+      if (at == std::string::npos) {
+        setup_error_ = "seg-demo's descriptor has no name line";
+        return;
+      }
+      yaml.replace(at, 14, "name: seg-variant");
+      std::ofstream(*root_ / "repo" / "seg-variant" / "model.yaml")
+          << yaml << "variant: {of: seg-svc, accuracy: 1, min_accuracy: 0.5}\n";
+    }
     etcd_ = new testing::EtcdProcess();
     if (!etcd_->Start(&setup_error_)) return;
     Image scene = SyntheticScene(128, 128);
@@ -141,6 +157,31 @@ TEST_F(ClusterE2ETest, ARequestToANodeWithoutTheModelIsServedByTheNodeThatHasIt)
     EXPECT_GT(n["devices"][0]["speed_gflops"].get<double>(), 0) << n.dump();
     EXPECT_EQ(n["instances"].size(), 1u);
   }
+}
+
+// A request naming a service reaches a node holding one of its variants: node a holds none, c holds
+// seg-variant (variant of seg-svc); the answer equals c's own for the same image.
+TEST_F(ClusterE2ETest, ARequestNamingAServiceIsServedByANodeHoldingAVariant) {
+  NodeProcess* a = Start("a", "tensor-demo", 1);
+  NodeProcess* c = Start("c", "seg-variant", 1);
+  ASSERT_TRUE(a && c);
+  ASSERT_TRUE(WaitForPeers(a->api_port(), {"c"})) << Cluster(a->api_port()).dump();
+  httplib::Client ca("127.0.0.1", a->api_port()), cc("127.0.0.1", c->api_port());
+  ca.set_read_timeout(60, 0);
+  cc.set_read_timeout(60, 0);
+  auto via_a = ca.Post("/v1/segment/seg-svc", png_, "image/png");
+  auto at_c = cc.Post("/v1/segment/seg-svc", png_, "image/png");
+  auto by_variant = cc.Post("/v1/segment/seg-variant", png_, "image/png");
+  ASSERT_TRUE(via_a && at_c && by_variant);
+  ASSERT_EQ(via_a->status, 200) << via_a->body;
+  ASSERT_EQ(at_c->status, 200) << at_c->body;
+  EXPECT_EQ(via_a->get_header_value("X-Epara-Node"), "c");
+  EXPECT_EQ(via_a->body, at_c->body);
+  EXPECT_EQ(at_c->body, by_variant->body);
+  // The service is listed among the models a's clients can use.
+  auto models = ca.Get("/v1/models");
+  ASSERT_TRUE(models && models->status == 200);
+  EXPECT_NE(models->body.find("\"seg-svc\""), std::string::npos) << models->body;
 }
 
 TEST_F(ClusterE2ETest, TheFasterNodeServesTheLargerShare) {

@@ -89,6 +89,10 @@ class ServerE2ETest : public ::testing::Test {
       return;
     }
     WriteTensorVariant(*root_ / "repo", *root_ / "repo", "tensor-batch4", 4, 30000, 64);
+    // tensor-v1: a variant of the service "tensor-svc", which requests may name instead.
+    WriteTensorVariant(*root_ / "repo", *root_ / "repo", "tensor-v1", 8, 0, 64);
+    std::ofstream(*root_ / "repo" / "tensor-v1" / "model.yaml", std::ios::app)
+        << "variant: {of: tensor-svc, accuracy: 1, min_accuracy: 0.5}\n";
     server_ = new ServerProcess();
     if (!server_->Start({"--models", (*root_ / "repo").string(), "--max-body-mb", "1"},
                         root_->string(), &setup_error_)) {
@@ -241,6 +245,19 @@ TEST_F(ServerE2ETest, KServeBinaryTensorsGiveTheJsonResultsBitForBit) {
   auto ok = c.Post("/v2/models/tensor-demo/infer", InferBody({7}), "application/json");
   ASSERT_EQ(ok->status, 200);
   ExpectSums(ok->body, {7});
+}
+
+TEST_F(ServerE2ETest, ARequestNamingAServiceRunsOnItsVariant) {
+  auto c = Client();
+  auto r = c.Post("/v2/models/tensor-svc/infer", InferBody({2.5f}), "application/json");
+  ASSERT_EQ(r->status, 200) << r->body;
+  ExpectSums(r->body, {2.5f});
+  EXPECT_EQ(json::parse(r->body)["model_name"], "tensor-v1");  // the variant that ran it
+  auto meta = c.Get("/v2/models/tensor-svc");
+  ASSERT_EQ(meta->status, 200) << meta->body;
+  EXPECT_EQ(json::parse(meta->body)["name"], "tensor-v1");
+  ExpectError(c.Post("/v2/models/tensor-sv/infer", InferBody({1}), "application/json"), 404,
+              "not_found", "model 'tensor-sv' not found");
 }
 
 TEST_F(ServerE2ETest, SegmentationReturnsAMaskOfTheInputSize) {
