@@ -105,7 +105,7 @@ double EparaDecode(llm::LlamaModel& m, int gen, int reps) {
 }  // namespace
 
 int main(int argc, char** argv) {
-  std::string model_dir, llama_bench, out, shape = "demo";
+  std::string model_dir, llama_bench, out, shape = "demo", weights = "f32";
   int rounds = 3, reps = 3, decode_tokens = 64, threads = 0;
   std::vector<int> prompts = {128, 512};
   CLI::App app{"epara vs llama.cpp on the same weights: prefill and batch-1 decode"};
@@ -114,6 +114,11 @@ int main(int argc, char** argv) {
       ->check(CLI::IsMember({"demo", "stories15m", "134m"}))
       ->capture_default_str();
   app.add_option("--llama-bench", llama_bench, "llama.cpp's llama-bench executable")->required();
+  app.add_option("--weights", weights,
+                 "Weight matrices on both sides: f32, or q8_0 (epara quantizes at load, the GGUF "
+                 "is written as Q8_0: the same blocks)")
+      ->check(CLI::IsMember({"f32", "q8_0"}))
+      ->capture_default_str();
   app.add_option("--rounds", rounds, "Interleaved rounds")->capture_default_str();
   app.add_option("--reps", reps, "Repetitions per measurement (both sides)")->capture_default_str();
   app.add_option("--prompts", prompts, "Prompt lengths")->delimiter(',')->capture_default_str();
@@ -139,15 +144,20 @@ int main(int argc, char** argv) {
   } else {
     shape = model_dir;
   }
-  const std::string gguf = (tmp / "model-f32.gguf").string();
+  const bool q8 = weights == "q8_0";
+  const std::string gguf = (tmp / ("model-" + weights + ".gguf")).string();
   fs::create_directories(tmp);
-  if (Status s = llm::ExportLlamaGguf(model_dir, gguf, {}); !s.ok()) {
+  llm::GgufExportOptions export_options;
+  if (q8) export_options.matrices = formats::GgmlType::kQ8_0;
+  if (Status s = llm::ExportLlamaGguf(model_dir, gguf, export_options); !s.ok()) {
     std::fprintf(stderr, "%s\n", s.ToString().c_str());
     return 1;
   }
   if (threads <= 0) threads = static_cast<int>(std::max(1u, std::thread::hardware_concurrency()));
   std::unique_ptr<llm::LlamaModel> m;
-  if (Status s = llm::LlamaModel::Load(model_dir, {"cpu", threads}, &m); !s.ok()) {
+  llm::LlamaLoadOptions load{"cpu", threads};
+  if (q8) load.weights = llm::LlamaLoadOptions::Weights::kQ8_0;
+  if (Status s = llm::LlamaModel::Load(model_dir, load, &m); !s.ok()) {
     std::fprintf(stderr, "%s\n", s.ToString().c_str());
     return 1;
   }
@@ -193,7 +203,9 @@ int main(int argc, char** argv) {
                        {"llama_cpp_tokens_per_s", Median(t.p)},
                        {"ratio_median", Median(t.ratio)}};
   json result = {{"benchmark", "peer_bench"},
-                 {"weights", "f32 (llama.cpp: the same values as an F32 GGUF)"},
+                 {"weights", q8 ? "q8_0 (epara quantizes the F32 values at load; the GGUF holds "
+                                  "the same Q8_0 blocks, its token embedding Q8_0 too)"
+                                : "f32 (llama.cpp: the same values as an F32 GGUF)"},
                  {"model", shape},
                  {"parameters", m->weight_bytes() / 4},
                  {"llama_cpp",

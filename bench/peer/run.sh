@@ -8,7 +8,8 @@
 #    package is checked against its sha256, the bundle cloned and llama-bench built with CMake
 #    (~20 minutes on 2 cores; GGML_NATIVE, OpenMP). Nothing is fetched after this step.
 # 2. build/bench/epara_peer_bench per model shape (untrained, deterministic: stories15m, the demo
-#    model, 134m), each written as a Hugging Face folder and as an F32 GGUF of the same weights:
+#    model, 134m) and weight type (f32; q8_0: epara quantizes at load, the GGUF holds the same
+#    blocks), each written as a Hugging Face folder and as a GGUF of the same weights:
 #    prefill 128 and 512 tokens, decode at batch 1, 2 threads each side, interleaved rounds.
 set -euo pipefail
 ROOT=$(cd "$(dirname "$0")/../.." && pwd)
@@ -39,9 +40,10 @@ fi
 PEER=$ROOT/build/bench/epara_peer_bench
 [ -x "$PEER" ] || { echo "build epara first (scripts/setup.sh)" >&2; exit 1; }
 mkdir -p "$OUT"
-# f32 only: epara computes in f32 (quantized weights are the next step of issue 22).
-for shape in stories15m demo 134m; do
-  "$PEER" --shape "$shape" --llama-bench "$BENCH_EXE" --threads 2 --rounds 3 \
-    --out "$OUT/peer_${shape}_f32.json" >/dev/null
+for weights in f32 q8_0; do
+  for shape in stories15m demo 134m; do
+    "$PEER" --shape "$shape" --weights "$weights" --llama-bench "$BENCH_EXE" --threads 2 --rounds 3 \
+      --out "$OUT/peer_${shape}_${weights}.json" >/dev/null
+  done
 done
 echo "== results in $OUT"

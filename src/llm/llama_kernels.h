@@ -68,14 +68,30 @@ void AttendCausal(const float* q, int64_t q_stride, int64_t n, int64_t group, in
                   const float* K, const float* V, int64_t head_dim, float scale, float* scores,
                   float* qt, float* out, int64_t out_stride);
 
+// A weight matrix [rows, cols]: F32 row-major, or each row as cols / 32 Q8_0 blocks (GGML's
+// layout, formats/ggml_quant.h; cols % 32 == 0). Exactly one pointer is set, or none (absent).
+struct WeightMatrix {
+  const float* f32 = nullptr;
+  const uint8_t* q8_0 = nullptr;
+  bool empty() const { return f32 == nullptr && q8_0 == nullptr; }
+};
+
+// y = W x for Q8_0 weights, as MatVecRows (small batches: each block's 32 weights are converted in
+// registers and scaled once per block) and MatMulRowsT (8 rows dequantized into an L1 tile that
+// every transposed group then passes through).
+void MatVecRowsQ8(const uint8_t* W, int64_t cols, const float* x, int batch, int64_t rows, float* y,
+                  int64_t r0, int64_t r1);
+void MatMulRowsQ8T(const uint8_t* W, int64_t cols, const float* xt, int n, int64_t rows, float* y,
+                   int64_t r0, int64_t r1);
+
 // Weights of one decoder layer (fused q/k/v and gate/up, as the LibTorch model keeps them).
 struct LayerWeights {
   const float* input_norm;  // [H]
   const float* post_norm;   // [H]
-  const float* w_qkv;       // [(nh + 2 nkv) hd, H]
-  const float* wo;          // [H, nh hd]
-  const float* w_gate_up;   // [2 I, H]
-  const float* w_down;      // [H, I]
+  WeightMatrix w_qkv;       // [(nh + 2 nkv) hd, H]
+  WeightMatrix wo;          // [H, nh hd]
+  WeightMatrix w_gate_up;   // [2 I, H]
+  WeightMatrix w_down;      // [H, I]
 };
 
 // A pipeline stage holds some of the layers: embed is null on every stage but the first, and
@@ -85,7 +101,7 @@ struct ModelWeights {
   float rms_eps = 1e-5f;
   const float* embed = nullptr;       // [vocab, H]; null: the input is hidden states
   const float* final_norm = nullptr;  // [H]
-  const float* lm_head = nullptr;     // [vocab, H]; null: the output is hidden states
+  WeightMatrix lm_head;               // [vocab, H]; empty: the output is hidden states
   const float* rope_cos = nullptr;    // [max_positions, hd]
   const float* rope_sin = nullptr;
   std::vector<LayerWeights> layers;
@@ -111,7 +127,7 @@ struct StepScratch {
 // Runs the forward of `w`'s layers for the step's tokens (any mix of sequences' single tokens and
 // prompt chunks). Input: the tokens' embeddings when w.embed is set, else `hidden_in` [tokens, H].
 // Output `out`, one row per token whose `output` is set, in order: logits [vocab] when w.lm_head
-// is set, else the hidden state [H]. Inputs must already be validated (token ids in range,
+// is not empty, else the hidden state [H]. Inputs must already be validated (token ids in range,
 // position < capacity, a chunk's positions consecutive and not overlapping another's).
 void ForwardStep(const ModelWeights& w, std::span<const StepToken> tokens, SpinPool& pool,
                  StepScratch* scratch, const float* hidden_in, float* out);

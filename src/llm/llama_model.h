@@ -34,6 +34,11 @@ struct LlamaLoadOptions {
   // On cpu, every step (decode, prefill, both mixed) runs on epara's kernels
   // (llm/llama_kernels.h); false: LibTorch ops (the reference, for tests and comparison).
   bool cpu_kernels = true;
+  // Weight matrices as the kernels read them: kF32, or kQ8_0 (quantized at load, GGML's Q8_0
+  // blocks: ~3.8x less memory to read per token; embeddings and norms stay F32). Q8_0 needs cpu,
+  // cpu_kernels and every matrix width a multiple of 32.
+  enum class Weights { kF32, kQ8_0 };
+  Weights weights = Weights::kF32;
   // Pipeline stages: load only decoder layers [first_layer, end_layer) (end_layer 0: the last).
   // The first stage holds the embedding, the last the final norm and the LM head; each holds the
   // KV cache of its own layers only.

@@ -12,6 +12,7 @@
 #include <fstream>
 #include <random>
 
+#include "formats/ggml_quant.h"
 #include "formats/safetensors.h"
 #include "llm/tokenizer.h"
 #include "models/demo_llm.h"
@@ -491,6 +492,56 @@ TEST_F(LlamaModelTest, PrefillAndMixedStepsOnTheKernelsMatchLibTorchOps) {
   ASSERT_TRUE(mk->Forward(std::span(&next, 1), one.get(), &l1).ok());
   ASSERT_TRUE(mk->Forward(std::span(&next, 1), two.get(), &l2).ok());
   EXPECT_LT(max_diff(l1, l2), 1e-5);
+}
+
+// Q8_0 weights: a checkpoint whose matrices are already Q8_0-representable (quantized and back)
+// loaded with weights: kQ8_0 quantizes them to exactly those values, so its logits equal the F32
+// model's up to summation order, for prompts, decode steps and a mixed step; and it holds less.
+TEST_F(LlamaModelTest, Q8_0WeightsComputeWhatTheirF32ValuesCompute) {
+  Tiny c;
+  Weights w = MakeWeights(c, 53);
+  const auto round_trip = [](Mat* m) {
+    std::vector<uint8_t> q(m->size() / formats::kQ8_0Block * formats::kQ8_0Bytes);
+    formats::QuantizeQ8_0(m->data(), static_cast<int64_t>(m->size()), q.data());
+    formats::DequantizeQ8_0(q.data(), static_cast<int64_t>(m->size()), m->data());
+  };
+  for (auto& L : w.layers)
+    for (Mat* m : {&L.q, &L.k, &L.v, &L.o, &L.gate, &L.up, &L.down}) round_trip(m);
+  round_trip(&w.lm_head);
+  WriteModel(dir_, c, w);
+  LlamaLoadOptions f32{"cpu", 2}, q8{"cpu", 2};
+  q8.weights = LlamaLoadOptions::Weights::kQ8_0;
+  std::unique_ptr<LlamaModel> mf, mq;
+  ASSERT_TRUE(LlamaModel::Load(dir_.string(), f32, &mf).ok());
+  ASSERT_TRUE(LlamaModel::Load(dir_.string(), q8, &mq).ok());
+  EXPECT_LT(mq->weight_bytes(), mf->weight_bytes() * 6 / 10);  // embeddings and norms stay F32
+  const auto max_diff = [](const std::vector<float>& a, const std::vector<float>& b) {
+    if (a.size() != b.size()) return double{INFINITY};
+    double d = 0;
+    for (size_t i = 0; i < a.size(); ++i)
+      d = std::isfinite(a[i]) ? std::max<double>(d, std::fabs(a[i] - b[i])) : INFINITY;
+    return d;
+  };
+  // Prompts (dot tiles below 8 tokens, dequantized tiles from 8 on) and decode steps.
+  for (int n : {1, 5, 9, 20, 37}) {
+    auto cf = mf->NewCache(64), cq = mq->NewCache(64);
+    std::vector<int32_t> p;
+    for (int t = 0; t < n; ++t) p.push_back((3 * t + n) % c.vocab);
+    std::vector<float> lf, lq;
+    ASSERT_TRUE(mf->Forward(p, cf.get(), &lf).ok());
+    ASSERT_TRUE(mq->Forward(p, cq.get(), &lq).ok());
+    EXPECT_LT(max_diff(lf, lq), 1e-4) << "prompt of " << n;
+    for (int step = 0; step < 3; ++step) {
+      const int32_t next = (11 * step + n) % c.vocab;
+      ASSERT_TRUE(mf->Forward(std::span(&next, 1), cf.get(), &lf).ok());
+      ASSERT_TRUE(mq->Forward(std::span(&next, 1), cq.get(), &lq).ok());
+      EXPECT_LT(max_diff(lf, lq), 1e-4) << "prompt of " << n << ", step " << step;
+    }
+  }
+  // Q8_0 needs the kernels and widths in whole blocks.
+  LlamaLoadOptions ops = q8;
+  ops.cpu_kernels = false;
+  EXPECT_EQ(LlamaModel::Load(dir_.string(), ops, &mq).code(), StatusCode::kInvalidArgument);
 }
 
 // Pipeline stages: layer ranges run one after another on the previous stage's hidden states give

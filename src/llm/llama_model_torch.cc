@@ -3,10 +3,12 @@
 #include <torch/script.h>
 
 #include <cmath>
+#include <list>
 #include <thread>
 
 #include "backend/libtorch/torch_threads.h"
 #include "core/spin_pool.h"
+#include "formats/ggml_quant.h"
 #include "llm/checkpoint.h"
 #include "llm/llama_kernels.h"
 #include "llm/llama_model.h"
@@ -234,13 +236,35 @@ class TorchLlamaModel final : public LlamaModel {
     w.rms_eps = static_cast<float>(c.rms_norm_eps);
     w.embed = is_first_stage() ? embed_.data_ptr<float>() : nullptr;
     w.final_norm = is_last_stage() ? final_norm_.data_ptr<float>() : nullptr;
-    w.lm_head = is_last_stage() ? lm_head_.data_ptr<float>() : nullptr;
     w.rope_cos = rope_cos_.data_ptr<float>();
     w.rope_sin = rope_sin_.data_ptr<float>();
-    for (const Layer& L : layers_)
+    // Each matrix as F32, or quantized here to Q8_0 (the F32 copies of the layers are dropped).
+    const bool q8 = weights_ == LlamaLoadOptions::Weights::kQ8_0;
+    // `replaces`: the F32 matrix is dropped (a tied LM head's is the embedding, which stays).
+    const auto matrix = [&](at::Tensor* t, bool replaces = true) {
+      kernels::WeightMatrix m;
+      if (!q8) {
+        m.f32 = t->data_ptr<float>();
+        return m;
+      }
+      std::vector<uint8_t>& q = quantized_.emplace_back(
+          static_cast<size_t>(t->numel() / formats::kQ8_0Block * formats::kQ8_0Bytes));
+      formats::QuantizeQ8_0(t->data_ptr<float>(), t->numel(), q.data());
+      weight_bytes_ += static_cast<int64_t>(q.size()) - (replaces ? t->numel() * 4 : 0);
+      m.q8_0 = q.data();
+      return m;
+    };
+    if (is_last_stage()) {
+      const bool tied = lm_head_.is_same(embed_);
+      w.lm_head = matrix(&lm_head_, !tied);
+      if (q8 && !tied) lm_head_ = at::Tensor();
+    }
+    for (Layer& L : layers_) {
       w.layers.push_back({L.input_norm.data_ptr<float>(), L.post_norm.data_ptr<float>(),
-                          L.w_qkv.data_ptr<float>(), L.wo.data_ptr<float>(),
-                          L.w_gate_up.data_ptr<float>(), L.w_down.data_ptr<float>()});
+                          matrix(&L.w_qkv), matrix(&L.wo), matrix(&L.w_gate_up),
+                          matrix(&L.w_down)});
+      if (q8) L.w_qkv = L.wo = L.w_gate_up = L.w_down = at::Tensor();
+    }
   }
 
   Status LoadWeights(const std::string& dir) {
@@ -316,7 +340,9 @@ class TorchLlamaModel final : public LlamaModel {
   at::TensorOptions opts_ = at::TensorOptions().dtype(at::kFloat);
   int threads_ = 1;
   bool cpu_kernels_ = true;
-  int first_layer_ = 0, end_layer_ = 0;  // the decoder layers this model (stage) holds
+  LlamaLoadOptions::Weights weights_ = LlamaLoadOptions::Weights::kF32;
+  std::list<std::vector<uint8_t>> quantized_;  // Q8_0 matrices (stable addresses)
+  int first_layer_ = 0, end_layer_ = 0;        // the decoder layers this model (stage) holds
   kernels::ModelWeights kernel_weights_;
   kernels::StepScratch scratch_;
   std::vector<kernels::StepToken> step_tokens_;
@@ -348,6 +374,19 @@ Status LlamaModel::Load(const std::string& dir, const LlamaLoadOptions& options,
                     ? options.threads
                     : static_cast<int>(std::max(1u, std::thread::hardware_concurrency()));
   m->cpu_kernels_ = options.cpu_kernels;
+  m->weights_ = options.weights;
+  if (options.weights == LlamaLoadOptions::Weights::kQ8_0) {
+    const LlamaConfig& c = m->config_;
+    if (!m->opts_.device().is_cpu() || !options.cpu_kernels)
+      return InvalidArgument(dir + ": Q8_0 weights run on the cpu kernels only");
+    for (int64_t width : {int64_t{c.hidden_size}, int64_t{c.intermediate_size},
+                          int64_t{c.num_attention_heads} * c.head_dim})
+      if (width % formats::kQ8_0Block != 0)
+        return InvalidArgument(dir +
+                               ": Q8_0 weights need matrix widths that are multiples of 32, "
+                               "not " +
+                               std::to_string(width));
+  }
   const int layers = m->config_.num_hidden_layers;
   m->first_layer_ = options.first_layer;
   m->end_layer_ = options.end_layer == 0 ? layers : options.end_layer;
