@@ -7,6 +7,7 @@
 #include <vector>
 
 #include "core/cpu_dispatch.h"
+#include "formats/ggml_quant.h"
 
 #if defined(__x86_64__)
 #include <immintrin.h>
@@ -217,116 +218,105 @@ __attribute__((always_inline)) inline void BlockWeights(const uint8_t* block, V1
 
 namespace {
 
-EPARA_CPU_CLONES void MatVecRowsQ8Generic(const uint8_t* W, int64_t cols, const float* x, int batch,
-                                          int64_t rows, float* y, int64_t r0, int64_t r1) {
+EPARA_CPU_CLONES void MatVecRowsQ8Generic(const uint8_t* W, int64_t cols, const uint8_t* xq,
+                                          int batch, int64_t rows, float* y, int64_t r0,
+                                          int64_t r1) {
   const int64_t blocks = cols / 32, row_bytes = blocks * 34;
-  (void)rows;
-  // 4 rows x 1 sequence per tile: each block's weights are converted once per sequence.
-  for (int b = 0; b < batch; ++b) {
-    const float* xb = x + int64_t{b} * cols;
-    int64_t r = r0;
-    for (; r + 4 <= r1; r += 4) {
-      V16 acc[4] = {};
-      for (int64_t k = 0; k < blocks; ++k) {
-        V16 x0, x1;
-        std::memcpy(&x0, xb + k * 32, sizeof(V16));
-        std::memcpy(&x1, xb + k * 32 + 16, sizeof(V16));
-        for (int i = 0; i < 4; ++i) {
-          const uint8_t* blk = W + (r + i) * row_bytes + k * 34;
-          V16 lo, hi;
-          BlockWeights(blk, &lo, &hi);
-          acc[i] += BlockScale(blk) * (lo * x0 + hi * x1);
-        }
-      }
-      for (int i = 0; i < 4; ++i) {
-        float sum = 0;
-        for (int l = 0; l < 16; ++l) sum += acc[i][l];
-        y[int64_t{b} * rows + r + i] = sum;
-      }
-    }
-    for (; r < r1; ++r) {
-      V16 acc = {};
-      for (int64_t k = 0; k < blocks; ++k) {
-        const uint8_t* blk = W + r * row_bytes + k * 34;
-        V16 lo, hi, x0, x1;
-        BlockWeights(blk, &lo, &hi);
-        std::memcpy(&x0, xb + k * 32, sizeof(V16));
-        std::memcpy(&x1, xb + k * 32 + 16, sizeof(V16));
-        acc += BlockScale(blk) * (lo * x0 + hi * x1);
-      }
+  for (int b = 0; b < batch; ++b)
+    for (int64_t r = r0; r < r1; ++r) {
       float sum = 0;
-      for (int l = 0; l < 16; ++l) sum += acc[l];
+      for (int64_t k = 0; k < blocks; ++k) {
+        const uint8_t* w = W + r * row_bytes + k * 34;
+        const uint8_t* v = xq + b * row_bytes + k * 34;
+        const auto* qw = reinterpret_cast<const int8_t*>(w + 2);
+        const auto* qv = reinterpret_cast<const int8_t*>(v + 2);
+        int32_t dot = 0;
+        for (int i = 0; i < 32; ++i) dot += int32_t{qw[i]} * qv[i];
+        sum += BlockScale(w) * BlockScale(v) * static_cast<float>(dot);
+      }
       y[int64_t{b} * rows + r] = sum;
     }
-  }
 }
 
 #if defined(__x86_64__) && defined(__GNUC__) && !defined(__clang__)
-// AVX2: each block's 32 int8 weights sign-extended and converted 8 at a time in registers (the
-// portable version's conversion goes through memory, ~5x slower here), 4 rows per pass so each
-// input load serves 4 rows, the block scale applied once per block.
-// 8 int8 -> 8 floats.
-__attribute__((target("avx2,fma"), always_inline)) inline __m256 Weights8(const uint8_t* p) {
-  int64_t v;
-  std::memcpy(&v, p, 8);
-  return _mm256_cvtepi32_ps(_mm256_cvtepi8_epi32(_mm_cvtsi64_si128(v)));
+// The 8 int32 sums of a block's 32 int8 x int8 products (pairs and quads summed): the weights'
+// magnitudes as unsigned bytes against the inputs carrying the weights' signs (maddubs multiplies
+// unsigned by signed bytes; 2 x 127 x 127 fits its 16-bit sums).
+__attribute__((target("avx2,fma,f16c"), always_inline)) inline __m256 BlockDot(const uint8_t* w,
+                                                                               const uint8_t* v) {
+  const __m256i qw = _mm256_loadu_si256(reinterpret_cast<const __m256i*>(w + 2));
+  const __m256i qv = _mm256_loadu_si256(reinterpret_cast<const __m256i*>(v + 2));
+  const __m256i pairs = _mm256_maddubs_epi16(_mm256_sign_epi8(qw, qw), _mm256_sign_epi8(qv, qw));
+  return _mm256_cvtepi32_ps(_mm256_madd_epi16(pairs, _mm256_set1_epi16(1)));
 }
 
-__attribute__((target("avx2,fma"), always_inline)) inline float HorizontalSum(__m256 v) {
+// A block's fp16 scale in one instruction (F16C comes with every AVX2 CPU).
+__attribute__((target("avx2,fma,f16c"), always_inline)) inline float HalfScale(const uint8_t* b) {
+  uint16_t h;
+  std::memcpy(&h, b, 2);
+  return _cvtsh_ss(h);
+}
+
+__attribute__((target("avx2,fma,f16c"), always_inline)) inline float HorizontalSum(__m256 v) {
   const __m128 s = _mm_add_ps(_mm256_castps256_ps128(v), _mm256_extractf128_ps(v, 1));
   const __m128 t = _mm_add_ps(s, _mm_movehl_ps(s, s));
   return _mm_cvtss_f32(_mm_add_ss(t, _mm_movehdup_ps(t)));
 }
 
-__attribute__((target("avx2,fma"))) void MatVecRowsQ8Avx2(const uint8_t* W, int64_t cols,
-                                                          const float* x, int batch, int64_t rows,
-                                                          float* y, int64_t r0, int64_t r1) {
+// R rows x one input row: each input block serves R rows; every row's data is prefetched 256 bytes
+// (~8 blocks) ahead, so R streams are in flight (with 4 and no prefetch, decode read 12 GB/s of the
+// ~56 the F32 kernels reach here).
+template <int R>
+__attribute__((target("avx2,fma,f16c"), always_inline)) inline void Q8Rows(
+    const uint8_t* W, int64_t row_bytes, int64_t blocks, const uint8_t* xb, int64_t r, float* y) {
+  __m256 acc[R];
+  for (int i = 0; i < R; ++i) acc[i] = _mm256_setzero_ps();
+  for (int64_t k = 0; k < blocks; ++k) {
+    const uint8_t* v = xb + k * 34;
+    const float dv = HalfScale(v);
+#pragma GCC unroll 8
+    for (int i = 0; i < R; ++i) {
+      const uint8_t* w = W + (r + i) * row_bytes + k * 34;
+      _mm_prefetch(reinterpret_cast<const char*>(w + 256), _MM_HINT_T0);
+      acc[i] = _mm256_fmadd_ps(_mm256_set1_ps(HalfScale(w) * dv), BlockDot(w, v), acc[i]);
+    }
+  }
+  for (int i = 0; i < R; ++i) y[r + i] = HorizontalSum(acc[i]);
+}
+
+// AVX2: weights and (quantized) inputs multiplied as int8 in registers, as llama.cpp does for
+// Q8_0.
+__attribute__((target("avx2,fma,f16c"))) void MatVecRowsQ8Avx2(const uint8_t* W, int64_t cols,
+                                                               const uint8_t* xq, int batch,
+                                                               int64_t rows, float* y, int64_t r0,
+                                                               int64_t r1) {
   const int64_t blocks = cols / 32, row_bytes = blocks * 34;
   for (int b = 0; b < batch; ++b) {
-    const float* xb = x + int64_t{b} * cols;
+    const uint8_t* xb = xq + b * row_bytes;
+    float* yb = y + int64_t{b} * rows;
     int64_t r = r0;
-    for (; r + 4 <= r1; r += 4) {
-      __m256 acc[4] = {_mm256_setzero_ps(), _mm256_setzero_ps(), _mm256_setzero_ps(),
-                       _mm256_setzero_ps()};
-      for (int64_t k = 0; k < blocks; ++k) {
-        const __m256 x0 = _mm256_loadu_ps(xb + k * 32), x1 = _mm256_loadu_ps(xb + k * 32 + 8),
-                     x2 = _mm256_loadu_ps(xb + k * 32 + 16), x3 = _mm256_loadu_ps(xb + k * 32 + 24);
-        for (int i = 0; i < 4; ++i) {
-          const uint8_t* blk = W + (r + i) * row_bytes + k * 34;
-          __m256 s = _mm256_mul_ps(Weights8(blk + 2), x0);
-          s = _mm256_fmadd_ps(Weights8(blk + 10), x1, s);
-          s = _mm256_fmadd_ps(Weights8(blk + 18), x2, s);
-          s = _mm256_fmadd_ps(Weights8(blk + 26), x3, s);
-          acc[i] = _mm256_fmadd_ps(_mm256_set1_ps(BlockScale(blk)), s, acc[i]);
-        }
-      }
-      for (int i = 0; i < 4; ++i) y[int64_t{b} * rows + r + i] = HorizontalSum(acc[i]);
-    }
-    for (; r < r1; ++r) {
-      __m256 acc = _mm256_setzero_ps();
-      for (int64_t k = 0; k < blocks; ++k) {
-        const uint8_t* blk = W + r * row_bytes + k * 34;
-        __m256 s = _mm256_mul_ps(Weights8(blk + 2), _mm256_loadu_ps(xb + k * 32));
-        s = _mm256_fmadd_ps(Weights8(blk + 10), _mm256_loadu_ps(xb + k * 32 + 8), s);
-        s = _mm256_fmadd_ps(Weights8(blk + 18), _mm256_loadu_ps(xb + k * 32 + 16), s);
-        s = _mm256_fmadd_ps(Weights8(blk + 26), _mm256_loadu_ps(xb + k * 32 + 24), s);
-        acc = _mm256_fmadd_ps(_mm256_set1_ps(BlockScale(blk)), s, acc);
-      }
-      y[int64_t{b} * rows + r] = HorizontalSum(acc);
-    }
+    for (; r + 8 <= r1; r += 8) Q8Rows<8>(W, row_bytes, blocks, xb, r, yb);
+    for (; r < r1; ++r) Q8Rows<1>(W, row_bytes, blocks, xb, r, yb);
   }
 }
 #endif
 
 }  // namespace
 
-void MatVecRowsQ8(const uint8_t* W, int64_t cols, const float* x, int batch, int64_t rows, float* y,
-                  int64_t r0, int64_t r1) {
+void QuantizeRowsQ8(const float* x, int batch, int64_t cols, uint8_t* xq) {
+  const int64_t row_bytes = cols / 32 * 34;
+  for (int b = 0; b < batch; ++b)
+    formats::QuantizeQ8_0(x + int64_t{b} * cols, cols, xq + b * row_bytes);
+}
+
+void MatVecRowsQ8(const uint8_t* W, int64_t cols, const uint8_t* xq, int batch, int64_t rows,
+                  float* y, int64_t r0, int64_t r1) {
 #if defined(__x86_64__) && defined(__GNUC__) && !defined(__clang__)
-  static const bool avx2 = __builtin_cpu_supports("avx2") && __builtin_cpu_supports("fma");
-  if (avx2) return MatVecRowsQ8Avx2(W, cols, x, batch, rows, y, r0, r1);
+  static const bool avx2 = __builtin_cpu_supports("avx2") && __builtin_cpu_supports("fma") &&
+                           __builtin_cpu_supports("f16c");
+  if (avx2) return MatVecRowsQ8Avx2(W, cols, xq, batch, rows, y, r0, r1);
 #endif
-  MatVecRowsQ8Generic(W, cols, x, batch, rows, y, r0, r1);
+  MatVecRowsQ8Generic(W, cols, xq, batch, rows, y, r0, r1);
 }
 
 EPARA_CPU_CLONES void MatMulRowsQ8T(const uint8_t* W, int64_t cols, const float* xt, int n,
@@ -589,13 +579,19 @@ void ForwardStep(const ModelWeights& w, std::span<const StepToken> seqs, SpinPoo
   const auto matvec = [&](const WeightMatrix& W, int64_t rows, int64_t cols, const float* in, int n,
                           float* y) {
     // Below kTransposedMinBatch input rows: dot-product tiles.
+    // Q8_0 dot tiles take their inputs as Q8_0 blocks too: quantized here, once per product.
+    const auto quantize = [&](const float* x, int count) {
+      s->xq.resize(static_cast<size_t>(count * (cols / 32) * 34));
+      QuantizeRowsQ8(x, count, cols, s->xq.data());
+    };
     const auto dots = [&](const float* x, int count, float* out, int64_t r0, int64_t r1) {
       if (W.q8_0)
-        MatVecRowsQ8(W.q8_0, cols, x, count, rows, out, r0, r1);
+        MatVecRowsQ8(W.q8_0, cols, s->xq.data(), count, rows, out, r0, r1);
       else
         MatVecRows(W.f32, cols, x, count, rows, out, r0, r1);
     };
     if (n < kTransposedMinBatch) {
+      if (W.q8_0) quantize(in, n);
       pool.ParallelFor(rows, 64, [&](int64_t r0, int64_t r1) { dots(in, n, y, r0, r1); });
       return;
     }
@@ -609,6 +605,7 @@ void ForwardStep(const ModelWeights& w, std::span<const StepToken> seqs, SpinPoo
         TransposeTo16(in + gi * 16 * cols, cols, std::min<int64_t>(16, n - gi * 16),
                       s->xt.data() + gi * cols * 16);
     });
+    if (W.q8_0 && groups * 16 < n) quantize(in + int64_t{groups} * 16 * cols, n - groups * 16);
     pool.ParallelFor(rows, 64, [&](int64_t r0, int64_t r1) {
       if (groups > 0) {
         const int width = std::min(n, groups * 16);

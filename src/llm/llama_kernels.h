@@ -76,11 +76,15 @@ struct WeightMatrix {
   bool empty() const { return f32 == nullptr && q8_0 == nullptr; }
 };
 
-// y = W x for Q8_0 weights, as MatVecRows (small batches: each block's 32 weights are converted in
-// registers and scaled once per block) and MatMulRowsT (8 rows dequantized into an L1 tile that
-// every transposed group then passes through).
-void MatVecRowsQ8(const uint8_t* W, int64_t cols, const float* x, int batch, int64_t rows, float* y,
-                  int64_t r0, int64_t r1);
+// y = W x for Q8_0 weights, as MatVecRows and MatMulRowsT. MatVecRowsQ8 (small batches, decode)
+// quantizes x to Q8_0 blocks too and multiplies int8 by int8 (llama.cpp's Q8_0 dot product: the
+// inputs' rounding, ~0.4% of each block's largest input, is the price of half the instructions);
+// MatMulRowsQ8T (prompts) dequantizes 8 rows into an L1 tile that every transposed group passes
+// through, with F32 inputs.
+// xq: the `batch` input rows as Q8_0 blocks (QuantizeRowsQ8).
+void MatVecRowsQ8(const uint8_t* W, int64_t cols, const uint8_t* xq, int batch, int64_t rows,
+                  float* y, int64_t r0, int64_t r1);
+void QuantizeRowsQ8(const float* x, int batch, int64_t cols, uint8_t* xq);
 void MatMulRowsQ8T(const uint8_t* W, int64_t cols, const float* xt, int n, int64_t rows, float* y,
                    int64_t r0, int64_t r1);
 
@@ -122,6 +126,7 @@ struct StepToken {
 // Scratch reused across steps (grows to the largest step seen; no allocation once warm).
 struct StepScratch {
   std::vector<float> x, h, qkv, attn, gate_up, act, xt;
+  std::vector<uint8_t> xq;  // inputs as Q8_0 blocks, for Q8_0 weights' dot tiles
 };
 
 // Runs the forward of `w`'s layers for the step's tokens (any mix of sequences' single tokens and

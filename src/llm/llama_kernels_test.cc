@@ -99,7 +99,7 @@ TEST(DecodeKernelsTest, AttendCausalEqualsAttendGroupPerToken) {
     }
 }
 
-TEST(DecodeKernelsTest, Q8_0ProductsEqualTheF32ProductsOfTheDequantizedWeights) {
+TEST(DecodeKernelsTest, Q8_0ProductsEqualTheF32ProductsOfTheDequantizedOperands) {
   // 19 rows (two 8-row tiles and a remainder; 4-row dot tiles and a remainder), 96 columns (3
   // blocks); inputs of 1, 3 (dot tiles) and 16 and 21 rows (transposed groups, one partial).
   const int64_t rows = 19, cols = 96;
@@ -111,9 +111,18 @@ TEST(DecodeKernelsTest, Q8_0ProductsEqualTheF32ProductsOfTheDequantizedWeights) 
   for (int n : {1, 3, 16, 21}) {
     const std::vector<float> x = Random(n * cols, 10 + n);
     std::vector<float> ref(n * rows), got(n * rows, -1.0f);
-    MatVecRows(deq.data(), cols, x.data(), n, rows, ref.data(), 0, rows);
+    // Small batches multiply int8 by int8: their inputs are rounded to Q8_0 blocks first.
+    std::vector<float> xr = x;
     if (n < kTransposedMinBatch) {
-      MatVecRowsQ8(q.data(), cols, x.data(), n, rows, got.data(), 0, rows);
+      std::vector<uint8_t> xq(n * cols / formats::kQ8_0Block * formats::kQ8_0Bytes);
+      formats::QuantizeQ8_0(x.data(), n * cols, xq.data());
+      formats::DequantizeQ8_0(xq.data(), n * cols, xr.data());
+    }
+    MatVecRows(deq.data(), cols, xr.data(), n, rows, ref.data(), 0, rows);
+    if (n < kTransposedMinBatch) {
+      std::vector<uint8_t> xq(n * cols / formats::kQ8_0Block * formats::kQ8_0Bytes);
+      QuantizeRowsQ8(x.data(), n, cols, xq.data());
+      MatVecRowsQ8(q.data(), cols, xq.data(), n, rows, got.data(), 0, rows);
     } else {
       const int groups = (n + 15) / 16;
       std::vector<float> xt(groups * cols * 16);

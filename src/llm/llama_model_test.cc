@@ -13,6 +13,7 @@
 #include <random>
 
 #include "formats/ggml_quant.h"
+#include "llm/llama_kernels.h"
 #include "formats/safetensors.h"
 #include "llm/tokenizer.h"
 #include "models/demo_llm.h"
@@ -495,8 +496,10 @@ TEST_F(LlamaModelTest, PrefillAndMixedStepsOnTheKernelsMatchLibTorchOps) {
 }
 
 // Q8_0 weights: a checkpoint whose matrices are already Q8_0-representable (quantized and back)
-// loaded with weights: kQ8_0 quantizes them to exactly those values, so its logits equal the F32
-// model's up to summation order, for prompts, decode steps and a mixed step; and it holds less.
+// loaded with weights: kQ8_0 quantizes them to exactly those values. Prompts of 8 tokens or more
+// (F32 inputs against dequantized tiles) then give the F32 model's logits up to summation order;
+// smaller steps (decode) also round their inputs to Q8_0 (int8 x int8 products), which moves this
+// tiny random model's logits by up to ~2% of their range; and the model holds less.
 TEST_F(LlamaModelTest, Q8_0WeightsComputeWhatTheirF32ValuesCompute) {
   Tiny c;
   Weights w = MakeWeights(c, 53);
@@ -522,20 +525,31 @@ TEST_F(LlamaModelTest, Q8_0WeightsComputeWhatTheirF32ValuesCompute) {
       d = std::isfinite(a[i]) ? std::max<double>(d, std::fabs(a[i] - b[i])) : INFINITY;
     return d;
   };
-  // Prompts (dot tiles below 8 tokens, dequantized tiles from 8 on) and decode steps.
-  for (int n : {1, 5, 9, 20, 37}) {
+  // Prompts (dot tiles below 8 tokens, dequantized tiles for 16-token groups and for a last group
+  // of 8 or more; a tail of fewer than 8 takes dot tiles) and decode steps.
+  for (int n : {1, 5, 9, 16, 20, 24, 37}) {
     auto cf = mf->NewCache(64), cq = mq->NewCache(64);
     std::vector<int32_t> p;
     for (int t = 0; t < n; ++t) p.push_back((3 * t + n) % c.vocab);
     std::vector<float> lf, lq;
     ASSERT_TRUE(mf->Forward(p, cf.get(), &lf).ok());
     ASSERT_TRUE(mq->Forward(p, cq.get(), &lq).ok());
-    EXPECT_LT(max_diff(lf, lq), 1e-4) << "prompt of " << n;
+    const auto range = [](const std::vector<float>& v) {
+      double m = 0;
+      for (float f : v) m = std::max<double>(m, std::fabs(f));
+      return m;
+    };
+    const bool f32_inputs = n % 16 == 0 || n % 16 >= kernels::kTransposedMinBatch;
+    if (f32_inputs)
+      EXPECT_LT(max_diff(lf, lq), 1e-4) << "prompt of " << n;
+    else
+      EXPECT_LT(max_diff(lf, lq), 0.05 * range(lf)) << "prompt of " << n;
     for (int step = 0; step < 3; ++step) {
       const int32_t next = (11 * step + n) % c.vocab;
       ASSERT_TRUE(mf->Forward(std::span(&next, 1), cf.get(), &lf).ok());
       ASSERT_TRUE(mq->Forward(std::span(&next, 1), cq.get(), &lq).ok());
-      EXPECT_LT(max_diff(lf, lq), 1e-4) << "prompt of " << n << ", step " << step;
+      EXPECT_LT(max_diff(lf, lq), 0.05 * range(lf)) << "prompt of " << n << ", step " << step;
+      EXPECT_GT(max_diff(lf, lq), 0.0) << "the inputs' rounding left no trace: not the int8 path";
     }
   }
   // Q8_0 needs the kernels and widths in whole blocks.
