@@ -12,6 +12,7 @@ Status CreateEngineFromDescriptor(const ModelDescriptor& d, std::unique_ptr<LlmE
   LlamaLoadOptions lo{d.instances.device, d.llm.threads};
   lo.first_layer = d.llm.first_layer;
   lo.end_layer = d.llm.end_layer;
+  if (d.llm.weights == "q8_0") lo.weights = LlamaLoadOptions::Weights::kQ8_0;
   EPARA_RETURN_IF_ERROR(LlamaModel::Load(d.directory, lo, &model));
   const int stage_layers = model->end_layer() - model->first_layer();
   const int all_layers = model->config().num_hidden_layers;

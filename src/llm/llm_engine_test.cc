@@ -8,7 +8,9 @@
 #include <future>
 #include <mutex>
 
+#include "llm/engine_factory.h"
 #include "llm/tiny_llm_testing.h"
+#include "repo/model_descriptor.h"
 #if EPARA_HAVE_ONIG
 #include "llm/bpe_tokenizer.h"
 #endif
@@ -214,6 +216,23 @@ TEST_F(LlmEngineTest, AdmissionLimitsAndShutdown) {
   EXPECT_EQ(e->Submit(Request("Hello", 2), [](GenerationResult) {}).code(),
             StatusCode::kUnavailable);
   EXPECT_EQ(e->stats().kv_reserved_bytes, 0);
+}
+
+// A descriptor's `llm: {weights: q8_0}` reaches the model: the engine holds less and still serves.
+TEST_F(LlmEngineTest, ADescriptorsQ8_0WeightsAreLoadedQuantized) {
+  ModelDescriptor d;
+  ASSERT_TRUE(LoadModelDescriptor((*dir_ / "llama-demo" / "model.yaml").string(), &d).ok());
+  std::unique_ptr<LlmEngine> f32, q8;
+  ASSERT_TRUE(CreateEngineFromDescriptor(d, &f32).ok());
+  d.llm.weights = "q8_0";
+  ASSERT_TRUE(CreateEngineFromDescriptor(d, &q8).ok());
+  EXPECT_LT(q8->model().weight_bytes(), f32->model().weight_bytes() * 7 / 10);
+  GenerationRequest req = Request("Hello", 6);
+  req.ignore_eos = true;  // exactly 6 tokens whatever the untrained model samples
+  auto f = Run(*q8, std::move(req));
+  const GenerationResult r = Await(f);
+  ASSERT_TRUE(r.status.ok()) << r.status.ToString();
+  EXPECT_EQ(r.completion_tokens, 6);
 }
 
 TEST(StepPlannerTest, AdmitsInOrderWithinMemoryTokenAndCountLimits) {

@@ -304,6 +304,11 @@ Status ParseModelDescriptor(const std::string& yaml_text, const std::string& ori
       EPARA_RETURN_IF_ERROR(ReadScalar(l[f.key], field, err, f.value));
       if (*f.value < f.min) return err(field, "must be >= " + std::to_string(f.min));
     }
+    if (const YAML::Node& w = l["weights"]) {
+      if (!w.IsScalar() || (w.as<std::string>() != "f32" && w.as<std::string>() != "q8_0"))
+        return err("llm.weights", "must be f32 or q8_0");
+      o.weights = w.as<std::string>();
+    }
   }
 
   // Cross-field checks.

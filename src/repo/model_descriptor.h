@@ -81,6 +81,9 @@ struct LlmServingOptions {
   int token_budget = 2048;  // tokens per engine step (prefill + decode)
   int max_waiting = 256;    // queued requests beyond this are rejected (503)
   int threads = 0;          // intra-op threads; 0 = all cores
+  // Weight matrices as the engine holds them: "f32", or "q8_0" (quantized at load, GGML's blocks;
+  // ~3.8x less memory to read per token, llm/llama_model.h).
+  std::string weights = "f32";
   // Not read from model.yaml: set by a node that holds a pipeline stage of the model (issue 5).
   // The instance loads decoder layers [first_layer, end_layer) (end_layer 0: the last) and gets
   // the share of kv_cache_mb its layers need for the same number of tokens.

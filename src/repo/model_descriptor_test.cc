@@ -148,6 +148,22 @@ TEST_F(DescriptorTest, VariantSectionNamesTheServiceAndAccuracies) {
             std::string::npos);
 }
 
+TEST_F(DescriptorTest, LlmWeightsAreF32OrQ8_0) {
+  // (std::string::append: GCC 12 warns falsely (-Wrestrict) on string + literal here.)
+  const auto llm = [](const char* section) {
+    return std::string("name: l\ntask: llm\nbackend: libtorch\nartifacts: [model.pt]\n")
+        .append(section);
+  };
+  ModelDescriptor d;
+  ASSERT_TRUE(Parse(llm(""), &d).ok());
+  EXPECT_EQ(d.llm.weights, "f32");
+  ASSERT_TRUE(Parse(llm("llm: {weights: q8_0, threads: 2}\n"), &d).ok());
+  EXPECT_EQ(d.llm.weights, "q8_0");
+  EXPECT_EQ(d.llm.threads, 2);
+  EXPECT_NE(Parse(llm("llm: {weights: q4_k}\n"), &d).message().find("'llm.weights'"),
+            std::string::npos);
+}
+
 TEST_F(DescriptorTest, RejectsNonYamlAndNonMaps) {
   ModelDescriptor d;
   EXPECT_NE(Parse("name: [unclosed", &d).message().find("not valid YAML"), std::string::npos);
