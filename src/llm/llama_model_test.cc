@@ -13,8 +13,8 @@
 #include <random>
 
 #include "formats/ggml_quant.h"
-#include "llm/llama_kernels.h"
 #include "formats/safetensors.h"
+#include "llm/llama_kernels.h"
 #include "llm/tokenizer.h"
 #include "models/demo_llm.h"
 
@@ -214,8 +214,27 @@ void WriteModel(const fs::path& dir, const Tiny& c, const Weights& w,
   ASSERT_TRUE(formats::WriteSafetensors((dir / "model.safetensors").string(), ts).ok());
 }
 
+// Largest |a[i] - b[i]|; infinity for a size mismatch or a non-finite a[i].
+double MaxAbsDiff(const std::vector<float>& a, const std::vector<float>& b) {
+  if (a.size() != b.size()) return INFINITY;
+  double d = 0;
+  for (size_t i = 0; i < a.size(); ++i)
+    d = std::isfinite(a[i]) ? std::max<double>(d, std::fabs(a[i] - b[i])) : INFINITY;
+  return d;
+}
+
 class LlamaModelTest : public ::testing::Test {
  protected:
+  // Writes the Tiny model of `seed` and loads it twice: on the kernels (3 workers, so rows split
+  // across them) and on LibTorch ops (the reference).
+  void LoadKernelsAndOps(uint32_t seed, std::unique_ptr<LlamaModel>* kernels,
+                         std::unique_ptr<LlamaModel>* ops) {
+    WriteModel(dir_, Tiny{}, MakeWeights(Tiny{}, seed));
+    LlamaLoadOptions k{"cpu", 3}, o{"cpu", 1};
+    o.cpu_kernels = false;
+    ASSERT_TRUE(LlamaModel::Load(dir_.string(), k, kernels).ok());
+    ASSERT_TRUE(LlamaModel::Load(dir_.string(), o, ops).ok());
+  }
   void SetUp() override {
     dir_ = fs::temp_directory_path() /
            ("epara_llama_" + std::to_string(getpid()) + "_" +
@@ -367,18 +386,13 @@ TEST_F(LlamaModelTest, BatchedSequencesEqualSeparateRuns) {
 }
 
 TEST_F(LlamaModelTest, DecodeKernelsMatchLibTorchOps) {
-  Tiny c;
-  Weights w = MakeWeights(c, 33);
-  WriteModel(dir_, c, w);
-  // The decode kernels (several workers, so rows split across them) against LibTorch ops, at
-  // batch sizes that exercise every register tile and its remainders: dot-product tiles below 8,
-  // transposed groups of 16 from 8 on (9: one padded group; 21: a group and a dot-product tail;
-  // 27: two groups, the second padded).
-  LlamaLoadOptions kernels{"cpu", 3}, ops{"cpu", 1};
-  ops.cpu_kernels = false;
+  // The decode kernels against LibTorch ops, at batch sizes that exercise every register tile and
+  // its remainders: dot-product tiles below 8, transposed groups of 16 from 8 on (9: one padded
+  // group; 21: a group and a dot-product tail; 27: two groups, the second padded).
+  const Tiny c;
   std::unique_ptr<LlamaModel> mk, mo;
-  ASSERT_TRUE(LlamaModel::Load(dir_.string(), kernels, &mk).ok());
-  ASSERT_TRUE(LlamaModel::Load(dir_.string(), ops, &mo).ok());
+  LoadKernelsAndOps(33, &mk, &mo);
+  ASSERT_TRUE(mk && mo);
   for (int batch : {1, 2, 6, 9, 16, 21, 27}) {
     std::vector<std::unique_ptr<KvCache>> ck, co;
     std::vector<LlamaModel::Chunk> chk, cho;
@@ -406,11 +420,7 @@ TEST_F(LlamaModelTest, DecodeKernelsMatchLibTorchOps) {
       }
       ASSERT_TRUE(mk->ForwardBatch(chk, false, &lk).ok());
       ASSERT_TRUE(mo->ForwardBatch(cho, false, &lo).ok());
-      ASSERT_EQ(lk.size(), lo.size());
-      double diff = 0;
-      for (size_t i = 0; i < lk.size(); ++i)
-        diff = std::isfinite(lk[i]) ? std::max<double>(diff, std::fabs(lk[i] - lo[i])) : INFINITY;
-      EXPECT_LT(diff, 1e-4) << "batch " << batch << " step " << step;
+      EXPECT_LT(MaxAbsDiff(lk, lo), 1e-4) << "batch " << batch << " step " << step;
       for (int b = 0; b < batch; ++b) EXPECT_EQ(ck[b]->length(), co[b]->length());
     }
   }
@@ -421,25 +431,14 @@ TEST_F(LlamaModelTest, DecodeKernelsMatchLibTorchOps) {
 // prompt chunks continuing a cache, and a step mixing a prompt with decoding sequences, against
 // LibTorch ops, for every position's logits and for the last ones only.
 TEST_F(LlamaModelTest, PrefillAndMixedStepsOnTheKernelsMatchLibTorchOps) {
-  Tiny c;
-  Weights w = MakeWeights(c, 41);
-  WriteModel(dir_, c, w);
-  LlamaLoadOptions kernels{"cpu", 3}, ops{"cpu", 1};
-  ops.cpu_kernels = false;
+  const Tiny c;
   std::unique_ptr<LlamaModel> mk, mo;
-  ASSERT_TRUE(LlamaModel::Load(dir_.string(), kernels, &mk).ok());
-  ASSERT_TRUE(LlamaModel::Load(dir_.string(), ops, &mo).ok());
+  LoadKernelsAndOps(41, &mk, &mo);
+  ASSERT_TRUE(mk && mo);
   const auto prompt = [&](int n, int salt) {
     std::vector<int32_t> p;
     for (int t = 0; t < n; ++t) p.push_back((5 * t + 11 * salt + 2) % c.vocab);
     return p;
-  };
-  const auto max_diff = [](const std::vector<float>& a, const std::vector<float>& b) {
-    if (a.size() != b.size()) return double{INFINITY};
-    double d = 0;
-    for (size_t i = 0; i < a.size(); ++i)
-      d = std::isfinite(a[i]) ? std::max<double>(d, std::fabs(a[i] - b[i])) : INFINITY;
-    return d;
   };
   // Whole prompts, every position's logits.
   for (int n : {1, 5, 8, 16, 17, 27, 40, 61}) {
@@ -449,7 +448,7 @@ TEST_F(LlamaModelTest, PrefillAndMixedStepsOnTheKernelsMatchLibTorchOps) {
     ASSERT_TRUE(mk->Forward(p, ck.get(), &lk).ok());
     ASSERT_TRUE(mo->Forward(p, co.get(), &lo).ok());
     EXPECT_EQ(lk.size(), static_cast<size_t>(n) * c.vocab);
-    EXPECT_LT(max_diff(lk, lo), 1e-4) << "prompt of " << n;
+    EXPECT_LT(MaxAbsDiff(lk, lo), 1e-4) << "prompt of " << n;
     EXPECT_EQ(ck->length(), n);
   }
   // A mixed step: a new 23-token prompt, a sequence decoding one token after 9, and a 7-token
@@ -477,7 +476,7 @@ TEST_F(LlamaModelTest, PrefillAndMixedStepsOnTheKernelsMatchLibTorchOps) {
     ASSERT_TRUE(mk->ForwardBatch(chk, all_positions, &lk).ok());
     ASSERT_TRUE(mo->ForwardBatch(cho, all_positions, &lo).ok());
     EXPECT_EQ(lk.size(), static_cast<size_t>(all_positions ? 31 : 3) * c.vocab);
-    EXPECT_LT(max_diff(lk, lo), 1e-4) << "all_positions " << all_positions;
+    EXPECT_LT(MaxAbsDiff(lk, lo), 1e-4) << "all_positions " << all_positions;
     for (int i = 0; i < 3; ++i) EXPECT_EQ(ck[i]->length(), cached[i] + step[i]);
   }
   // A prompt run in two chunks leaves the same cache as one pass: the next token's logits agree.
@@ -488,11 +487,11 @@ TEST_F(LlamaModelTest, PrefillAndMixedStepsOnTheKernelsMatchLibTorchOps) {
   ASSERT_TRUE(mk->Forward(std::span(p).first(13), two.get(), &l2).ok());
   ASSERT_TRUE(mk->Forward(std::span(p).subspan(13), two.get(), &l2).ok());
   const std::vector<float> last1(l1.end() - c.vocab, l1.end()), last2(l2.end() - c.vocab, l2.end());
-  EXPECT_LT(max_diff(last1, last2), 1e-5);
+  EXPECT_LT(MaxAbsDiff(last1, last2), 1e-5);
   const int32_t next = 3;
   ASSERT_TRUE(mk->Forward(std::span(&next, 1), one.get(), &l1).ok());
   ASSERT_TRUE(mk->Forward(std::span(&next, 1), two.get(), &l2).ok());
-  EXPECT_LT(max_diff(l1, l2), 1e-5);
+  EXPECT_LT(MaxAbsDiff(l1, l2), 1e-5);
 }
 
 // Q8_0 weights: a checkpoint whose matrices are already Q8_0-representable (quantized and back)
@@ -518,13 +517,6 @@ TEST_F(LlamaModelTest, Q8_0WeightsComputeWhatTheirF32ValuesCompute) {
   ASSERT_TRUE(LlamaModel::Load(dir_.string(), f32, &mf).ok());
   ASSERT_TRUE(LlamaModel::Load(dir_.string(), q8, &mq).ok());
   EXPECT_LT(mq->weight_bytes(), mf->weight_bytes() * 6 / 10);  // embeddings and norms stay F32
-  const auto max_diff = [](const std::vector<float>& a, const std::vector<float>& b) {
-    if (a.size() != b.size()) return double{INFINITY};
-    double d = 0;
-    for (size_t i = 0; i < a.size(); ++i)
-      d = std::isfinite(a[i]) ? std::max<double>(d, std::fabs(a[i] - b[i])) : INFINITY;
-    return d;
-  };
   // Prompts (dot tiles below 8 tokens, dequantized tiles for 16-token groups and for a last group
   // of 8 or more; a tail of fewer than 8 takes dot tiles) and decode steps.
   for (int n : {1, 5, 9, 16, 20, 24, 37}) {
@@ -541,15 +533,15 @@ TEST_F(LlamaModelTest, Q8_0WeightsComputeWhatTheirF32ValuesCompute) {
     };
     const bool f32_inputs = n % 16 == 0 || n % 16 >= kernels::kTransposedMinBatch;
     if (f32_inputs)
-      EXPECT_LT(max_diff(lf, lq), 1e-4) << "prompt of " << n;
+      EXPECT_LT(MaxAbsDiff(lf, lq), 1e-4) << "prompt of " << n;
     else
-      EXPECT_LT(max_diff(lf, lq), 0.05 * range(lf)) << "prompt of " << n;
+      EXPECT_LT(MaxAbsDiff(lf, lq), 0.05 * range(lf)) << "prompt of " << n;
     for (int step = 0; step < 3; ++step) {
       const int32_t next = (11 * step + n) % c.vocab;
       ASSERT_TRUE(mf->Forward(std::span(&next, 1), cf.get(), &lf).ok());
       ASSERT_TRUE(mq->Forward(std::span(&next, 1), cq.get(), &lq).ok());
-      EXPECT_LT(max_diff(lf, lq), 0.05 * range(lf)) << "prompt of " << n << ", step " << step;
-      EXPECT_GT(max_diff(lf, lq), 0.0) << "the inputs' rounding left no trace: not the int8 path";
+      EXPECT_LT(MaxAbsDiff(lf, lq), 0.05 * range(lf)) << "prompt of " << n << ", step " << step;
+      EXPECT_GT(MaxAbsDiff(lf, lq), 0.0) << "the inputs' rounding left no trace: not the int8 path";
     }
   }
   // Q8_0 needs the kernels and widths in whole blocks.
