@@ -419,59 +419,51 @@ Status GgufFile::GetIntArray(const std::string& key, std::vector<int64_t>* out) 
   return Status::Ok();
 }
 
-void GgufWriter::AddString(const std::string& key, const std::string& value) {
+void GgufWriter::BeginEntry(const std::string& key, uint32_t type) {
   PutString(&meta_, key);
-  Put<uint32_t>(&meta_, kString);
-  PutString(&meta_, value);
+  Put<uint32_t>(&meta_, type);
   ++meta_count_;
+}
+
+void GgufWriter::AddString(const std::string& key, const std::string& value) {
+  BeginEntry(key, kString);
+  PutString(&meta_, value);
 }
 
 void GgufWriter::AddUint32(const std::string& key, uint32_t value) {
-  PutString(&meta_, key);
-  Put<uint32_t>(&meta_, kU32);
+  BeginEntry(key, kU32);
   Put(&meta_, value);
-  ++meta_count_;
 }
 
 void GgufWriter::AddFloat32(const std::string& key, float value) {
-  PutString(&meta_, key);
-  Put<uint32_t>(&meta_, kF32);
+  BeginEntry(key, kF32);
   Put(&meta_, value);
-  ++meta_count_;
 }
 
 void GgufWriter::AddBool(const std::string& key, bool value) {
-  PutString(&meta_, key);
-  Put<uint32_t>(&meta_, kBool);
+  BeginEntry(key, kBool);
   Put<uint8_t>(&meta_, value ? 1 : 0);
-  ++meta_count_;
 }
 
 void GgufWriter::AddStringArray(const std::string& key, const std::vector<std::string>& values) {
-  PutString(&meta_, key);
-  Put<uint32_t>(&meta_, kArray);
+  BeginEntry(key, kArray);
   Put<uint32_t>(&meta_, kString);
   Put<uint64_t>(&meta_, values.size());
   for (const std::string& v : values) PutString(&meta_, v);
-  ++meta_count_;
 }
 
 void GgufWriter::AddFloat32Array(const std::string& key, const std::vector<float>& values) {
-  PutString(&meta_, key);
-  Put<uint32_t>(&meta_, kArray);
+  BeginEntry(key, kArray);
   Put<uint32_t>(&meta_, kF32);
   Put<uint64_t>(&meta_, values.size());
   for (float v : values) Put(&meta_, v);
-  ++meta_count_;
 }
 
 void GgufWriter::AddInt32Array(const std::string& key, const std::vector<int32_t>& values) {
-  PutString(&meta_, key);
-  Put<uint32_t>(&meta_, kArray);
+  BeginEntry(key, kArray);
   Put<uint32_t>(&meta_, kI32);
   Put<uint64_t>(&meta_, values.size());
   for (int32_t v : values) Put(&meta_, v);
-  ++meta_count_;
 }
 
 Status GgufWriter::AddTensor(const std::string& name, std::vector<int64_t> ne, GgmlType type,

@@ -113,6 +113,8 @@ class GgufWriter {
   Status Write(const std::string& path) const;
 
  private:
+  // Starts a metadata entry: its key and value type; the caller appends the value.
+  void BeginEntry(const std::string& key, uint32_t type);
   std::string meta_;  // serialized key/value pairs
   uint64_t meta_count_ = 0;
   struct Tensor {
