@@ -6,7 +6,7 @@
 # 1. llama.cpp, once, into the asset cache: the npm package node-llama-cpp@3.21.1 (MIT) carries
 #    llama.cpp's source as a git bundle (package/llama/gitRelease.bundle, commit 80fb11a). The
 #    package is checked against its sha256, the bundle cloned and llama-bench built with CMake
-#    (~20 minutes on 2 cores; GGML_NATIVE, OpenMP). Nothing is fetched after this step.
+#    (~10 minutes on 2 cores; GGML_NATIVE, OpenMP). Nothing is fetched after this step.
 # 2. build/bench/epara_peer_bench per model shape (untrained, deterministic: stories15m, the demo
 #    model, 134m) and weight type (f32; q8_0: epara quantizes at load, the GGUF holds the same
 #    blocks), each written as a Hugging Face folder and as a GGUF of the same weights:
@@ -31,10 +31,12 @@ if [ ! -x "$BENCH_EXE" ]; then
   rm -rf "$LLAMA"
   mkdir -p "$CACHE"
   git clone -q "$tmp/package/llama/gitRelease.bundle" "$LLAMA"
-  echo "== building llama-bench (~20 minutes on 2 cores)"
+  echo "== building llama-bench (~10 minutes on 2 cores)"
   cmake -S "$LLAMA" -B "$LLAMA/build" -DCMAKE_BUILD_TYPE=Release -DGGML_NATIVE=ON -DLLAMA_CURL=OFF \
     -DLLAMA_BUILD_TESTS=OFF -DLLAMA_BUILD_EXAMPLES=OFF -DLLAMA_BUILD_SERVER=ON >/dev/null
-  cmake --build "$LLAMA/build" -j"$(nproc)" --target llama-bench llama-server llama-quantize >/dev/null
+  cmake --build "$LLAMA/build" -j"$(nproc)" --target llama-bench >/dev/null
+  rm -rf "$tmp"
+  trap - EXIT
 fi
 
 PEER=$ROOT/build/bench/epara_peer_bench
