@@ -30,7 +30,7 @@ if [ ! -x "$BENCH_EXE" ]; then
   tar -xzf "$tgz" -C "$tmp" package/llama/gitRelease.bundle
   rm -rf "$LLAMA"
   mkdir -p "$CACHE"
-  git clone -q "$tmp/package/llama/gitRelease.bundle" "$LLAMA"
+  git -c advice.detachedHead=false clone -q "$tmp/package/llama/gitRelease.bundle" "$LLAMA"
   echo "== building llama-bench (~10 minutes on 2 cores)"
   cmake -S "$LLAMA" -B "$LLAMA/build" -DCMAKE_BUILD_TYPE=Release -DGGML_NATIVE=ON -DLLAMA_CURL=OFF \
     -DLLAMA_BUILD_TESTS=OFF -DLLAMA_BUILD_EXAMPLES=OFF -DLLAMA_BUILD_SERVER=ON >/dev/null
