@@ -7,6 +7,7 @@
 #include <vector>
 
 #include "core/cpu_dispatch.h"
+#include "core/half.h"
 #include "formats/ggml_quant.h"
 
 #if defined(__x86_64__)
@@ -187,31 +188,10 @@ EPARA_CPU_CLONES void MatMulRowsT(const float* W, int64_t cols, const float* xt,
 namespace {
 
 // The fp16 scale at the head of a Q8_0 block.
-__attribute__((always_inline)) inline float BlockScale(const uint8_t* block) {
+inline float BlockScale(const uint8_t* block) {
   uint16_t h;
   std::memcpy(&h, block, 2);
-  // IEEE half -> float, inline (a call per block would cost as much as the block's products).
-  const uint32_t exp = (h >> 10) & 0x1f, mant = h & 0x3ff;
-  if (exp == 0) {  // zero or subnormal (blocks whose largest weight is below ~0.008)
-    const float m = static_cast<float>(mant) * 5.9604645e-8f;  // 2^-24
-    return (h & 0x8000) ? -m : m;
-  }
-  uint32_t bits = static_cast<uint32_t>(h & 0x8000) << 16;
-  bits |= exp == 0x1f ? 0x7f800000u | (mant << 13) : ((exp + 112) << 23) | (mant << 13);
-  float f;
-  std::memcpy(&f, &bits, 4);
-  return f;
-}
-
-// The 32 weights of a block as two float vectors. (Written as a loop that vectorizes into
-// sign-extend and convert instructions; __builtin_convertvector from 16 bytes came out as 32 scalar
-// conversions.)
-__attribute__((always_inline)) inline void BlockWeights(const uint8_t* block, V16* lo, V16* hi) {
-  const auto* q = reinterpret_cast<const int8_t*>(block + 2);
-  float f[32];
-  for (int i = 0; i < 32; ++i) f[i] = static_cast<float>(q[i]);
-  std::memcpy(lo, f, sizeof(V16));
-  std::memcpy(hi, f + 16, sizeof(V16));
+  return HalfToFloat(h);
 }
 
 }  // namespace
@@ -303,12 +283,6 @@ __attribute__((target("avx2,fma,f16c"))) void MatVecRowsQ8Avx2(const uint8_t* W,
 
 }  // namespace
 
-void QuantizeRowsQ8(const float* x, int batch, int64_t cols, uint8_t* xq) {
-  const int64_t row_bytes = cols / 32 * 34;
-  for (int b = 0; b < batch; ++b)
-    formats::QuantizeQ8_0(x + int64_t{b} * cols, cols, xq + b * row_bytes);
-}
-
 void MatVecRowsQ8(const uint8_t* W, int64_t cols, const uint8_t* xq, int batch, int64_t rows,
                   float* y, int64_t r0, int64_t r1) {
 #if defined(__x86_64__) && defined(__GNUC__) && !defined(__clang__)
@@ -321,22 +295,13 @@ void MatVecRowsQ8(const uint8_t* W, int64_t cols, const uint8_t* xq, int batch, 
 
 EPARA_CPU_CLONES void MatMulRowsQ8T(const uint8_t* W, int64_t cols, const float* xt, int n,
                                     int64_t rows, float* y, int64_t r0, int64_t r1) {
-  const int64_t blocks = cols / 32, row_bytes = blocks * 34;
+  const int64_t row_bytes = cols / 32 * 34;
   const int groups = (n + 15) / 16;
   thread_local std::vector<float> tile;        // 8 dequantized rows (8 x 2048 floats: 64 KB at most
   tile.resize(static_cast<size_t>(8 * cols));  // for these models' widths)
+  // Rows are whole blocks one after another: `count` rows from r are count * cols weights.
   const auto dequantize = [&](int64_t r, int count) {
-    for (int i = 0; i < count; ++i)
-      for (int64_t k = 0; k < blocks; ++k) {
-        const uint8_t* blk = W + (r + i) * row_bytes + k * 34;
-        V16 lo, hi;
-        BlockWeights(blk, &lo, &hi);
-        const float d = BlockScale(blk);
-        lo *= d;
-        hi *= d;
-        std::memcpy(tile.data() + i * cols + k * 32, &lo, sizeof(V16));
-        std::memcpy(tile.data() + i * cols + k * 32 + 16, &hi, sizeof(V16));
-      }
+    formats::DequantizeQ8_0(W + r * row_bytes, count * cols, tile.data());
   };
   int64_t r = r0;
   for (; r + 8 <= r1; r += 8) {
@@ -552,7 +517,8 @@ void ForwardStep(const ModelWeights& w, std::span<const StepToken> seqs, SpinPoo
   // With a prompt chunk: runs of consecutive tokens of one sequence, at most 16 query rows each
   // (tokens x the query heads of one KV head), for AttendCausal. Tokens of other sequences are
   // blocks of one.
-  std::vector<std::pair<int64_t, int64_t>> blocks;  // (first token, tokens)
+  std::vector<std::pair<int64_t, int64_t>>& blocks = s->blocks;  // (first token, tokens)
+  blocks.clear();
   if (shared_cache) {
     const int64_t per_block = std::max<int64_t>(1, 16 / g);
     for (int64_t b = 0; b < batch; ++b) {
@@ -582,7 +548,7 @@ void ForwardStep(const ModelWeights& w, std::span<const StepToken> seqs, SpinPoo
     // Q8_0 dot tiles take their inputs as Q8_0 blocks too: quantized here, once per product.
     const auto quantize = [&](const float* x, int count) {
       s->xq.resize(static_cast<size_t>(count * (cols / 32) * 34));
-      QuantizeRowsQ8(x, count, cols, s->xq.data());
+      formats::QuantizeQ8_0(x, count * cols, s->xq.data());  // rows of whole blocks
     };
     const auto dots = [&](const float* x, int count, float* out, int64_t r0, int64_t r1) {
       if (W.q8_0)

@@ -21,6 +21,7 @@
 
 #include <cstdint>
 #include <span>
+#include <utility>
 #include <vector>
 
 #include "core/spin_pool.h"
@@ -81,10 +82,9 @@ struct WeightMatrix {
 // inputs' rounding, ~0.4% of each block's largest input, is the price of half the instructions);
 // MatMulRowsQ8T (prompts) dequantizes 8 rows into an L1 tile that every transposed group passes
 // through, with F32 inputs.
-// xq: the `batch` input rows as Q8_0 blocks (QuantizeRowsQ8).
+// xq: the `batch` input rows as Q8_0 blocks (formats::QuantizeQ8_0 over batch * cols values).
 void MatVecRowsQ8(const uint8_t* W, int64_t cols, const uint8_t* xq, int batch, int64_t rows,
                   float* y, int64_t r0, int64_t r1);
-void QuantizeRowsQ8(const float* x, int batch, int64_t cols, uint8_t* xq);
 void MatMulRowsQ8T(const uint8_t* W, int64_t cols, const float* xt, int n, int64_t rows, float* y,
                    int64_t r0, int64_t r1);
 
@@ -127,6 +127,7 @@ struct StepToken {
 struct StepScratch {
   std::vector<float> x, h, qkv, attn, gate_up, act, xt;
   std::vector<uint8_t> xq;  // inputs as Q8_0 blocks, for Q8_0 weights' dot tiles
+  std::vector<std::pair<int64_t, int64_t>> blocks;  // a prompt chunk's attention blocks
 };
 
 // Runs the forward of `w`'s layers for the step's tokens (any mix of sequences' single tokens and

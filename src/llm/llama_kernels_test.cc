@@ -121,7 +121,7 @@ TEST(DecodeKernelsTest, Q8_0ProductsEqualTheF32ProductsOfTheDequantizedOperands)
     MatVecRows(deq.data(), cols, xr.data(), n, rows, ref.data(), 0, rows);
     if (n < kTransposedMinBatch) {
       std::vector<uint8_t> xq(n * cols / formats::kQ8_0Block * formats::kQ8_0Bytes);
-      QuantizeRowsQ8(x.data(), n, cols, xq.data());
+      formats::QuantizeQ8_0(x.data(), n * cols, xq.data());
       MatVecRowsQ8(q.data(), cols, xq.data(), n, rows, got.data(), 0, rows);
     } else {
       const int groups = (n + 15) / 16;
