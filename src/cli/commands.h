@@ -17,5 +17,6 @@ void RegisterPlacementCommand(CLI::App& app, int* exit_code);
 void RegisterDeployCommand(CLI::App& app, int* exit_code);
 void RegisterControllerCommand(CLI::App& app, int* exit_code);
 void RegisterBenchCommand(CLI::App& app, int* exit_code);
+void RegisterSimCommand(CLI::App& app, int* exit_code);
 
 }  // namespace epara::cli

@@ -30,6 +30,7 @@ int main(int argc, char** argv) {
   epara::cli::RegisterDeployCommand(app, &exit_code);
   epara::cli::RegisterControllerCommand(app, &exit_code);
   epara::cli::RegisterBenchCommand(app, &exit_code);
+  epara::cli::RegisterSimCommand(app, &exit_code);
   spdlog::set_pattern("[%Y-%m-%d %H:%M:%S.%e] [%^%l%$] %v");
   try {
     app.parse(argc, argv);

@@ -22,6 +22,7 @@
 #include "llm/llama_config.h"
 #include "node/cluster_config.h"
 #include "node/cluster_plan.h"
+#include "node/cluster_setup.h"
 #include "node/serving_policy.h"
 #include "repo/model_repository.h"
 
@@ -110,26 +111,6 @@ std::map<std::string, node::LlmShape> PipelineShapes(const node::ClusterConfig& 
   return shapes;
 }
 
-// Every model of the repository with its memory: artifact bytes plus an LLM's KV-cache budget.
-std::vector<node::ModelFootprint> ModelFootprints(const std::string& models_dir,
-                                                  const std::vector<allocator::Profile>& profiles) {
-  RepositoryScan scan;
-  (void)ScanModelRepository(models_dir, &scan);
-  std::vector<node::ModelFootprint> out;
-  for (const ModelDescriptor& d : scan.models) {
-    node::ModelFootprint f{d.name, 0, d.task == TaskType::kLlm, d.batching};
-    std::error_code ec;
-    for (const std::string& a : d.artifacts)
-      if (const auto size = fs::file_size(a, ec); !ec) f.bytes += static_cast<int64_t>(size);
-    if (f.llm) f.bytes += int64_t{d.llm.kv_cache_mb} << 20;
-    for (const allocator::Profile& p : profiles)
-      if (p.model == d.name && !p.batches.empty())
-        f.tuned_max_batch = allocator::BatchThatPays(p, 0);
-    out.push_back(f);
-  }
-  return out;
-}
-
 int RunUp(const UpFlags& flags) {
   const sigset_t stop_signals = BlockStopSignals();
   cluster::EmbeddedStore store;
@@ -150,36 +131,21 @@ int RunUp(const UpFlags& flags) {
       config.plan_profiles.empty()
           ? Status::Ok()
           : allocator::ParseProfiles(ReadTextFile(config.plan_profiles), &profiles);
-  if (!flags.policy.empty()) {
-    node::ServingPolicy policy;
-    if (!node::ParseServingPolicy(flags.policy, &policy)) {
-      spdlog::error("--policy: unknown policy '{}'", flags.policy);
-      return 2;
-    }
-    std::vector<std::string> notes;
-    (void)node::ApplyServingPolicy(policy, ModelFootprints(config.models_dir, profiles), &config,
-                                   &notes);
-    for (const std::string& n : notes) spdlog::info("policy {}: {}", flags.policy, n);
+  if (!profiles_read.ok() && !config.plan_profiles.empty()) {
+    spdlog::error("{}: {}", config.plan_profiles, profiles_read.ToString());
+    return 2;
   }
-  if (!config.plan_profiles.empty()) {
-    if (!profiles_read.ok()) {
-      spdlog::error("{}: {}", config.plan_profiles, profiles_read.ToString());
-      return 2;
-    }
-    RepositoryScan scan;
-    (void)ScanModelRepository(config.models_dir, &scan);
-    // Services listed by name in `serve:` that have variants get each node's variant first.
-    for (const std::string& line :
-         node::ApplyVariants(node::PlanVariants(profiles, scan.models, config), &config))
-      spdlog::info("plan: variant {}", line);
-    for (const node::PlannedService& s :
-         node::PlanCluster(profiles, scan.models, config.plan_rates, {}, &config, /*apply=*/true))
-      spdlog::info("plan: {} is {}-{}, mode {}{}", s.model,
-                   allocator::ShortName(s.category.request),
-                   allocator::ShortName(s.category.service), allocator::Name(s.category.mode),
-                   s.spec.task == allocator::Task::kLlm ? " (continuous batching in the engine)"
-                                                        : "; " + s.plan.note);
+  RepositoryScan scan;
+  (void)ScanModelRepository(config.models_dir, &scan);
+  std::vector<std::string> setup;
+  if (Status s = node::ApplyPolicyAndPlan(flags.policy, scan.models,
+                                          node::ModelFootprints(scan.models, profiles), profiles,
+                                          &config, &setup);
+      !s.ok()) {
+    spdlog::error("--policy: {}", s.message());
+    return 2;
   }
+  for (const std::string& line : setup) spdlog::info("{}", line);
   if (!config.pipelines.empty()) {
     std::vector<std::string> lines;
     if (Status s = node::PlanPipelines(PipelineShapes(config), HostThreads(), &config, &lines);

@@ -7,6 +7,7 @@
 
 #include "cluster/membership.h"
 #include "controller/deploy_executor.h"
+#include "controller/period_plan.h"
 #include "core/thread_name.h"
 #include "scheduler/deployment.h"
 
@@ -33,24 +34,25 @@ Status Controller::Step(int* moves) {
   std::vector<cluster::NodeRecord> records;
   EPARA_RETURN_IF_ERROR(cluster::ListNodes(store_, &records));
   std::map<std::string, std::string> api;
-  scheduler::Instances current;
-  std::set<std::string> llms;
-  double max_gflops = 0;
+  PeriodInput in;
   for (const cluster::NodeRecord& r : records) {
     api[r.id] = r.api_address;
-    max_gflops = std::max(max_gflops, r.FastestGflops());
+    PeriodInput::Node n{r.id, r.FastestGflops(), 0};
+    for (const cluster::DeviceRecord& d : r.devices) n.memory_bytes += d.memory_bytes;
+    in.nodes.push_back(n);
     for (const cluster::InstanceRecord& i : r.instances) {
       if (i.task == "llm")
-        llms.insert(i.model);
+        in.llms.insert(i.model);
       else
-        current[i.model].insert(r.id);
+        in.current[i.model].insert(r.id);
     }
   }
+  double max_gflops = 0;
+  for (const PeriodInput::Node& n : in.nodes) max_gflops = std::max(max_gflops, n.gflops);
   if (max_gflops <= 0) max_gflops = 1;
 
   // 1. Observe: ingress counters -> smoothed rates; peers' digests -> service times.
   const auto now = Clock::now();
-  std::map<std::string, double> observed_ms;  // per service, one request at speed 1
   for (const cluster::NodeRecord& r : records) {
     std::string text;
     if (!FetchClusterView(r.api_address, &text).ok()) continue;  // its demand waits a period
@@ -60,15 +62,9 @@ Status Controller::Step(int* moves) {
       auto last = last_read_.find(r.id);
       const double dt =
           last == last_read_.end() ? 0 : std::chrono::duration<double>(now - last->second).count();
-      for (const auto& [model, count] : v["ingress"].items()) {
-        const uint64_t n = count.get<uint64_t>();
-        uint64_t& before = last_counts_[r.id][model];
-        if (dt > 0 && n >= before) {
-          const double rate = (n - before) / dt;
-          demand_[model][r.id].Observe(rate, options_.demand_smoothing);
-        }
-        before = n;
-      }
+      std::map<std::string, uint64_t> counts;
+      for (const auto& [model, count] : v["ingress"].items()) counts[model] = count.get<uint64_t>();
+      ObserveIngress(r.id, counts, dt, options_.demand_smoothing, &last_counts_[r.id], &demand_);
       last_read_[r.id] = now;
     }
     for (const auto& n : v["nodes"]) {
@@ -79,71 +75,24 @@ Status Controller::Step(int* moves) {
         const double ms = i["service_ms"].get<double>();
         if (ms <= 0 || g <= 0) continue;
         const double at_reference = ms * g / max_gflops;
-        auto& best = observed_ms[i["model"].get<std::string>()];
+        auto& best = in.observed_ms[i["model"].get<std::string>()];
         best = best > 0 ? std::min(best, at_reference) : at_reference;
       }
     }
   }
 
-  // 2. Place.
-  std::vector<scheduler::NodeState> nodes;
-  for (const cluster::NodeRecord& r : records) {
-    scheduler::NodeState s{r.id, r.FastestGflops() / max_gflops, 0};
-    for (const cluster::DeviceRecord& d : r.devices) s.memory_bytes += d.memory_bytes;
-    nodes.push_back(s);
-  }
-  std::set<std::string> names;
-  for (const auto& [s, _] : current) names.insert(s);
-  for (const auto& [s, _] : demand_) names.insert(s);
-  std::vector<scheduler::ServiceState> services;
-  std::map<std::string, int64_t> memory;
-  for (const std::string& name : names) {
-    if (llms.count(name) || !current.count(name)) continue;  // only what runs here can move
-    scheduler::ServiceState s;
-    auto p = std::find_if(options_.profiles.begin(), options_.profiles.end(),
-                          [&](const allocator::Profile& x) { return x.model == name; });
-    if (p != options_.profiles.end() && p->ForCategorizer().solo_ms > 0) {
-      s = scheduler::ServiceFromProfile(*p, /*slo_ms=*/0,
-                                        p->speed_gflops > 0 ? p->speed_gflops / max_gflops : 1);
-    } else {
-      s.name = name;
-      s.solo_ms = observed_ms.count(name) ? observed_ms[name] : 100;  // unknown: a slow guess
-      s.rps_at_speed_1 = 1000 / s.solo_ms;
-    }
-    memory[name] = s.memory_bytes;
-    if (auto d = demand_.find(name); d != demand_.end())
-      for (const auto& [ingress, e] : d->second)
-        s.demand[ingress] = e.Provisioned(options_.burst_headroom);
-    services.push_back(std::move(s));
-  }
-  scheduler::Placement now_placed;
-  for (const auto& [s, where] : current)
-    for (const std::string& n : where) now_placed[s][n] = 1;
-  const scheduler::PlacementResult placed =
-      scheduler::Place(nodes, services, now_placed, options_.placement);
-  scheduler::Instances target;
-  for (const scheduler::ServiceState& s : services) {
-    auto p = placed.placement.find(s.name);
-    if (p != placed.placement.end())
-      for (const auto& [n, _] : p->second) target[s.name].insert(n);
-    if (target[s.name].empty()) target[s.name] = current[s.name];  // keep one at least
-  }
-  for (const auto& [s, where] : current)
-    if (!target.count(s)) target[s] = where;  // LLMs and anything not placed stay
-
-  // 3. Deploy.
-  std::vector<scheduler::DeployStep> steps;
-  // Free memory per node: its budget less the instances it runs (those with a known footprint),
-  // so loads wait for the unloads that make room (each node also refuses a load over budget).
-  std::map<std::string, int64_t> free;
-  for (const scheduler::NodeState& n : nodes) {
-    if (n.memory_bytes <= 0) continue;
-    int64_t used = 0;
-    for (const auto& [s, where] : current)
-      if (where.count(n.id) && memory.count(s)) used += memory.at(s);
-    free[n.id] = n.memory_bytes - used;
-  }
-  EPARA_RETURN_IF_ERROR(scheduler::PlanDeployment(current, target, memory, free, &steps));
+  // 2. Place, and 3. order the changes (period_plan.h).
+  in.profiles = &options_.profiles;
+  in.demand = &demand_;
+  in.burst_headroom = options_.burst_headroom;
+  in.placement = options_.placement;
+  PeriodPlan plan;
+  EPARA_RETURN_IF_ERROR(PlanPeriod(in, &plan));
+  const std::vector<scheduler::DeployStep>& steps = plan.steps;
+  const std::vector<scheduler::ServiceState>& services = plan.services;
+  scheduler::Instances& current = in.current;
+  scheduler::Instances& target = plan.target;
+  const scheduler::PlacementResult& placed = plan.placed;
   if (options_.log && !steps.empty())
     for (const scheduler::ServiceState& s : services) {
       const scheduler::ServiceOutcome& o = placed.services.at(s.name);

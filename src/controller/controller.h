@@ -81,7 +81,7 @@ class Controller {
   // Last counters and when they were read, per node; smoothed demand per service and ingress.
   std::map<std::string, std::map<std::string, uint64_t>> last_counts_;
   std::map<std::string, std::chrono::steady_clock::time_point> last_read_;
-  std::map<std::string, std::map<std::string, scheduler::DemandEstimate>> demand_;
+  std::map<std::string, std::map<std::string, scheduler::DemandEstimate>> demand_;  // period_plan.h
 
   mutable std::mutex mu_;
   std::condition_variable cv_;

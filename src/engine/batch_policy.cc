@@ -1,9 +1,12 @@
 #include "engine/batch_policy.h"
 
+#include "core/decision_counters.h"
+
 namespace epara::engine {
 
 BatchDecision DecideBatch(std::span<const int64_t> rows, Clock::time_point oldest_enqueued,
                           Clock::time_point now, const BatchingConfig& config, bool draining) {
+  CountDecision(Decisions().decide_batch);
   BatchDecision d;
   if (rows.empty()) return d;
   if (config.max_batch_size <= 0) {

@@ -77,24 +77,10 @@ size_t ModelScheduler::queued() const {
   return queue_.size();
 }
 
-ModelScheduler::Load ModelScheduler::CurrentLoad() const {
+QueueLoad ModelScheduler::CurrentLoad() const {
   std::lock_guard<std::mutex> lock(mu_);
-  Load l;
-  l.queued = static_cast<uint32_t>(queue_.size());
-  l.in_flight = in_flight_;
-  l.service_ms = ewma_batch_s_ * 1e3;
-  const double per_batch = std::max(1, config_.max_batch_size);
-  // Queued requests cost what a row has cost in recent batches (batch time / mean rows), not a
-  // full batch's share: on CPUs a batch of 8 takes ~8x (or more) a batch of 1, so assuming
-  // max_batch requests per batch time made a burst of requests look nearly free and herded them
-  // onto one node (bench/results: the goodput benchmark); on GPUs the mean rows grow and the
-  // per-row cost falls, as it should.
-  const double per_row_ms = l.service_ms / std::max(1.0, ewma_rows_);
-  l.expected_wait_ms =
-      (in_flight_ > 0 ? l.service_ms / 2 : 0) +
-      l.queued * per_row_ms / static_cast<double>(std::max<size_t>(1, instance_count_));
-  l.batch_occupancy = std::min(1.0, ewma_rows_ / per_batch);
-  return l;
+  return cost_.Load(static_cast<uint32_t>(queue_.size()), in_flight_, config_.max_batch_size,
+                    instance_count_);
 }
 
 bool ModelScheduler::TakeBatch(std::vector<int64_t>* rows, std::vector<InferenceRequest>* batch,
@@ -124,7 +110,7 @@ bool ModelScheduler::TakeSloBatch(std::vector<InferenceRequest>* batch,
     view.push_back({r.solo ? full : r.rows, r.enqueued, r.deadline, r.latency_sensitive});
   // A batch's run time grows with its rows at the recent per-row cost (0 before the first batch:
   // deadlines then only stop batches that are already late).
-  const double per_row_ms = ewma_rows_ > 0 ? ewma_batch_s_ * 1e3 / ewma_rows_ : 0;
+  const double per_row_ms = cost_.per_row_ms();
   const SloBatchDecision d = DecideSloBatch(
       view, Clock::now(), config_, [per_row_ms](int64_t rows) { return per_row_ms * rows; },
       stopping_);
@@ -188,10 +174,7 @@ void ModelScheduler::RunBatch(backend::ModelInstance* instance,
   {
     std::lock_guard<std::mutex> lock(mu_);
     in_flight_ -= static_cast<uint32_t>(batch.size());
-    constexpr double kWeight = 0.2;  // about the last 5 batches
-    ewma_batch_s_ =
-        ewma_batch_s_ == 0 ? compute : ewma_batch_s_ + kWeight * (compute - ewma_batch_s_);
-    ewma_rows_ = ewma_rows_ == 0 ? total_rows : ewma_rows_ + kWeight * (total_rows - ewma_rows_);
+    cost_.Observe(compute, total_rows);
   }
   if (status.ok() && config_.max_batch_size > 0) {
     for (const Tensor& o : outputs)

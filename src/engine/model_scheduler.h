@@ -14,6 +14,7 @@
 #include <vector>
 
 #include "backend/backend.h"
+#include "engine/batch_cost.h"
 #include "engine/inference_request.h"
 #include "metrics/model_metrics.h"
 #include "repo/model_descriptor.h"
@@ -38,17 +39,8 @@ class ModelScheduler {
   size_t queued() const;
   const BatchingConfig& config() const { return config_; }
 
-  // The scheduler's load, for the distributed request handler's predictions. Service and wait
-  // times come from an exponentially weighted average of recent batch run times (0 before the
-  // first batch): wait = (a running batch ? half a batch : 0) + queued / (max batch x instances)
-  // batches.
-  struct Load {
-    uint32_t queued = 0;     // requests waiting
-    uint32_t in_flight = 0;  // requests in running batches
-    double expected_wait_ms = 0;
-    double service_ms = 0;       // one batch's recent run time
-    double batch_occupancy = 0;  // recent mean batch rows / max batch size
-  };
+  // The scheduler's load, for the distributed request handler's predictions (engine/batch_cost.h).
+  using Load = QueueLoad;
   Load CurrentLoad() const;
 
  private:
@@ -72,8 +64,7 @@ class ModelScheduler {
   std::deque<InferenceRequest> queue_;  // GUARDED_BY(mu_)
   bool stopping_ = false;               // GUARDED_BY(mu_)
   uint32_t in_flight_ = 0;              // GUARDED_BY(mu_)
-  double ewma_batch_s_ = 0;             // GUARDED_BY(mu_)
-  double ewma_rows_ = 0;                // GUARDED_BY(mu_)
+  BatchCost cost_;                      // GUARDED_BY(mu_)
   std::vector<std::thread> workers_;
 };
 

@@ -1,5 +1,7 @@
 #include "engine/slo_batch_policy.h"
 
+#include "core/decision_counters.h"
+
 #include <algorithm>
 
 namespace epara::engine {
@@ -15,6 +17,7 @@ SloBatchDecision DecideSloBatch(std::span<const QueuedRequest> queue, Clock::tim
                                 const BatchingConfig& config,
                                 const std::function<double(int64_t rows)>& batch_ms,
                                 bool draining) {
+  CountDecision(Decisions().decide_slo_batch);
   SloBatchDecision d;
   if (queue.empty()) return d;
   // Candidates: LS first, then FS, each oldest first (stable: the queue is in arrival order).

@@ -1,9 +1,12 @@
 #include "llm/step_planner.h"
 
+#include "core/decision_counters.h"
+
 namespace epara::llm {
 
 StepPlan PlanStep(int running, int64_t reserved_bytes, const std::vector<WaitingSeq>& waiting,
                   const PlannerLimits& l) {
+  CountDecision(Decisions().plan_step);
   StepPlan plan;
   int tokens = running;
   int64_t bytes = reserved_bytes;

@@ -4,9 +4,9 @@
 #include <nlohmann/json.hpp>
 #include <thread>
 
-#include "llm/step_cost.h"
 #include "node/node_agent.h"
 #include "node/node_agent_internal.h"
+#include "router/route_candidates.h"
 #include "router/route_policy.h"
 #include "vision/spatial_split.h"
 
@@ -15,28 +15,14 @@ namespace {
 
 using Clock = std::chrono::steady_clock;
 
-// An LLM candidate's time to first token (llm/step_cost.h): the queued prompt tokens and the
-// running batch as its wait, its own prompt's prefill as its service.
-void SetLlmPrediction(double prefill_ms_per_token, double decode_step_ms, int64_t queued_tokens,
-                      int running, int64_t prompt_tokens, router::RouteCandidate* c) {
-  c->expected_wait_ms =
-      llm::PredictTtftMs(prefill_ms_per_token, decode_step_ms, queued_tokens, 0, running);
-  c->service_ms = static_cast<double>(prompt_tokens) * prefill_ms_per_token;
-}
-
 }  // namespace
 
 double NodeAgent::UnmeasuredServiceMs(const std::string& model, double gflops) const {
-  gflops = std::max(gflops, 1e-3);
-  {
-    std::lock_guard<std::mutex> lock(mu_);
-    auto it = profiles_.find(model);
-    if (it != profiles_.end() && it->second.speed_gflops > 0) {
-      const double solo = it->second.ForCategorizer().solo_ms;
-      if (solo > 0) return solo * it->second.speed_gflops / gflops;
-    }
-  }
-  return 100.0 / gflops;  // 1 GFLOP/s -> 100 ms: the faster device gets the first requests
+  std::lock_guard<std::mutex> lock(mu_);
+  auto it = profiles_.find(model);
+  if (it == profiles_.end()) return router::UnmeasuredServiceMs(0, 0, gflops);
+  return router::UnmeasuredServiceMs(it->second.ForCategorizer().solo_ms, it->second.speed_gflops,
+                                     gflops);
 }
 
 int64_t NodeAgent::EstimatePromptTokens(const std::string& model, const std::string& body) const {
@@ -72,42 +58,27 @@ void NodeAgent::Candidates(const std::string& model,
   // Local: exact load, no staleness.
   llm::EngineStats local_llm_cost;  // a local LLM's (its step costs are the peers' prior)
   if (const engine::ServedModel* m = server_->models().FindServing(model)) {
-    router::RouteCandidate c;
-    c.node_id = config_.id;
-    c.local = true;
-    c.ready = m->state.load() == engine::ModelState::kReady && m->scheduler;
+    const bool ready = m->state.load() == engine::ModelState::kReady && m->scheduler;
+    engine::QueueLoad l;
+    if (ready) l = m->scheduler->CurrentLoad();
     *slo_ms = m->descriptor.slo.latency_ms;
-    if (c.ready) {
-      const engine::ModelScheduler::Load l = m->scheduler->CurrentLoad();
-      c.expected_wait_ms = l.expected_wait_ms;
-      c.service_ms = l.service_ms > 0 ? l.service_ms : UnmeasuredServiceMs(model, local_gflops_);
-      c.outstanding = static_cast<int>(l.queued + l.in_flight);
-    }
-    candidates->push_back(c);
+    candidates->push_back(router::LocalInstanceCandidate(
+        config_.id, ready, l.expected_wait_ms, l.service_ms,
+        static_cast<int>(l.queued + l.in_flight),
+        ready && l.service_ms <= 0 ? UnmeasuredServiceMs(model, local_gflops_) : 0));
     remote->push_back(nullptr);
   } else if (auto llm = server_->llms().find(model); llm != server_->llms().end()) {
     local_llm_cost = llm->second->stats();
-    // A local LLM engine: its exact queue and measured step costs (llm/step_cost.h).
-    router::RouteCandidate c;
-    c.node_id = config_.id;
-    c.local = true;
     const llm::EngineStats& st = local_llm_cost;
-    c.outstanding = st.running + st.waiting;
-    if (st.prefill_ms_per_token > 0) {
-      // Exact queue, measured costs: the prefill ahead and the running batch's steps, then its
-      // own prompt (a long prompt on a slow device is what a least-outstanding count misses).
-      SetLlmPrediction(st.prefill_ms_per_token, st.decode_step_ms, st.waiting_prompt_tokens,
-                       st.running, prompt_tokens, &c);
-    } else {
-      // No step measured yet: every sequence already there slows a new one's first token by
-      // about one of its own TTFTs (shared steps).
-      c.service_ms = MeanTtftMs(model);
-      if (c.service_ms <= 0) c.service_ms = UnmeasuredServiceMs(model, local_gflops_);
-      c.expected_wait_ms = c.outstanding * c.service_ms;
-    }
+    const router::LlmEngineLoad load{st.running, st.waiting, st.waiting_prompt_tokens,
+                                     st.prefill_ms_per_token, st.decode_step_ms};
+    const double mean_ttft = st.prefill_ms_per_token > 0 ? 0 : MeanTtftMs(model);
+    candidates->push_back(router::LocalLlmCandidate(
+        config_.id, load, prompt_tokens, mean_ttft,
+        st.prefill_ms_per_token > 0 || mean_ttft > 0 ? 0
+                                                     : UnmeasuredServiceMs(model, local_gflops_)));
     *slo_ms = server_->LlmTtftSloMs(model);  // routing predicts the first token
     if (is_llm) *is_llm = true;
-    candidates->push_back(c);
     remote->push_back(nullptr);
   }
   const auto now = Clock::now();
@@ -142,42 +113,26 @@ void NodeAgent::Candidates(const std::string& model,
     if (!inst) continue;
     if (*slo_ms <= 0) *slo_ms = inst->slo_ms;
     if (is_llm && inst->task == "llm") *is_llm = true;
-    router::RouteCandidate c;
-    c.node_id = record.id;
     // (The instance may be a variant of the service the request names: its load is its own.)
-    const cluster::InstanceLoad* load =
-        d == digests.end() ? nullptr : d->second.digest.Find(inst->model);
+    router::PeerView view;
+    view.load = d == digests.end() ? nullptr : d->second.digest.Find(inst->model);
     // No digest yet, one older than the down timeout, or unreachable since: not a candidate.
-    c.ready = load && load->ready && now - d->second.received < config_.down_after &&
-              !(unreachable && !d->second.digest.NewerThan(unreachable_at));
-    // An LLM engine: its measured step costs, or before it has measured any, this node's own
-    // scaled by the two devices' speeds.
-    double prefill_ms = load ? load->prefill_ms_per_token : 0, decode_ms = 0;
-    if (load && prefill_ms > 0) {
-      decode_ms = load->decode_step_ms;
-    } else if (load && local_llm_cost.prefill_ms_per_token > 0 && inst->task == "llm" &&
-               record.FastestGflops() > 0) {
-      const double slower = local_gflops_ / record.FastestGflops();
-      prefill_ms = local_llm_cost.prefill_ms_per_token * slower;
-      decode_ms = local_llm_cost.decode_step_ms * slower;
+    view.fresh = d != digests.end() && now - d->second.received < config_.down_after;
+    view.unreachable =
+        unreachable && d != digests.end() && !d->second.digest.NewerThan(unreachable_at);
+    view.llm = inst->task == "llm";
+    view.network_ms = network_ms;
+    view.mine = mine;
+    view.recent_prompt_tokens = recent_prompt_tokens;
+    const double gflops = record.FastestGflops();
+    if (view.load && view.load->service_ms <= 0 && view.load->prefill_ms_per_token <= 0)
+      view.unmeasured_service_ms = UnmeasuredServiceMs(model, gflops);
+    if (gflops > 0) {
+      view.own_prefill_ms_per_token = local_llm_cost.prefill_ms_per_token;
+      view.own_decode_step_ms = local_llm_cost.decode_step_ms;
+      view.slower = local_gflops_ / gflops;
     }
-    if (prefill_ms > 0) {
-      c.network_ms = network_ms;
-      SetLlmPrediction(prefill_ms, decode_ms,
-                       static_cast<int64_t>(load->queued_prompt_tokens) + recent_prompt_tokens,
-                       static_cast<int>(load->in_flight), prompt_tokens, &c);
-      c.outstanding = static_cast<int>(load->queue_length + load->in_flight) + mine;
-    } else if (load) {
-      c.network_ms = network_ms;
-      // Each request this node has sent there since its digest costs a row of a recent batch
-      // (batch time / mean rows; see ModelScheduler::CurrentLoad).
-      const double rows = std::max(1.0, load->batch_occupancy * load->max_batch);
-      c.expected_wait_ms = load->expected_wait_ms + mine * load->service_ms / rows;
-      c.service_ms = load->service_ms > 0 ? load->service_ms
-                                          : UnmeasuredServiceMs(model, record.FastestGflops());
-      c.outstanding = static_cast<int>(load->queue_length + load->in_flight) + mine;
-    }
-    candidates->push_back(c);
+    candidates->push_back(router::PeerCandidate(record.id, view, prompt_tokens));
     remote->push_back(p);
   }
 }

@@ -1,5 +1,7 @@
 #include "router/route_policy.h"
 
+#include "core/decision_counters.h"
+
 #include <algorithm>
 #include <cstdio>
 #include <map>
@@ -129,6 +131,7 @@ const char* RouteModeName(RouteMode mode) {
 RoutePlan PlanRouteWithMode(const std::vector<RouteCandidate>& candidates, double slo_ms,
                             Admission admission, RouteMode mode, uint64_t turn,
                             double local_slo_share) {
+  CountDecision(Decisions().plan_route);
   if (mode == RouteMode::kSloAware)
     return PlanRoute(candidates, slo_ms, admission, local_slo_share, turn);
   RoutePlan plan;

@@ -1,5 +1,7 @@
 #include "scheduler/placement.h"
 
+#include "core/decision_counters.h"
+
 #include <algorithm>
 #include <cstdio>
 #include <queue>
@@ -126,6 +128,7 @@ double PredictedGoodput(const std::vector<NodeState>& nodes,
 PlacementResult Place(const std::vector<NodeState>& nodes,
                       const std::vector<ServiceState>& services, const Placement& current,
                       const PlacementConfig& config) {
+  CountDecision(Decisions().place);
   const Model m(nodes, services, config);
   State st(m);
   // Units each (service, node) holds now: the first that many units of the pair earn `keep`.

@@ -1,0 +1,10 @@
+#include "core/decision_counters.h"
+
+namespace epara {
+
+DecisionCounters& Decisions() {
+  static DecisionCounters counters;
+  return counters;
+}
+
+}  // namespace epara

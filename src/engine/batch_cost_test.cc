@@ -1,0 +1,26 @@
+#include "engine/batch_cost.h"
+
+#include <gtest/gtest.h>
+
+namespace epara::engine {
+namespace {
+
+TEST(BatchCostTest, FollowsRecentBatchesAndPredictsTheWait) {
+  BatchCost c;
+  EXPECT_DOUBLE_EQ(c.per_row_ms(), 0);
+  c.Observe(0.100, 2);  // first batch seeds the averages
+  EXPECT_DOUBLE_EQ(c.batch_ms(), 100);
+  EXPECT_DOUBLE_EQ(c.per_row_ms(), 50);
+  c.Observe(0.200, 2);
+  EXPECT_DOUBLE_EQ(c.batch_ms(), 100 + BatchCost::kWeight * 100);
+  const QueueLoad l = c.Load(/*queued=*/4, /*in_flight=*/2, /*max_batch=*/8, /*instances=*/2);
+  EXPECT_EQ(l.queued, 4u);
+  EXPECT_DOUBLE_EQ(l.service_ms, 120);
+  // Half of the running batch, then 4 queued rows at 60 ms each over 2 instances.
+  EXPECT_DOUBLE_EQ(l.expected_wait_ms, 60 + 4 * 60 / 2.0);
+  EXPECT_DOUBLE_EQ(l.batch_occupancy, 2 / 8.0);
+  EXPECT_DOUBLE_EQ(c.Load(0, 0, 8, 1).expected_wait_ms, 0);
+}
+
+}  // namespace
+}  // namespace epara::engine

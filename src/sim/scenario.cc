@@ -1,0 +1,178 @@
+#include "sim/scenario.h"
+
+#include <algorithm>
+#include <cmath>
+#include <set>
+
+#include "llm/llama_config.h"
+
+namespace epara::sim {
+
+Status BuildSimSpec(const node::ClusterConfig& config, const std::vector<ModelDescriptor>& models,
+                    const std::vector<node::ModelFootprint>& footprints,
+                    const std::vector<allocator::Profile>& profiles, const SimOptions& options,
+                    const std::set<std::string>& needed, SimSpec* out) {
+  *out = SimSpec{};
+  out->options = options;
+  out->profiles = profiles;
+  if (config.nodes.empty()) return InvalidArgument("the cluster has no nodes");
+  double reference_gflops = 0;
+  for (const allocator::Profile& p : profiles)
+    reference_gflops = std::max(reference_gflops, p.speed_gflops);
+  if (reference_gflops <= 0) reference_gflops = 1;
+  std::set<std::string> used;
+  for (const node::NodeConfig& n : config.nodes) {
+    SimNodeSpec s;
+    s.id = n.id;
+    s.device_class = n.device_class;
+    const node::DeviceConfig d = n.devices.empty() ? node::DeviceConfig{} : n.devices[0];
+    s.speed = d.cpu_quota;
+    s.gflops = reference_gflops * d.cpu_quota;
+    s.memory_bytes = d.memory_mb << 20;
+    s.serve = n.serve_models;
+    if (s.serve.empty())
+      for (const ModelDescriptor& m : models) s.serve.push_back(m.name);
+    s.serve.erase(std::remove_if(s.serve.begin(), s.serve.end(),
+                                 [&](const std::string& m) {
+                                   return n.pipeline.count(m) > 0 || !needed.count(m);
+                                 }),
+                  s.serve.end());
+    used.insert(s.serve.begin(), s.serve.end());
+    s.batching = n.batching;
+    s.routing = n.routing;
+    s.admission = n.admission;
+    out->nodes.push_back(std::move(s));
+  }
+  const node::NodeConfig& first = config.nodes.front();
+  out->options.sync_interval_ms = static_cast<double>(first.sync_interval.count());
+  out->options.down_after_ms = static_cast<double>(first.down_after.count());
+  out->options.controller_period_s = config.controller_period_s;
+  out->options.burst_headroom = config.controller_burst_headroom;
+  for (const ModelDescriptor& d : models) {
+    if (!used.count(d.name)) continue;
+    SimModel m;
+    m.name = d.name;
+    m.llm = d.task == TaskType::kLlm;
+    m.slo_ms = m.llm ? d.slo.ttft_ms : d.slo.latency_ms;
+    m.batching = d.batching;
+    for (const node::ModelFootprint& f : footprints)
+      if (f.name == d.name) m.memory_bytes = f.bytes;
+    const allocator::Profile* p = nullptr;
+    for (const allocator::Profile& x : profiles)
+      if (x.model == d.name) p = &x;
+    if (!p)
+      return NotFound("no profile for model '" + d.name + "': run `epara profile --model " +
+                      d.name + "` and pass --profiles");
+    EPARA_RETURN_IF_ERROR(CostFromProfile(*p, 1, &m.cost));
+    m.profile_solo_ms = p->ForCategorizer().solo_ms;
+    m.profile_gflops = p->speed_gflops;
+    if (m.llm) {
+      llm::LlamaConfig c;
+      EPARA_RETURN_IF_ERROR(llm::LoadLlamaConfig(d.directory + "/config.json", &c));
+      m.limits.kv_bytes_per_token =
+          int64_t{2} * c.num_hidden_layers * c.num_key_value_heads * c.head_dim * 4;
+      m.limits.kv_budget_bytes = int64_t{d.llm.kv_cache_mb} << 20;
+      m.limits.token_budget = d.llm.token_budget;
+      m.limits.max_running = d.llm.max_running;
+      m.max_waiting = d.llm.max_waiting;
+    }
+    out->models.push_back(std::move(m));
+  }
+  return Status::Ok();
+}
+
+Status ScaleCluster(const node::ClusterConfig& base, const ScaleOptions& scale,
+                    const std::vector<std::string>& services, node::ClusterConfig* config,
+                    std::vector<ModelDescriptor>* models,
+                    std::vector<node::ModelFootprint>* footprints,
+                    std::vector<allocator::Profile>* profiles) {
+  if (base.nodes.empty()) return InvalidArgument("the base cluster has no nodes");
+  double total = 0;
+  for (const auto& [cls, share] : scale.mix) total += std::max(0.0, share);
+  if (total <= 0) return InvalidArgument("--mix: no device class has a positive share");
+  *config = base;
+  config->nodes.clear();
+  config->pipelines.clear();
+  // Replicated services.
+  std::vector<std::string> names;
+  if (scale.copies > 1) {
+    std::vector<ModelDescriptor> m2;
+    std::vector<node::ModelFootprint> f2;
+    std::vector<allocator::Profile> p2;
+    for (const std::string& s : services)
+      for (int k = 0; k < scale.copies; ++k) {
+        const std::string name = s + "-" + std::to_string(k);
+        names.push_back(name);
+        for (const ModelDescriptor& d : *models)
+          if (d.name == s) {
+            m2.push_back(d);
+            m2.back().name = name;
+          }
+        for (const node::ModelFootprint& f : *footprints)
+          if (f.name == s) {
+            f2.push_back(f);
+            f2.back().name = name;
+          }
+        for (const allocator::Profile& p : *profiles)
+          if (p.model == s) {
+            p2.push_back(p);
+            p2.back().model = name;
+          }
+      }
+    *models = std::move(m2);
+    *footprints = std::move(f2);
+    *profiles = std::move(p2);
+  } else {
+    names = services;
+  }
+  // Nodes by class: largest remainder so the counts add up to `nodes`.
+  std::vector<std::pair<std::string, int>> counts;
+  int assigned = 0;
+  for (const auto& [cls, share] : scale.mix) {
+    const int c = static_cast<int>(std::floor(scale.nodes * std::max(0.0, share) / total));
+    counts.emplace_back(cls, c);
+    assigned += c;
+  }
+  for (size_t i = 0; assigned < scale.nodes; i = (i + 1) % counts.size(), ++assigned)
+    counts[i].second++;
+  std::vector<node::DeviceClassProfile> classes;
+  for (const auto& [cls, count] : counts) {
+    node::DeviceClassProfile p;
+    if (Status s = node::FindDeviceClass(cls, &p); !s.ok())
+      return InvalidArgument("--mix: " + s.message());
+    classes.push_back(p);
+  }
+  // Interleave the classes (each position takes the class furthest behind its share), then deal
+  // the services in turn over each zone's nodes.
+  const size_t zones =
+      scale.zone_size > 0 ? (scale.nodes + scale.zone_size - 1) / scale.zone_size : 1;
+  const int per = std::min<int>(scale.serve_per_node, static_cast<int>(names.size()));
+  std::vector<int> made(counts.size(), 0);
+  for (int k = 0; k < scale.nodes; ++k) {
+    size_t c = 0;
+    double behind = -1e300;
+    for (size_t x = 0; x < counts.size(); ++x) {
+      if (made[x] >= counts[x].second) continue;
+      const double d = double(counts[x].second) * (k + 1) / scale.nodes - made[x];
+      if (d > behind) {
+        behind = d;
+        c = x;
+      }
+    }
+    const node::DeviceClassProfile& p = classes[c];
+    node::NodeConfig n = base.nodes.front();
+    n.id = counts[c].first + "-" + std::to_string(++made[c]);
+    n.device_class = counts[c].first;
+    n.pipeline.clear();
+    n.devices.assign(
+        1, node::DeviceConfig{"cpu", "cpu", std::max(1, p.cpu_threads), p.memory_mb, p.cpu_quota});
+    n.serve_models.clear();
+    const size_t position = static_cast<size_t>(k) / zones;  // within its zone
+    for (int t = 0; t < per; ++t)
+      n.serve_models.push_back(names[(position * per + t) % names.size()]);
+    config->nodes.push_back(std::move(n));
+  }
+  return Status::Ok();
+}
+
+}  // namespace epara::sim

@@ -1,0 +1,159 @@
+// The simulator's cluster state and mechanics (internal to sim/; the entry point is
+// sim/simulation.h). simulation.cc: arrivals, routing, digests, the controller and faults;
+// sim_serving.cc: what happens on a serving node (vision queues and batches, LLM steps).
+#pragma once
+
+#include <deque>
+#include <functional>
+#include <limits>
+#include <map>
+#include <memory>
+#include <string>
+#include <unordered_map>
+#include <vector>
+
+#include "sim/simulation.h"
+
+namespace epara::sim::internal {
+
+struct Req {
+  size_t index = 0;
+  int model = 0;  // index into spec.models
+  int ingress = 0;
+  double sent = 0;
+  double enqueued = 0;  // into its instance's queue
+  int image = 0, prompt = 0, output = 0;
+  int node = -1;  // serving node
+  bool remote = false;
+  bool ended = false;
+  // LLM
+  bool prefilled = false;
+  int generated = 0;
+  double first_token = -1;
+};
+
+struct Instance {
+  int model = 0;
+  bool llm = false;
+  BatchingConfig batching;
+  bool ready = false;     // loaded and warm
+  bool draining = false;  // unloading: runs what it holds, takes nothing new
+  // Vision / tensor.
+  std::deque<Req*> queue;
+  std::vector<Req*> running;
+  engine::BatchCost cost;
+  double wake_at = std::numeric_limits<double>::infinity();
+  // LLM engine.
+  std::deque<Req*> waiting;
+  std::vector<Req*> seqs;
+  int64_t reserved = 0, waiting_tokens = 0, stepping_tokens = 0;
+  bool stepping = false;
+  llm::StepCost step_cost;
+  bool idle() const { return queue.empty() && running.empty() && waiting.empty() && seqs.empty(); }
+};
+
+struct PeerState {          // what one node keeps about one peer
+  std::map<int, int> mine;  // model -> requests outstanding there
+  std::map<int, std::deque<std::pair<double, int64_t>>> llm_forwards;  // model -> (at, tokens)
+  bool unreachable = false;
+  uint64_t unreachable_seq = 0;
+  double network_ms = -1;  // -1: not looked up yet
+};
+
+struct DigestRec {
+  double sent = 0;
+  double loss = 0;  // the loss rate in force when it was sent
+  cluster::LoadDigest digest;
+};
+
+struct Node {
+  SimNodeSpec spec;
+  int index = 0;
+  bool up = true;
+  bool listed = true;  // its record is in the store (until down_after past a crash)
+  uint64_t incarnation = 0;
+  std::map<int, Instance> instances;  // by model
+  std::map<int, uint64_t> ingress;    // requests entered here, by model
+  std::map<int, uint64_t> turns;
+  std::deque<DigestRec> history;  // newest last
+  uint64_t sequence = 0;
+  std::unordered_map<int, PeerState> peers;
+  std::vector<double> busy_ms;  // per second of the run
+};
+
+class Cluster {
+ public:
+  Cluster(const SimSpec& spec, std::vector<Req>* requests, std::vector<SimOutcome>* outcomes,
+          SimStats* stats);
+  Status Start(double duration_s);
+  void Run() { q_.RunAll(); }
+
+  // simulation.cc
+  void Arrive(size_t k);
+  void Route(Req* r);
+  void Respond(Req* r, bool ok, int status);
+  void Tick(int node, uint64_t incarnation);
+  const DigestRec* ViewOf(int from, int of) const;
+  void ControllerPeriod();
+  void Crash(int node);
+  void Recover(int node);
+  void Advertise(int node, int model, bool on);
+  double NetworkMs(int from, int to);
+  double WorkMs(int image) const;
+  // Every request ended, or the run is past its limit (the offered load's end plus the time any
+  // request may take): the periodic events stop then.
+  bool done() const {
+    return (ended_ == requests_->size() && arrivals_done_) || q_.now() > end_ms_;
+  }
+
+  // sim_serving.cc
+  void Deliver(Req* r, int node);  // the request reaches its serving node (after any hop)
+  void Enqueue(Req* r, Node& n, Instance& inst);
+  void Dispatch(Node& n, Instance& inst);
+  void LlmEnqueue(Req* r, Node& n, Instance& inst);
+  void LlmKick(Node& n, Instance& inst);
+  void AddBusy(Node& n, double from, double to);
+  void LoadInstance(int node, int model, double ready_in_ms);
+  void FinishDrain(Node& n, int model);
+  cluster::InstanceLoad LoadOf(const Node& n, const Instance& inst) const;
+  // A compute phase of `work_ms` at full speed on a dedicated core; `done(wall_ms)` runs when it
+  // finished (processor sharing on a shared host, SimOptions::host_cores).
+  // A batch or step on node `n`: RunCpu, then the throttled device's idle time; done(wall_ms).
+  void RunPhase(Node& n, double work_ms, std::function<void(double wall_ms)> done);
+  void RunCpu(double work_ms, std::function<void(double wall_ms)> done);
+  void AdvanceCpu();
+  void ScheduleCpu();
+
+  const SimSpec& spec_;
+  EventQueue q_;
+  std::vector<Node> nodes_;
+  std::vector<std::vector<int>> hosts_;  // by model: nodes advertising it, ascending
+  std::map<std::string, int> model_index_;
+  std::vector<Req>* requests_;
+  std::vector<SimOutcome>* outcomes_;
+  SimStats* stats_;
+  size_t ended_ = 0;
+  size_t listed_ = 0;  // nodes whose record is in the store
+  size_t zones_ = 1;   // SimOptions::zone_size
+  std::vector<size_t> listed_in_zone_;
+  size_t ZoneOf(int node) const { return static_cast<size_t>(node) % zones_; }
+  double end_ms_ = 0;
+  bool arrivals_done_ = false;
+  double loss_ = 0;
+  bool controller_up_ = true;
+  // The controller's memory between periods.
+  controller::DemandTable demand_;
+  std::map<int, std::map<std::string, uint64_t>> last_counts_;
+  std::map<int, double> last_read_;
+  std::shared_ptr<std::function<void()>> controller_loop_;
+  // Processor sharing (host_cores > 0): running phases by id, the last time progress was taken.
+  struct CpuJob {
+    double remaining = 0, started = 0;
+    std::function<void(double)> done;
+  };
+  std::map<uint64_t, CpuJob> cpu_jobs_;
+  uint64_t cpu_next_id_ = 0, cpu_generation_ = 0;
+  double cpu_updated_ = 0;
+};
+
+}  // namespace epara::sim::internal

@@ -1,0 +1,138 @@
+// Simulation: ParaSim for epara (issue 23). A discrete-event model of an epara cluster that makes
+// every decision with the real code and models only time:
+//   - routing: each request at its ingress node gets candidates from router/route_candidates.h
+//     (this node's exact load, the peers' last digests as this node has them) ordered by
+//     router::PlanRouteWithMode; a failed forward marks the peer unreachable until a newer digest;
+//   - batching: engine::DecideBatch / engine::DecideSloBatch over the instance's queue, with
+//     engine::BatchCost as the load the digests report;
+//   - LLM engines: llm::PlanStep per step (continuous batching, KV-cache admission), llm::StepCost
+//     learned from the simulated steps;
+//   - the state-aware scheduler: controller::ObserveIngress + controller::PlanPeriod every period
+//     (and at once when a node's record expires), the deployment steps applied in virtual time.
+// Time comes from profiles (sim/cost_model.h) scaled by each node's speed; a forward costs the
+// pair's network time; request work outside the model (image decode/encode) a fixed time per
+// image size. Digests are sent every sync interval and delivered after the network delay; a
+// receiver sees the newest one delivered to it (lost ones never arrive), so routing sees stale
+// state exactly as nodes do. Faults: node crash and recovery, digest loss, controller outage.
+//
+// Deterministic: same spec, workload and seed -> the same outcomes, bit for bit.
+#pragma once
+
+#include <cstdint>
+#include <deque>
+#include <map>
+#include <memory>
+#include <set>
+#include <string>
+#include <vector>
+
+#include "allocator/profile.h"
+#include "cluster/load_digest.h"
+#include "controller/period_plan.h"
+#include "engine/batch_cost.h"
+#include "llm/step_cost.h"
+#include "llm/step_planner.h"
+#include "loadgen/workload_spec.h"
+#include "repo/model_descriptor.h"
+#include "router/route_policy.h"
+#include "sim/cost_model.h"
+#include "sim/event_queue.h"
+
+namespace epara::sim {
+
+struct SimModel {
+  std::string name;
+  bool llm = false;
+  double slo_ms = 0;        // what routing and SLO-aware batching use (the descriptor's; LLM: TTFT)
+  BatchingConfig batching;  // the descriptor's (a node's override wins)
+  int64_t memory_bytes = 0;                        // one instance
+  llm::PlannerLimits limits;                       // LLM engines
+  int max_waiting = 256;                           // LLM: queued beyond this are rejected (503)
+  ServiceCost cost;                                // on the profiling device
+  double profile_solo_ms = 0, profile_gflops = 0;  // router::UnmeasuredServiceMs's prior
+};
+
+struct SimNodeSpec {
+  std::string id, device_class;
+  double speed = 1;   // compute relative to the profiling device (its CPU share)
+  double gflops = 1;  // what its record advertises (the controller's and the prior's speed)
+  int64_t memory_bytes = 0;
+  std::vector<std::string> serve;                  // instances at start
+  std::map<std::string, BatchingConfig> batching;  // per model, replaces the descriptor's
+  router::RouteMode routing = router::RouteMode::kSloAware;
+  router::Admission admission = router::Admission::kBestEffort;
+};
+
+struct SimFault {
+  enum class Kind { kCrash, kRecover, kControllerDown, kControllerUp, kDigestLoss };
+  Kind kind = Kind::kCrash;
+  double at_s = 0;
+  std::string node;  // crash / recover
+  double loss = 0;   // kDigestLoss: the share of digests lost from then on
+};
+
+struct SimOptions {
+  uint64_t seed = 1;
+  double sync_interval_ms = 200;
+  double down_after_ms = 3000;
+  double network_ms = 0.3;  // one forward's overhead (measured hop cost); digests take the same
+  std::map<std::string, std::map<std::string, double>> network;  // per pair, overrides (from->to)
+  double controller_period_s = 0;                                // 0: no controller
+  double burst_headroom = 1.0;
+  scheduler::PlacementConfig placement;
+  double load_ms = 1000;         // an instance's load + warm-up before it is advertised
+  double request_timeout_s = 5;  // the client gives up (a failed request)
+  // Request work outside the model on the serving node (decode, resize, encode), by image side;
+  // sides between two entries interpolate, others scale with pixels from the nearest.
+  std::map<int, double> request_work_ms;
+  double digest_loss = 0;
+  std::vector<SimFault> faults;
+  // 0: every node has its own hardware. N > 0: all nodes share one host of N cores, as `epara up`'s
+  // testbed does: every compute phase (a batch, an LLM step, a request's work) progresses at
+  // min(1, N / phases computing now) (processor sharing), and a node of speed q < 1 then idles
+  // for (its compute phase's wall time) x (1/q - 1), as backend/throttled_instance.h does, so a
+  // throttled node slowed by contention is slowed 1/q times as much.
+  double host_cores = 0;
+  // Load-digest sync. 0: all-to-all (what the real nodes do: every node sends every peer its
+  // digest every Δ). Z > 0: zones of Z nodes (node i is in zone i mod ceil(N / Z)); digests go to
+  // the node's zone only, so routing sees the peers of its own zone (a peer without a digest is
+  // no candidate) and a node sends Z - 1 digests per Δ instead of N - 1.
+  int zone_size = 0;
+};
+
+struct SimSpec {
+  std::vector<SimModel> models;
+  std::vector<allocator::Profile> profiles;  // what the controller is given (may be empty)
+  std::vector<SimNodeSpec> nodes;
+  SimOptions options;
+};
+
+// One request's outcome (as the load generator records it).
+struct SimOutcome {
+  bool ok = false;
+  int status = 0;  // HTTP status; 0: no response (connection refused or timed out)
+  double e2e_ms = 0, ttft_ms = 0, tpot_ms = 0;
+  std::string node;  // the node that served it (else the ingress)
+};
+
+struct SimStats {
+  uint64_t events = 0;
+  uint64_t digests_sent = 0;  // digest messages (one per receiver)
+  uint64_t digest_bytes = 0;  // their bytes on the wire (sim/digest_size.h)
+  uint64_t forwards = 0;      // requests forwarded to a peer
+  uint64_t controller_periods = 0;
+  uint64_t deploy_steps = 0;
+  double staleness_ms_sum = 0;  // age of the digests routing used
+  uint64_t staleness_samples = 0;
+  std::map<std::string, std::vector<double>> node_busy;  // per node, per second: busy share
+  std::vector<std::string> log;  // controller decisions and faults, one line each
+};
+
+// Runs `schedule` (sorted by time; services index `workload_models`, names of spec models) on a
+// cluster built from `spec`, for `duration_s` of offered load then until every request ended.
+// InvalidArgument when a workload model is not in the spec or the spec is inconsistent.
+Status Simulate(const SimSpec& spec, const std::vector<std::string>& workload_models,
+                const std::vector<loadgen::ScheduledRequest>& schedule, double duration_s,
+                std::vector<SimOutcome>* outcomes, SimStats* stats);
+
+}  // namespace epara::sim

@@ -1,0 +1,279 @@
+// ParaSim (issue 23): determinism, policy identity, known answers (M/D/1, a batch-latency curve),
+// a crash that removes a node's capacity, and the sync-cost accounting.
+#include "sim/simulation.h"
+
+#include <gtest/gtest.h>
+
+#include <cmath>
+#include <random>
+
+#include "core/decision_counters.h"
+#include "sim/digest_size.h"
+
+namespace epara::sim {
+namespace {
+
+SimModel VisionModel(const std::string& name, std::vector<std::pair<double, double>> batch_ms,
+                     int max_batch, double delay_ms, double slo_ms = 0) {
+  SimModel m;
+  m.name = name;
+  m.slo_ms = slo_ms;
+  m.batching.max_batch_size = max_batch;
+  m.batching.max_queue_delay_us = static_cast<int64_t>(delay_ms * 1000);
+  m.batching.max_queue_size = 1 << 20;
+  m.cost.batch_ms = std::move(batch_ms);
+  return m;
+}
+
+SimModel LlmModel(const std::string& name) {
+  SimModel m;
+  m.name = name;
+  m.llm = true;
+  m.slo_ms = 1000;
+  m.limits.kv_budget_bytes = 64ll << 20;
+  m.limits.kv_bytes_per_token = 16 << 10;
+  m.limits.token_budget = 512;
+  m.limits.max_running = 16;
+  m.cost.prefill_ms = {{32, 10}, {128, 40}, {512, 200}};
+  m.cost.decode_ms = {{1, 3}, {4, 5}, {16, 8}};
+  return m;
+}
+
+SimNodeSpec Node(const std::string& id, double speed, std::vector<std::string> serve,
+                 router::RouteMode routing = router::RouteMode::kSloAware) {
+  SimNodeSpec n;
+  n.id = id;
+  n.speed = speed;
+  n.gflops = 10 * speed;
+  n.serve = std::move(serve);
+  n.routing = routing;
+  return n;
+}
+
+SimOptions Quiet() {  // no request work, no network: only the modelled compute
+  SimOptions o;
+  o.network_ms = 0;
+  o.request_timeout_s = 0;
+  return o;
+}
+
+// Poisson arrivals at `rate` per second for `seconds`, entering at `ingress` (seeded).
+std::vector<loadgen::ScheduledRequest> Poisson(double rate, double seconds,
+                                               std::vector<std::string> ingress, int services,
+                                               uint64_t seed) {
+  std::mt19937_64 rng(seed);
+  std::exponential_distribution<double> gap(rate);
+  std::vector<loadgen::ScheduledRequest> out;
+  for (double t = gap(rng); t < seconds; t += gap(rng)) {
+    loadgen::ScheduledRequest r;
+    r.at_s = t;
+    r.service = static_cast<int>(out.size() % services);
+    r.ingress = ingress[out.size() % ingress.size()];
+    r.image_size = 256;
+    r.prompt_tokens = 64 + static_cast<int>(out.size() % 5) * 40;
+    r.output_tokens = 8 + static_cast<int>(out.size() % 3) * 8;
+    out.push_back(r);
+  }
+  return out;
+}
+
+SimSpec MixedSpec() {
+  SimSpec spec;
+  spec.models = {VisionModel("seg", {{1, 40}, {2, 70}, {4, 120}}, 4, 2, 500), LlmModel("llm")};
+  spec.nodes = {Node("edge", 1.0, {"seg", "llm"}), Node("board", 0.5, {"seg", "llm"}),
+                Node("micro", 0.25, {"seg"})};
+  for (auto& n : spec.nodes) n.admission = router::Admission::kRejectEarly;
+  spec.options.request_work_ms = {{256, 5}};
+  spec.options.controller_period_s = 2;
+  spec.options.digest_loss = 0.1;
+  return spec;
+}
+
+TEST(SimulationTest, SameSeedGivesTheSameOutcomesBitForBit) {
+  const SimSpec spec = MixedSpec();
+  const auto schedule = Poisson(12, 20, {"edge", "board", "micro"}, 2, 5);
+  std::vector<SimOutcome> a, b;
+  SimStats sa, sb;
+  ASSERT_TRUE(Simulate(spec, {"seg", "llm"}, schedule, 20, &a, &sa).ok());
+  ASSERT_TRUE(Simulate(spec, {"seg", "llm"}, schedule, 20, &b, &sb).ok());
+  ASSERT_EQ(a.size(), schedule.size());
+  ASSERT_EQ(a.size(), b.size());
+  int served = 0;
+  for (size_t i = 0; i < a.size(); ++i) {
+    EXPECT_EQ(a[i].ok, b[i].ok) << i;
+    EXPECT_EQ(a[i].status, b[i].status) << i;
+    EXPECT_EQ(a[i].e2e_ms, b[i].e2e_ms) << i;  // exact: bit for bit
+    EXPECT_EQ(a[i].ttft_ms, b[i].ttft_ms) << i;
+    EXPECT_EQ(a[i].tpot_ms, b[i].tpot_ms) << i;
+    EXPECT_EQ(a[i].node, b[i].node) << i;
+    served += a[i].ok;
+  }
+  EXPECT_GT(served, static_cast<int>(a.size()) / 2);
+  EXPECT_EQ(sa.events, sb.events);
+  EXPECT_EQ(sa.digest_bytes, sb.digest_bytes);
+  EXPECT_EQ(sa.log, sb.log);
+  // Another seed loses other digests: the run differs somewhere.
+  SimSpec other = spec;
+  other.options.seed = 99;
+  std::vector<SimOutcome> c;
+  SimStats sc;
+  ASSERT_TRUE(Simulate(other, {"seg", "llm"}, schedule, 20, &c, &sc).ok());
+  bool differs = false;
+  for (size_t i = 0; i < a.size(); ++i) differs |= a[i].e2e_ms != c[i].e2e_ms;
+  EXPECT_TRUE(differs);
+}
+
+TEST(SimulationTest, DecidesWithTheRealPolicyFunctions) {
+  // A copy of a policy inside the simulator would decide without moving these counts.
+  const SimSpec spec = MixedSpec();
+  const auto schedule = Poisson(10, 10, {"edge", "board", "micro"}, 2, 6);
+  DecisionCounters& d = Decisions();
+  const uint64_t route = d.plan_route, slo_batch = d.decide_slo_batch, step = d.plan_step,
+                 period = d.plan_period, place = d.place;
+  std::vector<SimOutcome> out;
+  SimStats stats;
+  ASSERT_TRUE(Simulate(spec, {"seg", "llm"}, schedule, 10, &out, &stats).ok());
+  // Every request entering at a live node is routed once by router::PlanRouteWithMode.
+  EXPECT_EQ(d.plan_route - route, schedule.size());
+  EXPECT_GT(d.plan_step - step, 0u);  // llm::PlanStep
+  EXPECT_GT(d.plan_period - period, 0u);
+  EXPECT_EQ(d.plan_period - period, stats.controller_periods);  // controller::PlanPeriod
+  EXPECT_EQ(d.place - place, stats.controller_periods);         // scheduler::Place
+  // SLO-aware batching is what the spec's batching asks for only when slo_aware is set.
+  EXPECT_EQ(d.decide_slo_batch, slo_batch);
+  SimSpec slo = spec;
+  slo.models[0].batching.slo_aware = true;
+  const uint64_t before = d.decide_slo_batch;
+  ASSERT_TRUE(Simulate(slo, {"seg", "llm"}, schedule, 10, &out, &stats).ok());
+  EXPECT_GT(d.decide_slo_batch - before, 0u);  // engine::DecideSloBatch
+}
+
+TEST(SimulationTest, MD1QueueMatchesPollaczekKhinchine) {
+  // One server, deterministic service D = 100 ms, Poisson arrivals at 5/s: rho = 0.5 and the mean
+  // wait is rho D / (2 (1 - rho)) = 50 ms, so the mean latency is 150 ms.
+  SimSpec spec;
+  spec.models = {VisionModel("m", {{1, 100}}, 0, 0)};
+  spec.nodes = {Node("a", 1.0, {"m"})};
+  spec.options = Quiet();
+  const auto schedule = Poisson(5, 4000, {"a"}, 1, 11);
+  std::vector<SimOutcome> out;
+  SimStats stats;
+  ASSERT_TRUE(Simulate(spec, {"m"}, schedule, 4000, &out, &stats).ok());
+  double sum = 0;
+  for (const SimOutcome& o : out) {
+    ASSERT_TRUE(o.ok);
+    ASSERT_GE(o.e2e_ms, 100 - 1e-9);
+    sum += o.e2e_ms;
+  }
+  EXPECT_NEAR(sum / out.size(), 150, 150 * 0.04);
+}
+
+TEST(SimulationTest, BatchesFollowTheBatchLatencyCurve) {
+  // Batch latency 1: 10 ms, 2: 15 ms, 4: 20 ms; max batch 4, queue delay 5 ms. Four requests at
+  // t = 0 fill one batch (done at 20 ms); a fifth at 1 ms waits for it, then runs alone (10 ms).
+  SimSpec spec;
+  spec.models = {VisionModel("m", {{1, 10}, {2, 15}, {4, 20}}, 4, 5)};
+  spec.nodes = {Node("a", 1.0, {"m"})};
+  spec.options = Quiet();
+  std::vector<loadgen::ScheduledRequest> s(5);
+  for (int i = 0; i < 5; ++i) s[i].ingress = "a";
+  s[4].at_s = 0.001;
+  std::vector<SimOutcome> out;
+  SimStats stats;
+  ASSERT_TRUE(Simulate(spec, {"m"}, s, 1, &out, &stats).ok());
+  for (int i = 0; i < 4; ++i) EXPECT_NEAR(out[i].e2e_ms, 20, 1e-9) << i;
+  EXPECT_NEAR(out[4].e2e_ms, 20 - 1 + 10, 1e-9);
+  // At half speed everything takes twice as long.
+  spec.nodes[0].speed = 0.5;
+  ASSERT_TRUE(Simulate(spec, {"m"}, s, 1, &out, &stats).ok());
+  for (int i = 0; i < 4; ++i) EXPECT_NEAR(out[i].e2e_ms, 40, 1e-9) << i;
+  EXPECT_NEAR(out[4].e2e_ms, 40 - 1 + 20, 1e-9);
+}
+
+TEST(SimulationTest, ACrashRemovesTheNodesCapacityAtItsTime) {
+  // Two equal nodes behind round-robin routing at node a; b crashes at 10 s.
+  SimSpec spec;
+  spec.models = {VisionModel("m", {{1, 20}}, 0, 0)};
+  spec.nodes = {Node("a", 1.0, {"m"}, router::RouteMode::kRoundRobin),
+                Node("b", 1.0, {"m"}, router::RouteMode::kRoundRobin)};
+  spec.options = Quiet();
+  spec.options.network_ms = 0.5;
+  SimFault crash;
+  crash.kind = SimFault::Kind::kCrash;
+  crash.node = "b";
+  crash.at_s = 10;
+  spec.options.faults = {crash};
+  const auto schedule = Poisson(20, 20, {"a"}, 1, 3);
+  std::vector<SimOutcome> out;
+  SimStats stats;
+  ASSERT_TRUE(Simulate(spec, {"m"}, schedule, 20, &out, &stats).ok());
+  int on_b_before = 0, on_b_after = 0, ok_after = 0, after = 0;
+  for (size_t i = 0; i < out.size(); ++i) {
+    const bool later = schedule[i].at_s >= 10;
+    if (out[i].ok && out[i].node == "b") (later ? on_b_after : on_b_before)++;
+    if (later) {
+      ++after;
+      ok_after += out[i].ok;
+    }
+  }
+  EXPECT_GT(on_b_before, 50);  // b served its share before
+  EXPECT_EQ(on_b_after, 0);    // and nothing after its crash
+  // Forwards to b fail to start and fall through to a: nothing after the crash is lost.
+  EXPECT_EQ(ok_after, after);
+  ASSERT_FALSE(stats.log.empty());
+  EXPECT_NE(stats.log.front().find("crash"), std::string::npos);
+
+  // The crash of the ingress node itself: its clients get no answer from then on.
+  spec.options.faults[0].node = "a";
+  ASSERT_TRUE(Simulate(spec, {"m"}, schedule, 20, &out, &stats).ok());
+  for (size_t i = 0; i < out.size(); ++i)
+    if (schedule[i].at_s > 10) {
+      EXPECT_FALSE(out[i].ok);
+      EXPECT_EQ(out[i].status, 0);
+    }
+}
+
+TEST(SimulationTest, AllToAllSyncCostsEveryPeerOneDigestPerInterval) {
+  SimSpec spec;
+  spec.models = {VisionModel("m", {{1, 10}}, 0, 0)};
+  for (int i = 0; i < 6; ++i) spec.nodes.push_back(Node("n" + std::to_string(i), 1, {"m"}));
+  spec.options = Quiet();
+  spec.options.sync_interval_ms = 100;
+  std::vector<loadgen::ScheduledRequest> s(1);
+  s[0].ingress = "n0";
+  s[0].at_s = 10;  // the run lasts ~10 s
+  std::vector<SimOutcome> out;
+  SimStats stats;
+  ASSERT_TRUE(Simulate(spec, {"m"}, s, 10, &out, &stats).ok());
+  // Each of 6 nodes sends 5 peers one digest every 100 ms for ~10 s: ~3,000 messages.
+  EXPECT_NEAR(static_cast<double>(stats.digests_sent), 6 * 5 * 100, 6 * 5 * 2);
+  cluster::LoadDigest d;
+  d.node_id = "n0";
+  d.epoch = 1764806400000000;  // a start time in unix microseconds, as real nodes send
+  d.sequence = 50;
+  cluster::InstanceLoad l;
+  l.model = "m";
+  l.ready = true;
+  l.max_batch = 1;
+  d.instances.push_back(l);
+  EXPECT_NEAR(static_cast<double>(stats.digest_bytes) / stats.digests_sent,
+              static_cast<double>(DigestWireBytes(d)), 2.0);
+}
+
+TEST(SimulationTest, RejectsSchedulesItCannotRun) {
+  SimSpec spec;
+  spec.models = {VisionModel("m", {{1, 10}}, 0, 0)};
+  spec.nodes = {Node("a", 1, {"m"})};
+  std::vector<loadgen::ScheduledRequest> s(1);
+  s[0].ingress = "nowhere";
+  std::vector<SimOutcome> out;
+  SimStats stats;
+  EXPECT_EQ(Simulate(spec, {"m"}, s, 1, &out, &stats).code(), StatusCode::kInvalidArgument);
+  s[0].ingress = "a";
+  EXPECT_EQ(Simulate(spec, {"other"}, s, 1, &out, &stats).code(), StatusCode::kInvalidArgument);
+  spec.nodes[0].serve = {"missing"};
+  EXPECT_EQ(Simulate(spec, {"m"}, s, 1, &out, &stats).code(), StatusCode::kInvalidArgument);
+}
+
+}  // namespace
+}  // namespace epara::sim
