@@ -8,7 +8,8 @@
 //
 // Large clusters: --nodes N generates N nodes from --mix (device-class shares) and scales every
 // swept rate by N / (the file's node count); --copies K turns each workload model into K services;
-// requests enter at nodes drawn uniformly (seeded). --fault adds crashes, recoveries, digest loss
+// each service copy's requests enter at its own share of the nodes (--uniform-ingress: any node),
+// drawn with the seed. --fault adds crashes, recoveries, digest loss
 // and controller outages. --compare REPORT.json writes validation.md/json: simulated vs measured
 // goodput and SLO attainment per (workload, policy, rate).
 #include <spdlog/spdlog.h>
@@ -45,6 +46,8 @@ struct SimFlags {
   std::string profiles;
   double duration_s = 0;
   double rate_scale = 1;
+  std::vector<double> rates;  // replaces every workload's sweep
+  bool uniform_ingress = false;
   double warmup_s = 2;
   double request_timeout_s = 5;
   uint64_t seed = 1;
@@ -136,6 +139,7 @@ int RunSim(const SimFlags& f) {
       return 2;
     }
     if (f.duration_s > 0) s.duration_s = f.duration_s;
+    if (!f.rates.empty()) s.rates = f.rates;
     for (double& r : s.rates) r *= f.rate_scale;
     std::vector<loadgen::ScheduledRequest> probe;
     if (Status st = loadgen::BuildSchedule(s, s.rates.front(), &probe); !st.ok()) {
@@ -267,9 +271,17 @@ int RunSim(const SimFlags& f) {
         for (size_t k = 0; k < schedule.size(); ++k) {
           loadgen::ScheduledRequest& r = schedule[k];
           const uint64_t h = Mix64(f.seed * 1000003u + k);
-          r.service = r.service * scale.copies +
-                      (scale.copies > 1 ? static_cast<int>(h % scale.copies) : 0);
-          if (f.nodes > 0) r.ingress = config.nodes[(h >> 20) % config.nodes.size()].id;
+          const int copy = scale.copies > 1 ? static_cast<int>(h % scale.copies) : 0;
+          r.service = r.service * scale.copies + copy;
+          if (f.nodes > 0) {
+            // Clients are local to a service: copy c enters at the nodes i = c (mod copies)
+            // (every node with one copy); --uniform-ingress spreads every service everywhere.
+            const size_t n = config.nodes.size();
+            const size_t stride = f.uniform_ingress ? 1 : static_cast<size_t>(scale.copies);
+            const size_t slots = std::max<size_t>(1, n / stride);
+            r.ingress =
+                config.nodes[(f.uniform_ingress ? 0 : copy) + stride * ((h >> 20) % slots)].id;
+          }
         }
         std::vector<sim::SimOutcome> outcomes;
         RunStats rs;
@@ -384,6 +396,8 @@ int RunSim(const SimFlags& f) {
          {"mean_staleness_ms",
           r.stats.staleness_samples ? r.stats.staleness_ms_sum / r.stats.staleness_samples : 0},
          {"controller_periods", r.stats.controller_periods},
+         {"controller_wall_s", r.stats.controller_wall_s},
+         {"controller_max_period_wall_s", r.stats.controller_max_wall_s},
          {"deploy_steps", r.stats.deploy_steps},
          {"log", r.stats.log}});
   }
@@ -425,6 +439,11 @@ void RegisterSimCommand(CLI::App& app, int* exit_code) {
   cmd->add_option("--duration-s", flags->duration_s, "Seconds per swept rate (0: the workload's)");
   cmd->add_option("--rate-scale", flags->rate_scale, "Multiplies every swept rate")
       ->capture_default_str();
+  cmd->add_flag("--uniform-ingress", flags->uniform_ingress,
+                "With --nodes: every service's requests enter at any node (default: each service "
+                "copy at its own 1/copies of the nodes)");
+  cmd->add_option("--rates", flags->rates, "Replace every workload's swept rates (comma-separated)")
+      ->delimiter(',');
   cmd->add_option("--warmup-s", flags->warmup_s, "Unmeasured load before each run")
       ->capture_default_str();
   cmd->add_option("--request-timeout-s", flags->request_timeout_s,
@@ -467,9 +486,19 @@ void RegisterSimCommand(CLI::App& app, int* exit_code) {
     c += " --policy " + p + " --profiles " + flags->profiles + " --out " + flags->out;
     if (flags->host_cores > 0) c += " --host-cores " + std::to_string(flags->host_cores);
     if (flags->sync != "all") c += " --sync " + flags->sync;
+    if (flags->uniform_ingress) c += " --uniform-ingress";
     if (flags->nodes > 0) c += " --nodes " + std::to_string(flags->nodes);
     if (flags->copies > 1) c += " --copies " + std::to_string(flags->copies);
     if (flags->duration_s > 0) c += " --duration-s " + std::to_string(flags->duration_s);
+    if (!flags->rates.empty()) {
+      std::string r;
+      for (double x : flags->rates) {
+        char b[32];
+        std::snprintf(b, sizeof b, "%s%g", r.empty() ? "" : ",", x);
+        r += b;
+      }
+      c += " --rates " + r;
+    }
     for (const auto& x : flags->faults) c += " --fault " + x;
     if (!flags->compare.empty()) c += " --compare " + flags->compare;
     flags->command_line = c;

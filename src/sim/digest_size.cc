@@ -1,42 +1,36 @@
 #include "sim/digest_size.h"
 
-#include "formats/protobuf_writer.h"
-
 namespace epara::sim {
 namespace {
 
-void Float(formats::ProtoWriter& w, uint32_t field, double v) {
-  if (static_cast<float>(v) != 0.0f) w.Float(field, static_cast<float>(v));
+// Bytes of a proto3 field: key (field numbers here are < 16: one byte) + payload; nothing at the
+// default value. Computed, not serialized: the simulator counts every digest it sends.
+size_t VarintBytes(uint64_t v) {
+  size_t n = 1;
+  while (v >= 0x80) {
+    v >>= 7;
+    ++n;
+  }
+  return n;
 }
-void Varint(formats::ProtoWriter& w, uint32_t field, uint64_t v) {
-  if (v != 0) w.Varint(field, v);
-}
+size_t Varint(uint64_t v) { return v ? 1 + VarintBytes(v) : 0; }
+size_t Float(double v) { return static_cast<float>(v) != 0.0f ? 1 + 4 : 0; }
+size_t Bytes(size_t len) { return len ? 1 + VarintBytes(len) + len : 0; }
 
 }  // namespace
 
 size_t DigestWireBytes(const cluster::LoadDigest& d) {
-  formats::ProtoWriter w;
-  if (!d.node_id.empty()) w.Bytes(1, d.node_id);
-  Varint(w, 2, d.epoch);
-  Varint(w, 3, d.sequence);
-  Float(w, 4, d.cpu_utilization);
-  Varint(w, 5, d.free_memory_bytes);
+  size_t n = Bytes(d.node_id.size()) + Varint(d.epoch) + Varint(d.sequence) +
+             Float(d.cpu_utilization) + Varint(d.free_memory_bytes);
   for (const cluster::InstanceLoad& i : d.instances) {
-    formats::ProtoWriter m;
-    if (!i.model.empty()) m.Bytes(1, i.model);
-    Varint(m, 2, i.queue_length);
-    Varint(m, 3, i.in_flight);
-    Float(m, 4, i.expected_wait_ms);
-    Float(m, 5, i.service_ms);
-    Float(m, 6, i.batch_occupancy);
-    Varint(m, 7, i.ready ? 1 : 0);
-    Varint(m, 8, i.max_batch);
-    Varint(m, 9, i.queued_prompt_tokens);
-    Float(m, 10, i.prefill_ms_per_token);
-    Float(m, 11, i.decode_step_ms);
-    w.Bytes(6, m.bytes());
+    const size_t m = Bytes(i.model.size()) + Varint(i.queue_length) + Varint(i.in_flight) +
+                     Float(i.expected_wait_ms) + Float(i.service_ms) + Float(i.batch_occupancy) +
+                     Varint(i.ready ? 1 : 0) + Varint(i.max_batch) +
+                     Varint(i.queued_prompt_tokens) + Float(i.prefill_ms_per_token) +
+                     Float(i.decode_step_ms);
+    n += 1 + VarintBytes(m) + m;  // an embedded message is written even when empty
   }
-  return w.bytes().size() + kDigestFramingBytes;
+  return n + kDigestFramingBytes;
 }
 
 }  // namespace epara::sim

@@ -161,7 +161,13 @@ Status ScaleCluster(const node::ClusterConfig& base, const ScaleOptions& scale,
     }
     const node::DeviceClassProfile& p = classes[c];
     node::NodeConfig n = base.nodes.front();
-    n.id = counts[c].first + "-" + std::to_string(++made[c]);
+    // Short ids (fit std::string's inline buffer: routing copies them per candidate).
+    const std::string& cls = counts[c].first;
+    const std::string prefix = cls == "edge-server"     ? "edge"
+                               : cls == "embedded"      ? "board"
+                               : cls == "microcomputer" ? "micro"
+                                                        : cls;
+    n.id = prefix + "-" + std::to_string(++made[c]);
     n.device_class = counts[c].first;
     n.pipeline.clear();
     n.devices.assign(

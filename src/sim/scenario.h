@@ -44,13 +44,13 @@ struct ScaleOptions {
   uint64_t seed = 1;
 };
 
-// A generated cluster of `scale.nodes` nodes (ids "<class>-<i>"), node settings copied from the
-// first node of `base`, device settings from each class's profile (node::FindDeviceClass). With
-// copies > 1 every model in `services` is replicated as services "<model>-0".."<model>-(copies-1)"
-// (descriptors, footprints and profiles alike); node i serves serve_per_node of them, dealt in
-// turn (within its zone, with zones). Classes are interleaved in the node order (a class's share
-// of any run of nodes is its share of the mix). InvalidArgument for an empty mix or an unknown
-// class.
+// A generated cluster of `scale.nodes` nodes (ids "edge-<i>", "board-<i>", "micro-<i>"), node
+// settings copied from the first node of `base`, device settings from each class's profile
+// (node::FindDeviceClass). With copies > 1 every model in `services` is replicated as services
+// "<model>-0".."<model>-(copies-1)" (descriptors, footprints and profiles alike); node i serves
+// serve_per_node of them, dealt in turn (within its zone, with zones). Classes are interleaved in
+// the node order (a class's share of any run of nodes is its share of the mix). InvalidArgument for
+// an empty mix or an unknown class.
 Status ScaleCluster(const node::ClusterConfig& base, const ScaleOptions& scale,
                     const std::vector<std::string>& services, node::ClusterConfig* config,
                     std::vector<ModelDescriptor>* models,

@@ -57,14 +57,21 @@ struct PeerState {          // what one node keeps about one peer
   std::map<int, std::deque<std::pair<double, int64_t>>> llm_forwards;  // model -> (at, tokens)
   bool unreachable = false;
   uint64_t unreachable_seq = 0;
-  double network_ms = -1;  // -1: not looked up yet
 };
 
 struct DigestRec {
   double sent = 0;
   double loss = 0;  // the loss rate in force when it was sent
   cluster::LoadDigest digest;
+  std::vector<int> models;  // parallel to digest.instances: model indices (lookups without names)
+  const cluster::InstanceLoad* Find(int model) const {
+    for (size_t k = 0; k < models.size(); ++k)
+      if (models[k] == model) return &digest.instances[k];
+    return nullptr;
+  }
 };
+
+inline constexpr size_t kHistory = 32;  // digests kept per node: more than down_after / Δ
 
 struct Node {
   SimNodeSpec spec;
@@ -75,7 +82,10 @@ struct Node {
   std::map<int, Instance> instances;  // by model
   std::map<int, uint64_t> ingress;    // requests entered here, by model
   std::map<int, uint64_t> turns;
-  std::deque<DigestRec> history;  // newest last
+  // The last kHistory digests, a ring reused in place (no allocation once warm): the k-th newest
+  // is history[(next + kHistory - 1 - k) % kHistory] for k < kept.
+  std::vector<DigestRec> history = std::vector<DigestRec>(kHistory);
+  size_t next = 0, kept = 0;
   uint64_t sequence = 0;
   std::unordered_map<int, PeerState> peers;
   std::vector<double> busy_ms;  // per second of the run
@@ -98,7 +108,7 @@ class Cluster {
   void Crash(int node);
   void Recover(int node);
   void Advertise(int node, int model, bool on);
-  double NetworkMs(int from, int to);
+  double NetworkMs(int from, int to) const;
   double WorkMs(int image) const;
   // Every request ended, or the run is past its limit (the offered load's end plus the time any
   // request may take): the periodic events stop then.

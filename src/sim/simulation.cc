@@ -1,6 +1,7 @@
 #include "sim/simulation.h"
 
 #include <algorithm>
+#include <chrono>
 #include <cstdio>
 #include <memory>
 
@@ -12,7 +13,6 @@ namespace epara::sim {
 namespace internal {
 namespace {
 
-constexpr size_t kHistory = 32;  // digests kept per node: more than down_after / Δ
 // A real node's epoch is its start time in unix microseconds: as many varint bytes on the wire.
 constexpr uint64_t kEpoch = 1764806400000000;
 
@@ -41,17 +41,13 @@ Cluster::Cluster(const SimSpec& spec, std::vector<Req>* requests, std::vector<Si
   loss_ = spec.options.digest_loss;
 }
 
-double Cluster::NetworkMs(int from, int to) {
+double Cluster::NetworkMs(int from, int to) const {
   if (from == to) return 0;
-  PeerState& p = nodes_[from].peers[to];
-  if (p.network_ms < 0) {
-    p.network_ms = spec_.options.network_ms;
-    const auto& table = spec_.options.network;
-    if (auto f = table.find(nodes_[from].spec.id); f != table.end())
-      if (auto t = f->second.find(nodes_[to].spec.id); t != f->second.end())
-        p.network_ms = t->second;
-  }
-  return p.network_ms;
+  const auto& table = spec_.options.network;
+  if (table.empty()) return spec_.options.network_ms;  // the common case: no per-pair lookups
+  if (auto f = table.find(nodes_[from].spec.id); f != table.end())
+    if (auto t = f->second.find(nodes_[to].spec.id); t != f->second.end()) return t->second;
+  return spec_.options.network_ms;
 }
 
 double Cluster::WorkMs(int image) const {
@@ -213,16 +209,18 @@ void Cluster::Route(Req* r) {
   for (int j : hosts_[r->model]) {
     if (j == i || ZoneOf(j) != ZoneOf(i)) continue;  // no digest from another zone: no candidate
     const Node& peer = nodes_[j];
-    PeerState& ps = in.peers[j];
+    static const PeerState kNone;
+    auto known = in.peers.find(j);  // read only: most peers were never forwarded to
+    const PeerState& ps = known == in.peers.end() ? kNone : known->second;
     const DigestRec* d = ViewOf(i, j);
     router::PeerView v;
-    v.load = d ? d->digest.Find(model.name) : nullptr;
+    v.load = d ? d->Find(r->model) : nullptr;
     const double received = d ? d->sent + NetworkMs(j, i) : 0;
     v.fresh = d && now - received < spec_.options.down_after_ms;
     v.unreachable = ps.unreachable && (!d || d->digest.sequence <= ps.unreachable_seq);
     v.llm = model.llm;
     v.network_ms = NetworkMs(i, j);
-    v.mine = ps.mine[r->model];
+    if (auto m = ps.mine.find(r->model); m != ps.mine.end()) v.mine = m->second;
     if (model.llm && d)
       if (auto f = ps.llm_forwards.find(r->model); f != ps.llm_forwards.end())
         for (const auto& [at, tokens] : f->second)
@@ -347,19 +345,25 @@ cluster::InstanceLoad Cluster::LoadOf(const Node& n, const Instance& inst) const
 void Cluster::Tick(int i, uint64_t incarnation) {
   Node& n = nodes_[i];
   if (!n.up || n.incarnation != incarnation || done()) return;
-  DigestRec rec;
+  DigestRec& rec = n.history[n.next];
+  n.next = (n.next + 1) % kHistory;
+  n.kept = std::min(kHistory, n.kept + 1);
   rec.sent = q_.now();
   rec.loss = loss_;
   rec.digest.node_id = n.spec.id;
   rec.digest.epoch = kEpoch;
   rec.digest.sequence = ++n.sequence;
-  for (const auto& [m, inst] : n.instances) rec.digest.instances.push_back(LoadOf(n, inst));
+  rec.digest.instances.resize(n.instances.size());
+  rec.models.resize(n.instances.size());
+  size_t k = 0;
+  for (const auto& [m, inst] : n.instances) {
+    rec.digest.instances[k] = LoadOf(n, inst);
+    rec.models[k++] = m;
+  }
   // One message to every listed peer (of its zone, with zones).
   const size_t receivers = (zones_ > 1 ? listed_in_zone_[ZoneOf(i)] : listed_) - (n.listed ? 1 : 0);
   stats_->digests_sent += receivers;
   stats_->digest_bytes += receivers * DigestWireBytes(rec.digest);
-  n.history.push_back(std::move(rec));
-  if (n.history.size() > kHistory) n.history.pop_front();
   q_.After(spec_.options.sync_interval_ms, [this, i, incarnation] { Tick(i, incarnation); });
 }
 
@@ -367,13 +371,12 @@ const DigestRec* Cluster::ViewOf(int from, int of) const {
   if (ZoneOf(from) != ZoneOf(of)) return nullptr;  // digests stay in their zone
   const Node& n = nodes_[of];
   const double now = q_.now();
-  double net = spec_.options.network_ms;
-  if (auto p = nodes_[of].peers.find(from);
-      p != nodes_[of].peers.end() && p->second.network_ms >= 0)
-    net = p->second.network_ms;
-  for (auto it = n.history.rbegin(); it != n.history.rend(); ++it)
-    if (it->sent + net <= now && !Lost(spec_.options.seed, of, it->digest.sequence, from, it->loss))
-      return &*it;
+  const double net = NetworkMs(of, from);
+  for (size_t k = 0; k < n.kept; ++k) {
+    const DigestRec& d = n.history[(n.next + kHistory - 1 - k) % kHistory];
+    if (d.sent + net <= now && !Lost(spec_.options.seed, of, d.digest.sequence, from, d.loss))
+      return &d;
+  }
   return nullptr;
 }
 
@@ -386,6 +389,16 @@ void Cluster::Advertise(int node, int model, bool on) {
 
 void Cluster::ControllerPeriod() {
   if (!controller_up_) return;
+  const auto wall0 = std::chrono::steady_clock::now();
+  struct Timer {  // the period's host time, for the controller's budget (never a decision input)
+    std::chrono::steady_clock::time_point t0;
+    SimStats* stats;
+    ~Timer() {
+      const double s = std::chrono::duration<double>(std::chrono::steady_clock::now() - t0).count();
+      stats->controller_wall_s += s;
+      stats->controller_max_wall_s = std::max(stats->controller_max_wall_s, s);
+    }
+  } timer{wall0, stats_};
   const double now = q_.now();
   controller::PeriodInput in;
   double max_gflops = 0;
@@ -470,7 +483,7 @@ void Cluster::Crash(int i) {
     }
   }
   n.instances.clear();
-  n.history.clear();
+  n.kept = 0;
   // Its record expires after the lease TTL: peers and the controller forget it then, and the
   // controller re-plans at once.
   q_.After(spec_.options.down_after_ms, [this, i, inc] {

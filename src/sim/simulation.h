@@ -121,6 +121,8 @@ struct SimStats {
   uint64_t digest_bytes = 0;  // their bytes on the wire (sim/digest_size.h)
   uint64_t forwards = 0;      // requests forwarded to a peer
   uint64_t controller_periods = 0;
+  double controller_wall_s = 0;  // host time spent in the controller's periods (not simulated)
+  double controller_max_wall_s = 0;
   uint64_t deploy_steps = 0;
   double staleness_ms_sum = 0;  // age of the digests routing used
   uint64_t staleness_samples = 0;
