@@ -151,7 +151,7 @@ RoutePlan PlanRouteWithMode(const std::vector<RouteCandidate>& candidates, doubl
     // Ties: rotate by `turn` too, so equal queues share the load instead of piling on one node.
     std::vector<size_t> ids = plan.order;
     std::sort(ids.begin(), ids.end(), by_id);
-    std::map<size_t, size_t> rank;
+    std::vector<size_t> rank(candidates.size(), 0);  // by candidate index
     for (size_t k = 0; k < ids.size(); ++k)
       rank[ids[k]] = (k + ids.size() - turn % std::max<size_t>(1, ids.size())) % ids.size();
     std::sort(plan.order.begin(), plan.order.end(), [&](size_t a, size_t b) {

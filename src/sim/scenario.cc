@@ -49,7 +49,9 @@ Status BuildSimSpec(const node::ClusterConfig& config, const std::vector<ModelDe
   out->options.controller_period_s = config.controller_period_s;
   out->options.burst_headroom = config.controller_burst_headroom;
   for (const ModelDescriptor& d : models) {
-    if (!used.count(d.name)) continue;
+    // Every model asked for is simulated, served somewhere or not (requests for one that no node
+    // holds are answered 404, as a real cluster answers them).
+    if (!used.count(d.name) && !needed.count(d.name)) continue;
     SimModel m;
     m.name = d.name;
     m.llm = d.task == TaskType::kLlm;
@@ -144,8 +146,6 @@ Status ScaleCluster(const node::ClusterConfig& base, const ScaleOptions& scale,
   }
   // Interleave the classes (each position takes the class furthest behind its share), then deal
   // the services in turn over each zone's nodes.
-  const size_t zones =
-      scale.zone_size > 0 ? (scale.nodes + scale.zone_size - 1) / scale.zone_size : 1;
   const int per = std::min<int>(scale.serve_per_node, static_cast<int>(names.size()));
   std::vector<int> made(counts.size(), 0);
   for (int k = 0; k < scale.nodes; ++k) {
@@ -173,7 +173,8 @@ Status ScaleCluster(const node::ClusterConfig& base, const ScaleOptions& scale,
     n.devices.assign(
         1, node::DeviceConfig{"cpu", "cpu", std::max(1, p.cpu_threads), p.memory_mb, p.cpu_quota});
     n.serve_models.clear();
-    const size_t position = static_cast<size_t>(k) / zones;  // within its zone
+    const size_t position =  // within its zone (zones are runs of zone_size nodes)
+        scale.zone_size > 0 ? static_cast<size_t>(k % scale.zone_size) : static_cast<size_t>(k);
     for (int t = 0; t < per; ++t)
       n.serve_models.push_back(names[(position * per + t) % names.size()]);
     config->nodes.push_back(std::move(n));

@@ -144,9 +144,11 @@ class Cluster {
   SimStats* stats_;
   size_t ended_ = 0;
   size_t listed_ = 0;  // nodes whose record is in the store
-  size_t zones_ = 1;   // SimOptions::zone_size
+  size_t zone_size_ = 0;  // SimOptions::zone_size; 0: one zone
   std::vector<size_t> listed_in_zone_;
-  size_t ZoneOf(int node) const { return static_cast<size_t>(node) % zones_; }
+  size_t ZoneOf(int node) const {
+    return zone_size_ > 0 ? static_cast<size_t>(node) / zone_size_ : 0;
+  }
   double end_ms_ = 0;
   bool arrivals_done_ = false;
   double loss_ = 0;

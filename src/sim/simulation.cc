@@ -79,10 +79,8 @@ Status Cluster::Start(double duration_s) {
     nodes_.push_back(std::move(n));
   }
   listed_ = nodes_.size();
-  if (o.zone_size > 0)
-    zones_ =
-        (nodes_.size() + static_cast<size_t>(o.zone_size) - 1) / static_cast<size_t>(o.zone_size);
-  listed_in_zone_.assign(zones_, 0);
+  zone_size_ = o.zone_size > 0 ? static_cast<size_t>(o.zone_size) : 0;
+  listed_in_zone_.assign(zone_size_ > 0 ? (nodes_.size() + zone_size_ - 1) / zone_size_ : 1, 0);
   for (const Node& n : nodes_) listed_in_zone_[ZoneOf(n.index)]++;
   for (Node& n : nodes_)
     for (const std::string& m : n.spec.serve) {
@@ -361,7 +359,8 @@ void Cluster::Tick(int i, uint64_t incarnation) {
     rec.models[k++] = m;
   }
   // One message to every listed peer (of its zone, with zones).
-  const size_t receivers = (zones_ > 1 ? listed_in_zone_[ZoneOf(i)] : listed_) - (n.listed ? 1 : 0);
+  const size_t receivers =
+      (zone_size_ > 0 ? listed_in_zone_[ZoneOf(i)] : listed_) - (n.listed ? 1 : 0);
   stats_->digests_sent += receivers;
   stats_->digest_bytes += receivers * DigestWireBytes(rec.digest);
   q_.After(spec_.options.sync_interval_ms, [this, i, incarnation] { Tick(i, incarnation); });
@@ -553,6 +552,7 @@ Status Simulate(const SimSpec& spec, const std::vector<std::string>& workload_mo
   for (internal::Req& r : requests)
     if (!r.ended) cluster.Respond(&r, false, 0);  // still open at the run's limit
   stats->events = cluster.q_.processed();
+  stats->end_s = cluster.q_.now() / 1e3;
   for (const internal::Node& n : cluster.nodes_) {
     std::vector<double>& busy = stats->node_busy[n.spec.id];
     for (double ms : n.busy_ms) busy.push_back(std::min(1.0, ms / 1e3));

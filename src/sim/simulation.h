@@ -94,7 +94,7 @@ struct SimOptions {
   // throttled node slowed by contention is slowed 1/q times as much.
   double host_cores = 0;
   // Load-digest sync. 0: all-to-all (what the real nodes do: every node sends every peer its
-  // digest every Δ). Z > 0: zones of Z nodes (node i is in zone i mod ceil(N / Z)); digests go to
+  // digest every Δ). Z > 0: zones of Z consecutive nodes (node i is in zone i / Z); digests go to
   // the node's zone only, so routing sees the peers of its own zone (a peer without a digest is
   // no candidate) and a node sends Z - 1 digests per Δ instead of N - 1.
   int zone_size = 0;
@@ -117,6 +117,7 @@ struct SimOutcome {
 
 struct SimStats {
   uint64_t events = 0;
+  double end_s = 0;  // virtual time when the last event ran (the load's end plus draining)
   uint64_t digests_sent = 0;  // digest messages (one per receiver)
   uint64_t digest_bytes = 0;  // their bytes on the wire (sim/digest_size.h)
   uint64_t forwards = 0;      // requests forwarded to a peer

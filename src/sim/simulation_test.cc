@@ -6,6 +6,7 @@
 
 #include <cmath>
 #include <random>
+#include <set>
 
 #include "core/decision_counters.h"
 #include "sim/digest_size.h"
@@ -258,6 +259,27 @@ TEST(SimulationTest, AllToAllSyncCostsEveryPeerOneDigestPerInterval) {
   d.instances.push_back(l);
   EXPECT_NEAR(static_cast<double>(stats.digest_bytes) / stats.digests_sent,
               static_cast<double>(DigestWireBytes(d)), 2.0);
+}
+
+TEST(SimulationTest, ZonesKeepDigestsAndRoutingInsideTheZone) {
+  // Six nodes in zones of three: digests reach 2 peers instead of 5, and a request entering at n0
+  // is served only in its zone (n0..n2), however idle the other zone is.
+  SimSpec spec;
+  spec.models = {VisionModel("m", {{1, 50}}, 0, 0)};
+  for (int i = 0; i < 6; ++i) spec.nodes.push_back(Node("n" + std::to_string(i), 1, {"m"}));
+  spec.options = Quiet();
+  spec.options.sync_interval_ms = 100;
+  spec.options.zone_size = 3;
+  const auto schedule = Poisson(40, 10, {"n0"}, 1, 8);
+  std::vector<SimOutcome> out;
+  SimStats stats;
+  ASSERT_TRUE(Simulate(spec, {"m"}, schedule, 10, &out, &stats).ok());
+  EXPECT_NEAR(static_cast<double>(stats.digests_sent), 6 * 2 * 100, 6 * 2 * 2);
+  std::set<std::string> served;
+  for (const SimOutcome& o : out)
+    if (o.ok) served.insert(o.node);
+  EXPECT_GT(served.size(), 1u);  // it does spread inside the zone
+  for (const std::string& n : served) EXPECT_TRUE(n == "n0" || n == "n1" || n == "n2") << n;
 }
 
 TEST(SimulationTest, RejectsSchedulesItCannotRun) {
