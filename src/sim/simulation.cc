@@ -451,6 +451,10 @@ void Cluster::ControllerPeriod() {
                   step.kind == scheduler::DeployStep::Kind::kLoad ? "loads" : "unloads",
                   step.service.c_str(), step.node.c_str());
     stats_->log.push_back(line);
+    if (!nodes_[node].up) {  // down, its record not expired yet: the step fails there
+      stats_->log.back() += " (failed: the node is down)";
+      continue;
+    }
     if (step.kind == scheduler::DeployStep::Kind::kLoad) {
       LoadInstance(node, model, spec_.options.load_ms);
     } else {
@@ -506,6 +510,7 @@ void Cluster::Recover(int i) {
   }
   n.listed = true;
   const uint64_t inc = ++n.incarnation;
+  n.instances.clear();  // a restarted node loads what its config says
   for (size_t m = 0; m < hosts_.size(); ++m) Advertise(i, static_cast<int>(m), false);
   for (const std::string& m : n.spec.serve)
     LoadInstance(i, model_index_.at(m), spec_.options.load_ms);
