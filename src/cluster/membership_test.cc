@@ -35,6 +35,11 @@ TEST(NodeRecordTest, RoundTripsThroughJson) {
   EXPECT_EQ(back.FindInstance("seg-demo")->task, "segmentation");
   EXPECT_DOUBLE_EQ(back.FindInstance("seg-demo")->slo_ms, 250);
   EXPECT_EQ(back.FindInstance("other"), nullptr);
+  EXPECT_TRUE(back.zone.empty());
+  NodeRecord zoned = r;
+  zoned.zone = "zone-3";
+  ASSERT_TRUE(ParseNodeRecord(NodeRecordToJson(zoned), &back).ok());
+  EXPECT_EQ(back.zone, "zone-3");
 }
 
 TEST(NodeRecordTest, AServiceNameFindsItsVariantAndAModelNameWinsOverIt) {

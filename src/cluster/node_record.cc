@@ -61,7 +61,8 @@ std::string NodeRecordToJson(const NodeRecord& r) {
               {"device_class", r.device_class},
               {"devices", devices},
               {"instances", instances},
-              {"version", r.version}}
+              {"version", r.version},
+              {"zone", r.zone}}
       .dump();
 }
 
@@ -76,6 +77,7 @@ Status ParseNodeRecord(const std::string& text, NodeRecord* out) {
   EPARA_RETURN_IF_ERROR(Field(j, "peer_address", "node.", &r.peer_address));
   EPARA_RETURN_IF_ERROR(Field(j, "device_class", "node.", &r.device_class));
   EPARA_RETURN_IF_ERROR(Field(j, "version", "node.", &r.version));
+  if (auto z = j.find("zone"); z != j.end() && z->is_string()) r.zone = z->get<std::string>();
   json devices;
   EPARA_RETURN_IF_ERROR(Field(j, "devices", "node.", &devices));
   if (!devices.is_array()) return InvalidArgument("node.devices is not an array");

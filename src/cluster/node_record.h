@@ -37,6 +37,7 @@ struct NodeRecord {
   std::vector<DeviceRecord> devices;
   std::vector<InstanceRecord> instances;
   std::string version;  // epara version
+  std::string zone;     // its sync zone (node/node_config.h); empty: all-to-all
 
   // The instance of `model`, else one that is a variant of the service `model` names; nullptr.
   const InstanceRecord* FindInstance(const std::string& model) const;

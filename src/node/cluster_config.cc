@@ -52,6 +52,9 @@ Status ParseClusterConfig(const std::string& yaml, const std::string& source,
   YAML::Node shared(YAML::NodeType::Map);
   for (const char* key : {"sync_interval_ms", "down_after_ms", "admission", "routing"})
     if (root[key]) shared[key] = root[key];
+  int zone_size = 0;  // sync_zone_size: runs of this many nodes (in file order) form a zone
+  EPARA_RETURN_IF_ERROR(ReadOptional(root, "sync_zone_size", at, &zone_size));
+  if (zone_size < 0) return InvalidArgument(at + "sync_zone_size must not be negative");
   const YAML::Node nodes = root["nodes"];
   if (!nodes || !nodes.IsSequence() || nodes.size() == 0)
     return InvalidArgument(at + "nodes (a non-empty list) is missing");
@@ -78,6 +81,7 @@ Status ParseClusterConfig(const std::string& yaml, const std::string& source,
     YAML::Node node_yaml = YAML::Clone(shared);
     node_yaml["id"] = id;
     node_yaml["device_class"] = cls;
+    if (zone_size > 0) node_yaml["sync_zone"] = "zone-" + std::to_string(i / zone_size);
     node_yaml["api"]["host"] = "127.0.0.1";
     node_yaml["api"]["port"] = api_port;
     node_yaml["models"]["dir"] = c.models_dir;
@@ -192,6 +196,7 @@ std::string NodeConfigToYaml(const NodeConfig& c) {
   e << YAML::EndMap;
   e << YAML::Key << "sync_interval_ms" << YAML::Value << c.sync_interval.count();
   e << YAML::Key << "down_after_ms" << YAML::Value << c.down_after.count();
+  if (!c.sync_zone.empty()) e << YAML::Key << "sync_zone" << YAML::Value << c.sync_zone;
   e << YAML::Key << "admission" << YAML::Value
     << (c.admission == router::Admission::kRejectEarly ? "reject-early" : "best-effort");
   e << YAML::Key << "routing" << YAML::Value << router::RouteModeName(c.routing);

@@ -5,6 +5,8 @@
 //   sync_interval_ms: 200
 //   down_after_ms: 3000
 //   admission: best-effort        # or reject-early
+//   sync_zone_size: 50            # optional: runs of 50 nodes (file order) sync and route within
+//                                 # themselves (node_config.h sync_zone); default all-to-all
 //   nodes:
 //     - {id: edge-1, class: edge-server, serve: [seg-demo, llama-demo], api_port: 8001}
 //     - {id: board-1, class: embedded, serve: [seg-demo]}

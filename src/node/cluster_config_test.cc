@@ -40,6 +40,28 @@ nodes:
   EXPECT_TRUE(c.nodes[2].serve_models.empty());
 }
 
+TEST(ClusterConfigTest, SyncZoneSizeGroupsRunsOfNodes) {
+  ClusterConfig c;
+  ASSERT_TRUE(ParseClusterConfig(R"(
+models: /m
+sync_zone_size: 2
+nodes: [{id: a}, {id: b}, {id: c}, {id: d}, {id: e}]
+)",
+                                 "c.yaml", "/", 4000, &c)
+                  .ok());
+  std::vector<std::string> zones;
+  for (const NodeConfig& n : c.nodes) zones.push_back(n.sync_zone);
+  EXPECT_EQ(zones, (std::vector<std::string>{"zone-0", "zone-0", "zone-1", "zone-1", "zone-2"}));
+  NodeConfig back;
+  ASSERT_TRUE(ParseNodeConfig(NodeConfigToYaml(c.nodes[2]), "gen", &back).ok());
+  EXPECT_EQ(back.sync_zone, "zone-1");
+  ASSERT_TRUE(ParseClusterConfig("models: /m\nnodes: [{id: a}]\n", "c.yaml", "/", 4000, &c).ok());
+  EXPECT_TRUE(c.nodes[0].sync_zone.empty());  // all-to-all by default
+  EXPECT_FALSE(
+      ParseClusterConfig("models: /m\nsync_zone_size: -1\nnodes: [{id: a}]\n", "c.yaml", "/", 1, &c)
+          .ok());
+}
+
 TEST(ClusterConfigTest, NodeConfigYamlRoundTrips) {
   ClusterConfig c;
   ASSERT_TRUE(ParseClusterConfig("models: /m\nnodes: [{id: a, class: embedded, serve: [x]}]\n",

@@ -273,6 +273,7 @@ cluster::NodeRecord NodeAgent::MakeRecord() const {
   r.peer_address = config_.peer_host + ":" + std::to_string(peer_port());
   r.device_class = config_.device_class;
   r.version = kEparaVersion;
+  r.zone = config_.sync_zone;
   for (const DeviceConfig& d : config_.devices) {
     cluster::DeviceRecord dr;
     dr.id = d.id;
@@ -343,6 +344,15 @@ cluster::LoadDigest NodeAgent::MakeDigest() {
 
 void NodeAgent::UpsertPeer(const cluster::NodeRecord& r) {
   if (r.id == config_.id) return;
+  if (r.zone != config_.sync_zone) {
+    // Another sync zone: no digests either way, never a route candidate (node_config.h).
+    {
+      std::lock_guard<std::mutex> lock(mu_);
+      peers_.erase(r.id);
+    }
+    peer_table_.Forget(r.id);
+    return;
+  }
   std::lock_guard<std::mutex> lock(mu_);
   auto it = peers_.find(r.id);
   if (it != peers_.end() && it->second->record.peer_address == r.peer_address) {

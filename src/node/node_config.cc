@@ -135,6 +135,7 @@ Status Parse(const YAML::Node& root, const std::string& src, NodeConfig* c) {
   if (sync_ms < 10) return InvalidArgument(at + "sync_interval_ms must be at least 10");
   if (down_ms < 2 * sync_ms)
     return InvalidArgument(at + "down_after_ms must be at least twice sync_interval_ms");
+  EPARA_RETURN_IF_ERROR(ReadOptional(root, "sync_zone", at, &c->sync_zone));
   c->sync_interval = std::chrono::milliseconds(sync_ms);
   c->down_after = std::chrono::milliseconds(down_ms);
   std::string admission = "best-effort";

@@ -15,6 +15,9 @@
 //   sync_interval_ms: 200           # Δ: load digests to every peer
 //   down_after_ms: 3000             # lease TTL: a silent node is down after this
 //   admission: best-effort          # or reject-early: 503 when no instance can meet the SLO
+//   sync_zone: zone-0               # optional: digests and routing stay within this zone
+//   (all-to-all
+//                                   # without it); see bench/results/sim/README.md
 //   routing: slo-aware              # or the benchmark baselines' round-robin | least-outstanding
 //                                   # | local-only (router/route_policy.h)
 //   pipeline:                       # optional: pipeline stages of LLMs held here (issue 5)
@@ -72,6 +75,10 @@ struct NodeConfig {
   std::chrono::milliseconds down_after{3000};
   router::Admission admission = router::Admission::kBestEffort;
   router::RouteMode routing = router::RouteMode::kSloAware;
+  // Sync zone (issue 23): empty = all-to-all (every node exchanges digests with every peer). A
+  // name: this node syncs with, and routes to, only the peers of the same zone (a peer outside it
+  // is no candidate, as one without a digest), so each node sends zone size - 1 digests per Δ.
+  std::string sync_zone;
   std::map<std::string, PipelineStageConfig> pipeline;  // by model
 };
 

@@ -143,7 +143,7 @@ class Cluster {
   std::vector<SimOutcome>* outcomes_;
   SimStats* stats_;
   size_t ended_ = 0;
-  size_t listed_ = 0;  // nodes whose record is in the store
+  size_t listed_ = 0;     // nodes whose record is in the store
   size_t zone_size_ = 0;  // SimOptions::zone_size; 0: one zone
   std::vector<size_t> listed_in_zone_;
   size_t ZoneOf(int node) const {

@@ -117,7 +117,7 @@ struct SimOutcome {
 
 struct SimStats {
   uint64_t events = 0;
-  double end_s = 0;  // virtual time when the last event ran (the load's end plus draining)
+  double end_s = 0;           // virtual time when the last event ran (the load's end plus draining)
   uint64_t digests_sent = 0;  // digest messages (one per receiver)
   uint64_t digest_bytes = 0;  // their bytes on the wire (sim/digest_size.h)
   uint64_t forwards = 0;      // requests forwarded to a peer

@@ -79,14 +79,14 @@ class ClusterE2ETest : public ::testing::Test {
 
   // Starts node `id` serving `models` with `threads` CPU threads at `quota` of their speed.
   NodeProcess* Start(const std::string& id, const std::string& models, int threads,
-                     double quota = 1.0) {
+                     double quota = 1.0, const std::string& zone = "") {
     const std::string yaml =
         "id: " + id + "\napi: {port: 0}\nmodels: {dir: " + (*root_ / "repo").string() +
         ", serve: [" + models +
         "]}\ndevices: [{kind: cpu, cpu_threads: " + std::to_string(threads) +
         ", cpu_quota: " + std::to_string(quota) +
         "}]\nstore: {kind: etcd, endpoint: \"127.0.0.1:" + std::to_string(etcd_->client_port()) +
-        "\"}\n";
+        "\"}\n" + (zone.empty() ? "" : "sync_zone: " + zone + "\n");
     auto n = std::make_unique<NodeProcess>();
     std::string error;
     if (!n->Start(id, yaml, root_->string(), &error)) {
@@ -157,6 +157,25 @@ TEST_F(ClusterE2ETest, ARequestToANodeWithoutTheModelIsServedByTheNodeThatHasIt)
     EXPECT_GT(n["devices"][0]["speed_gflops"].get<double>(), 0) << n.dump();
     EXPECT_EQ(n["instances"].size(), 1u);
   }
+}
+
+// Sync zones (issue 23): a node exchanges digests with, and forwards to, only the peers of its
+// zone.
+TEST_F(ClusterE2ETest, ANodeSyncsAndRoutesOnlyWithinItsZone) {
+  NodeProcess* a = Start("a", "tensor-demo", 1, 1.0, "zone-0");
+  NodeProcess* b = Start("b", "seg-demo", 1, 1.0, "zone-0");
+  NodeProcess* c = Start("c", "seg-demo", 1, 1.0, "zone-1");
+  ASSERT_TRUE(a && b && c);
+  ASSERT_TRUE(WaitForPeers(a->api_port(), {"b"})) << Cluster(a->api_port()).dump();
+  for (int i = 0; i < 6; ++i) {
+    auto r = Segment(a->api_port(), "?format=json");
+    ASSERT_TRUE(r);
+    ASSERT_EQ(r->status, 200) << r->body;
+    EXPECT_EQ(r->get_header_value("X-Epara-Node"), "b");  // never c, in the other zone
+  }
+  for (const auto& n : Cluster(a->api_port())["nodes"]) EXPECT_NE(n["id"], "c") << n.dump();
+  for (const auto& n : Cluster(c->api_port())["nodes"])
+    EXPECT_TRUE(n["self"].get<bool>()) << "c sees " << n.dump();
 }
 
 // A request naming a service reaches a node holding one of its variants: node a holds none, c holds
