@@ -26,6 +26,7 @@
 #include "loadgen/http_sender.h"
 #include "loadgen/open_loop.h"
 #include "loadgen/report.h"
+#include "loadgen/workload_set.h"
 #include "loadgen/workload_spec.h"
 #include "node/cluster_config.h"
 #include "node/serving_policy.h"
@@ -210,27 +211,19 @@ loadgen::RunLog RunOne(const std::string& policy, const loadgen::WorkloadSpec& s
 }
 
 int RunBench(const BenchFlags& f) {
-  std::vector<loadgen::WorkloadSpec> specs;
-  std::map<std::string, std::vector<loadgen::ServiceInfo>> services;
   std::vector<std::string> notes;
-  for (const std::string& path : f.workloads) {
-    loadgen::WorkloadSpec s;
-    if (Status st = loadgen::LoadWorkloadSpec(path, &s); !st.ok()) {
-      spdlog::error("{}", st.ToString());
-      return 2;
-    }
-    if (f.duration_s > 0) s.duration_s = f.duration_s;
-    for (double& r : s.rates) r *= f.rate_scale;
-    std::vector<loadgen::ScheduledRequest> probe;
-    if (Status st = loadgen::BuildSchedule(s, s.rates.front(), &probe); !st.ok()) {
-      spdlog::warn("workload {} skipped: {}", s.name, st.ToString());
-      notes.push_back("workload " + s.name + " skipped: " + st.message());
-      continue;
-    }
-    for (const loadgen::ServiceLoad& l : s.services)
-      services[s.name].push_back({l.model, l.llm, l.slo});
-    specs.push_back(std::move(s));
+  loadgen::WorkloadSet set;
+  if (Status st = loadgen::LoadWorkloads(f.workloads, {f.duration_s, {}, f.rate_scale}, &set);
+      !st.ok()) {
+    spdlog::error("{}", st.ToString());
+    return 2;
   }
+  for (const std::string& line : set.skipped) {
+    spdlog::warn("{}", line);
+    notes.push_back(line);
+  }
+  const std::vector<loadgen::WorkloadSpec>& specs = set.specs;
+  const auto& services = set.services;
   if (specs.empty()) {
     spdlog::error("no workload to run");
     return 2;
