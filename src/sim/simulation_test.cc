@@ -234,6 +234,33 @@ TEST(SimulationTest, ACrashRemovesTheNodesCapacityAtItsTime) {
     }
 }
 
+TEST(SimulationTest, TheControllerCannotDeployOnACrashedNodeBeforeItsRecordExpires) {
+  // Demand only for "hot", held by the slow node; the fast node looks empty once it has crashed
+  // (its record still listed until down_after), so the controller's period wants to load there.
+  SimSpec spec;
+  spec.models = {VisionModel("hot", {{1, 40}}, 0, 0)};
+  spec.nodes = {Node("fast", 1.0, {}), Node("slow", 0.25, {"hot"})};
+  spec.options = Quiet();
+  spec.options.controller_period_s = 1;
+  spec.options.down_after_ms = 3000;
+  SimFault crash;
+  crash.node = "fast";
+  crash.at_s = 0.5;
+  spec.options.faults = {crash};
+  const auto schedule = Poisson(20, 8, {"slow"}, 1, 4);
+  std::vector<SimOutcome> out;
+  SimStats stats;
+  ASSERT_TRUE(Simulate(spec, {"hot"}, schedule, 8, &out, &stats).ok());
+  bool tried = false;
+  for (const std::string& line : stats.log)
+    if (line.find("loads hot on fast") != std::string::npos) {
+      tried = true;
+      EXPECT_NE(line.find("failed: the node is down"), std::string::npos) << line;
+    }
+  EXPECT_TRUE(tried);                                         // the period did want the fast node
+  for (const SimOutcome& o : out) EXPECT_NE(o.node, "fast");  // and nothing ran there
+}
+
 TEST(SimulationTest, AllToAllSyncCostsEveryPeerOneDigestPerInterval) {
   SimSpec spec;
   spec.models = {VisionModel("m", {{1, 10}}, 0, 0)};
