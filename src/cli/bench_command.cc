@@ -22,6 +22,7 @@
 #include <thread>
 
 #include "cli/commands.h"
+#include "cli/comparison_flags.h"
 #include "cli/process_support.h"
 #include "loadgen/http_sender.h"
 #include "loadgen/open_loop.h"
@@ -38,18 +39,10 @@ namespace fs = std::filesystem;
 using Clock = std::chrono::steady_clock;
 using json = nlohmann::json;
 
-struct BenchFlags {
-  std::string cluster;
-  std::vector<std::string> workloads;
-  std::vector<std::string> policies = node::ServingPolicyNames();
-  std::string out = "out/bench";
-  double duration_s = 0;         // 0: each workload's own
-  double rate_scale = 1;         // multiplies every swept rate
-  double warmup_s = 2;           // unmeasured load before each policy's first run
-  double request_timeout_s = 5;  // a request unanswered by then is a miss (and abandoned)
-  std::string command_line;      // recorded in the report
-  std::string profiles;          // empty: profile the workloads' models first (out/profiles.json)
-  std::string report_from;       // a report.json to render again instead of running anything
+struct BenchFlags : ComparisonFlags {
+  BenchFlags() : ComparisonFlags("out/bench") {}
+  std::string profiles;     // empty: profile the workloads' models first (out/profiles.json)
+  std::string report_from;  // a report.json to render again instead of running anything
 };
 
 // Runs `epara profile` for `models` (one thread, as every testbed node runs them) into `out`.
@@ -213,21 +206,9 @@ loadgen::RunLog RunOne(const std::string& policy, const loadgen::WorkloadSpec& s
 int RunBench(const BenchFlags& f) {
   std::vector<std::string> notes;
   loadgen::WorkloadSet set;
-  if (Status st = loadgen::LoadWorkloads(f.workloads, {f.duration_s, {}, f.rate_scale}, &set);
-      !st.ok()) {
-    spdlog::error("{}", st.ToString());
-    return 2;
-  }
-  for (const std::string& line : set.skipped) {
-    spdlog::warn("{}", line);
-    notes.push_back(line);
-  }
+  if (!LoadComparisonWorkloads(f, {}, &set, &notes)) return 2;
   const std::vector<loadgen::WorkloadSpec>& specs = set.specs;
   const auto& services = set.services;
-  if (specs.empty()) {
-    spdlog::error("no workload to run");
-    return 2;
-  }
   if (!f.report_from.empty()) {
     // The same report from a finished run's per-request log; the SLOs come from the workloads.
     std::vector<loadgen::RunLog> runs;
@@ -389,37 +370,14 @@ void RegisterBenchCommand(CLI::App& app, int* exit_code) {
   auto flags = std::make_shared<BenchFlags>();
   CLI::App* cmd = app.add_subcommand(
       "bench", "Goodput comparison: policies x workloads on a local testbed (issue 7)");
-  cmd->add_option("--cluster", flags->cluster, "The testbed (an `epara up` cluster file)")
-      ->required();
-  cmd->add_option("--workload", flags->workloads, "Workload spec(s) (src/loadgen/workload_spec.h)")
-      ->required();
-  cmd->add_option("--policy", flags->policies, "Policies to compare (comma-separated)")
-      ->delimiter(',')
-      ->capture_default_str();
-  cmd->add_option("--out", flags->out, "Report directory")->capture_default_str();
+  AddComparisonOptions(cmd, flags.get());
   cmd->add_option("--profiles", flags->profiles,
                   "Profiles to use (epara profile --out); default: profile the models first");
-  cmd->add_option("--duration-s", flags->duration_s, "Seconds per swept rate (0: the workload's)");
-  cmd->add_option("--rate-scale", flags->rate_scale, "Multiplies every swept rate")
-      ->capture_default_str();
-  cmd->add_option("--warmup-s", flags->warmup_s, "Unmeasured load before each workload")
-      ->capture_default_str();
-  cmd->add_option("--request-timeout-s", flags->request_timeout_s,
-                  "A request unanswered after this long is a miss (the client gives up)")
-      ->capture_default_str();
   cmd->add_option("--report-from", flags->report_from,
                   "Render the report again from this report.json (runs nothing; the SLOs come "
                   "from --workload)");
   cmd->callback([flags, exit_code, cmd] {
-    flags->command_line = "epara bench --cluster " + flags->cluster;
-    for (const auto& w : flags->workloads) flags->command_line += " --workload " + w;
-    std::string p;
-    for (const auto& x : flags->policies) p += (p.empty() ? "" : ",") + x;
-    flags->command_line += " --policy " + p + " --out " + flags->out;
-    if (flags->duration_s > 0)
-      flags->command_line += " --duration-s " + std::to_string(flags->duration_s);
-    if (flags->rate_scale != 1)
-      flags->command_line += " --rate-scale " + std::to_string(flags->rate_scale);
+    flags->command_line = ComparisonCommandLine("bench", *flags);
     (void)cmd;
     *exit_code = RunBench(*flags);
   });

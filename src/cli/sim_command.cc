@@ -23,6 +23,7 @@
 #include <sstream>
 
 #include "cli/commands.h"
+#include "cli/comparison_flags.h"
 #include "cli/process_support.h"
 #include "loadgen/report.h"
 #include "loadgen/workload_set.h"
@@ -39,18 +40,11 @@ namespace {
 namespace fs = std::filesystem;
 using json = nlohmann::json;
 
-struct SimFlags {
-  std::string cluster;
-  std::vector<std::string> workloads;
-  std::vector<std::string> policies = node::ServingPolicyNames();
-  std::string out = "out/sim";
+struct SimFlags : ComparisonFlags {
+  SimFlags() : ComparisonFlags("out/sim") {}
   std::string profiles;
-  double duration_s = 0;
-  double rate_scale = 1;
   std::vector<double> rates;  // replaces every workload's sweep
   bool uniform_ingress = false;
-  double warmup_s = 2;
-  double request_timeout_s = 5;
   uint64_t seed = 1;
   int nodes = 0;
   std::string mix;
@@ -63,15 +57,7 @@ struct SimFlags {
   std::vector<std::string> faults;
   std::string compare;
   size_t max_report_requests = 200000;
-  std::string command_line;
 };
-
-uint64_t Mix64(uint64_t x) {
-  x += 0x9e3779b97f4a7c15ull;
-  x = (x ^ (x >> 30)) * 0xbf58476d1ce4e5b9ull;
-  x = (x ^ (x >> 27)) * 0x94d049bb133111ebull;
-  return x ^ (x >> 31);
-}
 
 // "a:b,c:d" -> pairs; false when malformed.
 bool ParsePairs(const std::string& text, std::vector<std::pair<std::string, double>>* out) {
@@ -132,21 +118,9 @@ int RunSim(const SimFlags& f) {
   // Workloads (the bench's loader and schedule builder).
   std::vector<std::string> notes;
   loadgen::WorkloadSet set;
-  if (Status st = loadgen::LoadWorkloads(f.workloads, {f.duration_s, f.rates, f.rate_scale}, &set);
-      !st.ok()) {
-    spdlog::error("{}", st.ToString());
-    return 2;
-  }
-  for (const std::string& line : set.skipped) {
-    spdlog::warn("{}", line);
-    notes.push_back(line);
-  }
+  if (!LoadComparisonWorkloads(f, f.rates, &set, &notes)) return 2;
   const std::vector<loadgen::WorkloadSpec>& specs = set.specs;
   const auto& services = set.services;
-  if (specs.empty()) {
-    spdlog::error("no workload to run");
-    return 2;
-  }
   node::ClusterConfig base;
   if (Status s = node::LoadClusterConfig(f.cluster, /*store_port=*/1, &base); !s.ok()) {
     spdlog::error("{}", s.ToString());
@@ -212,11 +186,14 @@ int RunSim(const SimFlags& f) {
   std::vector<loadgen::RunLog> runs;
   std::vector<RunStats> all_stats;
   const auto t_start = std::chrono::steady_clock::now();
+  // Artifact sizes are read once; every policy starts from copies of these.
+  const std::vector<node::ModelFootprint> base_footprints =
+      node::ModelFootprints(scan.models, base_profiles);
   for (const std::string& policy : f.policies) {
     node::ClusterConfig config = base;
     std::vector<ModelDescriptor> models = scan.models;
     std::vector<allocator::Profile> profiles = base_profiles;
-    std::vector<node::ModelFootprint> footprints = node::ModelFootprints(models, profiles);
+    std::vector<node::ModelFootprint> footprints = base_footprints;
     if (f.nodes > 0)
       if (Status s = sim::ScaleCluster(base, scale, workload_models, &config, &models, &footprints,
                                        &profiles);
@@ -260,21 +237,7 @@ int RunSim(const SimFlags& f) {
           r.at_s += f.warmup_s;
           schedule.push_back(r);
         }
-        for (size_t k = 0; k < schedule.size(); ++k) {
-          loadgen::ScheduledRequest& r = schedule[k];
-          const uint64_t h = Mix64(f.seed * 1000003u + k);
-          const int copy = scale.copies > 1 ? static_cast<int>(h % scale.copies) : 0;
-          r.service = r.service * scale.copies + copy;
-          if (f.nodes > 0) {
-            // Clients are local to a service: copy c enters at the nodes i = c (mod copies)
-            // (every node with one copy); --uniform-ingress spreads every service everywhere.
-            const size_t n = config.nodes.size();
-            const size_t stride = f.uniform_ingress ? 1 : static_cast<size_t>(scale.copies);
-            const size_t slots = std::max<size_t>(1, n / stride);
-            r.ingress =
-                config.nodes[(f.uniform_ingress ? 0 : copy) + stride * ((h >> 20) % slots)].id;
-          }
-        }
+        sim::SpreadOverScaledCluster(scale, config, f.nodes > 0, f.uniform_ingress, &schedule);
         std::vector<sim::SimOutcome> outcomes;
         RunStats rs;
         rs.policy = policy;
@@ -419,30 +382,15 @@ void RegisterSimCommand(CLI::App& app, int* exit_code) {
   auto flags = std::make_shared<SimFlags>();
   CLI::App* cmd = app.add_subcommand(
       "sim", "ParaSim: the goodput comparison on a simulated cluster driving the real policies");
-  cmd->add_option("--cluster", flags->cluster, "The cluster (an `epara up` cluster file)")
-      ->required();
-  cmd->add_option("--workload", flags->workloads, "Workload spec(s) (src/loadgen/workload_spec.h)")
-      ->required();
-  cmd->add_option("--policy", flags->policies, "Policies to compare (comma-separated)")
-      ->delimiter(',')
-      ->capture_default_str();
+  AddComparisonOptions(cmd, flags.get());
   cmd->add_option("--profiles", flags->profiles,
                   "Profiles of every model the workloads use (epara profile --out)")
       ->required();
-  cmd->add_option("--out", flags->out, "Report directory")->capture_default_str();
-  cmd->add_option("--duration-s", flags->duration_s, "Seconds per swept rate (0: the workload's)");
-  cmd->add_option("--rate-scale", flags->rate_scale, "Multiplies every swept rate")
-      ->capture_default_str();
   cmd->add_flag("--uniform-ingress", flags->uniform_ingress,
                 "With --nodes: every service's requests enter at any node (default: each service "
                 "copy at its own 1/copies of the nodes)");
   cmd->add_option("--rates", flags->rates, "Replace every workload's swept rates (comma-separated)")
       ->delimiter(',');
-  cmd->add_option("--warmup-s", flags->warmup_s, "Unmeasured load before each run")
-      ->capture_default_str();
-  cmd->add_option("--request-timeout-s", flags->request_timeout_s,
-                  "A request unanswered after this long is a miss")
-      ->capture_default_str();
   cmd->add_option("--seed", flags->seed, "Seed of the simulation")->capture_default_str();
   cmd->add_option("--nodes", flags->nodes,
                   "Generate this many nodes from --mix (rates scale with them); 0: the file's");
@@ -473,17 +421,12 @@ void RegisterSimCommand(CLI::App& app, int* exit_code) {
   cmd->add_option("--compare", flags->compare,
                   "A real `epara bench` report.json: write validation.md/json against it");
   cmd->callback([flags, exit_code] {
-    std::string c = "epara sim --cluster " + flags->cluster;
-    for (const auto& w : flags->workloads) c += " --workload " + w;
-    std::string p;
-    for (const auto& x : flags->policies) p += (p.empty() ? "" : ",") + x;
-    c += " --policy " + p + " --profiles " + flags->profiles + " --out " + flags->out;
+    std::string c = ComparisonCommandLine("sim", *flags) + " --profiles " + flags->profiles;
     if (flags->host_cores > 0) c += " --host-cores " + std::to_string(flags->host_cores);
     if (flags->sync != "all") c += " --sync " + flags->sync;
     if (flags->uniform_ingress) c += " --uniform-ingress";
     if (flags->nodes > 0) c += " --nodes " + std::to_string(flags->nodes);
     if (flags->copies > 1) c += " --copies " + std::to_string(flags->copies);
-    if (flags->duration_s > 0) c += " --duration-s " + std::to_string(flags->duration_s);
     if (!flags->rates.empty()) {
       std::string r;
       for (double x : flags->rates) {

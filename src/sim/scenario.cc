@@ -5,6 +5,7 @@
 #include <set>
 
 #include "llm/llama_config.h"
+#include "sim/hash.h"
 
 namespace epara::sim {
 
@@ -180,6 +181,23 @@ Status ScaleCluster(const node::ClusterConfig& base, const ScaleOptions& scale,
     config->nodes.push_back(std::move(n));
   }
   return Status::Ok();
+}
+
+void SpreadOverScaledCluster(const ScaleOptions& scale, const node::ClusterConfig& config,
+                             bool generated, bool uniform_ingress,
+                             std::vector<loadgen::ScheduledRequest>* schedule) {
+  const size_t copies = static_cast<size_t>(std::max(1, scale.copies));
+  const size_t n = config.nodes.size();
+  const size_t stride = uniform_ingress ? 1 : copies;
+  const size_t slots = std::max<size_t>(1, n / stride);
+  for (size_t k = 0; k < schedule->size(); ++k) {
+    loadgen::ScheduledRequest& r = (*schedule)[k];
+    const uint64_t h = Mix64(scale.seed * 1000003u + k);
+    const size_t copy = h % copies;
+    r.service = static_cast<int>(r.service * copies + copy);
+    if (generated)
+      r.ingress = config.nodes[(uniform_ingress ? 0 : copy) + stride * ((h >> 20) % slots)].id;
+  }
 }
 
 }  // namespace epara::sim

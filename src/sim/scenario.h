@@ -11,6 +11,7 @@
 
 #include "allocator/profile.h"
 #include "core/status.h"
+#include "loadgen/workload_spec.h"
 #include "node/cluster_config.h"
 #include "node/serving_policy.h"
 #include "repo/model_descriptor.h"
@@ -56,5 +57,13 @@ Status ScaleCluster(const node::ClusterConfig& base, const ScaleOptions& scale,
                     std::vector<ModelDescriptor>* models,
                     std::vector<node::ModelFootprint>* footprints,
                     std::vector<allocator::Profile>* profiles);
+
+// Maps a workload's schedule (its services and ingress nodes name the base cluster's) onto a scaled
+// cluster: request k's service s becomes copy (hash of k) of it, index s x copies + copy; with
+// `generated` nodes, it enters at copy c's own nodes i = c (mod copies) -- clients are local to a
+// service -- or, with `uniform_ingress`, at any node. Seeded by scale.seed; deterministic.
+void SpreadOverScaledCluster(const ScaleOptions& scale, const node::ClusterConfig& config,
+                             bool generated, bool uniform_ingress,
+                             std::vector<loadgen::ScheduledRequest>* schedule);
 
 }  // namespace epara::sim

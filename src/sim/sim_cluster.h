@@ -125,7 +125,7 @@ class Cluster {
   void AddBusy(Node& n, double from, double to);
   void LoadInstance(int node, int model, double ready_in_ms);
   void FinishDrain(Node& n, int model);
-  cluster::InstanceLoad LoadOf(const Node& n, const Instance& inst) const;
+  cluster::InstanceLoad LoadOf(const Instance& inst) const;
   // A compute phase of `work_ms` at full speed on a dedicated core; `done(wall_ms)` runs when it
   // finished (processor sharing on a shared host, SimOptions::host_cores).
   // A batch or step on node `n`: RunCpu, then the throttled device's idle time; done(wall_ms).
@@ -138,7 +138,7 @@ class Cluster {
   EventQueue q_;
   std::vector<Node> nodes_;
   std::vector<std::vector<int>> hosts_;  // by model: nodes advertising it, ascending
-  std::map<std::string, int> model_index_;
+  std::map<std::string, int> model_index_, node_index_;  // by name / id
   std::vector<Req>* requests_;
   std::vector<SimOutcome>* outcomes_;
   SimStats* stats_;

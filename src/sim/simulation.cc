@@ -7,6 +7,7 @@
 
 #include "router/route_candidates.h"
 #include "sim/digest_size.h"
+#include "sim/hash.h"
 #include "sim/sim_cluster.h"
 
 namespace epara::sim {
@@ -16,19 +17,12 @@ namespace {
 // A real node's epoch is its start time in unix microseconds: as many varint bytes on the wire.
 constexpr uint64_t kEpoch = 1764806400000000;
 
-uint64_t Mix(uint64_t x) {  // splitmix64
-  x += 0x9e3779b97f4a7c15ull;
-  x = (x ^ (x >> 30)) * 0xbf58476d1ce4e5b9ull;
-  x = (x ^ (x >> 27)) * 0x94d049bb133111ebull;
-  return x ^ (x >> 31);
-}
-
 // Whether the digest `seq` of node `of` is lost on its way to `to` (deterministic in the seed).
 bool Lost(uint64_t seed, int of, uint64_t seq, int to, double loss) {
   if (loss <= 0) return false;
-  const uint64_t h = Mix(seed ^ Mix(static_cast<uint64_t>(of) * 1000003u + seq * 7919u +
-                                    (static_cast<uint64_t>(to) << 40)));
-  return static_cast<double>(h >> 11) * 0x1.0p-53 < loss;
+  const uint64_t h = Mix64(seed ^ Mix64(static_cast<uint64_t>(of) * 1000003u + seq * 7919u +
+                                        (static_cast<uint64_t>(to) << 40)));
+  return UnitInterval(h) < loss;
 }
 
 }  // namespace
@@ -37,6 +31,7 @@ Cluster::Cluster(const SimSpec& spec, std::vector<Req>* requests, std::vector<Si
                  SimStats* stats)
     : spec_(spec), requests_(requests), outcomes_(outcomes), stats_(stats) {
   for (size_t m = 0; m < spec.models.size(); ++m) model_index_[spec.models[m].name] = int(m);
+  for (size_t n = 0; n < spec.nodes.size(); ++n) node_index_.emplace(spec.nodes[n].id, int(n));
   hosts_.resize(spec.models.size());
   loss_ = spec.options.digest_loss;
 }
@@ -67,12 +62,11 @@ double Cluster::WorkMs(int image) const {
 Status Cluster::Start(double duration_s) {
   const SimOptions& o = spec_.options;
   end_ms_ = duration_s * 1e3 + std::max(60e3, 4 * o.request_timeout_s * 1e3);
-  std::map<std::string, int> ids;
   for (size_t i = 0; i < spec_.nodes.size(); ++i) {
     Node n;
     n.spec = spec_.nodes[i];
     n.index = static_cast<int>(i);
-    if (!ids.emplace(n.spec.id, n.index).second)
+    if (node_index_.at(n.spec.id) != n.index)
       return InvalidArgument("node '" + n.spec.id + "' appears twice");
     if (n.spec.speed <= 0) return InvalidArgument("node '" + n.spec.id + "': speed must be > 0");
     n.busy_ms.assign(static_cast<size_t>(duration_s) + 2, 0);
@@ -92,7 +86,7 @@ Status Cluster::Start(double duration_s) {
   q_.RunUntil(0);
   // Digests: every node every Δ, nodes offset from each other (they start at different times).
   for (Node& n : nodes_) {
-    const double offset = double(Mix(o.seed + n.index) >> 11) * 0x1.0p-53 * o.sync_interval_ms;
+    const double offset = UnitInterval(Mix64(o.seed + n.index)) * o.sync_interval_ms;
     q_.At(offset, [this, i = n.index] { Tick(i, 0); });
   }
   if (o.controller_period_s > 0) {
@@ -109,8 +103,8 @@ Status Cluster::Start(double duration_s) {
   for (const SimFault& f : o.faults) {
     int node = -1;
     if (f.kind == SimFault::Kind::kCrash || f.kind == SimFault::Kind::kRecover) {
-      auto it = ids.find(f.node);
-      if (it == ids.end())
+      auto it = node_index_.find(f.node);
+      if (it == node_index_.end())
         return InvalidArgument("fault names node '" + f.node + "', not in the cluster");
       node = it->second;
     }
@@ -314,7 +308,7 @@ void Cluster::Respond(Req* r, bool ok, int status) {
   }
 }
 
-cluster::InstanceLoad Cluster::LoadOf(const Node& n, const Instance& inst) const {
+cluster::InstanceLoad Cluster::LoadOf(const Instance& inst) const {
   cluster::InstanceLoad l;
   l.model = spec_.models[inst.model].name;
   l.ready = inst.ready && !inst.draining;
@@ -336,7 +330,6 @@ cluster::InstanceLoad Cluster::LoadOf(const Node& n, const Instance& inst) const
     l.batch_occupancy = q.batch_occupancy;
     l.max_batch = static_cast<uint32_t>(std::max(1, inst.batching.max_batch_size));
   }
-  (void)n;
   return l;
 }
 
@@ -355,7 +348,7 @@ void Cluster::Tick(int i, uint64_t incarnation) {
   rec.models.resize(n.instances.size());
   size_t k = 0;
   for (const auto& [m, inst] : n.instances) {
-    rec.digest.instances[k] = LoadOf(n, inst);
+    rec.digest.instances[k] = LoadOf(inst);
     rec.models[k++] = m;
   }
   // One message to every listed peer (of its zone, with zones).
@@ -441,10 +434,8 @@ void Cluster::ControllerPeriod() {
     return;
   }
   stats_->deploy_steps += plan.steps.size();
-  std::map<std::string, int> ids;
-  for (const Node& n : nodes_) ids[n.spec.id] = n.index;
   for (const scheduler::DeployStep& step : plan.steps) {
-    const int node = ids.at(step.node);
+    const int node = node_index_.at(step.node);
     const int model = model_index_.at(step.service);
     char line[200];
     std::snprintf(line, sizeof line, "%.1f s: controller %s %s on %s", now / 1e3,
@@ -523,21 +514,20 @@ Status Simulate(const SimSpec& spec, const std::vector<std::string>& workload_mo
                 const std::vector<loadgen::ScheduledRequest>& schedule, double duration_s,
                 std::vector<SimOutcome>* outcomes, SimStats* stats) {
   *stats = SimStats{};
-  std::map<std::string, int> index;
-  for (size_t m = 0; m < spec.models.size(); ++m) index[spec.models[m].name] = int(m);
-  std::map<std::string, int> node_index;
-  for (size_t n = 0; n < spec.nodes.size(); ++n) node_index[spec.nodes[n].id] = int(n);
   std::vector<internal::Req> requests(schedule.size());
+  outcomes->assign(schedule.size(), SimOutcome{});
+  internal::Cluster cluster(spec, &requests, outcomes, stats);
+
   for (size_t k = 0; k < schedule.size(); ++k) {
     const loadgen::ScheduledRequest& s = schedule[k];
     if (s.service < 0 || size_t(s.service) >= workload_models.size())
       return InvalidArgument("request " + std::to_string(k) + " names no workload service");
-    auto m = index.find(workload_models[s.service]);
-    if (m == index.end())
+    auto m = cluster.model_index_.find(workload_models[s.service]);
+    if (m == cluster.model_index_.end())
       return InvalidArgument("workload model '" + workload_models[s.service] +
                              "' is not in the simulated cluster");
-    auto n = node_index.find(s.ingress);
-    if (n == node_index.end())
+    auto n = cluster.node_index_.find(s.ingress);
+    if (n == cluster.node_index_.end())
       return InvalidArgument("workload ingress node '" + s.ingress + "' is not in the cluster");
     internal::Req& r = requests[k];
     r.index = k;
@@ -550,8 +540,6 @@ Status Simulate(const SimSpec& spec, const std::vector<std::string>& workload_mo
     if (k > 0 && r.sent < requests[k - 1].sent)
       return InvalidArgument("the schedule is not sorted by time");
   }
-  outcomes->assign(schedule.size(), SimOutcome{});
-  internal::Cluster cluster(spec, &requests, outcomes, stats);
   EPARA_RETURN_IF_ERROR(cluster.Start(duration_s));
   cluster.Run();
   for (internal::Req& r : requests)
