@@ -98,14 +98,19 @@ void RegisterModelsCommand(CLI::App& app, int* exit_code) {
       "gguf", "Write a Hugging Face Llama folder as a GGUF file llama.cpp loads (same weights)");
   gguf->add_option("hf_dir", *hf_dir, "Folder with config.json and safetensors")->required();
   gguf->add_option("out", *gguf_out, "GGUF file to write")->required();
-  gguf->add_option("--type", *gguf_type, "Weight matrices: f32, q8_0 or q4_0")
-      ->check(CLI::IsMember({"f32", "q8_0", "q4_0"}))
+  gguf->add_option("--type", *gguf_type,
+                   "Weight matrices: f32, q8_0, q4_0, q4_k, q6_k or q4_k_m (Q4_K with Q6_K for "
+                   "attn_v, ffn_down and output)")
+      ->check(CLI::IsMember({"f32", "q8_0", "q4_0", "q4_k", "q6_k", "q4_k_m"}))
       ->capture_default_str();
   gguf->callback([hf_dir, gguf_out, gguf_type, exit_code] {
     llm::GgufExportOptions o;
     o.matrices = *gguf_type == "q8_0"   ? formats::GgmlType::kQ8_0
                  : *gguf_type == "q4_0" ? formats::GgmlType::kQ4_0
+                 : *gguf_type == "q4_k" ? formats::GgmlType::kQ4_K
+                 : *gguf_type == "q6_k" ? formats::GgmlType::kQ6_K
                                         : formats::GgmlType::kF32;
+    o.k_mix = *gguf_type == "q4_k_m";
     if (Status s = llm::ExportLlamaGguf(*hf_dir, *gguf_out, o); !s.ok()) {
       spdlog::error("{}", s.ToString());
       *exit_code = 1;

@@ -70,5 +70,93 @@ TEST(GgmlQuantTest, Q4_0PacksNibblesLowFirstHalfHighSecondHalf) {
   }
 }
 
+// A Q4_K super-block built by hand from the layout in ggml_quant.h (not by the quantizer):
+// sub-block 5's scale and min need the packed high bits, its nibbles are the high halves of the
+// third 32-byte chunk.
+TEST(GgmlQuantTest, Q4_KDecodesItsPackedScalesMinsAndNibbles) {
+  std::vector<uint8_t> b(kQ4_KBytes, 0);
+  const uint16_t d = FloatToHalf(0.5f), dmin = FloatToHalf(0.25f);
+  std::memcpy(b.data(), &d, 2);
+  std::memcpy(b.data() + 2, &dmin, 2);
+  uint8_t* packed = b.data() + 4;
+  // Sub-block 1: scale 3, min 60 (bytes 1 and 5, low 6 bits).
+  packed[1] = 3;
+  packed[5] = 60;
+  // Sub-block 5: scale 37 = 0b10'0101, min 50 = 0b11'0010: low nibbles in byte 9, high bits in
+  // bits 6-7 of byte 1 (scale) and byte 5 (min).
+  packed[9] = static_cast<uint8_t>(0x5 | (0x2 << 4));
+  packed[1] |= static_cast<uint8_t>(0x2 << 6);
+  packed[5] |= static_cast<uint8_t>(0x3 << 6);
+  uint8_t* qs = b.data() + 16;
+  qs[7] = 0x0c;                                 // weight 7 (sub-block 0, low): q 12
+  qs[32 + 9] = 0xa0;                            // weight 32 + 9 (sub-block 1's low nibble 0) ...
+  qs[64 + 4] = static_cast<uint8_t>(0x9 << 4);  // weight 160 + 4 (sub-block 5, high nibble): q 9
+  uint8_t sc, mn;
+  Q4KScaleMin(packed, 5, &sc, &mn);
+  EXPECT_EQ(sc, 37);
+  EXPECT_EQ(mn, 50);
+  std::vector<float> y(256);
+  DequantizeQ4_K(b.data(), 256, y.data());
+  EXPECT_FLOAT_EQ(y[7], 0.5f * 0 * 12 - 0.25f * 0);         // sub-block 0: scale 0, min 0
+  EXPECT_FLOAT_EQ(y[32 + 9], 0.5f * 3 * 0 - 0.25f * 60);    // low nibble of 0xa0 is 0
+  EXPECT_FLOAT_EQ(y[96 + 9], 0.5f * 0 * 10 - 0.25f * 0);    // its high nibble: sub-block 3
+  EXPECT_FLOAT_EQ(y[160 + 4], 0.5f * 37 * 9 - 0.25f * 50);  // sub-block 5
+  EXPECT_FLOAT_EQ(y[160 + 5], 0.5f * 37 * 0 - 0.25f * 50);
+}
+
+// The same for Q6_K: weight 200 is in the second half (n 1), quarter 2, l 8: the high nibble of
+// ql[64 + 8], bits 4-5 of qh[32 + 8], scale 12.
+TEST(GgmlQuantTest, Q6_KDecodesLowAndHighBitsWithItsScale) {
+  std::vector<uint8_t> b(kQ6_KBytes, 0);
+  const uint16_t d = FloatToHalf(0.125f);
+  std::memcpy(b.data() + 208, &d, 2);
+  auto* scales = reinterpret_cast<int8_t*>(b.data() + 192);
+  scales[12] = -3;
+  scales[0] = 5;
+  b[64 + 8] = 0x70;            // q low bits 7 (high nibble)
+  b[128 + 32 + 8] = 0x2 << 4;  // q high bits 2 -> q = 39
+  b[0] = 0x0f;                 // weight 0: low 15, high bits 0 -> q 15
+  std::vector<float> y(256);
+  DequantizeQ6_K(b.data(), 256, y.data());
+  EXPECT_FLOAT_EQ(y[200], 0.125f * -3 * (39 - 32));
+  EXPECT_FLOAT_EQ(y[0], 0.125f * 5 * (15 - 32));
+  EXPECT_FLOAT_EQ(y[1], 0.125f * 5 * (0 - 32));
+  EXPECT_FLOAT_EQ(y[64 + 8], 0.0f);  // scale 4 (quarter 2 of the first half) is 0
+}
+
+// Random weights through each K-quant and back: every weight within one step of its sub-block
+// (the scales themselves are rounded to 6 or 8 bits, so half a step does not bound them).
+TEST(GgmlQuantTest, KQuantRoundTripsStayWithinAStep) {
+  const std::vector<float> w = Weights(1024, 7);
+  std::vector<float> back(1024);
+  std::vector<uint8_t> q4(4 * kQ4_KBytes), q6(4 * kQ6_KBytes);
+  QuantizeQ4_K(w.data(), 1024, q4.data());
+  DequantizeQ4_K(q4.data(), 1024, back.data());
+  double err4 = 0, err6 = 0, norm = 0;
+  for (int s = 0; s < 32; ++s) {
+    float lo = 0, hi = 0;
+    for (int i = 0; i < 32; ++i) lo = std::min(lo, w[32 * s + i]), hi = std::max(hi, w[32 * s + i]);
+    for (int i = 0; i < 32; ++i) {
+      EXPECT_LE(std::fabs(back[32 * s + i] - w[32 * s + i]), (hi - lo) / 15.0f * 1.1f) << s;
+      err4 += std::pow(back[32 * s + i] - w[32 * s + i], 2);
+      norm += std::pow(w[32 * s + i], 2);
+    }
+  }
+  QuantizeQ6_K(w.data(), 1024, q6.data());
+  DequantizeQ6_K(q6.data(), 1024, back.data());
+  for (int s = 0; s < 64; ++s) {
+    float amax = 0;
+    for (int i = 0; i < 16; ++i) amax = std::max(amax, std::fabs(w[16 * s + i]));
+    for (int i = 0; i < 16; ++i) {
+      EXPECT_LE(std::fabs(back[16 * s + i] - w[16 * s + i]), amax / 31.0f * 1.1f) << s;
+      err6 += std::pow(back[16 * s + i] - w[16 * s + i], 2);
+    }
+  }
+  // 4 bits vs 6 bits: Q6_K's relative error is several times smaller; both are small.
+  EXPECT_LT(std::sqrt(err4 / norm), 0.12);
+  EXPECT_LT(std::sqrt(err6 / norm), 0.03);
+  EXPECT_LT(err6 * 4, err4);
+}
+
 }  // namespace
 }  // namespace epara::formats

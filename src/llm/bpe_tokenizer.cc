@@ -120,8 +120,15 @@ const std::string& ByteLevelChar(unsigned char b) { return ByteChars()[b]; }
 
 Status BpeTokenizer::Load(const std::string& path, const std::string& config_path,
                           std::unique_ptr<BpeTokenizer>* out) {
-  json j;
+  json j, config;
   EPARA_RETURN_IF_ERROR(ReadJson(path, &j));
+  if (Status s = ReadJson(config_path, &config); !s.ok() && s.code() != StatusCode::kNotFound)
+    return s;
+  return FromJson(j, config, path, out);
+}
+
+Status BpeTokenizer::FromJson(const nlohmann::json& j, const nlohmann::json& config,
+                              const std::string& path, std::unique_ptr<BpeTokenizer>* out) {
   const auto bad = [&](const std::string& field, const std::string& what) {
     return FieldError(path, field, what);
   };
@@ -216,12 +223,8 @@ Status BpeTokenizer::Load(const std::string& path, const std::string& config_pat
     if (!bos.empty() && (t->bos_ = id_of(bos)) < 0)
       return bad("post_processor", "template token '" + bos + "' is not in the vocabulary");
   }
-  json config;
-  if (Status s = ReadJson(config_path, &config); s.ok() && config.is_object()) {
-    if (config.contains("eos_token")) t->eos_ = id_of(TokenString(config["eos_token"]));
-  } else if (s.code() != StatusCode::kNotFound) {
-    return s;
-  }
+  if (config.is_object() && config.contains("eos_token"))
+    t->eos_ = id_of(TokenString(config["eos_token"]));
   *out = std::move(t);
   return Status::Ok();
 }

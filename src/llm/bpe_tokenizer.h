@@ -18,6 +18,7 @@
 #pragma once
 
 #include <memory>
+#include <nlohmann/json_fwd.hpp>
 #include <string>
 #include <unordered_map>
 #include <vector>
@@ -32,6 +33,10 @@ class BpeTokenizer final : public Tokenizer {
   // `config_path` may name a missing file. Errors: InvalidArgument naming the file and field.
   static Status Load(const std::string& path, const std::string& config_path,
                      std::unique_ptr<BpeTokenizer>* out);
+  // The same from parsed documents (`config`: tokenizer_config.json's, or null); errors name
+  // `origin`. GGUF files' byte-level BPE vocabularies arrive here (llm/gguf_tokenizer.h).
+  static Status FromJson(const nlohmann::json& j, const nlohmann::json& config,
+                         const std::string& origin, std::unique_ptr<BpeTokenizer>* out);
 
   std::vector<int32_t> Encode(std::string_view text) const override;
   std::string Piece(int32_t id) const override;

@@ -5,6 +5,9 @@
 #include <nlohmann/json.hpp>
 #include <sstream>
 
+#include "llm/gguf_llama.h"
+#include "llm/gguf_tokenizer.h"
+
 namespace epara::llm {
 
 const char* ChatFormatName(ChatFormat f) {
@@ -49,6 +52,11 @@ void ReadToken(const nlohmann::json& j, const char* key, std::string* out) {
 Status LoadChatTemplate(const std::string& model_dir, ChatTemplate* out, bool* recognized) {
   *recognized = true;
   *out = ChatTemplate{};
+  if (const std::string gguf = FindGgufModel(model_dir); !gguf.empty()) {
+    std::unique_ptr<formats::GgufFile> file;
+    EPARA_RETURN_IF_ERROR(formats::GgufFile::Open(gguf, &file));
+    return LoadGgufChatTemplate(*file, out, recognized);
+  }
   const auto path = std::filesystem::path(model_dir) / "tokenizer_config.json";
   std::ifstream in(path);
   if (!in) return Status::Ok();

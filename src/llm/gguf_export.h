@@ -6,8 +6,15 @@
 //   - q_proj and k_proj rows are permuted from Hugging Face's rotate-half rotary layout to
 //     llama.cpp's interleaved pairs (within each head, row j <- j / 2 + (j % 2) * head_dim / 2);
 //   - a tied LM head is not written (llama.cpp then uses token_embd).
-// The tokenizer is recorded as "none" with llama.vocab_size (enough for llama-bench; a server
-// needs the model's own tokenizer).
+// The tokenizer goes into the file as a llama.cpp vocabulary: a folder's tokenizer.model as
+// "llama" (SentencePiece: tokens, scores, token types); epara's byte tokenizer
+// (epara_tokenizer.json) as "gpt2" byte-level BPE without merges (<pad>, <s>, </s>, then one token
+// per byte), which encodes text exactly as the byte tokenizer does, except that "<s>" / "</s>" in
+// a prompt become their control tokens. A folder with another tokenizer is written with tokenizer
+// model "none" and llama.vocab_size (enough for llama-bench, not for a server).
+// Matrix types: F32, Q8_0, Q4_0, Q4_K, Q6_K, or the Q4_K_M-style mix (k_mix: Q4_K, with Q6_K for
+// attn_v, ffn_down and the output matrix). A matrix whose rows are not whole blocks of the type
+// falls back to Q8_0 (rows of 32s) or F32, as llama.cpp's quantizer falls back.
 #pragma once
 
 #include <string>
@@ -18,8 +25,9 @@
 namespace epara::llm {
 
 struct GgufExportOptions {
-  // Weight matrices' type: F32 or Q8_0 (norms stay F32).
+  // Weight matrices' type (norms stay F32).
   formats::GgmlType matrices = formats::GgmlType::kF32;
+  bool k_mix = false;  // Q4_K_M-style: matrices Q4_K, attn_v / ffn_down / output Q6_K
   std::string name = "epara-export";
 };
 

@@ -117,6 +117,8 @@ std::vector<double> RopeInverseFrequencies(const LlamaConfig& c) {
       }
     }
   }
+  for (size_t i = 0; i < inv.size() && i < c.rope_freq_factors.size(); ++i)
+    inv[i] /= c.rope_freq_factors[i];
   return inv;
 }
 

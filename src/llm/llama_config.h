@@ -29,6 +29,9 @@ struct LlamaConfig {
   double rms_norm_eps = 1e-6;
   double rope_theta = 10000.0;
   RopeScaling rope_scaling;
+  // Per-frequency divisors of the inverse frequencies (GGUF's rope_freqs tensor, how llama.cpp
+  // stores Llama-3 rope scaling); empty: none. Applied after rope_scaling.
+  std::vector<double> rope_freq_factors;
   int max_position_embeddings = 2048;
   bool tie_word_embeddings = false;
   int bos_token_id = -1;

@@ -7,8 +7,6 @@
 #include <vector>
 
 #include "core/cpu_dispatch.h"
-#include "core/half.h"
-#include "formats/ggml_quant.h"
 
 #if defined(__x86_64__)
 #include <immintrin.h>
@@ -187,135 +185,26 @@ EPARA_CPU_CLONES void MatMulRowsT(const float* W, int64_t cols, const float* xt,
 
 namespace {
 
-// The fp16 scale at the head of a Q8_0 block.
-inline float BlockScale(const uint8_t* block) {
-  uint16_t h;
-  std::memcpy(&h, block, 2);
-  return HalfToFloat(h);
-}
-
-}  // namespace
-
-namespace {
-
-EPARA_CPU_CLONES void MatVecRowsQ8Generic(const uint8_t* W, int64_t cols, const uint8_t* xq,
-                                          int batch, int64_t rows, float* y, int64_t r0,
-                                          int64_t r1) {
-  const int64_t blocks = cols / 32, row_bytes = blocks * 34;
-  for (int b = 0; b < batch; ++b)
-    for (int64_t r = r0; r < r1; ++r) {
-      float sum = 0;
-      for (int64_t k = 0; k < blocks; ++k) {
-        const uint8_t* w = W + r * row_bytes + k * 34;
-        const uint8_t* v = xq + b * row_bytes + k * 34;
-        const auto* qw = reinterpret_cast<const int8_t*>(w + 2);
-        const auto* qv = reinterpret_cast<const int8_t*>(v + 2);
-        int32_t dot = 0;
-        for (int i = 0; i < 32; ++i) dot += int32_t{qw[i]} * qv[i];
-        sum += BlockScale(w) * BlockScale(v) * static_cast<float>(dot);
-      }
-      y[int64_t{b} * rows + r] = sum;
-    }
-}
-
-#if defined(__x86_64__) && defined(__GNUC__) && !defined(__clang__)
-// The 8 int32 sums of a block's 32 int8 x int8 products (pairs and quads summed): the weights'
-// magnitudes as unsigned bytes against the inputs carrying the weights' signs (maddubs multiplies
-// unsigned by signed bytes; 2 x 127 x 127 fits its 16-bit sums).
-__attribute__((target("avx2,fma,f16c"), always_inline)) inline __m256 BlockDot(const uint8_t* w,
-                                                                               const uint8_t* v) {
-  const __m256i qw = _mm256_loadu_si256(reinterpret_cast<const __m256i*>(w + 2));
-  const __m256i qv = _mm256_loadu_si256(reinterpret_cast<const __m256i*>(v + 2));
-  const __m256i pairs = _mm256_maddubs_epi16(_mm256_sign_epi8(qw, qw), _mm256_sign_epi8(qv, qw));
-  return _mm256_cvtepi32_ps(_mm256_madd_epi16(pairs, _mm256_set1_epi16(1)));
-}
-
-// A block's fp16 scale in one instruction (F16C comes with every AVX2 CPU).
-__attribute__((target("avx2,fma,f16c"), always_inline)) inline float HalfScale(const uint8_t* b) {
-  uint16_t h;
-  std::memcpy(&h, b, 2);
-  return _cvtsh_ss(h);
-}
-
-__attribute__((target("avx2,fma,f16c"), always_inline)) inline float HorizontalSum(__m256 v) {
-  const __m128 s = _mm_add_ps(_mm256_castps256_ps128(v), _mm256_extractf128_ps(v, 1));
-  const __m128 t = _mm_add_ps(s, _mm_movehl_ps(s, s));
-  return _mm_cvtss_f32(_mm_add_ss(t, _mm_movehdup_ps(t)));
-}
-
-// R rows x one input row: each input block serves R rows; every row's data is prefetched 256 bytes
-// (~8 blocks) ahead, so R streams are in flight (with 4 and no prefetch, decode read 12 GB/s of the
-// ~56 the F32 kernels reach here).
-template <int R>
-__attribute__((target("avx2,fma,f16c"), always_inline)) inline void Q8Rows(
-    const uint8_t* W, int64_t row_bytes, int64_t blocks, const uint8_t* xb, int64_t r, float* y) {
-  __m256 acc[R];
-  for (int i = 0; i < R; ++i) acc[i] = _mm256_setzero_ps();
-  for (int64_t k = 0; k < blocks; ++k) {
-    const uint8_t* v = xb + k * 34;
-    const float dv = HalfScale(v);
-#pragma GCC unroll 8
-    for (int i = 0; i < R; ++i) {
-      const uint8_t* w = W + (r + i) * row_bytes + k * 34;
-      _mm_prefetch(reinterpret_cast<const char*>(w + 256), _MM_HINT_T0);
-      acc[i] = _mm256_fmadd_ps(_mm256_set1_ps(HalfScale(w) * dv), BlockDot(w, v), acc[i]);
-    }
-  }
-  for (int i = 0; i < R; ++i) y[r + i] = HorizontalSum(acc[i]);
-}
-
-// AVX2: weights and (quantized) inputs multiplied as int8 in registers, as llama.cpp does for
-// Q8_0.
-__attribute__((target("avx2,fma,f16c"))) void MatVecRowsQ8Avx2(const uint8_t* W, int64_t cols,
-                                                               const uint8_t* xq, int batch,
-                                                               int64_t rows, float* y, int64_t r0,
-                                                               int64_t r1) {
-  const int64_t blocks = cols / 32, row_bytes = blocks * 34;
-  for (int b = 0; b < batch; ++b) {
-    const uint8_t* xb = xq + b * row_bytes;
-    float* yb = y + int64_t{b} * rows;
-    int64_t r = r0;
-    for (; r + 8 <= r1; r += 8) Q8Rows<8>(W, row_bytes, blocks, xb, r, yb);
-    for (; r < r1; ++r) Q8Rows<1>(W, row_bytes, blocks, xb, r, yb);
-  }
-}
-#endif
-
-}  // namespace
-
-void MatVecRowsQ8(const uint8_t* W, int64_t cols, const uint8_t* xq, int batch, int64_t rows,
-                  float* y, int64_t r0, int64_t r1) {
-#if defined(__x86_64__) && defined(__GNUC__) && !defined(__clang__)
-  static const bool avx2 = __builtin_cpu_supports("avx2") && __builtin_cpu_supports("fma") &&
-                           __builtin_cpu_supports("f16c");
-  if (avx2) return MatVecRowsQ8Avx2(W, cols, xq, batch, rows, y, r0, r1);
-#endif
-  MatVecRowsQ8Generic(W, cols, xq, batch, rows, y, r0, r1);
-}
-
-EPARA_CPU_CLONES void MatMulRowsQ8T(const uint8_t* W, int64_t cols, const float* xt, int n,
-                                    int64_t rows, float* y, int64_t r0, int64_t r1) {
-  const int64_t row_bytes = cols / 32 * 34;
+EPARA_CPU_CLONES void MatMulTileTImpl(const float* tile, int count, int64_t cols, const float* xt,
+                                      int n, int64_t rows, float* y) {
   const int groups = (n + 15) / 16;
-  thread_local std::vector<float> tile;        // 8 dequantized rows (8 x 2048 floats: 64 KB at most
-  tile.resize(static_cast<size_t>(8 * cols));  // for these models' widths)
-  // Rows are whole blocks one after another: `count` rows from r are count * cols weights.
-  const auto dequantize = [&](int64_t r, int count) {
-    formats::DequantizeQ8_0(W + r * row_bytes, count * cols, tile.data());
-  };
-  int64_t r = r0;
-  for (; r + 8 <= r1; r += 8) {
-    dequantize(r, 8);
-    for (int g = 0; g < groups; ++g)  // the tile's rows are rows [r, r + 8) of y
-      OuterTile<8, false>(tile.data(), cols, xt + int64_t{g} * cols * 16, rows, 0,
-                          std::min(16, n - g * 16), y + int64_t{g} * 16 * rows + r);
+  for (int g = 0; g < groups; ++g) {
+    const float* xg = xt + int64_t{g} * cols * 16;
+    float* yg = y + int64_t{g} * 16 * rows;
+    const int width = std::min(16, n - g * 16);
+    if (count == 8) {
+      OuterTile<8, false>(tile, cols, xg, rows, 0, width, yg);
+    } else {
+      for (int i = 0; i < count; ++i) OuterTile<1, false>(tile, cols, xg, rows, i, width, yg);
+    }
   }
-  for (; r < r1; ++r) {
-    dequantize(r, 1);
-    for (int g = 0; g < groups; ++g)
-      OuterTile<1, false>(tile.data(), cols, xt + int64_t{g} * cols * 16, rows, 0,
-                          std::min(16, n - g * 16), y + int64_t{g} * 16 * rows + r);
-  }
+}
+
+}  // namespace
+
+void MatMulTileT(const float* tile, int count, int64_t cols, const float* xt, int n, int64_t rows,
+                 float* y) {
+  MatMulTileTImpl(tile, count, cols, xt, n, rows, y);
 }
 
 // One step of a 16 x 16 in-register transpose: rows i and i + B (i / B even) swap their
@@ -544,20 +433,29 @@ void ForwardStep(const ModelWeights& w, std::span<const StepToken> seqs, SpinPoo
   // is far above the fork/join cost. `n` rows of input.
   const auto matvec = [&](const WeightMatrix& W, int64_t rows, int64_t cols, const float* in, int n,
                           float* y) {
-    // Below kTransposedMinBatch input rows: dot-product tiles.
-    // Q8_0 dot tiles take their inputs as Q8_0 blocks too: quantized here, once per product.
-    const auto quantize = [&](const float* x, int count) {
-      s->xq.resize(static_cast<size_t>(count * (cols / 32) * 34));
-      formats::QuantizeQ8_0(x, count * cols, s->xq.data());  // rows of whole blocks
+    // fn(part, first row of the part, local rows [lo, hi)) for each part within rows [r0, r1).
+    const auto for_parts = [&](int64_t r0, int64_t r1, auto&& fn) {
+      int64_t base = 0;
+      for (const WeightPart& p : W.parts) {
+        const int64_t lo = std::max(r0, base), hi = std::min(r1, base + p.rows);
+        if (lo < hi) fn(p, base, lo - base, hi - base);
+        base += p.rows;
+      }
     };
+    // Below kTransposedMinBatch input rows: dot-product tiles. Quantized weights' dot tiles take
+    // their inputs as Q8_0 blocks: quantized here, once per product.
+    const bool quantized = W.quantized();
     const auto dots = [&](const float* x, int count, float* out, int64_t r0, int64_t r1) {
-      if (W.q8_0)
-        MatVecRowsQ8(W.q8_0, cols, s->xq.data(), count, rows, out, r0, r1);
-      else
-        MatVecRows(W.f32, cols, x, count, rows, out, r0, r1);
+      for_parts(r0, r1, [&](const WeightPart& p, int64_t base, int64_t lo, int64_t hi) {
+        if (p.type == WeightType::kF32)
+          MatVecRows(static_cast<const float*>(p.data), cols, x, count, rows, out + base, lo, hi);
+        else
+          MatVecRowsQuant(p.type, static_cast<const uint8_t*>(p.data), cols, s->xq, count, rows,
+                          out + base, lo, hi);
+      });
     };
     if (n < kTransposedMinBatch) {
-      if (W.q8_0) quantize(in, n);
+      if (quantized) QuantizeInput(in, n, cols, &s->xq);
       pool.ParallelFor(rows, 64, [&](int64_t r0, int64_t r1) { dots(in, n, y, r0, r1); });
       return;
     }
@@ -571,14 +469,19 @@ void ForwardStep(const ModelWeights& w, std::span<const StepToken> seqs, SpinPoo
         TransposeTo16(in + gi * 16 * cols, cols, std::min<int64_t>(16, n - gi * 16),
                       s->xt.data() + gi * cols * 16);
     });
-    if (W.q8_0 && groups * 16 < n) quantize(in + int64_t{groups} * 16 * cols, n - groups * 16);
+    if (quantized && groups * 16 < n)
+      QuantizeInput(in + int64_t{groups} * 16 * cols, n - groups * 16, cols, &s->xq);
     pool.ParallelFor(rows, 64, [&](int64_t r0, int64_t r1) {
       if (groups > 0) {
         const int width = std::min(n, groups * 16);
-        if (W.q8_0)
-          MatMulRowsQ8T(W.q8_0, cols, s->xt.data(), width, rows, y, r0, r1);
-        else
-          MatMulRowsT(W.f32, cols, s->xt.data(), width, rows, y, r0, r1);
+        for_parts(r0, r1, [&](const WeightPart& p, int64_t base, int64_t lo, int64_t hi) {
+          if (p.type == WeightType::kF32)
+            MatMulRowsT(static_cast<const float*>(p.data), cols, s->xt.data(), width, rows,
+                        y + base, lo, hi);
+          else
+            MatMulRowsQuantT(p.type, static_cast<const uint8_t*>(p.data), cols, s->xt.data(), width,
+                             rows, y + base, lo, hi);
+        });
       }
       if (groups * 16 < n)
         dots(in + int64_t{groups} * 16 * cols, n - groups * 16, y + int64_t{groups} * 16 * rows, r0,
@@ -587,7 +490,10 @@ void ForwardStep(const ModelWeights& w, std::span<const StepToken> seqs, SpinPoo
   };
   if (w.embed != nullptr) {
     for (int b = 0; b < batch; ++b)
-      std::memcpy(x + b * H, w.embed + int64_t{seqs[b].token} * H, H * sizeof(float));
+      DequantizeWeights(w.embed_type,
+                        static_cast<const uint8_t*>(w.embed) +
+                            int64_t{seqs[b].token} * WeightRowBytes(w.embed_type, H),
+                        H, x + b * H);
   } else {
     std::memcpy(x, hidden_in, batch * H * sizeof(float));
   }

@@ -13,8 +13,9 @@
 // its own, which the step writes before any token attends. They see only raw float pointers, so
 // this file compiles without LibTorch.
 //
-// Layouts (all F32, row-major, contiguous):
-//   weight matrices [rows, cols] (as stored by Hugging Face: out_features x in_features)
+// Layouts (F32 unless stated, row-major, contiguous):
+//   weight matrices [rows, cols] (as stored by Hugging Face: out_features x in_features), F32 or
+//     GGML blocks along each row (WeightMatrix)
 //   KV cache per layer [kv_heads, capacity, head_dim]
 //   rotary tables [max_positions, head_dim], rotate-half layout
 #pragma once
@@ -25,6 +26,7 @@
 #include <vector>
 
 #include "core/spin_pool.h"
+#include "llm/quant_kernels.h"
 
 namespace epara::llm::kernels {
 
@@ -69,24 +71,32 @@ void AttendCausal(const float* q, int64_t q_stride, int64_t n, int64_t group, in
                   const float* K, const float* V, int64_t head_dim, float scale, float* scores,
                   float* qt, float* out, int64_t out_stride);
 
-// A weight matrix [rows, cols]: F32 row-major, or each row as cols / 32 Q8_0 blocks (GGML's
-// layout, formats/ggml_quant.h; cols % 32 == 0). Exactly one pointer is set, or none (absent).
+// A weight matrix [rows, cols] as row blocks stacked in order, each F32 row-major or rows of GGML
+// blocks (llm/quant_kernels.h): one part for a plain matrix; a fused matrix (q/k/v) keeps one part
+// per source matrix, since a GGUF file may store them in different types (Q4_K_M: Q6_K values
+// beside Q4_K queries and keys). No parts: absent.
+struct WeightPart {
+  WeightType type = WeightType::kF32;
+  const void* data = nullptr;
+  int64_t rows = 0;
+};
 struct WeightMatrix {
-  const float* f32 = nullptr;
-  const uint8_t* q8_0 = nullptr;
-  bool empty() const { return f32 == nullptr && q8_0 == nullptr; }
+  std::vector<WeightPart> parts;
+  bool empty() const { return parts.empty(); }
+  bool quantized() const {
+    for (const WeightPart& p : parts)
+      if (p.type != WeightType::kF32) return true;
+    return false;
+  }
+  static WeightMatrix F32(const float* data, int64_t rows) {
+    return {{{WeightType::kF32, data, rows}}};
+  }
 };
 
-// y = W x for Q8_0 weights, as MatVecRows and MatMulRowsT. MatVecRowsQ8 (small batches, decode)
-// quantizes x to Q8_0 blocks too and multiplies int8 by int8 (llama.cpp's Q8_0 dot product: the
-// inputs' rounding, ~0.4% of each block's largest input, is the price of half the instructions);
-// MatMulRowsQ8T (prompts) dequantizes 8 rows into an L1 tile that every transposed group passes
-// through, with F32 inputs.
-// xq: the `batch` input rows as Q8_0 blocks (formats::QuantizeQ8_0 over batch * cols values).
-void MatVecRowsQ8(const uint8_t* W, int64_t cols, const uint8_t* xq, int batch, int64_t rows,
-                  float* y, int64_t r0, int64_t r1);
-void MatMulRowsQ8T(const uint8_t* W, int64_t cols, const float* xt, int n, int64_t rows, float* y,
-                   int64_t r0, int64_t r1);
+// As MatMulRowsT for `count` (<= 8) rows held contiguously at `tile` (e.g. just dequantized):
+// they are the output rows at y (already offset to the first of them; `rows` is y's row stride).
+void MatMulTileT(const float* tile, int count, int64_t cols, const float* xt, int n, int64_t rows,
+                 float* y);
 
 // Weights of one decoder layer (fused q/k/v and gate/up, as the LibTorch model keeps them).
 struct LayerWeights {
@@ -103,7 +113,8 @@ struct LayerWeights {
 struct ModelWeights {
   int64_t hidden = 0, intermediate = 0, heads = 0, kv_heads = 0, head_dim = 0, vocab = 0;
   float rms_eps = 1e-5f;
-  const float* embed = nullptr;       // [vocab, H]; null: the input is hidden states
+  const void* embed = nullptr;  // [vocab, H] rows of embed_type; null: the input is hidden states
+  WeightType embed_type = WeightType::kF32;
   const float* final_norm = nullptr;  // [H]
   WeightMatrix lm_head;               // [vocab, H]; empty: the output is hidden states
   const float* rope_cos = nullptr;    // [max_positions, hd]
@@ -126,7 +137,7 @@ struct StepToken {
 // Scratch reused across steps (grows to the largest step seen; no allocation once warm).
 struct StepScratch {
   std::vector<float> x, h, qkv, attn, gate_up, act, xt;
-  std::vector<uint8_t> xq;  // inputs as Q8_0 blocks, for Q8_0 weights' dot tiles
+  QuantizedInput xq;  // inputs as Q8_0 blocks, for quantized weights' dot tiles
   std::vector<std::pair<int64_t, int64_t>> blocks;  // a prompt chunk's attention blocks
 };
 

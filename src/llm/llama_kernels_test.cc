@@ -3,8 +3,6 @@
 // RMSNorm. The whole step is checked against LibTorch ops in llama_model_test.cc.
 #include "llm/llama_kernels.h"
 
-#include "formats/ggml_quant.h"
-
 #include <gtest/gtest.h>
 
 #include <cmath>
@@ -97,42 +95,6 @@ TEST(DecodeKernelsTest, AttendCausalEqualsAttendGroupPerToken) {
           ASSERT_EQ(out[j * nh * hd + e], -7.0f);
       }
     }
-}
-
-TEST(DecodeKernelsTest, Q8_0ProductsEqualTheF32ProductsOfTheDequantizedOperands) {
-  // 19 rows (two 8-row tiles and a remainder; 4-row dot tiles and a remainder), 96 columns (3
-  // blocks); inputs of 1, 3 (dot tiles) and 16 and 21 rows (transposed groups, one partial).
-  const int64_t rows = 19, cols = 96;
-  const std::vector<float> w = Random(rows * cols, 9, 0.3f);
-  std::vector<uint8_t> q(rows * cols / formats::kQ8_0Block * formats::kQ8_0Bytes);
-  formats::QuantizeQ8_0(w.data(), rows * cols, q.data());
-  std::vector<float> deq(rows * cols);
-  formats::DequantizeQ8_0(q.data(), rows * cols, deq.data());
-  for (int n : {1, 3, 16, 21}) {
-    const std::vector<float> x = Random(n * cols, 10 + n);
-    std::vector<float> ref(n * rows), got(n * rows, -1.0f);
-    // Small batches multiply int8 by int8: their inputs are rounded to Q8_0 blocks first.
-    std::vector<float> xr = x;
-    if (n < kTransposedMinBatch) {
-      std::vector<uint8_t> xq(n * cols / formats::kQ8_0Block * formats::kQ8_0Bytes);
-      formats::QuantizeQ8_0(x.data(), n * cols, xq.data());
-      formats::DequantizeQ8_0(xq.data(), n * cols, xr.data());
-    }
-    MatVecRows(deq.data(), cols, xr.data(), n, rows, ref.data(), 0, rows);
-    if (n < kTransposedMinBatch) {
-      std::vector<uint8_t> xq(n * cols / formats::kQ8_0Block * formats::kQ8_0Bytes);
-      formats::QuantizeQ8_0(x.data(), n * cols, xq.data());
-      MatVecRowsQ8(q.data(), cols, xq.data(), n, rows, got.data(), 0, rows);
-    } else {
-      const int groups = (n + 15) / 16;
-      std::vector<float> xt(groups * cols * 16);
-      for (int g = 0; g < groups; ++g)
-        TransposeTo16(x.data() + g * 16 * cols, cols, std::min(16, n - g * 16),
-                      xt.data() + g * cols * 16);
-      MatMulRowsQ8T(q.data(), cols, xt.data(), n, rows, got.data(), 0, rows);
-    }
-    for (int i = 0; i < n * rows; ++i) ASSERT_NEAR(got[i], ref[i], 1e-4) << "n " << n << " i " << i;
-  }
 }
 
 TEST(DecodeKernelsTest, RmsNormEqualsTheDefinition) {

@@ -48,8 +48,10 @@ struct LlamaLoadOptions {
 
 class LlamaModel {
  public:
-  // Reads `dir`/config.json and the weights. Errors name the file and the tensor: missing tensors
-  // and shape mismatches are InvalidArgument, a missing folder or file NotFound.
+  // Reads `dir`/config.json and the weights; or, when `dir` names a GGUF model (a .gguf file, or a
+  // folder whose only model is one: llm/gguf_llama.h), that file. Errors name the file and the
+  // tensor: missing tensors and shape mismatches are InvalidArgument, a missing folder or file
+  // NotFound.
   static Status Load(const std::string& dir, const LlamaLoadOptions& options,
                      std::unique_ptr<LlamaModel>* out);
   virtual ~LlamaModel() = default;
@@ -95,5 +97,13 @@ class LlamaModel {
   virtual Status ForwardStage(std::span<const Chunk> chunks, std::span<const float> hidden_in,
                               bool all_positions, std::vector<float>* out) = 0;
 };
+
+// Checks ForwardStage's inputs for a model (stage) with config `c` holding layers from
+// `first_layer`: at least one chunk, none empty, token ids inside the vocabulary, caches with room
+// for the chunks' tokens (ResourceExhausted otherwise), and hidden_in empty on the first stage and
+// [sum of tokens, hidden_size] on later ones. `*tokens` receives the sum of the chunks' tokens.
+Status ValidateStageInput(const LlamaConfig& c, int first_layer,
+                          std::span<const LlamaModel::Chunk> chunks,
+                          std::span<const float> hidden_in, int64_t* tokens);
 
 }  // namespace epara::llm

@@ -10,6 +10,7 @@
 #include "core/spin_pool.h"
 #include "formats/ggml_quant.h"
 #include "llm/checkpoint.h"
+#include "llm/gguf_llama.h"
 #include "llm/llama_kernels.h"
 #include "llm/llama_model.h"
 
@@ -78,34 +79,18 @@ class TorchLlamaModel final : public LlamaModel {
 
   Status ForwardStage(std::span<const Chunk> chunks, std::span<const float> hidden_in,
                       bool all_positions, std::vector<float>* logits) override {
-    if (chunks.empty()) return InvalidArgument("no sequences to run");
+    int64_t total = 0;
+    EPARA_RETURN_IF_ERROR(ValidateStageInput(config_, first_layer_, chunks, hidden_in, &total));
     std::vector<int64_t> ids, positions;
+    ids.reserve(static_cast<size_t>(total));
     for (const Chunk& ch : chunks) {
-      const auto* cache = static_cast<const TorchKvCache*>(ch.cache);
-      if (ch.tokens.empty()) return InvalidArgument("a sequence has no tokens to run");
-      for (int32_t t : ch.tokens)
-        if (t < 0 || t >= config_.vocab_size)
-          return InvalidArgument("token id " + std::to_string(t) + " outside the vocabulary [0, " +
-                                 std::to_string(config_.vocab_size) + ")");
-      const int64_t start = cache->length_;
-      if (start + static_cast<int64_t>(ch.tokens.size()) > cache->capacity())
-        return ResourceExhausted("sequence of " + std::to_string(start + ch.tokens.size()) +
-                                 " tokens exceeds its KV cache of " +
-                                 std::to_string(cache->capacity()));
+      const int64_t start = ch.cache->length();
       for (size_t i = 0; i < ch.tokens.size(); ++i) {
         ids.push_back(ch.tokens[i]);
         positions.push_back(start + static_cast<int64_t>(i));
       }
     }
     const int64_t H = config_.hidden_size;
-    if (is_first_stage() && !hidden_in.empty())
-      return InvalidArgument("the first pipeline stage embeds tokens; it takes no hidden states");
-    if (!is_first_stage() &&
-        hidden_in.size() != static_cast<size_t>(static_cast<int64_t>(ids.size()) * H))
-      return InvalidArgument("pipeline stage at layer " + std::to_string(first_layer_) +
-                             " expects hidden states of " + std::to_string(ids.size()) + " x " +
-                             std::to_string(H) + " floats, got " +
-                             std::to_string(hidden_in.size()));
     try {
       if (opts_.device().is_cpu()) backend::ApplyIntraOpThreads(threads_);
       if (opts_.device().is_cpu() && cpu_kernels_)
@@ -242,17 +227,12 @@ class TorchLlamaModel final : public LlamaModel {
     const bool q8 = weights_ == LlamaLoadOptions::Weights::kQ8_0;
     // `replaces`: the F32 matrix is dropped (a tied LM head's is the embedding, which stays).
     const auto matrix = [&](at::Tensor* t, bool replaces = true) {
-      kernels::WeightMatrix m;
-      if (!q8) {
-        m.f32 = t->data_ptr<float>();
-        return m;
-      }
+      if (!q8) return kernels::WeightMatrix::F32(t->data_ptr<float>(), t->size(0));
       std::vector<uint8_t>& q = quantized_.emplace_back(
           static_cast<size_t>(t->numel() / formats::kQ8_0Block * formats::kQ8_0Bytes));
       formats::QuantizeQ8_0(t->data_ptr<float>(), t->numel(), q.data());
       weight_bytes_ += static_cast<int64_t>(q.size()) - (replaces ? t->numel() * 4 : 0);
-      m.q8_0 = q.data();
-      return m;
+      return kernels::WeightMatrix{{{kernels::WeightType::kQ8_0, q.data(), t->size(0)}}};
     };
     if (is_last_stage()) {
       const bool tied = lm_head_.is_same(embed_);
@@ -354,14 +334,10 @@ class TorchLlamaModel final : public LlamaModel {
 
 }  // namespace
 
-Status LlamaModel::Forward(std::span<const int32_t> tokens, KvCache* cache,
-                           std::vector<float>* logits) {
-  const Chunk chunk{tokens, cache};
-  return ForwardBatch(std::span(&chunk, 1), /*all_positions=*/true, logits);
-}
-
 Status LlamaModel::Load(const std::string& dir, const LlamaLoadOptions& options,
                         std::unique_ptr<LlamaModel>* out) {
+  if (const std::string gguf = FindGgufModel(dir); !gguf.empty())
+    return LoadGgufLlama(gguf, options, out);
   auto m = std::make_unique<TorchLlamaModel>();
   EPARA_RETURN_IF_ERROR(LoadLlamaConfig(dir + "/config.json", &m->config_));
   try {

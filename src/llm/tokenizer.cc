@@ -1,12 +1,13 @@
 #include "llm/tokenizer.h"
 
 #include <algorithm>
-
 #include <filesystem>
 #include <fstream>
 #include <nlohmann/json.hpp>
 #include <sstream>
 
+#include "llm/gguf_llama.h"
+#include "llm/gguf_tokenizer.h"
 #include "llm/sentencepiece.h"
 #if EPARA_HAVE_ONIG
 #include "llm/bpe_tokenizer.h"
@@ -28,6 +29,11 @@ std::string ByteTokenizer::Piece(int32_t id) const {
 
 Status LoadTokenizer(const std::string& model_dir, std::unique_ptr<Tokenizer>* out) {
   namespace fs = std::filesystem;
+  if (const std::string gguf = FindGgufModel(model_dir); !gguf.empty()) {
+    std::unique_ptr<formats::GgufFile> file;
+    EPARA_RETURN_IF_ERROR(formats::GgufFile::Open(gguf, &file));
+    return LoadGgufTokenizer(*file, out);
+  }
   const fs::path spm = fs::path(model_dir) / "tokenizer.model";
   if (fs::exists(spm)) {
     std::unique_ptr<SentencePieceTokenizer> t;

@@ -1,0 +1,56 @@
+// Weight products on GGML block-quantized matrices (formats/ggml_quant.h has the block layouts):
+// Q8_0, Q4_0, Q4_K and Q6_K, the types of the GGUF files edge users run (Q4_K_M is Q4_K with Q6_K
+// for some matrices). The weights stay quantized in memory and are dequantized in registers.
+//
+// Two paths, as for F32 weights (llm/llama_kernels.h):
+//   - few input rows (decode): the inputs are quantized to Q8_0 blocks once per product
+//     (QuantizeInput) and every weight block meets them as int8 x int8 products, as llama.cpp
+//     does; the weights' sub-block scales (and Q4_K's mins, through the inputs' block sums) are
+//     applied per 32 (Q6_K: 16) products. The inputs' rounding (~0.4% of each block's largest
+//     input) is the price of half the instructions.
+//   - many input rows (prompts): rows are dequantized 8 at a time into an L1 tile that every
+//     transposed group of 16 inputs passes through (F32 products; the weights are read once).
+// x86-64 with AVX2 gets hand-written register tiles; everything else (and the reference the tests
+// compare against) runs the portable loops. Row widths must be whole blocks: 32 weights for
+// Q8_0 / Q4_0, 256 for the K-quants.
+#pragma once
+
+#include <cstdint>
+#include <vector>
+
+namespace epara::llm::kernels {
+
+enum class WeightType : uint8_t { kF32, kQ8_0, kQ4_0, kQ4_K, kQ6_K };
+const char* WeightTypeName(WeightType t);
+// Weights per block (1 for F32) and bytes per block.
+int WeightBlockElements(WeightType t);
+int WeightBlockBytes(WeightType t);
+// Bytes of one row of `cols` weights. REQUIRES: cols a multiple of WeightBlockElements(t).
+int64_t WeightRowBytes(WeightType t, int64_t cols);
+
+// Input rows for the quantized products: each row as cols / 32 Q8_0 blocks, and per block the
+// float sum of its dequantized values (d * sum q; Q4_K's mins multiply it).
+struct QuantizedInput {
+  std::vector<uint8_t> blocks;
+  std::vector<float> sums;
+};
+// REQUIRES: cols % 32 == 0.
+void QuantizeInput(const float* x, int rows, int64_t cols, QuantizedInput* out);
+
+// y[b * rows + r] = dot(W[r, :], x[b, :]) for r in [r0, r1), b in [0, batch); W is `t`-typed
+// (not F32) rows of `cols` weights; x quantized by QuantizeInput(x, batch, cols).
+void MatVecRowsQuant(WeightType t, const uint8_t* W, int64_t cols, const QuantizedInput& x,
+                     int batch, int64_t rows, float* y, int64_t r0, int64_t r1);
+// The same with float inputs given as ceil(n / 16) transposed groups (TransposeTo16), as
+// MatMulRowsT: prompts.
+void MatMulRowsQuantT(WeightType t, const uint8_t* W, int64_t cols, const float* xt, int n,
+                      int64_t rows, float* y, int64_t r0, int64_t r1);
+
+// `elements` consecutive weights (whole blocks) of a `t`-typed matrix to floats.
+void DequantizeWeights(WeightType t, const uint8_t* W, int64_t elements, float* out);
+
+// The portable loops (the non-AVX2 path), exposed so tests compare both paths on any host.
+void MatVecRowsQuantPortable(WeightType t, const uint8_t* W, int64_t cols, const QuantizedInput& x,
+                             int batch, int64_t rows, float* y, int64_t r0, int64_t r1);
+
+}  // namespace epara::llm::kernels

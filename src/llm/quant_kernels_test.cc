@@ -1,0 +1,118 @@
+// The quantized weight products against F32 products of the dequantized operands (formats'
+// dequantizers, themselves tested against hand-built blocks in formats/ggml_quant_test.cc), for
+// every weight type, both the AVX2 tiles (where the host has AVX2) and the portable loops.
+#include "llm/quant_kernels.h"
+
+#include <gtest/gtest.h>
+
+#include <cmath>
+#include <random>
+#include <vector>
+
+#include "formats/ggml_quant.h"
+#include "llm/llama_kernels.h"
+
+namespace epara::llm::kernels {
+namespace {
+
+std::vector<float> Random(size_t n, uint32_t seed, float scale = 1.0f) {
+  std::mt19937 rng(seed);
+  std::normal_distribution<float> d(0.0f, scale);
+  std::vector<float> v(n);
+  for (float& x : v) x = d(rng);
+  return v;
+}
+
+std::vector<uint8_t> Quantize(WeightType t, const std::vector<float>& w) {
+  std::vector<uint8_t> q(static_cast<size_t>(static_cast<int64_t>(w.size()) /
+                                             WeightBlockElements(t) * WeightBlockBytes(t)));
+  const auto n = static_cast<int64_t>(w.size());
+  switch (t) {
+    case WeightType::kQ8_0:
+      formats::QuantizeQ8_0(w.data(), n, q.data());
+      break;
+    case WeightType::kQ4_0:
+      formats::QuantizeQ4_0(w.data(), n, q.data());
+      break;
+    case WeightType::kQ4_K:
+      formats::QuantizeQ4_K(w.data(), n, q.data());
+      break;
+    case WeightType::kQ6_K:
+      formats::QuantizeQ6_K(w.data(), n, q.data());
+      break;
+    case WeightType::kF32:
+      break;
+  }
+  return q;
+}
+
+class QuantKernelsTest : public ::testing::TestWithParam<WeightType> {};
+
+// 19 rows (two 8-row and four 4-row tiles and remainders), 512 columns (two K-quant
+// super-blocks, sixteen 32-weight blocks); inputs of 1 and 3 rows (dot tiles on quantized inputs)
+// and 16 and 21 (transposed groups, one partial, whose 5-row tail takes the dot tiles).
+TEST_P(QuantKernelsTest, ProductsEqualTheF32ProductsOfTheDequantizedOperands) {
+  const WeightType t = GetParam();
+  const int64_t rows = 19, cols = 512;
+  const std::vector<float> w = Random(rows * cols, 9, 0.3f);
+  const std::vector<uint8_t> q = Quantize(t, w);
+  std::vector<float> deq(rows * cols);
+  DequantizeWeights(t, q.data(), rows * cols, deq.data());
+  for (int n : {1, 3, 16, 21}) {
+    const std::vector<float> x = Random(n * cols, 10 + n);
+    // The dot tiles multiply int8 by int8: their inputs are rounded to Q8_0 blocks first.
+    QuantizedInput xq;
+    QuantizeInput(x.data(), n, cols, &xq);
+    std::vector<float> xr(n * cols);
+    formats::DequantizeQ8_0(xq.blocks.data(), n * cols, xr.data());
+    std::vector<float> ref(n * rows);
+    if (n < kTransposedMinBatch) {
+      MatVecRows(deq.data(), cols, xr.data(), n, rows, ref.data(), 0, rows);
+      for (bool portable : {false, true}) {
+        std::vector<float> got(n * rows, -1.0f);
+        (portable ? MatVecRowsQuantPortable : MatVecRowsQuant)(t, q.data(), cols, xq, n, rows,
+                                                               got.data(), 0, rows);
+        for (int i = 0; i < n * rows; ++i)
+          ASSERT_NEAR(got[i], ref[i], 2e-4 + 2e-5 * std::fabs(ref[i]))
+              << WeightTypeName(t) << " n " << n << " i " << i << " portable " << portable;
+      }
+    } else {
+      MatVecRows(deq.data(), cols, x.data(), n, rows, ref.data(), 0, rows);
+      const int groups = (n + 15) / 16;
+      std::vector<float> xt(groups * cols * 16), got(n * rows, -1.0f);
+      for (int g = 0; g < groups; ++g)
+        TransposeTo16(x.data() + g * 16 * cols, cols, std::min(16, n - g * 16),
+                      xt.data() + g * cols * 16);
+      MatMulRowsQuantT(t, q.data(), cols, xt.data(), n, rows, got.data(), 0, rows);
+      for (int i = 0; i < n * rows; ++i)
+        ASSERT_NEAR(got[i], ref[i], 2e-4 + 2e-5 * std::fabs(ref[i]))
+            << WeightTypeName(t) << " n " << n << " i " << i;
+    }
+  }
+}
+
+// A row range that starts and ends inside tiles writes exactly its rows.
+TEST_P(QuantKernelsTest, ARowRangeWritesOnlyItsRows) {
+  const WeightType t = GetParam();
+  const int64_t rows = 19, cols = 256;
+  const std::vector<float> w = Random(rows * cols, 3, 0.3f), x = Random(cols, 4);
+  const std::vector<uint8_t> q = Quantize(t, w);
+  QuantizedInput xq;
+  QuantizeInput(x.data(), 1, cols, &xq);
+  std::vector<float> all(rows), part(rows, -7.0f);
+  MatVecRowsQuant(t, q.data(), cols, xq, 1, rows, all.data(), 0, rows);
+  MatVecRowsQuant(t, q.data(), cols, xq, 1, rows, part.data(), 3, 14);
+  for (int64_t r = 0; r < rows; ++r)
+    if (r >= 3 && r < 14)
+      EXPECT_FLOAT_EQ(part[r], all[r]) << r;
+    else
+      EXPECT_EQ(part[r], -7.0f) << r;
+}
+
+INSTANTIATE_TEST_SUITE_P(Types, QuantKernelsTest,
+                         ::testing::Values(WeightType::kQ8_0, WeightType::kQ4_0, WeightType::kQ4_K,
+                                           WeightType::kQ6_K),
+                         [](const auto& info) { return std::string(WeightTypeName(info.param)); });
+
+}  // namespace
+}  // namespace epara::llm::kernels
