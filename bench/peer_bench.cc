@@ -9,20 +9,35 @@
 //   prefill of --prompts tokens (tokens/s of one prompt from an empty cache),
 //   decode at batch 1 (tokens/s of --decode-tokens steps after a one-token prompt),
 // with the same thread count. Ratios epara / llama.cpp are per round; the report gives medians.
+//
+// Weight types (--weights): f32, q8_0, q4_0, q4_k, q6_k, q4_k_m. epara loads the very GGUF file
+// llama.cpp runs (llm/gguf_llama.h). The file is written by epara's exporter, or, with
+// --llama-quantize, by llama.cpp's llama-quantize from the F32 export (its own block fitting and
+// its Q4_K_M recipe). --llama-server adds the teacher-forced agreement: a sequence of
+// --agreement-tokens tokens, epara's argmax at every position (one forward over the sequence) vs
+// llama-server's greedy next token after every prefix of it (f32 KV cache on both sides).
 #include <CLI/CLI.hpp>
 #include <chrono>
+#include <cmath>
 #include <cstdio>
 #include <filesystem>
 #include <fstream>
 #include <functional>
+#include <map>
 #include <nlohmann/json.hpp>
 #include <sstream>
 #include <thread>
 
+#include <httplib.h>
+#include <netinet/in.h>
+#include <signal.h>
+#include <sys/socket.h>
+#include <sys/wait.h>
 #include <unistd.h>
 
 #include "bench_util.h"
 #include "core/host_allocator.h"
+#include "formats/gguf.h"
 #include "llm/gguf_export.h"
 #include "llm/llama_model.h"
 #include "models/demo_llm.h"
@@ -102,6 +117,123 @@ double EparaDecode(llm::LlamaModel& m, int gen, int reps) {
   return sum / reps;
 }
 
+// A free loopback port (bound and released; llama-server binds it right after).
+int FreePort() {
+  const int fd = socket(AF_INET, SOCK_STREAM, 0);
+  sockaddr_in a{};
+  a.sin_family = AF_INET;
+  a.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
+  socklen_t len = sizeof(a);
+  if (fd < 0 || bind(fd, reinterpret_cast<sockaddr*>(&a), sizeof(a)) != 0 ||
+      getsockname(fd, reinterpret_cast<sockaddr*>(&a), &len) != 0)
+    return 0;
+  const int port = ntohs(a.sin_port);
+  close(fd);
+  return port;
+}
+
+// Teacher-forced top-1 agreement between epara (this process, the GGUF loaded by epara) and
+// llama-server on the same file: the fraction of positions where both predict the same next token.
+// -1 on failure. The server is a child process, stopped by its PID.
+double Agreement(llm::LlamaModel& m, const std::string& server_exe, const std::string& gguf,
+                 int threads, int tokens, json* detail) {
+  std::vector<std::string> tokenizer_pieces;  // the file's token strings, when it has them
+  {
+    std::unique_ptr<formats::GgufFile> f;
+    if (formats::GgufFile::Open(gguf, &f).ok() &&
+        !f->GetStringArray("tokenizer.ggml.tokens", &tokenizer_pieces).ok())
+      tokenizer_pieces.clear();
+    std::string model;
+    if (f && f->GetString("tokenizer.ggml.model", &model).ok() && model != "llama")
+      tokenizer_pieces.clear();  // byte-level vocabularies: ids 3 + byte
+  }
+  const int vocab = m.config().vocab_size;
+  std::vector<int32_t> seq = {1};  // BOS, then deterministic ids away from the special ones
+  for (int i = 1; i < tokens; ++i)
+    seq.push_back(3 + static_cast<int32_t>((i * 7919u) % (vocab - 3)));
+  auto cache = m.NewCache(tokens);
+  std::vector<float> logits;
+  if (!m.Forward(seq, cache.get(), &logits).ok()) return -1;
+  std::vector<int32_t> ours(tokens);
+  for (int i = 0; i < tokens; ++i) {
+    const float* row = logits.data() + static_cast<size_t>(i) * vocab;
+    ours[i] = static_cast<int32_t>(std::max_element(row, row + vocab) - row);
+  }
+  // Byte tokens >= 0x80 of the byte vocabulary (ids 3 + byte) and of SentencePiece ones (<0x80>..).
+  const auto high_byte = [&](int32_t id) {
+    const std::string piece = tokenizer_pieces.empty() ? "" : tokenizer_pieces[id];
+    return piece.empty() ? (id >= 3 + 0x80 && id < 3 + 256)
+                         : piece.size() == 6 && piece.rfind("<0x", 0) == 0 && piece[3] >= '8';
+  };
+  const int port = FreePort();
+  const pid_t pid = fork();
+  if (pid == 0) {
+    const std::string t = std::to_string(threads), p = std::to_string(port),
+                      c = std::to_string(std::max(512, tokens + 8));
+    execl(server_exe.c_str(), server_exe.c_str(), "-m", gguf.c_str(), "-t", t.c_str(), "--host",
+          "127.0.0.1", "--port", p.c_str(), "-c", c.c_str(), "-np", "1", "-ctk", "f32", "-ctv",
+          "f32", "--log-disable", static_cast<char*>(nullptr));
+    _exit(127);
+  }
+  httplib::Client client("127.0.0.1", port);
+  client.set_read_timeout(120, 0);
+  bool up = false;
+  for (int i = 0; i < 600 && !up; ++i) {  // up to 60 s to load
+    auto r = client.Get("/health");
+    up = r && r->status == 200;
+    if (!up) std::this_thread::sleep_for(std::chrono::milliseconds(100));
+  }
+  // llama-server answers 500 when the one generated token is not valid UTF-8 on its own (a byte
+  // token >= 0x80: its output parser rejects the text); such positions are counted apart, with
+  // how many of them epara also predicts a token of that kind.
+  int same = 0, answered = 0, unanswered = 0, unanswered_epara_high_byte = 0;
+  std::vector<int32_t> theirs;
+  std::vector<double> margins;
+  for (int i = 1; up && i <= tokens; ++i) {  // the prefix seq[0, i) predicts position i - 1's row
+    json body = {{"prompt", std::vector<int32_t>(seq.begin(), seq.begin() + i)},
+                 {"n_predict", 1},
+                 {"temperature", 0},
+                 {"cache_prompt", true},
+                 {"return_tokens", true}};
+    auto r = client.Post("/completion", body.dump(), "application/json");
+    if (r && r->status == 500 && r->body.find("does not match") != std::string::npos) {
+      theirs.push_back(-1);
+      ++unanswered;
+      unanswered_epara_high_byte += high_byte(ours[i - 1]) ? 1 : 0;
+      continue;
+    }
+    if (!r || r->status != 200) break;
+    const json j = json::parse(r->body, nullptr, false);
+    if (j.is_discarded() || !j.contains("tokens") || j["tokens"].empty()) break;
+    theirs.push_back(j["tokens"][0].get<int32_t>());
+    same += theirs.back() == ours[i - 1] ? 1 : 0;
+    ++answered;
+    if (theirs.back() != ours[i - 1] && theirs.back() >= 0 && theirs.back() < vocab) {
+      // How close a call it was for epara: its top logit minus its logit of llama.cpp's choice,
+      // in units of the row's standard deviation (random weights give flat rows, near-ties).
+      const float* row = logits.data() + static_cast<size_t>(i - 1) * vocab;
+      double mean = 0, sq = 0;
+      for (int v = 0; v < vocab; ++v) mean += row[v];
+      mean /= vocab;
+      for (int v = 0; v < vocab; ++v) sq += (row[v] - mean) * (row[v] - mean);
+      const double sd = std::sqrt(sq / vocab);
+      margins.push_back(sd > 0 ? (row[ours[i - 1]] - row[theirs.back()]) / sd : 0);
+    }
+  }
+  kill(pid, SIGTERM);
+  waitpid(pid, nullptr, 0);
+  if (answered + unanswered < tokens || answered == 0) return -1;
+  *detail = {{"positions", tokens},
+             {"answered", answered},
+             {"agreeing", same},
+             {"unanswered_invalid_utf8", unanswered},
+             {"unanswered_where_epara_predicts_a_high_byte", unanswered_epara_high_byte},
+             {"mismatch_margins_in_row_sd", margins},
+             {"epara", ours},
+             {"llama_cpp", theirs}};
+  return static_cast<double>(same) / answered;
+}
+
 }  // namespace
 
 int main(int argc, char** argv) {
@@ -114,11 +246,22 @@ int main(int argc, char** argv) {
       ->check(CLI::IsMember({"demo", "stories15m", "134m"}))
       ->capture_default_str();
   app.add_option("--llama-bench", llama_bench, "llama.cpp's llama-bench executable")->required();
+  std::string llama_quantize, llama_server;
+  int agreement_tokens = 128;
   app.add_option("--weights", weights,
-                 "Weight matrices on both sides: f32, or q8_0 (epara quantizes at load, the GGUF "
-                 "is written as Q8_0: the same blocks)")
-      ->check(CLI::IsMember({"f32", "q8_0"}))
+                 "Weight matrices of the GGUF both sides run: f32, q8_0, q4_0, q4_k, q6_k or "
+                 "q4_k_m")
+      ->check(CLI::IsMember({"f32", "q8_0", "q4_0", "q4_k", "q6_k", "q4_k_m"}))
       ->capture_default_str();
+  app.add_option("--llama-quantize", llama_quantize,
+                 "llama.cpp's llama-quantize: quantize the F32 export with it (q8_0, q4_0, q6_k, "
+                 "q4_k_m) instead of with epara's exporter");
+  app.add_option("--llama-server", llama_server,
+                 "llama.cpp's llama-server: also measure teacher-forced top-1 agreement");
+  app.add_option("--agreement-tokens", agreement_tokens, "Sequence length for the agreement")
+      ->capture_default_str();
+  std::string keep_gguf;
+  app.add_option("--keep-gguf", keep_gguf, "Copy the GGUF both sides ran to this path");
   app.add_option("--rounds", rounds, "Interleaved rounds")->capture_default_str();
   app.add_option("--reps", reps, "Repetitions per measurement (both sides)")->capture_default_str();
   app.add_option("--prompts", prompts, "Prompt lengths")->delimiter(',')->capture_default_str();
@@ -144,22 +287,62 @@ int main(int argc, char** argv) {
   } else {
     shape = model_dir;
   }
-  const bool q8 = weights == "q8_0";
   const std::string gguf = (tmp / ("model-" + weights + ".gguf")).string();
   fs::create_directories(tmp);
   llm::GgufExportOptions export_options;
-  if (q8) export_options.matrices = formats::GgmlType::kQ8_0;
-  if (Status s = llm::ExportLlamaGguf(model_dir, gguf, export_options); !s.ok()) {
+  const std::map<std::string, formats::GgmlType> types = {
+      {"f32", formats::GgmlType::kF32},   {"q8_0", formats::GgmlType::kQ8_0},
+      {"q4_0", formats::GgmlType::kQ4_0}, {"q4_k", formats::GgmlType::kQ4_K},
+      {"q6_k", formats::GgmlType::kQ6_K}, {"q4_k_m", formats::GgmlType::kQ4_K}};
+  const bool by_llama = !llama_quantize.empty() && weights != "f32" && weights != "q4_k";
+  if (!by_llama) {
+    export_options.matrices = types.at(weights);
+    export_options.k_mix = weights == "q4_k_m";
+  }
+  const std::string exported = by_llama ? (tmp / "model-f32.gguf").string() : gguf;
+  if (Status s = llm::ExportLlamaGguf(model_dir, exported, export_options); !s.ok()) {
     std::fprintf(stderr, "%s\n", s.ToString().c_str());
     return 1;
   }
+  if (by_llama) {
+    std::string upper = weights;
+    for (char& ch : upper) ch = static_cast<char>(std::toupper(static_cast<unsigned char>(ch)));
+    std::string ignored;
+    const std::string cmd =
+        llama_quantize + " " + exported + " " + gguf + " " + upper + " >/dev/null 2>&1";
+    if (!RunCapture(cmd, &ignored)) {
+      std::fprintf(stderr, "llama-quantize failed: %s\n", cmd.c_str());
+      return 1;
+    }
+  }
+  json tensor_types = json::object();  // how many tensors of each type the file holds
+  {
+    std::unique_ptr<formats::GgufFile> f;
+    if (Status s = formats::GgufFile::Open(gguf, &f); !s.ok()) {
+      std::fprintf(stderr, "%s\n", s.ToString().c_str());
+      return 1;
+    }
+    for (const formats::GgufTensorInfo& t : f->tensors())
+      tensor_types[formats::GgmlTypeName(t.type)] =
+          tensor_types.value(formats::GgmlTypeName(t.type), 0) + 1;
+  }
   if (threads <= 0) threads = static_cast<int>(std::max(1u, std::thread::hardware_concurrency()));
   std::unique_ptr<llm::LlamaModel> m;
-  llm::LlamaLoadOptions load{"cpu", threads};
-  if (q8) load.weights = llm::LlamaLoadOptions::Weights::kQ8_0;
-  if (Status s = llm::LlamaModel::Load(model_dir, load, &m); !s.ok()) {
+  if (Status s = llm::LlamaModel::Load(gguf, {"cpu", threads}, &m); !s.ok()) {
     std::fprintf(stderr, "%s\n", s.ToString().c_str());
     return 1;
+  }
+  json agreement = nullptr;
+  if (!llama_server.empty()) {
+    json detail;
+    const double a = Agreement(*m, llama_server, gguf, threads, agreement_tokens, &detail);
+    if (a < 0) {
+      std::fprintf(stderr, "agreement: llama-server failed\n");
+      return 1;
+    }
+    std::fprintf(stderr, "teacher-forced top-1 agreement: %.4f over %d positions\n", a,
+                 agreement_tokens);
+    agreement = {{"top1_agreement", a}, {"detail", detail}};
   }
 
   // One measurement pair per test and round: {name, epara, llama.cpp}.
@@ -203,11 +386,12 @@ int main(int argc, char** argv) {
                        {"llama_cpp_tokens_per_s", Median(t.p)},
                        {"ratio_median", Median(t.ratio)}};
   json result = {{"benchmark", "peer_bench"},
-                 {"weights", q8 ? "q8_0 (epara quantizes the F32 values at load; the GGUF holds "
-                                  "the same Q8_0 blocks, its token embedding Q8_0 too)"
-                                : "f32 (llama.cpp: the same values as an F32 GGUF)"},
+                 {"weights", weights},
+                 {"gguf_written_by",
+                  by_llama ? "llama-quantize (from epara's F32 export)" : "epara's exporter"},
+                 {"tensor_types", tensor_types},
+                 {"agreement", agreement},
                  {"model", shape},
-                 {"parameters", m->weight_bytes() / 4},
                  {"llama_cpp",
                   "llama-bench from node-llama-cpp@3.21.1's bundle (commit 80fb11a), "
                   "its defaults otherwise (f16 KV cache, flash attention auto)"},
@@ -219,6 +403,7 @@ int main(int argc, char** argv) {
                  {"per_round", per_round},
                  {"summary", summary}};
   std::error_code ec;
+  if (!keep_gguf.empty()) fs::copy_file(gguf, keep_gguf, fs::copy_options::overwrite_existing, ec);
   fs::remove_all(tmp, ec);
   std::printf("%s\n", result.dump(2).c_str());
   if (!out.empty()) std::ofstream(out) << result.dump(2) << "\n";

@@ -9,6 +9,7 @@
 #include <mutex>
 
 #include "llm/engine_factory.h"
+#include "llm/gguf_export.h"
 #include "llm/tiny_llm_testing.h"
 #include "repo/model_descriptor.h"
 #if EPARA_HAVE_ONIG
@@ -233,6 +234,33 @@ TEST_F(LlmEngineTest, ADescriptorsQ8_0WeightsAreLoadedQuantized) {
   const GenerationResult r = Await(f);
   ASSERT_TRUE(r.status.ok()) << r.status.ToString();
   EXPECT_EQ(r.completion_tokens, 6);
+}
+
+// A model folder holding model.yaml and a GGUF file (no config.json) is served by the same
+// factory: weights, tokenizer and chat template come from the file.
+TEST_F(LlmEngineTest, AGgufFolderIsServedThroughTheSameFactory) {
+  namespace fs = std::filesystem;
+  const fs::path folder = *dir_ / "llama-demo-gguf";
+  fs::create_directories(folder);
+  std::ofstream(folder / "model.yaml") << "name: llama-demo-gguf\ntask: llm\n"
+                                          "artifacts: [model.gguf]\n";
+  GgufExportOptions o;
+  o.matrices = formats::GgmlType::kQ8_0;
+  ASSERT_TRUE(
+      ExportLlamaGguf((*dir_ / "llama-demo").string(), (folder / "model.gguf").string(), o).ok());
+  ModelDescriptor d;
+  const Status ds = LoadModelDescriptor((folder / "model.yaml").string(), &d);
+  ASSERT_TRUE(ds.ok()) << ds.ToString();
+  std::unique_ptr<LlmEngine> e;
+  const Status s = CreateEngineFromDescriptor(d, &e);
+  ASSERT_TRUE(s.ok()) << s.ToString();
+  GenerationRequest req = Request("Hello", 5);
+  req.ignore_eos = true;
+  auto f = Run(*e, std::move(req));
+  const GenerationResult r = Await(f);
+  ASSERT_TRUE(r.status.ok()) << r.status.ToString();
+  EXPECT_EQ(r.completion_tokens, 5);
+  EXPECT_EQ(r.prompt_tokens, 6);  // BOS + 5 bytes, from the file's byte vocabulary
 }
 
 TEST(StepPlannerTest, AdmitsInOrderWithinMemoryTokenAndCountLimits) {
