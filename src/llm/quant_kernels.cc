@@ -67,7 +67,7 @@ int64_t WeightRowBytes(WeightType t, int64_t cols) {
   return cols / WeightBlockElements(t) * WeightBlockBytes(t);
 }
 
-void DequantizeWeights(WeightType t, const uint8_t* W, int64_t elements, float* out) {
+void DequantizeWeightsPortable(WeightType t, const uint8_t* W, int64_t elements, float* out) {
   switch (t) {
     case WeightType::kF32:
       std::memcpy(out, W, elements * sizeof(float));
@@ -102,23 +102,46 @@ inline const int8_t* Quants(const uint8_t* q8_block) {
 }  // namespace
 
 void QuantizeInput(const float* x, int rows, int64_t cols, QuantizedInput* out) {
-  const int64_t blocks = int64_t{rows} * (cols / 32);
-  out->blocks.resize(static_cast<size_t>(blocks * formats::kQ8_0Bytes));
-  out->sums.resize(static_cast<size_t>(blocks));
+  out->blocks.resize(static_cast<size_t>(int64_t{rows} * (cols / 32) * formats::kQ8_0Bytes));
   formats::QuantizeQ8_0(x, int64_t{rows} * cols, out->blocks.data());
-  for (int64_t b = 0; b < blocks; ++b) {
-    const uint8_t* block = out->blocks.data() + b * formats::kQ8_0Bytes;
-    int32_t sum = 0;
-    for (int i = 0; i < 32; ++i) sum += Quants(block)[i];
-    out->sums[b] = Half(block) * static_cast<float>(sum);
+  if (cols % 256 != 0) return;
+  const int64_t n = int64_t{rows} * cols;
+  out->k_scale.resize(static_cast<size_t>(n / 256));
+  out->k_q.resize(static_cast<size_t>(n));
+  out->k_sum16.resize(static_cast<size_t>(n / 16));
+  for (int64_t sb = 0; sb < n / 256; ++sb) {
+    const float* v = x + sb * 256;
+    float amax = 0;
+    for (int i = 0; i < 256; ++i) amax = std::max(amax, std::fabs(v[i]));
+    const float d = amax / 127.0f, id = d != 0 ? 1.0f / d : 0.0f;
+    out->k_scale[sb] = d;
+    int8_t* q = out->k_q.data() + sb * 256;
+    for (int i = 0; i < 256; ++i) q[i] = static_cast<int8_t>(std::nearbyint(v[i] * id));
+    for (int g = 0; g < 16; ++g) {
+      int sum = 0;
+      for (int i = 0; i < 16; ++i) sum += q[16 * g + i];
+      out->k_sum16[sb * 16 + g] = static_cast<int16_t>(sum);
+    }
   }
+}
+
+void DequantizeInput(WeightType t, const QuantizedInput& x, int row, int64_t cols, float* out) {
+  if (t == WeightType::kQ4_K || t == WeightType::kQ6_K) {
+    for (int64_t i = 0; i < cols; ++i) {
+      const int64_t e = int64_t{row} * cols + i;
+      out[i] = x.k_scale[e / 256] * x.k_q[e];
+    }
+    return;
+  }
+  formats::DequantizeQ8_0(x.blocks.data() + int64_t{row} * (cols / 32) * formats::kQ8_0Bytes, cols,
+                          out);
 }
 
 // ---- Portable loops: one weight row against one input row, block by block.
 namespace {
 
 // x: the input row's Q8_0 blocks and their sums (32 weights per input block).
-float DotQ8_0(const uint8_t* w, const uint8_t* x, const float* /*sums*/, int64_t cols) {
+float DotQ8_0(const uint8_t* w, const uint8_t* x, int64_t cols) {
   float sum = 0;
   for (int64_t k = 0; k < cols / 32; ++k) {
     const uint8_t *wb = w + k * 34, *xb = x + k * 34;
@@ -129,7 +152,7 @@ float DotQ8_0(const uint8_t* w, const uint8_t* x, const float* /*sums*/, int64_t
   return sum;
 }
 
-float DotQ4_0(const uint8_t* w, const uint8_t* x, const float* /*sums*/, int64_t cols) {
+float DotQ4_0(const uint8_t* w, const uint8_t* x, int64_t cols) {
   float sum = 0;
   for (int64_t k = 0; k < cols / 32; ++k) {
     const uint8_t *wb = w + k * 18, *xb = x + k * 34;
@@ -143,77 +166,79 @@ float DotQ4_0(const uint8_t* w, const uint8_t* x, const float* /*sums*/, int64_t
   return sum;
 }
 
-float DotQ4_K(const uint8_t* w, const uint8_t* x, const float* sums, int64_t cols) {
+// The K-quants take the input row's Q8_K form: scales per 256, values, sums per 16.
+float DotQ4_K(const uint8_t* w, const QuantizedInput& x, int64_t row, int64_t cols) {
   float sum = 0;
   for (int64_t sb = 0; sb < cols / 256; ++sb) {
+    const int64_t xsb = row * (cols / 256) + sb;
+    const int8_t* xq = x.k_q.data() + xsb * 256;
+    const int16_t* xs = x.k_sum16.data() + xsb * 16;
     const uint8_t* o = w + sb * formats::kQ4_KBytes;
     const float d = Half(o), dmin = Half(o + 2);
+    int32_t dot = 0, mins = 0;
     for (int s = 0; s < 8; ++s) {
       uint8_t sc, mn;
       formats::Q4KScaleMin(o + 4, s, &sc, &mn);
       const uint8_t* q = o + 16 + 32 * (s / 2);
-      const uint8_t* xb = x + (sb * 8 + s) * 34;
-      int32_t dot = 0;
+      int32_t part = 0;
       for (int i = 0; i < 32; ++i)
-        dot += (s % 2 == 0 ? q[i] & 0x0f : q[i] >> 4) * int32_t{Quants(xb)[i]};
-      sum += Half(xb) * d * sc * static_cast<float>(dot) - dmin * mn * sums[sb * 8 + s];
+        part += (s % 2 == 0 ? q[i] & 0x0f : q[i] >> 4) * int32_t{xq[32 * s + i]};
+      dot += sc * part;
+      mins += mn * (xs[2 * s] + xs[2 * s + 1]);
     }
+    sum += x.k_scale[xsb] * (d * static_cast<float>(dot) - dmin * static_cast<float>(mins));
   }
   return sum;
 }
 
-float DotQ6_K(const uint8_t* w, const uint8_t* x, const float* /*sums*/, int64_t cols) {
+float DotQ6_K(const uint8_t* w, const QuantizedInput& x, int64_t row, int64_t cols) {
   float sum = 0;
   for (int64_t sb = 0; sb < cols / 256; ++sb) {
+    const int64_t xsb = row * (cols / 256) + sb;
+    const int8_t* xq = x.k_q.data() + xsb * 256;
     const uint8_t* o = w + sb * formats::kQ6_KBytes;
     const uint8_t *ql = o, *qh = o + 128;
     const auto* scales = reinterpret_cast<const int8_t*>(o + 192);
-    const float d = Half(o + 208);
-    for (int j = 0; j < 8; ++j) {  // input block j: half j / 4, quarter j % 4
-      const int half = j / 4, t = j % 4;
-      const uint8_t* xb = x + (sb * 8 + j) * 34;
-      int32_t dot[2] = {0, 0};
-      for (int l = 0; l < 32; ++l) {
-        const uint8_t low = ql[64 * half + 32 * (t % 2) + l];
-        const int q =
-            ((t < 2 ? low & 0x0f : low >> 4) | (((qh[32 * half + l] >> (2 * t)) & 3) << 4)) - 32;
-        dot[l / 16] += q * int32_t{Quants(xb)[l]};
-      }
-      const int8_t* sc = scales + 8 * half + 2 * t;
-      sum += Half(xb) * d * static_cast<float>(sc[0] * dot[0] + sc[1] * dot[1]);
+    int32_t dot = 0;
+    for (int e = 0; e < 256; ++e) {
+      const int half = e / 128, t = (e % 128) / 32, l = e % 32;
+      const uint8_t low = ql[64 * half + 32 * (t % 2) + l];
+      const int q =
+          ((t < 2 ? low & 0x0f : low >> 4) | (((qh[32 * half + l] >> (2 * t)) & 3) << 4)) - 32;
+      dot += scales[8 * half + 2 * t + l / 16] * q * int32_t{xq[e]};
     }
+    sum += x.k_scale[xsb] * Half(o + 208) * static_cast<float>(dot);
   }
   return sum;
-}
-
-using RowDot = float (*)(const uint8_t*, const uint8_t*, const float*, int64_t);
-
-RowDot PortableDot(WeightType t) {
-  switch (t) {
-    case WeightType::kQ8_0:
-      return DotQ8_0;
-    case WeightType::kQ4_0:
-      return DotQ4_0;
-    case WeightType::kQ4_K:
-      return DotQ4_K;
-    case WeightType::kQ6_K:
-      return DotQ6_K;
-    case WeightType::kF32:
-      break;
-  }
-  return nullptr;
 }
 
 }  // namespace
 
 void MatVecRowsQuantPortable(WeightType t, const uint8_t* W, int64_t cols, const QuantizedInput& x,
                              int batch, int64_t rows, float* y, int64_t r0, int64_t r1) {
-  const RowDot dot = PortableDot(t);
   const int64_t row_bytes = WeightRowBytes(t, cols), x_bytes = cols / 32 * 34;
   for (int b = 0; b < batch; ++b)
-    for (int64_t r = r0; r < r1; ++r)
-      y[int64_t{b} * rows + r] = dot(W + r * row_bytes, x.blocks.data() + b * x_bytes,
-                                     x.sums.data() + b * (cols / 32), cols);
+    for (int64_t r = r0; r < r1; ++r) {
+      const uint8_t* w = W + r * row_bytes;
+      const uint8_t* xb = x.blocks.data() + b * x_bytes;
+      float& out = y[int64_t{b} * rows + r];
+      switch (t) {
+        case WeightType::kQ8_0:
+          out = DotQ8_0(w, xb, cols);
+          break;
+        case WeightType::kQ4_0:
+          out = DotQ4_0(w, xb, cols);
+          break;
+        case WeightType::kQ4_K:
+          out = DotQ4_K(w, x, b, cols);
+          break;
+        case WeightType::kQ6_K:
+          out = DotQ6_K(w, x, b, cols);
+          break;
+        case WeightType::kF32:
+          break;
+      }
+    }
 }
 
 // ---- AVX2: R weight rows against one input row; each input block is loaded once for the R rows.
@@ -234,6 +259,12 @@ EPARA_AVX2 float HorizontalSum(__m256 v) {
   return _mm_cvtss_f32(_mm_add_ss(t, _mm_movehdup_ps(t)));
 }
 
+EPARA_AVX2 int32_t HorizontalSumI(__m256i v) {
+  const __m128i s = _mm_add_epi32(_mm256_castsi256_si128(v), _mm256_extracti128_si256(v, 1));
+  const __m128i t = _mm_add_epi32(s, _mm_unpackhi_epi64(s, s));
+  return _mm_cvtsi128_si32(_mm_add_epi32(t, _mm_shuffle_epi32(t, 1)));
+}
+
 EPARA_AVX2 __m256i Load32(const uint8_t* p) {
   return _mm256_loadu_si256(reinterpret_cast<const __m256i*>(p));
 }
@@ -243,15 +274,23 @@ EPARA_AVX2 __m256i Dot4(__m256i u, __m256i s) {
   return _mm256_madd_epi16(_mm256_maddubs_epi16(u, s), _mm256_set1_epi16(1));
 }
 
+// The inputs of one row, as each tile function takes them.
+struct RowInput {
+  const uint8_t* blocks;  // Q8_0 blocks
+  const float* k_scale;   // Q8_K: per 256
+  const int8_t* k_q;
+  const int16_t* k_sum16;
+};
+
 // Q8_0 x Q8_0: the weights' magnitudes as unsigned bytes against the inputs carrying the weights'
 // signs (maddubs multiplies unsigned by signed; 2 x 127 x 127 fits its 16-bit sums).
 template <int R>
-EPARA_AVX2 void RowsQ8_0(const uint8_t* W, int64_t row_bytes, int64_t blocks, const uint8_t* xb,
-                         const float*, int64_t r, float* y) {
+EPARA_AVX2 void RowsQ8_0(const uint8_t* W, int64_t row_bytes, int64_t blocks, const RowInput& x,
+                         int64_t r, float* y) {
   __m256 acc[R];
   for (int i = 0; i < R; ++i) acc[i] = _mm256_setzero_ps();
   for (int64_t k = 0; k < blocks; ++k) {
-    const uint8_t* v = xb + k * 34;
+    const uint8_t* v = x.blocks + k * 34;
     const __m256i qv = Load32(v + 2);
     const float dv = HalfScale(v);
 #pragma GCC unroll 8
@@ -269,13 +308,13 @@ EPARA_AVX2 void RowsQ8_0(const uint8_t* W, int64_t row_bytes, int64_t blocks, co
 // Q4_0: nibbles as unsigned bytes (element j low, j + 16 high), then sum (q - 8) x as
 // sum q x - sum 8 x (the second is the same for every row: once per input block).
 template <int R>
-EPARA_AVX2 void RowsQ4_0(const uint8_t* W, int64_t row_bytes, int64_t blocks, const uint8_t* xb,
-                         const float*, int64_t r, float* y) {
+EPARA_AVX2 void RowsQ4_0(const uint8_t* W, int64_t row_bytes, int64_t blocks, const RowInput& x,
+                         int64_t r, float* y) {
   const __m128i low4 = _mm_set1_epi8(0x0f);
   __m256 acc[R];
   for (int i = 0; i < R; ++i) acc[i] = _mm256_setzero_ps();
   for (int64_t k = 0; k < blocks; ++k) {
-    const uint8_t* v = xb + k * 34;
+    const uint8_t* v = x.blocks + k * 34;
     const __m256i qv = Load32(v + 2);
     const __m256i eights = _mm256_maddubs_epi16(_mm256_set1_epi8(8), qv);
     const float dv = HalfScale(v);
@@ -294,26 +333,29 @@ EPARA_AVX2 void RowsQ4_0(const uint8_t* W, int64_t row_bytes, int64_t blocks, co
   for (int i = 0; i < R; ++i) y[r + i] = HorizontalSum(acc[i]);
 }
 
-// Q4_K: per 64-weight chunk, 32 bytes give sub-blocks 2c (low nibbles) and 2c + 1 (high); each
-// sub-block's products are scaled by d * scale; the mins come in through the inputs' block sums.
+// Q4_K on Q8_K inputs: per 64-weight chunk, 32 bytes give sub-blocks 2c (low nibbles) and 2c + 1
+// (high); each sub-block's 16-bit pair sums are multiplied by its 6-bit scale as they widen to
+// 32 bits (madd), so a super-block's products stay integers until one float multiply by d * dx.
+// The mins meet the inputs' 16-value sums: dmin * dx * sum_s min_s * (sum of sub-block s).
 template <int R>
-EPARA_AVX2 void RowsQ4_K(const uint8_t* W, int64_t row_bytes, int64_t blocks, const uint8_t* xb,
-                         const float* sums, int64_t r, float* y) {
+EPARA_AVX2 void RowsQ4_K(const uint8_t* W, int64_t row_bytes, int64_t blocks, const RowInput& x,
+                         int64_t r, float* y) {
   const __m256i low4 = _mm256_set1_epi8(0x0f);
   __m256 acc[R];
   float mins[R];
   for (int i = 0; i < R; ++i) acc[i] = _mm256_setzero_ps(), mins[i] = 0;
   const int64_t superblocks = blocks / 8;
   for (int64_t sb = 0; sb < superblocks; ++sb) {
-    float dv[8];
-    for (int s = 0; s < 8; ++s) dv[s] = HalfScale(xb + (sb * 8 + s) * 34);
-    const float* xs = sums + sb * 8;
+    const int8_t* xq = x.k_q + sb * 256;
+    const int16_t* xs = x.k_sum16 + sb * 16;
+    const float dx = x.k_scale[sb];
+    int32_t sub_sums[8];
+    for (int s = 0; s < 8; ++s) sub_sums[s] = xs[2 * s] + xs[2 * s + 1];
 #pragma GCC unroll 4
     for (int i = 0; i < R; ++i) {
       const uint8_t* o = W + (r + i) * row_bytes + sb * formats::kQ4_KBytes;
-      _mm_prefetch(reinterpret_cast<const char*>(o + 288), _MM_HINT_T0);
-      _mm_prefetch(reinterpret_cast<const char*>(o + 352), _MM_HINT_T0);
-      const float d = HalfScale(o), dmin = HalfScale(o + 2);
+      for (int a = 0; a < 3; ++a)
+        _mm_prefetch(reinterpret_cast<const char*>(o + 576 + 64 * a), _MM_HINT_T0);
       // The eight 6-bit scales and mins, unpacked four at a time in 32-bit words.
       uint32_t u[3], sc[2], mn[2];
       std::memcpy(u, o + 4, 12);
@@ -324,52 +366,55 @@ EPARA_AVX2 void RowsQ4_K(const uint8_t* W, int64_t row_bytes, int64_t blocks, co
       uint8_t scale[8], min[8];
       std::memcpy(scale, sc, 8);
       std::memcpy(min, mn, 8);
-      float m = 0;
-      for (int s = 0; s < 8; ++s) m += static_cast<float>(min[s]) * xs[s];
-      mins[i] += dmin * m;
+      int32_t m = 0;
+      for (int s = 0; s < 8; ++s) m += min[s] * sub_sums[s];
+      __m256i isum = _mm256_setzero_si256();
       for (int c = 0; c < 4; ++c) {
         const __m256i q = Load32(o + 16 + 32 * c);
         const __m256i lo = _mm256_and_si256(q, low4);
         const __m256i hi = _mm256_and_si256(_mm256_srli_epi16(q, 4), low4);
-        const __m256i p0 = Dot4(lo, Load32(xb + (sb * 8 + 2 * c) * 34 + 2));
-        const __m256i p1 = Dot4(hi, Load32(xb + (sb * 8 + 2 * c + 1) * 34 + 2));
-        acc[i] = _mm256_fmadd_ps(_mm256_set1_ps(d * scale[2 * c] * dv[2 * c]),
-                                 _mm256_cvtepi32_ps(p0), acc[i]);
-        acc[i] = _mm256_fmadd_ps(_mm256_set1_ps(d * scale[2 * c + 1] * dv[2 * c + 1]),
-                                 _mm256_cvtepi32_ps(p1), acc[i]);
+        const __m256i p0 =
+            _mm256_maddubs_epi16(lo, Load32(reinterpret_cast<const uint8_t*>(xq) + 64 * c));
+        const __m256i p1 =
+            _mm256_maddubs_epi16(hi, Load32(reinterpret_cast<const uint8_t*>(xq) + 64 * c + 32));
+        isum = _mm256_add_epi32(isum, _mm256_madd_epi16(p0, _mm256_set1_epi16(scale[2 * c])));
+        isum = _mm256_add_epi32(isum, _mm256_madd_epi16(p1, _mm256_set1_epi16(scale[2 * c + 1])));
       }
+      const float d = HalfScale(o) * dx;
+      acc[i] = _mm256_fmadd_ps(_mm256_set1_ps(d), _mm256_cvtepi32_ps(isum), acc[i]);
+      mins[i] += HalfScale(o + 2) * dx * static_cast<float>(m);
     }
   }
   for (int i = 0; i < R; ++i) y[r + i] = HorizontalSum(acc[i]) - mins[i];
 }
 
-// Q6_K: per 128-weight half, 64 bytes of low bits and 32 of high bits give four 32-weight
-// quarters (unsigned 6-bit q); sum (q - 32) x = sum q x - sum 32 x, and the 8 int32 lanes of a
-// quarter's products are its two 16-weight sub-blocks (lanes 0-3 and 4-7), each with its scale.
+// Q6_K on Q8_K inputs: per 128-weight half, 64 bytes of low bits and 32 of high bits give four
+// 32-weight quarters (unsigned 6-bit q); each quarter's pair sums are multiplied by its two
+// 16-weight scales as they widen (lanes 0-7: the first 16 weights, 8-15: the next), and the
+// offset 32 comes off through the inputs' 16-value sums: 32 * sum_g scale_g * sum_g.
 template <int R>
-EPARA_AVX2 void RowsQ6_K(const uint8_t* W, int64_t row_bytes, int64_t blocks, const uint8_t* xb,
-                         const float*, int64_t r, float* y) {
+EPARA_AVX2 void RowsQ6_K(const uint8_t* W, int64_t row_bytes, int64_t blocks, const RowInput& x,
+                         int64_t r, float* y) {
   const __m256i low4 = _mm256_set1_epi8(0x0f), low2 = _mm256_set1_epi8(0x03);
   __m256 acc[R];
-  for (int i = 0; i < R; ++i) acc[i] = _mm256_setzero_ps();
+  float offs[R];
+  for (int i = 0; i < R; ++i) acc[i] = _mm256_setzero_ps(), offs[i] = 0;
   const int64_t superblocks = blocks / 8;
   for (int64_t sb = 0; sb < superblocks; ++sb) {
-    __m256i qv[8], thirtytwos[8];
-    float dv[8];
-    for (int j = 0; j < 8; ++j) {
-      const uint8_t* v = xb + (sb * 8 + j) * 34;
-      qv[j] = Load32(v + 2);
-      thirtytwos[j] = _mm256_maddubs_epi16(_mm256_set1_epi8(32), qv[j]);
-      dv[j] = HalfScale(v);
-    }
+    const auto* xq = reinterpret_cast<const uint8_t*>(x.k_q + sb * 256);
+    const __m256i xs = _mm256_loadu_si256(reinterpret_cast<const __m256i*>(x.k_sum16 + sb * 16));
+    const float dx = x.k_scale[sb];
 #pragma GCC unroll 4
     for (int i = 0; i < R; ++i) {
       const uint8_t* o = W + (r + i) * row_bytes + sb * formats::kQ6_KBytes;
-      _mm_prefetch(reinterpret_cast<const char*>(o + 420), _MM_HINT_T0);
-      _mm_prefetch(reinterpret_cast<const char*>(o + 484), _MM_HINT_T0);
-      _mm_prefetch(reinterpret_cast<const char*>(o + 548), _MM_HINT_T0);
+      for (int a = 0; a < 4; ++a)
+        _mm_prefetch(reinterpret_cast<const char*>(o + 840 + 64 * a), _MM_HINT_T0);
       const auto* scales = reinterpret_cast<const int8_t*>(o + 192);
-      const float d = HalfScale(o + 208);
+      // 32 * sum_g scale_g * xsum_g over the 16 groups, in one madd.
+      const __m256i sc16 =
+          _mm256_cvtepi8_epi16(_mm_loadu_si128(reinterpret_cast<const __m128i*>(scales)));
+      const __m256i off = _mm256_madd_epi16(sc16, xs);
+      __m256i isum = _mm256_setzero_si256();
       for (int half = 0; half < 2; ++half) {
         const __m256i la = Load32(o + 64 * half), lb = Load32(o + 64 * half + 32);
         const __m256i h = Load32(o + 128 + 32 * half);
@@ -384,36 +429,121 @@ EPARA_AVX2 void RowsQ6_K(const uint8_t* W, int64_t row_bytes, int64_t blocks, co
                             _mm256_slli_epi16(_mm256_and_si256(_mm256_srli_epi16(h, 6), low2), 4)),
         };
         for (int t = 0; t < 4; ++t) {
-          const int j = 4 * half + t;
-          const __m256i pairs = _mm256_sub_epi16(_mm256_maddubs_epi16(q[t], qv[j]), thirtytwos[j]);
-          const __m256i p = _mm256_madd_epi16(pairs, _mm256_set1_epi16(1));
-          const float f = d * dv[j];
           const int8_t* sc = scales + 8 * half + 2 * t;
-          const __m256 scale = _mm256_set_m128(_mm_set1_ps(f * sc[1]), _mm_set1_ps(f * sc[0]));
-          acc[i] = _mm256_fmadd_ps(scale, _mm256_cvtepi32_ps(p), acc[i]);
+          const __m256i scale = _mm256_set_m128i(_mm_set1_epi16(sc[1]), _mm_set1_epi16(sc[0]));
+          const __m256i pairs = _mm256_maddubs_epi16(q[t], Load32(xq + 128 * half + 32 * t));
+          isum = _mm256_add_epi32(isum, _mm256_madd_epi16(pairs, scale));
         }
       }
+      const float d = HalfScale(o + 208) * dx;
+      acc[i] = _mm256_fmadd_ps(_mm256_set1_ps(d), _mm256_cvtepi32_ps(isum), acc[i]);
+      offs[i] += d * 32.0f * static_cast<float>(HorizontalSumI(off));
     }
   }
-  for (int i = 0; i < R; ++i) y[r + i] = HorizontalSum(acc[i]);
+  for (int i = 0; i < R; ++i) y[r + i] = HorizontalSum(acc[i]) - offs[i];
 }
 
 #undef EPARA_AVX2
 
-// Rows in tiles of R (8 for the 32-weight types, 4 for the K-quants: more registers per row),
-// one input row at a time.
+// Rows in tiles of R, one input row at a time.
 template <int R, auto Tile, auto Single>
 __attribute__((target("avx2,fma,f16c"))) void RowsAvx2(const uint8_t* W, int64_t row_bytes,
-                                                       int64_t blocks, const QuantizedInput& x,
+                                                       int64_t cols, const QuantizedInput& x,
                                                        int batch, int64_t rows, float* y,
                                                        int64_t r0, int64_t r1) {
+  const int64_t blocks = cols / 32;
   for (int b = 0; b < batch; ++b) {
-    const uint8_t* xb = x.blocks.data() + b * blocks * 34;
-    const float* xs = x.sums.data() + b * blocks;
+    const bool k = cols % 256 == 0 && !x.k_q.empty();
+    const RowInput in{
+        x.blocks.data() + b * blocks * 34, k ? x.k_scale.data() + b * (cols / 256) : nullptr,
+        k ? x.k_q.data() + b * cols : nullptr, k ? x.k_sum16.data() + b * (cols / 16) : nullptr};
     float* yb = y + int64_t{b} * rows;
     int64_t r = r0;
-    for (; r + R <= r1; r += R) Tile(W, row_bytes, blocks, xb, xs, r, yb);
-    for (; r < r1; ++r) Single(W, row_bytes, blocks, xb, xs, r, yb);
+    for (; r + R <= r1; r += R) Tile(W, row_bytes, blocks, in, r, yb);
+    for (; r < r1; ++r) Single(W, row_bytes, blocks, in, r, yb);
+  }
+}
+
+// ---- AVX2 dequantization into F32 tiles (prompts): whole blocks, no per-weight branches.
+
+// 32 int8 values in a register as floats times `scale` (per 8 values: lanes of s0..s3).
+__attribute__((target("avx2,fma,f16c"), always_inline)) inline void StoreScaled(
+    __m256i q, __m256 s0, __m256 s1, __m256 s2, __m256 s3, float* out) {
+  const __m128i lo = _mm256_castsi256_si128(q), hi = _mm256_extracti128_si256(q, 1);
+  _mm256_storeu_ps(out, _mm256_mul_ps(s0, _mm256_cvtepi32_ps(_mm256_cvtepi8_epi32(lo))));
+  _mm256_storeu_ps(
+      out + 8, _mm256_mul_ps(s1, _mm256_cvtepi32_ps(_mm256_cvtepi8_epi32(_mm_srli_si128(lo, 8)))));
+  _mm256_storeu_ps(out + 16, _mm256_mul_ps(s2, _mm256_cvtepi32_ps(_mm256_cvtepi8_epi32(hi))));
+  _mm256_storeu_ps(
+      out + 24, _mm256_mul_ps(s3, _mm256_cvtepi32_ps(_mm256_cvtepi8_epi32(_mm_srli_si128(hi, 8)))));
+}
+
+__attribute__((target("avx2,fma,f16c"))) void DequantizeAvx2(WeightType t, const uint8_t* W,
+                                                             int64_t elements, float* out) {
+  const __m256i low4 = _mm256_set1_epi8(0x0f), low2 = _mm256_set1_epi8(0x03);
+  switch (t) {
+    case WeightType::kQ8_0:
+      for (int64_t k = 0; k < elements / 32; ++k) {
+        const uint8_t* b = W + k * 34;
+        const __m256 d = _mm256_set1_ps(HalfScale(b));
+        StoreScaled(Load32(b + 2), d, d, d, d, out + k * 32);
+      }
+      return;
+    case WeightType::kQ4_0:
+      for (int64_t k = 0; k < elements / 32; ++k) {
+        const uint8_t* b = W + k * 18;
+        const __m256 d = _mm256_set1_ps(HalfScale(b));
+        const __m128i packed = _mm_loadu_si128(reinterpret_cast<const __m128i*>(b + 2));
+        const __m256i q = _mm256_set_m128i(_mm_srli_epi16(packed, 4), packed);
+        StoreScaled(_mm256_sub_epi8(_mm256_and_si256(q, low4), _mm256_set1_epi8(8)), d, d, d, d,
+                    out + k * 32);
+      }
+      return;
+    case WeightType::kQ4_K:
+      for (int64_t k = 0; k < elements / 256; ++k) {
+        const uint8_t* o = W + k * formats::kQ4_KBytes;
+        const float d = HalfScale(o), dmin = HalfScale(o + 2);
+        float* y = out + k * 256;
+        for (int c = 0; c < 4; ++c) {
+          const __m256i q = Load32(o + 16 + 32 * c);
+          for (int h = 0; h < 2; ++h) {
+            uint8_t sc, mn;
+            formats::Q4KScaleMin(o + 4, 2 * c + h, &sc, &mn);
+            const __m256i v = _mm256_and_si256(h == 0 ? q : _mm256_srli_epi16(q, 4), low4);
+            const __m256 scale = _mm256_set1_ps(d * sc);
+            float* yy = y + 64 * c + 32 * h;
+            StoreScaled(v, scale, scale, scale, scale, yy);
+            const __m256 m = _mm256_set1_ps(dmin * mn);
+            for (int j = 0; j < 32; j += 8)
+              _mm256_storeu_ps(yy + j, _mm256_sub_ps(_mm256_loadu_ps(yy + j), m));
+          }
+        }
+      }
+      return;
+    case WeightType::kQ6_K:
+      for (int64_t k = 0; k < elements / 256; ++k) {
+        const uint8_t* o = W + k * formats::kQ6_KBytes;
+        const auto* scales = reinterpret_cast<const int8_t*>(o + 192);
+        const float d = HalfScale(o + 208);
+        for (int half = 0; half < 2; ++half) {
+          const __m256i la = Load32(o + 64 * half), lb = Load32(o + 64 * half + 32);
+          const __m256i h = Load32(o + 128 + 32 * half);
+          for (int t4 = 0; t4 < 4; ++t4) {
+            const __m256i l = t4 % 2 == 0 ? la : lb;
+            const __m256i low = _mm256_and_si256(t4 < 2 ? l : _mm256_srli_epi16(l, 4), low4);
+            const __m256i high = _mm256_and_si256(t4 == 0 ? h : _mm256_srli_epi16(h, 2 * t4), low2);
+            const __m256i q = _mm256_sub_epi8(_mm256_or_si256(low, _mm256_slli_epi16(high, 4)),
+                                              _mm256_set1_epi8(32));
+            const int8_t* sc = scales + 8 * half + 2 * t4;
+            const __m256 s0 = _mm256_set1_ps(d * sc[0]), s1 = _mm256_set1_ps(d * sc[1]);
+            StoreScaled(q, s0, s0, s1, s1, out + k * 256 + 128 * half + 32 * t4);
+          }
+        }
+      }
+      return;
+    case WeightType::kF32:
+      std::memcpy(out, W, elements * sizeof(float));
+      return;
   }
 }
 
@@ -430,26 +560,29 @@ void MatVecRowsQuant(WeightType t, const uint8_t* W, int64_t cols, const Quantiz
                      int batch, int64_t rows, float* y, int64_t r0, int64_t r1) {
 #if defined(__x86_64__) && defined(__GNUC__) && !defined(__clang__)
   if (HasAvx2()) {
-    const int64_t row_bytes = WeightRowBytes(t, cols), blocks = cols / 32;
+    const int64_t row_bytes = WeightRowBytes(t, cols);
     switch (t) {
       case WeightType::kQ8_0:
-        return RowsAvx2<8, RowsQ8_0<8>, RowsQ8_0<1>>(W, row_bytes, blocks, x, batch, rows, y, r0,
-                                                     r1);
+        return RowsAvx2<8, RowsQ8_0<8>, RowsQ8_0<1>>(W, row_bytes, cols, x, batch, rows, y, r0, r1);
       case WeightType::kQ4_0:
-        return RowsAvx2<8, RowsQ4_0<8>, RowsQ4_0<1>>(W, row_bytes, blocks, x, batch, rows, y, r0,
-                                                     r1);
+        return RowsAvx2<8, RowsQ4_0<8>, RowsQ4_0<1>>(W, row_bytes, cols, x, batch, rows, y, r0, r1);
       case WeightType::kQ4_K:
-        return RowsAvx2<4, RowsQ4_K<4>, RowsQ4_K<1>>(W, row_bytes, blocks, x, batch, rows, y, r0,
-                                                     r1);
+        return RowsAvx2<4, RowsQ4_K<4>, RowsQ4_K<1>>(W, row_bytes, cols, x, batch, rows, y, r0, r1);
       case WeightType::kQ6_K:
-        return RowsAvx2<4, RowsQ6_K<4>, RowsQ6_K<1>>(W, row_bytes, blocks, x, batch, rows, y, r0,
-                                                     r1);
+        return RowsAvx2<4, RowsQ6_K<4>, RowsQ6_K<1>>(W, row_bytes, cols, x, batch, rows, y, r0, r1);
       case WeightType::kF32:
         break;
     }
   }
 #endif
   MatVecRowsQuantPortable(t, W, cols, x, batch, rows, y, r0, r1);
+}
+
+void DequantizeWeights(WeightType t, const uint8_t* W, int64_t elements, float* out) {
+#if defined(__x86_64__) && defined(__GNUC__) && !defined(__clang__)
+  if (HasAvx2()) return DequantizeAvx2(t, W, elements, out);
+#endif
+  DequantizeWeightsPortable(t, W, elements, out);
 }
 
 void MatMulRowsQuantT(WeightType t, const uint8_t* W, int64_t cols, const float* xt, int n,

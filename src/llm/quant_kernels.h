@@ -3,11 +3,11 @@
 // for some matrices). The weights stay quantized in memory and are dequantized in registers.
 //
 // Two paths, as for F32 weights (llm/llama_kernels.h):
-//   - few input rows (decode): the inputs are quantized to Q8_0 blocks once per product
-//     (QuantizeInput) and every weight block meets them as int8 x int8 products, as llama.cpp
-//     does; the weights' sub-block scales (and Q4_K's mins, through the inputs' block sums) are
-//     applied per 32 (Q6_K: 16) products. The inputs' rounding (~0.4% of each block's largest
-//     input) is the price of half the instructions.
+//   - few input rows (decode): the inputs are quantized once per product (QuantizeInput: Q8_0
+//     blocks, and Q8_K super-blocks for the K-quants) and every weight block meets them as
+//     int8 x int8 products, as llama.cpp does; the K-quants' sub-block scales multiply integer
+//     sums (Q4_K's mins meet the inputs' 16-value sums). The inputs' rounding (~0.4% of each
+//     block's largest input) is the price of half the instructions.
 //   - many input rows (prompts): rows are dequantized 8 at a time into an L1 tile that every
 //     transposed group of 16 inputs passes through (F32 products; the weights are read once).
 // x86-64 with AVX2 gets hand-written register tiles; everything else (and the reference the tests
@@ -28,14 +28,21 @@ int WeightBlockBytes(WeightType t);
 // Bytes of one row of `cols` weights. REQUIRES: cols a multiple of WeightBlockElements(t).
 int64_t WeightRowBytes(WeightType t, int64_t cols);
 
-// Input rows for the quantized products: each row as cols / 32 Q8_0 blocks, and per block the
-// float sum of its dequantized values (d * sum q; Q4_K's mins multiply it).
+// Input rows for the quantized products, in the form each weight type multiplies:
+//   for Q8_0 / Q4_0: each row as cols / 32 Q8_0 blocks (a scale per 32 values, as the weights);
+//   for Q4_K / Q6_K (when cols % 256 == 0): per 256 values one float scale and 256 int8 values,
+//     and the sum of every 16 int8 values (llama.cpp's Q8_K): the sub-block products then add up
+//     as integers, with one float multiply per super-block.
 struct QuantizedInput {
   std::vector<uint8_t> blocks;
-  std::vector<float> sums;
+  std::vector<float> k_scale;
+  std::vector<int8_t> k_q;
+  std::vector<int16_t> k_sum16;
 };
 // REQUIRES: cols % 32 == 0.
 void QuantizeInput(const float* x, int rows, int64_t cols, QuantizedInput* out);
+// The values row `row` of `x` stands for in products with `t`-typed weights (tests' references).
+void DequantizeInput(WeightType t, const QuantizedInput& x, int row, int64_t cols, float* out);
 
 // y[b * rows + r] = dot(W[r, :], x[b, :]) for r in [r0, r1), b in [0, batch); W is `t`-typed
 // (not F32) rows of `cols` weights; x quantized by QuantizeInput(x, batch, cols).
@@ -46,8 +53,10 @@ void MatVecRowsQuant(WeightType t, const uint8_t* W, int64_t cols, const Quantiz
 void MatMulRowsQuantT(WeightType t, const uint8_t* W, int64_t cols, const float* xt, int n,
                       int64_t rows, float* y, int64_t r0, int64_t r1);
 
-// `elements` consecutive weights (whole blocks) of a `t`-typed matrix to floats.
+// `elements` consecutive weights (whole blocks) of a `t`-typed matrix to floats (AVX2 where the
+// CPU has it; the portable loops of formats/ggml_quant.h otherwise).
 void DequantizeWeights(WeightType t, const uint8_t* W, int64_t elements, float* out);
+void DequantizeWeightsPortable(WeightType t, const uint8_t* W, int64_t elements, float* out);
 
 // The portable loops (the non-AVX2 path), exposed so tests compare both paths on any host.
 void MatVecRowsQuantPortable(WeightType t, const uint8_t* W, int64_t cols, const QuantizedInput& x,

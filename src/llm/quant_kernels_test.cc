@@ -60,11 +60,14 @@ TEST_P(QuantKernelsTest, ProductsEqualTheF32ProductsOfTheDequantizedOperands) {
   DequantizeWeights(t, q.data(), rows * cols, deq.data());
   for (int n : {1, 3, 16, 21}) {
     const std::vector<float> x = Random(n * cols, 10 + n);
-    // The dot tiles multiply int8 by int8: their inputs are rounded to Q8_0 blocks first.
+    // The dot tiles multiply int8 by int8: their inputs are rounded first (Q8_0 blocks, or Q8_K
+    // super-blocks for the K-quants).
     QuantizedInput xq;
     QuantizeInput(x.data(), n, cols, &xq);
     std::vector<float> xr(n * cols);
-    formats::DequantizeQ8_0(xq.blocks.data(), n * cols, xr.data());
+    for (int b = 0; b < n; ++b) DequantizeInput(t, xq, b, cols, xr.data() + b * cols);
+    for (int i = 0; i < n * cols; ++i)  // rounded, but within a step of the largest of 256
+      ASSERT_NEAR(xr[i], x[i], 0.05) << i;
     std::vector<float> ref(n * rows);
     if (n < kTransposedMinBatch) {
       MatVecRows(deq.data(), cols, xr.data(), n, rows, ref.data(), 0, rows);
@@ -107,6 +110,18 @@ TEST_P(QuantKernelsTest, ARowRangeWritesOnlyItsRows) {
       EXPECT_FLOAT_EQ(part[r], all[r]) << r;
     else
       EXPECT_EQ(part[r], -7.0f) << r;
+}
+
+// The vectorized dequantizer (prompt tiles) equals the portable one, block layout and all.
+TEST_P(QuantKernelsTest, DequantizationPathsAgree) {
+  const WeightType t = GetParam();
+  constexpr int64_t n = 3 * 512;
+  const std::vector<float> w = Random(n, 5, 0.3f);
+  const std::vector<uint8_t> q = Quantize(t, w);
+  std::vector<float> a = Random(n, 6), b = Random(n, 7);  // overwritten
+  DequantizeWeights(t, q.data(), n, a.data());
+  DequantizeWeightsPortable(t, q.data(), n, b.data());
+  for (int64_t i = 0; i < n; ++i) ASSERT_FLOAT_EQ(a[i], b[i]) << WeightTypeName(t) << " " << i;
 }
 
 INSTANTIATE_TEST_SUITE_P(Types, QuantKernelsTest,
