@@ -296,7 +296,7 @@ EPARA_AVX2 void RowsQ8_0(const uint8_t* W, int64_t row_bytes, int64_t blocks, co
 #pragma GCC unroll 8
     for (int i = 0; i < R; ++i) {
       const uint8_t* w = W + (r + i) * row_bytes + k * 34;
-      _mm_prefetch(reinterpret_cast<const char*>(w + 256), _MM_HINT_T0);
+      _mm_prefetch(reinterpret_cast<const char*>(w + R * row_bytes), _MM_HINT_T0);
       const __m256i qw = Load32(w + 2);
       const __m256i p = Dot4(_mm256_sign_epi8(qw, qw), _mm256_sign_epi8(qv, qw));
       acc[i] = _mm256_fmadd_ps(_mm256_set1_ps(HalfScale(w) * dv), _mm256_cvtepi32_ps(p), acc[i]);
@@ -321,7 +321,7 @@ EPARA_AVX2 void RowsQ4_0(const uint8_t* W, int64_t row_bytes, int64_t blocks, co
 #pragma GCC unroll 8
     for (int i = 0; i < R; ++i) {
       const uint8_t* w = W + (r + i) * row_bytes + k * 18;
-      _mm_prefetch(reinterpret_cast<const char*>(w + 256), _MM_HINT_T0);
+      _mm_prefetch(reinterpret_cast<const char*>(w + R * row_bytes), _MM_HINT_T0);
       const __m128i packed = _mm_loadu_si128(reinterpret_cast<const __m128i*>(w + 2));
       const __m256i q = _mm256_set_m128i(_mm_and_si128(_mm_srli_epi16(packed, 4), low4),
                                          _mm_and_si128(packed, low4));
@@ -354,8 +354,10 @@ EPARA_AVX2 void RowsQ4_K(const uint8_t* W, int64_t row_bytes, int64_t blocks, co
 #pragma GCC unroll 4
     for (int i = 0; i < R; ++i) {
       const uint8_t* o = W + (r + i) * row_bytes + sb * formats::kQ4_KBytes;
+      // The same super-block of the next tile's row (rows of a few super-blocks end too soon
+      // for an in-row distance).
       for (int a = 0; a < 3; ++a)
-        _mm_prefetch(reinterpret_cast<const char*>(o + 576 + 64 * a), _MM_HINT_T0);
+        _mm_prefetch(reinterpret_cast<const char*>(o + R * row_bytes + 64 * a), _MM_HINT_T0);
       // The eight 6-bit scales and mins, unpacked four at a time in 32-bit words.
       uint32_t u[3], sc[2], mn[2];
       std::memcpy(u, o + 4, 12);
@@ -408,7 +410,7 @@ EPARA_AVX2 void RowsQ6_K(const uint8_t* W, int64_t row_bytes, int64_t blocks, co
     for (int i = 0; i < R; ++i) {
       const uint8_t* o = W + (r + i) * row_bytes + sb * formats::kQ6_KBytes;
       for (int a = 0; a < 4; ++a)
-        _mm_prefetch(reinterpret_cast<const char*>(o + 840 + 64 * a), _MM_HINT_T0);
+        _mm_prefetch(reinterpret_cast<const char*>(o + R * row_bytes + 64 * a), _MM_HINT_T0);
       const auto* scales = reinterpret_cast<const int8_t*>(o + 192);
       // 32 * sum_g scale_g * xsum_g over the 16 groups, in one madd.
       const __m256i sc16 =
