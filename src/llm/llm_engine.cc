@@ -19,7 +19,8 @@ struct LlmEngine::Sequence {
   Utf8Assembler utf8;
   std::string held;  // decoded text not yet released (it may still become a stop string)
   int64_t reserved = 0;
-  bool prefilled = false;
+  int prompt_done = 0;     // prompt tokens already run (chunked prefill)
+  bool prefilled = false;  // the whole prompt has run and the first token was sampled
   bool done = false;
   uint64_t id = 0;  // names its caches at the later pipeline stages
   int32_t last_token = 0;
@@ -114,7 +115,8 @@ EngineStats LlmEngine::stats() const {
           reserved_bytes_,
           waiting_prompt_tokens_ + stepping_prompt_tokens_,
           cost_.prefill_ms_per_token(),
-          cost_.decode_step_ms()};
+          cost_.decode_step_ms(),
+          max_step_tokens_};
 }
 
 void LlmEngine::Finish(Sequence& s, const std::string& reason, Status status) {
@@ -211,41 +213,64 @@ void LlmEngine::Launch(int g) {
     std::vector<WaitingSeq> snapshot;
     for (const auto& w : waiting_)
       snapshot.push_back({static_cast<int>(w->req.prompt.size()), w->req.max_tokens});
+    std::vector<int> prefill_remaining;
+    for (const auto& s : group.running)
+      if (!s->prefilled)
+        prefill_remaining.push_back(static_cast<int>(s->req.prompt.size()) - s->prompt_done);
     // With several groups, each holds its share of max_running.
     PlannerLimits limits = limits_;
     const int groups = static_cast<int>(groups_.size());
     limits.max_running = std::max(1, (limits_.max_running + groups - 1) / groups);
-    const StepPlan plan =
-        PlanStep(static_cast<int>(group.running.size()), reserved_bytes_, snapshot, limits);
+    const StepPlan plan = PlanStep(static_cast<int>(group.running.size()), reserved_bytes_,
+                                   snapshot, limits, prefill_remaining);
+    group.stepped.clear();
+    size_t next_chunk = 0;
+    for (auto& s : group.running)
+      group.stepped.emplace_back(s.get(), s->prefilled ? 0 : plan.running_chunk[next_chunk++]);
     for (int i = 0; i < plan.admit; ++i) {
       std::unique_ptr<Sequence> s = std::move(waiting_.front());
       waiting_.pop_front();
-      waiting_prompt_tokens_ -= static_cast<int64_t>(s->req.prompt.size());
       s->reserved = static_cast<int64_t>(s->req.prompt.size() + s->req.max_tokens) *
                     limits_.kv_bytes_per_token;
       s->id = next_seq_id_++;
       reserved_bytes_ += s->reserved;
+      group.stepped.emplace_back(s.get(), plan.prefill_chunk[i]);
       group.running.push_back(std::move(s));
       ++running_count_;
     }
+    // A prefilling sequence without tokens this step sits it out.
+    group.stepped.erase(
+        std::remove_if(group.stepped.begin(), group.stepped.end(),
+                       [](const auto& e) { return !e.first->prefilled && e.second == 0; }),
+        group.stepped.end());
+    int prompt_tokens = 0;
+    for (const auto& [s, chunk] : group.stepped) prompt_tokens += chunk;
+    waiting_prompt_tokens_ -= prompt_tokens;  // from now on counted as in the step
+    stepping_prompt_tokens_ = prompt_tokens;
+    int decodes = 0;
+    for (const auto& [s, chunk] : group.stepped) decodes += s->prefilled ? 1 : 0;
+    max_step_tokens_ = std::max(max_step_tokens_, prompt_tokens + decodes);
     // Nothing fits until a sequence ends or another arrives: do not spin on this group.
     if (group.running.empty() && !waiting_.empty()) admission_blocked_ = true;
   }
-  if (group.running.empty()) return;
-  for (auto& s : group.running)
+  if (group.stepped.empty()) return;
+  for (auto& [s, chunk] : group.stepped)
     if (!s->cache)
       s->cache = model_->NewCache(static_cast<int>(s->req.prompt.size()) + s->req.max_tokens);
   std::vector<LlamaModel::Chunk> chunks;
   StageStep step;
   int decode_seqs = 0, prefill_tokens = 0;
-  for (auto& s : group.running) {
+  for (auto& [s, chunk] : group.stepped) {
     if (s->prefilled) {
       ++decode_seqs;
+      chunks.push_back({std::span(&s->last_token, 1), s->cache.get()});
     } else {
-      prefill_tokens += static_cast<int>(s->req.prompt.size());
+      prefill_tokens += chunk;
+      chunks.push_back(
+          {std::span(s->req.prompt)
+               .subspan(static_cast<size_t>(s->prompt_done), static_cast<size_t>(chunk)),
+           s->cache.get()});
     }
-    chunks.push_back(s->prefilled ? LlamaModel::Chunk{std::span(&s->last_token, 1), s->cache.get()}
-                                  : LlamaModel::Chunk{s->req.prompt, s->cache.get()});
     if (link_)
       step.seqs.push_back(
           {s->id, s->cache->length(), s->cache->capacity(),
@@ -253,10 +278,6 @@ void LlmEngine::Launch(int g) {
   }
   std::vector<float> out;
   Status st;
-  if (prefill_tokens > 0) {
-    std::lock_guard<std::mutex> lock(mu_);
-    stepping_prompt_tokens_ = prefill_tokens;
-  }
   const auto t0 = Clock::now();
   {
     ScopedPendingCompute computing;
@@ -295,19 +316,28 @@ void LlmEngine::Complete(int g, const Status& st, const std::vector<float>& logi
   Group& group = groups_[g];
   const size_t vocab = static_cast<size_t>(model_->config().vocab_size);
   Status status = st;
-  if (status.ok() && logits.size() != group.running.size() * vocab)
+  if (status.ok() && logits.size() != group.stepped.size() * vocab)
     status = Internal("the pipeline's last stage returned " + std::to_string(logits.size()) +
-                      " logits for " + std::to_string(group.running.size()) + " sequences");
-  for (size_t i = 0; i < group.running.size(); ++i) {
-    Sequence& s = *group.running[i];
+                      " logits for " + std::to_string(group.stepped.size()) + " sequences");
+  int64_t unrun = 0;
+  for (size_t i = 0; i < group.stepped.size(); ++i) {
+    auto [sp, chunk] = group.stepped[i];
+    Sequence& s = *sp;
     if (!status.ok()) {
+      if (!s.prefilled)  // the prompt tokens it will never run leave the count
+        unrun += static_cast<int64_t>(s.req.prompt.size()) - s.prompt_done - chunk;
       Finish(s, "error", status);
       continue;
+    }
+    if (!s.prefilled) {
+      s.prompt_done += chunk;
+      if (s.prompt_done < static_cast<int>(s.req.prompt.size())) continue;  // more chunks to go
     }
     s.prefilled = true;
     s.last_token = SampleToken(std::span(logits.data() + i * vocab, vocab), s.req.sampling, s.rng);
     Emit(s, s.last_token);
   }
+  group.stepped.clear();
   // Finished sequences leave now and free their cache (the later stages free theirs with the
   // group's next step that carries `released_`).
   int64_t freed = 0;
@@ -323,6 +353,7 @@ void LlmEngine::Complete(int g, const Status& st, const std::vector<float>& logi
   {
     std::lock_guard<std::mutex> lock(mu_);
     reserved_bytes_ -= freed;
+    waiting_prompt_tokens_ -= unrun;
     running_count_ -= static_cast<int>(finished.size());
     if (!finished.empty()) admission_blocked_ = false;
   }

@@ -1,6 +1,7 @@
 // LlmEngine: serves one LLM with continuous batching. One worker thread runs steps: every running
-// sequence decodes a token, waiting sequences join (PlanStep) with their prompt, finished or
-// cancelled sequences leave at once and free their KV cache.
+// sequence decodes a token, waiting sequences join (PlanStep) and run their prompt in chunks within
+// the step's token budget (chunked prefill: a long prompt does not stall the decoding sequences),
+// finished or cancelled sequences leave at once and free their KV cache.
 //
 // Lifecycle: Create [-> AttachPipeline] -> Submit* -> Shutdown (stops admission, cancels
 // nothing: every accepted request runs to its end and gets on_done exactly once).
@@ -71,6 +72,7 @@ struct EngineStats {
   int64_t waiting_prompt_tokens = 0;
   double prefill_ms_per_token = 0;  // StepCost of this engine's recent steps (0: none yet)
   double decode_step_ms = 0;
+  int max_step_tokens = 0;  // the most tokens (prompt chunks + decode tokens) any step has run
 };
 
 class LlmEngine {
@@ -105,6 +107,9 @@ class LlmEngine {
   struct Sequence;
   struct Group {  // a micro-batch (the only one without a pipeline)
     std::vector<std::unique_ptr<Sequence>> running;
+    // The sequences of its current step, in step order, with their prompt tokens in it (0 for a
+    // decode token): a prefilling sequence may sit a step out, or run a chunk of its prompt.
+    std::vector<std::pair<Sequence*, int>> stepped;
     bool in_flight = false;  // its step is in the later stages
   };
   LlmEngine() = default;
@@ -134,6 +139,7 @@ class LlmEngine {
   int64_t reserved_bytes_ = 0;                     // GUARDED_BY(mu_)
   int64_t waiting_prompt_tokens_ = 0;              // GUARDED_BY(mu_)
   int64_t stepping_prompt_tokens_ = 0;             // GUARDED_BY(mu_): in the step running now
+  int max_step_tokens_ = 0;                        // GUARDED_BY(mu_)
   StepCost cost_;                                  // GUARDED_BY(mu_)
   std::atomic<double> cpu_quota_{1.0};
   bool admission_blocked_ = false;   // GUARDED_BY(mu_): the waiting head fits no idle group

@@ -269,18 +269,92 @@ TEST(StepPlannerTest, AdmitsInOrderWithinMemoryTokenAndCountLimits) {
   l.kv_budget_bytes = 1000;
   l.token_budget = 50;
   l.max_running = 4;
-  // 3 running with 300 bytes reserved; waiting: 20+10 (300 B), 25+5 (300 B), 1+1.
+  // 3 decoding with 300 bytes reserved; waiting: 20+10 (300 B), 25+5 (300 B), 1+1.
   StepPlan p = PlanStep(3, 300, {{20, 10}, {25, 5}, {1, 1}}, l);
-  EXPECT_EQ(p.admit,
-            1);  // the second would exceed the token budget (3 + 20 + 25 > 50), FCFS stops there
-  p = PlanStep(0, 0, {{20, 10}, {25, 5}, {1, 1}}, l);
-  EXPECT_EQ(p.admit, 3);  // 20 + 25 + 1 = 46 tokens, 610 bytes
+  EXPECT_EQ(p.admit, 1);  // max_running: 3 + 1
+  EXPECT_EQ(p.prefill_chunk, std::vector<int>{20});
+  l.max_running = 8;
+  p = PlanStep(3, 300, {{20, 10}, {25, 5}, {1, 1}}, l);
+  EXPECT_EQ(p.admit, 3);  // 47 budget tokens: 20, then 25 (2 left), then 1
+  EXPECT_EQ(p.prefill_chunk, (std::vector<int>{20, 25, 1}));
   p = PlanStep(0, 900, {{20, 10}}, l);
   EXPECT_EQ(p.admit, 0);  // memory
-  p = PlanStep(4, 0, {{1, 1}}, l);
+  p = PlanStep(8, 0, {{1, 1}}, l);
   EXPECT_EQ(p.admit, 0);  // count
-  p = PlanStep(0, 0, {{80, 1}}, l);
-  EXPECT_EQ(p.admit, 1);  // a prompt over the token budget still runs, alone
+}
+
+// Chunked prefill: a prompt longer than the step's budget runs in chunks, beside the decoding
+// sequences; running prompts get their next chunk before anyone new is admitted; FCFS holds.
+TEST(StepPlannerTest, LongPromptsRunInChunksBesideTheDecodingSequences) {
+  PlannerLimits l;
+  l.kv_bytes_per_token = 1;
+  l.kv_budget_bytes = 10000;
+  l.token_budget = 50;
+  l.max_running = 16;
+  StepPlan p = PlanStep(0, 0, {{80, 1}, {10, 1}}, l);
+  EXPECT_EQ(p.admit, 1);  // the first chunk of 50 takes the whole budget
+  EXPECT_EQ(p.prefill_chunk, std::vector<int>{50});
+  // 8 decoding + the 80-token prompt with 30 left: its chunk is 30, then the next prompt's 10.
+  p = PlanStep(9, 0, {{10, 1}}, l, {30});
+  EXPECT_EQ(p.running_chunk, std::vector<int>{30});
+  EXPECT_EQ(p.admit, 1);
+  EXPECT_EQ(p.prefill_chunk, std::vector<int>{10});
+  // 8 decoding + two prompts with 40 and 30 left: 42 budget tokens, 40 then 2.
+  p = PlanStep(10, 0, {{5, 1}}, l, {40, 30});
+  EXPECT_EQ(p.running_chunk, (std::vector<int>{40, 2}));
+  EXPECT_EQ(p.admit, 0);  // nothing left for a newcomer
+  // More decoders than budget: prompts still move, one token per step.
+  l.token_budget = 4;
+  p = PlanStep(9, 0, {}, l, {7});
+  EXPECT_EQ(p.running_chunk, std::vector<int>{1});
+}
+
+// A long prompt arriving while 8 streams decode is prefilled in chunks: no step runs more than the
+// token budget (a whole-prompt step would be ~10x the budget and stall every stream for its
+// duration), and every text is what it is when run alone.
+TEST_F(LlmEngineTest, ALongPromptIsPrefilledInChunksWhileStreamsDecode) {
+  EngineOptions o;
+  o.token_budget = 24;
+  o.max_running = 16;
+  auto e = Engine(o);
+  auto solo = Engine();
+  std::vector<std::future<GenerationResult>> streams, alone;
+  std::vector<std::shared_ptr<std::promise<void>>> started;
+  for (int i = 0; i < 8; ++i) {
+    GenerationRequest r = Request("stream " + std::to_string(i), 40);
+    r.ignore_eos = true;
+    auto first = std::make_shared<std::promise<void>>();
+    started.push_back(first);
+    r.on_delta = [first, seen = std::make_shared<bool>(false)](const std::string&) {
+      if (!*seen) first->set_value();
+      *seen = true;
+      return true;
+    };
+    streams.push_back(Run(*e, r));
+    r.on_delta = nullptr;
+    alone.push_back(Run(*solo, r));
+  }
+  for (auto& s : started)  // every stream is decoding
+    ASSERT_EQ(s->get_future().wait_for(std::chrono::seconds(60)), std::future_status::ready);
+  std::string text;
+  for (int i = 0; i < 10; ++i) text += "a long prompt, chunked. ";  // 241 tokens with BOS
+  GenerationRequest longr = Request(text, 4);
+  longr.ignore_eos = true;
+  auto long_f = Run(*e, longr);
+  auto long_alone = Run(*solo, longr);
+  const GenerationResult lr = Await(long_f);
+  ASSERT_TRUE(lr.status.ok()) << lr.status.ToString();
+  EXPECT_GT(lr.prompt_tokens, 9 * o.token_budget);
+  EXPECT_EQ(lr.text, Await(long_alone).text);
+  for (size_t i = 0; i < streams.size(); ++i) {
+    const GenerationResult r = Await(streams[i]);
+    ASSERT_TRUE(r.status.ok());
+    EXPECT_EQ(r.completion_tokens, 40);
+    EXPECT_EQ(r.text, Await(alone[i]).text) << i;
+  }
+  EXPECT_LE(e->stats().max_step_tokens, o.token_budget);
+  EXPECT_GT(e->stats().max_step_tokens, 8);  // prompt chunks did run beside the decodes
+  EXPECT_EQ(e->stats().waiting_prompt_tokens, 0);
 }
 
 #if EPARA_HAVE_ONIG

@@ -1,25 +1,33 @@
 #include "llm/step_planner.h"
 
+#include <algorithm>
+
 #include "core/decision_counters.h"
 
 namespace epara::llm {
 
 StepPlan PlanStep(int running, int64_t reserved_bytes, const std::vector<WaitingSeq>& waiting,
-                  const PlannerLimits& l) {
+                  const PlannerLimits& l, const std::vector<int>& prefill_remaining) {
   CountDecision(Decisions().plan_step);
   StepPlan plan;
-  int tokens = running;
+  const int decoding = running - static_cast<int>(prefill_remaining.size());
+  int budget = std::max(1, l.token_budget - decoding);
+  for (int remaining : prefill_remaining) {
+    const int chunk = std::min(remaining, budget);
+    plan.running_chunk.push_back(chunk);
+    budget -= chunk;
+  }
   int64_t bytes = reserved_bytes;
   for (const WaitingSeq& w : waiting) {
     const int64_t need =
         static_cast<int64_t>(w.prompt_tokens + w.max_new_tokens) * l.kv_bytes_per_token;
     if (running + plan.admit >= l.max_running) break;
     if (bytes + need > l.kv_budget_bytes) break;
-    // A prompt longer than the whole budget still runs, alone, so it is never starved.
-    if (tokens + w.prompt_tokens > l.token_budget && !(tokens == 0 && plan.admit == 0)) break;
+    if (budget <= 0) break;
+    const int chunk = std::min(w.prompt_tokens, budget);
     bytes += need;
-    tokens += w.prompt_tokens;
-    plan.prefill_chunk.push_back(w.prompt_tokens);
+    budget -= chunk;
+    plan.prefill_chunk.push_back(chunk);
     ++plan.admit;
   }
   return plan;

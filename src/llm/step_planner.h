@@ -20,16 +20,24 @@ struct WaitingSeq {
 };
 
 struct StepPlan {
-  int admit = 0;  // how many waiting sequences (FCFS) join this step with their whole prompt
-  std::vector<int>
-      prefill_chunk;  // per admitted sequence: prompt tokens run this step (== its prompt)
+  int admit = 0;  // how many waiting sequences (FCFS) join this step
+  // Per running sequence still prefilling (in the order given): its prompt tokens this step (0:
+  // it sits this step out).
+  std::vector<int> running_chunk;
+  // Per admitted sequence: its first prompt chunk (its whole prompt when the budget allows).
+  std::vector<int> prefill_chunk;
 };
 
-// Every running sequence decodes one token (`running` of them, using `reserved_bytes` of KV memory
-// already). Then waiting sequences are admitted in arrival order while (a) their reservation fits
-// the remaining KV budget, (b) their prompt fits the remaining token budget, and (c) max_running
-// allows. Admission stops at the first that does not fit (no overtaking: FCFS is kept).
+// Chunked prefill: of the `running` sequences (using `reserved_bytes` of KV memory), those not in
+// `prefill_remaining` decode one token each; prefill_remaining lists, in arrival order, the prompt
+// tokens still to run of those that are prefilling. The rest of the step's token budget goes to
+// prompts in arrival order: first the running sequences' next chunks, then waiting sequences,
+// admitted while (a) their reservation (prompt + max_new_tokens) fits the KV budget, (b) budget
+// tokens remain (their first chunk is what remains, up to their prompt), and (c) max_running
+// allows. Admission stops at the first that does not fit (no overtaking: FCFS is kept). So a long
+// prompt runs in chunks beside the decoding sequences instead of stalling them for its whole
+// prefill. At least one prompt token runs per step when any prompt is pending.
 StepPlan PlanStep(int running, int64_t reserved_bytes, const std::vector<WaitingSeq>& waiting,
-                  const PlannerLimits& limits);
+                  const PlannerLimits& limits, const std::vector<int>& prefill_remaining = {});
 
 }  // namespace epara::llm

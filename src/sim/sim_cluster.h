@@ -28,6 +28,8 @@ struct Req {
   bool ended = false;
   // LLM
   bool prefilled = false;
+  int prompt_done = 0;  // prompt tokens run (chunked prefill)
+  int step_chunk = 0;   // prompt tokens in the step running now
   int generated = 0;
   double first_token = -1;
 };

@@ -232,13 +232,18 @@ void Cluster::LlmKick(Node& n, Instance& inst) {
   std::vector<llm::WaitingSeq> snapshot;
   snapshot.reserve(inst.waiting.size());
   for (const Req* w : inst.waiting) snapshot.push_back({w->prompt, w->output});
-  const llm::StepPlan plan =
-      llm::PlanStep(static_cast<int>(inst.seqs.size()), inst.reserved, snapshot, m.limits);
+  std::vector<int> prefill_remaining;
+  for (const Req* s : inst.seqs)
+    if (!s->prefilled) prefill_remaining.push_back(s->prompt - s->prompt_done);
+  const llm::StepPlan plan = llm::PlanStep(static_cast<int>(inst.seqs.size()), inst.reserved,
+                                           snapshot, m.limits, prefill_remaining);
+  size_t next_chunk = 0;
+  for (Req* s : inst.seqs) s->step_chunk = s->prefilled ? 0 : plan.running_chunk[next_chunk++];
   for (int k = 0; k < plan.admit; ++k) {
     Req* s = inst.waiting.front();
     inst.waiting.pop_front();
-    inst.waiting_tokens -= s->prompt;
     inst.reserved += int64_t{s->prompt + s->output} * m.limits.kv_bytes_per_token;
+    s->step_chunk = plan.prefill_chunk[k];
     inst.seqs.push_back(s);
   }
   if (inst.seqs.empty()) return;
@@ -247,8 +252,9 @@ void Cluster::LlmKick(Node& n, Instance& inst) {
     if (s->prefilled)
       ++decode;
     else
-      prefill += s->prompt;
+      prefill += s->step_chunk;
   }
+  inst.waiting_tokens -= prefill;  // counted as in the step from now on
   inst.stepping = true;
   inst.stepping_tokens = prefill;
   RunPhase(
@@ -265,6 +271,12 @@ void Cluster::LlmKick(Node& n, Instance& inst) {
         std::vector<Req*> still;
         for (Req* s : inst.seqs) {
           if (!s->prefilled) {
+            s->prompt_done += s->step_chunk;
+            s->step_chunk = 0;
+            if (s->prompt_done < s->prompt) {  // more chunks to go
+              still.push_back(s);
+              continue;
+            }
             s->prefilled = true;
             s->first_token = now;
             s->generated = 1;
