@@ -23,6 +23,7 @@ Status CreateEngineFromDescriptor(const ModelDescriptor& d, std::unique_ptr<LlmE
   eo.kv_budget_bytes = (static_cast<int64_t>(d.llm.kv_cache_mb) << 20) * stage_layers / all_layers;
   eo.max_running = d.llm.max_running;
   eo.token_budget = d.llm.token_budget;
+  if (d.llm.slo_steps) eo.tpot_slo_ms = d.slo.tpot_ms;
   eo.max_waiting = d.llm.max_waiting;
   ChatTemplate chat;
   bool recognized = true;

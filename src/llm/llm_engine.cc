@@ -221,6 +221,10 @@ void LlmEngine::Launch(int g) {
     PlannerLimits limits = limits_;
     const int groups = static_cast<int>(groups_.size());
     limits.max_running = std::max(1, (limits_.max_running + groups - 1) / groups);
+    const int decoding =
+        static_cast<int>(group.running.size()) - static_cast<int>(prefill_remaining.size());
+    limits.token_budget = TpotTokenBudget(limits.token_budget, decoding, options_.tpot_slo_ms,
+                                          cost_.decode_step_ms(), cost_.prefill_ms_per_token());
     const StepPlan plan = PlanStep(static_cast<int>(group.running.size()), reserved_bytes_,
                                    snapshot, limits, prefill_remaining);
     group.stepped.clear();

@@ -59,6 +59,9 @@ struct GenerationResult {
 struct EngineOptions {
   int64_t kv_budget_bytes = 256ll << 20;
   int token_budget = 2048;
+  // > 0: steps with decoding streams are sized to this time per output token (TpotTokenBudget:
+  // prompts prefill in chunks that fit between two tokens of the streams); 0: token_budget only.
+  double tpot_slo_ms = 0;
   int max_running = 64;
   int max_waiting = 256;
 };

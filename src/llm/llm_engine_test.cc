@@ -309,6 +309,17 @@ TEST(StepPlannerTest, LongPromptsRunInChunksBesideTheDecodingSequences) {
   EXPECT_EQ(p.running_chunk, std::vector<int>{1});
 }
 
+// SLO-sized steps: the prompt share of a step is what fits in the streams' time per token.
+TEST(StepPlannerTest, TpotSloSizesTheStepsPromptShare) {
+  // 8 decoding, a decode step of 4 ms, 0.5 ms per prompt token, SLO 20 ms: (20 - 4) / 0.5 = 32.
+  EXPECT_EQ(TpotTokenBudget(2048, 8, 20.0, 4.0, 0.5), 8 + 32);
+  EXPECT_EQ(TpotTokenBudget(30, 8, 20.0, 4.0, 0.5), 30);                 // never above the budget
+  EXPECT_EQ(TpotTokenBudget(2048, 8, 5.0, 4.0, 0.5), 8 + kMinSloChunk);  // prompts still move
+  EXPECT_EQ(TpotTokenBudget(2048, 0, 20.0, 4.0, 0.5), 2048);  // nobody decodes: no SLO to keep
+  EXPECT_EQ(TpotTokenBudget(2048, 8, 0.0, 4.0, 0.5), 2048);   // off
+  EXPECT_EQ(TpotTokenBudget(2048, 8, 20.0, 0.0, 0.0), 2048);  // costs not known yet
+}
+
 // A long prompt arriving while 8 streams decode is prefilled in chunks: no step runs more than the
 // token budget (a whole-prompt step would be ~10x the budget and stall every stream for its
 // duration), and every text is what it is when run alone.

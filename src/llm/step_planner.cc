@@ -33,4 +33,13 @@ StepPlan PlanStep(int running, int64_t reserved_bytes, const std::vector<Waiting
   return plan;
 }
 
+int TpotTokenBudget(int token_budget, int decoding, double tpot_slo_ms, double decode_step_ms,
+                    double prefill_ms_per_token) {
+  if (tpot_slo_ms <= 0 || decoding <= 0 || decode_step_ms <= 0 || prefill_ms_per_token <= 0)
+    return token_budget;
+  const double room = (tpot_slo_ms - decode_step_ms) / prefill_ms_per_token;
+  const int prompt = room > kMinSloChunk ? static_cast<int>(std::min(room, 1e9)) : kMinSloChunk;
+  return static_cast<int>(std::min<int64_t>(token_budget, int64_t{decoding} + prompt));
+}
+
 }  // namespace epara::llm

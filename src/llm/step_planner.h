@@ -40,4 +40,14 @@ struct StepPlan {
 StepPlan PlanStep(int running, int64_t reserved_bytes, const std::vector<WaitingSeq>& waiting,
                   const PlannerLimits& limits, const std::vector<int>& prefill_remaining = {});
 
+// SLO-sized steps: the token budget for a step in which `decoding` sequences decode, so that its
+// predicted time (decode_step_ms + prompt tokens x prefill_ms_per_token, llm/step_cost.h) stays
+// within the running streams' time-per-output-token SLO. Prompts then prefill in chunks that fit
+// between two of the streams' tokens; at least kMinSloChunk prompt tokens run per step (progress
+// even when decoding alone misses the SLO). `token_budget` when tpot_slo_ms <= 0, nothing decodes,
+// or the costs are not known yet. Never above token_budget.
+inline constexpr int kMinSloChunk = 16;
+int TpotTokenBudget(int token_budget, int decoding, double tpot_slo_ms, double decode_step_ms,
+                    double prefill_ms_per_token);
+
 }  // namespace epara::llm

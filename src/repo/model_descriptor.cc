@@ -309,6 +309,11 @@ Status ParseModelDescriptor(const std::string& yaml_text, const std::string& ori
         return err("llm.weights", "must be f32 or q8_0");
       o.weights = w.as<std::string>();
     }
+    if (const YAML::Node& v = l["slo_steps"]) {
+      EPARA_RETURN_IF_ERROR(ReadScalar(v, "llm.slo_steps", err, &o.slo_steps));
+      if (o.slo_steps && !(d.slo.tpot_ms > 0))
+        return err("llm.slo_steps", "needs slo.tpot_ms, the time per output token to keep");
+    }
   }
 
   // Cross-field checks.

@@ -84,6 +84,9 @@ struct LlmServingOptions {
   // Weight matrices as the engine holds them: "f32", or "q8_0" (quantized at load, GGML's blocks;
   // ~3.8x less memory to read per token, llm/llama_model.h).
   std::string weights = "f32";
+  // true: steps with decoding streams are sized to slo.tpot_ms (prompts prefill in chunks that
+  // fit between two output tokens; llm/step_planner.h TpotTokenBudget). Needs slo.tpot_ms.
+  bool slo_steps = false;
   // Not read from model.yaml: set by a node that holds a pipeline stage of the model (issue 5).
   // The instance loads decoder layers [first_layer, end_layer) (end_layer 0: the last) and gets
   // the share of kv_cache_mb its layers need for the same number of tokens.

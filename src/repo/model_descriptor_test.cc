@@ -162,6 +162,12 @@ TEST_F(DescriptorTest, LlmWeightsAreF32OrQ8_0) {
   EXPECT_EQ(d.llm.threads, 2);
   EXPECT_NE(Parse(llm("llm: {weights: q4_k}\n"), &d).message().find("'llm.weights'"),
             std::string::npos);
+  // SLO-sized steps need the time per output token they keep.
+  EXPECT_FALSE(d.llm.slo_steps);
+  EXPECT_NE(Parse(llm("llm: {slo_steps: true}\n"), &d).message().find("'llm.slo_steps'"),
+            std::string::npos);
+  ASSERT_TRUE(Parse(llm("slo: {ttft_ms: 900, tpot_ms: 40}\nllm: {slo_steps: true}\n"), &d).ok());
+  EXPECT_TRUE(d.llm.slo_steps);
 }
 
 TEST_F(DescriptorTest, RejectsNonYamlAndNonMaps) {
