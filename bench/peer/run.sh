@@ -8,8 +8,9 @@
 #    package is checked against its sha256, the bundle cloned and llama-bench built with CMake
 #    (~10 minutes on 2 cores; GGML_NATIVE, OpenMP). Nothing is fetched after this step.
 # 2. build/bench/epara_peer_bench per model shape (untrained, deterministic: stories15m, the demo
-#    model, 134m) and weight type (f32; q8_0: epara quantizes at load, the GGUF holds the same
-#    blocks), each written as a Hugging Face folder and as a GGUF of the same weights:
+#    model, 134m) and weight type, written by epara's exporter as a GGUF (f32, q8_0) that both
+#    sides load; for the 134m shape also llama-quantize's own Q4_K_M, Q4_0, Q6_K and Q8_0 files,
+#    and the teacher-forced agreement with llama-server on the Q4_K_M and F32 files:
 #    prefill 128 and 512 tokens, decode at batch 1, 2 threads each side, interleaved rounds.
 set -euo pipefail
 ROOT=$(cd "$(dirname "$0")/../.." && pwd)
@@ -18,9 +19,10 @@ CACHE=${EPARA_CACHE_DIR:-${XDG_CACHE_HOME:-$HOME/.cache}/epara}
 PKG=node-llama-cpp@3.21.1
 PKG_SHA=7a231d6bafa14142a1cbed9893d4ec5bc6041b2a5f5939a623accaab4203c11f
 LLAMA=$CACHE/llama.cpp-80fb11a
-BENCH_EXE=$LLAMA/build/bin/llama-bench
+BIN=$LLAMA/build/bin
+BENCH_EXE=$BIN/llama-bench
 
-if [ ! -x "$BENCH_EXE" ]; then
+if [ ! -x "$BENCH_EXE" ] || [ ! -x "$BIN/llama-quantize" ] || [ ! -x "$BIN/llama-server" ]; then
   tmp=$(mktemp -d)
   trap 'rm -rf "$tmp"' EXIT
   echo "== fetching $PKG (llama.cpp source bundle)"
@@ -28,13 +30,15 @@ if [ ! -x "$BENCH_EXE" ]; then
   tgz=$(ls "$tmp"/node-llama-cpp-*.tgz)
   [ "$(sha256sum "$tgz" | cut -d' ' -f1)" = "$PKG_SHA" ] || { echo "$tgz: sha256 mismatch" >&2; exit 1; }
   tar -xzf "$tgz" -C "$tmp" package/llama/gitRelease.bundle
-  rm -rf "$LLAMA"
-  mkdir -p "$CACHE"
-  git -c advice.detachedHead=false clone -q "$tmp/package/llama/gitRelease.bundle" "$LLAMA"
-  echo "== building llama-bench (~10 minutes on 2 cores)"
+  if [ ! -d "$LLAMA/.git" ]; then
+    mkdir -p "$CACHE"
+    git -c advice.detachedHead=false clone -q "$tmp/package/llama/gitRelease.bundle" "$LLAMA"
+  fi
+  echo "== building llama-bench, llama-quantize, llama-server (~15 minutes on 2 cores)"
   cmake -S "$LLAMA" -B "$LLAMA/build" -DCMAKE_BUILD_TYPE=Release -DGGML_NATIVE=ON -DLLAMA_CURL=OFF \
     -DLLAMA_BUILD_TESTS=OFF -DLLAMA_BUILD_EXAMPLES=OFF -DLLAMA_BUILD_SERVER=ON >/dev/null
-  cmake --build "$LLAMA/build" -j"$(nproc)" --target llama-bench >/dev/null
+  cmake --build "$LLAMA/build" -j"$(nproc)" --target llama-bench llama-quantize llama-server \
+    >/dev/null
   rm -rf "$tmp"
   trap - EXIT
 fi
@@ -48,4 +52,14 @@ for weights in f32 q8_0; do
       --out "$OUT/peer_${shape}_${weights}.json" >/dev/null
   done
 done
+# Session 16: llama-quantize's own files of the 134m shape, both sides loading the same file.
+for weights in q4_k_m q4_0 q6_k q8_0; do
+  agreement=()
+  [ "$weights" = q4_k_m ] && agreement=(--llama-server "$BIN/llama-server" --agreement-tokens 128)
+  "$PEER" --shape 134m --weights "$weights" --llama-quantize "$BIN/llama-quantize" \
+    --llama-bench "$BENCH_EXE" "${agreement[@]}" --threads 2 --rounds 3 \
+    --out "$OUT/peer_134m_${weights}_s16.json" >/dev/null
+done
+"$PEER" --shape 134m --weights f32 --llama-bench "$BENCH_EXE" --llama-server "$BIN/llama-server" \
+  --agreement-tokens 128 --threads 2 --rounds 3 --out "$OUT/peer_134m_f32_s16.json" >/dev/null
 echo "== results in $OUT"
