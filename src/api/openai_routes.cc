@@ -1,6 +1,7 @@
 #include "api/openai_routes.h"
 
 #include <chrono>
+#include <cstdio>
 #include <future>
 #include <nlohmann/json.hpp>
 
@@ -86,12 +87,8 @@ Status RefuseUnsupported(const json& j, bool chat) {
   const auto refuse = [](const std::string& field) {
     return InvalidArgument("'" + field + "' is not supported by epara");
   };
-  if (given("logprobs") && !(chat && j["logprobs"].is_boolean() && !j["logprobs"].get<bool>()))
-    return refuse("logprobs");
-  if (given("top_logprobs") &&
-      !(j["top_logprobs"].is_number_integer() && j["top_logprobs"].get<int64_t>() == 0))
-    return refuse("top_logprobs");
-  if (given("echo") && !(j["echo"].is_boolean() && !j["echo"].get<bool>())) return refuse("echo");
+  if (chat && given("echo") && !(j["echo"].is_boolean() && !j["echo"].get<bool>()))
+    return refuse("echo");
   if (given("best_of") && !(j["best_of"].is_number_integer() && j["best_of"].get<int64_t>() == 1))
     return refuse("best_of");
   if (given("suffix") && !(j["suffix"].is_string() && j["suffix"].get<std::string>().empty()))
@@ -108,6 +105,108 @@ Status RefuseUnsupported(const json& j, bool chat) {
       !(j["response_format"].is_object() && j["response_format"].value("type", "") == "text"))
     return refuse("response_format");
   return Status::Ok();
+}
+
+// The log-probability fields: completions' "logprobs": k (0-20) and "echo"; chat's
+// "logprobs": true with "top_logprobs": k (0-20). `*k` -1 when none are asked for. Not (yet) with
+// "stream", nor echo with logprobs: InvalidArgument naming the field.
+Status ParseLogprobs(const json& j, bool chat, bool stream, int* k, bool* echo) {
+  const auto given = [&](const char* f) { return j.contains(f) && !j[f].is_null(); };
+  const auto count = [&](const char* f, int* out) {
+    if (!j[f].is_number_integer() || j[f].get<int64_t>() < 0 || j[f].get<int64_t>() > 20)
+      return InvalidArgument("'" + std::string(f) + "' must be an integer from 0 to 20");
+    *out = static_cast<int>(j[f].get<int64_t>());
+    return Status::Ok();
+  };
+  *k = -1;
+  *echo = false;
+  if (chat) {
+    if (given("logprobs")) {
+      if (!j["logprobs"].is_boolean()) return InvalidArgument("'logprobs' must be a boolean");
+      if (j["logprobs"].get<bool>()) *k = 0;
+    }
+    if (given("top_logprobs")) {
+      int top = 0;
+      EPARA_RETURN_IF_ERROR(count("top_logprobs", &top));
+      if (*k < 0 && top > 0) return InvalidArgument("'top_logprobs' needs 'logprobs': true");
+      if (*k >= 0) *k = top;
+    }
+  } else {
+    if (given("logprobs")) EPARA_RETURN_IF_ERROR(count("logprobs", k));
+    if (given("echo")) {
+      if (!j["echo"].is_boolean()) return InvalidArgument("'echo' must be a boolean");
+      *echo = j["echo"].get<bool>();
+    }
+    if (*echo && *k >= 0)
+      return InvalidArgument(
+          "'echo' with 'logprobs' (the prompt's log-probabilities) is not "
+          "supported by epara");
+  }
+  if (stream && *k >= 0)
+    return InvalidArgument("'logprobs' with 'stream' is not supported by epara yet");
+  return Status::Ok();
+}
+
+// The logprobs object of a choice, OpenAI's shape for chat ({"content": [...]}) or for completions
+// ({"tokens", "token_logprobs", "top_logprobs", "text_offset"}).
+// A token's text for JSON: itself when it is valid UTF-8, else "bytes:\xNN..." (OpenAI's
+// spelling of a partial character), so distinct tokens keep distinct strings.
+std::string TokenText(const std::string& piece) {
+  llm::Utf8Assembler utf8;
+  if (utf8.Push(piece) + utf8.Flush() == piece) return piece;
+  std::string out = "bytes:";
+  char hex[8];
+  for (unsigned char c : piece) {
+    std::snprintf(hex, sizeof(hex), "\\x%02x", c);
+    out += hex;
+  }
+  return out;
+}
+
+json LogprobsJson(const llm::Tokenizer& tokenizer, const std::vector<llm::TokenLogprob>& lps,
+                  bool chat) {
+  const auto bytes = [](const std::string& piece) {
+    json b = json::array();
+    for (unsigned char c : piece) b.push_back(static_cast<int>(c));
+    return b;
+  };
+  if (chat) {
+    json content = json::array();
+    for (const llm::TokenLogprob& t : lps) {
+      const std::string piece = tokenizer.Piece(t.token);
+      json top = json::array();
+      for (const auto& [id, lp] : t.top) {
+        const std::string p = tokenizer.Piece(id);
+        top.push_back({{"token", TokenText(p)}, {"logprob", lp}, {"bytes", bytes(p)}});
+      }
+      content.push_back({{"token", TokenText(piece)},
+                         {"logprob", t.logprob},
+                         {"bytes", bytes(piece)},
+                         {"top_logprobs", top}});
+    }
+    return {{"content", content}, {"refusal", nullptr}};
+  }
+  json tokens = json::array(), token_logprobs = json::array(), top = json::array(),
+       offsets = json::array();
+  size_t offset = 0;
+  for (const llm::TokenLogprob& t : lps) {
+    const std::string piece = tokenizer.Piece(t.token);
+    tokens.push_back(TokenText(piece));
+    token_logprobs.push_back(t.logprob);
+    // Keyed by text: tokens without text (special ones) share "", which keeps the likeliest.
+    json alternatives = json::object();
+    for (const auto& [id, lp] : t.top) {
+      const std::string key = TokenText(tokenizer.Piece(id));
+      if (!alternatives.contains(key)) alternatives[key] = lp;
+    }
+    top.push_back(alternatives);
+    offsets.push_back(offset);
+    offset += piece.size();
+  }
+  return {{"tokens", tokens},
+          {"token_logprobs", token_logprobs},
+          {"top_logprobs", top},
+          {"text_offset", offsets}};
 }
 
 // A completion prompt given as token ids: [ids] or [[ids]] (one prompt). False when `p` is not
@@ -217,12 +316,26 @@ void Generate(const ServerContext& ctx, const HttpRequest& req, HttpResponse* re
   if (Status s = ParseCommon(j, &gen, &stream, &include_usage); !s.ok())
     return WriteOpenAiError(s, res);
   gen.prompt = prompt_ids.empty() ? llm::PromptIds(engine.tokenizer(), prompt) : prompt_ids;
+  bool echo = false;
+  if (Status s = ParseLogprobs(j, chat, stream, &gen.logprobs, &echo); !s.ok())
+    return WriteOpenAiError(s, res);
+  std::string echoed;  // the prompt's text, which "echo" puts before the completion
+  if (echo) {
+    if (prompt_ids.empty()) {
+      echoed = prompt;
+    } else {
+      llm::Utf8Assembler utf8;
+      for (int32_t t : prompt_ids) echoed += utf8.Push(engine.tokenizer().Piece(t));
+      echoed += utf8.Flush();
+    }
+  }
 
   static std::atomic<uint64_t> counter{0};
   const std::string id = (chat ? "chatcmpl-" : "cmpl-") + std::to_string(++counter);
   const int64_t created = UnixNow();
   const char* object = chat ? "chat.completion" : "text_completion";
 
+  const int gen_logprobs = gen.logprobs;
   if (!stream) {
     auto done = std::make_shared<std::promise<llm::GenerationResult>>();
     auto result = done->get_future();
@@ -234,11 +347,14 @@ void Generate(const ServerContext& ctx, const HttpRequest& req, HttpResponse* re
     RecordLlm(ctx, model, r);
     if (!r.status.ok()) return WriteOpenAiError(r.status, res);
     json choice = {{"index", 0}, {"finish_reason", r.finish_reason}};
-    if (chat)
+    const json logprobs =
+        gen_logprobs >= 0 ? LogprobsJson(engine.tokenizer(), r.logprobs, chat) : json(nullptr);
+    if (chat) {
       choice["message"] = {{"role", "assistant"}, {"content", r.text}};
-    else {
-      choice["text"] = r.text;
-      choice["logprobs"] = nullptr;
+      choice["logprobs"] = logprobs;
+    } else {
+      choice["text"] = echoed + r.text;
+      choice["logprobs"] = logprobs;
     }
     res->body = json{{"id", id},       {"object", object},    {"created", created},
                      {"model", model}, {"choices", {choice}}, {"usage", Usage(r)}}
@@ -274,6 +390,7 @@ void Generate(const ServerContext& ctx, const HttpRequest& req, HttpResponse* re
   auto st = std::make_shared<StreamState>(req.socket ? req.socket() : -1);
   // The chat role event goes first; queued until the connection thread has sent the headers.
   if (chat) st->pipe.Push(event(delta_choice("", nullptr), nullptr));
+  if (!echoed.empty()) st->pipe.Push(event(delta_choice(echoed, nullptr), nullptr));
   gen.on_delta = [st, prefix = templ.substr(0, at),
                   suffix = templ.substr(at + quoted.size())](const std::string& delta) {
     // false (client gone) cancels the sequence

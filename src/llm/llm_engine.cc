@@ -338,7 +338,10 @@ void LlmEngine::Complete(int g, const Status& st, const std::vector<float>& logi
       if (s.prompt_done < static_cast<int>(s.req.prompt.size())) continue;  // more chunks to go
     }
     s.prefilled = true;
-    s.last_token = SampleToken(std::span(logits.data() + i * vocab, vocab), s.req.sampling, s.rng);
+    const std::span<const float> row(logits.data() + i * vocab, vocab);
+    s.last_token = SampleToken(row, s.req.sampling, s.rng);
+    if (s.req.logprobs >= 0)
+      s.result.logprobs.push_back(LogprobsOf(row, s.last_token, s.req.logprobs));
     Emit(s, s.last_token);
   }
   group.stepped.clear();

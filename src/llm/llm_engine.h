@@ -41,6 +41,9 @@ struct GenerationRequest {
   uint64_t seed = 0;
   std::vector<std::string> stop;  // generation ends before any of these strings
   bool ignore_eos = false;        // keep generating past EOS until max_tokens (vLLM's extension)
+  // >= 0: record each generated token's log-probability and this many alternatives
+  // (GenerationResult::logprobs); -1: none.
+  int logprobs = -1;
   // Called on the engine thread with each new piece of text (never splits a UTF-8 character or
   // emits a prefix of a stop string that might still match). Return false to cancel.
   std::function<bool(const std::string& delta)> on_delta;
@@ -52,6 +55,7 @@ struct GenerationResult {
   std::string finish_reason;  // "stop" (EOS or stop string), "length", "cancelled"
   int prompt_tokens = 0;
   int completion_tokens = 0;
+  std::vector<TokenLogprob> logprobs;  // one per completion token when the request asked
   double ttft_seconds = 0;
   double total_seconds = 0;
 };

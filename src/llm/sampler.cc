@@ -41,4 +41,23 @@ int32_t SampleToken(std::span<const float> logits, const SamplingParams& p, std:
   return ids[keep - 1];
 }
 
+TokenLogprob LogprobsOf(std::span<const float> logits, int32_t token, int top) {
+  float max = logits[0];
+  for (float v : logits) max = std::max(max, v);
+  double sum = 0;
+  for (float v : logits) sum += std::exp(static_cast<double>(v - max));
+  const float lse = max + static_cast<float>(std::log(sum));
+  TokenLogprob out;
+  out.token = token;
+  out.logprob = logits[static_cast<size_t>(token)] - lse;
+  const int k = std::min<int>(top, static_cast<int>(logits.size()));
+  std::vector<int32_t> ids(logits.size());
+  for (size_t i = 0; i < ids.size(); ++i) ids[i] = static_cast<int32_t>(i);
+  std::partial_sort(ids.begin(), ids.begin() + k, ids.end(), [&](int32_t a, int32_t b) {
+    return logits[a] > logits[b] || (logits[a] == logits[b] && a < b);
+  });
+  for (int i = 0; i < k; ++i) out.top.emplace_back(ids[i], logits[ids[i]] - lse);
+  return out;
+}
+
 }  // namespace epara::llm

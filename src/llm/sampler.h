@@ -5,6 +5,8 @@
 #include <cstdint>
 #include <random>
 #include <span>
+#include <utility>
+#include <vector>
 
 namespace epara::llm {
 
@@ -19,5 +21,16 @@ struct SamplingParams {
 // top_p, sampled with `rng`. REQUIRES: !logits.empty().
 int32_t SampleToken(std::span<const float> logits, const SamplingParams& params,
                     std::mt19937_64& rng);
+
+// A sampled token's log-probability under the model (log-softmax of the raw logits, before
+// temperature, top-k and top-p, as vLLM reports it) and the `top` most likely tokens with theirs,
+// most likely first (ties: lowest id).
+struct TokenLogprob {
+  int32_t token = 0;
+  float logprob = 0;
+  std::vector<std::pair<int32_t, float>> top;
+};
+// REQUIRES: !logits.empty(), 0 <= token < logits.size(), top >= 0.
+TokenLogprob LogprobsOf(std::span<const float> logits, int32_t token, int top);
 
 }  // namespace epara::llm

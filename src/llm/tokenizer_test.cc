@@ -2,6 +2,8 @@
 
 #include <gtest/gtest.h>
 
+#include <cmath>
+
 #include <random>
 #include <set>
 
@@ -41,6 +43,24 @@ TEST(Utf8AssemblerTest, NeverSplitsACharacterAndReplacesInvalidBytes) {
   EXPECT_EQ(a.Push("\xE2\x82"), "");
   EXPECT_EQ(a.Flush(), "\xEF\xBF\xBD");  // truncated at the end
   EXPECT_EQ(a.Flush(), "");
+}
+
+// Log-probabilities are the log-softmax of the raw logits; alternatives come most likely first,
+// ties by lowest id; `top` beyond the vocabulary gives them all.
+TEST(SamplerTest, LogprobsAreTheLogSoftmaxAndTheMostLikelyAlternatives) {
+  const std::vector<float> logits = {1.0f, 3.0f, 3.0f, -2.0f};
+  double z = 0;
+  for (float v : logits) z += std::exp(v);
+  const TokenLogprob t = LogprobsOf(logits, 3, 3);
+  EXPECT_EQ(t.token, 3);
+  EXPECT_NEAR(t.logprob, -2.0 - std::log(z), 1e-5);
+  ASSERT_EQ(t.top.size(), 3u);
+  EXPECT_EQ(t.top[0].first, 1);  // tie with 2: lowest id first
+  EXPECT_EQ(t.top[1].first, 2);
+  EXPECT_EQ(t.top[2].first, 0);
+  EXPECT_NEAR(t.top[0].second, 3.0 - std::log(z), 1e-5);
+  EXPECT_EQ(LogprobsOf(logits, 0, 0).top.size(), 0u);
+  EXPECT_EQ(LogprobsOf(logits, 0, 10).top.size(), 4u);
 }
 
 TEST(SamplerTest, GreedyTemperatureTopKTopPAndSeeds) {

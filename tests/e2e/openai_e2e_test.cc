@@ -1,7 +1,9 @@
 // Black-box tests of the OpenAI-compatible API: the real `epara serve` with the demo LLM.
 #include <gtest/gtest.h>
+
 #include <httplib.h>
 #include <unistd.h>
+#include <cmath>
 #include <nlohmann/json.hpp>
 
 #include <filesystem>
@@ -169,8 +171,18 @@ TEST_F(OpenAiE2ETest, BadParametersGetOpenAiStyleErrors) {
   ExpectError(Client().Post("/v1/completions", "{broken", "application/json"), 400,
               "not a JSON object");
   // Fields epara does not implement are named, never ignored; neutral values pass.
-  ExpectError(Post("/v1/completions", with("logprobs", 2)), 400, "'logprobs' is not supported");
-  ExpectError(Post("/v1/completions", with("echo", true)), 400, "'echo' is not supported");
+  ExpectError(Post("/v1/completions", with("logprobs", 21)), 400,
+              "'logprobs' must be an integer from 0 to 20");
+  json echo_lp = with("echo", true);
+  echo_lp["logprobs"] = 1;
+  ExpectError(Post("/v1/completions", echo_lp), 400, "'echo' with 'logprobs'");
+  json stream_lp = with("stream", true);
+  stream_lp["logprobs"] = 1;
+  ExpectError(Post("/v1/completions", stream_lp), 400, "'logprobs' with 'stream'");
+  ExpectError(Post("/v1/chat/completions", {{"model", "llama-demo"},
+                                            {"messages", {{{"role", "user"}, {"content", "x"}}}},
+                                            {"top_logprobs", 3}}),
+              400, "'top_logprobs' needs 'logprobs': true");
   ExpectError(Post("/v1/completions", with("presence_penalty", 0.5)), 400,
               "'presence_penalty' is not supported");
   ExpectError(Post("/v1/chat/completions", {{"model", "llama-demo"},
@@ -184,6 +196,80 @@ TEST_F(OpenAiE2ETest, BadParametersGetOpenAiStyleErrors) {
   neutral["frequency_penalty"] = 0;
   EXPECT_EQ(Post("/v1/completions", neutral)->status, 200);
   EXPECT_EQ(Post("/v1/completions", with("max_tokens", 2))->status, 200);  // still serving
+}
+
+// logprobs in both APIs' shapes: greedy decoding picks each step's most likely token, so every
+// token is the first of its alternatives with the same log-probability; the alternatives are
+// sorted and their probabilities sum to at most 1; the tokens spell the text. echo puts the
+// prompt before the completion.
+TEST_F(OpenAiE2ETest, LogprobsAndEcho) {
+  auto r = Post("/v1/completions", {{"model", "llama-demo"},
+                                    {"prompt", "Hello"},
+                                    {"max_tokens", 6},
+                                    {"temperature", 0},
+                                    {"ignore_eos", true},
+                                    {"logprobs", 3}});
+  ASSERT_EQ(r->status, 200) << r->body;
+  json c = json::parse(r->body)["choices"][0];
+  const json& lp = c["logprobs"];
+  ASSERT_EQ(lp["tokens"].size(), 6u) << r->body;
+  std::string spelled;
+  bool ascii = true;  // a byte token >= 0x80 is not UTF-8 alone: it reads "bytes:\\xNN"
+  for (size_t i = 0; i < 6; ++i) {
+    const std::string tok = lp["tokens"][i];
+    if (i > 0) {
+      EXPECT_GE(lp["text_offset"][i].get<size_t>(), lp["text_offset"][i - 1].get<size_t>());
+    }
+    spelled += tok;
+    ascii = ascii && tok.rfind("bytes:", 0) != 0;
+    const double logprob = lp["token_logprobs"][i];
+    EXPECT_LE(logprob, 0.0);
+    const json& top = lp["top_logprobs"][i];
+    ASSERT_GE(top.size(), 1u);  // special tokens (no text) share one key, the likeliest kept
+    ASSERT_LE(top.size(), 3u);
+    double best = -1e30, mass = 0;
+    for (const auto& [t, v] : top.items()) {
+      best = std::max(best, v.get<double>());
+      mass += std::exp(v.get<double>());
+    }
+    EXPECT_NEAR(best, logprob, 1e-6) << "greedy token " << i << " is not the most likely";
+    EXPECT_LE(mass, 1.0 + 1e-6);
+  }
+  EXPECT_EQ(lp["text_offset"][0], 0);
+  if (ascii) {
+    EXPECT_EQ(spelled, c["text"].get<std::string>());
+  }
+
+  r = Post("/v1/chat/completions", {{"model", "llama-demo"},
+                                    {"messages", {{{"role", "user"}, {"content", "Hi"}}}},
+                                    {"max_tokens", 4},
+                                    {"temperature", 0},
+                                    {"ignore_eos", true},
+                                    {"logprobs", true},
+                                    {"top_logprobs", 2}});
+  ASSERT_EQ(r->status, 200) << r->body;
+  const json content = json::parse(r->body)["choices"][0]["logprobs"]["content"];
+  ASSERT_EQ(content.size(), 4u) << r->body;
+  for (const json& t : content) {
+    ASSERT_EQ(t["top_logprobs"].size(), 2u);
+    EXPECT_NEAR(t["top_logprobs"][0]["logprob"].get<double>(), t["logprob"].get<double>(), 1e-6);
+    EXPECT_GE(t["top_logprobs"][0]["logprob"].get<double>(),
+              t["top_logprobs"][1]["logprob"].get<double>());
+    EXPECT_LE(t["bytes"].size(), 1u);  // a byte per token of the byte vocabulary (EOS: none)
+    if (!t["bytes"].empty() && t["bytes"][0].get<int>() >= 0x80) {  // not UTF-8 on its own
+      EXPECT_EQ(t["token"].get<std::string>().rfind("bytes:\\x", 0), 0u) << t.dump();
+    }
+  }
+
+  const json plain = {
+      {"model", "llama-demo"}, {"prompt", "Hello"}, {"max_tokens", 3}, {"temperature", 0}};
+  json echoed = plain;
+  echoed["echo"] = true;
+  auto a = Post("/v1/completions", plain), b = Post("/v1/completions", echoed);
+  ASSERT_EQ(b->status, 200) << b->body;
+  EXPECT_EQ(json::parse(b->body)["choices"][0]["text"].get<std::string>(),
+            "Hello" + json::parse(a->body)["choices"][0]["text"].get<std::string>());
+  EXPECT_TRUE(json::parse(a->body)["choices"][0]["logprobs"].is_null());
 }
 
 // /tokenize and /detokenize (llama.cpp's and vLLM's shapes), and a completion prompt given as the
