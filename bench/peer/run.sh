@@ -62,4 +62,11 @@ for weights in q4_k_m q4_0 q6_k q8_0; do
 done
 "$PEER" --shape 134m --weights f32 --llama-bench "$BENCH_EXE" --llama-server "$BIN/llama-server" \
   --agreement-tokens 128 --threads 2 --rounds 3 --out "$OUT/peer_134m_f32_s16.json" >/dev/null
+# Servers on the same Q4_K_M file, concurrent streams (llama-server with its defaults).
+"$PEER" --shape 134m --weights q4_k_m --llama-quantize "$BIN/llama-quantize" --llama-bench "$BENCH_EXE" \
+  --rounds 0 --keep-gguf "$OUT/.q4_k_m.gguf" --out /dev/null >/dev/null
+python3 "$ROOT/bench/peer/serve_compare.py" --gguf "$OUT/.q4_k_m.gguf" --llama-server "$BIN/llama-server" \
+  --epara "$ROOT/build/epara" --rounds 3 --streams 1,4,16 --out "$OUT/serve_134m_q4_k_m_s16.json" \
+  >/dev/null
+rm -f "$OUT/.q4_k_m.gguf"
 echo "== results in $OUT"

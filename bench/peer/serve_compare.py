@@ -1,0 +1,155 @@
+#!/usr/bin/env python3
+"""epara serve vs llama-server on the same GGUF file: concurrent streams through the OpenAI API.
+
+  bench/peer/serve_compare.py --gguf MODEL.gguf --llama-server PATH [--epara build/epara]
+      [--streams 1,4,16] [--rounds 3] [--threads 2] [--max-tokens 64] [--out FILE.json]
+
+For each stream count and round (servers in alternating order, one at a time on a free loopback
+port, stopped by PID), N clients send prompts of one length, each its own (no prompt-cache reuse
+across requests), to /v1/completions at once with
+"stream": true, "ignore_eos": true, "max_tokens": M and temperature 0, and time their first
+content event (time to first token) and the end. Reported per server: aggregate completion tokens/s
+(the completion tokens the usage reports / wall time of the batch) and TTFT p50, medians over rounds, and the ratios epara / llama.cpp.
+"""
+import argparse, json, os, shutil, socket, statistics, subprocess, sys, tempfile, threading, time
+import urllib.request
+
+
+def free_port():
+    s = socket.socket()
+    s.bind(("127.0.0.1", 0))
+    port = s.getsockname()[1]
+    s.close()
+    return port
+
+
+def wait_ready(port, path, timeout=120):
+    deadline = time.time() + timeout
+    while time.time() < deadline:
+        try:
+            with urllib.request.urlopen(f"http://127.0.0.1:{port}{path}", timeout=2) as r:
+                if r.status == 200:
+                    return True
+        except Exception:
+            time.sleep(0.2)
+    return False
+
+
+def one_stream(port, model, prompt, max_tokens, out, i):
+    body = json.dumps({"model": model, "prompt": f"p{i:03d} {prompt}", "max_tokens": max_tokens,
+                       "temperature": 0, "ignore_eos": True, "stream": True,
+                       "stream_options": {"include_usage": True}}).encode()
+    req = urllib.request.Request(f"http://127.0.0.1:{port}/v1/completions", data=body,
+                                 headers={"Content-Type": "application/json"})
+    t0 = time.time()
+    ttft = None
+    tokens = None
+    with urllib.request.urlopen(req, timeout=600) as r:
+        for line in r:
+            line = line.decode("utf-8", "replace").strip()
+            if not line.startswith("data: ") or line == "data: [DONE]":
+                continue
+            ev = json.loads(line[6:])
+            if ev.get("usage"):
+                tokens = ev["usage"].get("completion_tokens")
+            if ttft is None and ev.get("choices") and ev["choices"][0].get("text"):
+                ttft = time.time() - t0
+    out[i] = (ttft if ttft is not None else time.time() - t0, time.time() - t0,
+              tokens if tokens is not None else max_tokens)
+
+
+def run_batch(port, model, prompt, streams, max_tokens):
+    """Aggregate completion tokens/s and TTFT p50 of `streams` concurrent requests. Each request's
+    prompt starts with its own tag, so no server reuses another request's prompt cache."""
+    out = [None] * streams
+    threads = [threading.Thread(target=one_stream, args=(port, model, prompt, max_tokens, out, i))
+               for i in range(streams)]
+    t0 = time.time()
+    for t in threads:
+        t.start()
+    for t in threads:
+        t.join()
+    wall = time.time() - t0
+    return sum(o[2] for o in out) / wall, statistics.median(o[0] for o in out)
+
+
+def start(kind, args, port, repo):
+    if kind == "epara":
+        cmd = [args.epara, "serve", "--models", repo, "--port", str(port)]
+        ready = "/v1/models"
+    else:
+        cmd = [args.llama_server, "-m", args.gguf, "-t", str(args.threads), "--host", "127.0.0.1",
+               "--port", str(port), "-c", str(max(s for s in args.streams) * 1024), "-np",
+               str(max(s for s in args.streams))] + (["-ctk", "f32", "-ctv", "f32"] if args.f32_kv else [])
+        ready = "/health"
+    p = subprocess.Popen(cmd, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+    if not wait_ready(port, ready):
+        p.terminate()
+        p.wait()
+        sys.exit(f"{kind} did not start: {' '.join(cmd)}")
+    return p
+
+
+def main():
+    ap = argparse.ArgumentParser()
+    ap.add_argument("--gguf", required=True)
+    ap.add_argument("--llama-server", required=True)
+    ap.add_argument("--epara", default="build/epara")
+    ap.add_argument("--streams", default="1,4,16")
+    ap.add_argument("--rounds", type=int, default=3)
+    ap.add_argument("--threads", type=int, default=2)
+    ap.add_argument("--max-tokens", type=int, default=64)
+    ap.add_argument("--prompt-words", type=int, default=100)
+    ap.add_argument("--f32-kv", action="store_true",
+                    help="llama-server with an F32 KV cache, as epara's (default: its own defaults)")
+    ap.add_argument("--out")
+    args = ap.parse_args()
+    args.streams = [int(s) for s in args.streams.split(",")]
+    repo = tempfile.mkdtemp(prefix="epara_serve_compare_")
+    os.makedirs(f"{repo}/m")
+    os.symlink(os.path.abspath(args.gguf), f"{repo}/m/model.gguf")
+    with open(f"{repo}/m/model.yaml", "w") as f:
+        f.write(f"name: m\ntask: llm\nartifacts: [model.gguf]\nllm: {{threads: {args.threads}}}\n")
+    prompt = " ".join(["word"] * args.prompt_words)
+    results = {n: {"epara": [], "llama_cpp": []} for n in args.streams}
+    try:
+        for r in range(args.rounds):
+            order = ["epara", "llama_cpp"] if r % 2 == 0 else ["llama_cpp", "epara"]
+            for kind in order:
+                port = free_port()
+                p = start("epara" if kind == "epara" else "llama", args, port, repo)
+                try:
+                    run_batch(port, "m", "warm " + prompt, 1, 4)  # warm-up
+                    for n in args.streams:
+                        tps, ttft = run_batch(port, "m", f"r{r}n{n:02d} " + prompt, n,
+                                              args.max_tokens)
+                        results[n][kind].append({"tokens_per_s": tps, "ttft_p50_s": ttft})
+                        print(f"round {r} {kind:9s} {n:2d} streams: {tps:7.1f} tokens/s, "
+                              f"TTFT p50 {ttft * 1e3:7.1f} ms", file=sys.stderr)
+                finally:
+                    p.terminate()
+                    p.wait()
+    finally:
+        shutil.rmtree(repo, ignore_errors=True)
+    summary = {}
+    for n, sides in results.items():
+        med = {k: {"tokens_per_s": statistics.median(x["tokens_per_s"] for x in v),
+                   "ttft_p50_s": statistics.median(x["ttft_p50_s"] for x in v)}
+               for k, v in sides.items()}
+        summary[str(n)] = dict(med, tokens_per_s_ratio=med["epara"]["tokens_per_s"] /
+                               med["llama_cpp"]["tokens_per_s"],
+                               ttft_ratio=med["epara"]["ttft_p50_s"] / med["llama_cpp"]["ttft_p50_s"])
+    result = {"benchmark": "serve_compare", "gguf": os.path.basename(args.gguf),
+              "llama_server_kv_cache": "f32" if args.f32_kv else "its default",
+              "threads": args.threads, "max_tokens": args.max_tokens,
+              "prompt": f"'word' x {args.prompt_words}", "rounds": args.rounds,
+              "per_round": {str(n): v for n, v in results.items()}, "summary": summary}
+    print(json.dumps(result, indent=2))
+    if args.out:
+        with open(args.out, "w") as f:
+            json.dump(result, f, indent=2)
+            f.write("\n")
+
+
+if __name__ == "__main__":
+    main()
