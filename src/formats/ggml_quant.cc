@@ -191,4 +191,28 @@ void DequantizeQ6_K(const uint8_t* blocks, int64_t n, float* out) {
   }
 }
 
+bool QuantizeBlocks(GgmlType t, const float* w, int64_t n, uint8_t* out) {
+  switch (t) {
+    case GgmlType::kF32:
+      std::memcpy(out, w, static_cast<size_t>(n) * sizeof(float));
+      return true;
+    case GgmlType::kQ8_0:
+      QuantizeQ8_0(w, n, out);
+      return true;
+    case GgmlType::kQ4_0:
+      QuantizeQ4_0(w, n, out);
+      return true;
+    case GgmlType::kQ4_K:
+      QuantizeQ4_K(w, n, out);
+      return true;
+    case GgmlType::kQ6_K:
+      QuantizeQ6_K(w, n, out);
+      return true;
+    case GgmlType::kF16:
+    case GgmlType::kBF16:
+      return false;
+  }
+  return false;
+}
+
 }  // namespace epara::formats

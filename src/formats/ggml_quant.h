@@ -23,6 +23,8 @@
 #include <cstddef>
 #include <cstdint>
 
+#include "formats/gguf.h"
+
 namespace epara::formats {
 
 inline constexpr int kQ8_0Block = 32, kQ8_0Bytes = 34;
@@ -40,6 +42,10 @@ void QuantizeQ4_K(const float* w, int64_t n, uint8_t* out);
 void DequantizeQ4_K(const uint8_t* blocks, int64_t n, float* out);
 void QuantizeQ6_K(const float* w, int64_t n, uint8_t* out);
 void DequantizeQ6_K(const uint8_t* blocks, int64_t n, float* out);
+
+// `n` weights as `t`'s blocks (F32: copied as is): the quantizers above by type. False for the
+// types epara does not write (F16, BF16). REQUIRES: n a multiple of t's block.
+bool QuantizeBlocks(GgmlType t, const float* w, int64_t n, uint8_t* out);
 
 // Q4_K's packed (scale, min) pair j in [0, 8) of a super-block's 12 scale bytes.
 inline void Q4KScaleMin(const uint8_t* packed, int j, uint8_t* scale, uint8_t* min) {

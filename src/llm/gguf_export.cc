@@ -177,24 +177,7 @@ Status ExportLlamaGguf(const std::string& hf_dir, const std::string& out_path,
     std::vector<uint8_t> bytes(
         static_cast<size_t>(static_cast<int64_t>(v.size()) / formats::GgmlBlockElements(type) *
                             formats::GgmlBlockBytes(type)));
-    const auto n = static_cast<int64_t>(v.size());
-    switch (type) {
-      case GgmlType::kQ8_0:
-        formats::QuantizeQ8_0(v.data(), n, bytes.data());
-        break;
-      case GgmlType::kQ4_0:
-        formats::QuantizeQ4_0(v.data(), n, bytes.data());
-        break;
-      case GgmlType::kQ4_K:
-        formats::QuantizeQ4_K(v.data(), n, bytes.data());
-        break;
-      case GgmlType::kQ6_K:
-        formats::QuantizeQ6_K(v.data(), n, bytes.data());
-        break;
-      default:
-        std::memcpy(bytes.data(), v.data(), bytes.size());
-        break;
-    }
+    formats::QuantizeBlocks(type, v.data(), static_cast<int64_t>(v.size()), bytes.data());
     std::vector<int64_t> ne = rows == 1 ? std::vector<int64_t>{cols} : std::vector{cols, rows};
     return w.AddTensor(name, std::move(ne), type, std::move(bytes));
   };

@@ -38,30 +38,6 @@ Status RequiredUint(const formats::GgufFile& f, const std::string& key, int* out
   return Status::Ok();
 }
 
-bool KernelType(GgmlType t, WeightType* out) {
-  switch (t) {
-    case GgmlType::kF32:
-      *out = WeightType::kF32;
-      return true;
-    case GgmlType::kQ8_0:
-      *out = WeightType::kQ8_0;
-      return true;
-    case GgmlType::kQ4_0:
-      *out = WeightType::kQ4_0;
-      return true;
-    case GgmlType::kQ4_K:
-      *out = WeightType::kQ4_K;
-      return true;
-    case GgmlType::kQ6_K:
-      *out = WeightType::kQ6_K;
-      return true;
-    case GgmlType::kF16:
-    case GgmlType::kBF16:
-      return false;
-  }
-  return false;
-}
-
 // The file and what the model built from it keeps: widened and reordered copies.
 struct Storage {
   std::unique_ptr<formats::GgufFile> file;
@@ -117,7 +93,7 @@ class Loader {
     EPARA_RETURN_IF_ERROR(Find(name, {cols, rows}, &t));
     WeightType type;
     const uint8_t* data = f_.Data(*t);
-    if (KernelType(t->type, &type)) {
+    if (kernels::WeightTypeOf(t->type, &type)) {
       if (cols % kernels::WeightBlockElements(type) != 0)
         return InvalidArgument(f_.path() + ": tensor '" + name + "' rows of " +
                                std::to_string(cols) + " are not whole " +

@@ -72,22 +72,7 @@ void WriteDequantized(const std::string& in, const std::string& out) {
   for (const formats::GgufTensorInfo& t : f->tensors()) {
     std::vector<float> values(static_cast<size_t>(t.elements()));
     kernels::WeightType kt = kernels::WeightType::kF32;
-    switch (t.type) {
-      case GgmlType::kQ8_0:
-        kt = kernels::WeightType::kQ8_0;
-        break;
-      case GgmlType::kQ4_0:
-        kt = kernels::WeightType::kQ4_0;
-        break;
-      case GgmlType::kQ4_K:
-        kt = kernels::WeightType::kQ4_K;
-        break;
-      case GgmlType::kQ6_K:
-        kt = kernels::WeightType::kQ6_K;
-        break;
-      default:
-        break;
-    }
+    ASSERT_TRUE(kernels::WeightTypeOf(t.type, &kt)) << t.name;
     kernels::DequantizeWeights(kt, f->Data(t), t.elements(), values.data());
     std::vector<uint8_t> bytes(values.size() * 4);
     std::memcpy(bytes.data(), values.data(), bytes.size());

@@ -114,9 +114,7 @@ Status LoadGgufTokenizer(const formats::GgufFile& f, std::unique_ptr<Tokenizer>*
           {"type", "Sequence"},
           {"pretokenizers",
            {{{"type", "Split"},
-             {"pattern",
-              {{"Regex",
-                R"((?i:'s|'t|'re|'ve|'m|'ll|'d)|[^\r\n\p{L}\p{N}]?\p{L}+|\p{N}{1,3}| ?[^\s\p{L}\p{N}]+[\r\n]*|\s*[\r\n]+|\s+(?!\S)|\s+)"}}},
+             {"pattern", {{"Regex", std::string(kLlama3Pattern)}}},
              {"behavior", "Isolated"},
              {"invert", false}},
             {{"type", "ByteLevel"}, {"add_prefix_space", false}, {"use_regex", false}}}}};

@@ -31,36 +31,38 @@ const char* WeightTypeName(WeightType t) {
   return "?";
 }
 
-int WeightBlockElements(WeightType t) {
+formats::GgmlType GgmlTypeOf(WeightType t) {
   switch (t) {
     case WeightType::kF32:
-      return 1;
+      return formats::GgmlType::kF32;
     case WeightType::kQ8_0:
-      return formats::kQ8_0Block;
+      return formats::GgmlType::kQ8_0;
     case WeightType::kQ4_0:
-      return formats::kQ4_0Block;
+      return formats::GgmlType::kQ4_0;
     case WeightType::kQ4_K:
-      return formats::kQ4_KBlock;
+      return formats::GgmlType::kQ4_K;
     case WeightType::kQ6_K:
-      return formats::kQ6_KBlock;
+      return formats::GgmlType::kQ6_K;
   }
-  return 1;
+  return formats::GgmlType::kF32;
+}
+
+bool WeightTypeOf(formats::GgmlType g, WeightType* out) {
+  for (WeightType t : {WeightType::kF32, WeightType::kQ8_0, WeightType::kQ4_0, WeightType::kQ4_K,
+                       WeightType::kQ6_K})
+    if (GgmlTypeOf(t) == g) {
+      *out = t;
+      return true;
+    }
+  return false;
+}
+
+int WeightBlockElements(WeightType t) {
+  return static_cast<int>(formats::GgmlBlockElements(GgmlTypeOf(t)));
 }
 
 int WeightBlockBytes(WeightType t) {
-  switch (t) {
-    case WeightType::kF32:
-      return 4;
-    case WeightType::kQ8_0:
-      return formats::kQ8_0Bytes;
-    case WeightType::kQ4_0:
-      return formats::kQ4_0Bytes;
-    case WeightType::kQ4_K:
-      return formats::kQ4_KBytes;
-    case WeightType::kQ6_K:
-      return formats::kQ6_KBytes;
-  }
-  return 4;
+  return static_cast<int>(formats::GgmlBlockBytes(GgmlTypeOf(t)));
 }
 
 int64_t WeightRowBytes(WeightType t, int64_t cols) {

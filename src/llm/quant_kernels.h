@@ -18,10 +18,16 @@
 #include <cstdint>
 #include <vector>
 
+#include "formats/gguf.h"
+
 namespace epara::llm::kernels {
 
 enum class WeightType : uint8_t { kF32, kQ8_0, kQ4_0, kQ4_K, kQ6_K };
 const char* WeightTypeName(WeightType t);
+// The GGUF tensor type of each weight type, and back (false for types the kernels do not read
+// in place: F16, BF16).
+formats::GgmlType GgmlTypeOf(WeightType t);
+bool WeightTypeOf(formats::GgmlType g, WeightType* out);
 // Weights per block (1 for F32) and bytes per block.
 int WeightBlockElements(WeightType t);
 int WeightBlockBytes(WeightType t);

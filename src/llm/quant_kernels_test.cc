@@ -26,23 +26,8 @@ std::vector<float> Random(size_t n, uint32_t seed, float scale = 1.0f) {
 std::vector<uint8_t> Quantize(WeightType t, const std::vector<float>& w) {
   std::vector<uint8_t> q(static_cast<size_t>(static_cast<int64_t>(w.size()) /
                                              WeightBlockElements(t) * WeightBlockBytes(t)));
-  const auto n = static_cast<int64_t>(w.size());
-  switch (t) {
-    case WeightType::kQ8_0:
-      formats::QuantizeQ8_0(w.data(), n, q.data());
-      break;
-    case WeightType::kQ4_0:
-      formats::QuantizeQ4_0(w.data(), n, q.data());
-      break;
-    case WeightType::kQ4_K:
-      formats::QuantizeQ4_K(w.data(), n, q.data());
-      break;
-    case WeightType::kQ6_K:
-      formats::QuantizeQ6_K(w.data(), n, q.data());
-      break;
-    case WeightType::kF32:
-      break;
-  }
+  EXPECT_TRUE(
+      formats::QuantizeBlocks(GgmlTypeOf(t), w.data(), static_cast<int64_t>(w.size()), q.data()));
   return q;
 }
 
