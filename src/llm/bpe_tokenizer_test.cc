@@ -36,20 +36,8 @@ json ByteLevelModel(const std::vector<std::pair<std::string, std::string>>& merg
   return {{"type", "BPE"}, {"vocab", vocab}, {"merges", m}, {"ignore_merges", false}};
 }
 
-json Gpt2PreTokenizer() {
-  return {{"type", "ByteLevel"}, {"add_prefix_space", false}, {"use_regex", true}};
-}
-
-// Llama-3's pre-tokenizer as its tokenizer.json spells it.
-json Llama3PreTokenizer() {
-  return {{"type", "Sequence"},
-          {"pretokenizers",
-           {{{"type", "Split"},
-             {"pattern", {{"Regex", std::string(kLlama3Pattern)}}},
-             {"behavior", "Isolated"},
-             {"invert", false}},
-            {{"type", "ByteLevel"}, {"add_prefix_space", false}, {"use_regex", false}}}}};
-}
+json Gpt2PreTokenizer() { return Gpt2PreTokenizerJson(); }
+json Llama3PreTokenizer() { return Llama3PreTokenizerJson(); }
 
 Status LoadFrom(const fs::path& dir, const json& tokenizer, const json* config,
                 std::unique_ptr<BpeTokenizer>* out) {

@@ -107,17 +107,9 @@ Status LoadGgufTokenizer(const formats::GgufFile& f, std::unique_ptr<Tokenizer>*
       return s;
     nlohmann::json j;
     if (pre == "default" || pre == "gpt2") {
-      j["pre_tokenizer"] = {
-          {"type", "ByteLevel"}, {"add_prefix_space", false}, {"use_regex", true}};
+      j["pre_tokenizer"] = Gpt2PreTokenizerJson();
     } else if (pre == "llama-bpe" || pre == "llama3") {
-      j["pre_tokenizer"] = {
-          {"type", "Sequence"},
-          {"pretokenizers",
-           {{{"type", "Split"},
-             {"pattern", {{"Regex", std::string(kLlama3Pattern)}}},
-             {"behavior", "Isolated"},
-             {"invert", false}},
-            {{"type", "ByteLevel"}, {"add_prefix_space", false}, {"use_regex", false}}}}};
+      j["pre_tokenizer"] = Llama3PreTokenizerJson();
     } else {
       return InvalidArgument(f.path() + ": 'tokenizer.ggml.pre' '" + pre +
                              "' is not supported (default, gpt2, llama-bpe, llama3)");

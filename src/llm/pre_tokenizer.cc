@@ -204,4 +204,18 @@ Status PreTokenizer::FromJson(const json& j, const std::string& origin,
   return Build(j, origin, "pre_tokenizer", out);
 }
 
+nlohmann::json Gpt2PreTokenizerJson() {
+  return {{"type", "ByteLevel"}, {"add_prefix_space", false}, {"use_regex", true}};
+}
+
+nlohmann::json Llama3PreTokenizerJson() {
+  return {{"type", "Sequence"},
+          {"pretokenizers",
+           {{{"type", "Split"},
+             {"pattern", {{"Regex", std::string(kLlama3Pattern)}}},
+             {"behavior", "Isolated"},
+             {"invert", false}},
+            {{"type", "ByteLevel"}, {"add_prefix_space", false}, {"use_regex", false}}}}};
+}
+
 }  // namespace epara::llm

@@ -41,6 +41,12 @@ class PreTokenizer {
 inline constexpr std::string_view kGpt2Pattern =
     R"('s|'t|'re|'ve|'m|'ll|'d| ?\p{L}+| ?\p{N}+| ?[^\s\p{L}\p{N}]+|\s+(?!\S)|\s+)";
 
+// The `pre_tokenizer` objects of GPT-2 (ByteLevel with its pattern) and Llama-3 (Split on
+// kLlama3Pattern, then ByteLevel without a pattern), as their tokenizer.json files spell them: the
+// pre-tokenizers GGUF files name "gpt2" and "llama-bpe".
+nlohmann::json Gpt2PreTokenizerJson();
+nlohmann::json Llama3PreTokenizerJson();
+
 // Llama-3's word pattern (its tokenizer.json's Split regex; GGUF's "llama-bpe" pre-tokenizer).
 inline constexpr std::string_view kLlama3Pattern =
     R"((?i:'s|'t|'re|'ve|'m|'ll|'d)|[^\r\n\p{L}\p{N}]?\p{L}+|\p{N}{1,3}| ?[^\s\p{L}\p{N}]+[\r\n]*|\s*[\r\n]+|\s+(?!\S)|\s+)";
