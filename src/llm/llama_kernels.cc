@@ -445,6 +445,12 @@ void ForwardStep(const ModelWeights& w, std::span<const StepToken> seqs, SpinPoo
     // Below kTransposedMinBatch input rows: dot-product tiles. Quantized weights' dot tiles take
     // their inputs as Q8_0 blocks: quantized here, once per product.
     const bool quantized = W.quantized();
+    // Which input forms the parts' types multiply (Q8_0 blocks, Q8_K super-blocks).
+    bool q8_0 = false, q8_k = false;
+    for (const WeightPart& p : W.parts) {
+      q8_0 = q8_0 || p.type == WeightType::kQ8_0 || p.type == WeightType::kQ4_0;
+      q8_k = q8_k || p.type == WeightType::kQ4_K || p.type == WeightType::kQ6_K;
+    }
     const auto dots = [&](const float* x, int count, float* out, int64_t r0, int64_t r1) {
       for_parts(r0, r1, [&](const WeightPart& p, int64_t base, int64_t lo, int64_t hi) {
         if (p.type == WeightType::kF32)
@@ -455,7 +461,7 @@ void ForwardStep(const ModelWeights& w, std::span<const StepToken> seqs, SpinPoo
       });
     };
     if (n < kTransposedMinBatch) {
-      if (quantized) QuantizeInput(in, n, cols, &s->xq);
+      if (quantized) QuantizeInput(in, n, cols, &s->xq, q8_0, q8_k);
       pool.ParallelFor(rows, 64, [&](int64_t r0, int64_t r1) { dots(in, n, y, r0, r1); });
       return;
     }
@@ -470,7 +476,7 @@ void ForwardStep(const ModelWeights& w, std::span<const StepToken> seqs, SpinPoo
                       s->xt.data() + gi * cols * 16);
     });
     if (quantized && groups * 16 < n)
-      QuantizeInput(in + int64_t{groups} * 16 * cols, n - groups * 16, cols, &s->xq);
+      QuantizeInput(in + int64_t{groups} * 16 * cols, n - groups * 16, cols, &s->xq, q8_0, q8_k);
     pool.ParallelFor(rows, 64, [&](int64_t r0, int64_t r1) {
       if (groups > 0) {
         const int width = std::min(n, groups * 16);

@@ -103,10 +103,13 @@ inline const int8_t* Quants(const uint8_t* q8_block) {
 
 }  // namespace
 
-void QuantizeInput(const float* x, int rows, int64_t cols, QuantizedInput* out) {
-  out->blocks.resize(static_cast<size_t>(int64_t{rows} * (cols / 32) * formats::kQ8_0Bytes));
-  formats::QuantizeQ8_0(x, int64_t{rows} * cols, out->blocks.data());
-  if (cols % 256 != 0) return;
+void QuantizeInput(const float* x, int rows, int64_t cols, QuantizedInput* out, bool q8_0,
+                   bool q8_k) {
+  if (q8_0) {
+    out->blocks.resize(static_cast<size_t>(int64_t{rows} * (cols / 32) * formats::kQ8_0Bytes));
+    formats::QuantizeQ8_0(x, int64_t{rows} * cols, out->blocks.data());
+  }
+  if (!q8_k || cols % 256 != 0) return;
   const int64_t n = int64_t{rows} * cols;
   out->k_scale.resize(static_cast<size_t>(n / 256));
   out->k_q.resize(static_cast<size_t>(n));
@@ -457,10 +460,13 @@ __attribute__((target("avx2,fma,f16c"))) void RowsAvx2(const uint8_t* W, int64_t
                                                        int64_t r0, int64_t r1) {
   const int64_t blocks = cols / 32;
   for (int b = 0; b < batch; ++b) {
-    const bool k = cols % 256 == 0 && !x.k_q.empty();
-    const RowInput in{
-        x.blocks.data() + b * blocks * 34, k ? x.k_scale.data() + b * (cols / 256) : nullptr,
-        k ? x.k_q.data() + b * cols : nullptr, k ? x.k_sum16.data() + b * (cols / 16) : nullptr};
+    // Only the forms QuantizeInput filled for this product (the tile reads the one its type needs).
+    const bool q8_0 = x.blocks.size() >= static_cast<size_t>((b + 1) * blocks * 34);
+    const bool k = cols % 256 == 0 && x.k_q.size() >= static_cast<size_t>((b + 1) * cols);
+    const RowInput in{q8_0 ? x.blocks.data() + b * blocks * 34 : nullptr,
+                      k ? x.k_scale.data() + b * (cols / 256) : nullptr,
+                      k ? x.k_q.data() + b * cols : nullptr,
+                      k ? x.k_sum16.data() + b * (cols / 16) : nullptr};
     float* yb = y + int64_t{b} * rows;
     int64_t r = r0;
     for (; r + R <= r1; r += R) Tile(W, row_bytes, blocks, in, r, yb);

@@ -45,8 +45,10 @@ struct QuantizedInput {
   std::vector<int8_t> k_q;
   std::vector<int16_t> k_sum16;
 };
-// REQUIRES: cols % 32 == 0.
-void QuantizeInput(const float* x, int rows, int64_t cols, QuantizedInput* out);
+// REQUIRES: cols % 32 == 0. `q8_0` / `q8_k`: which forms to fill (the weight types of the
+// product ask for one or both; the K form only when cols % 256 == 0).
+void QuantizeInput(const float* x, int rows, int64_t cols, QuantizedInput* out, bool q8_0 = true,
+                   bool q8_k = true);
 // The values row `row` of `x` stands for in products with `t`-typed weights (tests' references).
 void DequantizeInput(WeightType t, const QuantizedInput& x, int row, int64_t cols, float* out);
 
