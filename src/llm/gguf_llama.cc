@@ -230,6 +230,14 @@ Status GgufLlamaConfig(const formats::GgufFile& f, LlamaConfig* out) {
 
 Status LoadGgufLlama(const std::string& path, const LlamaLoadOptions& options,
                      std::unique_ptr<LlamaModel>* out) {
+  std::unique_ptr<formats::GgufFile> file;
+  EPARA_RETURN_IF_ERROR(formats::GgufFile::Open(path, &file));
+  return LoadGgufLlama(std::move(file), options, out);
+}
+
+Status LoadGgufLlama(std::unique_ptr<formats::GgufFile> file, const LlamaLoadOptions& options,
+                     std::unique_ptr<LlamaModel>* out) {
+  const std::string path = file->path();
   if (options.device != "cpu" || !options.cpu_kernels)
     return InvalidArgument(path + ": GGUF models run on the cpu kernels only (device cpu)");
   if (options.weights != LlamaLoadOptions::Weights::kF32)
@@ -237,7 +245,7 @@ Status LoadGgufLlama(const std::string& path, const LlamaLoadOptions& options,
                            ": a GGUF file's weights are used as stored; llm.weights "
                            "does not apply");
   auto storage = std::make_shared<Storage>();
-  EPARA_RETURN_IF_ERROR(formats::GgufFile::Open(path, &storage->file));
+  storage->file = std::move(file);
   LlamaConfig c;
   EPARA_RETURN_IF_ERROR(GgufLlamaConfig(*storage->file, &c));
   const int layers = c.num_hidden_layers;

@@ -45,5 +45,9 @@ Status GgufLlamaConfig(const formats::GgufFile& file, LlamaConfig* out);
 // select a pipeline stage as for Hugging Face folders.
 Status LoadGgufLlama(const std::string& path, const LlamaLoadOptions& options,
                      std::unique_ptr<LlamaModel>* out);
+// The same from a file already open (the model keeps it; its tokenizer and chat template can be
+// read from it first, llm/gguf_tokenizer.h).
+Status LoadGgufLlama(std::unique_ptr<formats::GgufFile> file, const LlamaLoadOptions& options,
+                     std::unique_ptr<LlamaModel>* out);
 
 }  // namespace epara::llm

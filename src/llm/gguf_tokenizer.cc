@@ -150,14 +150,17 @@ Status LoadGgufChatTemplate(const formats::GgufFile& f, ChatTemplate* out, bool*
     return s.code() == StatusCode::kNotFound ? Status::Ok() : s;
   out->format = DetectChatFormat(jinja);
   *recognized = out->format != ChatFormat::kEpara;
-  std::vector<std::string> tokens;
-  if (f.GetStringArray("tokenizer.ggml.tokens", &tokens).ok()) {
+  // The BOS / EOS token strings, read in place (the vocabulary is not copied for two entries).
+  const auto tokens = f.metadata().find("tokenizer.ggml.tokens");
+  const auto token = [&](const char* key, std::string* text) {
     uint64_t id = 0;
-    if (f.GetUint("tokenizer.ggml.bos_token_id", &id).ok() && id < tokens.size())
-      out->bos_text = tokens[id];
-    if (f.GetUint("tokenizer.ggml.eos_token_id", &id).ok() && id < tokens.size())
-      out->eos_text = tokens[id];
-  }
+    if (tokens == f.metadata().end() || !f.GetUint(key, &id).ok() ||
+        id >= tokens->second.array.size())
+      return;
+    if (const auto* s = std::get_if<std::string>(&tokens->second.array[id])) *text = *s;
+  };
+  token("tokenizer.ggml.bos_token_id", &out->bos_text);
+  token("tokenizer.ggml.eos_token_id", &out->eos_text);
   return Status::Ok();
 }
 

@@ -11,6 +11,7 @@
 #include "formats/ggml_quant.h"
 #include "llm/checkpoint.h"
 #include "llm/gguf_llama.h"
+#include "llm/kernel_llama_model.h"
 #include "llm/llama_kernels.h"
 #include "llm/llama_model.h"
 
@@ -302,13 +303,11 @@ class TorchLlamaModel final : public LlamaModel {
     }
     // cos/sin for every position of the context, [max_positions, head_dim] each (rotate-half
     // layout).
-    const std::vector<double> inv_freq = RopeInverseFrequencies(c);
-    at::Tensor inv = at::tensor(std::vector<float>(inv_freq.begin(), inv_freq.end()), at::kFloat);
-    at::Tensor freqs =
-        at::arange(c.max_position_embeddings, at::kFloat).unsqueeze(1) * inv.unsqueeze(0);
-    at::Tensor emb = at::cat({freqs, freqs}, -1);
-    rope_cos_ = emb.cos().to(opts_.device());
-    rope_sin_ = emb.sin().to(opts_.device());
+    std::vector<float> cos, sin;
+    BuildRopeTables(c, &cos, &sin);  // the same tables as the kernel-only (GGUF) model's
+    const std::vector<int64_t> shape = {c.max_position_embeddings, c.head_dim};
+    rope_cos_ = at::from_blob(cos.data(), shape, at::kFloat).to(opts_.device(), false, true);
+    rope_sin_ = at::from_blob(sin.data(), shape, at::kFloat).to(opts_.device(), false, true);
     if (opts_.device().is_cpu()) {
       BuildKernelWeights();
       pool_ = std::make_unique<SpinPool>(threads_);

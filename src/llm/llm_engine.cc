@@ -247,12 +247,13 @@ void LlmEngine::Launch(int g) {
         std::remove_if(group.stepped.begin(), group.stepped.end(),
                        [](const auto& e) { return !e.first->prefilled && e.second == 0; }),
         group.stepped.end());
-    int prompt_tokens = 0;
-    for (const auto& [s, chunk] : group.stepped) prompt_tokens += chunk;
+    int prompt_tokens = 0, decodes = 0;
+    for (const auto& [s, chunk] : group.stepped) {
+      prompt_tokens += chunk;
+      decodes += s->prefilled ? 1 : 0;
+    }
     waiting_prompt_tokens_ -= prompt_tokens;  // from now on counted as in the step
     stepping_prompt_tokens_ = prompt_tokens;
-    int decodes = 0;
-    for (const auto& [s, chunk] : group.stepped) decodes += s->prefilled ? 1 : 0;
     max_step_tokens_ = std::max(max_step_tokens_, prompt_tokens + decodes);
     // Nothing fits until a sequence ends or another arrives: do not spin on this group.
     if (group.running.empty() && !waiting_.empty()) admission_blocked_ = true;

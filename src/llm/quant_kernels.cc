@@ -287,51 +287,38 @@ struct RowInput {
   const int16_t* k_sum16;
 };
 
-// Q8_0 x Q8_0: the weights' magnitudes as unsigned bytes against the inputs carrying the weights'
-// signs (maddubs multiplies unsigned by signed; 2 x 127 x 127 fits its 16-bit sums).
-template <int R>
-EPARA_AVX2 void RowsQ8_0(const uint8_t* W, int64_t row_bytes, int64_t blocks, const RowInput& x,
-                         int64_t r, float* y) {
-  __m256 acc[R];
-  for (int i = 0; i < R; ++i) acc[i] = _mm256_setzero_ps();
-  for (int64_t k = 0; k < blocks; ++k) {
-    const uint8_t* v = x.blocks + k * 34;
-    const __m256i qv = Load32(v + 2);
-    const float dv = HalfScale(v);
-#pragma GCC unroll 8
-    for (int i = 0; i < R; ++i) {
-      const uint8_t* w = W + (r + i) * row_bytes + k * 34;
-      _mm_prefetch(reinterpret_cast<const char*>(w + R * row_bytes), _MM_HINT_T0);
-      const __m256i qw = Load32(w + 2);
-      const __m256i p = Dot4(_mm256_sign_epi8(qw, qw), _mm256_sign_epi8(qv, qw));
-      acc[i] = _mm256_fmadd_ps(_mm256_set1_ps(HalfScale(w) * dv), _mm256_cvtepi32_ps(p), acc[i]);
-    }
-  }
-  for (int i = 0; i < R; ++i) y[r + i] = HorizontalSum(acc[i]);
-}
-
-// Q4_0: nibbles as unsigned bytes (element j low, j + 16 high), then sum (q - 8) x as
-// sum q x - sum 8 x (the second is the same for every row: once per input block).
-template <int R>
-EPARA_AVX2 void RowsQ4_0(const uint8_t* W, int64_t row_bytes, int64_t blocks, const RowInput& x,
-                         int64_t r, float* y) {
+// The 32-weight block types on Q8_0 inputs, a float multiply per block (both scales are per 32):
+//   Q8_0: the weights' magnitudes as unsigned bytes against the inputs carrying the weights' signs
+//         (maddubs multiplies unsigned by signed; 2 x 127 x 127 fits its 16-bit sums);
+//   Q4_0: nibbles as unsigned bytes (element j low, j + 16 high), then sum (q - 8) x as
+//         sum q x - sum 8 x (the second is the same for every row: once per input block).
+template <int R, bool kQ4>
+EPARA_AVX2 void Rows32(const uint8_t* W, int64_t row_bytes, int64_t blocks, const RowInput& x,
+                       int64_t r, float* y) {
+  constexpr int kBlockBytes = kQ4 ? 18 : 34;
   const __m128i low4 = _mm_set1_epi8(0x0f);
   __m256 acc[R];
   for (int i = 0; i < R; ++i) acc[i] = _mm256_setzero_ps();
   for (int64_t k = 0; k < blocks; ++k) {
     const uint8_t* v = x.blocks + k * 34;
     const __m256i qv = Load32(v + 2);
-    const __m256i eights = _mm256_maddubs_epi16(_mm256_set1_epi8(8), qv);
+    const __m256i eights = kQ4 ? _mm256_maddubs_epi16(_mm256_set1_epi8(8), qv) : qv;
     const float dv = HalfScale(v);
 #pragma GCC unroll 8
     for (int i = 0; i < R; ++i) {
-      const uint8_t* w = W + (r + i) * row_bytes + k * 18;
+      const uint8_t* w = W + (r + i) * row_bytes + k * kBlockBytes;
       _mm_prefetch(reinterpret_cast<const char*>(w + R * row_bytes), _MM_HINT_T0);
-      const __m128i packed = _mm_loadu_si128(reinterpret_cast<const __m128i*>(w + 2));
-      const __m256i q = _mm256_set_m128i(_mm_and_si128(_mm_srli_epi16(packed, 4), low4),
-                                         _mm_and_si128(packed, low4));
-      const __m256i pairs = _mm256_sub_epi16(_mm256_maddubs_epi16(q, qv), eights);
-      const __m256i p = _mm256_madd_epi16(pairs, _mm256_set1_epi16(1));
+      __m256i p;
+      if constexpr (kQ4) {
+        const __m128i packed = _mm_loadu_si128(reinterpret_cast<const __m128i*>(w + 2));
+        const __m256i q = _mm256_set_m128i(_mm_and_si128(_mm_srli_epi16(packed, 4), low4),
+                                           _mm_and_si128(packed, low4));
+        p = _mm256_madd_epi16(_mm256_sub_epi16(_mm256_maddubs_epi16(q, qv), eights),
+                              _mm256_set1_epi16(1));
+      } else {
+        const __m256i qw = Load32(w + 2);
+        p = Dot4(_mm256_sign_epi8(qw, qw), _mm256_sign_epi8(qv, qw));
+      }
       acc[i] = _mm256_fmadd_ps(_mm256_set1_ps(HalfScale(w) * dv), _mm256_cvtepi32_ps(p), acc[i]);
     }
   }
@@ -573,9 +560,11 @@ void MatVecRowsQuant(WeightType t, const uint8_t* W, int64_t cols, const Quantiz
     const int64_t row_bytes = WeightRowBytes(t, cols);
     switch (t) {
       case WeightType::kQ8_0:
-        return RowsAvx2<8, RowsQ8_0<8>, RowsQ8_0<1>>(W, row_bytes, cols, x, batch, rows, y, r0, r1);
+        return RowsAvx2<8, Rows32<8, false>, Rows32<1, false>>(W, row_bytes, cols, x, batch, rows,
+                                                               y, r0, r1);
       case WeightType::kQ4_0:
-        return RowsAvx2<8, RowsQ4_0<8>, RowsQ4_0<1>>(W, row_bytes, cols, x, batch, rows, y, r0, r1);
+        return RowsAvx2<8, Rows32<8, true>, Rows32<1, true>>(W, row_bytes, cols, x, batch, rows, y,
+                                                             r0, r1);
       case WeightType::kQ4_K:
         return RowsAvx2<4, RowsQ4_K<4>, RowsQ4_K<1>>(W, row_bytes, cols, x, batch, rows, y, r0, r1);
       case WeightType::kQ6_K:
