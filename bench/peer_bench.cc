@@ -65,10 +65,10 @@ bool RunCapture(const std::string& command, std::string* out) {
 // llama-bench's mean tokens/s for one test: a prompt of `prompt` tokens (gen 0) or `gen`
 // generated tokens (prompt 0). 0 on failure.
 double LlamaBench(const std::string& exe, const std::string& gguf, int threads, int prompt, int gen,
-                  int reps) {
+                  int reps, const std::string& kv) {
   std::ostringstream cmd;
   cmd << exe << " -m " << gguf << " -t " << threads << " -p " << prompt << " -n " << gen << " -r "
-      << reps << " -o json 2>/dev/null";
+      << reps << " -ctk " << kv << " -ctv " << kv << " -o json 2>/dev/null";
   std::string out;
   if (!RunCapture(cmd.str(), &out)) {
     std::fprintf(stderr, "llama-bench failed: %s\n", cmd.str().c_str());
@@ -135,8 +135,8 @@ int FreePort() {
 // Teacher-forced top-1 agreement between epara (this process, the GGUF loaded by epara) and
 // llama-server on the same file: the fraction of positions where both predict the same next token.
 // -1 on failure. The server is a child process, stopped by its PID.
-double Agreement(llm::LlamaModel& m, const std::string& server_exe, const std::string& gguf,
-                 int threads, int tokens, json* detail) {
+double Agreement(llm::LlamaModel& m, const std::string& server_exe, const std::string& kv,
+                 const std::string& gguf, int threads, int tokens, json* detail) {
   std::vector<std::string> tokenizer_pieces;  // the file's token strings, when it has them
   {
     std::unique_ptr<formats::GgufFile> f;
@@ -171,8 +171,8 @@ double Agreement(llm::LlamaModel& m, const std::string& server_exe, const std::s
     const std::string t = std::to_string(threads), p = std::to_string(port),
                       c = std::to_string(std::max(512, tokens + 8));
     execl(server_exe.c_str(), server_exe.c_str(), "-m", gguf.c_str(), "-t", t.c_str(), "--host",
-          "127.0.0.1", "--port", p.c_str(), "-c", c.c_str(), "-np", "1", "-ctk", "f32", "-ctv",
-          "f32", "--log-disable", static_cast<char*>(nullptr));
+          "127.0.0.1", "--port", p.c_str(), "-c", c.c_str(), "-np", "1", "-ctk", kv.c_str(), "-ctv",
+          kv.c_str(), "--log-disable", static_cast<char*>(nullptr));
     _exit(127);
   }
   httplib::Client client("127.0.0.1", port);
@@ -268,6 +268,11 @@ int main(int argc, char** argv) {
   app.add_option("--decode-tokens", decode_tokens, "Decode steps")->capture_default_str();
   app.add_option("--threads", threads, "Threads on both sides (0: all cores)")
       ->capture_default_str();
+  std::string kv = "f16";
+  app.add_option("--kv", kv,
+                 "KV cache type on both sides (f16: llama.cpp's default and epara's on cpu)")
+      ->check(CLI::IsMember({"f32", "f16"}))
+      ->capture_default_str();
   app.add_option("--out", out, "Write the JSON result here");
   CLI11_PARSE(app, argc, argv);
   ConfigureHostAllocatorForInference();
@@ -328,14 +333,16 @@ int main(int argc, char** argv) {
   }
   if (threads <= 0) threads = static_cast<int>(std::max(1u, std::thread::hardware_concurrency()));
   std::unique_ptr<llm::LlamaModel> m;
-  if (Status s = llm::LlamaModel::Load(gguf, {"cpu", threads}, &m); !s.ok()) {
+  llm::LlamaLoadOptions load_options{"cpu", threads};
+  if (kv == "f16") load_options.kv_cache = llm::LlamaLoadOptions::KvCache::kF16;
+  if (Status s = llm::LlamaModel::Load(gguf, load_options, &m); !s.ok()) {
     std::fprintf(stderr, "%s\n", s.ToString().c_str());
     return 1;
   }
   json agreement = nullptr;
   if (!llama_server.empty()) {
     json detail;
-    const double a = Agreement(*m, llama_server, gguf, threads, agreement_tokens, &detail);
+    const double a = Agreement(*m, llama_server, kv, gguf, threads, agreement_tokens, &detail);
     if (a < 0) {
       std::fprintf(stderr, "agreement: llama-server failed\n");
       return 1;
@@ -353,11 +360,12 @@ int main(int argc, char** argv) {
   };
   std::vector<Test> tests;
   for (int len : prompts)
-    tests.push_back({"prefill_" + std::to_string(len),
-                     [&, len] { return EparaPrefill(*m, len, reps); },
-                     [&, len] { return LlamaBench(llama_bench, gguf, threads, len, 0, reps); }});
-  tests.push_back({"decode_b1", [&] { return EparaDecode(*m, decode_tokens, reps); },
-                   [&] { return LlamaBench(llama_bench, gguf, threads, 0, decode_tokens, reps); }});
+    tests.push_back(
+        {"prefill_" + std::to_string(len), [&, len] { return EparaPrefill(*m, len, reps); },
+         [&, len] { return LlamaBench(llama_bench, gguf, threads, len, 0, reps, kv); }});
+  tests.push_back(
+      {"decode_b1", [&] { return EparaDecode(*m, decode_tokens, reps); },
+       [&] { return LlamaBench(llama_bench, gguf, threads, 0, decode_tokens, reps, kv); }});
   json per_round = json::array();
   for (int r = 0; r < rounds; ++r) {
     json row = json::object();
@@ -394,8 +402,9 @@ int main(int argc, char** argv) {
                  {"model", shape},
                  {"llama_cpp",
                   "llama-bench from node-llama-cpp@3.21.1's bundle (commit 80fb11a), "
-                  "its defaults otherwise (f16 KV cache, flash attention auto)"},
+                  "its defaults otherwise (flash attention auto); both sides use --kv"},
                  {"threads", threads},
+                 {"kv_cache", kv},
                  {"rounds", rounds},
                  {"reps", reps},
                  {"decode_tokens", decode_tokens},

@@ -101,7 +101,7 @@ def main():
     ap.add_argument("--max-tokens", type=int, default=64)
     ap.add_argument("--prompt-words", type=int, default=100)
     ap.add_argument("--f32-kv", action="store_true",
-                    help="llama-server with an F32 KV cache, as epara's (default: its own defaults)")
+                    help="both servers with an F32 KV cache (default: their own defaults, f16 on both)")
     ap.add_argument("--out")
     args = ap.parse_args()
     args.streams = [int(s) for s in args.streams.split(",")]
@@ -109,7 +109,9 @@ def main():
     os.makedirs(f"{repo}/m")
     os.symlink(os.path.abspath(args.gguf), f"{repo}/m/model.gguf")
     with open(f"{repo}/m/model.yaml", "w") as f:
-        f.write(f"name: m\ntask: llm\nartifacts: [model.gguf]\nllm: {{threads: {args.threads}}}\n")
+        kv = "f32" if args.f32_kv else "auto"
+        f.write(f"name: m\ntask: llm\nartifacts: [model.gguf]\n"
+                f"llm: {{threads: {args.threads}, kv_cache_dtype: {kv}}}\n")
     prompt = " ".join(["word"] * args.prompt_words)
     results = {n: {"epara": [], "llama_cpp": []} for n in args.streams}
     try:
@@ -140,7 +142,7 @@ def main():
                                med["llama_cpp"]["tokens_per_s"],
                                ttft_ratio=med["epara"]["ttft_p50_s"] / med["llama_cpp"]["ttft_p50_s"])
     result = {"benchmark": "serve_compare", "gguf": os.path.basename(args.gguf),
-              "llama_server_kv_cache": "f32" if args.f32_kv else "its default",
+              "kv_cache": "f32 on both" if args.f32_kv else "both defaults (f16)",
               "threads": args.threads, "max_tokens": args.max_tokens,
               "prompt": f"'word' x {args.prompt_words}", "rounds": args.rounds,
               "per_round": {str(n): v for n, v in results.items()}, "summary": summary}

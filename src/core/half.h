@@ -10,4 +10,10 @@ namespace epara {
 uint16_t FloatToHalf(float f);
 float HalfToFloat(uint16_t h);
 
+// The same for n values (out[i] = HalfToFloat(in[i]) / FloatToHalf(in[i]), bit for bit except
+// that a NaN's payload may differ): F16C instructions where the CPU has them, the scalar
+// conversions elsewhere (any architecture).
+void HalfToFloatN(const uint16_t* in, int64_t n, float* out);
+void FloatToHalfN(const float* in, int64_t n, uint16_t* out);
+
 }  // namespace epara

@@ -5,6 +5,7 @@
 #include <cmath>
 #include <cstring>
 #include <limits>
+#include <vector>
 
 namespace epara {
 namespace {
@@ -46,6 +47,40 @@ TEST(HalfTest, RoundsToTheNearestHalf) {
     ASSERT_EQ(FloatToHalf(std::nextafter(mid, lo)), h);
     ASSERT_EQ(FloatToHalf(std::nextafter(mid, hi)), h + 1);
   }
+}
+
+TEST(HalfTest, ArrayConversionsEqualTheScalarOnes) {
+  // Every half, and floats around every rounding boundary and the overflow/subnormal edges, in
+  // arrays whose lengths leave a tail after the 8-wide blocks.
+  std::vector<uint16_t> halves(0x10000 + 5);
+  for (size_t i = 0; i < halves.size(); ++i) halves[i] = static_cast<uint16_t>(i * 40503u);
+  std::vector<float> floats(halves.size());
+  HalfToFloatN(halves.data(), static_cast<int64_t>(halves.size()), floats.data());
+  for (size_t i = 0; i < halves.size(); ++i) {
+    const float want = HalfToFloat(halves[i]);
+    if (std::isnan(want)) {
+      ASSERT_TRUE(std::isnan(floats[i])) << i;
+      continue;
+    }
+    ASSERT_EQ(std::memcmp(&floats[i], &want, sizeof want), 0) << std::hex << halves[i];
+  }
+  std::vector<float> in;
+  for (uint32_t h = 0; h < 0x7c00; h += 7) {
+    const float a = HalfToFloat(static_cast<uint16_t>(h)),
+                b = HalfToFloat(static_cast<uint16_t>(h + 1));
+    for (const float f :
+         {a, (a + b) / 2, std::nextafter((a + b) / 2, 0.0f), std::nextafter((a + b) / 2, 1e9f)}) {
+      in.push_back(f);
+      in.push_back(-f);
+    }
+  }
+  for (const float f : {65504.0f, 65519.0f, 65520.0f, 1e30f, std::ldexp(1.0f, -25),
+                        std::ldexp(1.0f, -26), std::numeric_limits<float>::infinity()})
+    in.push_back(f);
+  in.push_back(3.0f);  // a tail of 1 after whole 8-blocks, or more
+  std::vector<uint16_t> out(in.size());
+  FloatToHalfN(in.data(), static_cast<int64_t>(in.size()), out.data());
+  for (size_t i = 0; i < in.size(); ++i) ASSERT_EQ(out[i], FloatToHalf(in[i])) << in[i];
 }
 
 }  // namespace

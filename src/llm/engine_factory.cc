@@ -15,6 +15,8 @@ Status CreateEngineFromDescriptor(const ModelDescriptor& d, std::unique_ptr<LlmE
   lo.first_layer = d.llm.first_layer;
   lo.end_layer = d.llm.end_layer;
   if (d.llm.weights == "q8_0") lo.weights = LlamaLoadOptions::Weights::kQ8_0;
+  if (d.llm.kv_cache_dtype == "f16" || (d.llm.kv_cache_dtype == "auto" && lo.device == "cpu"))
+    lo.kv_cache = LlamaLoadOptions::KvCache::kF16;
   std::unique_ptr<Tokenizer> tokenizer;
   ChatTemplate chat;
   bool recognized = true;

@@ -8,33 +8,28 @@ namespace {
 
 class KernelKvCache final : public KvCache {
  public:
-  KernelKvCache(int layers, int64_t kv_heads, int64_t head_dim, int capacity)
-      : capacity_(capacity) {
-    const size_t per_layer = static_cast<size_t>(kv_heads * capacity * head_dim);
-    k_.resize(static_cast<size_t>(layers));
-    v_.resize(static_cast<size_t>(layers));
+  KernelKvCache(int layers, int64_t kv_heads, int64_t head_dim, int capacity, kernels::KvType type)
+      : capacity_(capacity),
+        layer_bytes_(kv_heads * capacity * head_dim * kernels::KvElementBytes(type)) {
+    for (int l = 0; l < 2 * layers; ++l)
+      data_.push_back(std::make_unique<uint8_t[]>(static_cast<size_t>(layer_bytes_)));  // zeroed
     for (int l = 0; l < layers; ++l) {
-      k_[l].assign(per_layer, 0.0f);
-      v_[l].assign(per_layer, 0.0f);
-      k_ptr.push_back(k_[l].data());
-      v_ptr.push_back(v_[l].data());
+      k_ptr.push_back(data_[2 * l].get());
+      v_ptr.push_back(data_[2 * l + 1].get());
     }
   }
   int length() const override { return length_; }
   int capacity() const override { return capacity_; }
-  int64_t bytes() const override {
-    int64_t b = 0;
-    for (size_t l = 0; l < k_.size(); ++l) b += static_cast<int64_t>(k_[l].size() + v_[l].size());
-    return b * 4;
-  }
+  int64_t bytes() const override { return layer_bytes_ * static_cast<int64_t>(data_.size()); }
   void Truncate(int length) override { length_ = std::min(length_, std::max(0, length)); }
 
-  std::vector<float*> k_ptr, v_ptr;
+  std::vector<void*> k_ptr, v_ptr;
   int length_ = 0;
 
  private:
   int capacity_;
-  std::vector<std::vector<float>> k_, v_;
+  int64_t layer_bytes_;
+  std::vector<std::unique_ptr<uint8_t[]>> data_;  // per layer: keys, then values
 };
 
 }  // namespace
@@ -65,12 +60,12 @@ KernelLlamaModel::KernelLlamaModel(LlamaConfig config, kernels::ModelWeights wei
 
 int64_t KernelLlamaModel::kv_bytes_per_token() const {
   return int64_t{2} * (end_layer_ - first_layer_) * config_.num_key_value_heads * config_.head_dim *
-         4;
+         kernels::KvElementBytes(weights_.kv_type);
 }
 
 std::unique_ptr<KvCache> KernelLlamaModel::NewCache(int capacity) {
   return std::make_unique<KernelKvCache>(end_layer_ - first_layer_, config_.num_key_value_heads,
-                                         config_.head_dim, capacity);
+                                         config_.head_dim, capacity, weights_.kv_type);
 }
 
 Status KernelLlamaModel::ForwardStage(std::span<const Chunk> chunks,

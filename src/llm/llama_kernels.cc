@@ -7,6 +7,7 @@
 #include <vector>
 
 #include "core/cpu_dispatch.h"
+#include "core/half.h"
 
 #if defined(__x86_64__)
 #include <immintrin.h>
@@ -313,7 +314,8 @@ __attribute__((always_inline)) inline float SumOf(const float* v, int64_t n) {
 // o[d0, d0 + 16 J) = scale * sum over t of p[t] * V[t * dim + d]: the sums stay in registers, two
 // keys at a time (the loop that added into `o` in memory reloaded each column right after storing
 // it, a store-to-load chain per key: ~3/4 of the attention time at batch 16).
-template <int J>
+// kAdd: o[d] += the sum instead (attention over a cache converted in chunks).
+template <int J, bool kAdd>
 __attribute__((always_inline)) inline void WeightedColumns(const float* p, const float* V,
                                                            int64_t total, int64_t dim, int64_t d0,
                                                            float scale, float* o) {
@@ -337,23 +339,79 @@ __attribute__((always_inline)) inline void WeightedColumns(const float* p, const
       a[j] += p[t] * x;
     }
   for (int j = 0; j < J; ++j) {
-    const V16 r = (a[j] + b[j]) * scale;
+    V16 r = (a[j] + b[j]) * scale;
+    if constexpr (kAdd) {
+      V16 prev;
+      std::memcpy(&prev, o + d0 + 16 * j, sizeof(V16));
+      r += prev;
+    }
     std::memcpy(o + d0 + 16 * j, &r, sizeof(V16));
   }
 }
 
 // o[d] = scale * sum over t of p[t] * V[t * dim + d] for d < dim: 64 columns at a time, then 16
-// (head_dim 48 or 80), then single columns.
+// (head_dim 48 or 80), then single columns. kAdd: adds to o instead.
+template <bool kAdd = false>
 __attribute__((always_inline)) inline void WeightedRowSum(const float* p, const float* V,
                                                           int64_t total, int64_t dim, float scale,
                                                           float* o) {
   int64_t d0 = 0;
-  for (; d0 + 64 <= dim; d0 += 64) WeightedColumns<4>(p, V, total, dim, d0, scale, o);
-  for (; d0 + 16 <= dim; d0 += 16) WeightedColumns<1>(p, V, total, dim, d0, scale, o);
+  for (; d0 + 64 <= dim; d0 += 64) WeightedColumns<4, kAdd>(p, V, total, dim, d0, scale, o);
+  for (; d0 + 16 <= dim; d0 += 16) WeightedColumns<1, kAdd>(p, V, total, dim, d0, scale, o);
   for (; d0 < dim; ++d0) {
     float acc = 0;
     for (int64_t t = 0; t < total; ++t) acc += p[t] * V[t * dim + d0];
-    o[d0] = acc * scale;
+    o[d0] = kAdd ? o[d0] + acc * scale : acc * scale;
+  }
+}
+
+// Cached positions converted from fp16 per chunk: 64 rows of head_dim 64 are 16 KB, in L1.
+constexpr int64_t kHalfChunk = 64;
+
+// A per-thread buffer of at least n floats.
+float* ThreadBuffer(std::vector<float>* b, int64_t n) {
+  if (b->size() < static_cast<size_t>(n)) b->resize(static_cast<size_t>(n));
+  return b->data();
+}
+
+// scores[r * total + t] for r < rows, t < total, from the fp16 keys converted a chunk at a time:
+// tile(keys, n, tmp) writes the chunk's [rows, n] scores to tmp.
+template <class Tile>
+__attribute__((always_inline)) inline void ChunkedScores(const uint16_t* K, int64_t total,
+                                                         int64_t head_dim, int64_t rows,
+                                                         float* scores, Tile&& tile) {
+  thread_local std::vector<float> keys, tmp;
+  float* kb = ThreadBuffer(&keys, kHalfChunk * head_dim);
+  float* tb = ThreadBuffer(&tmp, kHalfChunk * rows);
+  for (int64_t t0 = 0; t0 < total; t0 += kHalfChunk) {
+    const int64_t n = std::min(kHalfChunk, total - t0);
+    HalfToFloatN(K + t0 * head_dim, n * head_dim, kb);
+    tile(kb, n, tb);
+    for (int64_t r = 0; r < rows; ++r)
+      std::memcpy(scores + r * total + t0, tb + r * n, n * sizeof(float));
+  }
+}
+
+// out_r = sum over t < seen(r) of p_r[t] * V[t] * inv_sum[r] for r < rows, from fp16 values
+// converted a chunk at a time (each chunk read once for all rows). p_r = scores + r * total.
+template <class Seen, class Out>
+__attribute__((always_inline)) inline void ChunkedValues(const uint16_t* V, int64_t total,
+                                                         int64_t head_dim, int64_t rows,
+                                                         const float* scores, const float* inv_sum,
+                                                         Seen&& seen, Out&& out) {
+  thread_local std::vector<float> values;
+  float* vb = ThreadBuffer(&values, kHalfChunk * head_dim);
+  for (int64_t r = 0; r < rows; ++r) std::memset(out(r), 0, head_dim * sizeof(float));
+  for (int64_t t0 = 0; t0 < total; t0 += kHalfChunk) {
+    const int64_t n = std::min(kHalfChunk, total - t0);
+    bool needed = false;
+    for (int64_t r = 0; r < rows && !needed; ++r) needed = seen(r) > t0;
+    if (!needed) break;
+    HalfToFloatN(V + t0 * head_dim, n * head_dim, vb);
+    for (int64_t r = 0; r < rows; ++r) {
+      const int64_t m = std::min(n, seen(r) - t0);
+      if (m > 0) WeightedRowSum<true>(scores + r * total + t0, vb, m, head_dim, inv_sum[r], out(r));
+    }
   }
 }
 
@@ -370,17 +428,42 @@ EPARA_CPU_CLONES void AttendGroup(const float* q, int64_t group, const float* K,
   }
 }
 
+// The query rows (token j = r / group, head r % group) transposed: qt[d * 16 + r].
+inline void TransposeQueries(const float* q, int64_t q_stride, int64_t rows, int64_t group,
+                             int64_t head_dim, float* qt) {
+  for (int64_t d = 0; d < head_dim; ++d) {
+    float* o = qt + d * 16;
+    for (int64_t r = 0; r < 16; ++r)
+      o[r] = r < rows ? q[(r / group) * q_stride + (r % group) * head_dim + d] : 0.0f;
+  }
+}
+
+EPARA_CPU_CLONES void AttendGroupHalf(const float* q, int64_t group, const uint16_t* K,
+                                      const uint16_t* V, int64_t total, int64_t head_dim,
+                                      float scale, float* scores, float* out) {
+  ChunkedScores(K, total, head_dim, group, scores, [&](const float* keys, int64_t n, float* tmp) {
+    MatVecRows(keys, head_dim, q, static_cast<int>(group), n, tmp, 0, n);
+  });
+  thread_local std::vector<float> inv;
+  float* inv_sum = ThreadBuffer(&inv, group);
+  for (int64_t i = 0; i < group; ++i) {
+    float* sc = scores + i * total;
+    const float max_score = MaxOf(sc, total) * scale;  // scale > 0
+    for (int64_t t = 0; t < total; ++t) sc[t] = FastExp(sc[t] * scale - max_score);
+    inv_sum[i] = 1.0f / SumOf(sc, total);
+  }
+  ChunkedValues(
+      V, total, head_dim, group, scores, inv_sum, [&](int64_t) { return total; },
+      [&](int64_t i) { return out + i * head_dim; });
+}
+
 EPARA_CPU_CLONES void AttendCausal(const float* q, int64_t q_stride, int64_t n, int64_t group,
                                    int64_t p0, const float* K, const float* V, int64_t head_dim,
                                    float scale, float* scores, float* qt, float* out,
                                    int64_t out_stride) {
   const int64_t rows = n * group, total = p0 + n;
   // The query rows transposed ([head_dim, 16]), then every key against all of them at once.
-  for (int64_t d = 0; d < head_dim; ++d) {
-    float* o = qt + d * 16;
-    for (int64_t r = 0; r < 16; ++r)
-      o[r] = r < rows ? q[(r / group) * q_stride + (r % group) * head_dim + d] : 0.0f;
-  }
+  TransposeQueries(q, q_stride, rows, group, head_dim, qt);
   MatVecRowsT(K, head_dim, qt, static_cast<int>(rows), total, scores, 0, total);
   for (int64_t r = 0; r < rows; ++r) {
     const int64_t j = r / group, seen = p0 + j + 1;  // causal: positions [0, p0 + j]
@@ -390,6 +473,28 @@ EPARA_CPU_CLONES void AttendCausal(const float* q, int64_t q_stride, int64_t n, 
     WeightedRowSum(sc, V, seen, head_dim, 1.0f / SumOf(sc, seen),
                    out + j * out_stride + (r % group) * head_dim);
   }
+}
+
+EPARA_CPU_CLONES void AttendCausalHalf(const float* q, int64_t q_stride, int64_t n, int64_t group,
+                                       int64_t p0, const uint16_t* K, const uint16_t* V,
+                                       int64_t head_dim, float scale, float* scores, float* qt,
+                                       float* out, int64_t out_stride) {
+  const int64_t rows = n * group, total = p0 + n;
+  TransposeQueries(q, q_stride, rows, group, head_dim, qt);
+  ChunkedScores(K, total, head_dim, rows, scores, [&](const float* keys, int64_t m, float* tmp) {
+    MatVecRowsT(keys, head_dim, qt, static_cast<int>(rows), m, tmp, 0, m);
+  });
+  thread_local std::vector<float> inv;
+  float* inv_sum = ThreadBuffer(&inv, rows);
+  const auto seen = [&](int64_t r) { return p0 + r / group + 1; };  // causal: [0, p0 + j]
+  for (int64_t r = 0; r < rows; ++r) {
+    float* sc = scores + r * total;
+    const float max_score = MaxOf(sc, seen(r)) * scale;  // scale > 0
+    for (int64_t t = 0; t < seen(r); ++t) sc[t] = FastExp(sc[t] * scale - max_score);
+    inv_sum[r] = 1.0f / SumOf(sc, seen(r));
+  }
+  ChunkedValues(V, total, head_dim, rows, scores, inv_sum, seen,
+                [&](int64_t r) { return out + (r / group) * out_stride + (r % group) * head_dim; });
 }
 
 void ForwardStep(const ModelWeights& w, std::span<const StepToken> seqs, SpinPool& pool,
@@ -420,6 +525,33 @@ void ForwardStep(const ModelWeights& w, std::span<const StepToken> seqs, SpinPoo
         blocks.emplace_back(b, 1);
     }
   }
+  // With an fp16 cache, a chunk of several tokens attends in several blocks, each of which would
+  // convert the chunk's whole prefix again: the prefix is converted once per layer into `staged`
+  // ([nkv][positions][hd] keys, then values, per chunk) and the blocks read floats.
+  std::vector<int64_t>&block_stage = s->block_stage, &block_total = s->block_total;
+  block_stage.assign(blocks.size(), -1);
+  block_total.assign(blocks.size(), 0);
+  std::vector<std::pair<size_t, size_t>>& staged_chunks = s->staged_chunks;
+  staged_chunks.clear();
+  int64_t staged_floats = 0;
+  if (w.kv_type == KvType::kF16) {
+    for (size_t i = 0; i < blocks.size();) {
+      size_t j = i + 1;
+      while (j < blocks.size() && seqs[blocks[j].first].k[0] == seqs[blocks[i].first].k[0]) ++j;
+      const auto [b_last, n_last] = blocks[j - 1];
+      const int64_t total = seqs[b_last + n_last - 1].position + 1;
+      if (b_last + n_last - blocks[i].first > 1) {  // several tokens: staged
+        staged_chunks.emplace_back(i, j - i);
+        for (size_t k = i; k < j; ++k) {
+          block_stage[k] = staged_floats;
+          block_total[k] = total;
+        }
+        staged_floats += 2 * nkv * total * hd;
+      }
+      i = j;
+    }
+  }
+  s->staged.resize(static_cast<size_t>(staged_floats));
   s->x.resize(batch * H);
   s->h.resize(batch * H);
   s->qkv.resize(batch * QKV);
@@ -505,6 +637,7 @@ void ForwardStep(const ModelWeights& w, std::span<const StepToken> seqs, SpinPoo
   }
 
   const float scale = 1.0f / std::sqrt(static_cast<float>(hd));
+  const bool half_kv = w.kv_type == KvType::kF16;
   const int64_t items = batch * nkv;  // (token, KV head) pairs
   // Rotary embedding for one item's query heads and key, and its K/V row into the cache.
   const auto rope_and_store = [&](size_t l, int64_t i) {
@@ -518,8 +651,13 @@ void ForwardStep(const ModelWeights& w, std::span<const StepToken> seqs, SpinPoo
     const float* sin = w.rope_sin + sq.position * hd;
     ApplyRope(q, g, hd, cos, sin);
     ApplyRope(k, 1, hd, cos, sin);
-    std::memcpy(sq.k[l] + base + sq.position * hd, k, hd * sizeof(float));
-    std::memcpy(sq.v[l] + base + sq.position * hd, v, hd * sizeof(float));
+    if (half_kv) {
+      FloatToHalfN(k, hd, static_cast<uint16_t*>(sq.k[l]) + base + sq.position * hd);
+      FloatToHalfN(v, hd, static_cast<uint16_t*>(sq.v[l]) + base + sq.position * hd);
+    } else {
+      std::memcpy(static_cast<float*>(sq.k[l]) + base + sq.position * hd, k, hd * sizeof(float));
+      std::memcpy(static_cast<float*>(sq.v[l]) + base + sq.position * hd, v, hd * sizeof(float));
+    }
   };
   const auto attend = [&](size_t l, int64_t i) {
     const int64_t b = i / nkv, kh = i % nkv;
@@ -528,8 +666,14 @@ void ForwardStep(const ModelWeights& w, std::span<const StepToken> seqs, SpinPoo
     // Per worker thread: a prompt's tokens x heads x positions would not fit one buffer.
     thread_local std::vector<float> scores;
     if (scores.size() < static_cast<size_t>(g * max_total)) scores.resize(g * max_total);
-    AttendGroup(qkv + b * QKV + kh * g * hd, g, sq.k[l] + base, sq.v[l] + base, sq.position + 1, hd,
-                scale, scores.data(), attn + (b * nh + kh * g) * hd);
+    if (half_kv)
+      AttendGroupHalf(qkv + b * QKV + kh * g * hd, g, static_cast<const uint16_t*>(sq.k[l]) + base,
+                      static_cast<const uint16_t*>(sq.v[l]) + base, sq.position + 1, hd, scale,
+                      scores.data(), attn + (b * nh + kh * g) * hd);
+    else
+      AttendGroup(qkv + b * QKV + kh * g * hd, g, static_cast<const float*>(sq.k[l]) + base,
+                  static_cast<const float*>(sq.v[l]) + base, sq.position + 1, hd, scale,
+                  scores.data(), attn + (b * nh + kh * g) * hd);
   };
   // Attention tasks are parallel only when the context is long enough to pay for it.
   const int64_t grain = std::max<int64_t>(1, 16384 / std::max<int64_t>(1, g * max_total * hd));
@@ -556,6 +700,20 @@ void ForwardStep(const ModelWeights& w, std::span<const StepToken> seqs, SpinPoo
           for (int64_t i = i0; i < i1; ++i) attend(l, i);
         });
       } else {
+        // fp16 caches: the staged chunks' prefixes, converted once for all their blocks.
+        pool.ParallelFor(
+            static_cast<int64_t>(staged_chunks.size()) * nkv, 1, [&](int64_t i0, int64_t i1) {
+              for (int64_t i = i0; i < i1; ++i) {
+                const size_t first = staged_chunks[i / nkv].first;
+                const int64_t kh = i % nkv, total = block_total[first];
+                const StepToken& sq = seqs[blocks[first].first];
+                const int64_t base = kh * sq.capacity * hd;
+                float* K = s->staged.data() + block_stage[first] + kh * total * hd;
+                HalfToFloatN(static_cast<const uint16_t*>(sq.k[l]) + base, total * hd, K);
+                HalfToFloatN(static_cast<const uint16_t*>(sq.v[l]) + base, total * hd,
+                             K + nkv * total * hd);
+              }
+            });
         const int64_t block_items = static_cast<int64_t>(blocks.size()) * nkv;
         pool.ParallelFor(block_items, 1, [&](int64_t i0, int64_t i1) {
           thread_local std::vector<float> scores, qt;
@@ -567,9 +725,22 @@ void ForwardStep(const ModelWeights& w, std::span<const StepToken> seqs, SpinPoo
             const size_t need = static_cast<size_t>(nb * g * (sq.position + nb));
             if (scores.size() < need) scores.resize(need);
             if (qt.size() < static_cast<size_t>(hd * 16)) qt.resize(hd * 16);
-            AttendCausal(qkv + b0 * QKV + kh * g * hd, QKV, nb, g, sq.position, sq.k[l] + base,
-                         sq.v[l] + base, hd, scale, scores.data(), qt.data(),
-                         attn + (b0 * nh + kh * g) * hd, nh * hd);
+            if (block_stage[i / nkv] >= 0) {
+              const int64_t total = block_total[i / nkv];
+              const float* K = s->staged.data() + block_stage[i / nkv] + kh * total * hd;
+              AttendCausal(qkv + b0 * QKV + kh * g * hd, QKV, nb, g, sq.position, K,
+                           K + nkv * total * hd, hd, scale, scores.data(), qt.data(),
+                           attn + (b0 * nh + kh * g) * hd, nh * hd);
+            } else if (half_kv)
+              AttendCausalHalf(qkv + b0 * QKV + kh * g * hd, QKV, nb, g, sq.position,
+                               static_cast<const uint16_t*>(sq.k[l]) + base,
+                               static_cast<const uint16_t*>(sq.v[l]) + base, hd, scale,
+                               scores.data(), qt.data(), attn + (b0 * nh + kh * g) * hd, nh * hd);
+            else
+              AttendCausal(qkv + b0 * QKV + kh * g * hd, QKV, nb, g, sq.position,
+                           static_cast<const float*>(sq.k[l]) + base,
+                           static_cast<const float*>(sq.v[l]) + base, hd, scale, scores.data(),
+                           qt.data(), attn + (b0 * nh + kh * g) * hd, nh * hd);
           }
         });
       }

@@ -16,7 +16,7 @@
 // Layouts (F32 unless stated, row-major, contiguous):
 //   weight matrices [rows, cols] (as stored by Hugging Face: out_features x in_features), F32 or
 //     GGML blocks along each row (WeightMatrix)
-//   KV cache per layer [kv_heads, capacity, head_dim]
+//   KV cache per layer [kv_heads, capacity, head_dim], F32 or IEEE fp16 (KvType)
 //   rotary tables [max_positions, head_dim], rotate-half layout
 #pragma once
 
@@ -62,6 +62,13 @@ void ApplyRope(float* v, int64_t heads, int64_t head_dim, const float* cos, cons
 void AttendGroup(const float* q, int64_t group, const float* K, const float* V, int64_t total,
                  int64_t head_dim, float scale, float* scores, float* out);
 
+// The same with the cached keys and values in fp16 (uint16_t bits): they are converted to float
+// 64 positions at a time into a per-thread buffer that stays in L1 (the cache is read from memory
+// once, at half the bytes), then meet the f32 tiles. Results equal AttendGroup on the converted
+// cache up to the order of additions (~1e-6 relative).
+void AttendGroupHalf(const float* q, int64_t group, const uint16_t* K, const uint16_t* V,
+                     int64_t total, int64_t head_dim, float scale, float* scores, float* out);
+
 // Causal attention for `n` consecutive tokens of one sequence, at positions [p0, p0 + n), and the
 // `group` query heads that share one KV head: q row (j, i) = token j's head i is at
 // q + j * q_stride + i * head_dim; it attends to cached positions [0, p0 + j] and its output goes
@@ -70,6 +77,10 @@ void AttendGroup(const float* q, int64_t group, const float* K, const float* V, 
 void AttendCausal(const float* q, int64_t q_stride, int64_t n, int64_t group, int64_t p0,
                   const float* K, const float* V, int64_t head_dim, float scale, float* scores,
                   float* qt, float* out, int64_t out_stride);
+// The same with an fp16 cache, converted in chunks as AttendGroupHalf does.
+void AttendCausalHalf(const float* q, int64_t q_stride, int64_t n, int64_t group, int64_t p0,
+                      const uint16_t* K, const uint16_t* V, int64_t head_dim, float scale,
+                      float* scores, float* qt, float* out, int64_t out_stride);
 
 // A weight matrix [rows, cols] as row blocks stacked in order, each F32 row-major or rows of GGML
 // blocks (llm/quant_kernels.h): one part for a plain matrix; a fused matrix (q/k/v) keeps one part
@@ -108,6 +119,11 @@ struct LayerWeights {
   WeightMatrix w_down;      // [H, I]
 };
 
+// How a cache holds keys and values: F32, or IEEE fp16 (half the memory and the bytes read per
+// decode step; rounding each cached value to 11 significant bits, as llama.cpp's default cache).
+enum class KvType { kF32, kF16 };
+inline int64_t KvElementBytes(KvType t) { return t == KvType::kF16 ? 2 : 4; }
+
 // A pipeline stage holds some of the layers: embed is null on every stage but the first, and
 // final_norm / lm_head are null on every stage but the last.
 struct ModelWeights {
@@ -120,17 +136,19 @@ struct ModelWeights {
   const float* rope_cos = nullptr;    // [max_positions, hd]
   const float* rope_sin = nullptr;
   std::vector<LayerWeights> layers;
+  KvType kv_type = KvType::kF32;  // how every StepToken's cache holds K and V
 };
 
 // One token of the step: the token, its position in its sequence, and the sequence's cache
-// (per-layer K and V bases and capacity). Its K/V row is written at `position`. A prompt chunk is
-// several tokens of one sequence at consecutive positions sharing one cache; each attends to
-// positions [0, position]. `output`: whether this token's row is written to the step's output.
+// (per-layer K and V bases, of ModelWeights::kv_type elements, and capacity). Its K/V row is
+// written at `position`. A prompt chunk is several tokens of one sequence at consecutive positions
+// sharing one cache; each attends to positions [0, position]. `output`: whether this token's row is
+// written to the step's output.
 struct StepToken {
   int32_t token = 0;
   int64_t position = 0;
   int64_t capacity = 0;
-  std::span<float*const> k, v;  // per layer
+  std::span<void*const> k, v;  // per layer
   bool output = true;
 };
 
@@ -139,6 +157,11 @@ struct StepScratch {
   std::vector<float> x, h, qkv, attn, gate_up, act, xt;
   QuantizedInput xq;  // inputs as Q8_0 blocks, for quantized weights' dot tiles
   std::vector<std::pair<int64_t, int64_t>> blocks;  // a prompt chunk's attention blocks
+  // fp16 caches: a prompt chunk's keys and values converted to float once per layer, for all of
+  // its blocks: per block its chunk's offset into `staged` (-1: not staged) and positions.
+  std::vector<int64_t> block_stage, block_total;
+  std::vector<std::pair<size_t, size_t>> staged_chunks;  // (first block, blocks)
+  std::vector<float> staged;
 };
 
 // Runs the forward of `w`'s layers for the step's tokens (any mix of sequences' single tokens and

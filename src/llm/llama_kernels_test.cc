@@ -1,7 +1,10 @@
 // The decode kernels' pieces against plain loops written here: the in-register transpose, the
-// attention of one KV head's query group (vector max/sum and register accumulation of V), and
-// RMSNorm. The whole step is checked against LibTorch ops in llama_model_test.cc.
+// attention of one KV head's query group (vector max/sum and register accumulation of V; over an
+// fp16 cache too), and RMSNorm. The whole step is checked against LibTorch ops in
+// llama_model_test.cc.
 #include "llm/llama_kernels.h"
+
+#include "core/half.h"
 
 #include <gtest/gtest.h>
 
@@ -94,6 +97,59 @@ TEST(DecodeKernelsTest, AttendCausalEqualsAttendGroupPerToken) {
         for (int64_t e = group * hd; e < nh * hd; ++e)  // the other head's slot is untouched
           ASSERT_EQ(out[j * nh * hd + e], -7.0f);
       }
+    }
+}
+
+// An fp16 cache: the values it holds, as float and as fp16 bits.
+struct HalfCache {
+  std::vector<uint16_t> bits;
+  std::vector<float> values;
+};
+HalfCache ToHalf(const std::vector<float>& v) {
+  HalfCache h{std::vector<uint16_t>(v.size()), std::vector<float>(v.size())};
+  for (size_t i = 0; i < v.size(); ++i) {
+    h.bits[i] = FloatToHalf(v[i]);
+    h.values[i] = HalfToFloat(h.bits[i]);
+  }
+  return h;
+}
+
+TEST(DecodeKernelsTest, AttentionOverAnFp16CacheEqualsTheF32KernelsOnItsValues) {
+  // Totals below, at and across the 64-position conversion chunks; head sizes for each
+  // column path; query groups of 1-8.
+  for (int64_t hd : {int64_t{64}, int64_t{48}, int64_t{24}})
+    for (int64_t total : {int64_t{1}, int64_t{63}, int64_t{64}, int64_t{65}, int64_t{150}})
+      for (int64_t group : {int64_t{1}, int64_t{4}, int64_t{8}}) {
+        const float scale = 1.0f / std::sqrt(static_cast<float>(hd));
+        const std::vector<float> q = Random(group * hd, 1);
+        const HalfCache K = ToHalf(Random(total * hd, 2, 3.0f)), V = ToHalf(Random(total * hd, 3));
+        std::vector<float> s1(group * total), s2(group * total), o1(group * hd), o2(group * hd, 9);
+        AttendGroup(q.data(), group, K.values.data(), V.values.data(), total, hd, scale, s1.data(),
+                    o1.data());
+        AttendGroupHalf(q.data(), group, K.bits.data(), V.bits.data(), total, hd, scale, s2.data(),
+                        o2.data());
+        for (int64_t e = 0; e < group * hd; ++e)
+          ASSERT_NEAR(o2[e], o1[e], 1e-5)
+              << "hd " << hd << " total " << total << " group " << group;
+      }
+  for (int64_t hd : {int64_t{64}, int64_t{48}})
+    for (auto [n, group, p0] : {std::tuple<int64_t, int64_t, int64_t>{1, 2, 0},
+                                {8, 2, 60},
+                                {16, 1, 100},
+                                {5, 3, 127},
+                                {2, 8, 63}}) {
+      const float scale = 1.0f / std::sqrt(static_cast<float>(hd));
+      const int64_t total = p0 + n, nh = group + 1;
+      const std::vector<float> q = Random(n * nh * hd, 4);
+      const HalfCache K = ToHalf(Random(total * hd, 5, 3.0f)), V = ToHalf(Random(total * hd, 6));
+      std::vector<float> scores(n * group * total), qt(hd * 16), o1(n * nh * hd, -7.0f),
+          o2(n * nh * hd, -7.0f);
+      AttendCausal(q.data(), nh * hd, n, group, p0, K.values.data(), V.values.data(), hd, scale,
+                   scores.data(), qt.data(), o1.data(), nh * hd);
+      AttendCausalHalf(q.data(), nh * hd, n, group, p0, K.bits.data(), V.bits.data(), hd, scale,
+                       scores.data(), qt.data(), o2.data(), nh * hd);
+      for (size_t e = 0; e < o1.size(); ++e)
+        ASSERT_NEAR(o2[e], o1[e], 1e-5) << "hd " << hd << " n " << n << " p0 " << p0;
     }
 }
 

@@ -39,6 +39,11 @@ struct LlamaLoadOptions {
   // cpu_kernels and every matrix width a multiple of 32.
   enum class Weights { kF32, kQ8_0 };
   Weights weights = Weights::kF32;
+  // How caches hold keys and values: F32, or IEEE fp16 (half the memory, so twice the tokens in
+  // the same KV budget, and half the bytes each decode step reads; llm/llama_kernels.h KvType).
+  // F16 needs cpu and cpu_kernels.
+  enum class KvCache { kF32, kF16 };
+  KvCache kv_cache = KvCache::kF32;
   // Pipeline stages: load only decoder layers [first_layer, end_layer) (end_layer 0: the last).
   // The first stage holds the embedding, the last the final norm and the LM head; each holds the
   // KV cache of its own layers only.

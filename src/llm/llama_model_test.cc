@@ -494,6 +494,72 @@ TEST_F(LlamaModelTest, PrefillAndMixedStepsOnTheKernelsMatchLibTorchOps) {
   EXPECT_LT(MaxAbsDiff(l1, l2), 1e-5);
 }
 
+// An fp16 KV cache: half the bytes per token; a prompt in chunks (across the kernels' 64-position
+// conversion chunks) leaves the cache one pass leaves; decode and mixed steps stay within the
+// rounding of the cached values of the F32 cache's logits, with the same greedy tokens wherever
+// the F32 model's top two are further apart than that; and it needs the kernels.
+TEST_F(LlamaModelTest, AnFp16KvCacheHoldsHalfAndComputesWhatTheF32CacheComputes) {
+  const Tiny c;
+  WriteModel(dir_, c, MakeWeights(c, 61));
+  LlamaLoadOptions f32{"cpu", 2}, f16{"cpu", 2};
+  f16.kv_cache = LlamaLoadOptions::KvCache::kF16;
+  std::unique_ptr<LlamaModel> mf, mh;
+  ASSERT_TRUE(LlamaModel::Load(dir_.string(), f32, &mf).ok());
+  ASSERT_TRUE(LlamaModel::Load(dir_.string(), f16, &mh).ok());
+  EXPECT_EQ(mh->kv_bytes_per_token() * 2, mf->kv_bytes_per_token());
+  EXPECT_EQ(mh->NewCache(96)->bytes() * 2, mf->NewCache(96)->bytes());
+  std::vector<int32_t> p;
+  for (int t = 0; t < 80; ++t) p.push_back((7 * t + 3) % c.vocab);
+  auto cf = mf->NewCache(128), ch = mh->NewCache(128), chunked = mh->NewCache(128);
+  std::vector<float> lf, lh, lc;
+  ASSERT_TRUE(mf->Forward(p, cf.get(), &lf).ok());
+  ASSERT_TRUE(mh->Forward(p, ch.get(), &lh).ok());
+  ASSERT_TRUE(mh->Forward(std::span(p).first(70), chunked.get(), &lc).ok());
+  ASSERT_TRUE(mh->Forward(std::span(p).subspan(70), chunked.get(), &lc).ok());
+  const std::vector<float> last_h(lh.end() - c.vocab, lh.end()),
+      last_c(lc.end() - c.vocab, lc.end());
+  EXPECT_LT(MaxAbsDiff(last_h, last_c), 1e-5);
+  double range = 0;
+  for (float f : lf) range = std::max<double>(range, std::fabs(f));
+  const double tol = 5e-3 * range;  // fp16 keeps 11 significant bits of each K and V
+  EXPECT_LT(MaxAbsDiff(lf, lh), tol);
+  EXPECT_GT(MaxAbsDiff(lf, lh), 0.0) << "no rounding: not an fp16 cache";
+  int checked = 0;
+  for (int step = 0; step < 12; ++step) {
+    const float* row = &lf[lf.size() - c.vocab];
+    std::vector<float> sorted(row, row + c.vocab);
+    std::partial_sort(sorted.begin(), sorted.begin() + 2, sorted.end(), std::greater<float>());
+    const int32_t next_f = static_cast<int32_t>(std::max_element(row, row + c.vocab) - row);
+    const float* rh = &lh[lh.size() - c.vocab];
+    const int32_t next_h = static_cast<int32_t>(std::max_element(rh, rh + c.vocab) - rh);
+    if (sorted[0] - sorted[1] > 2 * tol) {
+      EXPECT_EQ(next_h, next_f) << "step " << step;
+      ++checked;
+    }
+    ASSERT_TRUE(mf->Forward(std::span(&next_f, 1), cf.get(), &lf).ok());
+    ASSERT_TRUE(mh->Forward(std::span(&next_f, 1), ch.get(), &lh).ok());
+    EXPECT_LT(MaxAbsDiff(lf, lh), tol) << "step " << step;
+  }
+  EXPECT_GT(checked, 6);
+  // A mixed step: a 20-token chunk continuing a 50-token prompt beside a sequence decoding.
+  std::vector<std::unique_ptr<KvCache>> mixed_f, mixed_h;
+  for (auto* v : {&mixed_f, &mixed_h}) {
+    LlamaModel* m = v == &mixed_f ? mf.get() : mh.get();
+    v->push_back(m->NewCache(96));
+    v->push_back(m->NewCache(96));
+    ASSERT_TRUE(m->Forward(std::span(p).first(50), (*v)[0].get(), &lc).ok());
+    ASSERT_TRUE(m->Forward(std::span(p).subspan(10, 30), (*v)[1].get(), &lc).ok());
+    const std::vector<LlamaModel::Chunk> step = {{std::span(p).subspan(50, 20), (*v)[0].get()},
+                                                 {std::span(p).subspan(40, 1), (*v)[1].get()}};
+    ASSERT_TRUE(m->ForwardBatch(step, true, v == &mixed_f ? &lf : &lh).ok());
+  }
+  EXPECT_EQ(lf.size(), static_cast<size_t>(21 * c.vocab));
+  EXPECT_LT(MaxAbsDiff(lf, lh), tol);
+  LlamaLoadOptions ops = f16;
+  ops.cpu_kernels = false;
+  EXPECT_EQ(LlamaModel::Load(dir_.string(), ops, &mh).code(), StatusCode::kInvalidArgument);
+}
+
 // Q8_0 weights: a checkpoint whose matrices are already Q8_0-representable (quantized and back)
 // loaded with weights: kQ8_0 quantizes them to exactly those values. Prompts of 8 tokens or more
 // (F32 inputs against dequantized tiles) then give the F32 model's logits up to summation order;

@@ -32,8 +32,8 @@ class TorchKvCache final : public KvCache {
       k.push_back(at::zeros({c.num_key_value_heads, capacity, c.head_dim}, opts));
       v.push_back(at::zeros({c.num_key_value_heads, capacity, c.head_dim}, opts));
       if (opts.device().is_cpu()) {
-        k_ptr.push_back(k.back().data_ptr<float>());
-        v_ptr.push_back(v.back().data_ptr<float>());
+        k_ptr.push_back(k.back().data_ptr());
+        v_ptr.push_back(v.back().data_ptr());
       }
     }
   }
@@ -46,8 +46,8 @@ class TorchKvCache final : public KvCache {
   }
   void Truncate(int length) override { length_ = std::min(length_, std::max(0, length)); }
 
-  std::vector<at::Tensor> k, v;      // per layer [kv_heads, capacity, head_dim]
-  std::vector<float*> k_ptr, v_ptr;  // their data, for the decode kernels (cpu only)
+  std::vector<at::Tensor> k, v;     // per layer [kv_heads, capacity, head_dim]
+  std::vector<void*> k_ptr, v_ptr;  // their data, for the kernels (cpu only)
   int length_ = 0;
 
  private:
@@ -69,11 +69,12 @@ class TorchLlamaModel final : public LlamaModel {
   int64_t weight_bytes() const override { return weight_bytes_; }
   int64_t kv_bytes_per_token() const override {
     return int64_t{2} * static_cast<int64_t>(layers_.size()) * config_.num_key_value_heads *
-           config_.head_dim * 4;
+           config_.head_dim * kernels::KvElementBytes(kernel_weights_.kv_type);
   }
   std::unique_ptr<KvCache> NewCache(int capacity) override {
-    return std::make_unique<TorchKvCache>(config_, static_cast<int>(layers_.size()), capacity,
-                                          opts_);
+    return std::make_unique<TorchKvCache>(
+        config_, static_cast<int>(layers_.size()), capacity,
+        kernel_weights_.kv_type == kernels::KvType::kF16 ? opts_.dtype(at::kHalf) : opts_);
   }
   int first_layer() const override { return first_layer_; }
   int end_layer() const override { return end_layer_; }
@@ -350,6 +351,11 @@ Status LlamaModel::Load(const std::string& dir, const LlamaLoadOptions& options,
                     : static_cast<int>(std::max(1u, std::thread::hardware_concurrency()));
   m->cpu_kernels_ = options.cpu_kernels;
   m->weights_ = options.weights;
+  if (options.kv_cache == LlamaLoadOptions::KvCache::kF16) {
+    if (!m->opts_.device().is_cpu() || !options.cpu_kernels)
+      return InvalidArgument(dir + ": an fp16 KV cache runs on the cpu kernels only");
+    m->kernel_weights_.kv_type = kernels::KvType::kF16;
+  }
   if (options.weights == LlamaLoadOptions::Weights::kQ8_0) {
     const LlamaConfig& c = m->config_;
     if (!m->opts_.device().is_cpu() || !options.cpu_kernels)

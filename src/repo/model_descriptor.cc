@@ -309,6 +309,12 @@ Status ParseModelDescriptor(const std::string& yaml_text, const std::string& ori
         return err("llm.weights", "must be f32 or q8_0");
       o.weights = w.as<std::string>();
     }
+    if (const YAML::Node& v = l["kv_cache_dtype"]) {
+      const std::string t = v.IsScalar() ? v.as<std::string>() : "";
+      if (t != "auto" && t != "f32" && t != "f16")
+        return err("llm.kv_cache_dtype", "must be auto, f32 or f16");
+      o.kv_cache_dtype = t;
+    }
     if (const YAML::Node& v = l["slo_steps"]) {
       EPARA_RETURN_IF_ERROR(ReadScalar(v, "llm.slo_steps", err, &o.slo_steps));
       if (o.slo_steps && !(d.slo.tpot_ms > 0))

@@ -84,6 +84,10 @@ struct LlmServingOptions {
   // Weight matrices as the engine holds them: "f32", or "q8_0" (quantized at load, GGML's blocks;
   // ~3.8x less memory to read per token, llm/llama_model.h).
   std::string weights = "f32";
+  // How the KV cache holds keys and values: "f32", "f16" (half the memory per token: twice the
+  // context in kv_cache_mb, half the bytes a decode step reads; cpu only), or "auto": f16 on cpu,
+  // f32 elsewhere (greedy agreement measured unchanged: docs/ARCHITECTURE.md, the LLM engine).
+  std::string kv_cache_dtype = "auto";
   // true: steps with decoding streams are sized to slo.tpot_ms (prompts prefill in chunks that
   // fit between two output tokens; llm/step_planner.h TpotTokenBudget). Needs slo.tpot_ms.
   bool slo_steps = false;

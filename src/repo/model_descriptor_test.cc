@@ -162,6 +162,11 @@ TEST_F(DescriptorTest, LlmWeightsAreF32OrQ8_0) {
   EXPECT_EQ(d.llm.threads, 2);
   EXPECT_NE(Parse(llm("llm: {weights: q4_k}\n"), &d).message().find("'llm.weights'"),
             std::string::npos);
+  EXPECT_EQ(d.llm.kv_cache_dtype, "auto");
+  ASSERT_TRUE(Parse(llm("llm: {kv_cache_dtype: f32}\n"), &d).ok());
+  EXPECT_EQ(d.llm.kv_cache_dtype, "f32");
+  EXPECT_NE(Parse(llm("llm: {kv_cache_dtype: q8_0}\n"), &d).message().find("'llm.kv_cache_dtype'"),
+            std::string::npos);
   // SLO-sized steps need the time per output token they keep.
   EXPECT_FALSE(d.llm.slo_steps);
   EXPECT_NE(Parse(llm("llm: {slo_steps: true}\n"), &d).message().find("'llm.slo_steps'"),
