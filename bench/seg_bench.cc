@@ -10,7 +10,8 @@
 //
 // --instances K: both sides run K instances of cores / K intra-op threads (direct: one calling
 // thread per instance); with K > 1 each round also measures the direct side as one instance of all
-// cores, so the layouts' throughputs are compared in the same run.
+// cores, so the layouts' throughputs are compared in the same run. --cores N: the instances divide
+// N cores (default: all); the others are left to the server's request work and the clients.
 //
 // Measurements are interleaved in rounds (direct, served, then served, direct: ABBA) so slow drift
 // of a shared machine hits both sides; ratios are reported per round, as the median, and pooled
@@ -167,6 +168,7 @@ struct Options {
   int concurrency = 16;
   int batch = 8;
   int instances = 1;
+  int cores = 0;  // cores the instances divide; 0: all
   int size = 256;
   int light_requests = 60;
   int small_size = 64;
@@ -356,6 +358,11 @@ int main(int argc, char** argv) {
                  "(served: the descriptor's instance count; direct: one thread per instance)")
       ->check(CLI::Range(1, 64))
       ->capture_default_str();
+  app.add_option("--cores", o.cores,
+                 "Cores the instances divide (0: all); the rest is left to the request work and "
+                 "the clients")
+      ->check(CLI::Range(0, 1024))
+      ->capture_default_str();
   app.add_option("--size", o.size, "Model input size (multiple of 16)")->capture_default_str();
   app.add_option("--light-requests", o.light_requests,
                  "Sequential requests for the latency comparison")
@@ -396,7 +403,8 @@ int main(int argc, char** argv) {
     std::fprintf(stderr, "mallopt refused a setting\n");
 
   namespace fs = std::filesystem;
-  const int cores = static_cast<int>(std::max(1u, std::thread::hardware_concurrency()));
+  const int machine_cores = static_cast<int>(std::max(1u, std::thread::hardware_concurrency()));
+  const int cores = o.cores > 0 ? std::min(o.cores, machine_cores) : machine_cores;
   const fs::path dir = fs::temp_directory_path() / ("epara_seg_bench_" + std::to_string(getpid()));
   models::DemoSegmentationOptions b1, bn, small;
   small.name = "seg-small";
@@ -516,6 +524,7 @@ int main(int argc, char** argv) {
   so.only_models = {served(b1), served(bn), served(small)};
   so.request_work_idle_class = o.request_work_class == "idle";
   so.http.port = 0;
+  so.cpu_threads = o.cores > 0 ? cores : 0;  // the served instances divide the same cores
   std::unique_ptr<api::Server> server;
   if (Status s = api::Server::Create(so, &backends, &server); !s.ok() || !server->Start().ok()) {
     std::fprintf(stderr, "server: %s\n", s.ToString().c_str());
@@ -578,9 +587,9 @@ int main(int argc, char** argv) {
     const bool served_first = r % 2 == 1;
     // Measures one (direct, served) pair in this round's order, with each window's CPU share.
     const auto pair = [&](const auto& d, const auto& s, double* cpu_d, double* cpu_s) {
-      if (served_first) *cpu_s = CpuShare(s, cores);
-      *cpu_d = CpuShare(d, cores);
-      if (!served_first) *cpu_s = CpuShare(s, cores);
+      if (served_first) *cpu_s = CpuShare(s, machine_cores);
+      *cpu_d = CpuShare(d, machine_cores);
+      if (!served_first) *cpu_s = CpuShare(s, machine_cores);
     };
     double w1 = 0, wn = 0;  // one instance of all cores (only with --instances > 1)
     const auto measure_wide = [&] {
@@ -656,7 +665,8 @@ int main(int argc, char** argv) {
         {"format", o.format},
         {"route", o.route},
         {"image_bytes", image.size()},
-        {"cores", cores},
+        {"cores", machine_cores},
+        {"model_cores", cores},
         {"malloc", default_malloc ? "glibc defaults" : "epara inference settings"},
         {"client_threads", o.idle_clients ? "SCHED_IDLE" : "nice 10"},
         {"request_work_class", server_idle_class ? "idle" : "normal"}}},

@@ -10,9 +10,48 @@ across requests), to /v1/completions at once with
 "stream": true, "ignore_eos": true, "max_tokens": M and temperature 0, and time their first
 content event (time to first token) and the end. Reported per server: aggregate completion tokens/s
 (the completion tokens the usage reports / wall time of the batch) and TTFT p50, medians over rounds, and the ratios epara / llama.cpp.
+
+Both servers get the same KV-cache memory: llama-server a context of 1024 tokens per slot (-c
+streams * 1024, -np streams), epara the megabytes those tokens take at the same KV type
+(llm.kv_cache_mb, from the file's layer count, KV heads and head size). With epara's default of
+256 MB instead, only ~7,000 tokens (f16) fit and the 16-stream batch queued for memory.
 """
-import argparse, json, os, shutil, socket, statistics, subprocess, sys, tempfile, threading, time
+import argparse, json, os, shutil, socket, statistics, struct, subprocess, sys, tempfile, threading, time
 import urllib.request
+
+
+def gguf_kv_bytes_per_token(path, kv_bytes):
+    """KV-cache bytes per token of a llama GGUF: 2 (K, V) x layers x KV heads x head size."""
+    meta = {}
+    with open(path, "rb") as f:
+        def rd(fmt):
+            return struct.unpack("<" + fmt, f.read(struct.calcsize(fmt)))[0]
+        def string():
+            return f.read(rd("Q")).decode("utf-8", "replace")
+        sizes = {0: "B", 1: "b", 2: "H", 3: "h", 4: "I", 5: "i", 6: "f", 7: "?", 10: "Q", 11: "q", 12: "d"}
+        def value(t):
+            if t == 8:
+                return string()
+            if t == 9:
+                et, n = rd("I"), rd("Q")
+                if et in (8, 9):
+                    return [value(et) for _ in range(n)]
+                f.seek(n * struct.calcsize(sizes[et]), 1)  # numeric arrays (scores, types): skipped
+                return None
+            return rd(sizes[t])
+        if f.read(4) != b"GGUF":
+            sys.exit(f"{path}: not a GGUF file")
+        rd("I")
+        rd("Q")
+        for _ in range(rd("Q")):
+            key = string()
+            meta[key] = value(rd("I"))
+    arch = meta.get("general.architecture", "llama")
+    layers = meta[f"{arch}.block_count"]
+    heads = meta[f"{arch}.attention.head_count"]
+    kv_heads = meta.get(f"{arch}.attention.head_count_kv", heads)
+    head_dim = meta.get(f"{arch}.attention.key_length", meta[f"{arch}.embedding_length"] // heads)
+    return 2 * layers * kv_heads * head_dim * kv_bytes
 
 
 def free_port():
@@ -108,10 +147,12 @@ def main():
     repo = tempfile.mkdtemp(prefix="epara_serve_compare_")
     os.makedirs(f"{repo}/m")
     os.symlink(os.path.abspath(args.gguf), f"{repo}/m/model.gguf")
+    kv_tokens = max(args.streams) * 1024  # llama-server's -c
+    kv_mb = -(-kv_tokens * gguf_kv_bytes_per_token(args.gguf, 4 if args.f32_kv else 2) // (1 << 20))
     with open(f"{repo}/m/model.yaml", "w") as f:
-        kv = "f32" if args.f32_kv else "auto"
+        kv = "f32" if args.f32_kv else "f16"
         f.write(f"name: m\ntask: llm\nartifacts: [model.gguf]\n"
-                f"llm: {{threads: {args.threads}, kv_cache_dtype: {kv}}}\n")
+                f"llm: {{threads: {args.threads}, kv_cache_dtype: {kv}, kv_cache_mb: {kv_mb}}}\n")
     prompt = " ".join(["word"] * args.prompt_words)
     results = {n: {"epara": [], "llama_cpp": []} for n in args.streams}
     try:
@@ -142,7 +183,8 @@ def main():
                                med["llama_cpp"]["tokens_per_s"],
                                ttft_ratio=med["epara"]["ttft_p50_s"] / med["llama_cpp"]["ttft_p50_s"])
     result = {"benchmark": "serve_compare", "gguf": os.path.basename(args.gguf),
-              "kv_cache": "f32 on both" if args.f32_kv else "both defaults (f16)",
+              "kv_cache": "f32 on both" if args.f32_kv else "f16 on both (both defaults)",
+              "kv_cache_tokens": kv_tokens, "epara_kv_cache_mb": kv_mb,
               "threads": args.threads, "max_tokens": args.max_tokens,
               "prompt": f"'word' x {args.prompt_words}", "rounds": args.rounds,
               "per_round": {str(n): v for n, v in results.items()}, "summary": summary}
