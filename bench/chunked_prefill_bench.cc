@@ -137,7 +137,7 @@ int main(int argc, char** argv) {
       r.ignore_eos = true;
       auto first = std::make_shared<std::promise<void>>();
       started.push_back(first->get_future());
-      r.on_delta = [first, seen = std::make_shared<bool>(false)](const std::string&) {
+      r.on_delta = [first, seen = std::make_shared<bool>(false)](const std::string&, auto) {
         if (!*seen) first->set_value();
         *seen = true;
         return true;

@@ -79,7 +79,7 @@ Window Direct(llm::LlmEngine& engine, const Load& load) {
       r.ignore_eos = true;
       r.sampling.temperature = 0;
       size_t bytes = 0;  // the text arrives piece by piece, as the server's stream sees it
-      r.on_delta = [&bytes](const std::string& d) {
+      r.on_delta = [&bytes](const std::string& d, auto) {
         bytes += d.size();
         return true;
       };

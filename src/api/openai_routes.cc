@@ -1,8 +1,10 @@
 #include "api/openai_routes.h"
 
+#include <atomic>
 #include <chrono>
 #include <cstdio>
 #include <future>
+#include <span>
 #include <nlohmann/json.hpp>
 
 #include "api/error_mapping.h"
@@ -20,8 +22,13 @@ int64_t UnixNow() {
       .count();
 }
 
+// Choices per request ("n"): each is its own sequence in the engine (its prompt prefilled again:
+// the prompt's KV cache is not shared between them yet), sampled with seed + index.
+constexpr int kMaxChoices = 16;
+
 // Request parameters shared by both endpoints, validated with OpenAI's field names.
-Status ParseCommon(const json& j, llm::GenerationRequest* r, bool* stream, bool* include_usage) {
+Status ParseCommon(const json& j, llm::GenerationRequest* r, bool* stream, bool* include_usage,
+                   int* n) {
   auto bad = [](const std::string& m) { return InvalidArgument(m); };
   r->max_tokens = 16;
   if (j.contains("max_tokens") && !j["max_tokens"].is_null()) {
@@ -68,8 +75,13 @@ Status ParseCommon(const json& j, llm::GenerationRequest* r, bool* stream, bool*
       return bad("'stop' must be a string or up to 4 strings");
     }
   }
-  if (j.contains("n") && !(j["n"].is_number_integer() && j["n"].get<int64_t>() == 1))
-    return bad("only 'n': 1 is supported");
+  *n = 1;
+  if (j.contains("n") && !j["n"].is_null()) {
+    if (!j["n"].is_number_integer() || j["n"].get<int64_t>() < 1 ||
+        j["n"].get<int64_t>() > kMaxChoices)
+      return bad("'n' must be an integer from 1 to " + std::to_string(kMaxChoices));
+    *n = static_cast<int>(j["n"].get<int64_t>());
+  }
   *stream = false;
   if (j.contains("stream") && !j["stream"].is_null()) {
     if (!j["stream"].is_boolean()) return bad("'stream' must be a boolean");
@@ -108,9 +120,9 @@ Status RefuseUnsupported(const json& j, bool chat) {
 }
 
 // The log-probability fields: completions' "logprobs": k (0-20) and "echo"; chat's
-// "logprobs": true with "top_logprobs": k (0-20). `*k` -1 when none are asked for. Not (yet) with
-// "stream", nor echo with logprobs: InvalidArgument naming the field.
-Status ParseLogprobs(const json& j, bool chat, bool stream, int* k, bool* echo) {
+// "logprobs": true with "top_logprobs": k (0-20). `*k` -1 when none are asked for. Not echo with
+// logprobs: InvalidArgument naming the field. Streamed, each chunk carries its tokens' entries.
+Status ParseLogprobs(const json& j, bool chat, int* k, bool* echo) {
   const auto given = [&](const char* f) { return j.contains(f) && !j[f].is_null(); };
   const auto count = [&](const char* f, int* out) {
     if (!j[f].is_number_integer() || j[f].get<int64_t>() < 0 || j[f].get<int64_t>() > 20)
@@ -142,13 +154,12 @@ Status ParseLogprobs(const json& j, bool chat, bool stream, int* k, bool* echo) 
           "'echo' with 'logprobs' (the prompt's log-probabilities) is not "
           "supported by epara");
   }
-  if (stream && *k >= 0)
-    return InvalidArgument("'logprobs' with 'stream' is not supported by epara yet");
   return Status::Ok();
 }
 
 // The logprobs object of a choice, OpenAI's shape for chat ({"content": [...]}) or for completions
-// ({"tokens", "token_logprobs", "top_logprobs", "text_offset"}).
+// ({"tokens", "token_logprobs", "top_logprobs", "text_offset"}; offsets count from
+// `*text_offset`, which is advanced past these tokens' text).
 // A token's text for JSON: itself when it is valid UTF-8, else "bytes:\xNN..." (OpenAI's
 // spelling of a partial character), so distinct tokens keep distinct strings.
 std::string TokenText(const std::string& piece) {
@@ -163,8 +174,8 @@ std::string TokenText(const std::string& piece) {
   return out;
 }
 
-json LogprobsJson(const llm::Tokenizer& tokenizer, const std::vector<llm::TokenLogprob>& lps,
-                  bool chat) {
+json LogprobsJson(const llm::Tokenizer& tokenizer, std::span<const llm::TokenLogprob> lps,
+                  bool chat, size_t* text_offset) {
   const auto bytes = [](const std::string& piece) {
     json b = json::array();
     for (unsigned char c : piece) b.push_back(static_cast<int>(c));
@@ -188,7 +199,7 @@ json LogprobsJson(const llm::Tokenizer& tokenizer, const std::vector<llm::TokenL
   }
   json tokens = json::array(), token_logprobs = json::array(), top = json::array(),
        offsets = json::array();
-  size_t offset = 0;
+  size_t& offset = *text_offset;
   for (const llm::TokenLogprob& t : lps) {
     const std::string piece = tokenizer.Piece(t.token);
     tokens.push_back(TokenText(piece));
@@ -225,18 +236,30 @@ bool PromptTokenIds(const json& p, int vocab, std::vector<int32_t>* ids, Status*
   return true;
 }
 
-// A streamed generation: the engine thread pushes each delta's SSE event into the pipe; the result
-// is read by the connection thread once the pipe is closed.
+// A streamed generation of n choices: the engine thread pushes each delta's SSE event into the
+// pipe and the last choice to finish closes it; the results are read by the connection thread once
+// the pipe is closed.
 struct StreamState {
-  explicit StreamState(int socket) : pipe(socket) {}
+  StreamState(int socket, int n) : pipe(socket), choices(static_cast<size_t>(n)), open(n) {}
   StreamPipe pipe;
-  llm::GenerationResult result;  // written before pipe.Close(), read after pipe.Serve() returns
+  struct Choice {
+    llm::GenerationResult result;  // written before the pipe closes, read after Serve() returns
+    // With logprobs: the entries already streamed and the text offset of the next token.
+    size_t logprobs_sent = 0, text_offset = 0;
+    json last_logprobs;  // entries of tokens whose text was never sent (an EOS, a stop string)
+  };
+  std::vector<Choice> choices;
+  std::atomic<int> open;  // choices still generating
 };
 
-json Usage(const llm::GenerationResult& r) {
-  return {{"prompt_tokens", r.prompt_tokens},
-          {"completion_tokens", r.completion_tokens},
-          {"total_tokens", r.prompt_tokens + r.completion_tokens}};
+// The prompt counted once, the completions of every choice summed (as OpenAI reports n > 1).
+json Usage(std::span<const llm::GenerationResult* const> rs) {
+  int completion = 0;
+  for (const llm::GenerationResult* r : rs) completion += r->completion_tokens;
+  const int prompt = rs.empty() ? 0 : rs[0]->prompt_tokens;
+  return {{"prompt_tokens", prompt},
+          {"completion_tokens", completion},
+          {"total_tokens", prompt + completion}};
 }
 
 void RecordLlm(const ServerContext& ctx, const std::string& model, const llm::GenerationResult& r) {
@@ -313,11 +336,12 @@ void Generate(const ServerContext& ctx, const HttpRequest& req, HttpResponse* re
   if (Status s = RefuseUnsupported(j, chat); !s.ok()) return WriteOpenAiError(s, res);
   llm::GenerationRequest gen;
   bool stream = false, include_usage = false;
-  if (Status s = ParseCommon(j, &gen, &stream, &include_usage); !s.ok())
+  int n = 1;
+  if (Status s = ParseCommon(j, &gen, &stream, &include_usage, &n); !s.ok())
     return WriteOpenAiError(s, res);
   gen.prompt = prompt_ids.empty() ? llm::PromptIds(engine.tokenizer(), prompt) : prompt_ids;
   bool echo = false;
-  if (Status s = ParseLogprobs(j, chat, stream, &gen.logprobs, &echo); !s.ok())
+  if (Status s = ParseLogprobs(j, chat, &gen.logprobs, &echo); !s.ok())
     return WriteOpenAiError(s, res);
   std::string echoed;  // the prompt's text, which "echo" puts before the completion
   if (echo) {
@@ -336,28 +360,48 @@ void Generate(const ServerContext& ctx, const HttpRequest& req, HttpResponse* re
   const char* object = chat ? "chat.completion" : "text_completion";
 
   const int gen_logprobs = gen.logprobs;
+  // One engine request per choice, with seed + index; a choice that cannot be submitted cancels
+  // the ones already running (their next delta returns false) and answers the error.
+  auto cancelled = std::make_shared<std::atomic<bool>>(false);
+  std::vector<llm::GenerationRequest> gens(static_cast<size_t>(n), gen);
+  for (int i = 0; i < n; ++i) gens[i].seed = gen.seed + static_cast<uint64_t>(i);
   if (!stream) {
-    auto done = std::make_shared<std::promise<llm::GenerationResult>>();
-    auto result = done->get_future();
-    if (Status s = engine.Submit(
-            std::move(gen), [done](llm::GenerationResult r) { done->set_value(std::move(r)); });
-        !s.ok())
-      return WriteOpenAiError(s, res);
-    llm::GenerationResult r = result.get();
-    RecordLlm(ctx, model, r);
-    if (!r.status.ok()) return WriteOpenAiError(r.status, res);
-    json choice = {{"index", 0}, {"finish_reason", r.finish_reason}};
-    const json logprobs =
-        gen_logprobs >= 0 ? LogprobsJson(engine.tokenizer(), r.logprobs, chat) : json(nullptr);
-    if (chat) {
-      choice["message"] = {{"role", "assistant"}, {"content", r.text}};
-      choice["logprobs"] = logprobs;
-    } else {
-      choice["text"] = echoed + r.text;
-      choice["logprobs"] = logprobs;
+    std::vector<std::future<llm::GenerationResult>> futures;
+    Status submit;
+    for (int i = 0; i < n && submit.ok(); ++i) {
+      auto done = std::make_shared<std::promise<llm::GenerationResult>>();
+      futures.push_back(done->get_future());
+      if (n > 1) gens[i].on_delta = [cancelled](const std::string&, auto) { return !*cancelled; };
+      submit = engine.Submit(std::move(gens[i]),
+                             [done](llm::GenerationResult r) { done->set_value(std::move(r)); });
+      if (!submit.ok()) futures.pop_back();
     }
-    res->body = json{{"id", id},       {"object", object},    {"created", created},
-                     {"model", model}, {"choices", {choice}}, {"usage", Usage(r)}}
+    if (!submit.ok()) *cancelled = true;
+    std::vector<llm::GenerationResult> results;
+    for (auto& f : futures) {
+      results.push_back(f.get());
+      RecordLlm(ctx, model, results.back());
+    }
+    if (!submit.ok()) return WriteOpenAiError(submit, res);
+    json choices = json::array();
+    std::vector<const llm::GenerationResult*> all;
+    for (size_t i = 0; i < results.size(); ++i) {
+      const llm::GenerationResult& r = results[i];
+      if (!r.status.ok()) return WriteOpenAiError(r.status, res);
+      all.push_back(&r);
+      json choice = {{"index", i}, {"finish_reason", r.finish_reason}};
+      size_t offset = 0;
+      choice["logprobs"] = gen_logprobs >= 0
+                               ? LogprobsJson(engine.tokenizer(), r.logprobs, chat, &offset)
+                               : json(nullptr);
+      if (chat)
+        choice["message"] = {{"role", "assistant"}, {"content", r.text}};
+      else
+        choice["text"] = echoed + r.text;
+      choices.push_back(std::move(choice));
+    }
+    res->body = json{{"id", id},       {"object", object},   {"created", created},
+                     {"model", model}, {"choices", choices}, {"usage", Usage(all)}}
                     .dump(-1, ' ', false, json::error_handler_t::replace);
     return;
   }
@@ -372,8 +416,8 @@ void Generate(const ServerContext& ctx, const HttpRequest& req, HttpResponse* re
     if (usage) e["usage"] = *usage;
     return "data: " + e.dump(-1, ' ', false, json::error_handler_t::replace) + "\n\n";
   };
-  auto delta_choice = [chat](const std::string& text, const json& finish) {
-    json c = {{"index", 0}, {"finish_reason", finish}};
+  auto delta_choice = [chat](int index, const std::string& text, const json& finish) {
+    json c = {{"index", index}, {"finish_reason", finish}};
     if (chat)
       c["delta"] =
           text.empty() && finish.is_null() ? json{{"role", "assistant"}} : json{{"content", text}};
@@ -381,47 +425,94 @@ void Generate(const ServerContext& ctx, const HttpRequest& req, HttpResponse* re
       c["text"] = text;
     return c;
   };
-  // Every delta event is the same JSON but for its text: format it once and splice each delta's
-  // JSON string in, instead of building and dumping a JSON object per token.
-  const std::string placeholder = "\x01epara-delta\x01";
-  const std::string quoted = json(placeholder).dump();  // as it appears in the event
-  const std::string templ = event(delta_choice(placeholder, nullptr), nullptr);
-  const size_t at = templ.find(quoted);
-  auto st = std::make_shared<StreamState>(req.socket ? req.socket() : -1);
-  // The chat role event goes first; queued until the connection thread has sent the headers.
-  if (chat) st->pipe.Push(event(delta_choice("", nullptr), nullptr));
-  if (!echoed.empty()) st->pipe.Push(event(delta_choice(echoed, nullptr), nullptr));
-  gen.on_delta = [st, prefix = templ.substr(0, at),
-                  suffix = templ.substr(at + quoted.size())](const std::string& delta) {
-    // false (client gone) cancels the sequence
-    return st->pipe.Push(prefix + json(delta).dump(-1, ' ', false, json::error_handler_t::replace) +
-                         suffix);
+  auto st = std::make_shared<StreamState>(req.socket ? req.socket() : -1, n);
+  // Each chunk's log-probabilities, for the choice's tokens sampled since its previous chunk (on
+  // the engine thread, where the tokenizer is alive).
+  const auto logprobs_of = [&tokenizer = engine.tokenizer(), chat](
+                               StreamState::Choice* c, std::span<const llm::TokenLogprob> lps) {
+    c->logprobs_sent += lps.size();
+    return LogprobsJson(tokenizer, lps, chat, &c->text_offset);
   };
-  if (Status s = engine.Submit(std::move(gen),
-                               [st](llm::GenerationResult r) {
-                                 st->result = std::move(r);
-                                 st->pipe.Close();
-                               });
-      !s.ok())
-    return WriteOpenAiError(s, res);
+  for (int i = 0; i < n; ++i) {
+    StreamState::Choice* c = &st->choices[i];
+    c->text_offset = echoed.size();
+    // The chat role event goes first; queued until the connection thread has sent the headers.
+    if (chat) st->pipe.Push(event(delta_choice(i, "", nullptr), nullptr));
+    if (!echoed.empty()) st->pipe.Push(event(delta_choice(i, echoed, nullptr), nullptr));
+    if (gen_logprobs >= 0) {
+      gens[i].on_delta = [st, c, i, event, delta_choice, logprobs_of, cancelled](
+                             const std::string& delta, std::span<const llm::TokenLogprob> lps) {
+        json choice = delta_choice(i, delta, nullptr);
+        choice["logprobs"] = logprobs_of(c, lps);
+        return !*cancelled && st->pipe.Push(event(choice, nullptr));
+      };
+    } else {
+      // Every delta event is the same JSON but for its text: format it once and splice each
+      // delta's JSON string in, instead of building and dumping a JSON object per token.
+      const std::string placeholder = "\x01epara-delta\x01";
+      const std::string quoted = json(placeholder).dump();  // as it appears in the event
+      const std::string templ = event(delta_choice(i, placeholder, nullptr), nullptr);
+      const size_t at = templ.find(quoted);
+      gens[i].on_delta = [st, cancelled, prefix = templ.substr(0, at),
+                          suffix = templ.substr(at + quoted.size())](const std::string& delta,
+                                                                     auto) {
+        // false (client gone, or another choice failed to start) cancels the sequence
+        return !*cancelled &&
+               st->pipe.Push(prefix +
+                             json(delta).dump(-1, ' ', false, json::error_handler_t::replace) +
+                             suffix);
+      };
+    }
+  }
+  for (int i = 0; i < n; ++i) {
+    StreamState::Choice* c = &st->choices[i];
+    const Status s = engine.Submit(
+        std::move(gens[i]), [st, c, logprobs_of, gen_logprobs](llm::GenerationResult r) {
+          if (gen_logprobs >= 0)
+            c->last_logprobs =
+                logprobs_of(c, std::span<const llm::TokenLogprob>(r.logprobs)
+                                   .subspan(std::min(c->logprobs_sent, r.logprobs.size())));
+          c->result = std::move(r);
+          if (--st->open == 0) st->pipe.Close();
+        });
+    if (!s.ok()) {
+      // The choices already running stop at their next delta and answer into a pipe no one
+      // serves; this request answers the error.
+      *cancelled = true;
+      for (int k = i; k < n; ++k)
+        if (--st->open == 0) st->pipe.Close();
+      return WriteOpenAiError(s, res);
+    }
+  }
   res->content_type = "text/event-stream";
   res->headers.emplace_back("Cache-Control", "no-cache");
-  res->stream = [st, event, delta_choice, include_usage, model, &ctx](const ChunkWriter& write) {
+  res->stream = [st, event, delta_choice, include_usage, model, &ctx,
+                 gen_logprobs](const ChunkWriter& write) {
     const bool ok = st->pipe.Serve(write);
-    const llm::GenerationResult& r = st->result;
-    RecordLlm(ctx, model, r);
+    std::vector<const llm::GenerationResult*> all;
+    for (const StreamState::Choice& c : st->choices) {
+      all.push_back(&c.result);
+      RecordLlm(ctx, model, c.result);
+    }
     if (!ok) return;
     // An engine error (a pipeline stage died) ends the stream with an error event, then [DONE].
     std::string tail;
-    if (!r.status.ok()) {
-      tail = "data: " +
-             ErrorBody(HttpStatusFor(r.status.code()), StatusCodeName(r.status.code()),
-                       r.status.message()) +
-             "\n\n";
-    } else {
-      tail = event(delta_choice("", r.finish_reason), nullptr);
+    for (const StreamState::Choice& c : st->choices)
+      if (!c.result.status.ok()) {
+        tail = "data: " +
+               ErrorBody(HttpStatusFor(c.result.status.code()),
+                         StatusCodeName(c.result.status.code()), c.result.status.message()) +
+               "\n\n";
+        break;
+      }
+    if (tail.empty()) {
+      for (size_t i = 0; i < st->choices.size(); ++i) {
+        json last = delta_choice(static_cast<int>(i), "", st->choices[i].result.finish_reason);
+        if (gen_logprobs >= 0) last["logprobs"] = st->choices[i].last_logprobs;
+        tail += event(last, nullptr);
+      }
       if (include_usage) {
-        const json usage = Usage(r);
+        const json usage = Usage(all);
         tail += event(json(), &usage);
       }
     }

@@ -18,6 +18,7 @@ struct LlmEngine::Sequence {
   std::mt19937_64 rng;
   Utf8Assembler utf8;
   std::string held;  // decoded text not yet released (it may still become a stop string)
+  size_t logprobs_delivered = 0;  // result.logprobs entries already passed to on_delta
   int64_t reserved = 0;
   int prompt_done = 0;     // prompt tokens already run (chunked prefill)
   bool prefilled = false;  // the whole prompt has run and the first token was sampled
@@ -130,7 +131,10 @@ bool LlmEngine::Emit(Sequence& s, int32_t token) {
   auto deliver = [&](const std::string& text) {
     if (text.empty()) return true;
     s.result.text += text;
-    if (s.req.on_delta && !s.req.on_delta(text)) {
+    const std::span<const TokenLogprob> lps =
+        std::span<const TokenLogprob>(s.result.logprobs).subspan(s.logprobs_delivered);
+    s.logprobs_delivered = s.result.logprobs.size();
+    if (s.req.on_delta && !s.req.on_delta(text, lps)) {
       Finish(s, "cancelled");
       return false;
     }

@@ -19,6 +19,7 @@
 #include <memory>
 #include <mutex>
 #include <random>
+#include <span>
 #include <string>
 #include <thread>
 #include <vector>
@@ -45,8 +46,11 @@ struct GenerationRequest {
   // (GenerationResult::logprobs); -1: none.
   int logprobs = -1;
   // Called on the engine thread with each new piece of text (never splits a UTF-8 character or
-  // emits a prefix of a stop string that might still match). Return false to cancel.
-  std::function<bool(const std::string& delta)> on_delta;
+  // emits a prefix of a stop string that might still match) and, when logprobs >= 0, the entries
+  // of the tokens sampled since the previous call (those whose text is held back come later; any
+  // left at the end are GenerationResult::logprobs past the ones delivered). Return false to
+  // cancel.
+  std::function<bool(const std::string& delta, std::span<const TokenLogprob> logprobs)> on_delta;
 };
 
 struct GenerationResult {

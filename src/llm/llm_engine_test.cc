@@ -84,14 +84,29 @@ TEST_F(LlmEngineTest, StreamedDeltasConcatenateToTheTextAndSeedsReproduce) {
   auto e = Engine();
   std::string streamed;
   GenerationRequest r = Request("Once upon a time", 40, /*temperature=*/0.9, /*seed=*/7);
-  r.on_delta = [&](const std::string& d) {
+  r.logprobs = 2;
+  std::vector<TokenLogprob> streamed_lps;
+  r.on_delta = [&](const std::string& d, std::span<const TokenLogprob> lps) {
     streamed += d;
+    EXPECT_FALSE(d.empty());
+    streamed_lps.insert(streamed_lps.end(), lps.begin(), lps.end());
     return true;
   };
   auto f1 = Run(*e, r);
   GenerationResult r1 = Await(f1);
   EXPECT_EQ(streamed, r1.text);
+  // The deltas carried every token's entry in order; those held back at the end stay in the
+  // result past the delivered ones.
+  ASSERT_EQ(r1.logprobs.size(), static_cast<size_t>(r1.completion_tokens));
+  ASSERT_LE(streamed_lps.size(), r1.logprobs.size());
+  EXPECT_GT(streamed_lps.size(), 0u);
+  for (size_t i = 0; i < streamed_lps.size(); ++i) {
+    EXPECT_EQ(streamed_lps[i].token, r1.logprobs[i].token) << i;
+    EXPECT_EQ(streamed_lps[i].logprob, r1.logprobs[i].logprob) << i;
+    EXPECT_EQ(streamed_lps[i].top.size(), 2u);
+  }
   r.on_delta = nullptr;
+  r.logprobs = -1;
   auto f2 = Run(*e, r);
   EXPECT_EQ(Await(f2).text, r1.text);  // same seed, same text
   r.seed = 8;
@@ -108,7 +123,7 @@ TEST_F(LlmEngineTest, StopStringsEndGenerationBeforeTheStopAndAreNeverStreamed) 
   GenerationRequest r = Request("Hello", 30);
   r.stop = {stop};
   std::string streamed;
-  r.on_delta = [&](const std::string& d) {
+  r.on_delta = [&](const std::string& d, auto) {
     streamed += d;
     return true;
   };
@@ -123,7 +138,7 @@ TEST_F(LlmEngineTest, CancellationFreesTheSequence) {
   auto e = Engine();
   int deltas = 0;
   GenerationRequest r = Request("Hello", 100);
-  r.on_delta = [&](const std::string&) { return ++deltas < 3; };
+  r.on_delta = [&](const std::string&, auto) { return ++deltas < 3; };
   auto f = Run(*e, r);
   GenerationResult res = Await(f);
   EXPECT_EQ(res.finish_reason, "cancelled");
@@ -143,7 +158,7 @@ TEST_F(LlmEngineTest, StatsCountQueuedPromptTokensAndLearnStepCosts) {
   std::shared_future<void> go = queued.get_future().share();
   auto held_once = std::make_shared<std::once_flag>();
   GenerationRequest first = Request("Hold the engine here", 8);
-  first.on_delta = [go, held_once, &holding](const std::string&) {
+  first.on_delta = [go, held_once, &holding](const std::string&, auto) {
     std::call_once(*held_once, [&] { holding.set_value(); });
     go.wait();
     return true;
@@ -336,7 +351,7 @@ TEST_F(LlmEngineTest, ALongPromptIsPrefilledInChunksWhileStreamsDecode) {
     r.ignore_eos = true;
     auto first = std::make_shared<std::promise<void>>();
     started.push_back(first);
-    r.on_delta = [first, seen = std::make_shared<bool>(false)](const std::string&) {
+    r.on_delta = [first, seen = std::make_shared<bool>(false)](const std::string&, auto) {
       if (!*seen) first->set_value();
       *seen = true;
       return true;

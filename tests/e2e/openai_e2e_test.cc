@@ -21,8 +21,10 @@ namespace fs = std::filesystem;
 using testing::MetricValue;
 using json = nlohmann::json;
 
-// Concatenates the text of an SSE stream's chunks; fails unless it ends with [DONE].
-std::string JoinStream(const std::string& body, bool chat, std::string* finish_reason) {
+// Concatenates the text of an SSE stream's chunks; fails unless it ends with [DONE]. With
+// `logprobs`: the chunks' log-probability entries in order, as (token text, logprob) pairs.
+std::string JoinStream(const std::string& body, bool chat, std::string* finish_reason,
+                       std::vector<std::pair<std::string, double>>* logprobs = nullptr) {
   std::string text;
   std::istringstream in(body);
   std::string line;
@@ -40,6 +42,14 @@ std::string JoinStream(const std::string& body, bool chat, std::string* finish_r
     if (chat && c["delta"].contains("content")) text += c["delta"]["content"].get<std::string>();
     if (!chat) text += c["text"].get<std::string>();
     if (!c["finish_reason"].is_null()) *finish_reason = c["finish_reason"].get<std::string>();
+    if (logprobs && c.contains("logprobs") && !c["logprobs"].is_null()) {
+      const json& lp = c["logprobs"];
+      if (chat)
+        for (const json& t : lp["content"]) logprobs->emplace_back(t["token"], t["logprob"]);
+      else
+        for (size_t i = 0; i < lp["tokens"].size(); ++i)
+          logprobs->emplace_back(lp["tokens"][i], lp["token_logprobs"][i]);
+    }
   }
   EXPECT_TRUE(done) << "stream did not end with data: [DONE]";
   return text;
@@ -140,6 +150,97 @@ TEST_F(OpenAiE2ETest, StreamedDeltasEqualTheNonStreamedTextForTheSameSeed) {
     EXPECT_EQ(JoinStream(streamed->body, chat, &finish), expected)
         << (chat ? "chat" : "completions");
     EXPECT_EQ(finish, pj["choices"][0]["finish_reason"].get<std::string>());
+    // Log-probabilities streamed: each chunk carries its tokens' entries; all of them, in order,
+    // are the non-streamed response's.
+    body["stream"] = false;
+    if (chat) {
+      body["logprobs"] = true;
+      body["top_logprobs"] = 2;
+    } else {
+      body["logprobs"] = 2;
+    }
+    auto plain_lp = Post(path, body);
+    ASSERT_EQ(plain_lp->status, 200) << plain_lp->body;
+    const json lp = json::parse(plain_lp->body)["choices"][0]["logprobs"];
+    std::vector<std::pair<std::string, double>> want, got;
+    if (chat)
+      for (const json& t : lp["content"]) want.emplace_back(t["token"], t["logprob"]);
+    else
+      for (size_t i = 0; i < lp["tokens"].size(); ++i)
+        want.emplace_back(lp["tokens"][i], lp["token_logprobs"][i]);
+    body["stream"] = true;
+    auto streamed_lp = Post(path, body);
+    ASSERT_EQ(streamed_lp->status, 200);
+    EXPECT_EQ(JoinStream(streamed_lp->body, chat, &finish, &got), expected);
+    EXPECT_EQ(want.size(),
+              static_cast<size_t>(json::parse(plain_lp->body)["usage"]["completion_tokens"]));
+    EXPECT_EQ(got, want) << (chat ? "chat" : "completions");
+  }
+}
+
+// "n": several choices, each sampled as a single request with seed + its index would be; usage
+// counts the prompt once and every choice's completion; streamed, each chunk names its choice.
+TEST_F(OpenAiE2ETest, SeveralChoicesAreSeededPerIndexAndStreamPerIndex) {
+  for (bool chat : {false, true}) {
+    json body = {{"model", "llama-demo"}, {"max_tokens", 12}, {"temperature", 0.9}, {"seed", 77}};
+    if (chat)
+      body["messages"] = {{{"role", "user"}, {"content", "Hi!"}}};
+    else
+      body["prompt"] = "Once upon a time";
+    const std::string path = chat ? "/v1/chat/completions" : "/v1/completions";
+    const auto text_of = [chat](const json& choice) {
+      return chat ? choice["message"]["content"].get<std::string>()
+                  : choice["text"].get<std::string>();
+    };
+    std::vector<std::string> single;
+    int completion = 0, prompt = 0;
+    for (int i = 0; i < 3; ++i) {
+      json one = body;
+      one["seed"] = 77 + i;
+      auto r = Post(path, one);
+      ASSERT_EQ(r->status, 200) << r->body;
+      const json j = json::parse(r->body);
+      single.push_back(text_of(j["choices"][0]));
+      completion += j["usage"]["completion_tokens"].get<int>();
+      prompt = j["usage"]["prompt_tokens"];
+    }
+    EXPECT_NE(single[0], single[1]);  // the seeds differ, so (almost surely) the samples do
+    body["n"] = 3;
+    auto r = Post(path, body);
+    ASSERT_EQ(r->status, 200) << r->body;
+    const json j = json::parse(r->body);
+    ASSERT_EQ(j["choices"].size(), 3u);
+    for (int i = 0; i < 3; ++i) {
+      EXPECT_EQ(j["choices"][i]["index"], i);
+      EXPECT_EQ(text_of(j["choices"][i]), single[i]) << "choice " << i;
+    }
+    EXPECT_EQ(j["usage"]["prompt_tokens"], prompt);
+    EXPECT_EQ(j["usage"]["completion_tokens"], completion);
+    body["stream"] = true;
+    body["stream_options"] = {{"include_usage", true}};
+    auto streamed = Post(path, body);
+    ASSERT_EQ(streamed->status, 200);
+    std::vector<std::string> texts(3);
+    std::vector<int> finishes(3, 0);
+    std::istringstream in(streamed->body);
+    std::string line;
+    json usage;
+    while (std::getline(in, line)) {
+      if (line.rfind("data: {", 0) != 0) continue;
+      const json e = json::parse(line.substr(6));
+      if (e.contains("usage")) usage = e["usage"];
+      if (e["choices"].empty()) continue;
+      const json& c = e["choices"][0];
+      const int i = c["index"];
+      ASSERT_TRUE(i >= 0 && i < 3) << line;
+      if (chat && c["delta"].contains("content"))
+        texts[i] += c["delta"]["content"].get<std::string>();
+      if (!chat) texts[i] += c["text"].get<std::string>();
+      if (!c["finish_reason"].is_null()) ++finishes[i];
+    }
+    EXPECT_EQ(texts, single) << (chat ? "chat" : "completions");
+    EXPECT_EQ(finishes, std::vector<int>(3, 1));
+    EXPECT_EQ(usage["completion_tokens"], completion);
   }
 }
 
@@ -157,7 +258,8 @@ TEST_F(OpenAiE2ETest, BadParametersGetOpenAiStyleErrors) {
   ExpectError(Post("/v1/completions", with("temperature", 5)), 400,
               "'temperature' must be in [0, 2]");
   ExpectError(Post("/v1/completions", with("stop", json::array({1}))), 400, "'stop'");
-  ExpectError(Post("/v1/completions", with("n", 2)), 400, "only 'n': 1");
+  ExpectError(Post("/v1/completions", with("n", 0)), 400, "'n' must be an integer from 1 to 16");
+  ExpectError(Post("/v1/completions", with("n", 17)), 400, "'n' must be an integer from 1 to 16");
   ExpectError(Post("/v1/completions", with("stream", "yes")), 400, "'stream' must be a boolean");
   ExpectError(Post("/v1/completions", with("max_tokens", 5000)), 400,
               "exceeds the model's context");
@@ -176,9 +278,6 @@ TEST_F(OpenAiE2ETest, BadParametersGetOpenAiStyleErrors) {
   json echo_lp = with("echo", true);
   echo_lp["logprobs"] = 1;
   ExpectError(Post("/v1/completions", echo_lp), 400, "'echo' with 'logprobs'");
-  json stream_lp = with("stream", true);
-  stream_lp["logprobs"] = 1;
-  ExpectError(Post("/v1/completions", stream_lp), 400, "'logprobs' with 'stream'");
   ExpectError(Post("/v1/chat/completions", {{"model", "llama-demo"},
                                             {"messages", {{{"role", "user"}, {"content", "x"}}}},
                                             {"top_logprobs", 3}}),
