@@ -16,4 +16,19 @@ float HalfToFloat(uint16_t h);
 void HalfToFloatN(const uint16_t* in, int64_t n, float* out);
 void FloatToHalfN(const float* in, int64_t n, uint16_t* out);
 
+// bfloat16 (a float's top 16 bits): exact to float; from float rounded to nearest, ties to even,
+// NaN kept a NaN.
+inline float Bf16ToFloat(uint16_t b) {
+  const uint32_t x = static_cast<uint32_t>(b) << 16;
+  float f;
+  __builtin_memcpy(&f, &x, sizeof f);
+  return f;
+}
+inline uint16_t FloatToBf16(float f) {
+  uint32_t x;
+  __builtin_memcpy(&x, &f, sizeof x);
+  if ((x & 0x7fffffffu) > 0x7f800000u) return static_cast<uint16_t>((x >> 16) | 0x40u);  // NaN
+  return static_cast<uint16_t>((x + 0x7fffu + ((x >> 16) & 1u)) >> 16);
+}
+
 }  // namespace epara

@@ -1,5 +1,7 @@
 #include "llm/engine_factory.h"
 
+#include <map>
+
 #include "llm/chat_template.h"
 #include "llm/gguf_llama.h"
 #include "llm/gguf_tokenizer.h"
@@ -14,7 +16,11 @@ Status CreateEngineFromDescriptor(const ModelDescriptor& d, std::unique_ptr<LlmE
   LlamaLoadOptions lo{d.instances.device, d.llm.threads};
   lo.first_layer = d.llm.first_layer;
   lo.end_layer = d.llm.end_layer;
-  if (d.llm.weights == "q8_0") lo.weights = LlamaLoadOptions::Weights::kQ8_0;
+  using W = LlamaLoadOptions::Weights;
+  const std::map<std::string, W> weights = {{"f32", W::kF32},   {"bf16", W::kBF16},
+                                            {"q8_0", W::kQ8_0}, {"q4_0", W::kQ4_0},
+                                            {"q4_k", W::kQ4_K}, {"q6_k", W::kQ6_K}};
+  if (auto it = weights.find(d.llm.weights); it != weights.end()) lo.weights = it->second;
   if (d.llm.kv_cache_dtype == "f16" || (d.llm.kv_cache_dtype == "auto" && lo.device == "cpu"))
     lo.kv_cache = LlamaLoadOptions::KvCache::kF16;
   std::unique_ptr<Tokenizer> tokenizer;

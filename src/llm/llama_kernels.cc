@@ -73,14 +73,33 @@ __attribute__((always_inline)) inline void ReduceLanes16(const V16* v, float* ou
   std::memcpy(out, &t, sizeof(t));
 }
 
-template <int R, int B>
-__attribute__((always_inline)) inline void DotTile(const float* W, int64_t cols, const float* x,
+// 16 weights as floats: F32 loaded; bfloat16 widened to 32 bits and shifted into the top half.
+__attribute__((always_inline)) inline V16 Load16(const float* p) {
+  V16 v;
+  std::memcpy(&v, p, sizeof(V16));
+  return v;
+}
+typedef uint16_t U16x16 __attribute__((vector_size(32)));
+typedef uint32_t U32x16 __attribute__((vector_size(64)));
+__attribute__((always_inline)) inline V16 Load16(const uint16_t* p) {
+  U16x16 h;
+  std::memcpy(&h, p, sizeof(h));
+  const U32x16 w = __builtin_convertvector(h, U32x16) << 16;
+  V16 v;
+  std::memcpy(&v, &w, sizeof(v));
+  return v;
+}
+inline float ToFloat(float w) { return w; }
+inline float ToFloat(uint16_t w) { return Bf16ToFloat(w); }
+
+template <int R, int B, typename TW>
+__attribute__((always_inline)) inline void DotTile(const TW* W, int64_t cols, const float* x,
                                                    int64_t rows, int64_t r, int64_t b, float* y) {
   V16 acc[R * B] = {};
   int64_t k = 0;
   for (; k + 16 <= cols; k += 16) {
     V16 w[R], v[B];
-    for (int i = 0; i < R; ++i) std::memcpy(&w[i], W + (r + i) * cols + k, sizeof(V16));
+    for (int i = 0; i < R; ++i) w[i] = Load16(W + (r + i) * cols + k);
     for (int j = 0; j < B; ++j) std::memcpy(&v[j], x + (b + j) * cols + k, sizeof(V16));
     for (int i = 0; i < R; ++i)
       for (int j = 0; j < B; ++j) acc[i * B + j] += w[i] * v[j];
@@ -97,13 +116,16 @@ __attribute__((always_inline)) inline void DotTile(const float* W, int64_t cols,
   for (int i = 0; i < R; ++i)
     for (int j = 0; j < B; ++j) {
       float s = sums[i * B + j];
-      for (int64_t kk = k; kk < cols; ++kk) s += W[(r + i) * cols + kk] * x[(b + j) * cols + kk];
+      for (int64_t kk = k; kk < cols; ++kk)
+        s += ToFloat(W[(r + i) * cols + kk]) * x[(b + j) * cols + kk];
       y[(b + j) * rows + r + i] = s;
     }
 }
 
-EPARA_CPU_CLONES void MatVecRows(const float* W, int64_t cols, const float* x, int batch,
-                                 int64_t rows, float* y, int64_t r0, int64_t r1) {
+template <typename TW>
+__attribute__((always_inline)) inline void MatVecRowsOf(const TW* W, int64_t cols, const float* x,
+                                                        int batch, int64_t rows, float* y,
+                                                        int64_t r0, int64_t r1) {
   int64_t r = r0;
   if (batch < 4) {  // 16 rows at a time, one sequence at a time (rows stay in L1 across them)
     for (; r + 16 <= r1; r += 16)
@@ -117,6 +139,16 @@ EPARA_CPU_CLONES void MatVecRows(const float* W, int64_t cols, const float* x, i
   }
   for (; r < r1; ++r)
     for (int b = 0; b < batch; ++b) DotTile<1, 1>(W, cols, x, rows, r, b, y);
+}
+
+EPARA_CPU_CLONES void MatVecRows(const float* W, int64_t cols, const float* x, int batch,
+                                 int64_t rows, float* y, int64_t r0, int64_t r1) {
+  MatVecRowsOf(W, cols, x, batch, rows, y, r0, r1);
+}
+
+EPARA_CPU_CLONES void MatVecRowsBf16(const uint16_t* W, int64_t cols, const float* x, int batch,
+                                     int64_t rows, float* y, int64_t r0, int64_t r1) {
+  MatVecRowsOf(W, cols, x, batch, rows, y, r0, r1);
 }
 
 // R weight rows x 16 sequences, two inner steps at a time (2R accumulators in flight hide the
@@ -574,19 +606,22 @@ void ForwardStep(const ModelWeights& w, std::span<const StepToken> seqs, SpinPoo
         base += p.rows;
       }
     };
-    // Below kTransposedMinBatch input rows: dot-product tiles. Quantized weights' dot tiles take
-    // their inputs as Q8_0 blocks: quantized here, once per product.
-    const bool quantized = W.quantized();
-    // Which input forms the parts' types multiply (Q8_0 blocks, Q8_K super-blocks).
+    // Below kTransposedMinBatch input rows: dot-product tiles. Block-quantized weights' dot tiles
+    // take their inputs as Q8_0 blocks or Q8_K super-blocks (the forms the parts' types multiply):
+    // quantized here, once per product. F32 and BF16 weights meet the float inputs.
     bool q8_0 = false, q8_k = false;
     for (const WeightPart& p : W.parts) {
       q8_0 = q8_0 || p.type == WeightType::kQ8_0 || p.type == WeightType::kQ4_0;
       q8_k = q8_k || p.type == WeightType::kQ4_K || p.type == WeightType::kQ6_K;
     }
+    const bool quantized = q8_0 || q8_k;
     const auto dots = [&](const float* x, int count, float* out, int64_t r0, int64_t r1) {
       for_parts(r0, r1, [&](const WeightPart& p, int64_t base, int64_t lo, int64_t hi) {
         if (p.type == WeightType::kF32)
           MatVecRows(static_cast<const float*>(p.data), cols, x, count, rows, out + base, lo, hi);
+        else if (p.type == WeightType::kBF16)
+          MatVecRowsBf16(static_cast<const uint16_t*>(p.data), cols, x, count, rows, out + base, lo,
+                         hi);
         else
           MatVecRowsQuant(p.type, static_cast<const uint8_t*>(p.data), cols, s->xq, count, rows,
                           out + base, lo, hi);

@@ -34,6 +34,10 @@ namespace epara::llm::kernels {
 void MatVecRows(const float* W, int64_t cols, const float* x, int batch, int64_t rows, float* y,
                 int64_t r0, int64_t r1);
 
+// The same product with bfloat16 weights (WeightType::kBF16): each weight widened in registers.
+void MatVecRowsBf16(const uint16_t* W, int64_t cols, const float* x, int batch, int64_t rows,
+                    float* y, int64_t r0, int64_t r1);
+
 // The same product for up to 16 sequences from x transposed (TransposeTo16): each weight is
 // broadcast against the 16 sequences' inputs at once (16 accumulators of 8 rows x 2 inner steps),
 // so no lanes need reducing at the end. From batch kTransposedMinBatch on it beats MatVecRows.

@@ -34,10 +34,12 @@ struct LlamaLoadOptions {
   // On cpu, every step (decode, prefill, both mixed) runs on epara's kernels
   // (llm/llama_kernels.h); false: LibTorch ops (the reference, for tests and comparison).
   bool cpu_kernels = true;
-  // Weight matrices as the kernels read them: kF32, or kQ8_0 (quantized at load, GGML's Q8_0
-  // blocks: ~3.8x less memory to read per token; embeddings and norms stay F32). Q8_0 needs cpu,
-  // cpu_kernels and every matrix width a multiple of 32.
-  enum class Weights { kF32, kQ8_0 };
+  // Weight matrices as the kernels read them: kF32, or converted at load to bfloat16 (half the
+  // bytes, F32's range) or GGML blocks (Q8_0: ~3.8x less memory to read per token; Q4_0 ~7.1x;
+  // Q4_K ~7.1x and Q6_K ~5.3x with finer scales); embeddings and norms stay F32. All but kF32
+  // need cpu, cpu_kernels and every matrix width a multiple of the type's block (32 for Q8_0 and
+  // Q4_0, 256 for the K-quants).
+  enum class Weights { kF32, kQ8_0, kBF16, kQ4_0, kQ4_K, kQ6_K };
   Weights weights = Weights::kF32;
   // How caches hold keys and values: F32, or IEEE fp16 (half the memory, so twice the tokens in
   // the same KV budget, and half the bytes each decode step reads; llm/llama_kernels.h KvType).

@@ -616,6 +616,59 @@ TEST_F(LlamaModelTest, Q8_0WeightsComputeWhatTheirF32ValuesCompute) {
   EXPECT_EQ(LlamaModel::Load(dir_.string(), ops, &mq).code(), StatusCode::kInvalidArgument);
 }
 
+// The other weight types converted at load: Q4_0 (its values round-tripped first, so prompts of
+// 16 tokens give the F32 logits up to summation order), bfloat16 (within its rounding of the
+// weights), both at the footprint their type implies; the K-quants refuse this model's 64-wide
+// rows (super-blocks are 256 weights), naming the rule.
+TEST_F(LlamaModelTest, WeightTypesConvertedAtLoadComputeWhatTheirValuesCompute) {
+  Tiny c;
+  Weights w = MakeWeights(c, 59);
+  for (auto& L : w.layers)
+    for (Mat* m : {&L.q, &L.k, &L.v, &L.o, &L.gate, &L.up, &L.down}) {
+      std::vector<uint8_t> q(m->size() / 32 * 18);
+      ASSERT_TRUE(formats::QuantizeBlocks(formats::GgmlType::kQ4_0, m->data(),
+                                          static_cast<int64_t>(m->size()), q.data()));
+      formats::DequantizeQ4_0(q.data(), static_cast<int64_t>(m->size()), m->data());
+    }
+  std::vector<uint8_t> q(w.lm_head.size() / 32 * 18);
+  ASSERT_TRUE(formats::QuantizeBlocks(formats::GgmlType::kQ4_0, w.lm_head.data(),
+                                      static_cast<int64_t>(w.lm_head.size()), q.data()));
+  formats::DequantizeQ4_0(q.data(), static_cast<int64_t>(w.lm_head.size()), w.lm_head.data());
+  WriteModel(dir_, c, w);
+  LlamaLoadOptions f32{"cpu", 2}, q4{"cpu", 2}, bf{"cpu", 2};
+  q4.weights = LlamaLoadOptions::Weights::kQ4_0;
+  bf.weights = LlamaLoadOptions::Weights::kBF16;
+  std::unique_ptr<LlamaModel> mf, mq, mb;
+  ASSERT_TRUE(LlamaModel::Load(dir_.string(), f32, &mf).ok());
+  ASSERT_TRUE(LlamaModel::Load(dir_.string(), q4, &mq).ok());
+  ASSERT_TRUE(LlamaModel::Load(dir_.string(), bf, &mb).ok());
+  EXPECT_LT(mq->weight_bytes(), mf->weight_bytes() * 4 / 10);
+  EXPECT_LT(mb->weight_bytes(), mf->weight_bytes() * 7 / 10);
+  std::vector<int32_t> p;
+  for (int t = 0; t < 16; ++t) p.push_back((5 * t + 2) % c.vocab);
+  auto cf = mf->NewCache(64), cq = mq->NewCache(64), cb = mb->NewCache(64);
+  std::vector<float> lf, lq, lb;
+  ASSERT_TRUE(mf->Forward(p, cf.get(), &lf).ok());
+  ASSERT_TRUE(mq->Forward(p, cq.get(), &lq).ok());
+  ASSERT_TRUE(mb->Forward(p, cb.get(), &lb).ok());
+  double range = 0;
+  for (float f : lf) range = std::max<double>(range, std::fabs(f));
+  EXPECT_LT(MaxAbsDiff(lf, lq), 1e-4);
+  EXPECT_LT(MaxAbsDiff(lf, lb), 0.03 * range);
+  EXPECT_GT(MaxAbsDiff(lf, lb), 0.0) << "no rounding: not bfloat16 weights";
+  for (int step = 0; step < 3; ++step) {  // decode: bfloat16 dot tiles on float inputs
+    const int32_t next = (7 * step + 1) % c.vocab;
+    ASSERT_TRUE(mf->Forward(std::span(&next, 1), cf.get(), &lf).ok());
+    ASSERT_TRUE(mb->Forward(std::span(&next, 1), cb.get(), &lb).ok());
+    EXPECT_LT(MaxAbsDiff(lf, lb), 0.03 * range) << "step " << step;
+  }
+  LlamaLoadOptions k4 = f32;
+  k4.weights = LlamaLoadOptions::Weights::kQ4_K;
+  const Status s = LlamaModel::Load(dir_.string(), k4, &mq);
+  EXPECT_EQ(s.code(), StatusCode::kInvalidArgument);
+  EXPECT_NE(s.message().find("multiples of 256"), std::string::npos) << s.ToString();
+}
+
 // Pipeline stages: layer ranges run one after another on the previous stage's hidden states give
 // the whole model's logits, for prefill (LibTorch ops) and decode (the kernels), tied or untied.
 TEST_F(LlamaModelTest, PipelineStagesChainedEqualTheWholeModel) {

@@ -3,10 +3,12 @@
 #include <torch/script.h>
 
 #include <cmath>
+#include <cstring>
 #include <list>
 #include <thread>
 
 #include "backend/libtorch/torch_threads.h"
+#include "core/half.h"
 #include "core/spin_pool.h"
 #include "formats/ggml_quant.h"
 #include "llm/checkpoint.h"
@@ -53,6 +55,24 @@ class TorchKvCache final : public KvCache {
  private:
   int capacity_;
 };
+
+kernels::WeightType KernelWeightType(LlamaLoadOptions::Weights w) {
+  switch (w) {
+    case LlamaLoadOptions::Weights::kQ8_0:
+      return kernels::WeightType::kQ8_0;
+    case LlamaLoadOptions::Weights::kBF16:
+      return kernels::WeightType::kBF16;
+    case LlamaLoadOptions::Weights::kQ4_0:
+      return kernels::WeightType::kQ4_0;
+    case LlamaLoadOptions::Weights::kQ4_K:
+      return kernels::WeightType::kQ4_K;
+    case LlamaLoadOptions::Weights::kQ6_K:
+      return kernels::WeightType::kQ6_K;
+    case LlamaLoadOptions::Weights::kF32:
+      break;
+  }
+  return kernels::WeightType::kF32;
+}
 
 at::Tensor RmsNorm(const at::Tensor& x, const at::Tensor& w, double eps) {
   return x * at::rsqrt(x.pow(2).mean(-1, /*keepdim=*/true) + eps) * w;
@@ -225,16 +245,25 @@ class TorchLlamaModel final : public LlamaModel {
     w.final_norm = is_last_stage() ? final_norm_.data_ptr<float>() : nullptr;
     w.rope_cos = rope_cos_.data_ptr<float>();
     w.rope_sin = rope_sin_.data_ptr<float>();
-    // Each matrix as F32, or quantized here to Q8_0 (the F32 copies of the layers are dropped).
-    const bool q8 = weights_ == LlamaLoadOptions::Weights::kQ8_0;
+    // Each matrix as F32, or converted here (the F32 copies of the layers are dropped).
+    const kernels::WeightType type = KernelWeightType(weights_);
+    const bool q8 = type != kernels::WeightType::kF32;  // converted: the F32 copies go
     // `replaces`: the F32 matrix is dropped (a tied LM head's is the embedding, which stays).
     const auto matrix = [&](at::Tensor* t, bool replaces = true) {
       if (!q8) return kernels::WeightMatrix::F32(t->data_ptr<float>(), t->size(0));
       std::vector<uint8_t>& q = quantized_.emplace_back(
-          static_cast<size_t>(t->numel() / formats::kQ8_0Block * formats::kQ8_0Bytes));
-      formats::QuantizeQ8_0(t->data_ptr<float>(), t->numel(), q.data());
+          static_cast<size_t>(t->size(0) * kernels::WeightRowBytes(type, t->size(1))));
+      const float* w = t->data_ptr<float>();
+      if (type == kernels::WeightType::kBF16) {
+        for (int64_t i = 0; i < t->numel(); ++i) {
+          const uint16_t b = FloatToBf16(w[i]);
+          std::memcpy(q.data() + 2 * i, &b, 2);
+        }
+      } else {
+        formats::QuantizeBlocks(kernels::GgmlTypeOf(type), w, t->numel(), q.data());
+      }
       weight_bytes_ += static_cast<int64_t>(q.size()) - (replaces ? t->numel() * 4 : 0);
-      return kernels::WeightMatrix{{{kernels::WeightType::kQ8_0, q.data(), t->size(0)}}};
+      return kernels::WeightMatrix{{{type, q.data(), t->size(0)}}};
     };
     if (is_last_stage()) {
       const bool tied = lm_head_.is_same(embed_);
@@ -356,17 +385,19 @@ Status LlamaModel::Load(const std::string& dir, const LlamaLoadOptions& options,
       return InvalidArgument(dir + ": an fp16 KV cache runs on the cpu kernels only");
     m->kernel_weights_.kv_type = kernels::KvType::kF16;
   }
-  if (options.weights == LlamaLoadOptions::Weights::kQ8_0) {
+  if (options.weights != LlamaLoadOptions::Weights::kF32) {
     const LlamaConfig& c = m->config_;
+    const kernels::WeightType type = KernelWeightType(options.weights);
+    const std::string name = kernels::WeightTypeName(type);
     if (!m->opts_.device().is_cpu() || !options.cpu_kernels)
-      return InvalidArgument(dir + ": Q8_0 weights run on the cpu kernels only");
+      return InvalidArgument(dir + ": " + name + " weights run on the cpu kernels only");
+    const int block = kernels::WeightBlockElements(type);
     for (int64_t width : {int64_t{c.hidden_size}, int64_t{c.intermediate_size},
                           int64_t{c.num_attention_heads} * c.head_dim})
-      if (width % formats::kQ8_0Block != 0)
-        return InvalidArgument(dir +
-                               ": Q8_0 weights need matrix widths that are multiples of 32, "
-                               "not " +
-                               std::to_string(width));
+      if (width % block != 0)
+        return InvalidArgument(dir + ": " + name +
+                               " weights need matrix widths that are multiples of " +
+                               std::to_string(block) + ", not " + std::to_string(width));
   }
   const int layers = m->config_.num_hidden_layers;
   m->first_layer_ = options.first_layer;

@@ -27,6 +27,8 @@ const char* WeightTypeName(WeightType t) {
       return "Q4_K";
     case WeightType::kQ6_K:
       return "Q6_K";
+    case WeightType::kBF16:
+      return "BF16";
   }
   return "?";
 }
@@ -43,13 +45,15 @@ formats::GgmlType GgmlTypeOf(WeightType t) {
       return formats::GgmlType::kQ4_K;
     case WeightType::kQ6_K:
       return formats::GgmlType::kQ6_K;
+    case WeightType::kBF16:
+      return formats::GgmlType::kBF16;
   }
   return formats::GgmlType::kF32;
 }
 
 bool WeightTypeOf(formats::GgmlType g, WeightType* out) {
   for (WeightType t : {WeightType::kF32, WeightType::kQ8_0, WeightType::kQ4_0, WeightType::kQ4_K,
-                       WeightType::kQ6_K})
+                       WeightType::kQ6_K, WeightType::kBF16})
     if (GgmlTypeOf(t) == g) {
       *out = t;
       return true;
@@ -85,6 +89,13 @@ void DequantizeWeightsPortable(WeightType t, const uint8_t* W, int64_t elements,
       return;
     case WeightType::kQ6_K:
       formats::DequantizeQ6_K(W, elements, out);
+      return;
+    case WeightType::kBF16:
+      for (int64_t i = 0; i < elements; ++i) {
+        uint16_t b;
+        std::memcpy(&b, W + 2 * i, 2);
+        out[i] = Bf16ToFloat(b);
+      }
       return;
   }
 }
@@ -241,6 +252,7 @@ void MatVecRowsQuantPortable(WeightType t, const uint8_t* W, int64_t cols, const
           out = DotQ6_K(w, x, b, cols);
           break;
         case WeightType::kF32:
+        case WeightType::kBF16:
           break;
       }
     }
@@ -541,6 +553,16 @@ __attribute__((target("avx2,fma,f16c"))) void DequantizeAvx2(WeightType t, const
     case WeightType::kF32:
       std::memcpy(out, W, elements * sizeof(float));
       return;
+    case WeightType::kBF16: {
+      int64_t i = 0;
+      for (; i + 8 <= elements; i += 8) {  // widen to 32 bits, then into the top half
+        const __m128i b = _mm_loadu_si128(reinterpret_cast<const __m128i*>(W + 2 * i));
+        _mm256_storeu_ps(out + i,
+                         _mm256_castsi256_ps(_mm256_slli_epi32(_mm256_cvtepu16_epi32(b), 16)));
+      }
+      DequantizeWeightsPortable(t, W + 2 * i, elements - i, out + i);
+      return;
+    }
   }
 }
 
@@ -570,6 +592,7 @@ void MatVecRowsQuant(WeightType t, const uint8_t* W, int64_t cols, const Quantiz
       case WeightType::kQ6_K:
         return RowsAvx2<4, RowsQ6_K<4>, RowsQ6_K<1>>(W, row_bytes, cols, x, batch, rows, y, r0, r1);
       case WeightType::kF32:
+      case WeightType::kBF16:
         break;
     }
   }

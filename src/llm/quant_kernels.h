@@ -22,10 +22,12 @@
 
 namespace epara::llm::kernels {
 
-enum class WeightType : uint8_t { kF32, kQ8_0, kQ4_0, kQ4_K, kQ6_K };
+// kBF16: bfloat16 weights (a float's top 16 bits; half of F32's bytes, F32's range), multiplied
+// with float inputs (MatVecRowsBf16 in llm/llama_kernels.h), not through QuantizeInput.
+enum class WeightType : uint8_t { kF32, kQ8_0, kQ4_0, kQ4_K, kQ6_K, kBF16 };
 const char* WeightTypeName(WeightType t);
 // The GGUF tensor type of each weight type, and back (false for types the kernels do not read
-// in place: F16, BF16).
+// in place: F16).
 formats::GgmlType GgmlTypeOf(WeightType t);
 bool WeightTypeOf(formats::GgmlType g, WeightType* out);
 // Weights per block (1 for F32) and bytes per block.
@@ -53,7 +55,7 @@ void QuantizeInput(const float* x, int rows, int64_t cols, QuantizedInput* out, 
 void DequantizeInput(WeightType t, const QuantizedInput& x, int row, int64_t cols, float* out);
 
 // y[b * rows + r] = dot(W[r, :], x[b, :]) for r in [r0, r1), b in [0, batch); W is `t`-typed
-// (not F32) rows of `cols` weights; x quantized by QuantizeInput(x, batch, cols).
+// (a block type: not F32 or BF16) rows of `cols` weights; x quantized by QuantizeInput.
 void MatVecRowsQuant(WeightType t, const uint8_t* W, int64_t cols, const QuantizedInput& x,
                      int batch, int64_t rows, float* y, int64_t r0, int64_t r1);
 // The same with float inputs given as ceil(n / 16) transposed groups (TransposeTo16), as

@@ -6,9 +6,11 @@
 #include <gtest/gtest.h>
 
 #include <cmath>
+#include <cstring>
 #include <random>
 #include <vector>
 
+#include "core/half.h"
 #include "formats/ggml_quant.h"
 #include "llm/llama_kernels.h"
 
@@ -107,6 +109,46 @@ TEST_P(QuantKernelsTest, DequantizationPathsAgree) {
   DequantizeWeights(t, q.data(), n, a.data());
   DequantizeWeightsPortable(t, q.data(), n, b.data());
   for (int64_t i = 0; i < n; ++i) ASSERT_FLOAT_EQ(a[i], b[i]) << WeightTypeName(t) << " " << i;
+}
+
+// bfloat16 weights: the product with float inputs equals the F32 product of the widened
+// weights (exact widening; only the summation order differs), for dot tiles of every shape (1-5
+// inputs; 37 rows: 16-row and 4-row tiles and single rows; 200 columns: a tail after 16-wide
+// steps), the transposed prompt path, and both dequantizers.
+TEST(Bf16WeightsTest, ProductsEqualTheF32ProductsOfTheWidenedWeights) {
+  const int64_t rows = 37, cols = 200;
+  const std::vector<float> w = Random(rows * cols, 21, 0.3f);
+  std::vector<uint8_t> b(rows * cols * 2);
+  std::vector<float> widened(rows * cols);
+  for (int64_t i = 0; i < rows * cols; ++i) {
+    const uint16_t h = FloatToBf16(w[i]);
+    std::memcpy(b.data() + 2 * i, &h, 2);
+    widened[i] = Bf16ToFloat(h);
+    ASSERT_NEAR(widened[i], w[i], std::fabs(w[i]) / 256) << i;  // 8 significant bits
+  }
+  std::vector<float> a(rows * cols), p(rows * cols);
+  DequantizeWeights(WeightType::kBF16, b.data(), rows * cols, a.data());
+  DequantizeWeightsPortable(WeightType::kBF16, b.data(), rows * cols, p.data());
+  EXPECT_EQ(a, widened);
+  EXPECT_EQ(p, widened);
+  for (int n : {1, 2, 3, 4, 5, 16, 21}) {
+    const std::vector<float> x = Random(n * cols, 30 + n);
+    std::vector<float> ref(n * rows), got(n * rows, -1.0f);
+    MatVecRows(widened.data(), cols, x.data(), n, rows, ref.data(), 0, rows);
+    if (n < kTransposedMinBatch) {
+      MatVecRowsBf16(reinterpret_cast<const uint16_t*>(b.data()), cols, x.data(), n, rows,
+                     got.data(), 0, rows);
+    } else {
+      const int groups = (n + 15) / 16;
+      std::vector<float> xt(groups * cols * 16);
+      for (int g = 0; g < groups; ++g)
+        TransposeTo16(x.data() + g * 16 * cols, cols, std::min(16, n - g * 16),
+                      xt.data() + g * cols * 16);
+      MatMulRowsQuantT(WeightType::kBF16, b.data(), cols, xt.data(), n, rows, got.data(), 0, rows);
+    }
+    for (int i = 0; i < n * rows; ++i)
+      ASSERT_NEAR(got[i], ref[i], 1e-4 + 1e-5 * std::fabs(ref[i])) << "n " << n << " i " << i;
+  }
 }
 
 INSTANTIATE_TEST_SUITE_P(Types, QuantKernelsTest,

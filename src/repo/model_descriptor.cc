@@ -305,8 +305,9 @@ Status ParseModelDescriptor(const std::string& yaml_text, const std::string& ori
       if (*f.value < f.min) return err(field, "must be >= " + std::to_string(f.min));
     }
     if (const YAML::Node& w = l["weights"]) {
-      if (!w.IsScalar() || (w.as<std::string>() != "f32" && w.as<std::string>() != "q8_0"))
-        return err("llm.weights", "must be f32 or q8_0");
+      const std::string t = w.IsScalar() ? w.as<std::string>() : "";
+      if (t != "f32" && t != "bf16" && t != "q8_0" && t != "q4_0" && t != "q4_k" && t != "q6_k")
+        return err("llm.weights", "must be f32, bf16, q8_0, q4_0, q4_k or q6_k");
       o.weights = w.as<std::string>();
     }
     if (const YAML::Node& v = l["kv_cache_dtype"]) {

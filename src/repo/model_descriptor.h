@@ -81,8 +81,9 @@ struct LlmServingOptions {
   int token_budget = 2048;  // tokens per engine step (prefill + decode)
   int max_waiting = 256;    // queued requests beyond this are rejected (503)
   int threads = 0;          // intra-op threads; 0 = all cores
-  // Weight matrices as the engine holds them: "f32", or "q8_0" (quantized at load, GGML's blocks;
-  // ~3.8x less memory to read per token, llm/llama_model.h).
+  // Weight matrices as the engine holds them: "f32", or converted at load: "bf16", "q8_0",
+  // "q4_0", "q4_k", "q6_k" (GGML's blocks; llm/llama_model.h has the sizes and width rules). A GGUF
+  // model's weights are used as stored.
   std::string weights = "f32";
   // How the KV cache holds keys and values: "f32", "f16" (half the memory per token: twice the
   // context in kv_cache_mb, half the bytes a decode step reads; cpu only), or "auto": f16 on cpu,

@@ -148,7 +148,7 @@ TEST_F(DescriptorTest, VariantSectionNamesTheServiceAndAccuracies) {
             std::string::npos);
 }
 
-TEST_F(DescriptorTest, LlmWeightsAreF32OrQ8_0) {
+TEST_F(DescriptorTest, LlmWeightAndKvCacheTypes) {
   // (std::string::append: GCC 12 warns falsely (-Wrestrict) on string + literal here.)
   const auto llm = [](const char* section) {
     return std::string("name: l\ntask: llm\nbackend: libtorch\nartifacts: [model.pt]\n")
@@ -160,7 +160,9 @@ TEST_F(DescriptorTest, LlmWeightsAreF32OrQ8_0) {
   ASSERT_TRUE(Parse(llm("llm: {weights: q8_0, threads: 2}\n"), &d).ok());
   EXPECT_EQ(d.llm.weights, "q8_0");
   EXPECT_EQ(d.llm.threads, 2);
-  EXPECT_NE(Parse(llm("llm: {weights: q4_k}\n"), &d).message().find("'llm.weights'"),
+  ASSERT_TRUE(Parse(llm("llm: {weights: q4_k}\n"), &d).ok());
+  EXPECT_EQ(d.llm.weights, "q4_k");
+  EXPECT_NE(Parse(llm("llm: {weights: q5_k}\n"), &d).message().find("'llm.weights'"),
             std::string::npos);
   EXPECT_EQ(d.llm.kv_cache_dtype, "auto");
   ASSERT_TRUE(Parse(llm("llm: {kv_cache_dtype: f32}\n"), &d).ok());
