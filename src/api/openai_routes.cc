@@ -4,8 +4,8 @@
 #include <chrono>
 #include <cstdio>
 #include <future>
-#include <span>
 #include <nlohmann/json.hpp>
+#include <span>
 
 #include "api/error_mapping.h"
 #include "api/stream_pipe.h"
@@ -22,8 +22,8 @@ int64_t UnixNow() {
       .count();
 }
 
-// Choices per request ("n"): each is its own sequence in the engine (its prompt prefilled again:
-// the prompt's KV cache is not shared between them yet), sampled with seed + index.
+// Choices per request ("n"): each is its own sequence in the engine, sampled with seed + index;
+// the prompt runs once and the others start from a copy of its KV cache (LlmEngine::SubmitChoices).
 constexpr int kMaxChoices = 16;
 
 // Request parameters shared by both endpoints, validated with OpenAI's field names.
@@ -360,29 +360,24 @@ void Generate(const ServerContext& ctx, const HttpRequest& req, HttpResponse* re
   const char* object = chat ? "chat.completion" : "text_completion";
 
   const int gen_logprobs = gen.logprobs;
-  // One engine request per choice, with seed + index; a choice that cannot be submitted cancels
-  // the ones already running (their next delta returns false) and answers the error.
-  auto cancelled = std::make_shared<std::atomic<bool>>(false);
+  // One engine sequence per choice, with seed + index; the engine runs their prompt once.
   std::vector<llm::GenerationRequest> gens(static_cast<size_t>(n), gen);
   for (int i = 0; i < n; ++i) gens[i].seed = gen.seed + static_cast<uint64_t>(i);
   if (!stream) {
     std::vector<std::future<llm::GenerationResult>> futures;
-    Status submit;
-    for (int i = 0; i < n && submit.ok(); ++i) {
+    std::vector<std::function<void(llm::GenerationResult)>> dones;
+    for (int i = 0; i < n; ++i) {
       auto done = std::make_shared<std::promise<llm::GenerationResult>>();
       futures.push_back(done->get_future());
-      if (n > 1) gens[i].on_delta = [cancelled](const std::string&, auto) { return !*cancelled; };
-      submit = engine.Submit(std::move(gens[i]),
-                             [done](llm::GenerationResult r) { done->set_value(std::move(r)); });
-      if (!submit.ok()) futures.pop_back();
+      dones.push_back([done](llm::GenerationResult r) { done->set_value(std::move(r)); });
     }
-    if (!submit.ok()) *cancelled = true;
+    if (Status s = engine.SubmitChoices(std::move(gens), std::move(dones)); !s.ok())
+      return WriteOpenAiError(s, res);
     std::vector<llm::GenerationResult> results;
     for (auto& f : futures) {
       results.push_back(f.get());
       RecordLlm(ctx, model, results.back());
     }
-    if (!submit.ok()) return WriteOpenAiError(submit, res);
     json choices = json::array();
     std::vector<const llm::GenerationResult*> all;
     for (size_t i = 0; i < results.size(); ++i) {
@@ -440,11 +435,11 @@ void Generate(const ServerContext& ctx, const HttpRequest& req, HttpResponse* re
     if (chat) st->pipe.Push(event(delta_choice(i, "", nullptr), nullptr));
     if (!echoed.empty()) st->pipe.Push(event(delta_choice(i, echoed, nullptr), nullptr));
     if (gen_logprobs >= 0) {
-      gens[i].on_delta = [st, c, i, event, delta_choice, logprobs_of, cancelled](
+      gens[i].on_delta = [st, c, i, event, delta_choice, logprobs_of](
                              const std::string& delta, std::span<const llm::TokenLogprob> lps) {
         json choice = delta_choice(i, delta, nullptr);
         choice["logprobs"] = logprobs_of(c, lps);
-        return !*cancelled && st->pipe.Push(event(choice, nullptr));
+        return st->pipe.Push(event(choice, nullptr));
       };
     } else {
       // Every delta event is the same JSON but for its text: format it once and splice each
@@ -453,37 +448,29 @@ void Generate(const ServerContext& ctx, const HttpRequest& req, HttpResponse* re
       const std::string quoted = json(placeholder).dump();  // as it appears in the event
       const std::string templ = event(delta_choice(i, placeholder, nullptr), nullptr);
       const size_t at = templ.find(quoted);
-      gens[i].on_delta = [st, cancelled, prefix = templ.substr(0, at),
+      gens[i].on_delta = [st, prefix = templ.substr(0, at),
                           suffix = templ.substr(at + quoted.size())](const std::string& delta,
                                                                      auto) {
-        // false (client gone, or another choice failed to start) cancels the sequence
-        return !*cancelled &&
-               st->pipe.Push(prefix +
-                             json(delta).dump(-1, ' ', false, json::error_handler_t::replace) +
-                             suffix);
+        // false (client gone) cancels the sequence
+        return st->pipe.Push(
+            prefix + json(delta).dump(-1, ' ', false, json::error_handler_t::replace) + suffix);
       };
     }
   }
+  std::vector<std::function<void(llm::GenerationResult)>> dones;
   for (int i = 0; i < n; ++i) {
     StreamState::Choice* c = &st->choices[i];
-    const Status s = engine.Submit(
-        std::move(gens[i]), [st, c, logprobs_of, gen_logprobs](llm::GenerationResult r) {
-          if (gen_logprobs >= 0)
-            c->last_logprobs =
-                logprobs_of(c, std::span<const llm::TokenLogprob>(r.logprobs)
-                                   .subspan(std::min(c->logprobs_sent, r.logprobs.size())));
-          c->result = std::move(r);
-          if (--st->open == 0) st->pipe.Close();
-        });
-    if (!s.ok()) {
-      // The choices already running stop at their next delta and answer into a pipe no one
-      // serves; this request answers the error.
-      *cancelled = true;
-      for (int k = i; k < n; ++k)
-        if (--st->open == 0) st->pipe.Close();
-      return WriteOpenAiError(s, res);
-    }
+    dones.push_back([st, c, logprobs_of, gen_logprobs](llm::GenerationResult r) {
+      if (gen_logprobs >= 0)
+        c->last_logprobs =
+            logprobs_of(c, std::span<const llm::TokenLogprob>(r.logprobs)
+                               .subspan(std::min(c->logprobs_sent, r.logprobs.size())));
+      c->result = std::move(r);
+      if (--st->open == 0) st->pipe.Close();
+    });
   }
+  if (Status s = engine.SubmitChoices(std::move(gens), std::move(dones)); !s.ok())
+    return WriteOpenAiError(s, res);
   res->content_type = "text/event-stream";
   res->headers.emplace_back("Cache-Control", "no-cache");
   res->stream = [st, event, delta_choice, include_usage, model, &ctx,

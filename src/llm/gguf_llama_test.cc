@@ -146,6 +146,16 @@ TEST_F(GgufLlamaTest, AnF32GgufComputesWhatItsHuggingFaceFolderComputes) {
       ASSERT_TRUE(gg->Forward(std::span(&next, 1), cg.get(), &lg).ok());
       EXPECT_LT(MaxAbsDiff(lh, lg), 1e-4 * std::max(1.0, Range(lh))) << n << " step " << step;
     }
+    // A cache copied from this one (a forked choice; a larger capacity, so the per-head rows
+    // move) continues exactly as it does.
+    auto copy = gg->NewCache(80);
+    copy->CopyFrom(*cg);
+    EXPECT_EQ(copy->length(), cg->length());
+    std::vector<float> lc;
+    const int32_t next = 7;
+    ASSERT_TRUE(gg->Forward(std::span(&next, 1), cg.get(), &lg).ok());
+    ASSERT_TRUE(gg->Forward(std::span(&next, 1), copy.get(), &lc).ok());
+    EXPECT_EQ(lc, lg) << "prompt of " << n;
   }
 }
 

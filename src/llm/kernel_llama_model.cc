@@ -2,6 +2,7 @@
 
 #include <algorithm>
 #include <cmath>
+#include <cstring>
 
 namespace epara::llm {
 namespace {
@@ -10,7 +11,9 @@ class KernelKvCache final : public KvCache {
  public:
   KernelKvCache(int layers, int64_t kv_heads, int64_t head_dim, int capacity, kernels::KvType type)
       : capacity_(capacity),
-        layer_bytes_(kv_heads * capacity * head_dim * kernels::KvElementBytes(type)) {
+        kv_heads_(kv_heads),
+        row_bytes_(head_dim * kernels::KvElementBytes(type)),
+        layer_bytes_(kv_heads * capacity * row_bytes_) {
     for (int l = 0; l < 2 * layers; ++l)
       data_.push_back(std::make_unique<uint8_t[]>(static_cast<size_t>(layer_bytes_)));  // zeroed
     for (int l = 0; l < layers; ++l) {
@@ -22,13 +25,23 @@ class KernelKvCache final : public KvCache {
   int capacity() const override { return capacity_; }
   int64_t bytes() const override { return layer_bytes_ * static_cast<int64_t>(data_.size()); }
   void Truncate(int length) override { length_ = std::min(length_, std::max(0, length)); }
+  void CopyFrom(const KvCache& other) override {
+    const auto& o = static_cast<const KernelKvCache&>(other);
+    // Per layer and KV head: the first `length` rows of [capacity, head_dim].
+    for (size_t l = 0; l < data_.size(); ++l)
+      for (int64_t h = 0; h < kv_heads_; ++h)
+        std::memcpy(data_[l].get() + h * capacity_ * row_bytes_,
+                    o.data_[l].get() + h * o.capacity_ * o.row_bytes_,
+                    static_cast<size_t>(o.length_ * row_bytes_));
+    length_ = o.length_;
+  }
 
   std::vector<void*> k_ptr, v_ptr;
   int length_ = 0;
 
  private:
   int capacity_;
-  int64_t layer_bytes_;
+  int64_t kv_heads_, row_bytes_, layer_bytes_;
   std::vector<std::unique_ptr<uint8_t[]>> data_;  // per layer: keys, then values
 };
 

@@ -26,6 +26,10 @@ class KvCache {
   virtual int64_t bytes() const = 0;  // memory held
   // Forgets tokens from `length` on (e.g. to reuse a prefix). REQUIRES: length <= this->length().
   virtual void Truncate(int length) = 0;
+  // Becomes a copy of `other`'s first other.length() tokens (every layer's keys and values) and
+  // its length: a sequence forked after a shared prompt. REQUIRES: `other` is a cache of the same
+  // model, other.length() <= capacity().
+  virtual void CopyFrom(const KvCache& other) = 0;
 };
 
 struct LlamaLoadOptions {

@@ -47,6 +47,14 @@ class TorchKvCache final : public KvCache {
     return b;
   }
   void Truncate(int length) override { length_ = std::min(length_, std::max(0, length)); }
+  void CopyFrom(const KvCache& other) override {
+    const auto& o = static_cast<const TorchKvCache&>(other);
+    for (size_t l = 0; l < k.size(); ++l) {
+      k[l].narrow(1, 0, o.length_).copy_(o.k[l].narrow(1, 0, o.length_));
+      v[l].narrow(1, 0, o.length_).copy_(o.v[l].narrow(1, 0, o.length_));
+    }
+    length_ = o.length_;
+  }
 
   std::vector<at::Tensor> k, v;     // per layer [kv_heads, capacity, head_dim]
   std::vector<void*> k_ptr, v_ptr;  // their data, for the kernels (cpu only)

@@ -27,6 +27,9 @@ struct LlmEngine::Sequence {
   int32_t last_token = 0;
   Clock::time_point submitted;
   GenerationResult result;
+  // The other choices of its prompt (SubmitChoices): admitted with it (its `reserved` counts
+  // theirs until then), forked from its cache when its prompt has run.
+  std::vector<std::unique_ptr<Sequence>> followers;
 };
 
 Status LlmEngine::Create(std::unique_ptr<LlamaModel> model, std::unique_ptr<Tokenizer> tokenizer,
@@ -53,7 +56,7 @@ Status LlmEngine::Create(std::unique_ptr<LlamaModel> model, std::unique_ptr<Toke
 
 LlmEngine::~LlmEngine() { Shutdown(); }
 
-Status LlmEngine::Submit(GenerationRequest request, std::function<void(GenerationResult)> on_done) {
+Status LlmEngine::Validate(const GenerationRequest& request, int copies) const {
   if (request.prompt.empty()) return InvalidArgument("the prompt is empty");
   if (request.max_tokens < 1) return InvalidArgument("max_tokens must be at least 1");
   const int context = model_->config().max_position_embeddings;
@@ -63,7 +66,7 @@ Status LlmEngine::Submit(GenerationRequest request, std::function<void(Generatio
                            " tokens) + max_tokens (" + std::to_string(request.max_tokens) +
                            ") exceeds the model's context of " + std::to_string(context) +
                            " tokens");
-  const int64_t need = total * limits_.kv_bytes_per_token;
+  const int64_t need = total * limits_.kv_bytes_per_token * copies;
   if (need > limits_.kv_budget_bytes)
     return InvalidArgument("the request needs " + std::to_string(need >> 20) +
                            " MB of KV cache; the instance has " +
@@ -74,20 +77,57 @@ Status LlmEngine::Submit(GenerationRequest request, std::function<void(Generatio
       return Unavailable("this instance holds the first " + std::to_string(model_->end_layer()) +
                          " layers of a pipeline and is not connected to its other stages");
   }
+  return Status::Ok();
+}
+
+std::unique_ptr<LlmEngine::Sequence> LlmEngine::NewSequence(
+    GenerationRequest request, std::function<void(GenerationResult)> on_done) {
   auto s = std::make_unique<Sequence>();
   s->rng.seed(request.seed);
   s->result.prompt_tokens = static_cast<int>(request.prompt.size());
   s->req = std::move(request);
   s->on_done = std::move(on_done);
   s->submitted = Clock::now();
+  return s;
+}
+
+Status LlmEngine::Submit(GenerationRequest request, std::function<void(GenerationResult)> on_done) {
+  std::vector<GenerationRequest> requests;
+  requests.push_back(std::move(request));
+  std::vector<std::function<void(GenerationResult)>> done;
+  done.push_back(std::move(on_done));
+  return SubmitChoices(std::move(requests), std::move(done));
+}
+
+Status LlmEngine::SubmitChoices(std::vector<GenerationRequest> requests,
+                                std::vector<std::function<void(GenerationResult)>> on_done) {
+  const int n = static_cast<int>(requests.size());
+  bool pipelined = false;
+  {
+    std::lock_guard<std::mutex> lock(mu_);
+    pipelined = link_ != nullptr;
+  }
+  for (const GenerationRequest& r : requests) EPARA_RETURN_IF_ERROR(Validate(r, pipelined ? 1 : n));
+  // Without a pipeline the first choice leads and the others follow its prompt; on a pipeline
+  // head every choice is a sequence of its own (its caches on the later stages are its own).
+  std::vector<std::unique_ptr<Sequence>> seqs;
+  for (int i = 0; i < n; ++i) {
+    auto s = NewSequence(std::move(requests[i]), std::move(on_done[i]));
+    if (i > 0 && !pipelined)
+      seqs[0]->followers.push_back(std::move(s));
+    else
+      seqs.push_back(std::move(s));
+  }
   {
     std::lock_guard<std::mutex> lock(mu_);
     if (stopping_) return Unavailable("the model is shutting down");
-    if (static_cast<int>(waiting_.size()) >= options_.max_waiting)
+    if (static_cast<int>(waiting_.size() + seqs.size()) > options_.max_waiting)
       return ResourceExhausted("too many requests waiting (" +
                                std::to_string(options_.max_waiting) + ")");
-    waiting_prompt_tokens_ += static_cast<int64_t>(s->req.prompt.size());
-    waiting_.push_back(std::move(s));
+    for (auto& s : seqs) {
+      waiting_prompt_tokens_ += static_cast<int64_t>(s->req.prompt.size());
+      waiting_.push_back(std::move(s));
+    }
     admission_blocked_ = false;
   }
   cv_.notify_one();
@@ -117,7 +157,8 @@ EngineStats LlmEngine::stats() const {
           waiting_prompt_tokens_ + stepping_prompt_tokens_,
           cost_.prefill_ms_per_token(),
           cost_.decode_step_ms(),
-          max_step_tokens_};
+          max_step_tokens_,
+          prompt_tokens_run_};
 }
 
 void LlmEngine::Finish(Sequence& s, const std::string& reason, Status status) {
@@ -125,6 +166,13 @@ void LlmEngine::Finish(Sequence& s, const std::string& reason, Status status) {
   s.result.status = std::move(status);
   s.result.finish_reason = reason;
   s.result.total_seconds = std::chrono::duration<double>(Clock::now() - s.submitted).count();
+}
+
+void LlmEngine::Sample(Sequence& s, std::span<const float> row) {
+  s.last_token = SampleToken(row, s.req.sampling, s.rng);
+  if (s.req.logprobs >= 0)
+    s.result.logprobs.push_back(LogprobsOf(row, s.last_token, s.req.logprobs));
+  Emit(s, s.last_token);
 }
 
 bool LlmEngine::Emit(Sequence& s, int32_t token) {
@@ -216,7 +264,8 @@ void LlmEngine::Launch(int g) {
     std::lock_guard<std::mutex> lock(mu_);
     std::vector<WaitingSeq> snapshot;
     for (const auto& w : waiting_)
-      snapshot.push_back({static_cast<int>(w->req.prompt.size()), w->req.max_tokens});
+      snapshot.push_back({static_cast<int>(w->req.prompt.size()), w->req.max_tokens,
+                          1 + static_cast<int>(w->followers.size())});
     std::vector<int> prefill_remaining;
     for (const auto& s : group.running)
       if (!s->prefilled)
@@ -239,12 +288,12 @@ void LlmEngine::Launch(int g) {
       std::unique_ptr<Sequence> s = std::move(waiting_.front());
       waiting_.pop_front();
       s->reserved = static_cast<int64_t>(s->req.prompt.size() + s->req.max_tokens) *
-                    limits_.kv_bytes_per_token;
+                    limits_.kv_bytes_per_token * (1 + static_cast<int64_t>(s->followers.size()));
       s->id = next_seq_id_++;
       reserved_bytes_ += s->reserved;
+      running_count_ += 1 + static_cast<int>(s->followers.size());
       group.stepped.emplace_back(s.get(), plan.prefill_chunk[i]);
       group.running.push_back(std::move(s));
-      ++running_count_;
     }
     // A prefilling sequence without tokens this step sits it out.
     group.stepped.erase(
@@ -258,6 +307,7 @@ void LlmEngine::Launch(int g) {
     }
     waiting_prompt_tokens_ -= prompt_tokens;  // from now on counted as in the step
     stepping_prompt_tokens_ = prompt_tokens;
+    prompt_tokens_run_ += prompt_tokens;
     max_step_tokens_ = std::max(max_step_tokens_, prompt_tokens + decodes);
     // Nothing fits until a sequence ends or another arrives: do not spin on this group.
     if (group.running.empty() && !waiting_.empty()) admission_blocked_ = true;
@@ -329,6 +379,7 @@ void LlmEngine::Complete(int g, const Status& st, const std::vector<float>& logi
     status = Internal("the pipeline's last stage returned " + std::to_string(logits.size()) +
                       " logits for " + std::to_string(group.stepped.size()) + " sequences");
   int64_t unrun = 0;
+  std::vector<std::unique_ptr<Sequence>> forked;  // followers that start now (or failed with it)
   for (size_t i = 0; i < group.stepped.size(); ++i) {
     auto [sp, chunk] = group.stepped[i];
     Sequence& s = *sp;
@@ -336,6 +387,11 @@ void LlmEngine::Complete(int g, const Status& st, const std::vector<float>& logi
       if (!s.prefilled)  // the prompt tokens it will never run leave the count
         unrun += static_cast<int64_t>(s.req.prompt.size()) - s.prompt_done - chunk;
       Finish(s, "error", status);
+      for (auto& f : s.followers) {  // they share its fate (and its reservation)
+        Finish(*f, "error", status);
+        forked.push_back(std::move(f));
+      }
+      s.followers.clear();
       continue;
     }
     if (!s.prefilled) {
@@ -344,12 +400,26 @@ void LlmEngine::Complete(int g, const Status& st, const std::vector<float>& logi
     }
     s.prefilled = true;
     const std::span<const float> row(logits.data() + i * vocab, vocab);
-    s.last_token = SampleToken(row, s.req.sampling, s.rng);
-    if (s.req.logprobs >= 0)
-      s.result.logprobs.push_back(LogprobsOf(row, s.last_token, s.req.logprobs));
-    Emit(s, s.last_token);
+    // The other choices of this prompt start here: a copy of its cache, its first logits.
+    if (!s.followers.empty()) {
+      const int64_t each = s.reserved / (1 + static_cast<int64_t>(s.followers.size()));
+      for (auto& f : s.followers) {
+        f->cache = model_->NewCache(static_cast<int>(f->req.prompt.size()) + f->req.max_tokens);
+        f->cache->CopyFrom(*s.cache);
+        f->prompt_done = static_cast<int>(f->req.prompt.size());
+        f->prefilled = true;
+        f->reserved = each;
+        f->id = next_seq_id_++;
+        Sample(*f, row);
+        forked.push_back(std::move(f));
+      }
+      s.reserved = each;
+      s.followers.clear();
+    }
+    Sample(s, row);
   }
   group.stepped.clear();
+  for (auto& f : forked) group.running.push_back(std::move(f));
   // Finished sequences leave now and free their cache (the later stages free theirs with the
   // group's next step that carries `released_`).
   int64_t freed = 0;

@@ -84,6 +84,7 @@ struct EngineStats {
   double prefill_ms_per_token = 0;  // StepCost of this engine's recent steps (0: none yet)
   double decode_step_ms = 0;
   int max_step_tokens = 0;  // the most tokens (prompt chunks + decode tokens) any step has run
+  int64_t prompt_tokens_run = 0;  // prompt tokens computed since the start (a shared one once)
 };
 
 class LlmEngine {
@@ -96,6 +97,14 @@ class LlmEngine {
   // called): InvalidArgument (empty prompt, max_tokens < 1, prompt + max_tokens beyond the context
   // or the whole KV budget), ResourceExhausted (waiting queue full), Unavailable (shutting down).
   Status Submit(GenerationRequest request, std::function<void(GenerationResult)> on_done);
+  // Several choices of one prompt ("n"): requests[i] answers through on_done[i]. All are accepted
+  // or none (the same errors as Submit, with the whole KV need counted). The prompt runs once:
+  // when it has, every other choice starts from a copy of its cache and samples its first token
+  // from the same logits with its own seed, so each choice equals what Submit alone would give
+  // it. On a pipeline head (caches on other stages) each choice runs its own prompt.
+  // REQUIRES: requests non-empty, of equal prompts, on_done of the same size.
+  Status SubmitChoices(std::vector<GenerationRequest> requests,
+                       std::vector<std::function<void(GenerationResult)>> on_done);
   // Makes this engine a pipeline head: `link` carries its model's output to the later stages.
   // REQUIRES: before the first Submit; the model is a first stage and not the last. depth >= 1.
   // A head without a link answers every Submit with Unavailable.
@@ -134,6 +143,12 @@ class LlmEngine {
   void Complete(int g, const Status& st, const std::vector<float>& logits);
   // Appends a token's text to the sequence; returns false when the sequence has finished.
   bool Emit(Sequence& s, int32_t token);
+  // Checks a request against the model and the KV budget, `copies` times its reservation.
+  Status Validate(const GenerationRequest& request, int copies) const;
+  std::unique_ptr<Sequence> NewSequence(GenerationRequest request,
+                                        std::function<void(GenerationResult)> on_done);
+  // Samples s's next token from `row`, records its log-probabilities, and emits it.
+  void Sample(Sequence& s, std::span<const float> row);
   void Finish(Sequence& s, const std::string& reason, Status status = Status::Ok());
 
   std::unique_ptr<LlamaModel> model_;
@@ -151,6 +166,7 @@ class LlmEngine {
   int64_t waiting_prompt_tokens_ = 0;              // GUARDED_BY(mu_)
   int64_t stepping_prompt_tokens_ = 0;             // GUARDED_BY(mu_): in the step running now
   int max_step_tokens_ = 0;                        // GUARDED_BY(mu_)
+  int64_t prompt_tokens_run_ = 0;                  // GUARDED_BY(mu_)
   StepCost cost_;                                  // GUARDED_BY(mu_)
   std::atomic<double> cpu_quota_{1.0};
   bool admission_blocked_ = false;   // GUARDED_BY(mu_): the waiting head fits no idle group

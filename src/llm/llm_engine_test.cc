@@ -57,6 +57,62 @@ class LlmEngineTest : public TinyLlmTest<2> {
   }
 };
 
+// Choices of one prompt: each equals the same request submitted alone (its seed, its log-
+// probabilities), the prompt runs once, and everything is freed; a choice that finishes at its
+// first token (max_tokens 1) beside longer ones is answered too.
+TEST_F(LlmEngineTest, ChoicesShareTheirPromptAndEachEqualsItsOwnRun) {
+  auto e = Engine();
+  const GenerationRequest base = Request("Once upon a time there was", 20, 0.9, 40);
+  std::vector<GenerationResult> alone;
+  for (int i = 0; i < 4; ++i) {
+    GenerationRequest r = base;
+    r.seed = 40 + i;
+    r.logprobs = 1;
+    r.max_tokens = i == 3 ? 1 : 20;
+    auto f = Run(*e, r);
+    alone.push_back(Await(f));
+  }
+  EXPECT_NE(alone[0].text, alone[1].text);
+  const int64_t before = e->stats().prompt_tokens_run;
+  std::vector<GenerationRequest> choices;
+  std::vector<std::function<void(GenerationResult)>> dones;
+  std::vector<std::future<GenerationResult>> futures;
+  for (int i = 0; i < 4; ++i) {
+    GenerationRequest r = base;
+    r.seed = 40 + i;
+    r.logprobs = 1;
+    r.max_tokens = i == 3 ? 1 : 20;
+    choices.push_back(r);
+    auto p = std::make_shared<std::promise<GenerationResult>>();
+    futures.push_back(p->get_future());
+    dones.push_back([p](GenerationResult res) { p->set_value(std::move(res)); });
+  }
+  ASSERT_TRUE(e->SubmitChoices(std::move(choices), std::move(dones)).ok());
+  for (int i = 0; i < 4; ++i) {
+    const GenerationResult r = Await(futures[i]);
+    EXPECT_EQ(r.text, alone[i].text) << "choice " << i;
+    EXPECT_EQ(r.completion_tokens, alone[i].completion_tokens) << "choice " << i;
+    ASSERT_EQ(r.logprobs.size(), alone[i].logprobs.size());
+    for (size_t t = 0; t < r.logprobs.size(); ++t)
+      EXPECT_NEAR(r.logprobs[t].logprob, alone[i].logprobs[t].logprob, 1e-4) << i << " " << t;
+  }
+  EXPECT_EQ(e->stats().prompt_tokens_run - before, static_cast<int64_t>(base.prompt.size()));
+  EXPECT_EQ(e->stats().running, 0);
+  EXPECT_EQ(e->stats().kv_reserved_bytes, 0);
+  // All or nothing: choices whose caches together exceed the budget are refused.
+  EngineOptions small;
+  small.kv_budget_bytes = e->kv_budget_bytes() / 64;
+  auto tight = Engine(small);
+  const int64_t per = static_cast<int64_t>(base.prompt.size() + base.max_tokens) *
+                      tight->model().kv_bytes_per_token();
+  const int fit = static_cast<int>(small.kv_budget_bytes / per);
+  ASSERT_GE(fit, 1);
+  std::vector<GenerationRequest> too_many(static_cast<size_t>(fit + 1), base);
+  std::vector<std::function<void(GenerationResult)>> ignored(too_many.size(),
+                                                             [](GenerationResult) {});
+  EXPECT_EQ(tight->SubmitChoices(too_many, ignored).code(), StatusCode::kInvalidArgument);
+}
+
 TEST_F(LlmEngineTest, ContinuousBatchingGivesTheSameTextsAsOneAtATime) {
   const std::vector<std::pair<std::string, int>> work = {
       {"Hello", 12}, {"The quick brown fox", 5}, {"a", 20}, {"xyz", 1}};
@@ -296,6 +352,16 @@ TEST(StepPlannerTest, AdmitsInOrderWithinMemoryTokenAndCountLimits) {
   EXPECT_EQ(p.admit, 0);  // memory
   p = PlanStep(8, 0, {{1, 1}}, l);
   EXPECT_EQ(p.admit, 0);  // count
+  // Choices sharing a prompt: memory and count for every copy, the prompt's tokens once.
+  p = PlanStep(3, 300, {{20, 10, 2}, {1, 1}}, l);
+  EXPECT_EQ(p.admit, 2);  // 600 B and 2 sequences, then 20 B and 1
+  EXPECT_EQ(p.prefill_chunk, (std::vector<int>{20, 1}));
+  p = PlanStep(3, 300, {{20, 10, 3}}, l);
+  EXPECT_EQ(p.admit, 0);  // 900 B do not fit beside 300
+  p = PlanStep(6, 0, {{1, 1, 3}}, l);
+  EXPECT_EQ(p.admit, 0);  // 6 + 3 sequences exceed max_running 8
+  p = PlanStep(6, 0, {{1, 1, 2}}, l);
+  EXPECT_EQ(p.admit, 1);
 }
 
 // Chunked prefill: a prompt longer than the step's budget runs in chunks, beside the decoding

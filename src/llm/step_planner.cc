@@ -18,10 +18,11 @@ StepPlan PlanStep(int running, int64_t reserved_bytes, const std::vector<Waiting
     budget -= chunk;
   }
   int64_t bytes = reserved_bytes;
+  int admitted = 0;  // sequences, copies included
   for (const WaitingSeq& w : waiting) {
     const int64_t need =
-        static_cast<int64_t>(w.prompt_tokens + w.max_new_tokens) * l.kv_bytes_per_token;
-    if (running + plan.admit >= l.max_running) break;
+        static_cast<int64_t>(w.prompt_tokens + w.max_new_tokens) * l.kv_bytes_per_token * w.copies;
+    if (running + admitted + w.copies > l.max_running) break;
     if (bytes + need > l.kv_budget_bytes) break;
     if (budget <= 0) break;
     const int chunk = std::min(w.prompt_tokens, budget);
@@ -29,6 +30,7 @@ StepPlan PlanStep(int running, int64_t reserved_bytes, const std::vector<Waiting
     budget -= chunk;
     plan.prefill_chunk.push_back(chunk);
     ++plan.admit;
+    admitted += w.copies;
   }
   return plan;
 }

@@ -17,6 +17,9 @@ struct PlannerLimits {
 struct WaitingSeq {
   int prompt_tokens = 0;
   int max_new_tokens = 0;  // its cache is reserved for prompt + max_new_tokens
+  // Sequences sharing this prompt (choices of one request, "n"): the prompt runs once, but each
+  // holds its own cache and counts against max_running. All are admitted together or none.
+  int copies = 1;
 };
 
 struct StepPlan {
@@ -32,8 +35,8 @@ struct StepPlan {
 // `prefill_remaining` decode one token each; prefill_remaining lists, in arrival order, the prompt
 // tokens still to run of those that are prefilling. The rest of the step's token budget goes to
 // prompts in arrival order: first the running sequences' next chunks, then waiting sequences,
-// admitted while (a) their reservation (prompt + max_new_tokens) fits the KV budget, (b) budget
-// tokens remain (their first chunk is what remains, up to their prompt), and (c) max_running
+// admitted while (a) their reservation ((prompt + max_new_tokens) x copies) fits the KV budget, (b)
+// budget tokens remain (their first chunk is what remains, up to their prompt), and (c) max_running
 // allows. Admission stops at the first that does not fit (no overtaking: FCFS is kept). So a long
 // prompt runs in chunks beside the decoding sequences instead of stalling them for its whole
 // prefill. At least one prompt token runs per step when any prompt is pending.
