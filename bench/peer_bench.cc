@@ -10,8 +10,8 @@
 //   decode at batch 1 (tokens/s of --decode-tokens steps after a one-token prompt),
 // with the same thread count. Ratios epara / llama.cpp are per round; the report gives medians.
 //
-// Weight types (--weights): f32, q8_0, q4_0, q4_k, q6_k, q4_k_m. epara loads the very GGUF file
-// llama.cpp runs (llm/gguf_llama.h). The file is written by epara's exporter, or, with
+// Weight types (--weights): f32, bf16, q8_0, q4_0, q4_k, q6_k, q4_k_m. epara loads the very GGUF
+// file llama.cpp runs (llm/gguf_llama.h). The file is written by epara's exporter, or, with
 // --llama-quantize, by llama.cpp's llama-quantize from the F32 export (its own block fitting and
 // its Q4_K_M recipe). --llama-server adds the teacher-forced agreement: a sequence of
 // --agreement-tokens tokens, epara's argmax at every position (one forward over the sequence) vs
@@ -249,9 +249,9 @@ int main(int argc, char** argv) {
   std::string llama_quantize, llama_server;
   int agreement_tokens = 128;
   app.add_option("--weights", weights,
-                 "Weight matrices of the GGUF both sides run: f32, q8_0, q4_0, q4_k, q6_k or "
-                 "q4_k_m")
-      ->check(CLI::IsMember({"f32", "q8_0", "q4_0", "q4_k", "q6_k", "q4_k_m"}))
+                 "Weight matrices of the GGUF both sides run: f32, bf16 (needs --llama-quantize), "
+                 "q8_0, q4_0, q4_k, q6_k or q4_k_m")
+      ->check(CLI::IsMember({"f32", "bf16", "q8_0", "q4_0", "q4_k", "q6_k", "q4_k_m"}))
       ->capture_default_str();
   app.add_option("--llama-quantize", llama_quantize,
                  "llama.cpp's llama-quantize: quantize the F32 export with it (q8_0, q4_0, q6_k, "
@@ -300,6 +300,10 @@ int main(int argc, char** argv) {
       {"q4_0", formats::GgmlType::kQ4_0}, {"q4_k", formats::GgmlType::kQ4_K},
       {"q6_k", formats::GgmlType::kQ6_K}, {"q4_k_m", formats::GgmlType::kQ4_K}};
   const bool by_llama = !llama_quantize.empty() && weights != "f32" && weights != "q4_k";
+  if (weights == "bf16" && !by_llama) {
+    std::fprintf(stderr, "--weights bf16 is written by llama-quantize: give --llama-quantize\n");
+    return 1;
+  }
   if (!by_llama) {
     export_options.matrices = types.at(weights);
     export_options.k_mix = weights == "q4_k_m";

@@ -9,7 +9,7 @@
 #    (~10 minutes on 2 cores; GGML_NATIVE, OpenMP). Nothing is fetched after this step.
 # 2. build/bench/epara_peer_bench per model shape (untrained, deterministic: stories15m, the demo
 #    model, 134m) and weight type, written by epara's exporter as a GGUF (f32, q8_0) that both
-#    sides load; for the 134m shape also llama-quantize's own Q4_K_M, Q4_0, Q6_K and Q8_0 files,
+#    sides load; for the 134m shape also llama-quantize's own Q4_K_M, Q4_0, Q6_K, Q8_0 and BF16 files,
 #    and the teacher-forced agreement with llama-server on the Q4_K_M and F32 files:
 #    prefill 128 and 512 tokens, decode at batch 1, 2 threads each side, interleaved rounds.
 set -euo pipefail
@@ -52,21 +52,22 @@ for weights in f32 q8_0; do
       --out "$OUT/peer_${shape}_${weights}.json" >/dev/null
   done
 done
-# Session 16: llama-quantize's own files of the 134m shape, both sides loading the same file.
-for weights in q4_k_m q4_0 q6_k q8_0; do
+# Session 17: llama-quantize's own files of the 134m shape, both sides loading the same file, both
+# with an fp16 KV cache (llama.cpp's default and now epara's on cpu; --kv f32 for the other).
+for weights in q4_k_m q4_0 q6_k q8_0 bf16; do
   agreement=()
   [ "$weights" = q4_k_m ] && agreement=(--llama-server "$BIN/llama-server" --agreement-tokens 128)
   "$PEER" --shape 134m --weights "$weights" --llama-quantize "$BIN/llama-quantize" \
     --llama-bench "$BENCH_EXE" "${agreement[@]}" --threads 2 --rounds 3 \
-    --out "$OUT/peer_134m_${weights}_s16.json" >/dev/null
+    --out "$OUT/peer_134m_${weights}_s17.json" >/dev/null
 done
 "$PEER" --shape 134m --weights f32 --llama-bench "$BENCH_EXE" --llama-server "$BIN/llama-server" \
-  --agreement-tokens 128 --threads 2 --rounds 3 --out "$OUT/peer_134m_f32_s16.json" >/dev/null
-# Servers on the same Q4_K_M file, concurrent streams (llama-server with its defaults).
+  --agreement-tokens 128 --threads 2 --rounds 3 --out "$OUT/peer_134m_f32_s17.json" >/dev/null
+# Servers on the same Q4_K_M file, concurrent streams, the same KV-cache memory on both (fp16).
 "$PEER" --shape 134m --weights q4_k_m --llama-quantize "$BIN/llama-quantize" --llama-bench "$BENCH_EXE" \
   --rounds 0 --keep-gguf "$OUT/.q4_k_m.gguf" --out /dev/null >/dev/null
 python3 "$ROOT/bench/peer/serve_compare.py" --gguf "$OUT/.q4_k_m.gguf" --llama-server "$BIN/llama-server" \
-  --epara "$ROOT/build/epara" --rounds 3 --streams 1,4,16 --out "$OUT/serve_134m_q4_k_m_s16.json" \
+  --epara "$ROOT/build/epara" --rounds 3 --streams 1,4,16 --out "$OUT/serve_134m_q4_k_m_s17.json" \
   >/dev/null
 rm -f "$OUT/.q4_k_m.gguf"
 echo "== results in $OUT"

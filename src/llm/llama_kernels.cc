@@ -74,20 +74,17 @@ __attribute__((always_inline)) inline void ReduceLanes16(const V16* v, float* ou
 }
 
 // 16 weights as floats: F32 loaded; bfloat16 widened to 32 bits and shifted into the top half.
-__attribute__((always_inline)) inline V16 Load16(const float* p) {
-  V16 v;
-  std::memcpy(&v, p, sizeof(V16));
-  return v;
+// (Written through a pointer: a 64-byte vector returned by value draws GCC's ABI note.)
+__attribute__((always_inline)) inline void Load16(const float* p, V16* v) {
+  std::memcpy(v, p, sizeof(V16));
 }
 typedef uint16_t U16x16 __attribute__((vector_size(32)));
 typedef uint32_t U32x16 __attribute__((vector_size(64)));
-__attribute__((always_inline)) inline V16 Load16(const uint16_t* p) {
+__attribute__((always_inline)) inline void Load16(const uint16_t* p, V16* v) {
   U16x16 h;
   std::memcpy(&h, p, sizeof(h));
   const U32x16 w = __builtin_convertvector(h, U32x16) << 16;
-  V16 v;
-  std::memcpy(&v, &w, sizeof(v));
-  return v;
+  std::memcpy(v, &w, sizeof(V16));
 }
 inline float ToFloat(float w) { return w; }
 inline float ToFloat(uint16_t w) { return Bf16ToFloat(w); }
@@ -99,7 +96,7 @@ __attribute__((always_inline)) inline void DotTile(const TW* W, int64_t cols, co
   int64_t k = 0;
   for (; k + 16 <= cols; k += 16) {
     V16 w[R], v[B];
-    for (int i = 0; i < R; ++i) w[i] = Load16(W + (r + i) * cols + k);
+    for (int i = 0; i < R; ++i) Load16(W + (r + i) * cols + k, &w[i]);
     for (int j = 0; j < B; ++j) std::memcpy(&v[j], x + (b + j) * cols + k, sizeof(V16));
     for (int i = 0; i < R; ++i)
       for (int j = 0; j < B; ++j) acc[i * B + j] += w[i] * v[j];
@@ -627,15 +624,16 @@ void ForwardStep(const ModelWeights& w, std::span<const StepToken> seqs, SpinPoo
                           out + base, lo, hi);
       });
     };
-    if (n < kTransposedMinBatch) {
+    const int min_transposed = quantized ? kQuantizedTransposedMinBatch : kTransposedMinBatch;
+    if (n < min_transposed) {
       if (quantized) QuantizeInput(in, n, cols, &s->xq, q8_0, q8_k);
       pool.ParallelFor(rows, 64, [&](int64_t r0, int64_t r1) { dots(in, n, y, r0, r1); });
       return;
     }
     // Groups of 16 rows of input, each transposed once; a last group of fewer than
-    // kTransposedMinBatch takes the dot-product tiles.
+    // min_transposed takes the dot-product tiles.
     const int full = n / 16, tail = n % 16;
-    const int groups = full + (tail >= kTransposedMinBatch ? 1 : 0);
+    const int groups = full + (tail >= min_transposed ? 1 : 0);
     s->xt.resize(static_cast<size_t>(std::max(1, groups)) * cols * 16);
     pool.ParallelFor(groups, 1, [&](int64_t g0, int64_t g1) {
       for (int64_t gi = g0; gi < g1; ++gi)

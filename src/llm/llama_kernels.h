@@ -42,6 +42,10 @@ void MatVecRowsBf16(const uint16_t* W, int64_t cols, const float* x, int batch, 
 // broadcast against the 16 sequences' inputs at once (16 accumulators of 8 rows x 2 inner steps),
 // so no lanes need reducing at the end. From batch kTransposedMinBatch on it beats MatVecRows.
 inline constexpr int kTransposedMinBatch = 8;
+// Block-quantized weights switch later: their dot tiles decode each block once for up to 4 inputs
+// (llm/quant_kernels.h), and the transposed path dequantizes the whole matrix every step (measured
+// on 2 cores, 134M shape: 8 inputs 12 vs 20 ms per step, 16 inputs 24 vs 21).
+inline constexpr int kQuantizedTransposedMinBatch = 12;
 void MatVecRowsT(const float* W, int64_t cols, const float* xt, int batch, int64_t rows, float* y,
                  int64_t r0, int64_t r1);
 // The same product for any n rows of input given as ceil(n / 16) transposed groups, one after

@@ -583,9 +583,9 @@ TEST_F(LlamaModelTest, Q8_0WeightsComputeWhatTheirF32ValuesCompute) {
   ASSERT_TRUE(LlamaModel::Load(dir_.string(), f32, &mf).ok());
   ASSERT_TRUE(LlamaModel::Load(dir_.string(), q8, &mq).ok());
   EXPECT_LT(mq->weight_bytes(), mf->weight_bytes() * 6 / 10);  // embeddings and norms stay F32
-  // Prompts (dot tiles below 8 tokens, dequantized tiles for 16-token groups and for a last group
-  // of 8 or more; a tail of fewer than 8 takes dot tiles) and decode steps.
-  for (int n : {1, 5, 9, 16, 20, 24, 37}) {
+  // Prompts (dot tiles below 12 tokens, dequantized tiles for 16-token groups and for a last group
+  // of 12 or more; a tail of fewer than 12 takes dot tiles) and decode steps.
+  for (int n : {1, 5, 9, 16, 20, 24, 28, 37}) {
     auto cf = mf->NewCache(64), cq = mq->NewCache(64);
     std::vector<int32_t> p;
     for (int t = 0; t < n; ++t) p.push_back((3 * t + n) % c.vocab);
@@ -597,7 +597,7 @@ TEST_F(LlamaModelTest, Q8_0WeightsComputeWhatTheirF32ValuesCompute) {
       for (float f : v) m = std::max<double>(m, std::fabs(f));
       return m;
     };
-    const bool f32_inputs = n % 16 == 0 || n % 16 >= kernels::kTransposedMinBatch;
+    const bool f32_inputs = n % 16 == 0 || n % 16 >= kernels::kQuantizedTransposedMinBatch;
     if (f32_inputs)
       EXPECT_LT(MaxAbsDiff(lf, lq), 1e-4) << "prompt of " << n;
     else

@@ -276,12 +276,6 @@ EPARA_AVX2 float HorizontalSum(__m256 v) {
   return _mm_cvtss_f32(_mm_add_ss(t, _mm_movehdup_ps(t)));
 }
 
-EPARA_AVX2 int32_t HorizontalSumI(__m256i v) {
-  const __m128i s = _mm_add_epi32(_mm256_castsi256_si128(v), _mm256_extracti128_si256(v, 1));
-  const __m128i t = _mm_add_epi32(s, _mm_unpackhi_epi64(s, s));
-  return _mm_cvtsi128_si32(_mm_add_epi32(t, _mm_shuffle_epi32(t, 1)));
-}
-
 EPARA_AVX2 __m256i Load32(const uint8_t* p) {
   return _mm256_loadu_si256(reinterpret_cast<const __m256i*>(p));
 }
@@ -299,62 +293,83 @@ struct RowInput {
   const int16_t* k_sum16;
 };
 
+// Every tile below is R weight rows x B input rows: each weight block is decoded into registers
+// once and meets the B inputs (a decode step of B sequences reads and unpacks the weights once;
+// one input at a time, batch 4 cost 3.6x batch 1). x[b] / y[b]: input b's forms and output row.
+
 // The 32-weight block types on Q8_0 inputs, a float multiply per block (both scales are per 32):
 //   Q8_0: the weights' magnitudes as unsigned bytes against the inputs carrying the weights' signs
 //         (maddubs multiplies unsigned by signed; 2 x 127 x 127 fits its 16-bit sums);
 //   Q4_0: nibbles as unsigned bytes (element j low, j + 16 high), then sum (q - 8) x as
 //         sum q x - sum 8 x (the second is the same for every row: once per input block).
-template <int R, bool kQ4>
-EPARA_AVX2 void Rows32(const uint8_t* W, int64_t row_bytes, int64_t blocks, const RowInput& x,
-                       int64_t r, float* y) {
+template <int R, int B, bool kQ4>
+EPARA_AVX2 void Rows32(const uint8_t* W, int64_t row_bytes, int64_t blocks, const RowInput* x,
+                       int64_t r, float* const* y) {
   constexpr int kBlockBytes = kQ4 ? 18 : 34;
   const __m128i low4 = _mm_set1_epi8(0x0f);
-  __m256 acc[R];
-  for (int i = 0; i < R; ++i) acc[i] = _mm256_setzero_ps();
+  __m256 acc[R][B];
+  for (int i = 0; i < R; ++i)
+    for (int b = 0; b < B; ++b) acc[i][b] = _mm256_setzero_ps();
   for (int64_t k = 0; k < blocks; ++k) {
-    const uint8_t* v = x.blocks + k * 34;
-    const __m256i qv = Load32(v + 2);
-    const __m256i eights = kQ4 ? _mm256_maddubs_epi16(_mm256_set1_epi8(8), qv) : qv;
-    const float dv = HalfScale(v);
+    __m256i qv[B], eights[B];
+    float dv[B];
+    for (int b = 0; b < B; ++b) {
+      const uint8_t* v = x[b].blocks + k * 34;
+      qv[b] = Load32(v + 2);
+      eights[b] = kQ4 ? _mm256_maddubs_epi16(_mm256_set1_epi8(8), qv[b]) : qv[b];
+      dv[b] = HalfScale(v);
+    }
 #pragma GCC unroll 8
     for (int i = 0; i < R; ++i) {
       const uint8_t* w = W + (r + i) * row_bytes + k * kBlockBytes;
       _mm_prefetch(reinterpret_cast<const char*>(w + R * row_bytes), _MM_HINT_T0);
-      __m256i p;
+      const float dw = HalfScale(w);
       if constexpr (kQ4) {
         const __m128i packed = _mm_loadu_si128(reinterpret_cast<const __m128i*>(w + 2));
         const __m256i q = _mm256_set_m128i(_mm_and_si128(_mm_srli_epi16(packed, 4), low4),
                                            _mm_and_si128(packed, low4));
-        p = _mm256_madd_epi16(_mm256_sub_epi16(_mm256_maddubs_epi16(q, qv), eights),
-                              _mm256_set1_epi16(1));
+        for (int b = 0; b < B; ++b) {
+          const __m256i p = _mm256_madd_epi16(
+              _mm256_sub_epi16(_mm256_maddubs_epi16(q, qv[b]), eights[b]), _mm256_set1_epi16(1));
+          acc[i][b] = _mm256_fmadd_ps(_mm256_set1_ps(dw * dv[b]), _mm256_cvtepi32_ps(p), acc[i][b]);
+        }
       } else {
         const __m256i qw = Load32(w + 2);
-        p = Dot4(_mm256_sign_epi8(qw, qw), _mm256_sign_epi8(qv, qw));
+        const __m256i magnitude = _mm256_sign_epi8(qw, qw);
+        for (int b = 0; b < B; ++b) {
+          const __m256i p = Dot4(magnitude, _mm256_sign_epi8(qv[b], qw));
+          acc[i][b] = _mm256_fmadd_ps(_mm256_set1_ps(dw * dv[b]), _mm256_cvtepi32_ps(p), acc[i][b]);
+        }
       }
-      acc[i] = _mm256_fmadd_ps(_mm256_set1_ps(HalfScale(w) * dv), _mm256_cvtepi32_ps(p), acc[i]);
     }
   }
-  for (int i = 0; i < R; ++i) y[r + i] = HorizontalSum(acc[i]);
+  for (int i = 0; i < R; ++i)
+    for (int b = 0; b < B; ++b) y[b][r + i] = HorizontalSum(acc[i][b]);
 }
 
 // Q4_K on Q8_K inputs: per 64-weight chunk, 32 bytes give sub-blocks 2c (low nibbles) and 2c + 1
 // (high); each sub-block's 16-bit pair sums are multiplied by its 6-bit scale as they widen to
 // 32 bits (madd), so a super-block's products stay integers until one float multiply by d * dx.
 // The mins meet the inputs' 16-value sums: dmin * dx * sum_s min_s * (sum of sub-block s).
-template <int R>
-EPARA_AVX2 void RowsQ4_K(const uint8_t* W, int64_t row_bytes, int64_t blocks, const RowInput& x,
-                         int64_t r, float* y) {
+template <int R, int B>
+EPARA_AVX2 void RowsQ4_K(const uint8_t* W, int64_t row_bytes, int64_t blocks, const RowInput* x,
+                         int64_t r, float* const* y) {
   const __m256i low4 = _mm256_set1_epi8(0x0f);
-  __m256 acc[R];
-  float mins[R];
-  for (int i = 0; i < R; ++i) acc[i] = _mm256_setzero_ps(), mins[i] = 0;
+  __m256 acc[R][B];
+  __m128 mins[R][B];  // dmin * dx * (mins . sub-block sums), 4 lanes summed at the end
+  for (int i = 0; i < R; ++i)
+    for (int b = 0; b < B; ++b) acc[i][b] = _mm256_setzero_ps(), mins[i][b] = _mm_setzero_ps();
   const int64_t superblocks = blocks / 8;
   for (int64_t sb = 0; sb < superblocks; ++sb) {
-    const int8_t* xq = x.k_q + sb * 256;
-    const int16_t* xs = x.k_sum16 + sb * 16;
-    const float dx = x.k_scale[sb];
-    int32_t sub_sums[8];
-    for (int s = 0; s < 8; ++s) sub_sums[s] = xs[2 * s] + xs[2 * s + 1];
+    const uint8_t* xq[B];
+    float dx[B];
+    __m128i sub_sums[B];  // the 8 sub-blocks' input sums (pairs of 16-value sums; < 2^12)
+    for (int b = 0; b < B; ++b) {
+      xq[b] = reinterpret_cast<const uint8_t*>(x[b].k_q + sb * 256);
+      dx[b] = x[b].k_scale[sb];
+      const auto* xs = reinterpret_cast<const __m128i*>(x[b].k_sum16 + sb * 16);
+      sub_sums[b] = _mm_hadd_epi16(_mm_loadu_si128(xs), _mm_loadu_si128(xs + 1));
+    }
 #pragma GCC unroll 4
     for (int i = 0; i < R; ++i) {
       const uint8_t* o = W + (r + i) * row_bytes + sb * formats::kQ4_KBytes;
@@ -369,47 +384,63 @@ EPARA_AVX2 void RowsQ4_K(const uint8_t* W, int64_t row_bytes, int64_t blocks, co
       mn[0] = u[1] & 0x3f3f3f3f;
       sc[1] = (u[2] & 0x0f0f0f0f) | (((u[0] >> 6) & 0x03030303) << 4);
       mn[1] = ((u[2] >> 4) & 0x0f0f0f0f) | (((u[1] >> 6) & 0x03030303) << 4);
-      uint8_t scale[8], min[8];
+      uint8_t scale[8];
       std::memcpy(scale, sc, 8);
-      std::memcpy(min, mn, 8);
-      int32_t m = 0;
-      for (int s = 0; s < 8; ++s) m += min[s] * sub_sums[s];
-      __m256i isum = _mm256_setzero_si256();
+      const __m128i min16 =
+          _mm_cvtepu8_epi16(_mm_set_epi32(0, 0, static_cast<int>(mn[1]), static_cast<int>(mn[0])));
+      __m256i isum[B];
+      for (int b = 0; b < B; ++b) isum[b] = _mm256_setzero_si256();
       for (int c = 0; c < 4; ++c) {
         const __m256i q = Load32(o + 16 + 32 * c);
         const __m256i lo = _mm256_and_si256(q, low4);
         const __m256i hi = _mm256_and_si256(_mm256_srli_epi16(q, 4), low4);
-        const __m256i p0 =
-            _mm256_maddubs_epi16(lo, Load32(reinterpret_cast<const uint8_t*>(xq) + 64 * c));
-        const __m256i p1 =
-            _mm256_maddubs_epi16(hi, Load32(reinterpret_cast<const uint8_t*>(xq) + 64 * c + 32));
-        isum = _mm256_add_epi32(isum, _mm256_madd_epi16(p0, _mm256_set1_epi16(scale[2 * c])));
-        isum = _mm256_add_epi32(isum, _mm256_madd_epi16(p1, _mm256_set1_epi16(scale[2 * c + 1])));
+        const __m256i s_lo = _mm256_set1_epi16(scale[2 * c]),
+                      s_hi = _mm256_set1_epi16(scale[2 * c + 1]);
+        for (int b = 0; b < B; ++b) {
+          const __m256i p0 = _mm256_maddubs_epi16(lo, Load32(xq[b] + 64 * c));
+          const __m256i p1 = _mm256_maddubs_epi16(hi, Load32(xq[b] + 64 * c + 32));
+          isum[b] = _mm256_add_epi32(
+              isum[b], _mm256_add_epi32(_mm256_madd_epi16(p0, s_lo), _mm256_madd_epi16(p1, s_hi)));
+        }
       }
-      const float d = HalfScale(o) * dx;
-      acc[i] = _mm256_fmadd_ps(_mm256_set1_ps(d), _mm256_cvtepi32_ps(isum), acc[i]);
-      mins[i] += HalfScale(o + 2) * dx * static_cast<float>(m);
+      const float d = HalfScale(o), dmin = HalfScale(o + 2);
+      for (int b = 0; b < B; ++b) {
+        acc[i][b] =
+            _mm256_fmadd_ps(_mm256_set1_ps(d * dx[b]), _mm256_cvtepi32_ps(isum[b]), acc[i][b]);
+        mins[i][b] = _mm_fmadd_ps(_mm_set1_ps(dmin * dx[b]),
+                                  _mm_cvtepi32_ps(_mm_madd_epi16(min16, sub_sums[b])), mins[i][b]);
+      }
     }
   }
-  for (int i = 0; i < R; ++i) y[r + i] = HorizontalSum(acc[i]) - mins[i];
+  for (int i = 0; i < R; ++i)
+    for (int b = 0; b < B; ++b) {
+      __m128 m = _mm_add_ps(mins[i][b], _mm_movehl_ps(mins[i][b], mins[i][b]));
+      m = _mm_add_ss(m, _mm_movehdup_ps(m));
+      y[b][r + i] = HorizontalSum(acc[i][b]) - _mm_cvtss_f32(m);
+    }
 }
 
 // Q6_K on Q8_K inputs: per 128-weight half, 64 bytes of low bits and 32 of high bits give four
 // 32-weight quarters (unsigned 6-bit q); each quarter's pair sums are multiplied by its two
 // 16-weight scales as they widen (lanes 0-7: the first 16 weights, 8-15: the next), and the
 // offset 32 comes off through the inputs' 16-value sums: 32 * sum_g scale_g * sum_g.
-template <int R>
-EPARA_AVX2 void RowsQ6_K(const uint8_t* W, int64_t row_bytes, int64_t blocks, const RowInput& x,
-                         int64_t r, float* y) {
+template <int R, int B>
+EPARA_AVX2 void RowsQ6_K(const uint8_t* W, int64_t row_bytes, int64_t blocks, const RowInput* x,
+                         int64_t r, float* const* y) {
   const __m256i low4 = _mm256_set1_epi8(0x0f), low2 = _mm256_set1_epi8(0x03);
-  __m256 acc[R];
-  float offs[R];
-  for (int i = 0; i < R; ++i) acc[i] = _mm256_setzero_ps(), offs[i] = 0;
+  __m256 acc[R][B];
+  for (int i = 0; i < R; ++i)
+    for (int b = 0; b < B; ++b) acc[i][b] = _mm256_setzero_ps();
   const int64_t superblocks = blocks / 8;
   for (int64_t sb = 0; sb < superblocks; ++sb) {
-    const auto* xq = reinterpret_cast<const uint8_t*>(x.k_q + sb * 256);
-    const __m256i xs = _mm256_loadu_si256(reinterpret_cast<const __m256i*>(x.k_sum16 + sb * 16));
-    const float dx = x.k_scale[sb];
+    const uint8_t* xq[B];
+    __m256i xs[B];
+    float dx[B];
+    for (int b = 0; b < B; ++b) {
+      xq[b] = reinterpret_cast<const uint8_t*>(x[b].k_q + sb * 256);
+      xs[b] = _mm256_loadu_si256(reinterpret_cast<const __m256i*>(x[b].k_sum16 + sb * 16));
+      dx[b] = x[b].k_scale[sb];
+    }
 #pragma GCC unroll 4
     for (int i = 0; i < R; ++i) {
       const uint8_t* o = W + (r + i) * row_bytes + sb * formats::kQ6_KBytes;
@@ -419,8 +450,8 @@ EPARA_AVX2 void RowsQ6_K(const uint8_t* W, int64_t row_bytes, int64_t blocks, co
       // 32 * sum_g scale_g * xsum_g over the 16 groups, in one madd.
       const __m256i sc16 =
           _mm256_cvtepi8_epi16(_mm_loadu_si128(reinterpret_cast<const __m128i*>(scales)));
-      const __m256i off = _mm256_madd_epi16(sc16, xs);
-      __m256i isum = _mm256_setzero_si256();
+      __m256i isum[B];
+      for (int b = 0; b < B; ++b) isum[b] = _mm256_setzero_si256();
       for (int half = 0; half < 2; ++half) {
         const __m256i la = Load32(o + 64 * half), lb = Load32(o + 64 * half + 32);
         const __m256i h = Load32(o + 128 + 32 * half);
@@ -437,39 +468,107 @@ EPARA_AVX2 void RowsQ6_K(const uint8_t* W, int64_t row_bytes, int64_t blocks, co
         for (int t = 0; t < 4; ++t) {
           const int8_t* sc = scales + 8 * half + 2 * t;
           const __m256i scale = _mm256_set_m128i(_mm_set1_epi16(sc[1]), _mm_set1_epi16(sc[0]));
-          const __m256i pairs = _mm256_maddubs_epi16(q[t], Load32(xq + 128 * half + 32 * t));
-          isum = _mm256_add_epi32(isum, _mm256_madd_epi16(pairs, scale));
+          for (int b = 0; b < B; ++b) {
+            const __m256i pairs = _mm256_maddubs_epi16(q[t], Load32(xq[b] + 128 * half + 32 * t));
+            isum[b] = _mm256_add_epi32(isum[b], _mm256_madd_epi16(pairs, scale));
+          }
         }
       }
-      const float d = HalfScale(o + 208) * dx;
-      acc[i] = _mm256_fmadd_ps(_mm256_set1_ps(d), _mm256_cvtepi32_ps(isum), acc[i]);
-      offs[i] += d * 32.0f * static_cast<float>(HorizontalSumI(off));
+      const float d = HalfScale(o + 208);
+      for (int b = 0; b < B; ++b) {
+        // The offset shares the super-block's scale: it comes off the integer sums lane by lane
+        // (|sum| < 2^26 per lane: 32 products of 63 x 127 x 127).
+        const __m256i off = _mm256_slli_epi32(_mm256_madd_epi16(sc16, xs[b]), 5);
+        acc[i][b] = _mm256_fmadd_ps(_mm256_set1_ps(d * dx[b]),
+                                    _mm256_cvtepi32_ps(_mm256_sub_epi32(isum[b], off)), acc[i][b]);
+      }
     }
   }
-  for (int i = 0; i < R; ++i) y[r + i] = HorizontalSum(acc[i]) - offs[i];
+  for (int i = 0; i < R; ++i)
+    for (int b = 0; b < B; ++b) y[b][r + i] = HorizontalSum(acc[i][b]);
 }
 
 #undef EPARA_AVX2
 
-// Rows in tiles of R, one input row at a time.
-template <int R, auto Tile, auto Single>
+// The tiles of one weight type, by rows and inputs per tile.
+struct Q8_0Tiles {
+  template <int R, int B>
+  __attribute__((target("avx2,fma,f16c"), always_inline)) static void Run(
+      const uint8_t* W, int64_t rb, int64_t blocks, const RowInput* x, int64_t r, float* const* y) {
+    Rows32<R, B, false>(W, rb, blocks, x, r, y);
+  }
+};
+struct Q4_0Tiles {
+  template <int R, int B>
+  __attribute__((target("avx2,fma,f16c"), always_inline)) static void Run(
+      const uint8_t* W, int64_t rb, int64_t blocks, const RowInput* x, int64_t r, float* const* y) {
+    Rows32<R, B, true>(W, rb, blocks, x, r, y);
+  }
+};
+struct Q4_KTiles {
+  template <int R, int B>
+  __attribute__((target("avx2,fma,f16c"), always_inline)) static void Run(
+      const uint8_t* W, int64_t rb, int64_t blocks, const RowInput* x, int64_t r, float* const* y) {
+    RowsQ4_K<R, B>(W, rb, blocks, x, r, y);
+  }
+};
+struct Q6_KTiles {
+  template <int R, int B>
+  __attribute__((target("avx2,fma,f16c"), always_inline)) static void Run(
+      const uint8_t* W, int64_t rb, int64_t blocks, const RowInput* x, int64_t r, float* const* y) {
+    RowsQ6_K<R, B>(W, rb, blocks, x, r, y);
+  }
+};
+
+// Rows [r0, r1) against B inputs: tiles of R rows, then single rows.
+template <class Tiles, int R, int B>
+__attribute__((target("avx2,fma,f16c"), always_inline)) inline void RowRange(
+    const uint8_t* W, int64_t row_bytes, int64_t blocks, const RowInput* x, float* const* y,
+    int64_t r0, int64_t r1) {
+  int64_t r = r0;
+  for (; r + R <= r1; r += R) Tiles::template Run<R, B>(W, row_bytes, blocks, x, r, y);
+  for (; r < r1; ++r) Tiles::template Run<1, B>(W, row_bytes, blocks, x, r, y);
+}
+
+// Inputs in groups of up to 4, each group one pass over the rows: a single input takes tiles of
+// R1 rows (R1 x 1 accumulators), groups of 2-4 tiles of 2 rows (up to 8 accumulators: the 16
+// AVX2 registers also hold the decoded weights and the inputs).
+template <class Tiles, int R1>
 __attribute__((target("avx2,fma,f16c"))) void RowsAvx2(const uint8_t* W, int64_t row_bytes,
                                                        int64_t cols, const QuantizedInput& x,
                                                        int batch, int64_t rows, float* y,
                                                        int64_t r0, int64_t r1) {
   const int64_t blocks = cols / 32;
-  for (int b = 0; b < batch; ++b) {
-    // Only the forms QuantizeInput filled for this product (the tile reads the one its type needs).
-    const bool q8_0 = x.blocks.size() >= static_cast<size_t>((b + 1) * blocks * 34);
-    const bool k = cols % 256 == 0 && x.k_q.size() >= static_cast<size_t>((b + 1) * cols);
-    const RowInput in{q8_0 ? x.blocks.data() + b * blocks * 34 : nullptr,
-                      k ? x.k_scale.data() + b * (cols / 256) : nullptr,
-                      k ? x.k_q.data() + b * cols : nullptr,
-                      k ? x.k_sum16.data() + b * (cols / 16) : nullptr};
-    float* yb = y + int64_t{b} * rows;
-    int64_t r = r0;
-    for (; r + R <= r1; r += R) Tile(W, row_bytes, blocks, in, r, yb);
-    for (; r < r1; ++r) Single(W, row_bytes, blocks, in, r, yb);
+  for (int b0 = 0; b0 < batch; b0 += 4) {
+    const int nb = std::min(4, batch - b0);
+    RowInput in[4];
+    float* out[4];
+    for (int j = 0; j < nb; ++j) {
+      const int b = b0 + j;
+      // Only the forms QuantizeInput filled for this product (the tile reads the one its type
+      // needs).
+      const bool q8_0 = x.blocks.size() >= static_cast<size_t>((b + 1) * blocks * 34);
+      const bool k = cols % 256 == 0 && x.k_q.size() >= static_cast<size_t>((b + 1) * cols);
+      in[j] = {q8_0 ? x.blocks.data() + b * blocks * 34 : nullptr,
+               k ? x.k_scale.data() + b * (cols / 256) : nullptr,
+               k ? x.k_q.data() + b * cols : nullptr,
+               k ? x.k_sum16.data() + b * (cols / 16) : nullptr};
+      out[j] = y + int64_t{b} * rows;
+    }
+    switch (nb) {
+      case 1:
+        RowRange<Tiles, R1, 1>(W, row_bytes, blocks, in, out, r0, r1);
+        break;
+      case 2:
+        RowRange<Tiles, 2, 2>(W, row_bytes, blocks, in, out, r0, r1);
+        break;
+      case 3:
+        RowRange<Tiles, 2, 3>(W, row_bytes, blocks, in, out, r0, r1);
+        break;
+      default:
+        RowRange<Tiles, 2, 4>(W, row_bytes, blocks, in, out, r0, r1);
+        break;
+    }
   }
 }
 
@@ -582,15 +681,13 @@ void MatVecRowsQuant(WeightType t, const uint8_t* W, int64_t cols, const Quantiz
     const int64_t row_bytes = WeightRowBytes(t, cols);
     switch (t) {
       case WeightType::kQ8_0:
-        return RowsAvx2<8, Rows32<8, false>, Rows32<1, false>>(W, row_bytes, cols, x, batch, rows,
-                                                               y, r0, r1);
+        return RowsAvx2<Q8_0Tiles, 8>(W, row_bytes, cols, x, batch, rows, y, r0, r1);
       case WeightType::kQ4_0:
-        return RowsAvx2<8, Rows32<8, true>, Rows32<1, true>>(W, row_bytes, cols, x, batch, rows, y,
-                                                             r0, r1);
+        return RowsAvx2<Q4_0Tiles, 8>(W, row_bytes, cols, x, batch, rows, y, r0, r1);
       case WeightType::kQ4_K:
-        return RowsAvx2<4, RowsQ4_K<4>, RowsQ4_K<1>>(W, row_bytes, cols, x, batch, rows, y, r0, r1);
+        return RowsAvx2<Q4_KTiles, 4>(W, row_bytes, cols, x, batch, rows, y, r0, r1);
       case WeightType::kQ6_K:
-        return RowsAvx2<4, RowsQ6_K<4>, RowsQ6_K<1>>(W, row_bytes, cols, x, batch, rows, y, r0, r1);
+        return RowsAvx2<Q6_KTiles, 4>(W, row_bytes, cols, x, batch, rows, y, r0, r1);
       case WeightType::kF32:
       case WeightType::kBF16:
         break;

@@ -35,9 +35,10 @@ std::vector<uint8_t> Quantize(WeightType t, const std::vector<float>& w) {
 
 class QuantKernelsTest : public ::testing::TestWithParam<WeightType> {};
 
-// 19 rows (two 8-row and four 4-row tiles and remainders), 512 columns (two K-quant
-// super-blocks, sixteen 32-weight blocks); inputs of 1 and 3 rows (dot tiles on quantized inputs)
-// and 16 and 21 (transposed groups, one partial, whose 5-row tail takes the dot tiles).
+// 19 rows (8-, 4- and 2-row tiles and remainders), 512 columns (two K-quant super-blocks,
+// sixteen 32-weight blocks); inputs of 1-7 rows (dot tiles on quantized inputs, in groups of up to
+// 4 inputs per pass: 5 and 7 leave groups of 1 and 3) and 16 and 21 (transposed groups, one
+// partial, whose 5-row tail takes the dot tiles).
 TEST_P(QuantKernelsTest, ProductsEqualTheF32ProductsOfTheDequantizedOperands) {
   const WeightType t = GetParam();
   const int64_t rows = 19, cols = 512;
@@ -45,7 +46,7 @@ TEST_P(QuantKernelsTest, ProductsEqualTheF32ProductsOfTheDequantizedOperands) {
   const std::vector<uint8_t> q = Quantize(t, w);
   std::vector<float> deq(rows * cols);
   DequantizeWeights(t, q.data(), rows * cols, deq.data());
-  for (int n : {1, 3, 16, 21}) {
+  for (int n : {1, 2, 3, 4, 5, 7, 16, 21}) {
     const std::vector<float> x = Random(n * cols, 10 + n);
     // The dot tiles multiply int8 by int8: their inputs are rounded first (Q8_0 blocks, or Q8_K
     // super-blocks for the K-quants).
