@@ -3,6 +3,7 @@
 #include <algorithm>
 #include <cmath>
 #include <cstring>
+#include <type_traits>
 #include <utility>
 #include <vector>
 
@@ -89,12 +90,17 @@ __attribute__((always_inline)) inline void Load16(const uint16_t* p, V16* v) {
 inline float ToFloat(float w) { return w; }
 inline float ToFloat(uint16_t w) { return Bf16ToFloat(w); }
 
-template <int R, int B, typename TW>
+template <int R, int B, typename TW, bool kPrefetch = false>
 __attribute__((always_inline)) inline void DotTile(const TW* W, int64_t cols, const float* x,
                                                    int64_t rows, int64_t r, int64_t b, float* y) {
   V16 acc[R * B] = {};
   int64_t k = 0;
   for (; k + 16 <= cols; k += 16) {
+    if constexpr (kPrefetch) {
+      // The next tile's rows at this position, one cache line per row per 64 bytes.
+      if ((k * sizeof(TW)) % 64 == 0)
+        for (int i = 0; i < R; ++i) __builtin_prefetch(W + (r + R + i) * cols + k, 0, 1);
+    }
     V16 w[R], v[B];
     for (int i = 0; i < R; ++i) Load16(W + (r + i) * cols + k, &w[i]);
     for (int j = 0; j < B; ++j) std::memcpy(&v[j], x + (b + j) * cols + k, sizeof(V16));
@@ -125,6 +131,15 @@ __attribute__((always_inline)) inline void MatVecRowsOf(const TW* W, int64_t col
                                                         int64_t r0, int64_t r1) {
   int64_t r = r0;
   if (batch < 4) {  // 16 rows at a time, one sequence at a time (rows stay in L1 across them)
+    for (; r + 32 <= r1; r += 16)
+      for (int b = 0; b < batch; ++b) {
+        // bfloat16 rows: the next tile's rows prefetched (decode 5.4 -> 3.9 ms per token on the
+        // 134M shape; F32 rows, a cache line per step each, gained nothing measurable).
+        if (b == 0)
+          DotTile<16, 1, TW, std::is_same_v<TW, uint16_t>>(W, cols, x, rows, r, b, y);
+        else
+          DotTile<16, 1>(W, cols, x, rows, r, b, y);
+      }
     for (; r + 16 <= r1; r += 16)
       for (int b = 0; b < batch; ++b) DotTile<16, 1>(W, cols, x, rows, r, b, y);
   } else {
