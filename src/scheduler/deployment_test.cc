@@ -24,8 +24,9 @@ Instances Replay(Instances state, const std::vector<DeployStep>& steps,
       EXPECT_TRUE(state[st.service].count(st.node)) << "unloaded what was not there";
       state[st.service].erase(st.node);
       if (free.count(st.node)) free[st.node] += m;
-      if (target.count(st.service) && !target.at(st.service).empty())
+      if (target.count(st.service) && !target.at(st.service).empty()) {
         EXPECT_FALSE(state[st.service].empty()) << st.service << " left with no instance";
+      }
     }
   }
   std::erase_if(state, [](const auto& kv) { return kv.second.empty(); });
