@@ -5,9 +5,9 @@
 #
 #   scripts/check-arm64.sh [GTEST_ARGS...]     (build folder: build-arm64, or $ARM64_BUILD_DIR)
 #
-# Needs g++-aarch64-linux-gnu, qemu-user-static and googletest (Debian packages; installed here when
-# missing and this runs as root, as scripts/setup.sh does). Exits 77 (skipped) when they are missing
-# and cannot be installed.
+# Needs g++-aarch64-linux-gnu, qemu-user-static and googletest (Debian packages: scripts/test.sh's
+# setup installs them; run by hand, this script installs what is missing when it runs as root).
+# Exits 77 (skipped) when they are missing and cannot be installed.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 ROOT=$PWD

@@ -24,6 +24,13 @@ PACKAGES=(
   libgrpc++-dev libprotobuf-dev protobuf-compiler protobuf-compiler-grpc
 )
 
+# The test command's extra tools (EPARA_TEST_TOOLS=1, set by scripts/test.sh; not for the demo):
+# the ARM64 cross compiler and qemu-user for scripts/check-arm64.sh, GoogleTest's sources for its
+# cross build.
+if [ "${EPARA_TEST_TOOLS:-0}" = 1 ]; then
+  PACKAGES+=(g++-aarch64-linux-gnu qemu-user-static googletest)
+fi
+
 SUDO=""
 if [ "$(id -u)" -ne 0 ]; then SUDO="sudo"; fi
 missing=()
