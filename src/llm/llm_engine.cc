@@ -56,7 +56,7 @@ Status LlmEngine::Create(std::unique_ptr<LlamaModel> model, std::unique_ptr<Toke
 
 LlmEngine::~LlmEngine() { Shutdown(); }
 
-Status LlmEngine::Validate(const GenerationRequest& request, int copies) const {
+Status LlmEngine::Validate(const GenerationRequest& request) const {
   if (request.prompt.empty()) return InvalidArgument("the prompt is empty");
   if (request.max_tokens < 1) return InvalidArgument("max_tokens must be at least 1");
   const int context = model_->config().max_position_embeddings;
@@ -66,7 +66,7 @@ Status LlmEngine::Validate(const GenerationRequest& request, int copies) const {
                            " tokens) + max_tokens (" + std::to_string(request.max_tokens) +
                            ") exceeds the model's context of " + std::to_string(context) +
                            " tokens");
-  const int64_t need = total * limits_.kv_bytes_per_token * copies;
+  const int64_t need = total * limits_.kv_bytes_per_token;
   if (need > limits_.kv_budget_bytes)
     return InvalidArgument("the request needs " + std::to_string(need >> 20) +
                            " MB of KV cache; the instance has " +
@@ -107,7 +107,15 @@ Status LlmEngine::SubmitChoices(std::vector<GenerationRequest> requests,
     std::lock_guard<std::mutex> lock(mu_);
     pipelined = link_ != nullptr;
   }
-  for (const GenerationRequest& r : requests) EPARA_RETURN_IF_ERROR(Validate(r, pipelined ? 1 : n));
+  int64_t together = 0;  // the choices' caches, all held at once while they share the prompt
+  for (const GenerationRequest& r : requests) {
+    EPARA_RETURN_IF_ERROR(Validate(r));
+    together += static_cast<int64_t>(r.prompt.size() + r.max_tokens) * limits_.kv_bytes_per_token;
+  }
+  if (!pipelined && together > limits_.kv_budget_bytes)
+    return InvalidArgument("the " + std::to_string(n) + " choices need " +
+                           std::to_string(together >> 20) + " MB of KV cache together; the " +
+                           "instance has " + std::to_string(limits_.kv_budget_bytes >> 20) + " MB");
   // Without a pipeline the first choice leads and the others follow its prompt; on a pipeline
   // head every choice is a sequence of its own (its caches on the later stages are its own).
   std::vector<std::unique_ptr<Sequence>> seqs;
@@ -166,6 +174,10 @@ void LlmEngine::Finish(Sequence& s, const std::string& reason, Status status) {
   s.result.status = std::move(status);
   s.result.finish_reason = reason;
   s.result.total_seconds = std::chrono::duration<double>(Clock::now() - s.submitted).count();
+}
+
+int64_t LlmEngine::ReservationOf(const Sequence& s) const {
+  return static_cast<int64_t>(s.req.prompt.size() + s.req.max_tokens) * limits_.kv_bytes_per_token;
 }
 
 void LlmEngine::Sample(Sequence& s, std::span<const float> row) {
@@ -263,9 +275,12 @@ void LlmEngine::Launch(int g) {
   {
     std::lock_guard<std::mutex> lock(mu_);
     std::vector<WaitingSeq> snapshot;
-    for (const auto& w : waiting_)
-      snapshot.push_back({static_cast<int>(w->req.prompt.size()), w->req.max_tokens,
+    for (const auto& w : waiting_) {
+      int max_tokens = w->req.max_tokens;  // choices may differ: the planner counts the largest
+      for (const auto& f : w->followers) max_tokens = std::max(max_tokens, f->req.max_tokens);
+      snapshot.push_back({static_cast<int>(w->req.prompt.size()), max_tokens,
                           1 + static_cast<int>(w->followers.size())});
+    }
     std::vector<int> prefill_remaining;
     for (const auto& s : group.running)
       if (!s->prefilled)
@@ -287,8 +302,9 @@ void LlmEngine::Launch(int g) {
     for (int i = 0; i < plan.admit; ++i) {
       std::unique_ptr<Sequence> s = std::move(waiting_.front());
       waiting_.pop_front();
-      s->reserved = static_cast<int64_t>(s->req.prompt.size() + s->req.max_tokens) *
-                    limits_.kv_bytes_per_token * (1 + static_cast<int64_t>(s->followers.size()));
+      // Its own cache and, until they fork, its followers' (each for its own max_tokens).
+      s->reserved = ReservationOf(*s);
+      for (const auto& f : s->followers) s->reserved += ReservationOf(*f);
       s->id = next_seq_id_++;
       reserved_bytes_ += s->reserved;
       running_count_ += 1 + static_cast<int>(s->followers.size());
@@ -402,18 +418,17 @@ void LlmEngine::Complete(int g, const Status& st, const std::vector<float>& logi
     const std::span<const float> row(logits.data() + i * vocab, vocab);
     // The other choices of this prompt start here: a copy of its cache, its first logits.
     if (!s.followers.empty()) {
-      const int64_t each = s.reserved / (1 + static_cast<int64_t>(s.followers.size()));
       for (auto& f : s.followers) {
         f->cache = model_->NewCache(static_cast<int>(f->req.prompt.size()) + f->req.max_tokens);
         f->cache->CopyFrom(*s.cache);
         f->prompt_done = static_cast<int>(f->req.prompt.size());
         f->prefilled = true;
-        f->reserved = each;
+        f->reserved = ReservationOf(*f);
+        s.reserved -= f->reserved;
         f->id = next_seq_id_++;
         Sample(*f, row);
         forked.push_back(std::move(f));
       }
-      s.reserved = each;
       s.followers.clear();
     }
     Sample(s, row);

@@ -143,10 +143,12 @@ class LlmEngine {
   void Complete(int g, const Status& st, const std::vector<float>& logits);
   // Appends a token's text to the sequence; returns false when the sequence has finished.
   bool Emit(Sequence& s, int32_t token);
-  // Checks a request against the model and the KV budget, `copies` times its reservation.
-  Status Validate(const GenerationRequest& request, int copies) const;
+  // Checks a request against the model and the KV budget.
+  Status Validate(const GenerationRequest& request) const;
   std::unique_ptr<Sequence> NewSequence(GenerationRequest request,
                                         std::function<void(GenerationResult)> on_done);
+  // KV bytes reserved for one sequence: its prompt + max_tokens.
+  int64_t ReservationOf(const Sequence& s) const;
   // Samples s's next token from `row`, records its log-probabilities, and emits it.
   void Sample(Sequence& s, std::span<const float> row);
   void Finish(Sequence& s, const std::string& reason, Status status = Status::Ok());
