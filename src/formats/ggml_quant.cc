@@ -209,8 +209,17 @@ bool QuantizeBlocks(GgmlType t, const float* w, int64_t n, uint8_t* out) {
       QuantizeQ6_K(w, n, out);
       return true;
     case GgmlType::kF16:
+      for (int64_t i = 0; i < n; ++i) {
+        const uint16_t h = FloatToHalf(w[i]);
+        std::memcpy(out + 2 * i, &h, 2);
+      }
+      return true;
     case GgmlType::kBF16:
-      return false;
+      for (int64_t i = 0; i < n; ++i) {
+        const uint16_t b = FloatToBf16(w[i]);
+        std::memcpy(out + 2 * i, &b, 2);
+      }
+      return true;
   }
   return false;
 }

@@ -43,8 +43,9 @@ void DequantizeQ4_K(const uint8_t* blocks, int64_t n, float* out);
 void QuantizeQ6_K(const float* w, int64_t n, uint8_t* out);
 void DequantizeQ6_K(const uint8_t* blocks, int64_t n, float* out);
 
-// `n` weights as `t`'s blocks (F32: copied as is): the quantizers above by type. False for the
-// types epara does not write (F16, BF16). REQUIRES: n a multiple of t's block.
+// `n` weights as `t`'s blocks (F32: copied as is; F16 and BF16: each weight rounded to nearest
+// even): the quantizers above by type. False for a type value it does not know. REQUIRES: n a
+// multiple of t's block.
 bool QuantizeBlocks(GgmlType t, const float* w, int64_t n, uint8_t* out);
 
 // Q4_K's packed (scale, min) pair j in [0, 8) of a super-block's 12 scale bytes.

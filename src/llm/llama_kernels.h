@@ -102,11 +102,6 @@ struct WeightPart {
 struct WeightMatrix {
   std::vector<WeightPart> parts;
   bool empty() const { return parts.empty(); }
-  bool quantized() const {
-    for (const WeightPart& p : parts)
-      if (p.type != WeightType::kF32) return true;
-    return false;
-  }
   static WeightMatrix F32(const float* data, int64_t rows) {
     return {{{WeightType::kF32, data, rows}}};
   }

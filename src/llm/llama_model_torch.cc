@@ -3,12 +3,10 @@
 #include <torch/script.h>
 
 #include <cmath>
-#include <cstring>
 #include <list>
 #include <thread>
 
 #include "backend/libtorch/torch_threads.h"
-#include "core/half.h"
 #include "core/spin_pool.h"
 #include "formats/ggml_quant.h"
 #include "llm/checkpoint.h"
@@ -261,15 +259,8 @@ class TorchLlamaModel final : public LlamaModel {
       if (!q8) return kernels::WeightMatrix::F32(t->data_ptr<float>(), t->size(0));
       std::vector<uint8_t>& q = quantized_.emplace_back(
           static_cast<size_t>(t->size(0) * kernels::WeightRowBytes(type, t->size(1))));
-      const float* w = t->data_ptr<float>();
-      if (type == kernels::WeightType::kBF16) {
-        for (int64_t i = 0; i < t->numel(); ++i) {
-          const uint16_t b = FloatToBf16(w[i]);
-          std::memcpy(q.data() + 2 * i, &b, 2);
-        }
-      } else {
-        formats::QuantizeBlocks(kernels::GgmlTypeOf(type), w, t->numel(), q.data());
-      }
+      formats::QuantizeBlocks(kernels::GgmlTypeOf(type), t->data_ptr<float>(), t->numel(),
+                              q.data());
       weight_bytes_ += static_cast<int64_t>(q.size()) - (replaces ? t->numel() * 4 : 0);
       return kernels::WeightMatrix{{{type, q.data(), t->size(0)}}};
     };

@@ -21,6 +21,15 @@ namespace fs = std::filesystem;
 using testing::MetricValue;
 using json = nlohmann::json;
 
+// A choice's logprobs object as (token text, logprob) pairs, in either endpoint's shape.
+void AppendLogprobs(const json& lp, bool chat, std::vector<std::pair<std::string, double>>* out) {
+  if (chat)
+    for (const json& t : lp["content"]) out->emplace_back(t["token"], t["logprob"]);
+  else
+    for (size_t i = 0; i < lp["tokens"].size(); ++i)
+      out->emplace_back(lp["tokens"][i], lp["token_logprobs"][i]);
+}
+
 // Concatenates the text of an SSE stream's chunks; fails unless it ends with [DONE]. With
 // `logprobs`: the chunks' log-probability entries in order, as (token text, logprob) pairs.
 std::string JoinStream(const std::string& body, bool chat, std::string* finish_reason,
@@ -42,14 +51,8 @@ std::string JoinStream(const std::string& body, bool chat, std::string* finish_r
     if (chat && c["delta"].contains("content")) text += c["delta"]["content"].get<std::string>();
     if (!chat) text += c["text"].get<std::string>();
     if (!c["finish_reason"].is_null()) *finish_reason = c["finish_reason"].get<std::string>();
-    if (logprobs && c.contains("logprobs") && !c["logprobs"].is_null()) {
-      const json& lp = c["logprobs"];
-      if (chat)
-        for (const json& t : lp["content"]) logprobs->emplace_back(t["token"], t["logprob"]);
-      else
-        for (size_t i = 0; i < lp["tokens"].size(); ++i)
-          logprobs->emplace_back(lp["tokens"][i], lp["token_logprobs"][i]);
-    }
+    if (logprobs && c.contains("logprobs") && !c["logprobs"].is_null())
+      AppendLogprobs(c["logprobs"], chat, logprobs);
   }
   EXPECT_TRUE(done) << "stream did not end with data: [DONE]";
   return text;
@@ -163,11 +166,7 @@ TEST_F(OpenAiE2ETest, StreamedDeltasEqualTheNonStreamedTextForTheSameSeed) {
     ASSERT_EQ(plain_lp->status, 200) << plain_lp->body;
     const json lp = json::parse(plain_lp->body)["choices"][0]["logprobs"];
     std::vector<std::pair<std::string, double>> want, got;
-    if (chat)
-      for (const json& t : lp["content"]) want.emplace_back(t["token"], t["logprob"]);
-    else
-      for (size_t i = 0; i < lp["tokens"].size(); ++i)
-        want.emplace_back(lp["tokens"][i], lp["token_logprobs"][i]);
+    AppendLogprobs(lp, chat, &want);
     body["stream"] = true;
     auto streamed_lp = Post(path, body);
     ASSERT_EQ(streamed_lp->status, 200);
