@@ -15,6 +15,7 @@
 #include "formats/protobuf_testing.h"
 #include "llm/chat_template.h"
 #include "llm/gguf_export.h"
+#include "llm/int8_gemm.h"
 #include "llm/quant_kernels.h"
 #include "llm/tokenizer.h"
 #include "models/demo_llm.h"
@@ -109,9 +110,11 @@ class GgufLlamaTest : public ::testing::Test {
     EXPECT_TRUE(s.ok()) << s.ToString();
     return path;
   }
-  static std::unique_ptr<LlamaModel> Load(const std::string& location) {
+  static std::unique_ptr<LlamaModel> Load(const std::string& location, bool int8_products = true) {
     std::unique_ptr<LlamaModel> m;
-    const Status s = LlamaModel::Load(location, {"cpu", 2}, &m);
+    LlamaLoadOptions o{"cpu", 2};
+    o.int8_products = int8_products;
+    const Status s = LlamaModel::Load(location, o, &m);
     EXPECT_TRUE(s.ok()) << s.ToString();
     return m;
   }
@@ -160,9 +163,10 @@ TEST_F(GgufLlamaTest, AnF32GgufComputesWhatItsHuggingFaceFolderComputes) {
 }
 
 // Each quantized type (and the Q4_K_M-style mix, whose fused q/k/v holds Q4_K and Q6_K parts)
-// computes, on prompts of 16 tokens (dequantized tiles, F32 inputs), what an F32 GGUF of its
-// dequantized weights computes; decode steps (int8 x int8 on Q8_0-rounded inputs) stay within a
-// few percent of it; and the model holds its quantized bytes, not F32.
+// computes, on prompts of 16 tokens (with int8_products off: dequantized tiles, F32 inputs), what
+// an F32 GGUF of its dequantized weights computes; prompts on the int8 panels (where the CPU has
+// VNNI) and decode steps (int8 x int8 on Q8_0-rounded inputs) stay within a few percent of it;
+// and the model holds its quantized bytes, not F32.
 TEST_F(GgufLlamaTest, QuantizedGgufsComputeWhatTheirDequantizedWeightsCompute) {
   struct Case {
     const char* name;
@@ -180,14 +184,20 @@ TEST_F(GgufLlamaTest, QuantizedGgufsComputeWhatTheirDequantizedWeightsCompute) {
     const std::string q = Export(std::string(c.name) + ".gguf", c.type, c.mix);
     const std::string d = (*dir_ / (std::string(c.name) + "_deq.gguf")).string();
     WriteDequantized(q, d);
-    auto mq = Load(q), md = Load(d);
-    ASSERT_TRUE(mq && md) << c.name;
+    auto mq = Load(q, /*int8_products=*/false), md = Load(d), m8 = Load(q);
+    ASSERT_TRUE(mq && md && m8) << c.name;
     EXPECT_LT(mq->weight_bytes(), f32->weight_bytes() * c.max_bytes_ratio) << c.name;
     auto cq = mq->NewCache(64), cd = md->NewCache(64);
     std::vector<float> lq, ld;
     ASSERT_TRUE(mq->Forward(Prompt(16), cq.get(), &lq).ok());
     ASSERT_TRUE(md->Forward(Prompt(16), cd.get(), &ld).ok());
     EXPECT_LT(MaxAbsDiff(lq, ld), 1e-4 * std::max(1.0, Range(ld))) << c.name;
+    auto c8 = m8->NewCache(64);
+    std::vector<float> l8;
+    ASSERT_TRUE(m8->Forward(Prompt(16), c8.get(), &l8).ok());
+    EXPECT_LT(MaxAbsDiff(l8, ld), 0.05 * Range(ld)) << c.name << " int8 prompt";
+    if (kernels::Int8GemmAvailable())
+      EXPECT_GT(MaxAbsDiff(l8, lq), 0.0) << c.name << ": the prompt did not take the int8 panels";
     for (int step = 0; step < 3; ++step) {
       const int32_t next = 40 + step;
       ASSERT_TRUE(mq->Forward(std::span(&next, 1), cq.get(), &lq).ok());

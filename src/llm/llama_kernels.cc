@@ -639,6 +639,23 @@ void ForwardStep(const ModelWeights& w, std::span<const StepToken> seqs, SpinPoo
                           out + base, lo, hi);
       });
     };
+    // Many inputs on block-quantized weights only: int8 panels where the CPU has VNNI.
+    bool int8 =
+        w.int8_products && quantized && n >= kInt8MinBatch && cols % 32 == 0 && Int8GemmAvailable();
+    for (const WeightPart& p : W.parts) int8 = int8 && Int8GemmSupports(p.type);
+    if (int8) {
+      PrepareInt8Rows(n, cols, &s->xi);
+      pool.ParallelFor(n, 4, [&](int64_t b0, int64_t b1) {
+        QuantizeInt8Rows(in, static_cast<int>(b0), static_cast<int>(b1), &s->xi);
+      });
+      pool.ParallelFor(rows, 64, [&](int64_t r0, int64_t r1) {
+        for_parts(r0, r1, [&](const WeightPart& p, int64_t base, int64_t lo, int64_t hi) {
+          Int8MatMulRows(p.type, static_cast<const uint8_t*>(p.data), s->xi, rows, y + base, lo,
+                         hi);
+        });
+      });
+      return;
+    }
     const int min_transposed = quantized ? kQuantizedTransposedMinBatch : kTransposedMinBatch;
     if (n < min_transposed) {
       if (quantized) QuantizeInput(in, n, cols, &s->xq, q8_0, q8_k);

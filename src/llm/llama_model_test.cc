@@ -14,6 +14,7 @@
 
 #include "formats/ggml_quant.h"
 #include "formats/safetensors.h"
+#include "llm/int8_gemm.h"
 #include "llm/llama_kernels.h"
 #include "llm/tokenizer.h"
 #include "models/demo_llm.h"
@@ -579,9 +580,13 @@ TEST_F(LlamaModelTest, Q8_0WeightsComputeWhatTheirF32ValuesCompute) {
   WriteModel(dir_, c, w);
   LlamaLoadOptions f32{"cpu", 2}, q8{"cpu", 2};
   q8.weights = LlamaLoadOptions::Weights::kQ8_0;
-  std::unique_ptr<LlamaModel> mf, mq;
+  q8.int8_products = false;  // the F32-input paths; the int8 panels are checked below
+  LlamaLoadOptions q8i = q8;
+  q8i.int8_products = true;
+  std::unique_ptr<LlamaModel> mf, mq, mi;
   ASSERT_TRUE(LlamaModel::Load(dir_.string(), f32, &mf).ok());
   ASSERT_TRUE(LlamaModel::Load(dir_.string(), q8, &mq).ok());
+  ASSERT_TRUE(LlamaModel::Load(dir_.string(), q8i, &mi).ok());
   EXPECT_LT(mq->weight_bytes(), mf->weight_bytes() * 6 / 10);  // embeddings and norms stay F32
   // Prompts (dot tiles below 12 tokens, dequantized tiles for 16-token groups and for a last group
   // of 12 or more; a tail of fewer than 12 takes dot tiles) and decode steps.
@@ -602,6 +607,14 @@ TEST_F(LlamaModelTest, Q8_0WeightsComputeWhatTheirF32ValuesCompute) {
       EXPECT_LT(MaxAbsDiff(lf, lq), 1e-4) << "prompt of " << n;
     else
       EXPECT_LT(MaxAbsDiff(lf, lq), 0.05 * range(lf)) << "prompt of " << n;
+    // The int8 panels (prompts of kInt8MinBatch tokens or more, where the CPU has VNNI) round
+    // the inputs per 32 values, as the dot tiles do.
+    auto ci = mi->NewCache(64);
+    std::vector<float> li;
+    ASSERT_TRUE(mi->Forward(p, ci.get(), &li).ok());
+    EXPECT_LT(MaxAbsDiff(lf, li), 0.05 * range(lf)) << "int8 prompt of " << n;
+    if (kernels::Int8GemmAvailable() && n >= kernels::kInt8MinBatch)
+      EXPECT_GT(MaxAbsDiff(li, lq), 0.0) << "prompt of " << n << " did not take the int8 panels";
     for (int step = 0; step < 3; ++step) {
       const int32_t next = (11 * step + n) % c.vocab;
       ASSERT_TRUE(mf->Forward(std::span(&next, 1), cf.get(), &lf).ok());
@@ -637,6 +650,7 @@ TEST_F(LlamaModelTest, WeightTypesConvertedAtLoadComputeWhatTheirValuesCompute) 
   WriteModel(dir_, c, w);
   LlamaLoadOptions f32{"cpu", 2}, q4{"cpu", 2}, bf{"cpu", 2};
   q4.weights = LlamaLoadOptions::Weights::kQ4_0;
+  q4.int8_products = false;  // F32 inputs: the F32 logits up to summation order
   bf.weights = LlamaLoadOptions::Weights::kBF16;
   std::unique_ptr<LlamaModel> mf, mq, mb;
   ASSERT_TRUE(LlamaModel::Load(dir_.string(), f32, &mf).ok());
