@@ -266,7 +266,7 @@ Status LoadGgufLlama(std::unique_ptr<formats::GgufFile> file, const LlamaLoadOpt
   w.vocab = V;
   w.rms_eps = static_cast<float>(c.rms_norm_eps);
   if (options.kv_cache == LlamaLoadOptions::KvCache::kF16) w.kv_type = kernels::KvType::kF16;
-  w.int8_products = options.int8_products;
+  w.panel_products = options.panel_products;
   const bool first_stage = first == 0, last_stage = end == layers;
   kernels::WeightPart embed;
   if (first_stage || (last_stage && c.tie_word_embeddings))

@@ -110,10 +110,10 @@ class GgufLlamaTest : public ::testing::Test {
     EXPECT_TRUE(s.ok()) << s.ToString();
     return path;
   }
-  static std::unique_ptr<LlamaModel> Load(const std::string& location, bool int8_products = true) {
+  static std::unique_ptr<LlamaModel> Load(const std::string& location, bool panel_products = true) {
     std::unique_ptr<LlamaModel> m;
     LlamaLoadOptions o{"cpu", 2};
-    o.int8_products = int8_products;
+    o.panel_products = panel_products;
     const Status s = LlamaModel::Load(location, o, &m);
     EXPECT_TRUE(s.ok()) << s.ToString();
     return m;
@@ -163,7 +163,7 @@ TEST_F(GgufLlamaTest, AnF32GgufComputesWhatItsHuggingFaceFolderComputes) {
 }
 
 // Each quantized type (and the Q4_K_M-style mix, whose fused q/k/v holds Q4_K and Q6_K parts)
-// computes, on prompts of 16 tokens (with int8_products off: dequantized tiles, F32 inputs), what
+// computes, on prompts of 16 tokens (with panel_products off: dequantized tiles, F32 inputs), what
 // an F32 GGUF of its dequantized weights computes; prompts on the int8 panels (where the CPU has
 // VNNI) and decode steps (int8 x int8 on Q8_0-rounded inputs) stay within a few percent of it;
 // and the model holds its quantized bytes, not F32.
@@ -184,7 +184,7 @@ TEST_F(GgufLlamaTest, QuantizedGgufsComputeWhatTheirDequantizedWeightsCompute) {
     const std::string q = Export(std::string(c.name) + ".gguf", c.type, c.mix);
     const std::string d = (*dir_ / (std::string(c.name) + "_deq.gguf")).string();
     WriteDequantized(q, d);
-    auto mq = Load(q, /*int8_products=*/false), md = Load(d), m8 = Load(q);
+    auto mq = Load(q, /*panel_products=*/false), md = Load(d), m8 = Load(q);
     ASSERT_TRUE(mq && md && m8) << c.name;
     EXPECT_LT(mq->weight_bytes(), f32->weight_bytes() * c.max_bytes_ratio) << c.name;
     auto cq = mq->NewCache(64), cd = md->NewCache(64);

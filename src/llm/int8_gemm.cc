@@ -6,6 +6,7 @@
 
 #include "core/half.h"
 #include "formats/ggml_quant.h"
+#include "llm/avx512_panel.h"
 
 #if defined(__x86_64__) && defined(__GNUC__) && !defined(__clang__)
 #include <immintrin.h>
@@ -190,32 +191,6 @@ EPARA_VNNI_INLINE __m512i Chunk(WeightType t, const uint8_t* row, int64_t cols, 
       break;
   }
   return _mm512_setzero_si512();
-}
-
-// out[j] = 32-bit element j of every r[i] (lane i): a 16 x 16 transpose of 32-bit elements.
-EPARA_VNNI_INLINE void Transpose16(const __m512i* r, uint8_t* out) {
-  __m512i t[16], u[16];
-  for (int k = 0; k < 8; ++k) {
-    t[2 * k] = _mm512_unpacklo_epi32(r[2 * k], r[2 * k + 1]);
-    t[2 * k + 1] = _mm512_unpackhi_epi32(r[2 * k], r[2 * k + 1]);
-  }
-  // u[4 k + m], 128-bit lane L: rows 4k..4k+3 at element 4 L + m.
-  for (int k = 0; k < 4; ++k) {
-    u[4 * k + 0] = _mm512_unpacklo_epi64(t[4 * k], t[4 * k + 2]);
-    u[4 * k + 1] = _mm512_unpackhi_epi64(t[4 * k], t[4 * k + 2]);
-    u[4 * k + 2] = _mm512_unpacklo_epi64(t[4 * k + 1], t[4 * k + 3]);
-    u[4 * k + 3] = _mm512_unpackhi_epi64(t[4 * k + 1], t[4 * k + 3]);
-  }
-  for (int m = 0; m < 4; ++m) {
-    const __m512i v0 = _mm512_shuffle_i32x4(u[m], u[4 + m], 0x44);
-    const __m512i v1 = _mm512_shuffle_i32x4(u[m], u[4 + m], 0xEE);
-    const __m512i v2 = _mm512_shuffle_i32x4(u[8 + m], u[12 + m], 0x44);
-    const __m512i v3 = _mm512_shuffle_i32x4(u[8 + m], u[12 + m], 0xEE);
-    _mm512_storeu_si512(out + (0 + m) * 64, _mm512_shuffle_i32x4(v0, v2, 0x88));
-    _mm512_storeu_si512(out + (4 + m) * 64, _mm512_shuffle_i32x4(v0, v2, 0xDD));
-    _mm512_storeu_si512(out + (8 + m) * 64, _mm512_shuffle_i32x4(v1, v3, 0x88));
-    _mm512_storeu_si512(out + (12 + m) * 64, _mm512_shuffle_i32x4(v1, v3, 0xDD));
-  }
 }
 
 EPARA_VNNI void UnpackPanelVnni(WeightType t, const uint8_t* W, int64_t cols, int64_t r0, int count,

@@ -639,10 +639,26 @@ void ForwardStep(const ModelWeights& w, std::span<const StepToken> seqs, SpinPoo
                           out + base, lo, hi);
       });
     };
-    // Many inputs on block-quantized weights only: int8 panels where the CPU has VNNI.
-    bool int8 =
-        w.int8_products && quantized && n >= kInt8MinBatch && cols % 32 == 0 && Int8GemmAvailable();
+    // Many inputs: int8 panels for block-quantized weights where the CPU has VNNI, bfloat16
+    // panels for bfloat16 weights where it has AVX512-BF16.
+    bool int8 = w.panel_products && quantized && n >= kInt8MinBatch && cols % 32 == 0 &&
+                Int8GemmAvailable();
     for (const WeightPart& p : W.parts) int8 = int8 && Int8GemmSupports(p.type);
+    bool bf16 = w.panel_products && n >= kBf16MinBatch && cols % 32 == 0 && Bf16GemmAvailable();
+    for (const WeightPart& p : W.parts) bf16 = bf16 && p.type == WeightType::kBF16;
+    if (bf16) {
+      s->xb.resize(static_cast<size_t>(n * cols));
+      pool.ParallelFor(n, 4, [&](int64_t b0, int64_t b1) {
+        RoundRowsToBf16(in, cols, static_cast<int>(b0), static_cast<int>(b1), s->xb.data());
+      });
+      pool.ParallelFor(rows, 64, [&](int64_t r0, int64_t r1) {
+        for_parts(r0, r1, [&](const WeightPart& p, int64_t base, int64_t lo, int64_t hi) {
+          Bf16MatMulRows(static_cast<const uint16_t*>(p.data), cols, s->xb.data(), n, rows,
+                         y + base, lo, hi);
+        });
+      });
+      return;
+    }
     if (int8) {
       PrepareInt8Rows(n, cols, &s->xi);
       pool.ParallelFor(n, 4, [&](int64_t b0, int64_t b1) {

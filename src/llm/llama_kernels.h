@@ -26,6 +26,7 @@
 #include <vector>
 
 #include "core/spin_pool.h"
+#include "llm/bf16_gemm.h"
 #include "llm/int8_gemm.h"
 #include "llm/quant_kernels.h"
 
@@ -52,6 +53,10 @@ inline constexpr int kQuantizedTransposedMinBatch = 12;
 // one core, 2048 x 768 Q4_K, input quantizing and panel unpacking included: 3 inputs 1.24x the
 // dot tiles' time, 4 inputs 0.80x, 8 0.57x, 16 0.37x; 128 inputs 0.28x the transposed path's).
 inline constexpr int kInt8MinBatch = 4;
+// The same for bfloat16 weights on bfloat16 panels (llm/bf16_gemm.h) where the CPU has
+// AVX512-BF16 (measured as above: 6 inputs 0.67x the dot tiles' time, 8 0.84x, 16 0.64x; the
+// dot tiles' 4-input tile wins at 4; 128 inputs 0.64x the transposed path's).
+inline constexpr int kBf16MinBatch = 6;
 void MatVecRowsT(const float* W, int64_t cols, const float* xt, int batch, int64_t rows, float* y,
                  int64_t r0, int64_t r1);
 // The same product for any n rows of input given as ceil(n / 16) transposed groups, one after
@@ -146,9 +151,9 @@ struct ModelWeights {
   const float* rope_sin = nullptr;
   std::vector<LayerWeights> layers;
   KvType kv_type = KvType::kF32;  // how every StepToken's cache holds K and V
-  // Block-quantized products of kInt8MinBatch inputs or more on int8 panels where the CPU has
-  // VNNI (LlamaLoadOptions::int8_products).
-  bool int8_products = true;
+  // Products of many inputs on int8 or bfloat16 panels where the CPU has the instructions
+  // (kInt8MinBatch, kBf16MinBatch; LlamaLoadOptions::panel_products).
+  bool panel_products = true;
 };
 
 // One token of the step: the token, its position in its sequence, and the sequence's cache
@@ -167,8 +172,9 @@ struct StepToken {
 // Scratch reused across steps (grows to the largest step seen; no allocation once warm).
 struct StepScratch {
   std::vector<float> x, h, qkv, attn, gate_up, act, xt;
-  QuantizedInput xq;  // inputs as Q8_0 blocks, for quantized weights' dot tiles
-  Int8Rows xi;        // inputs as int8 rows, for the int8 prompt products (llm/int8_gemm.h)
+  QuantizedInput xq;         // inputs as Q8_0 blocks, for quantized weights' dot tiles
+  Int8Rows xi;               // inputs as int8 rows, for the int8 prompt products (llm/int8_gemm.h)
+  std::vector<uint16_t> xb;  // inputs as bfloat16, for the bfloat16 ones (llm/bf16_gemm.h)
   std::vector<std::pair<int64_t, int64_t>> blocks;  // a prompt chunk's attention blocks
   // fp16 caches: a prompt chunk's keys and values converted to float once per layer, for all of
   // its blocks: per block its chunk's offset into `staged` (-1: not staged) and positions.

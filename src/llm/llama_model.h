@@ -50,11 +50,13 @@ struct LlamaLoadOptions {
   // F16 needs cpu and cpu_kernels.
   enum class KvCache { kF32, kF16 };
   KvCache kv_cache = KvCache::kF32;
-  // Block-quantized weights meet steps of kernels::kInt8MinBatch tokens or more (prompts, batched
-  // decodes) as int8 x int8 products where the CPU has AVX512-VNNI (llm/int8_gemm.h: the inputs
-  // rounded to int8 per 32 values, as decode steps already round them); false: F32 inputs against
-  // dequantized weights (slower; the reference tests compare against).
-  bool int8_products = true;
+  // Steps of many tokens (prompts, batched decodes) on the CPU's dot-product instructions:
+  // block-quantized weights as int8 x int8 products where the CPU has AVX512-VNNI (from
+  // kernels::kInt8MinBatch tokens; llm/int8_gemm.h: the inputs rounded to int8 per 32 values, as
+  // decode steps already round them), bfloat16 weights as bfloat16 products where it has
+  // AVX512-BF16 (from kernels::kBf16MinBatch; llm/bf16_gemm.h: the inputs rounded to bfloat16).
+  // false: F32 inputs against dequantized weights (slower; the reference tests compare against).
+  bool panel_products = true;
   // Pipeline stages: load only decoder layers [first_layer, end_layer) (end_layer 0: the last).
   // The first stage holds the embedding, the last the final norm and the LM head; each holds the
   // KV cache of its own layers only.

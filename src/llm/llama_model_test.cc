@@ -14,6 +14,7 @@
 
 #include "formats/ggml_quant.h"
 #include "formats/safetensors.h"
+#include "llm/bf16_gemm.h"
 #include "llm/int8_gemm.h"
 #include "llm/llama_kernels.h"
 #include "llm/tokenizer.h"
@@ -580,9 +581,9 @@ TEST_F(LlamaModelTest, Q8_0WeightsComputeWhatTheirF32ValuesCompute) {
   WriteModel(dir_, c, w);
   LlamaLoadOptions f32{"cpu", 2}, q8{"cpu", 2};
   q8.weights = LlamaLoadOptions::Weights::kQ8_0;
-  q8.int8_products = false;  // the F32-input paths; the int8 panels are checked below
+  q8.panel_products = false;  // the F32-input paths; the int8 panels are checked below
   LlamaLoadOptions q8i = q8;
-  q8i.int8_products = true;
+  q8i.panel_products = true;
   std::unique_ptr<LlamaModel> mf, mq, mi;
   ASSERT_TRUE(LlamaModel::Load(dir_.string(), f32, &mf).ok());
   ASSERT_TRUE(LlamaModel::Load(dir_.string(), q8, &mq).ok());
@@ -650,7 +651,7 @@ TEST_F(LlamaModelTest, WeightTypesConvertedAtLoadComputeWhatTheirValuesCompute) 
   WriteModel(dir_, c, w);
   LlamaLoadOptions f32{"cpu", 2}, q4{"cpu", 2}, bf{"cpu", 2};
   q4.weights = LlamaLoadOptions::Weights::kQ4_0;
-  q4.int8_products = false;  // F32 inputs: the F32 logits up to summation order
+  q4.panel_products = false;  // F32 inputs: the F32 logits up to summation order
   bf.weights = LlamaLoadOptions::Weights::kBF16;
   std::unique_ptr<LlamaModel> mf, mq, mb;
   ASSERT_TRUE(LlamaModel::Load(dir_.string(), f32, &mf).ok());
@@ -670,6 +671,19 @@ TEST_F(LlamaModelTest, WeightTypesConvertedAtLoadComputeWhatTheirValuesCompute) 
   EXPECT_LT(MaxAbsDiff(lf, lq), 1e-4);
   EXPECT_LT(MaxAbsDiff(lf, lb), 0.03 * range);
   EXPECT_GT(MaxAbsDiff(lf, lb), 0.0) << "no rounding: not bfloat16 weights";
+  {  // The same prompt on F32 inputs (no bfloat16 panels): also within the weights' rounding, and
+     // where the CPU has AVX512-BF16 not the panels' result (their inputs are rounded too).
+    LlamaLoadOptions bf_f32 = bf;
+    bf_f32.panel_products = false;
+    std::unique_ptr<LlamaModel> mr;
+    ASSERT_TRUE(LlamaModel::Load(dir_.string(), bf_f32, &mr).ok());
+    auto cr = mr->NewCache(64);
+    std::vector<float> lr;
+    ASSERT_TRUE(mr->Forward(p, cr.get(), &lr).ok());
+    EXPECT_LT(MaxAbsDiff(lf, lr), 0.03 * range);
+    if (kernels::Bf16GemmAvailable())
+      EXPECT_GT(MaxAbsDiff(lr, lb), 0.0) << "the prompt did not take the bfloat16 panels";
+  }
   for (int step = 0; step < 3; ++step) {  // decode: bfloat16 dot tiles on float inputs
     const int32_t next = (7 * step + 1) % c.vocab;
     ASSERT_TRUE(mf->Forward(std::span(&next, 1), cf.get(), &lf).ok());

@@ -379,7 +379,7 @@ Status LlamaModel::Load(const std::string& dir, const LlamaLoadOptions& options,
                     : static_cast<int>(std::max(1u, std::thread::hardware_concurrency()));
   m->cpu_kernels_ = options.cpu_kernels;
   m->weights_ = options.weights;
-  m->kernel_weights_.int8_products = options.int8_products;
+  m->kernel_weights_.panel_products = options.panel_products;
   if (options.kv_cache == LlamaLoadOptions::KvCache::kF16) {
     if (!m->opts_.device().is_cpu() || !options.cpu_kernels)
       return InvalidArgument(dir + ": an fp16 KV cache runs on the cpu kernels only");
