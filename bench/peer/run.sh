@@ -52,22 +52,22 @@ for weights in f32 q8_0; do
       --out "$OUT/peer_${shape}_${weights}.json" >/dev/null
   done
 done
-# Session 17: llama-quantize's own files of the 134m shape, both sides loading the same file, both
+# Sessions 17-18: llama-quantize's own files of the 134m shape, both sides loading the same file, both
 # with an fp16 KV cache (llama.cpp's default and now epara's on cpu; --kv f32 for the other).
 for weights in q4_k_m q4_0 q6_k q8_0 bf16; do
   agreement=()
   [ "$weights" = q4_k_m ] && agreement=(--llama-server "$BIN/llama-server" --agreement-tokens 128)
   "$PEER" --shape 134m --weights "$weights" --llama-quantize "$BIN/llama-quantize" \
     --llama-bench "$BENCH_EXE" "${agreement[@]}" --threads 2 --rounds 3 \
-    --out "$OUT/peer_134m_${weights}_s17.json" >/dev/null
+    --out "$OUT/peer_134m_${weights}_s18.json" >/dev/null
 done
 "$PEER" --shape 134m --weights f32 --llama-bench "$BENCH_EXE" --llama-server "$BIN/llama-server" \
-  --agreement-tokens 128 --threads 2 --rounds 3 --out "$OUT/peer_134m_f32_s17.json" >/dev/null
+  --agreement-tokens 128 --threads 2 --rounds 3 --out "$OUT/peer_134m_f32_s18.json" >/dev/null
 # Servers on the same Q4_K_M file, concurrent streams, the same KV-cache memory on both (fp16).
 "$PEER" --shape 134m --weights q4_k_m --llama-quantize "$BIN/llama-quantize" --llama-bench "$BENCH_EXE" \
   --rounds 0 --keep-gguf "$OUT/.q4_k_m.gguf" --out /dev/null >/dev/null
 python3 "$ROOT/bench/peer/serve_compare.py" --gguf "$OUT/.q4_k_m.gguf" --llama-server "$BIN/llama-server" \
-  --epara "$ROOT/build/epara" --rounds 3 --streams 1,4,16 --out "$OUT/serve_134m_q4_k_m_s17.json" \
+  --epara "$ROOT/build/epara" --rounds 3 --streams 1,4,16 --out "$OUT/serve_134m_q4_k_m_s18.json" \
   >/dev/null
 rm -f "$OUT/.q4_k_m.gguf"
 echo "== results in $OUT"

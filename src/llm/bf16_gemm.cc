@@ -32,8 +32,10 @@ bool HasBf16() {
 template <int B>
 EPARA_BF16 void PanelTile(const uint8_t* panel, int64_t cols, const uint16_t* x, int b0, float* y,
                           int64_t rows, __mmask16 mask) {
-  __m512 acc[B];
-  for (int b = 0; b < B; ++b) acc[b] = _mm512_setzero_ps();
+  // Two accumulators per input (even and odd column pairs): twice the independent chains, so the
+  // dot products' latency does not bound their throughput.
+  __m512 acc[B][2];
+  for (int b = 0; b < B; ++b) acc[b][0] = acc[b][1] = _mm512_setzero_ps();
   for (int64_t k = 0; k < cols; k += 16) {  // 8 column pairs per pass
     __m512i w[8];
     for (int j = 0; j < 8; ++j) w[j] = _mm512_loadu_si512(panel + (k / 2 + j) * 64);
@@ -42,11 +44,13 @@ EPARA_BF16 void PanelTile(const uint8_t* panel, int64_t cols, const uint16_t* x,
       for (int j = 0; j < 8; ++j) {
         int32_t pair;
         std::memcpy(&pair, xb + 2 * j, 4);
-        acc[b] = _mm512_dpbf16_ps(acc[b], (__m512bh)w[j], (__m512bh)_mm512_set1_epi32(pair));
+        acc[b][j % 2] =
+            _mm512_dpbf16_ps(acc[b][j % 2], (__m512bh)w[j], (__m512bh)_mm512_set1_epi32(pair));
       }
     }
   }
-  for (int b = 0; b < B; ++b) _mm512_mask_storeu_ps(y + (b0 + b) * rows, mask, acc[b]);
+  for (int b = 0; b < B; ++b)
+    _mm512_mask_storeu_ps(y + (b0 + b) * rows, mask, _mm512_add_ps(acc[b][0], acc[b][1]));
 }
 
 EPARA_BF16 void PanelRows(const uint8_t* panel, int64_t cols, const uint16_t* x, int n, float* y,
