@@ -490,6 +490,49 @@ EPARA_AVX2 void RowsQ6_K(const uint8_t* W, int64_t row_bytes, int64_t blocks, co
 
 #undef EPARA_AVX2
 
+// Q4_0 against one input where the CPU has VNNI (256-bit, EVEX): one vpdpbusd per block instead of
+// maddubs, the 8-offset subtraction and madd; the offset starts each block's sums (-8 x the input
+// block's 4-value sums, once per input block for the R rows). R rows per tile.
+template <int R>
+__attribute__((target("avx2,fma,f16c,avx512f,avx512vl,avx512vnni"))) void Q4_0RowsVnni(
+    const uint8_t* W, int64_t row_bytes, int64_t blocks, const uint8_t* x, float* y, int64_t r0,
+    int64_t r1) {
+  const __m128i low4 = _mm_set1_epi8(0x0f);
+  int64_t r = r0;
+  for (; r + R <= r1; r += R) {
+    __m256 acc[R];
+    for (int i = 0; i < R; ++i) acc[i] = _mm256_setzero_ps();
+    for (int64_t k = 0; k < blocks; ++k) {
+      const uint8_t* v = x + k * 34;
+      const __m256i qv = _mm256_loadu_si256(reinterpret_cast<const __m256i*>(v + 2));
+      const __m256i start =
+          _mm256_sub_epi32(_mm256_setzero_si256(),
+                           _mm256_dpbusd_epi32(_mm256_setzero_si256(), _mm256_set1_epi8(8), qv));
+      uint16_t hx;
+      std::memcpy(&hx, v, 2);
+      const float dx = _cvtsh_ss(hx);
+#pragma GCC unroll 8
+      for (int i = 0; i < R; ++i) {
+        const uint8_t* w = W + (r + i) * row_bytes + k * 18;
+        _mm_prefetch(reinterpret_cast<const char*>(w + R * row_bytes), _MM_HINT_T0);
+        uint16_t hw;
+        std::memcpy(&hw, w, 2);
+        const __m128i packed = _mm_loadu_si128(reinterpret_cast<const __m128i*>(w + 2));
+        const __m256i q = _mm256_set_m128i(_mm_and_si128(_mm_srli_epi16(packed, 4), low4),
+                                           _mm_and_si128(packed, low4));
+        const __m256i p = _mm256_dpbusd_epi32(start, q, qv);
+        acc[i] = _mm256_fmadd_ps(_mm256_set1_ps(_cvtsh_ss(hw) * dx), _mm256_cvtepi32_ps(p), acc[i]);
+      }
+    }
+    for (int i = 0; i < R; ++i) {
+      const __m128 s = _mm_add_ps(_mm256_castps256_ps128(acc[i]), _mm256_extractf128_ps(acc[i], 1));
+      const __m128 t = _mm_add_ps(s, _mm_movehl_ps(s, s));
+      y[r + i] = _mm_cvtss_f32(_mm_add_ss(t, _mm_movehdup_ps(t)));
+    }
+  }
+  if (r < r1) Q4_0RowsVnni<1>(W, row_bytes, blocks, x, y, r, r1);
+}
+
 // The tiles of one weight type, by rows and inputs per tile.
 struct Q8_0Tiles {
   template <int R, int B>
@@ -665,6 +708,13 @@ __attribute__((target("avx2,fma,f16c"))) void DequantizeAvx2(WeightType t, const
   }
 }
 
+bool HasVnni256() {
+  static const bool vnni = __builtin_cpu_supports("avx512vl") &&
+                           __builtin_cpu_supports("avx512vnni") && __builtin_cpu_supports("avx2") &&
+                           __builtin_cpu_supports("fma") && __builtin_cpu_supports("f16c");
+  return vnni;
+}
+
 bool HasAvx2() {
   static const bool avx2 = __builtin_cpu_supports("avx2") && __builtin_cpu_supports("fma") &&
                            __builtin_cpu_supports("f16c");
@@ -677,6 +727,8 @@ bool HasAvx2() {
 void MatVecRowsQuant(WeightType t, const uint8_t* W, int64_t cols, const QuantizedInput& x,
                      int batch, int64_t rows, float* y, int64_t r0, int64_t r1) {
 #if defined(__x86_64__) && defined(__GNUC__) && !defined(__clang__)
+  if (t == WeightType::kQ4_0 && batch == 1 && HasVnni256())
+    return Q4_0RowsVnni<8>(W, WeightRowBytes(t, cols), cols / 32, x.blocks.data(), y, r0, r1);
   if (HasAvx2()) {
     const int64_t row_bytes = WeightRowBytes(t, cols);
     switch (t) {
