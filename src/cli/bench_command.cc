@@ -310,21 +310,27 @@ int RunBench(const BenchFlags& f) {
         if (loadgen::BuildSchedule(w, w.rates.front(), &schedule).ok())
           (void)RunOne(policy, w, w.rates.front(), *sender, {}, schedule);
       }
-      for (double rate : spec.rates) {
-        std::vector<loadgen::ScheduledRequest> schedule;
-        (void)loadgen::BuildSchedule(spec, rate, &schedule);
-        loadgen::RunLog log = RunOne(policy, spec, rate, *sender, ports, schedule);
-        int met = 0;
-        for (size_t i = 0; i < log.records.size(); ++i)
-          met += workload::MeetsSlo(log.records[i], spec.services[log.service[i]].slo);
-        spdlog::info(
-            "policy {:<14} workload {:<10} rate {:6.2f}/s: {:4} requests, {:5.1f}% met SLO, "
-            "generator lateness p99 {:.2f} ms{}",
-            policy, spec.name, rate, log.records.size(),
-            log.records.empty() ? 0.0 : 100.0 * met / log.records.size(), log.lateness_p99_ms,
-            log.lateness_p99_ms > 1 ? " (OVER 1 ms)" : "");
-        runs.push_back(std::move(log));
-      }
+      // Repeats outermost: each repeat sweeps every rate, so slow drift of the host spreads over
+      // the repeats instead of one rate.
+      for (int repeat = 0; repeat < f.repeats; ++repeat)
+        for (double rate : spec.rates) {
+          loadgen::WorkloadSpec wr = spec;  // this repeat's arrivals
+          wr.seed = spec.seed + kRepeatSeedStride * static_cast<uint64_t>(repeat);
+          std::vector<loadgen::ScheduledRequest> schedule;
+          (void)loadgen::BuildSchedule(wr, rate, &schedule);
+          loadgen::RunLog log = RunOne(policy, wr, rate, *sender, ports, schedule);
+          log.repeat = repeat;
+          int met = 0;
+          for (size_t i = 0; i < log.records.size(); ++i)
+            met += workload::MeetsSlo(log.records[i], spec.services[log.service[i]].slo);
+          spdlog::info(
+              "policy {:<14} workload {:<10} rate {:6.2f}/s: {:4} requests, {:5.1f}% met SLO, "
+              "generator lateness p99 {:.2f} ms{}",
+              policy, spec.name, rate, log.records.size(),
+              log.records.empty() ? 0.0 : 100.0 * met / log.records.size(), log.lateness_p99_ms,
+              log.lateness_p99_ms > 1 ? " (OVER 1 ms)" : "");
+          runs.push_back(std::move(log));
+        }
     }
     StopUp(up);
   }

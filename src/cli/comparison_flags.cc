@@ -25,6 +25,11 @@ void AddComparisonOptions(CLI::App* cmd, ComparisonFlags* f) {
   cmd->add_option("--request-timeout-s", f->request_timeout_s,
                   "A request unanswered after this long is a miss (the client gives up)")
       ->capture_default_str();
+  cmd->add_option("--repeats", f->repeats,
+                  "Runs per (policy, workload, rate), each with its own arrival seed: goodput "
+                  "with a 95% interval")
+      ->check(CLI::Range(1, 100))
+      ->capture_default_str();
 }
 
 std::string ComparisonCommandLine(const std::string& command, const ComparisonFlags& f) {
@@ -35,6 +40,7 @@ std::string ComparisonCommandLine(const std::string& command, const ComparisonFl
   c += " --policy " + p + " --out " + f.out;
   if (f.duration_s > 0) c += " --duration-s " + std::to_string(f.duration_s);
   if (f.rate_scale != 1) c += " --rate-scale " + std::to_string(f.rate_scale);
+  if (f.repeats != 1) c += " --repeats " + std::to_string(f.repeats);
   return c;
 }
 

@@ -22,15 +22,21 @@ struct ComparisonFlags {
   double rate_scale = 1;         // multiplies every swept rate
   double warmup_s = 2;           // unmeasured load before the measured runs
   double request_timeout_s = 5;  // a request unanswered by then is a miss (and abandoned)
-  std::string command_line;      // recorded in the report
+  // Runs per (policy, workload, rate), each with its own arrival seed (workload seed + repeat x
+  // RepeatSeedStride): the report gives goodput with a 95% interval (loadgen/report.h).
+  int repeats = 1;
+  std::string command_line;  // recorded in the report
 };
 
 // --cluster, --workload, --policy, --out, --duration-s, --rate-scale, --warmup-s,
-// --request-timeout-s.
+// --request-timeout-s, --repeats.
 void AddComparisonOptions(CLI::App* cmd, ComparisonFlags* flags);
 
+// The arrival seed of repeat k: the workload's seed + k x this stride.
+inline constexpr uint64_t kRepeatSeedStride = 7919;
+
 // "epara <command> --cluster C --workload W... --policy P,... --out D" and the non-default
-// --duration-s / --rate-scale.
+// --duration-s / --rate-scale / --repeats.
 std::string ComparisonCommandLine(const std::string& command, const ComparisonFlags& flags);
 
 // The workloads with the flags' overrides (`rates` not empty: replaces every sweep); skipped ones

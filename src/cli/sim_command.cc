@@ -224,94 +224,102 @@ int RunSim(const SimFlags& f) {
       for (const loadgen::ServiceLoad& l : w.services)
         for (int k = 0; k < scale.copies; ++k)
           names.push_back(scale.copies > 1 ? l.model + "-" + std::to_string(k) : l.model);
-      for (double rate : w.rates) {
-        const double offered = rate * node_factor;
-        std::vector<loadgen::ScheduledRequest> warm, measured;
-        loadgen::WorkloadSpec ws = w;
-        ws.duration_s = f.warmup_s;
-        if (f.warmup_s > 0) (void)loadgen::BuildSchedule(ws, w.rates.front() * node_factor, &warm);
-        (void)loadgen::BuildSchedule(w, offered, &measured);
-        std::vector<loadgen::ScheduledRequest> schedule;
-        for (const auto& r : warm) schedule.push_back(r);
-        for (auto r : measured) {
-          r.at_s += f.warmup_s;
-          schedule.push_back(r);
-        }
-        sim::SpreadOverScaledCluster(scale, config, f.nodes > 0, f.uniform_ingress, &schedule);
-        std::vector<sim::SimOutcome> outcomes;
-        RunStats rs;
-        rs.policy = policy;
-        rs.workload = w.name;
-        rs.rate = rate;
-        rs.nodes = static_cast<int>(config.nodes.size());
-        rs.requests = measured.size();
-        const auto t0 = std::chrono::steady_clock::now();
-        if (Status s = sim::Simulate(spec, names, schedule, f.warmup_s + w.duration_s, &outcomes,
-                                     &rs.stats);
-            !s.ok()) {
-          spdlog::error("policy {}, workload {}: {}", policy, w.name, s.ToString());
-          return 2;
-        }
-        rs.wall_s = std::chrono::duration<double>(std::chrono::steady_clock::now() - t0).count();
-        rs.simulated_s = f.warmup_s + w.duration_s;
-        loadgen::RunLog log;
-        log.policy = policy;
-        log.workload = w.name;
-        log.rate = rate;
-        log.duration_s = w.duration_s;
-        int met = 0;
-        for (size_t k = warm.size(); k < schedule.size(); ++k) {
-          const sim::SimOutcome& o = outcomes[k];
-          workload::RequestRecord rec;
-          rec.sent_s = schedule[k].at_s - f.warmup_s;
-          rec.ok = o.ok;
-          rec.e2e_ms = o.e2e_ms;
-          rec.ttft_ms = o.ttft_ms;
-          rec.tpot_ms = o.tpot_ms;
-          log.records.push_back(rec);
-          const int service = schedule[k].service / scale.copies;
-          log.service.push_back(service);
-          log.status.push_back(o.status);
-          log.lateness_ms.push_back(0);
-          log.ingress.push_back(schedule[k].ingress);
-          log.node.push_back(o.node);
-          met += workload::MeetsSlo(rec, w.services[service].slo);
-        }
-        if (config.nodes.size() <= 64)
-          for (const auto& [node, busy] : rs.stats.node_busy) {
-            const size_t from = static_cast<size_t>(f.warmup_s);
-            for (size_t s = from; s < busy.size() && s < from + size_t(w.duration_s); ++s)
-              log.node_busy[node].push_back(busy[s]);
+      for (double rate : w.rates)
+        for (int repeat = 0; repeat < f.repeats; ++repeat) {
+          const double offered = rate * node_factor;
+          std::vector<loadgen::ScheduledRequest> warm, measured;
+          loadgen::WorkloadSpec wr = w;  // this repeat's arrivals
+          wr.seed = w.seed + kRepeatSeedStride * static_cast<uint64_t>(repeat);
+          loadgen::WorkloadSpec ws = wr;
+          ws.duration_s = f.warmup_s;
+          if (f.warmup_s > 0)
+            (void)loadgen::BuildSchedule(ws, w.rates.front() * node_factor, &warm);
+          (void)loadgen::BuildSchedule(wr, offered, &measured);
+          std::vector<loadgen::ScheduledRequest> schedule;
+          for (const auto& r : warm) schedule.push_back(r);
+          for (auto r : measured) {
+            r.at_s += f.warmup_s;
+            schedule.push_back(r);
           }
-        rs.attainment = log.records.empty() ? 0 : static_cast<double>(met) / log.records.size();
-        if (log.records.size() > f.max_report_requests) {
-          // A sample for the report (every k-th request); sim_stats.json has the exact share.
-          const size_t k = (log.records.size() + f.max_report_requests - 1) / f.max_report_requests;
-          loadgen::RunLog thin = log;
-          thin.records.clear();
-          thin.service.clear();
-          thin.status.clear();
-          thin.lateness_ms.clear();
-          thin.ingress.clear();
-          thin.node.clear();
-          for (size_t i = 0; i < log.records.size(); i += k) {
-            thin.records.push_back(log.records[i]);
-            thin.service.push_back(log.service[i]);
-            thin.status.push_back(log.status[i]);
-            thin.lateness_ms.push_back(0);
-            thin.ingress.push_back(log.ingress[i]);
-            thin.node.push_back(log.node[i]);
+          sim::SpreadOverScaledCluster(scale, config, f.nodes > 0, f.uniform_ingress, &schedule);
+          std::vector<sim::SimOutcome> outcomes;
+          RunStats rs;
+          rs.policy = policy;
+          rs.workload = w.name;
+          rs.rate = rate;
+          rs.nodes = static_cast<int>(config.nodes.size());
+          rs.requests = measured.size();
+          const auto t0 = std::chrono::steady_clock::now();
+          spec.options.seed = f.seed + static_cast<uint64_t>(repeat);
+          if (Status s = sim::Simulate(spec, names, schedule, f.warmup_s + w.duration_s, &outcomes,
+                                       &rs.stats);
+              !s.ok()) {
+            spdlog::error("policy {}, workload {}: {}", policy, w.name, s.ToString());
+            return 2;
           }
-          log = std::move(thin);
+          rs.wall_s = std::chrono::duration<double>(std::chrono::steady_clock::now() - t0).count();
+          rs.simulated_s = f.warmup_s + w.duration_s;
+          loadgen::RunLog log;
+          log.policy = policy;
+          log.workload = w.name;
+          log.rate = rate;
+          log.repeat = repeat;
+          log.duration_s = w.duration_s;
+          int met = 0;
+          for (size_t k = warm.size(); k < schedule.size(); ++k) {
+            const sim::SimOutcome& o = outcomes[k];
+            workload::RequestRecord rec;
+            rec.sent_s = schedule[k].at_s - f.warmup_s;
+            rec.ok = o.ok;
+            rec.e2e_ms = o.e2e_ms;
+            rec.ttft_ms = o.ttft_ms;
+            rec.tpot_ms = o.tpot_ms;
+            log.records.push_back(rec);
+            const int service = schedule[k].service / scale.copies;
+            log.service.push_back(service);
+            log.status.push_back(o.status);
+            log.lateness_ms.push_back(0);
+            log.ingress.push_back(schedule[k].ingress);
+            log.node.push_back(o.node);
+            met += workload::MeetsSlo(rec, w.services[service].slo);
+          }
+          if (config.nodes.size() <= 64)
+            for (const auto& [node, busy] : rs.stats.node_busy) {
+              const size_t from = static_cast<size_t>(f.warmup_s);
+              for (size_t s = from; s < busy.size() && s < from + size_t(w.duration_s); ++s)
+                log.node_busy[node].push_back(busy[s]);
+            }
+          rs.attainment = log.records.empty() ? 0 : static_cast<double>(met) / log.records.size();
+          if (log.records.size() > f.max_report_requests) {
+            // A sample for the report (every k-th request); sim_stats.json has the exact share.
+            const size_t k =
+                (log.records.size() + f.max_report_requests - 1) / f.max_report_requests;
+            loadgen::RunLog thin = log;
+            thin.records.clear();
+            thin.service.clear();
+            thin.status.clear();
+            thin.lateness_ms.clear();
+            thin.ingress.clear();
+            thin.node.clear();
+            for (size_t i = 0; i < log.records.size(); i += k) {
+              thin.records.push_back(log.records[i]);
+              thin.service.push_back(log.service[i]);
+              thin.status.push_back(log.status[i]);
+              thin.lateness_ms.push_back(0);
+              thin.ingress.push_back(log.ingress[i]);
+              thin.node.push_back(log.node[i]);
+            }
+            log = std::move(thin);
+          }
+          spdlog::info(
+              "sim policy {:<14} workload {:<12} rate {:7.2f}/s{}: {:6} requests, {:5.1f}% met SLO "
+              "({} nodes, {:.2f} s wall, {} events)",
+              policy, w.name, offered,
+              f.repeats > 1 ? " repeat " + std::to_string(repeat) : std::string(), rs.requests,
+              100.0 * rs.attainment, config.nodes.size(), rs.wall_s, rs.stats.events);
+          runs.push_back(std::move(log));
+          all_stats.push_back(std::move(rs));
         }
-        spdlog::info(
-            "sim policy {:<14} workload {:<12} rate {:7.2f}/s: {:6} requests, {:5.1f}% met SLO "
-            "({} nodes, {:.2f} s wall, {} events)",
-            policy, w.name, offered, rs.requests, 100.0 * rs.attainment, config.nodes.size(),
-            rs.wall_s, rs.stats.events);
-        runs.push_back(std::move(log));
-        all_stats.push_back(std::move(rs));
-      }
     }
   }
   const double wall =

@@ -110,12 +110,18 @@ std::vector<WorkloadSummary> Summarize(
       if (mine.empty()) continue;
       PolicySummary ps;
       ps.policy = p;
+      // Per rate (in first-seen order): the repeats' attainments and SLO-meeting rates; per
+      // repeat: its own sweep.
+      std::vector<double> rates;
+      std::map<double, std::vector<double>> attain_at, rps_at;
+      std::map<int, std::vector<workload::SweepPoint>> sweep_of;
       for (const RunLog* r : mine) {
         int met = 0;
         const double a = Attainment(*r, sv, 1, &met);
-        ps.sweep.push_back({r->rate, a});
-        ps.slo_meeting_rps.push_back(r->duration_s > 0 ? met / r->duration_s : 0);
-        ps.limit_reached |= a < 0.9;
+        if (!attain_at.count(r->rate)) rates.push_back(r->rate);
+        attain_at[r->rate].push_back(a);
+        rps_at[r->rate].push_back(r->duration_s > 0 ? met / r->duration_s : 0);
+        sweep_of[r->repeat].push_back({r->rate, a});
         ps.lateness_p99_ms = std::max(ps.lateness_p99_ms, r->lateness_p99_ms);
         const MissBreakdown m = BreakDownMisses(*r, sv);
         ps.ok += m.requests - m.missed;
@@ -123,8 +129,27 @@ std::vector<WorkloadSummary> Summarize(
         ps.rejected += m.rejected;
         ps.failed += m.failed;
       }
-      ps.goodput90 = workload::Goodput(ps.sweep, 0.9);
+      const auto mean = [](const std::vector<double>& v) {
+        double s = 0;
+        for (double x : v) s += x;
+        return v.empty() ? 0.0 : s / static_cast<double>(v.size());
+      };
+      for (double rate : rates) {
+        ps.sweep.push_back({rate, mean(attain_at[rate])});
+        ps.slo_meeting_rps.push_back(mean(rps_at[rate]));
+        ps.limit_reached |= ps.sweep.back().attainment < 0.9;
+      }
+      ps.repeats = static_cast<int>(sweep_of.size());
       ps.goodput99 = workload::Goodput(ps.sweep, 0.99);
+      if (ps.repeats > 1) {
+        std::vector<double> each;
+        for (const auto& [repeat, sweep] : sweep_of) each.push_back(workload::Goodput(sweep, 0.9));
+        ps.goodput90_interval = workload::MeanInterval95(each);
+        ps.goodput90 = ps.goodput90_interval.mean;
+      } else {
+        ps.goodput90 = workload::Goodput(ps.sweep, 0.9);
+        ps.goodput90_interval = workload::MeanInterval95({ps.goodput90});
+      }
       ws.policies.push_back(std::move(ps));
     }
     const PolicySummary* epara = nullptr;
@@ -137,6 +162,8 @@ std::vector<WorkloadSummary> Summarize(
     }
     if (best) ws.strongest_baseline = best->policy;
     if (epara && best && best->goodput90 > 0) ws.ratio = epara->goodput90 / best->goodput90;
+    if (epara && best)
+      ws.separated = workload::Separated(epara->goodput90_interval, best->goodput90_interval);
     out.push_back(std::move(ws));
   }
   return out;
@@ -160,13 +187,16 @@ Status WriteReport(const std::string& dir, const std::string& command,
   md << "\nGoodput = the highest offered rate (requests/s) at which >= 90% (99%) of requests meet "
         "their SLO (DistServe), interpolated between swept rates; `>=` marks a policy that met "
         "90% at every swept rate (the sweep did not reach its limit). Rejected, failed and "
-        "timed-out requests are misses.\n";
+        "timed-out requests are misses. With repeated runs (`--repeats`), goodput @90% is the mean "
+        "of the repeats' own goodputs with its 95% interval [lo, hi] (Student's t), and the "
+        "attainment by rate is the repeats' mean.\n";
   for (const WorkloadSummary& ws : summaries) {
     const auto sv =
         services.count(ws.workload) ? services.at(ws.workload) : std::vector<ServiceInfo>{};
     json jw = {{"workload", ws.workload},
                {"strongest_baseline", ws.strongest_baseline},
                {"ratio_to_strongest_baseline", ws.ratio},
+               {"intervals_separate", ws.separated},
                {"policies", json::array()}};
     md << "\n## " << ws.workload << "\n\n";
     for (const ServiceInfo& s : sv)
@@ -192,7 +222,9 @@ Status WriteReport(const std::string& dir, const std::string& command,
       attain.push_back(a);
       meeting.push_back(m);
       const std::string lower = ps.limit_reached ? "" : ">= ";
-      md << "| " << ps.policy << " | " << lower << Fmt("%.2f", ps.goodput90) << " | "
+      const workload::Interval& iv = ps.goodput90_interval;
+      md << "| " << ps.policy << " | " << lower << Fmt("%.2f", ps.goodput90)
+         << (ps.repeats > 1 ? Fmt(" [%.2f, ", iv.lo) + Fmt("%.2f]", iv.hi) : std::string()) << " | "
          << (ps.goodput99 > 0 || ps.limit_reached ? "" : ">= ") << Fmt("%.2f", ps.goodput99)
          << " | " << by_rate << " | " << rps << " | " << ps.ok << " / " << ps.late << " / "
          << ps.rejected << " / " << ps.failed << " | " << Fmt("%.2f ms", ps.lateness_p99_ms)
@@ -204,6 +236,8 @@ Status WriteReport(const std::string& dir, const std::string& command,
                          {"slo_meeting_rps", ps.slo_meeting_rps[i]}});
       jw["policies"].push_back({{"policy", ps.policy},
                                 {"goodput90", ps.goodput90},
+                                {"repeats", ps.repeats},
+                                {"goodput90_ci95", {iv.lo, iv.hi}},
                                 {"goodput99", ps.goodput99},
                                 {"limit_reached", ps.limit_reached},
                                 {"sweep", sweep},
@@ -252,7 +286,13 @@ Status WriteReport(const std::string& dir, const std::string& command,
     }
     if (!ws.strongest_baseline.empty()) {
       md << "\nepara / strongest baseline (" << ws.strongest_baseline << ") goodput @90%: **"
-         << (ws.ratio > 0 ? Fmt("%.2fx", ws.ratio) : std::string("n/a (a goodput is 0)")) << "**\n";
+         << (ws.ratio > 0 ? Fmt("%.2fx", ws.ratio) : std::string("n/a (a goodput is 0)")) << "**";
+      bool repeated = false;
+      for (const PolicySummary& ps : ws.policies) repeated |= ps.repeats > 1;
+      if (repeated)
+        md << (ws.separated ? " (95% intervals separate: a measured difference)"
+                            : " (95% intervals overlap: not a measured difference)");
+      md << "\n";
     }
     // Where the goodput is lost: every policy's misses at the first rate where epara fell below
     // 90% (its highest swept rate if it never did), by reason and by node.
@@ -354,6 +394,7 @@ Status WriteReport(const std::string& dir, const std::string& command,
         {{"policy", r.policy},
          {"workload", r.workload},
          {"rate", r.rate},
+         {"repeat", r.repeat},
          {"duration_s", r.duration_s},
          {"lateness_ms",
           {{"p50", r.lateness_p50_ms}, {"p99", r.lateness_p99_ms}, {"max", r.lateness_max_ms}}},
@@ -388,6 +429,7 @@ Status ReadReportRuns(const std::string& path, std::vector<RunLog>* runs, std::s
       r.policy = jr.at("policy").get<std::string>();
       r.workload = jr.at("workload").get<std::string>();
       r.rate = jr.at("rate").get<double>();
+      r.repeat = jr.value("repeat", 0);
       r.duration_s = jr.at("duration_s").get<double>();
       const json& late = jr.at("lateness_ms");
       r.lateness_p50_ms = late.at("p50").get<double>();

@@ -17,6 +17,7 @@ namespace epara::loadgen {
 struct RunLog {  // one policy x workload x offered rate
   std::string policy, workload;
   double rate = 0;
+  int repeat = 0;  // which repetition of this (policy, workload, rate): bench/sim --repeats
   double duration_s = 0;
   std::vector<workload::RequestRecord> records;
   std::vector<int> service;                // parallel to records: index into services
@@ -35,11 +36,16 @@ struct ServiceInfo {
   workload::Slo slo;
 };
 
+// With repeated runs (RunLog::repeat), the sweep holds each rate's mean attainment over its
+// repeats, and goodput90 is the mean of the repeats' own goodputs (each from that repeat's sweep),
+// with its 95% interval; one repeat: goodput from the sweep, as before.
 struct PolicySummary {
   std::string policy;
   std::vector<workload::SweepPoint> sweep;  // attainment per rate
   std::vector<double> slo_meeting_rps;      // per sweep point
   double goodput90 = 0, goodput99 = 0;
+  int repeats = 1;
+  workload::Interval goodput90_interval;  // over the repeats' goodputs
   bool limit_reached = false;  // some swept rate missed 90% (else goodput is a lower bound)
   double lateness_p99_ms = 0;  // worst over its runs
   int ok = 0, rejected = 0, failed = 0, late = 0;
@@ -50,6 +56,9 @@ struct WorkloadSummary {
   std::vector<PolicySummary> policies;
   std::string strongest_baseline;
   double ratio = 0;  // epara goodput90 / strongest baseline's; 0 when either is missing
+  // epara's and the strongest baseline's goodput intervals do not overlap (both repeated): only
+  // then is the ratio a measured difference.
+  bool separated = false;
 };
 
 // Why a run's requests missed their SLO, and where: each miss counted once, by the first reason

@@ -2,6 +2,7 @@
 
 #include <gtest/gtest.h>
 
+#include <cmath>
 #include <filesystem>
 #include <fstream>
 #include <nlohmann/json.hpp>
@@ -61,6 +62,53 @@ TEST(ReportTest, GoodputPerPolicyAndTheRatioToTheStrongestBaseline) {
   EXPECT_EQ(s[0].policies[0].failed, 0);
   EXPECT_NEAR(s[0].policies[0].slo_meeting_rps[1], 9.5, 1e-9);
   EXPECT_TRUE(s[0].policies[0].limit_reached);
+}
+
+// Repeated runs: each repeat's goodput from its own sweep; the summary's goodput is their mean with
+// a 95% t interval, the attainment by rate their mean; the ratio counts as measured only when
+// epara's and the strongest baseline's intervals separate.
+TEST(ReportTest, RepeatsGiveAMeanGoodputWithItsIntervalAndTellWhetherIntervalsSeparate) {
+  const auto repeat = [](RunLog r, int k) {
+    r.repeat = k;
+    return r;
+  };
+  // epara: 100% at 2, then 95% / 70% / 90% at 4 (repeats 0, 1, 2), 0% at 6.
+  //   goodputs 4 + 2 * 5/95 = 4.105..., 2 + 2 * 10/30 = 2.667..., 4 (exactly 90% at 4).
+  // alpaserve-like: 100% at 2, 50% at 4, each repeat: 2 + 2 * 10/50 = 2.4 (no spread).
+  std::vector<RunLog> runs;
+  const int met4[] = {95, 70, 90};
+  for (int k = 0; k < 3; ++k) {
+    runs.push_back(repeat(MakeRun("epara", 2, 100, 100), k));
+    runs.push_back(repeat(MakeRun("epara", 4, 100, met4[k]), k));
+    runs.push_back(repeat(MakeRun("epara", 6, 100, 0), k));
+    runs.push_back(repeat(MakeRun("alpaserve-like", 2, 100, 100), k));
+    runs.push_back(repeat(MakeRun("alpaserve-like", 4, 100, 50), k));
+  }
+  auto s = Summarize(runs, Services());
+  ASSERT_EQ(s.size(), 1u);
+  const PolicySummary& e = s[0].policies[0];
+  EXPECT_EQ(e.repeats, 3);
+  ASSERT_EQ(e.sweep.size(), 3u);  // one point per rate, not per run
+  EXPECT_NEAR(e.sweep[1].attainment, 0.85, 1e-12);
+  const std::vector<double> each = {4 + 2.0 * 5 / 95, 2 + 2.0 * 10 / 30, 4};
+  const double mean = (each[0] + each[1] + each[2]) / 3;
+  double ss = 0;
+  for (double g : each) ss += (g - mean) * (g - mean);
+  const double half = 4.303 * std::sqrt(ss / 2) / std::sqrt(3.0);
+  EXPECT_NEAR(e.goodput90, mean, 1e-9);
+  EXPECT_NEAR(e.goodput90_interval.lo, mean - half, 1e-9);
+  EXPECT_NEAR(e.goodput90_interval.hi, mean + half, 1e-9);
+  EXPECT_NEAR(s[0].policies[1].goodput90, 2.4, 1e-9);
+  EXPECT_NEAR(s[0].ratio, mean / 2.4, 1e-9);
+  // The spread of epara's repeats reaches below 2.4: the ratio is not a measured difference.
+  ASSERT_LT(e.goodput90_interval.lo, 2.4);
+  EXPECT_FALSE(s[0].separated);
+  // With epara's repeats alike (95% at 4 each time) the intervals separate.
+  for (RunLog& r : runs)
+    if (r.policy == "epara" && r.rate == 4) r = repeat(MakeRun("epara", 4, 100, 95), r.repeat);
+  s = Summarize(runs, Services());
+  EXPECT_NEAR(s[0].policies[0].goodput90, 4 + 2.0 * 5 / 95, 1e-9);
+  EXPECT_TRUE(s[0].separated);
 }
 
 TEST(ReportTest, WritesJsonMarkdownAndCharts) {
@@ -159,6 +207,7 @@ TEST(ReportTest, ReportRunsReadBackAsWritten) {
   const auto dir =
       std::filesystem::temp_directory_path() / ("epara_report_read_" + std::to_string(getpid()));
   RunLog a = MakeRun("epara", 2, 20, 15, 3);
+  a.repeat = 2;
   a.lateness_ms.assign(20, 0.25);
   a.ingress.assign(20, "edge-1");
   a.node.assign(20, "board-1");
@@ -176,6 +225,7 @@ TEST(ReportTest, ReportRunsReadBackAsWritten) {
   const RunLog& b = back[0];
   EXPECT_EQ(b.policy, "epara");
   EXPECT_EQ(b.rate, 2);
+  EXPECT_EQ(b.repeat, 2);
   EXPECT_EQ(b.lateness_p99_ms, 0.5);
   EXPECT_TRUE(b.realtime);
   EXPECT_EQ(b.node_busy, a.node_busy);

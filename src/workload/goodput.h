@@ -44,4 +44,15 @@ struct SweepPoint {
 // none misses it (the sweep did not reach the limit).
 double Goodput(const std::vector<SweepPoint>& sweep, double target = 0.9);
 
+// The mean of repeated measurements with its 95% confidence interval (Student's t with n - 1
+// degrees of freedom: mean +- t * sd / sqrt(n)). One value: lo = hi = mean; none: all 0.
+struct Interval {
+  double mean = 0, lo = 0, hi = 0;
+  int n = 0;
+};
+Interval MeanInterval95(const std::vector<double>& values);
+// True when both intervals come from repeats (n >= 2) and do not overlap: a difference the runs
+// measured, not their noise.
+bool Separated(const Interval& a, const Interval& b);
+
 }  // namespace epara::workload

@@ -29,6 +29,24 @@ TEST(GoodputTest, RejectedLateAndFailedRequestsAreMisses) {
   EXPECT_DOUBLE_EQ(SloAttainment({}, slo), 0);
 }
 
+TEST(GoodputTest, MeanIntervalUsesStudentsTAndSeparationNeedsRepeats) {
+  // 1, 2, 3: mean 2, sd 1, t(2 df) = 4.303 -> 2 +- 4.303 / sqrt(3).
+  const Interval a = MeanInterval95({1, 2, 3});
+  EXPECT_EQ(a.n, 3);
+  EXPECT_DOUBLE_EQ(a.mean, 2);
+  EXPECT_NEAR(a.lo, 2 - 4.303 / std::sqrt(3.0), 1e-12);
+  EXPECT_NEAR(a.hi, 2 + 4.303 / std::sqrt(3.0), 1e-12);
+  const Interval one = MeanInterval95({5});
+  EXPECT_EQ(one.lo, 5);
+  EXPECT_EQ(one.hi, 5);
+  EXPECT_EQ(MeanInterval95({}).n, 0);
+  const Interval far = MeanInterval95({10, 10.5, 11});
+  EXPECT_TRUE(Separated(a, far));
+  EXPECT_TRUE(Separated(far, a));
+  EXPECT_FALSE(Separated(a, MeanInterval95({3, 4, 5})));  // 2 +- 2.48 reaches 4
+  EXPECT_FALSE(Separated(one, MeanInterval95({50})));     // single runs measure no spread
+}
+
 TEST(GoodputTest, HighestRateWithTheTargetAttainmentFromASweep) {
   const std::vector<SweepPoint> sweep = {{3, 0.85}, {1, 1.0}, {4, 0.5}, {2, 0.95}};
   EXPECT_DOUBLE_EQ(Goodput(sweep, 0.9), 2.5);   // halfway from 2 (0.95) to 3 (0.85)
