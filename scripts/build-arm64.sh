@@ -52,6 +52,13 @@ for lib in libblas.so.3 liblapack.so.3 libopenblas.so.0; do
   ln -sfn "openblas-pthread/$lib" "$SYSROOT/usr/lib/aarch64-linux-gnu/$lib"
 done
 
+# Development links that point at absolute paths (libz.so -> /lib/aarch64-linux-gnu/...) would
+# resolve on this host, not in the sysroot, and the linker would take the static library instead:
+# point them into the sysroot.
+find "$SYSROOT/usr/lib/aarch64-linux-gnu" -maxdepth 1 -type l -lname '/*' | while read -r link; do
+  ln -sfn "$SYSROOT$(readlink "$link")" "$link"
+done
+
 echo "== cross-compiling epara for arm64 into $BUILD"
 EPARA_ARM64_SYSROOT=$SYSROOT cmake -S "$ROOT" -B "$BUILD" \
   -DCMAKE_TOOLCHAIN_FILE="$ROOT/cmake/aarch64-debian-sysroot.cmake" \
