@@ -96,6 +96,18 @@ MissBreakdown BreakDownMisses(const RunLog& run, const std::vector<ServiceInfo>&
   return m;
 }
 
+std::vector<std::string> UnbracketedPolicies(const WorkloadSummary& summary) {
+  std::vector<std::string> out;
+  for (const PolicySummary& ps : summary.policies) {
+    if (ps.sweep.empty()) continue;
+    if (!ps.limit_reached)
+      out.push_back(ps.policy + " (met 90% at every swept rate: raise the top rate)");
+    else if (ps.goodput90 <= 0)
+      out.push_back(ps.policy + " (missed 90% at the lowest swept rate: lower it)");
+  }
+  return out;
+}
+
 std::vector<WorkloadSummary> Summarize(
     const std::vector<RunLog>& runs,
     const std::map<std::string, std::vector<ServiceInfo>>& services) {
@@ -263,6 +275,13 @@ Status WriteReport(const std::string& dir, const std::string& command,
         cdf.push_back(c);
       }
     }
+    const std::vector<std::string> unbracketed = UnbracketedPolicies(ws);
+    if (!unbracketed.empty()) {
+      md << "\nNot bracketed by the sweep (goodput a bound, not a measurement): ";
+      for (size_t i = 0; i < unbracketed.size(); ++i) md << (i ? "; " : "") << unbracketed[i];
+      md << ".\n";
+    }
+    jw["unbracketed"] = unbracketed;
     // Where requests went and how each node did: routing and placement losses show here.
     md << "\nServed by node (all rates; share of answered requests, and the share of those meeting "
           "the SLO):\n\n| policy | nodes |\n|---|---|\n";

@@ -72,6 +72,11 @@ struct MissBreakdown {
 };
 MissBreakdown BreakDownMisses(const RunLog& run, const std::vector<ServiceInfo>& services);
 
+// The policies whose 90% point the sweep did not bracket, each with what to change: "P (met 90% at
+// every swept rate: raise the top rate)" or "P (missed 90% at the lowest swept rate: lower it)".
+// Their goodput is a bound (or 0), not a measurement.
+std::vector<std::string> UnbracketedPolicies(const WorkloadSummary& summary);
+
 // Summaries from the logs, `services` per workload.
 std::vector<WorkloadSummary> Summarize(
     const std::vector<RunLog>& runs,

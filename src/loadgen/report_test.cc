@@ -62,6 +62,14 @@ TEST(ReportTest, GoodputPerPolicyAndTheRatioToTheStrongestBaseline) {
   EXPECT_EQ(s[0].policies[0].failed, 0);
   EXPECT_NEAR(s[0].policies[0].slo_meeting_rps[1], 9.5, 1e-9);
   EXPECT_TRUE(s[0].policies[0].limit_reached);
+  // replicate-rr missed 90% at its lowest rate: not bracketed; epara and triton-like are.
+  EXPECT_EQ(
+      UnbracketedPolicies(s[0]),
+      (std::vector<std::string>{"replicate-rr (missed 90% at the lowest swept rate: lower it)"}));
+  const auto top =
+      Summarize({MakeRun("epara", 2, 100, 100), MakeRun("epara", 4, 100, 95)}, Services());
+  EXPECT_EQ(UnbracketedPolicies(top[0]),
+            (std::vector<std::string>{"epara (met 90% at every swept rate: raise the top rate)"}));
 }
 
 // Repeated runs: each repeat's goodput from its own sweep; the summary's goodput is their mean with
