@@ -4,6 +4,38 @@
 // x86-64 with AVX-512 (GCC) only; callers check the CPU first.
 #pragma once
 
+#include <type_traits>
+
+namespace epara::llm::kernels {
+
+// Input tiles of 8 rows, then one of the remaining 1-7: tile(std::integral_constant<int, B>{}, b0)
+// for each, B a compile-time tile size (the kernels' register tiles are templates on it).
+template <class Tile>
+inline void ForInputTiles(int n, Tile&& tile) {
+  int b = 0;
+  for (; b + 8 <= n; b += 8) tile(std::integral_constant<int, 8>{}, b);
+  switch (n - b) {
+    case 7:
+      return tile(std::integral_constant<int, 7>{}, b);
+    case 6:
+      return tile(std::integral_constant<int, 6>{}, b);
+    case 5:
+      return tile(std::integral_constant<int, 5>{}, b);
+    case 4:
+      return tile(std::integral_constant<int, 4>{}, b);
+    case 3:
+      return tile(std::integral_constant<int, 3>{}, b);
+    case 2:
+      return tile(std::integral_constant<int, 2>{}, b);
+    case 1:
+      return tile(std::integral_constant<int, 1>{}, b);
+    default:
+      return;
+  }
+}
+
+}  // namespace epara::llm::kernels
+
 #if defined(__x86_64__) && defined(__GNUC__) && !defined(__clang__)
 #include <immintrin.h>
 

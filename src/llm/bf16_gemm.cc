@@ -53,29 +53,11 @@ EPARA_BF16 void PanelTile(const uint8_t* panel, int64_t cols, const uint16_t* x,
     _mm512_mask_storeu_ps(y + (b0 + b) * rows, mask, _mm512_add_ps(acc[b][0], acc[b][1]));
 }
 
-EPARA_BF16 void PanelRows(const uint8_t* panel, int64_t cols, const uint16_t* x, int n, float* y,
-                          int64_t rows, __mmask16 mask) {
-  constexpr int kB = 8;
-  int b = 0;
-  for (; b + kB <= n; b += kB) PanelTile<kB>(panel, cols, x, b, y, rows, mask);
-  switch (n - b) {
-    case 7:
-      return PanelTile<7>(panel, cols, x, b, y, rows, mask);
-    case 6:
-      return PanelTile<6>(panel, cols, x, b, y, rows, mask);
-    case 5:
-      return PanelTile<5>(panel, cols, x, b, y, rows, mask);
-    case 4:
-      return PanelTile<4>(panel, cols, x, b, y, rows, mask);
-    case 3:
-      return PanelTile<3>(panel, cols, x, b, y, rows, mask);
-    case 2:
-      return PanelTile<2>(panel, cols, x, b, y, rows, mask);
-    case 1:
-      return PanelTile<1>(panel, cols, x, b, y, rows, mask);
-    default:
-      return;
-  }
+void PanelRows(const uint8_t* panel, int64_t cols, const uint16_t* x, int n, float* y, int64_t rows,
+               __mmask16 mask) {
+  ForInputTiles(n, [&](auto tile, int b0) {
+    PanelTile<decltype(tile)::value>(panel, cols, x, b0, y, rows, mask);
+  });
 }
 
 // Rows [r0, r0 + count) of W into the panel (zeros for lanes past count).

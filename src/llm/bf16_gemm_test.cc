@@ -11,17 +11,12 @@
 #include <vector>
 
 #include "core/half.h"
+#include "llm/kernel_testing.h"
 
 namespace epara::llm::kernels {
 namespace {
 
-std::vector<float> Random(size_t n, uint32_t seed, float scale = 1.0f) {
-  std::mt19937 rng(seed);
-  std::normal_distribution<float> d(0.0f, scale);
-  std::vector<float> v(n);
-  for (float& x : v) x = d(rng);
-  return v;
-}
+using kernel_testing::Random;
 
 TEST(Bf16RowsTest, RoundingMatchesFloatToBf16IncludingTies) {
   const int64_t cols = 64;

@@ -248,29 +248,11 @@ EPARA_VNNI void PanelTile(const uint8_t* panel, const float* scale, const float*
 }
 
 template <int G>
-EPARA_VNNI void PanelRows(const uint8_t* panel, const float* scale, const float* offset,
-                          const Int8Rows& x, float* y, int64_t rows, __mmask16 mask) {
-  constexpr int kB = 8;
-  int b = 0;
-  for (; b + kB <= x.n; b += kB) PanelTile<G, kB>(panel, scale, offset, x, b, y, rows, mask);
-  switch (x.n - b) {
-    case 7:
-      return PanelTile<G, 7>(panel, scale, offset, x, b, y, rows, mask);
-    case 6:
-      return PanelTile<G, 6>(panel, scale, offset, x, b, y, rows, mask);
-    case 5:
-      return PanelTile<G, 5>(panel, scale, offset, x, b, y, rows, mask);
-    case 4:
-      return PanelTile<G, 4>(panel, scale, offset, x, b, y, rows, mask);
-    case 3:
-      return PanelTile<G, 3>(panel, scale, offset, x, b, y, rows, mask);
-    case 2:
-      return PanelTile<G, 2>(panel, scale, offset, x, b, y, rows, mask);
-    case 1:
-      return PanelTile<G, 1>(panel, scale, offset, x, b, y, rows, mask);
-    default:
-      return;
-  }
+void PanelRows(const uint8_t* panel, const float* scale, const float* offset, const Int8Rows& x,
+               float* y, int64_t rows, __mmask16 mask) {
+  ForInputTiles(x.n, [&](auto tile, int b0) {
+    PanelTile<G, decltype(tile)::value>(panel, scale, offset, x, b0, y, rows, mask);
+  });
 }
 
 bool HasVnni() {

@@ -5,6 +5,7 @@
 #include "llm/llama_kernels.h"
 
 #include "core/half.h"
+#include "llm/kernel_testing.h"
 
 #include <gtest/gtest.h>
 
@@ -17,13 +18,7 @@
 namespace epara::llm::kernels {
 namespace {
 
-std::vector<float> Random(size_t n, uint32_t seed, float scale = 1.0f) {
-  std::mt19937 rng(seed);
-  std::normal_distribution<float> d(0.0f, scale);
-  std::vector<float> v(n);
-  for (float& x : v) x = d(rng);
-  return v;
-}
+using kernel_testing::Random;
 
 TEST(DecodeKernelsTest, TransposeTo16MatchesTheDefinitionForFullAndPartialGroups) {
   // 1413 columns: 88 full 16-column tiles and a 5-column scalar tail.

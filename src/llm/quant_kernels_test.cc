@@ -12,26 +12,14 @@
 
 #include "core/half.h"
 #include "formats/ggml_quant.h"
+#include "llm/kernel_testing.h"
 #include "llm/llama_kernels.h"
 
 namespace epara::llm::kernels {
 namespace {
 
-std::vector<float> Random(size_t n, uint32_t seed, float scale = 1.0f) {
-  std::mt19937 rng(seed);
-  std::normal_distribution<float> d(0.0f, scale);
-  std::vector<float> v(n);
-  for (float& x : v) x = d(rng);
-  return v;
-}
-
-std::vector<uint8_t> Quantize(WeightType t, const std::vector<float>& w) {
-  std::vector<uint8_t> q(static_cast<size_t>(static_cast<int64_t>(w.size()) /
-                                             WeightBlockElements(t) * WeightBlockBytes(t)));
-  EXPECT_TRUE(
-      formats::QuantizeBlocks(GgmlTypeOf(t), w.data(), static_cast<int64_t>(w.size()), q.data()));
-  return q;
-}
+using kernel_testing::Quantize;
+using kernel_testing::Random;
 
 class QuantKernelsTest : public ::testing::TestWithParam<WeightType> {};
 
