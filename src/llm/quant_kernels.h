@@ -10,8 +10,10 @@
 //     block's largest input) is the price of half the instructions.
 //   - many input rows (prompts): rows are dequantized 8 at a time into an L1 tile that every
 //     transposed group of 16 inputs passes through (F32 products; the weights are read once).
-// x86-64 with AVX2 gets hand-written register tiles; everything else (and the reference the tests
-// compare against) runs the portable loops. Row widths must be whole blocks: 32 weights for
+// x86-64 with AVX2 gets hand-written register tiles (Q4_0 at batch 1 one vpdpbusd per block where the
+// CPU has AVX512-VNNI); everything else (and the reference the tests compare against) runs the
+// portable loops. Where the CPU has VNNI, steps of 4+ inputs take the int8 panels of
+// llm/int8_gemm.h instead of either path (the caller, llm/llama_kernels.cc, chooses). Row widths must be whole blocks: 32 weights for
 // Q8_0 / Q4_0, 256 for the K-quants.
 #pragma once
 
