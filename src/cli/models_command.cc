@@ -29,7 +29,11 @@ void RegisterModelsCommand(CLI::App& app, int* exit_code) {
   demo->add_option("--seg-channels", seg->base_channels, "UNet base channels")
       ->capture_default_str();
   demo->add_option("--seed", seg->seed, "Weight seed")->capture_default_str();
-  demo->callback([dir, seg, exit_code] {
+  auto hd = std::make_shared<bool>(false);
+  demo->add_flag("--hd", *hd,
+                 "Also write seg-hd: the same UNet on 1024x1024 camera frames (issue 24's "
+                 "latency-sensitive multi-device service; no batching, SLO 1.5 s)");
+  demo->callback([dir, seg, hd, exit_code] {
 #ifdef EPARA_HAVE_ORT
     seg->onnx_name = "seg-demo-onnx";  // the same UNet for ONNX Runtime (this build has it)
 #endif
@@ -37,6 +41,20 @@ void RegisterModelsCommand(CLI::App& app, int* exit_code) {
       spdlog::error("{}", s.ToString());
       *exit_code = 1;
       return;
+    }
+    if (*hd) {
+      models::DemoSegmentationOptions h = *seg;
+      h.name = "seg-hd";
+      h.size = 1024;
+      h.max_batch_size = 1;  // a 1024^2 batch gains nothing on a CPU and adds its whole latency
+      h.slo_latency_ms = 1500;
+      h.onnx_name.clear();
+      if (Status s = models::WriteDemoSegmentationModel(*dir, h); !s.ok()) {
+        spdlog::error("{}", s.ToString());
+        *exit_code = 1;
+        return;
+      }
+      std::cout << "wrote " << *dir << "/seg-hd (the same UNet at 1024x1024, untrained)\n";
     }
     if (Status s = models::WriteDemoTensorModel(*dir, {}); !s.ok()) {
       spdlog::error("{}", s.ToString());

@@ -51,6 +51,7 @@ struct SimFlags : ComparisonFlags {
   int copies = 1;
   int serve_per_node = 4;
   double network_ms = 0.3;
+  double bandwidth_mb_s = 0;
   std::string request_work = "256:6,384:12";
   double host_cores = 0;
   std::string sync = "all";
@@ -139,6 +140,7 @@ int RunSim(const SimFlags& f) {
   sim::SimOptions options;
   options.seed = f.seed;
   options.network_ms = f.network_ms;
+  options.bandwidth_mb_s = f.bandwidth_mb_s;
   options.request_timeout_s = f.request_timeout_s;
   options.host_cores = f.host_cores;
   if (f.sync.rfind("zone:", 0) == 0) {
@@ -356,6 +358,9 @@ int RunSim(const SimFlags& f) {
          {"wall_s", r.wall_s},
          {"events", r.stats.events},
          {"forwards", r.stats.forwards},
+         {"split_requests", r.stats.split_requests},
+         {"tiles", r.stats.tiles},
+         {"remote_tiles", r.stats.remote_tiles},
          {"digest_messages_per_node_s", r.stats.digests_sent / per_node_s},
          {"digest_bytes_per_node_s", r.stats.digest_bytes / per_node_s},
          {"mean_staleness_ms",
@@ -411,6 +416,9 @@ void RegisterSimCommand(CLI::App& app, int* exit_code) {
       ->capture_default_str();
   cmd->add_option("--network-ms", flags->network_ms, "One forward hop's cost")
       ->capture_default_str();
+  cmd->add_option("--bandwidth-mb-s", flags->bandwidth_mb_s,
+                  "MB/s between nodes for a spatial tile's bytes (0: not modelled)")
+      ->capture_default_str();
   cmd->add_option("--request-work", flags->request_work,
                   "Request work outside the model by image side (SIDE:MS,...)")
       ->capture_default_str();
@@ -432,6 +440,8 @@ void RegisterSimCommand(CLI::App& app, int* exit_code) {
     std::string c = ComparisonCommandLine("sim", *flags) + " --profiles " + flags->profiles;
     if (flags->host_cores > 0) c += " --host-cores " + std::to_string(flags->host_cores);
     if (flags->sync != "all") c += " --sync " + flags->sync;
+    if (flags->bandwidth_mb_s > 0)
+      c += " --bandwidth-mb-s " + std::to_string(flags->bandwidth_mb_s);
     if (flags->uniform_ingress) c += " --uniform-ingress";
     if (flags->nodes > 0) c += " --nodes " + std::to_string(flags->nodes);
     if (flags->copies > 1) c += " --copies " + std::to_string(flags->copies);

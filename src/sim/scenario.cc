@@ -40,6 +40,7 @@ Status BuildSimSpec(const node::ClusterConfig& config, const std::vector<ModelDe
                   s.serve.end());
     used.insert(s.serve.begin(), s.serve.end());
     s.batching = n.batching;
+    s.split = n.split;
     s.routing = n.routing;
     s.admission = n.admission;
     out->nodes.push_back(std::move(s));
@@ -58,6 +59,14 @@ Status BuildSimSpec(const node::ClusterConfig& config, const std::vector<ModelDe
     m.llm = d.task == TaskType::kLlm;
     m.slo_ms = m.llm ? d.slo.ttft_ms : d.slo.latency_ms;
     m.batching = d.batching;
+    if (d.preprocess) {
+      m.width = d.preprocess->width;
+      m.height = d.preprocess->height;
+      // FP32 input channels there, logits back: [C, H, W] in, [K, H, W] out.
+      int64_t channels = 3;
+      if (!d.outputs.empty() && d.outputs[0].dims.size() >= 3) channels += d.outputs[0].dims[0];
+      m.tile_bytes_per_pixel = 4 * channels;
+    }
     for (const node::ModelFootprint& f : footprints)
       if (f.name == d.name) m.memory_bytes = f.bytes;
     const allocator::Profile* p = nullptr;

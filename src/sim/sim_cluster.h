@@ -12,6 +12,7 @@
 #include <unordered_map>
 #include <vector>
 
+#include "router/route_policy.h"
 #include "sim/simulation.h"
 
 namespace epara::sim::internal {
@@ -32,6 +33,13 @@ struct Req {
   int step_chunk = 0;   // prompt tokens in the step running now
   int generated = 0;
   double first_token = -1;
+  // Spatial split: a tile runs solo at `share` of the model's pixels and reports to its parent,
+  // which ends when its last tile did.
+  Req* parent = nullptr;
+  bool solo = false;
+  double share = 1;
+  int tiles_left = 0;
+  bool tile_failed = false;
 };
 
 struct Instance {
@@ -103,6 +111,10 @@ class Cluster {
   // simulation.cc
   void Arrive(size_t k);
   void Route(Req* r);
+  // The route candidates for `r` at node `i` (its exact local load, its view of the peers) and the
+  // node each names; own_* : the local LLM engine's measured step costs.
+  void Candidates(int i, const Req& r, std::vector<router::RouteCandidate>* candidates,
+                  std::vector<int>* target, double* own_prefill, double* own_decode);
   void Respond(Req* r, bool ok, int status);
   void Tick(int node, uint64_t incarnation);
   const DigestRec* ViewOf(int from, int of) const;
@@ -120,6 +132,9 @@ class Cluster {
 
   // sim_serving.cc
   void Deliver(Req* r, int node);  // the request reaches its serving node (after any hop)
+  // sim_split.cc: runs `r` on node `node` as `tiles` tiles (NodeAgent::RunSplit).
+  void Split(Req* r, int node, int tiles);
+  void TileEnded(Req* tile, bool ok);
   void Enqueue(Req* r, Node& n, Instance& inst);
   void Dispatch(Node& n, Instance& inst);
   void LlmEnqueue(Req* r, Node& n, Instance& inst);
@@ -142,6 +157,7 @@ class Cluster {
   std::vector<std::vector<int>> hosts_;  // by model: nodes advertising it, ascending
   std::map<std::string, int> model_index_, node_index_;  // by name / id
   std::vector<Req>* requests_;
+  std::deque<Req> tiles_;  // spatial tiles (a deque: pointers stay valid)
   std::vector<SimOutcome>* outcomes_;
   SimStats* stats_;
   size_t ended_ = 0;

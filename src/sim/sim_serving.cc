@@ -130,9 +130,16 @@ void Cluster::Deliver(Req* r, int node) {
   }
   if (it->second.llm) {
     LlmEnqueue(r, n, it->second);
-  } else {
-    Enqueue(r, n, it->second);
+    return;
   }
+  if (!r->parent) {  // a request (not a tile) on a node whose config splits the model
+    auto split = n.spec.split.find(spec_.models[r->model].name);
+    if (split != n.spec.split.end() && split->second > 1) {
+      Split(r, node, split->second);
+      return;
+    }
+  }
+  Enqueue(r, n, it->second);
 }
 
 void Cluster::Enqueue(Req* r, Node& n, Instance& inst) {
@@ -153,12 +160,13 @@ void Cluster::Dispatch(Node& n, Instance& inst) {
   const SimModel& m = spec_.models[inst.model];
   std::vector<size_t> take;
   double wake = std::numeric_limits<double>::infinity();
+  const int64_t full = std::max(1, inst.batching.max_batch_size);
   if (inst.batching.slo_aware) {
     std::vector<engine::QueuedRequest> view;
     view.reserve(inst.queue.size());
     for (const Req* q : inst.queue) {
       engine::QueuedRequest v;
-      v.rows = 1;
+      v.rows = q->solo ? full : 1;  // a solo tile looks like a full batch (ModelScheduler)
       v.enqueued = At(q->enqueued);
       v.deadline = m.slo_ms > 0 ? At(q->enqueued + m.slo_ms) : engine::Clock::time_point::max();
       view.push_back(v);
@@ -169,7 +177,9 @@ void Cluster::Dispatch(Node& n, Instance& inst) {
     take = d.take;
     if (d.wake_at != engine::Clock::time_point::max()) wake = Ms(d.wake_at);
   } else {
-    std::vector<int64_t> rows(inst.queue.size(), 1);
+    std::vector<int64_t> rows;
+    rows.reserve(inst.queue.size());
+    for (const Req* q : inst.queue) rows.push_back(q->solo ? full : 1);
     const engine::BatchDecision d =
         engine::DecideBatch(rows, At(inst.queue.front()->enqueued), At(now), inst.batching, false);
     for (size_t k = 0; k < d.take; ++k) take.push_back(k);
@@ -196,7 +206,9 @@ void Cluster::Dispatch(Node& n, Instance& inst) {
   std::sort(gone.rbegin(), gone.rend());
   for (size_t k : gone) inst.queue.erase(inst.queue.begin() + static_cast<std::ptrdiff_t>(k));
   const int rows = static_cast<int>(inst.running.size());
-  RunPhase(n, m.cost.BatchMs(rows),
+  // A solo tile runs alone at its share of the model's pixels.
+  const double share = rows == 1 ? inst.running[0]->share : 1;
+  RunPhase(n, m.cost.BatchMs(rows) * share,
            [this, node = n.index, model = inst.model, inc = n.incarnation, rows](double ms) {
              Node& n = nodes_[node];
              if (n.incarnation != inc) return;

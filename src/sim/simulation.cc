@@ -162,16 +162,21 @@ void Cluster::Arrive(size_t k) {
   Route(r);
 }
 
-void Cluster::Route(Req* r) {
-  const int i = r->ingress;
-  Node& in = nodes_[i];
+void Cluster::Candidates(int i, const Req& req, std::vector<router::RouteCandidate>* out,
+                         std::vector<int>* target_out, double* prefill_out, double* decode_out) {
+  const Req* r = &req;
+  const Node& in = nodes_[i];
   const SimModel& model = spec_.models[r->model];
-  const uint64_t turn = in.turns[r->model]++;
   const double now = q_.now();
-  std::vector<router::RouteCandidate> candidates;
-  std::vector<int> target;
+  std::vector<router::RouteCandidate>& candidates = *out;
+  std::vector<int>& target = *target_out;
+  double& own_prefill = *prefill_out;
+  double& own_decode = *decode_out;
+  candidates.clear();
+  target.clear();
+  own_prefill = 0;
+  own_decode = 0;
   // Local: exact load.
-  double own_prefill = 0, own_decode = 0;
   if (auto it = in.instances.find(r->model); it != in.instances.end()) {
     const Instance& inst = it->second;
     const bool ready = inst.ready && !inst.draining;
@@ -229,6 +234,17 @@ void Cluster::Route(Req* r) {
     candidates.push_back(router::PeerCandidate(peer.spec.id, v, r->prompt));
     target.push_back(j);
   }
+}
+
+void Cluster::Route(Req* r) {
+  const int i = r->ingress;
+  Node& in = nodes_[i];
+  const SimModel& model = spec_.models[r->model];
+  const uint64_t turn = in.turns[r->model]++;
+  std::vector<router::RouteCandidate> candidates;
+  std::vector<int> target;
+  double own_prefill = 0, own_decode = 0;
+  Candidates(i, *r, &candidates, &target, &own_prefill, &own_decode);
   if (candidates.empty()) {  // nobody hosts it: the local route answers 404
     r->node = i;
     Respond(r, false, 404);
@@ -287,6 +303,10 @@ void Cluster::Route(Req* r) {
 void Cluster::Respond(Req* r, bool ok, int status) {
   if (r->ended) return;
   r->ended = true;
+  if (r->parent) {  // a spatial tile: its request ends with its last tile
+    TileEnded(r, ok && status == 200);
+    return;
+  }
   ++ended_;
   SimOutcome& o = (*outcomes_)[r->index];
   o.ok = ok;
@@ -476,6 +496,8 @@ void Cluster::Crash(int i) {
       Respond(&r, false, 503);  // the ingress node's forward failed while running
     }
   }
+  for (Req& t : tiles_)  // a tile running here fails its request (RunSplit's forward failed)
+    if (!t.ended && t.node == i) Respond(&t, false, 503);
   n.instances.clear();
   n.kept = 0;
   // Its record expires after the lease TTL: peers and the controller forget it then, and the

@@ -7,6 +7,9 @@
 //     engine::BatchCost as the load the digests report;
 //   - LLM engines: llm::PlanStep per step (continuous batching, KV-cache admission), llm::StepCost
 //     learned from the simulated steps;
+//   - spatial splits: a segmentation request on a node whose config splits the model runs as
+//     vision::PlanTiles' tiles on router::PlanRoute's order of the same candidates, each tile a
+//     solo batch (NodeAgent::RunSplit's rules);
 //   - the state-aware scheduler: controller::ObserveIngress + controller::PlanPeriod every period
 //     (and at once when a node's record expires), the deployment steps applied in virtual time.
 // Time comes from profiles (sim/cost_model.h) scaled by each node's speed; a forward costs the
@@ -45,10 +48,16 @@ struct SimModel {
   bool llm = false;
   double slo_ms = 0;        // what routing and SLO-aware batching use (the descriptor's; LLM: TTFT)
   BatchingConfig batching;  // the descriptor's (a node's override wins)
-  int64_t memory_bytes = 0;                        // one instance
-  llm::PlannerLimits limits;                       // LLM engines
-  int max_waiting = 256;                           // LLM: queued beyond this are rejected (503)
-  ServiceCost cost;                                // on the profiling device
+  int64_t memory_bytes = 0;   // one instance
+  llm::PlannerLimits limits;  // LLM engines
+  int max_waiting = 256;      // LLM: queued beyond this are rejected (503)
+  ServiceCost cost;           // on the profiling device
+  // Segmentation: the network's input (the descriptor's preprocess size), which a spatial split
+  // tiles; a tile costs a batch of 1 x its input pixels / these pixels (a convolutional network's
+  // work grows with its pixels). tile_bytes_per_pixel: a tile's FP32 input channels and output
+  // logits per pixel, what a forwarded tile carries both ways.
+  int width = 0, height = 0;
+  int64_t tile_bytes_per_pixel = 0;
   double profile_solo_ms = 0, profile_gflops = 0;  // router::UnmeasuredServiceMs's prior
 };
 
@@ -59,6 +68,7 @@ struct SimNodeSpec {
   int64_t memory_bytes = 0;
   std::vector<std::string> serve;                  // instances at start
   std::map<std::string, BatchingConfig> batching;  // per model, replaces the descriptor's
+  std::map<std::string, int> split;                // per model: tiles per request (the plan's)
   router::RouteMode routing = router::RouteMode::kSloAware;
   router::Admission admission = router::Admission::kBestEffort;
 };
@@ -76,6 +86,9 @@ struct SimOptions {
   double sync_interval_ms = 200;
   double down_after_ms = 3000;
   double network_ms = 0.3;  // one forward's overhead (measured hop cost); digests take the same
+  // MB/s between nodes for the bytes a forwarded spatial tile carries (its FP32 input and logits);
+  // 0: not modelled (loopback). Whole forwarded requests are charged network_ms only.
+  double bandwidth_mb_s = 0;
   std::map<std::string, std::map<std::string, double>> network;  // per pair, overrides (from->to)
   double controller_period_s = 0;                                // 0: no controller
   double burst_headroom = 1.0;
@@ -121,6 +134,8 @@ struct SimStats {
   uint64_t digests_sent = 0;  // digest messages (one per receiver)
   uint64_t digest_bytes = 0;  // their bytes on the wire (sim/digest_size.h)
   uint64_t forwards = 0;      // requests forwarded to a peer
+  uint64_t split_requests = 0;  // requests run as spatial tiles
+  uint64_t tiles = 0, remote_tiles = 0;
   uint64_t controller_periods = 0;
   double controller_wall_s = 0;  // host time spent in the controller's periods (not simulated)
   double controller_max_wall_s = 0;

@@ -1,0 +1,78 @@
+// Spatial splits in the simulator (issue 24: LS-MD segmentation): NodeAgent::RunSplit's rules with
+// its own functions. The serving node (after its request work: decode and resize) tiles the image
+// with vision::PlanTiles, orders the same route candidates a request would get with
+// router::PlanRoute (no SLO, best effort), and runs tile i on the i-th (round robin when fewer
+// instances than tiles); a local tile goes straight to the local queue, a remote one costs the hop
+// plus its bytes both ways at SimOptions::bandwidth_mb_s. Each tile runs as a solo batch at its
+// share of the model's pixels. The request ends when its last tile did: 200 when all succeeded,
+// else 503 (RunSplit's first failed tile). Stitching is not charged (a copy of the logits).
+#include <algorithm>
+
+#include "sim/sim_cluster.h"
+#include "vision/spatial_split.h"
+
+namespace epara::sim::internal {
+
+void Cluster::Split(Req* r, int node, int tiles) {
+  const SimModel& model = spec_.models[r->model];
+  std::vector<vision::Tile> plan;
+  if (model.width <= 0 || model.height <= 0 ||
+      !vision::PlanTiles(model.width, model.height, {tiles, 1, 128, 16}, &plan).ok()) {
+    Respond(r, false, 400);  // RunSplit's InvalidArgument
+    return;
+  }
+  std::vector<router::RouteCandidate> candidates;
+  std::vector<int> target;
+  double own_prefill = 0, own_decode = 0;
+  Candidates(node, *r, &candidates, &target, &own_prefill, &own_decode);
+  const router::RoutePlan order = router::PlanRoute(candidates, 0, router::Admission::kBestEffort);
+  if (order.order.empty()) {
+    Respond(r, false, 503);
+    return;
+  }
+  ++stats_->split_requests;
+  r->tiles_left = static_cast<int>(plan.size());
+  const double pixels = double(model.width) * model.height;
+  for (size_t k = 0; k < plan.size(); ++k) {
+    Req& t = tiles_.emplace_back();
+    t.index = r->index;
+    t.model = r->model;
+    t.ingress = node;
+    t.sent = r->sent;
+    t.parent = r;
+    t.solo = true;
+    t.share = double(plan[k].input.w) * plan[k].input.h / pixels;
+    const int j = target[order.order[k % order.order.size()]];
+    t.node = j;
+    ++stats_->tiles;
+    if (j == node) {
+      Deliver(&t, j);
+      continue;
+    }
+    ++stats_->remote_tiles;
+    t.remote = true;
+    const double bytes = double(plan[k].input.w) * plan[k].input.h * model.tile_bytes_per_pixel;
+    const double transfer =
+        spec_.options.bandwidth_mb_s > 0 ? bytes / (spec_.options.bandwidth_mb_s * 1e3) : 0;
+    // The hop there, the input's bytes; the logits come back after the run (charged up front:
+    // the same total, and the tile's queue position is what matters).
+    Req* tile = &t;
+    q_.After(NetworkMs(node, j) + transfer, [this, tile, j, inc = nodes_[j].incarnation] {
+      if (nodes_[j].incarnation != inc || !nodes_[j].up) {
+        Respond(tile, false, 503);
+        return;
+      }
+      Deliver(tile, j);
+    });
+  }
+}
+
+void Cluster::TileEnded(Req* tile, bool ok) {
+  Req* r = tile->parent;
+  if (!ok) r->tile_failed = true;
+  if (--r->tiles_left > 0 || r->ended) return;
+  // The way back: a remote tile's hop is part of its own time; the stitch is a copy.
+  Respond(r, !r->tile_failed, r->tile_failed ? 503 : 200);
+}
+
+}  // namespace epara::sim::internal
