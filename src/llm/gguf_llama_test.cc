@@ -196,8 +196,9 @@ TEST_F(GgufLlamaTest, QuantizedGgufsComputeWhatTheirDequantizedWeightsCompute) {
     std::vector<float> l8;
     ASSERT_TRUE(m8->Forward(Prompt(16), c8.get(), &l8).ok());
     EXPECT_LT(MaxAbsDiff(l8, ld), 0.05 * Range(ld)) << c.name << " int8 prompt";
-    if (kernels::Int8GemmAvailable())
+    if (kernels::Int8GemmAvailable()) {
       EXPECT_GT(MaxAbsDiff(l8, lq), 0.0) << c.name << ": the prompt did not take the int8 panels";
+    }
     for (int step = 0; step < 3; ++step) {
       const int32_t next = 40 + step;
       ASSERT_TRUE(mq->Forward(std::span(&next, 1), cq.get(), &lq).ok());

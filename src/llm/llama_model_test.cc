@@ -614,8 +614,9 @@ TEST_F(LlamaModelTest, Q8_0WeightsComputeWhatTheirF32ValuesCompute) {
     std::vector<float> li;
     ASSERT_TRUE(mi->Forward(p, ci.get(), &li).ok());
     EXPECT_LT(MaxAbsDiff(lf, li), 0.05 * range(lf)) << "int8 prompt of " << n;
-    if (kernels::Int8GemmAvailable() && n >= kernels::kInt8MinBatch)
+    if (kernels::Int8GemmAvailable() && n >= kernels::kInt8MinBatch) {
       EXPECT_GT(MaxAbsDiff(li, lq), 0.0) << "prompt of " << n << " did not take the int8 panels";
+    }
     for (int step = 0; step < 3; ++step) {
       const int32_t next = (11 * step + n) % c.vocab;
       ASSERT_TRUE(mf->Forward(std::span(&next, 1), cf.get(), &lf).ok());
@@ -681,8 +682,9 @@ TEST_F(LlamaModelTest, WeightTypesConvertedAtLoadComputeWhatTheirValuesCompute) 
     std::vector<float> lr;
     ASSERT_TRUE(mr->Forward(p, cr.get(), &lr).ok());
     EXPECT_LT(MaxAbsDiff(lf, lr), 0.03 * range);
-    if (kernels::Bf16GemmAvailable())
+    if (kernels::Bf16GemmAvailable()) {
       EXPECT_GT(MaxAbsDiff(lr, lb), 0.0) << "the prompt did not take the bfloat16 panels";
+    }
   }
   for (int step = 0; step < 3; ++step) {  // decode: bfloat16 dot tiles on float inputs
     const int32_t next = (7 * step + 1) % c.vocab;

@@ -108,6 +108,7 @@ class NodeAgent {
   // Service time (ms) of `model` on a device of `gflops` before any run was measured: the profile
   // scaled by device speed when there is one, else inversely proportional to the device's speed.
   double UnmeasuredServiceMs(const std::string& model, double gflops) const;
+  bool HasProfile(const std::string& model) const;  // a profile of the model reached this node
   // A local LLM's mean time to first token so far (ms); 0 before its first request.
   double MeanTtftMs(const std::string& model) const;
   void UpsertPeer(const cluster::NodeRecord& r);

@@ -8,6 +8,7 @@
 #include "node/node_agent_internal.h"
 #include "router/route_candidates.h"
 #include "router/route_policy.h"
+#include "router/split_plan.h"
 #include "vision/spatial_split.h"
 
 namespace epara::node {
@@ -16,6 +17,11 @@ namespace {
 using Clock = std::chrono::steady_clock;
 
 }  // namespace
+
+bool NodeAgent::HasProfile(const std::string& model) const {
+  std::lock_guard<std::mutex> lock(mu_);
+  return profiles_.count(model) > 0;
+}
 
 double NodeAgent::UnmeasuredServiceMs(const std::string& model, double gflops) const {
   std::lock_guard<std::mutex> lock(mu_);
@@ -230,20 +236,23 @@ Status NodeAgent::RunSplit(const std::string& model, const Tensor& input, int ti
   if (shape.size() != 4 || shape[0] != 1)
     return InvalidArgument("a split input must be [1, C, H, W]");
   const int height = static_cast<int>(shape[2]), width = static_cast<int>(shape[3]);
-  std::vector<vision::Tile> plan;
-  EPARA_RETURN_IF_ERROR(vision::PlanTiles(width, height, {tiles, 1, 128, 16}, &plan));
   std::vector<router::RouteCandidate> candidates;
   std::vector<std::shared_ptr<Peer>> remote;
   double slo_ms = 0;
   Candidates(model, &candidates, &remote, &slo_ms);
-  const router::RoutePlan order = router::PlanRoute(candidates, 0, router::Admission::kBestEffort);
-  if (order.order.empty()) return Unavailable("model '" + model + "': " + order.reason);
-  // Tile i runs on the i-th earliest instance (round robin when there are fewer instances).
+  // Tiles sized by each instance's predicted speed (router/split_plan.h).
+  router::SplitPlan split;
+  if (Status s = router::PlanSplit(candidates, width, height, tiles, HasProfile(model), &split);
+      !s.ok())
+    return s.code() == StatusCode::kUnavailable
+               ? Unavailable("model '" + model + "': " + s.message())
+               : s;
+  const std::vector<vision::Tile>& plan = split.tiles;
   std::vector<Tensor> outputs(plan.size());
   std::vector<Status> statuses(plan.size());
   std::vector<std::thread> threads;
   auto run_tile = [&](size_t i) {
-    const size_t c = order.order[i % order.order.size()];
+    const size_t c = split.on[i];
     if (!remote[c]) {  // here: straight to the local scheduler, no serialization
       engine::ServedModel* m = server_->models().FindServing(model);
       Tensor crop = vision::CropImage(input, plan[i].input);

@@ -35,6 +35,7 @@ RouteCandidate LocalInstanceCandidate(const std::string& node_id, bool ready,
   if (ready) {
     c.expected_wait_ms = expected_wait_ms;
     c.service_ms = service_ms > 0 ? service_ms : unmeasured_service_ms;
+    c.service_measured = service_ms > 0;
     c.outstanding = outstanding;
   }
   return c;
@@ -56,6 +57,7 @@ RouteCandidate LocalLlmCandidate(const std::string& node_id, const LlmEngineLoad
     // No step measured yet: every sequence already there slows a new one's first token by
     // about one of its own TTFTs (shared steps).
     c.service_ms = mean_ttft_ms > 0 ? mean_ttft_ms : unmeasured_service_ms;
+    c.service_measured = mean_ttft_ms > 0;
     c.expected_wait_ms = c.outstanding * c.service_ms;
   }
   return c;
@@ -88,6 +90,7 @@ RouteCandidate PeerCandidate(const std::string& node_id, const PeerView& v, int6
     const double rows = std::max(1.0, load->batch_occupancy * load->max_batch);
     c.expected_wait_ms = load->expected_wait_ms + v.mine * load->service_ms / rows;
     c.service_ms = load->service_ms > 0 ? load->service_ms : v.unmeasured_service_ms;
+    c.service_measured = load->service_ms > 0;
     c.outstanding = static_cast<int>(load->queue_length + load->in_flight) + v.mine;
   }
   return c;

@@ -69,9 +69,9 @@ TEST(RouteCandidatesTest, LlmPeerWithoutMeasurementsBorrowsThisNodesCostsScaled)
   v.slower = 2;  // that node is half as fast
   v.recent_prompt_tokens = 20;
   const RouteCandidate c = PeerCandidate("b", v, 64);
-  EXPECT_DOUBLE_EQ(c.service_ms, 64 * 1.0);  // its prompt at 1 ms/token
+  EXPECT_DOUBLE_EQ(c.service_ms, 64 * 1.0);         // its prompt at 1 ms/token
   EXPECT_GT(c.expected_wait_ms, 120 * 1.0 - 1e-9);  // at least the 120 tokens ahead of it
-  load.prefill_ms_per_token = 0.25;  // measured there: its own costs win
+  load.prefill_ms_per_token = 0.25;                 // measured there: its own costs win
   load.decode_step_ms = 5;
   EXPECT_DOUBLE_EQ(PeerCandidate("b", v, 64).service_ms, 16);
 }

@@ -30,11 +30,12 @@ namespace epara::router {
 struct RouteCandidate {
   std::string node_id;
   bool local = false;
-  bool ready = true;            // not ready (loading, draining, node down): never chosen
-  double network_ms = 0;        // one forward's overhead to that node (0 for local)
-  double expected_wait_ms = 0;  // queueing before it would start
-  double service_ms = 0;        // its recent service time for one request
-  int outstanding = 0;          // requests queued or running there (as last seen)
+  bool ready = true;              // not ready (loading, draining, node down): never chosen
+  double network_ms = 0;          // one forward's overhead to that node (0 for local)
+  double expected_wait_ms = 0;    // queueing before it would start
+  double service_ms = 0;          // its recent service time for one request
+  bool service_measured = false;  // service_ms was measured there (else a prior: profile or guess)
+  int outstanding = 0;            // requests queued or running there (as last seen)
 };
 
 inline constexpr double kLocalSloShare = 0.8;

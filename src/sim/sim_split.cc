@@ -1,35 +1,31 @@
-// Spatial splits in the simulator (issue 24: LS-MD segmentation): NodeAgent::RunSplit's rules with
-// its own functions. The serving node (after its request work: decode and resize) tiles the image
-// with vision::PlanTiles, orders the same route candidates a request would get with
-// router::PlanRoute (no SLO, best effort), and runs tile i on the i-th (round robin when fewer
-// instances than tiles); a local tile goes straight to the local queue, a remote one costs the hop
-// plus its bytes both ways at SimOptions::bandwidth_mb_s. Each tile runs as a solo batch at its
-// share of the model's pixels. The request ends when its last tile did: 200 when all succeeded,
-// else 503 (RunSplit's first failed tile). Stitching is not charged (a copy of the logits).
+// Spatial splits in the simulator (issue 24: LS-MD segmentation): NodeAgent::RunSplit's decision,
+// router::PlanSplit over the same route candidates a request would get. The serving node (after its
+// request work: decode and resize) runs each tile where the plan puts it; a local tile goes
+// straight to the local queue, a remote one costs the hop plus its bytes both ways at
+// SimOptions::bandwidth_mb_s. Each tile runs as a solo batch at its share of the model's pixels.
+// The request ends when its last tile did: 200 when all succeeded, else 503 (RunSplit's first
+// failed tile). Stitching is not charged (a copy of the logits).
 #include <algorithm>
 
+#include "router/split_plan.h"
 #include "sim/sim_cluster.h"
-#include "vision/spatial_split.h"
 
 namespace epara::sim::internal {
 
 void Cluster::Split(Req* r, int node, int tiles) {
   const SimModel& model = spec_.models[r->model];
-  std::vector<vision::Tile> plan;
-  if (model.width <= 0 || model.height <= 0 ||
-      !vision::PlanTiles(model.width, model.height, {tiles, 1, 128, 16}, &plan).ok()) {
-    Respond(r, false, 400);  // RunSplit's InvalidArgument
-    return;
-  }
   std::vector<router::RouteCandidate> candidates;
   std::vector<int> target;
   double own_prefill = 0, own_decode = 0;
   Candidates(node, *r, &candidates, &target, &own_prefill, &own_decode);
-  const router::RoutePlan order = router::PlanRoute(candidates, 0, router::Admission::kBestEffort);
-  if (order.order.empty()) {
-    Respond(r, false, 503);
+  router::SplitPlan split;
+  if (const Status s = router::PlanSplit(candidates, model.width, model.height, tiles,
+                                         model.profile_solo_ms > 0, &split);
+      !s.ok()) {
+    Respond(r, false, s.code() == StatusCode::kUnavailable ? 503 : 400);
     return;
   }
+  const std::vector<vision::Tile>& plan = split.tiles;
   ++stats_->split_requests;
   r->tiles_left = static_cast<int>(plan.size());
   const double pixels = double(model.width) * model.height;
@@ -42,7 +38,7 @@ void Cluster::Split(Req* r, int node, int tiles) {
     t.parent = r;
     t.solo = true;
     t.share = double(plan[k].input.w) * plan[k].input.h / pixels;
-    const int j = target[order.order[k % order.order.size()]];
+    const int j = target[split.on[k]];
     t.node = j;
     ++stats_->tiles;
     if (j == node) {

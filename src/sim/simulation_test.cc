@@ -362,6 +362,25 @@ TEST(SimulationTest, ASplitRequestRunsItsTilesOnTwoNodesAtOnce) {
   spec.options.bandwidth_mb_s = 100;
   EXPECT_NEAR(run(spec, &stats).e2e_ms, 625 + 640.0 * 1024 * 28 / 1e5, 1e-6);
 
+  // Profiled speeds (a's 1,000 ms, b at a quarter: 4,000 ms) size the tiles: at 2048^2 a takes
+  // 1728 columns of core (1856 of input: 906.25 ms), b 320 (448: 875 ms), where equal tiles would
+  // take b 4 x 0.5625 x 1,000 = 2,250 ms (router/split_plan_test.cc has the arithmetic).
+  {
+    SimSpec hetero = spec;
+    hetero.options.bandwidth_mb_s = 0;
+    hetero.models[0].width = hetero.models[0].height = 2048;
+    hetero.models[0].profile_solo_ms = 1000;
+    hetero.models[0].profile_gflops = 10;
+    hetero.nodes = {Node("a", 1.0, {"hd"}), Node("b", 0.25, {"hd"})};
+    for (auto& n : hetero.nodes) n.split["hd"] = 2;
+    one[0].image_size = 2048;
+    const SimOutcome w = run(hetero, &stats);
+    one[0].image_size = 1024;
+    EXPECT_TRUE(w.ok);
+    EXPECT_NEAR(w.e2e_ms, 906.25, 1e-6);
+    EXPECT_EQ(stats.remote_tiles, 1u);
+  }
+
   // The peer crashes while its tile runs: the request fails with the tile (503), not never.
   spec.options.faults = {{SimFault::Kind::kCrash, 1.3, "b"}};
   const SimOutcome lost = run(spec, &stats);

@@ -1,6 +1,7 @@
 #include "vision/spatial_split.h"
 
 #include <algorithm>
+#include <cmath>
 #include <cstring>
 #include <string>
 
@@ -43,6 +44,91 @@ Status PlanTiles(int width, int height, const TilePlanOptions& o, std::vector<Ti
       t.input = {x0, y0, x1 - x0, y1 - y0};
       out->push_back(t);
     }
+  return Status::Ok();
+}
+
+Status PlanWeightedTiles(int width, int height, const std::vector<TileDevice>& devices,
+                         const TilePlanOptions& o, std::vector<Tile>* out,
+                         std::vector<size_t>* device) {
+  if (o.align <= 0 || o.halo < 0)
+    return InvalidArgument("tile plan: align must be positive, halo not negative");
+  if (width <= 0 || height <= 0 || width % o.align || height % o.align)
+    return InvalidArgument("tile plan: image " + std::to_string(width) + "x" +
+                           std::to_string(height) + " is not a multiple of " +
+                           std::to_string(o.align));
+  if (o.halo % o.align)
+    return InvalidArgument("tile plan: halo must be a multiple of " + std::to_string(o.align));
+  if (devices.empty()) return InvalidArgument("tile plan: no device");
+  for (const TileDevice& d : devices)
+    if (!(d.ms_per_column > 0) || !std::isfinite(d.ms_per_column) || !std::isfinite(d.start_ms))
+      return InvalidArgument("tile plan: a device's cost must be positive and finite");
+  std::vector<size_t> kept(devices.size());
+  for (size_t i = 0; i < kept.size(); ++i) kept[i] = i;
+  if (kept.size() > static_cast<size_t>(width / o.align))
+    kept.resize(static_cast<size_t>(width / o.align));
+  std::vector<double> core;
+  const auto inner_sides = [&](size_t k) {
+    return kept.size() == 1 ? 0 : (k == 0 || k + 1 == kept.size()) ? 1 : 2;
+  };
+  for (;;) {
+    // sum_d (T - start_d) / c_d - halo x sides_d = width  =>  T in closed form.
+    double inv = 0, offset = 0;
+    for (size_t k = 0; k < kept.size(); ++k) {
+      const TileDevice& d = devices[kept[k]];
+      inv += 1 / d.ms_per_column;
+      offset += d.start_ms / d.ms_per_column + double(o.halo) * inner_sides(k);
+    }
+    const double t = (width + offset) / inv;
+    core.assign(kept.size(), 0);
+    size_t worst = 0;
+    for (size_t k = 0; k < kept.size(); ++k) {
+      const TileDevice& d = devices[kept[k]];
+      core[k] = (t - d.start_ms) / d.ms_per_column - double(o.halo) * inner_sides(k);
+      if (core[k] < core[worst]) worst = k;
+    }
+    if (core[worst] >= o.align || kept.size() == 1) break;
+    kept.erase(kept.begin() + static_cast<std::ptrdiff_t>(worst));
+  }
+  // Aligned cores; the columns rounding left go to the tile predicted to finish first.
+  std::vector<int> cells(kept.size());
+  int used = 0;
+  for (size_t k = 0; k < kept.size(); ++k) {
+    cells[k] = std::max(1, static_cast<int>(core[k] / o.align));
+    used += cells[k];
+  }
+  const int total = width / o.align;
+  const auto finish = [&](size_t k, int c) {
+    const TileDevice& d = devices[kept[k]];
+    return d.start_ms + d.ms_per_column * (double(c) * o.align + double(o.halo) * inner_sides(k));
+  };
+  while (used < total) {
+    size_t best = 0;
+    for (size_t k = 1; k < kept.size(); ++k)
+      if (finish(k, cells[k] + 1) < finish(best, cells[best] + 1)) best = k;
+    ++cells[best];
+    ++used;
+  }
+  while (used > total) {  // only when every core was at its one-cell minimum and more: shrink
+    size_t worst = 0;
+    for (size_t k = 1; k < kept.size(); ++k)
+      if (cells[k] > 1 && (cells[worst] <= 1 || finish(k, cells[k]) > finish(worst, cells[worst])))
+        worst = k;
+    --cells[worst];
+    --used;
+  }
+  out->clear();
+  device->clear();
+  int x = 0;
+  for (size_t k = 0; k < kept.size(); ++k) {
+    Tile t;
+    t.core = {x, 0, cells[k] * o.align, height};
+    x += t.core.w;
+    const int x0 = std::max(0, t.core.x - o.halo);
+    const int x1 = std::min(width, t.core.x + t.core.w + o.halo);
+    t.input = {x0, 0, x1 - x0, height};
+    out->push_back(t);
+    device->push_back(kept[k]);
+  }
   return Status::Ok();
 }
 

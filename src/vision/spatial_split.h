@@ -38,6 +38,24 @@ struct TilePlanOptions {
 // a multiple of align, or when there are more tiles than aligned cells.
 Status PlanTiles(int width, int height, const TilePlanOptions& options, std::vector<Tile>* out);
 
+// Heterogeneous devices (issue 24): tiles in columns (full height), one per device, sized so that
+// every device is predicted to finish at the same time. Device d starts after `start_ms` (network
+// and queueing) and takes `ms_per_column` per input column of the full height (its time for the
+// whole image / width). A tile's input is its core plus the halo on each inner side, so with
+// finish_d = start_d + ms_per_column_d x (core_d + halo x inner sides_d) equal for every d the
+// cores follow in closed form; a device whose core would be under `align` is dropped (the slowest
+// first) and the rest re-solved. Cores are rounded down to `align`, and the columns left go, one
+// cell at a time, to the tile predicted to finish first. `tiles_x` and `tiles_y` of `options` are
+// ignored. `device` receives, per tile (left to right), its index into `devices`.
+// InvalidArgument as PlanTiles, or for an empty list or a non-positive / non-finite cost.
+struct TileDevice {
+  double start_ms = 0;
+  double ms_per_column = 0;
+};
+Status PlanWeightedTiles(int width, int height, const std::vector<TileDevice>& devices,
+                         const TilePlanOptions& options, std::vector<Tile>* out,
+                         std::vector<size_t>* device);
+
 // Copies the rows [input.y, +h) x cols [input.x, +w) of an NCHW image [1, C, H, W] (FP32).
 Tensor CropImage(const Tensor& image, const Rect& r);
 
