@@ -34,6 +34,16 @@ std::vector<PlannedService> PlanCluster(const std::vector<allocator::Profile>& p
     s.category = allocator::Categorize(s.spec, p.ForCategorizer(), devices,
                                        {rate == rates.end() ? 0.0 : rate->second}, config);
     s.plan = allocator::PlanService(s.category, p, s.spec.slo_ms, d->batching);
+    if (s.plan.split > 0) {
+      // A spatial split spreads over every node that serves the model: the tiles are sized by
+      // each one's predicted speed and a node that cannot help gets none (router/split_plan.h),
+      // while the categorizer's count ignores the tiles' halo and slower devices.
+      int hosts = 0;
+      for (const NodeConfig& n : cluster->nodes)
+        hosts += n.serve_models.empty() ||
+                 std::count(n.serve_models.begin(), n.serve_models.end(), p.model) > 0;
+      s.plan.split = std::max(s.plan.split, hosts);
+    }
     // LLMs batch continuously in their engine; the plan's batching applies to the other tasks.
     if (apply && d->task != TaskType::kLlm)
       for (NodeConfig& n : cluster->nodes)

@@ -1,5 +1,6 @@
 #include "router/split_plan.h"
 
+#include <algorithm>
 #include <string>
 
 namespace epara::router {
@@ -12,10 +13,11 @@ Status PlanSplit(const std::vector<RouteCandidate>& candidates, int width, int h
     return Unavailable(order.reason.empty() ? "no ready instance" : order.reason);
   if (tiles < 1) return InvalidArgument("split needs at least one tile");
   const vision::TilePlanOptions options{tiles, 1, kSplitHalo, kSplitAlign};
-  if (order.order.size() >= static_cast<size_t>(tiles) && tiles > 1 && width > 0) {
+  const int instances = static_cast<int>(std::min(order.order.size(), static_cast<size_t>(tiles)));
+  if (instances > 1 && width > 0) {
     std::vector<vision::TileDevice> devices;
     bool measured = true;
-    for (int k = 0; k < tiles; ++k) {
+    for (int k = 0; k < instances; ++k) {
       const RouteCandidate& c = candidates[order.order[static_cast<size_t>(k)]];
       measured = measured && c.service_ms > 0 && (c.service_measured || profiled);
       devices.push_back({c.network_ms + c.expected_wait_ms, c.service_ms / width});

@@ -3,12 +3,14 @@
 // (NodeAgent::RunSplit) and the simulator, so both make the same decision.
 //
 //   order = PlanRoute(candidates, no SLO, best effort): earliest predicted completion first;
-//   with at least `tiles` ready instances, each of the first `tiles` gets one column tile sized
-//     by its prediction (vision::PlanWeightedTiles: start = network + expected wait, time per
-//     column = its service time for the whole image / width), so a fast node takes a wide tile
-//     and a slow one a narrow tile (or none) and all are predicted to finish together;
-//   with fewer, or when an instance's service time is a guess (neither measured there nor from
-//     a profile: `profiled` false), equal tiles (vision::PlanTiles) on the order round robin.
+//   each of the first min(tiles, ready instances) gets one column tile sized by its prediction
+//     (vision::PlanWeightedTiles: start = network + expected wait, time per column = its service
+//     time for the whole image / width), so a fast node takes a wide tile and a slow one a narrow
+//     tile (or none) and all are predicted to finish together: `tiles` is the most instances a
+//     request is spread over (two tiles on one instance would run one after the other);
+//   when one instance is ready, or an instance's service time is a guess (neither measured there
+//     nor from a profile: `profiled` false), `tiles` equal tiles (vision::PlanTiles) on the order
+//     round robin.
 #pragma once
 
 #include <vector>

@@ -81,10 +81,14 @@ TEST(SplitPlanTest, MeasuredInstancesGetTilesByTheirSpeedOthersEqualTilesRoundRo
   ASSERT_EQ(plan.tiles.size(), 2u);
   EXPECT_EQ(plan.on, (std::vector<size_t>{1, 0}));
   EXPECT_EQ(plan.tiles[0].core.w, 1728);
-  // More tiles than instances: equal tiles, round robin over the order.
+  // More tiles than instances: spread over the instances there are (the same plan).
   ASSERT_TRUE(PlanSplit(c, 2048, 64, 3, true, &plan).ok());
+  EXPECT_TRUE(plan.weighted);
+  EXPECT_EQ(plan.on, (std::vector<size_t>{1, 0}));
+  // One instance: equal tiles on it, one after the other.
+  ASSERT_TRUE(PlanSplit({c[1]}, 2048, 64, 3, true, &plan).ok());
   EXPECT_FALSE(plan.weighted);
-  EXPECT_EQ(plan.on, (std::vector<size_t>{1, 0, 1}));
+  EXPECT_EQ(plan.on, (std::vector<size_t>{0, 0, 0}));
   // An instance whose time is a guess (not measured, no profile): equal tiles.
   std::vector<RouteCandidate> guessed = c;
   guessed[0].service_measured = true;

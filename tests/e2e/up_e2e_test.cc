@@ -344,14 +344,17 @@ TEST_F(UpE2ETest, ASplitImageRunsOnTwoNodesAndGivesTheSameMask) {
   ASSERT_TRUE(EncodePng(SyntheticScene(300, 200), &png).ok());
   auto whole = c.Post("/v1/segment/seg-hd", png, "image/png");
   auto split = c.Post("/v1/segment/seg-hd?split=2", png, "image/png");
-  auto split3 = c.Post("/v1/segment/seg-hd?split=3", png, "image/png");  // more tiles than nodes
+  // More tiles than nodes: spread over the two nodes (router/split_plan.h).
+  auto split3 = c.Post("/v1/segment/seg-hd?split=3", png, "image/png");
   ASSERT_TRUE(whole && split && split3);
   ASSERT_EQ(whole->status, 200) << whole->body;
   ASSERT_EQ(split->status, 200) << split->body;
   ASSERT_EQ(split3->status, 200) << split3->body;
   EXPECT_EQ(split->body, whole->body);  // the same mask PNG, byte for byte
   EXPECT_EQ(split3->body, whole->body);
-  // Both nodes ran tiles (6 tiles and one whole image between them).
+  // Both nodes ran work, and the three requests ran at least once each: how many tiles a split
+  // gets depends on the predicted speed and load of the two nodes at the time (a node the digest
+  // shows busy for longer than the image takes gets none: router/split_plan.h).
   double execs = 0;
   for (const auto& n : ep["nodes"]) {
     httplib::Client m("127.0.0.1", n["api_port"].get<int>());
@@ -362,7 +365,7 @@ TEST_F(UpE2ETest, ASplitImageRunsOnTwoNodesAndGivesTheSameMask) {
     EXPECT_GT(e, 0) << n["id"];
     execs += e;
   }
-  EXPECT_GE(execs, 6);
+  EXPECT_GE(execs, 3);
   auto bad = c.Post("/v1/segment/seg-hd?split=0", png, "image/png");
   ASSERT_TRUE(bad);
   EXPECT_EQ(bad->status, 400);
