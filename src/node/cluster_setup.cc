@@ -12,6 +12,7 @@ std::vector<ModelFootprint> ModelFootprints(const std::vector<ModelDescriptor>& 
   std::vector<ModelFootprint> out;
   for (const ModelDescriptor& d : models) {
     ModelFootprint f{d.name, 0, d.task == TaskType::kLlm, d.batching};
+    f.segmentation = d.task == TaskType::kSegmentation;
     std::error_code ec;
     for (const std::string& a : d.artifacts)
       if (const auto size = std::filesystem::file_size(a, ec); !ec)

@@ -6,9 +6,9 @@
 namespace epara::node {
 namespace {
 
-constexpr ServingPolicy kAll[] = {ServingPolicy::kEpara, ServingPolicy::kReplicateRr,
+constexpr ServingPolicy kAll[] = {ServingPolicy::kEpara,      ServingPolicy::kReplicateRr,
                                   ServingPolicy::kTritonLike, ServingPolicy::kAlpaserveLike,
-                                  ServingPolicy::kLocalOnly};
+                                  ServingPolicy::kLocalOnly,  ServingPolicy::kGalaxyLike};
 
 int64_t Budget(const NodeConfig& n) {
   int64_t mb = 0;
@@ -54,6 +54,8 @@ const char* ServingPolicyName(ServingPolicy p) {
       return "alpaserve-like";
     case ServingPolicy::kLocalOnly:
       return "local-only";
+    case ServingPolicy::kGalaxyLike:
+      return "galaxy-like";
   }
   return "?";
 }
@@ -67,9 +69,9 @@ std::vector<std::string> ServingPolicyNames() {
 Status ApplyServingPolicy(ServingPolicy policy, const std::vector<ModelFootprint>& models,
                           ClusterConfig* config, std::vector<std::string>* notes) {
   const std::vector<const ModelFootprint*> used = ClusterModels(models, *config);
-  const bool replicate = policy == ServingPolicy::kReplicateRr ||
-                         policy == ServingPolicy::kTritonLike ||
-                         policy == ServingPolicy::kLocalOnly;
+  const bool replicate =
+      policy == ServingPolicy::kReplicateRr || policy == ServingPolicy::kTritonLike ||
+      policy == ServingPolicy::kLocalOnly || policy == ServingPolicy::kGalaxyLike;
   if (policy != ServingPolicy::kEpara) config->plan_profiles.clear();
   for (NodeConfig& n : config->nodes) {
     if (replicate) {
@@ -110,6 +112,7 @@ Status ApplyServingPolicy(ServingPolicy policy, const std::vector<ModelFootprint
         break;
       case ServingPolicy::kTritonLike:
       case ServingPolicy::kAlpaserveLike:
+      case ServingPolicy::kGalaxyLike:
         n.routing = router::RouteMode::kLeastOutstanding;
         break;
       case ServingPolicy::kLocalOnly:
@@ -124,6 +127,17 @@ Status ApplyServingPolicy(ServingPolicy policy, const std::vector<ModelFootprint
                        ", routing " + router::RouteModeName(n.routing));
     }
   }
+  if (policy == ServingPolicy::kGalaxyLike)
+    for (const ModelFootprint* m : used) {
+      if (!m->segmentation) continue;
+      int hosts = 0;
+      for (const NodeConfig& n : config->nodes)
+        hosts += std::count(n.serve_models.begin(), n.serve_models.end(), m->name) > 0;
+      if (hosts < 2) continue;
+      for (NodeConfig& n : config->nodes)
+        if (std::count(n.serve_models.begin(), n.serve_models.end(), m->name) > 0)
+          n.split[m->name] = hosts;
+    }
   const bool controlled =
       policy == ServingPolicy::kEpara || policy == ServingPolicy::kAlpaserveLike;
   if (controlled && config->controller_period_s <= 0) config->controller_period_s = 5;

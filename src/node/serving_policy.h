@@ -15,7 +15,12 @@
 //                   routing; no request-level categorization (no SLO-aware batching, routing or
 //                   admission). AlpaServe's model parallelism is not modelled here.
 //   local-only      the same static replicas; each node serves only the requests that arrive at it.
-// Every baseline drops `plan:` (the categorized allocation) and splits (`models.split`).
+//   galaxy-like     the same static replicas and triton-like batching and routing, and every
+//                   request of every segmentation model split over all the nodes that serve it
+//                   (tiles sized by each node's predicted speed, as Galaxy plans its partitions by
+//                   device capability: router/split_plan.h) -- splitting without categorizing
+//                   (Galaxy, Ye et al., INFOCOM 2024, splits every request of its model).
+// Every other baseline drops `plan:` (the categorized allocation) and splits (`models.split`).
 #pragma once
 
 #include <cstdint>
@@ -28,7 +33,14 @@
 
 namespace epara::node {
 
-enum class ServingPolicy { kEpara, kReplicateRr, kTritonLike, kAlpaserveLike, kLocalOnly };
+enum class ServingPolicy {
+  kEpara,
+  kReplicateRr,
+  kTritonLike,
+  kAlpaserveLike,
+  kLocalOnly,
+  kGalaxyLike
+};
 
 bool ParseServingPolicy(const std::string& name, ServingPolicy* out);
 const char* ServingPolicyName(ServingPolicy p);
@@ -39,6 +51,7 @@ struct ModelFootprint {
   int64_t bytes = 0;  // weights + (LLMs) the KV-cache budget
   bool llm = false;
   BatchingConfig batching;  // the descriptor's
+  bool segmentation = false;
   // From a profile (allocator::BatchThatPays, no SLO: what a Triton user's model analyzer would
   // pick): the baselines' max batch; 0: the descriptor's.
   int tuned_max_batch = 0;

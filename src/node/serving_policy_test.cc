@@ -37,6 +37,26 @@ TEST(ServingPolicyTest, NamesRoundTrip) {
   EXPECT_FALSE(ParseServingPolicy("fastest", &p));
 }
 
+TEST(ServingPolicyTest, GalaxyLikeSplitsEverySegmentationRequestOverItsHosts) {
+  ClusterConfig c = Testbed();
+  std::vector<ModelFootprint> models = Models();
+  models[0].segmentation = true;
+  ASSERT_TRUE(ApplyServingPolicy(ServingPolicy::kGalaxyLike, models, &c, nullptr).ok());
+  for (const NodeConfig& n : c.nodes) {
+    SCOPED_TRACE(n.id);
+    EXPECT_EQ(n.split, (std::map<std::string, int>{{"seg", 2}}));  // both nodes hold it
+    EXPECT_EQ(n.routing, router::RouteMode::kLeastOutstanding);
+    EXPECT_FALSE(n.batching.at("seg").slo_aware);
+  }
+  EXPECT_TRUE(c.plan_profiles.empty());
+  EXPECT_EQ(c.controller_period_s, 0);
+  // Not a segmentation model: never split.
+  models[0].segmentation = false;
+  c = Testbed();
+  ASSERT_TRUE(ApplyServingPolicy(ServingPolicy::kGalaxyLike, models, &c, nullptr).ok());
+  for (const NodeConfig& n : c.nodes) EXPECT_TRUE(n.split.empty());
+}
+
 TEST(ServingPolicyTest, ReplicasGoWhereverTheyFitWithTheBaselinesRouting) {
   for (auto [policy, routing] :
        {std::pair{ServingPolicy::kReplicateRr, router::RouteMode::kRoundRobin},
