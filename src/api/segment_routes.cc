@@ -161,6 +161,9 @@ void Tile(const ServerContext& ctx, const HttpRequest& req, HttpResponse* res) {
   engine::InferenceResult result;
   engine::RequestPriority solo = PriorityOf(req, d);
   solo.solo = true;
+  if (d.preprocess && d.preprocess->width > 0 && d.preprocess->height > 0)
+    solo.work_share = std::min(
+        1.0, double(shape[2]) * shape[3] / (double(d.preprocess->width) * d.preprocess->height));
   if (Status s = engine::InferSync(*model, {input}, /*rows=*/1, &result, solo); !s.ok())
     return WriteError(s, res);
   Tensor logits = result.outputs[0];

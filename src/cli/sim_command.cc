@@ -210,6 +210,8 @@ int RunSim(const SimFlags& f) {
       spdlog::error("--policy: {}", s.message());
       return 2;
     }
+    for (const std::string& line : setup)  // the categorized plan (not the per-node lines)
+      if (line.rfind("plan: ", 0) == 0) spdlog::info("sim policy {}: {}", policy, line);
     std::set<std::string> needed;
     for (const std::string& m : workload_models)
       for (int k = 0; k < scale.copies; ++k)

@@ -40,6 +40,13 @@ TEST(NodeRecordTest, RoundTripsThroughJson) {
   zoned.zone = "zone-3";
   ASSERT_TRUE(ParseNodeRecord(NodeRecordToJson(zoned), &back).ok());
   EXPECT_EQ(back.zone, "zone-3");
+  // A split instance says so (the controller leaves it in place); others carry no field.
+  NodeRecord split = Node("n3");
+  split.instances.push_back({"seg-hd", "segmentation", 1000, "", 4});
+  ASSERT_TRUE(ParseNodeRecord(NodeRecordToJson(split), &back).ok());
+  EXPECT_EQ(back.instances.back().split, 4);
+  EXPECT_EQ(back.instances.front().split, 0);
+  EXPECT_EQ(NodeRecordToJson(Node("n4")).find("split"), std::string::npos);
 }
 
 TEST(NodeRecordTest, AServiceNameFindsItsVariantAndAModelNameWinsOverIt) {

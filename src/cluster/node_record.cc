@@ -53,6 +53,7 @@ std::string NodeRecordToJson(const NodeRecord& r) {
   for (const InstanceRecord& i : r.instances) {
     json ij = {{"model", i.model}, {"task", i.task}, {"slo_ms", i.slo_ms}};
     if (!i.service.empty()) ij["service"] = i.service;
+    if (i.split > 1) ij["split"] = i.split;
     instances.push_back(std::move(ij));
   }
   return json{{"id", r.id},
@@ -109,6 +110,7 @@ Status ParseNodeRecord(const std::string& text, NodeRecord* out) {
       EPARA_RETURN_IF_ERROR(Field(in, "task", where, &ir.task));
       EPARA_RETURN_IF_ERROR(Field(in, "slo_ms", where, &ir.slo_ms));
       if (in.contains("service")) EPARA_RETURN_IF_ERROR(Field(in, "service", where, &ir.service));
+      if (in.contains("split")) EPARA_RETURN_IF_ERROR(Field(in, "split", where, &ir.split));
       r.instances.push_back(std::move(ir));
     }
   }

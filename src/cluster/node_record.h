@@ -27,6 +27,7 @@ struct InstanceRecord {
   // When the model is one variant of a service (its descriptor's variant.of): requests may name
   // the service, and any node holding one of its variants answers them. Empty otherwise.
   std::string service;
+  int split = 0;  // this node splits its requests into tiles over the cluster (0: not split)
 };
 
 struct NodeRecord {

@@ -45,6 +45,7 @@ Status Controller::Step(int* moves) {
         in.llms.insert(i.model);
       else
         in.current[i.model].insert(r.id);
+      if (i.split > 1) in.split.insert(i.model);
     }
   }
   double max_gflops = 0;

@@ -33,7 +33,8 @@ Status PlanPeriod(const PeriodInput& in, PeriodPlan* out) {
     for (const auto& [s, _] : *in.demand) names.insert(s);
   std::map<std::string, int64_t> memory;
   for (const std::string& name : names) {
-    if (in.llms.count(name) || !in.current.count(name)) continue;  // only what runs can move
+    if (in.llms.count(name) || in.split.count(name) || !in.current.count(name))
+      continue;  // only what runs can move; LLMs and splits stay
     scheduler::ServiceState s;
     const allocator::Profile* p = nullptr;
     if (in.profiles)

@@ -46,9 +46,13 @@ struct PeriodInput {
     double gflops = 0;         // its fastest device
     int64_t memory_bytes = 0;  // 0: unlimited
   };
-  std::vector<Node> nodes;                    // the live nodes
-  scheduler::Instances current;               // vision/tensor instances running now
-  std::set<std::string> llms;                 // LLM services (never moved)
+  std::vector<Node> nodes;       // the live nodes
+  scheduler::Instances current;  // vision/tensor instances running now
+  std::set<std::string> llms;    // LLM services (never moved)
+  // Spatially split services (never moved): a split's capacity is the pooled speed of every node
+  // holding the service, which the placement model (one instance per unit, each meeting the SLO
+  // alone) does not describe; moving them by it would strip the nodes the tiles need.
+  std::set<std::string> split;
   std::map<std::string, double> observed_ms;  // per service: one request at the fastest node
   const std::vector<allocator::Profile>* profiles = nullptr;  // optional
   const DemandTable* demand = nullptr;

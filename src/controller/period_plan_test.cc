@@ -41,9 +41,15 @@ TEST(PeriodPlanTest, MovesCapacityToDemandKeepsLlmsAndAtLeastOneInstance) {
   EXPECT_FALSE(plan.target.count("chat"));        // LLMs are not placed
   bool loads_seg_on_fast = false;
   for (const scheduler::DeployStep& s : plan.steps)
-    loads_seg_on_fast |= s.kind == scheduler::DeployStep::Kind::kLoad && s.service == "seg" &&
-                         s.node == "fast";
+    loads_seg_on_fast |=
+        s.kind == scheduler::DeployStep::Kind::kLoad && s.service == "seg" && s.node == "fast";
   EXPECT_TRUE(loads_seg_on_fast);
+  // The same demand for a split service: it stays where it is, with no step.
+  in.split = {"seg"};
+  PeriodPlan kept;
+  ASSERT_TRUE(PlanPeriod(in, &kept).ok());
+  EXPECT_EQ(kept.target["seg"], (std::set<std::string>{"slow"}));
+  for (const scheduler::DeployStep& s : kept.steps) EXPECT_NE(s.service, "seg");
 }
 
 }  // namespace

@@ -29,6 +29,9 @@ struct InferenceRequest {
   bool latency_sensitive = false;
   // Runs in a batch of its own (a spatial tile: its shape differs from the descriptor's).
   bool solo = false;
+  // A tile: its pixels / the model's input pixels. Its run time is learned as time / work_share
+  // (a whole image's), so a node that ran a narrow tile does not look faster than it is.
+  double work_share = 1;
   Clock::time_point enqueued{};                           // set by the scheduler
   Clock::time_point deadline = Clock::time_point::max();  // enqueued + slo_ms, set by the scheduler
 };
@@ -37,7 +40,8 @@ struct InferenceRequest {
 struct RequestPriority {
   double slo_ms = 0;
   bool latency_sensitive = false;
-  bool solo = false;  // InferenceRequest::solo
+  bool solo = false;      // InferenceRequest::solo
+  double work_share = 1;  // InferenceRequest::work_share
 };
 
 }  // namespace epara::engine

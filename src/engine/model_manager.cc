@@ -193,6 +193,7 @@ Status InferSync(ServedModel& model, std::vector<Tensor> inputs, int64_t rows, I
   req.slo_ms = priority.slo_ms;
   req.latency_sensitive = priority.latency_sensitive;
   req.solo = priority.solo;
+  req.work_share = priority.work_share;
   req.on_complete = [done](InferenceResult r) { done->set_value(std::move(r)); };
   EPARA_RETURN_IF_ERROR(model.scheduler->Enqueue(std::move(req)));
   *out = result.get();

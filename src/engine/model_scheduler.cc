@@ -174,7 +174,9 @@ void ModelScheduler::RunBatch(backend::ModelInstance* instance,
   {
     std::lock_guard<std::mutex> lock(mu_);
     in_flight_ -= static_cast<uint32_t>(batch.size());
-    cost_.Observe(compute, total_rows);
+    // A tile's time counts as a whole image's (InferenceRequest::work_share).
+    const double share = batch.size() == 1 && batch[0].solo ? batch[0].work_share : 1;
+    cost_.Observe(share > 0 && share < 1 ? compute / share : compute, total_rows);
   }
   if (status.ok() && config_.max_batch_size > 0) {
     for (const Tensor& o : outputs)

@@ -288,10 +288,13 @@ cluster::NodeRecord NodeAgent::MakeRecord() const {
     r.devices.push_back(dr);
   }
   for (const engine::ServedModel* m : server_->models().List())
-    if (m->state.load() == engine::ModelState::kReady)  // draining or unloaded: not advertised
+    if (m->state.load() == engine::ModelState::kReady) {  // draining or unloaded: not advertised
       r.instances.push_back({m->descriptor.name, std::string(TaskTypeName(m->descriptor.task)),
                              m->descriptor.slo.latency_ms,
                              m->descriptor.variant ? m->descriptor.variant->of : ""});
+      if (auto s = config_.split.find(m->descriptor.name); s != config_.split.end())
+        r.instances.back().split = s->second;
+    }
   for (const auto& [name, _] : server_->llms())  // an LLM's SLO here: time to first token
     r.instances.push_back({name, "llm", server_->LlmTtftSloMs(name), ""});
   return r;

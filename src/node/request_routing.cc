@@ -18,6 +18,14 @@ using Clock = std::chrono::steady_clock;
 
 }  // namespace
 
+bool NodeAgent::SplitsHere(const std::string& model, const api::HttpRequest& req) const {
+  if (!server_->models().FindServing(model)) return false;
+  const std::string asked = req.Query("split", "");
+  if (!asked.empty()) return std::atoi(asked.c_str()) > 1;
+  auto it = config_.split.find(model);
+  return it != config_.split.end() && it->second > 1;
+}
+
 bool NodeAgent::HasProfile(const std::string& model) const {
   std::lock_guard<std::mutex> lock(mu_);
   return profiles_.count(model) > 0;
@@ -152,6 +160,10 @@ bool NodeAgent::Route(const std::string& model, const api::HttpRequest& req, api
     turn = route_turns_[model]++;
   }
   const bool local_llm = !server_->models().FindServing(model) && server_->llms().count(model);
+  // A model this node splits (its plan's split or ?split=N) and holds runs here: its tiles spread
+  // over the cluster by themselves (RunSplit), and one instance's whole-image time is not what
+  // the request will take, so neither forwarding nor admission on it would be right.
+  if (SplitsHere(model, req)) return false;
   // Local-only: LLM streams hosted here stay here (the fast path).
   if (local_llm && config_.routing == router::RouteMode::kLocalOnly) return false;
   std::vector<router::RouteCandidate> candidates;
@@ -264,6 +276,7 @@ Status NodeAgent::RunSplit(const std::string& model, const Tensor& input, int ti
       engine::InferenceResult r;
       engine::RequestPriority solo;
       solo.solo = true;
+      solo.work_share = double(plan[i].input.w) * plan[i].input.h / (double(width) * height);
       statuses[i] = engine::InferSync(*m, {crop}, /*rows=*/1, &r, solo);
       if (!statuses[i].ok()) return;
       const auto& s = r.outputs[0].shape();

@@ -209,11 +209,11 @@ void Cluster::Dispatch(Node& n, Instance& inst) {
   // A solo tile runs alone at its share of the model's pixels.
   const double share = rows == 1 ? inst.running[0]->share : 1;
   RunPhase(n, m.cost.BatchMs(rows) * share,
-           [this, node = n.index, model = inst.model, inc = n.incarnation, rows](double ms) {
+           [this, node = n.index, model = inst.model, inc = n.incarnation, rows, share](double ms) {
              Node& n = nodes_[node];
              if (n.incarnation != inc) return;
              Instance& inst = n.instances.at(model);
-             inst.cost.Observe(ms / 1e3, rows);
+             inst.cost.Observe(ms / 1e3 / share, rows);  // a tile as a whole image (work_share)
              std::vector<Req*> done;
              done.swap(inst.running);
              for (Req* r : done) Respond(r, true, 200);

@@ -241,6 +241,17 @@ void Cluster::Route(Req* r) {
   Node& in = nodes_[i];
   const SimModel& model = spec_.models[r->model];
   const uint64_t turn = in.turns[r->model]++;
+  // A model this node splits and holds runs here (NodeAgent::SplitsHere): the tiles spread.
+  if (!model.llm)
+    if (auto sp = in.spec.split.find(model.name); sp != in.spec.split.end() && sp->second > 1)
+      if (auto it = in.instances.find(r->model);
+          it != in.instances.end() && it->second.ready && !it->second.draining) {
+        r->node = i;
+        RunCpu(WorkMs(r->image), [this, r, i, inc = in.incarnation](double) {
+          if (nodes_[i].incarnation == inc) Deliver(r, i);
+        });
+        return;
+      }
   std::vector<router::RouteCandidate> candidates;
   std::vector<int> target;
   double own_prefill = 0, own_decode = 0;
@@ -426,6 +437,8 @@ void Cluster::ControllerPeriod() {
         in.llms.insert(name);
         continue;
       }
+      if (auto sp = n.spec.split.find(name); sp != n.spec.split.end() && sp->second > 1)
+        in.split.insert(name);
       if (inst.draining) continue;
       in.current[name].insert(n.spec.id);
       const double ms = inst.cost.batch_ms();
