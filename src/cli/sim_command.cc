@@ -211,7 +211,10 @@ int RunSim(const SimFlags& f) {
       return 2;
     }
     for (const std::string& line : setup)  // the categorized plan (not the per-node lines)
-      if (line.rfind("plan: ", 0) == 0) spdlog::info("sim policy {}: {}", policy, line);
+      if (line.rfind("plan: ", 0) == 0) {
+        spdlog::info("sim policy {}: {}", policy, line);
+        notes.push_back(policy + " " + line);
+      }
     std::set<std::string> needed;
     for (const std::string& m : workload_models)
       for (int k = 0; k < scale.copies; ++k)
@@ -337,6 +340,21 @@ int RunSim(const SimFlags& f) {
                 f.request_work.c_str(), f.network_ms);
   notes.push_back(line);
   notes.push_back("profiles: " + f.profiles);
+  // The modes each policy ran (issue 24's per-mode report): spatial splits, per workload.
+  std::map<std::pair<std::string, std::string>, std::array<uint64_t, 4>> modes;
+  for (const RunStats& r : all_stats) {
+    auto& m = modes[{r.policy, r.workload}];
+    m[0] += r.requests;
+    m[1] += r.stats.split_requests;
+    m[2] += r.stats.tiles;
+    m[3] += r.stats.remote_tiles;
+  }
+  for (const auto& [key, m] : modes)
+    if (m[1] > 0)
+      notes.push_back(key.first + " on " + key.second + ": " + std::to_string(m[1]) +
+                      " spatial splits (warm-up included; " + std::to_string(m[0]) +
+                      " measured requests), " + std::to_string(m[2]) + " tiles (" +
+                      std::to_string(m[3]) + " on peers)");
   std::error_code ec;
   fs::create_directories(f.out, ec);
   if (Status s = loadgen::WriteReport(f.out, f.command_line, runs, services, notes); !s.ok()) {

@@ -42,6 +42,9 @@ std::vector<PlannedService> PlanCluster(const std::vector<allocator::Profile>& p
       for (const NodeConfig& n : cluster->nodes)
         hosts += n.serve_models.empty() ||
                  std::count(n.serve_models.begin(), n.serve_models.end(), p.model) > 0;
+      if (hosts > s.plan.split)
+        s.plan.note += "; spread over up to " + std::to_string(hosts) +
+                       " nodes (every node serving it; tiles sized by speed)";
       s.plan.split = std::max(s.plan.split, hosts);
     }
     // LLMs batch continuously in their engine; the plan's batching applies to the other tasks.
