@@ -89,11 +89,12 @@ Status PlanWeightedTiles(int width, int height, const std::vector<TileDevice>& d
     if (core[worst] >= o.align || kept.size() == 1) break;
     kept.erase(kept.begin() + static_cast<std::ptrdiff_t>(worst));
   }
-  // Aligned cores; the columns rounding left go to the tile predicted to finish first.
+  // Aligned cores (each >= align, summing to width, so the rounded-down cells sum to at most the
+  // width's); the columns rounding left go to the tile predicted to finish first.
   std::vector<int> cells(kept.size());
   int used = 0;
   for (size_t k = 0; k < kept.size(); ++k) {
-    cells[k] = std::max(1, static_cast<int>(core[k] / o.align));
+    cells[k] = std::max(1, static_cast<int>(core[k] / o.align));  // 1: float rounding
     used += cells[k];
   }
   const int total = width / o.align;
@@ -107,14 +108,6 @@ Status PlanWeightedTiles(int width, int height, const std::vector<TileDevice>& d
       if (finish(k, cells[k] + 1) < finish(best, cells[best] + 1)) best = k;
     ++cells[best];
     ++used;
-  }
-  while (used > total) {  // only when every core was at its one-cell minimum and more: shrink
-    size_t worst = 0;
-    for (size_t k = 1; k < kept.size(); ++k)
-      if (cells[k] > 1 && (cells[worst] <= 1 || finish(k, cells[k]) > finish(worst, cells[worst])))
-        worst = k;
-    --cells[worst];
-    --used;
   }
   out->clear();
   device->clear();
