@@ -48,5 +48,34 @@ TEST(SpatialSplitTest, CropThenStitchReassemblesTheImage) {
   EXPECT_EQ(StitchTiles(tiles, crops, 80, 48, &back).code(), StatusCode::kInvalidArgument);
 }
 
+TEST(SpatialSplitTest, WeightedTilesStitchBackTheImageAndKeepTheExactnessRules) {
+  // Unequal tiles (a fast, a slow and a busy device) obey PlanTiles' rules: aligned origins, the
+  // halo on inner sides only, cores that partition the image; stitching the crops is the identity.
+  Tensor image(DataType::kFp32, {1, 3, 32, 640});
+  for (int64_t i = 0; i < image.num_elements(); ++i) image.data<float>()[i] = static_cast<float>(i);
+  std::vector<Tile> tiles;
+  std::vector<size_t> device;
+  ASSERT_TRUE(
+      PlanWeightedTiles(640, 32, {{0, 1}, {0, 2}, {40, 1}}, {0, 0, 64, 16}, &tiles, &device).ok());
+  ASSERT_EQ(tiles.size(), 3u);
+  int x = 0;
+  for (size_t k = 0; k < tiles.size(); ++k) {
+    EXPECT_EQ(tiles[k].core.x, x);
+    EXPECT_EQ(tiles[k].core.x % 16, 0);
+    EXPECT_EQ(tiles[k].input.x, std::max(0, tiles[k].core.x - 64));
+    EXPECT_EQ(tiles[k].input.x + tiles[k].input.w,
+              std::min(640, tiles[k].core.x + tiles[k].core.w + 64));
+    x += tiles[k].core.w;
+  }
+  EXPECT_EQ(x, 640);
+  EXPECT_GT(tiles[0].core.w, tiles[1].core.w);  // device 0 is twice device 1's speed
+  std::vector<Tensor> crops;
+  for (const Tile& t : tiles) crops.push_back(CropImage(image, t.input));
+  Tensor back;
+  ASSERT_TRUE(StitchTiles(tiles, crops, 640, 32, &back).ok());
+  for (int64_t i = 0; i < image.num_elements(); ++i)
+    ASSERT_EQ(back.data<float>()[i], image.data<float>()[i]) << i;
+}
+
 }  // namespace
 }  // namespace epara::vision
