@@ -8,7 +8,8 @@ namespace {
 
 constexpr ServingPolicy kAll[] = {ServingPolicy::kEpara,      ServingPolicy::kReplicateRr,
                                   ServingPolicy::kTritonLike, ServingPolicy::kAlpaserveLike,
-                                  ServingPolicy::kLocalOnly,  ServingPolicy::kGalaxyLike};
+                                  ServingPolicy::kLocalOnly,  ServingPolicy::kGalaxyLike,
+                                  ServingPolicy::kNexusLike,  ServingPolicy::kClockworkLike};
 
 int64_t Budget(const NodeConfig& n) {
   int64_t mb = 0;
@@ -56,6 +57,10 @@ const char* ServingPolicyName(ServingPolicy p) {
       return "local-only";
     case ServingPolicy::kGalaxyLike:
       return "galaxy-like";
+    case ServingPolicy::kNexusLike:
+      return "nexus-like";
+    case ServingPolicy::kClockworkLike:
+      return "clockwork-like";
   }
   return "?";
 }
@@ -69,9 +74,7 @@ std::vector<std::string> ServingPolicyNames() {
 Status ApplyServingPolicy(ServingPolicy policy, const std::vector<ModelFootprint>& models,
                           ClusterConfig* config, std::vector<std::string>* notes) {
   const std::vector<const ModelFootprint*> used = ClusterModels(models, *config);
-  const bool replicate =
-      policy == ServingPolicy::kReplicateRr || policy == ServingPolicy::kTritonLike ||
-      policy == ServingPolicy::kLocalOnly || policy == ServingPolicy::kGalaxyLike;
+  const bool replicate = policy != ServingPolicy::kEpara && policy != ServingPolicy::kAlpaserveLike;
   if (policy != ServingPolicy::kEpara) config->plan_profiles.clear();
   for (NodeConfig& n : config->nodes) {
     if (replicate) {
@@ -93,10 +96,10 @@ Status ApplyServingPolicy(ServingPolicy policy, const std::vector<ModelFootprint
       if (m->llm || m->batching.max_batch_size == 0) continue;
       auto given = n.batching.find(m->name);  // epara keeps the file's own batching
       BatchingConfig b = given != n.batching.end() ? given->second : m->batching;
-      b.slo_aware = policy == ServingPolicy::kEpara;
+      b.slo_aware = policy == ServingPolicy::kEpara || policy == ServingPolicy::kNexusLike;
       if (policy != ServingPolicy::kEpara && m->tuned_max_batch > 0)
         b.max_batch_size = m->tuned_max_batch;
-      if (policy == ServingPolicy::kReplicateRr) {
+      if (policy == ServingPolicy::kReplicateRr || policy == ServingPolicy::kClockworkLike) {
         b.max_batch_size = 1;
         b.max_queue_delay_us = 0;
       }
@@ -113,13 +116,20 @@ Status ApplyServingPolicy(ServingPolicy policy, const std::vector<ModelFootprint
       case ServingPolicy::kTritonLike:
       case ServingPolicy::kAlpaserveLike:
       case ServingPolicy::kGalaxyLike:
+      case ServingPolicy::kNexusLike:
         n.routing = router::RouteMode::kLeastOutstanding;
+        break;
+      case ServingPolicy::kClockworkLike:
+        n.routing = router::RouteMode::kSloAware;
         break;
       case ServingPolicy::kLocalOnly:
         n.routing = router::RouteMode::kLocalOnly;
         break;
     }
-    if (policy != ServingPolicy::kEpara) n.admission = router::Admission::kBestEffort;
+    // Requests that cannot meet their SLO are dropped at entry by epara, Nexus and Clockwork.
+    const bool drops = policy == ServingPolicy::kEpara || policy == ServingPolicy::kNexusLike ||
+                       policy == ServingPolicy::kClockworkLike;
+    n.admission = drops ? router::Admission::kRejectEarly : router::Admission::kBestEffort;
     if (notes) {
       std::string serves;
       for (const std::string& s : n.serve_models) serves += (serves.empty() ? "" : ", ") + s;

@@ -20,6 +20,16 @@
 //                   (tiles sized by each node's predicted speed, as Galaxy plans its partitions by
 //                   device capability: router/split_plan.h) -- splitting without categorizing
 //                   (Galaxy, Ye et al., INFOCOM 2024, splits every request of its model).
+//   nexus-like      batch-aware serving as Nexus (SOSP 2019) and Shepherd (NSDI 2023) do it: the
+//                   static replicas, SLO-aware batching (deadline-bounded batches up to the batch a
+//                   profile shows to pay), requests that cannot meet their SLO dropped at entry,
+//                   least-outstanding routing; no categorization, no splitting, no controller.
+//   clockwork-like  Clockwork (OSDI 2020): predictable per-request latency, one request per model
+//   at
+//                   a time on each worker (batch 1, no queue delay), each request sent where its
+//                   predicted completion is earliest (the SLO-aware router) and rejected at once
+//                   when none meets its SLO; static replicas, no batching, no splitting, no
+//                   controller.
 // Every other baseline drops `plan:` (the categorized allocation) and splits (`models.split`).
 #pragma once
 
@@ -39,7 +49,9 @@ enum class ServingPolicy {
   kTritonLike,
   kAlpaserveLike,
   kLocalOnly,
-  kGalaxyLike
+  kGalaxyLike,
+  kNexusLike,
+  kClockworkLike
 };
 
 bool ParseServingPolicy(const std::string& name, ServingPolicy* out);

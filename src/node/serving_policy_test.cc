@@ -2,6 +2,8 @@
 
 #include <gtest/gtest.h>
 
+#include <tuple>
+
 namespace epara::node {
 namespace {
 
@@ -55,6 +57,28 @@ TEST(ServingPolicyTest, GalaxyLikeSplitsEverySegmentationRequestOverItsHosts) {
   c = Testbed();
   ASSERT_TRUE(ApplyServingPolicy(ServingPolicy::kGalaxyLike, models, &c, nullptr).ok());
   for (const NodeConfig& n : c.nodes) EXPECT_TRUE(n.split.empty());
+}
+
+TEST(ServingPolicyTest, NexusAndClockworkDropLateRequestsAndBatchTheirOwnWay) {
+  std::vector<ModelFootprint> models = Models();
+  models[0].tuned_max_batch = 4;
+  for (auto [policy, routing, slo_aware, max_batch] :
+       {std::tuple{ServingPolicy::kNexusLike, router::RouteMode::kLeastOutstanding, true, 4},
+        std::tuple{ServingPolicy::kClockworkLike, router::RouteMode::kSloAware, false, 1}}) {
+    SCOPED_TRACE(ServingPolicyName(policy));
+    ClusterConfig c = Testbed();
+    ASSERT_TRUE(ApplyServingPolicy(policy, models, &c, nullptr).ok());
+    EXPECT_EQ(c.nodes[1].serve_models, (std::vector<std::string>{"seg"}));  // static replicas
+    for (const NodeConfig& n : c.nodes) {
+      EXPECT_EQ(n.routing, routing);
+      EXPECT_EQ(n.admission, router::Admission::kRejectEarly);
+      EXPECT_TRUE(n.split.empty());
+      EXPECT_EQ(n.batching.at("seg").slo_aware, slo_aware);
+      EXPECT_EQ(n.batching.at("seg").max_batch_size, max_batch);
+    }
+    EXPECT_TRUE(c.plan_profiles.empty());
+    EXPECT_EQ(c.controller_period_s, 0);
+  }
 }
 
 TEST(ServingPolicyTest, ReplicasGoWhereverTheyFitWithTheBaselinesRouting) {
