@@ -3,8 +3,9 @@
 //      served by the node asked vs by a peer, requests interleaved in one run;
 //   2. intra-request spatial split: one large image (the demo UNet at --split-size) served whole
 //      by one node vs split into N tiles on N equal nodes (1 thread each at --split-quota of a
-//      core, so that 4 nodes fit a 2-core host), for every N of --split-nodes, requests
-//      interleaved;
+//      core, so that 4 nodes fit a 2-core host; or one node per share of --split-quotas: the tiles
+//      are then sized by each node's speed, router/split_plan.h), for every N of --split-nodes,
+//      requests interleaved;
 //   3. load-digest sync traffic per node per second at several cluster sizes, measured as the
 //      loopback interface's byte counters (IP packets, so TCP/IP, HTTP/2 and gRPC framing
 //      included). Run it in a private network namespace so nothing else counts:
@@ -138,6 +139,7 @@ int main(int argc, char** argv) {
   int split_size = 1024;
   std::vector<int> split_nodes = {2};
   double split_quota = 1.0;
+  std::vector<double> split_quotas;
   double sync_seconds = 10;
   std::vector<int> sizes = {4, 16};
   std::string out;
@@ -157,6 +159,9 @@ int main(int argc, char** argv) {
       ->capture_default_str();
   app.add_option("--split-nodes", split_nodes, "Node counts (= tiles) for the spatial split")
       ->capture_default_str();
+  app.add_option("--split-quotas", split_quotas,
+                 "Heterogeneous split nodes: one node per CPU share (the first is asked and runs "
+                 "the whole image); replaces --split-nodes and --split-quota");
   app.add_option("--split-quota", split_quota,
                  "CPU share of each split node's one thread (0.5: an embedded-class node)")
       ->capture_default_str();
@@ -247,12 +252,15 @@ int main(int argc, char** argv) {
 
   // 2. Spatial split: N equal nodes host seg-hd (one intra-op thread each); node a is asked.
   json splits = json::array();
+  if (!split_quotas.empty()) split_nodes = {static_cast<int>(split_quotas.size())};
   for (int n_nodes : split_requests > 0 ? split_nodes : std::vector<int>{}) {
     cluster::EmbeddedStore store;
     std::vector<std::unique_ptr<node::NodeAgent>> nodes;
+    std::vector<double> quotas(static_cast<size_t>(n_nodes), split_quota);
+    if (!split_quotas.empty()) quotas = split_quotas;
     for (int k = 0; k < n_nodes; ++k)
       nodes.push_back(StartNode(std::string(1, static_cast<char>('a' + k)), repo.string(),
-                                {"seg-hd"}, &store, &backends, split_quota));
+                                {"seg-hd"}, &store, &backends, quotas[static_cast<size_t>(k)]));
     if (!WaitConverged(nodes)) return 1;
     std::string png;
     if (!EncodePng(SyntheticScene(split_size, split_size), &png).ok()) return 1;
@@ -285,6 +293,7 @@ int main(int argc, char** argv) {
                       {"nodes", n_nodes},
                       {"tiles", n_nodes},
                       {"node_cpu_quota", split_quota},
+                      {"node_cpu_quotas", quotas},
                       {"halo", 128},
                       {"requests_each", split_requests},
                       {"failures", failures},
