@@ -17,10 +17,10 @@ std::vector<int> Cuts(int n, int parts, int align) {
   return cuts;
 }
 
-}  // namespace
-
-Status PlanTiles(int width, int height, const TilePlanOptions& o, std::vector<Tile>* out) {
-  if (o.align <= 0 || o.tiles_x <= 0 || o.tiles_y <= 0 || o.halo < 0)
+// The image and options every plan needs: positive align, a halo and image sides that are
+// multiples of it.
+Status CheckGeometry(int width, int height, const TilePlanOptions& o) {
+  if (o.align <= 0 || o.halo < 0)
     return InvalidArgument("tile plan: tiles and align must be positive, halo not negative");
   if (width <= 0 || height <= 0 || width % o.align || height % o.align)
     return InvalidArgument("tile plan: image " + std::to_string(width) + "x" +
@@ -28,6 +28,15 @@ Status PlanTiles(int width, int height, const TilePlanOptions& o, std::vector<Ti
                            std::to_string(o.align));
   if (o.halo % o.align)
     return InvalidArgument("tile plan: halo must be a multiple of " + std::to_string(o.align));
+  return Status::Ok();
+}
+
+}  // namespace
+
+Status PlanTiles(int width, int height, const TilePlanOptions& o, std::vector<Tile>* out) {
+  if (o.tiles_x <= 0 || o.tiles_y <= 0)
+    return InvalidArgument("tile plan: tiles and align must be positive, halo not negative");
+  EPARA_RETURN_IF_ERROR(CheckGeometry(width, height, o));
   if (o.tiles_x > width / o.align || o.tiles_y > height / o.align)
     return InvalidArgument("tile plan: more tiles than " + std::to_string(o.align) +
                            "-pixel cells");
@@ -50,14 +59,7 @@ Status PlanTiles(int width, int height, const TilePlanOptions& o, std::vector<Ti
 Status PlanWeightedTiles(int width, int height, const std::vector<TileDevice>& devices,
                          const TilePlanOptions& o, std::vector<Tile>* out,
                          std::vector<size_t>* device) {
-  if (o.align <= 0 || o.halo < 0)
-    return InvalidArgument("tile plan: align must be positive, halo not negative");
-  if (width <= 0 || height <= 0 || width % o.align || height % o.align)
-    return InvalidArgument("tile plan: image " + std::to_string(width) + "x" +
-                           std::to_string(height) + " is not a multiple of " +
-                           std::to_string(o.align));
-  if (o.halo % o.align)
-    return InvalidArgument("tile plan: halo must be a multiple of " + std::to_string(o.align));
+  EPARA_RETURN_IF_ERROR(CheckGeometry(width, height, o));
   if (devices.empty()) return InvalidArgument("tile plan: no device");
   for (const TileDevice& d : devices)
     if (!(d.ms_per_column > 0) || !std::isfinite(d.ms_per_column) || !std::isfinite(d.start_ms))
