@@ -108,10 +108,9 @@ class NodeAgent {
   // Service time (ms) of `model` on a device of `gflops` before any run was measured: the profile
   // scaled by device speed when there is one, else inversely proportional to the device's speed.
   double UnmeasuredServiceMs(const std::string& model, double gflops) const;
-  bool HasProfile(const std::string& model) const;
+  bool HasProfile(const std::string& model) const;  // a profile of the model reached this node
   // This node holds `model` and splits the request (?split=N > 1, or its config's split).
-  bool SplitsHere(const std::string& model,
-                  const api::HttpRequest& req) const;  // a profile of the model reached this node
+  bool SplitsHere(const std::string& model, const api::HttpRequest& req) const;
   // A local LLM's mean time to first token so far (ms); 0 before its first request.
   double MeanTtftMs(const std::string& model) const;
   void UpsertPeer(const cluster::NodeRecord& r);
