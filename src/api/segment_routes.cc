@@ -47,11 +47,8 @@ void Segment(const ServerContext& ctx, const HttpRequest& req, HttpResponse* res
       !s.ok())
     return finish(s);
   const auto t1 = Clock::now();
-  auto planned = ctx.split_defaults.find(d.name);
-  const int split = std::atoi(req.Query("split", planned == ctx.split_defaults.end()
-                                                     ? "1"
-                                                     : std::to_string(planned->second))
-                                  .c_str());
+  const int planned = ctx.split_default ? std::max(1, ctx.split_default(d.name)) : 1;
+  const int split = std::atoi(req.Query("split", std::to_string(planned)).c_str());
   if (split < 1 || split > 64) return finish(InvalidArgument("split must be in [1, 64]"));
   engine::InferenceResult result;
   if (split > 1) {

@@ -137,7 +137,11 @@ Status Server::Create(const ServerOptions& options, backend::BackendRegistry* ba
   s->ctx_.llms = &s->llms_;
   s->ctx_.llm_metrics = &s->llm_metrics_;
   s->ctx_.image_limits = options.image_limits;
-  s->ctx_.split_defaults = options.split_defaults;
+  if (!options.split_defaults.empty())
+    s->ctx_.split_default = [table = options.split_defaults](const std::string& model) {
+      auto it = table.find(model);
+      return it == table.end() ? 0 : it->second;
+    };
   s->request_cpu_ = std::make_unique<BackgroundPool>(
       options.cpu_threads > 0 ? options.cpu_threads
                               : static_cast<int>(std::max(1u, std::thread::hardware_concurrency())),

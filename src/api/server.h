@@ -55,6 +55,11 @@ class Server {
   void SetRouter(decltype(ServerContext::route) route) { ctx_.route = std::move(route); }
   // Installs ServerContext::run_split. REQUIRES: before Start().
   void SetSplitRunner(decltype(ServerContext::run_split) fn) { ctx_.run_split = std::move(fn); }
+  // Installs ServerContext::split_default (replaces ServerOptions::split_defaults). REQUIRES:
+  // before Start().
+  void SetSplitDefault(decltype(ServerContext::split_default) fn) {
+    ctx_.split_default = std::move(fn);
+  }
   // Installs ServerContext::remote_models. REQUIRES: before Start().
   void SetRemoteModels(decltype(ServerContext::remote_models) fn) {
     ctx_.remote_models = std::move(fn);

@@ -25,8 +25,10 @@ struct ServerContext {
   std::map<std::string, std::unique_ptr<llm::LlmEngine>>* llms = nullptr;  // task llm, by name
   std::map<std::string, metrics::LlmMetrics>* llm_metrics = nullptr;       // same keys as llms
   DecodeLimits image_limits;
-  std::map<std::string, int> split_defaults;  // tiles when a request names no ?split, by model
-  BackgroundPool* request_cpu = nullptr;      // request CPU work; nullptr: run on the HTTP thread
+  // Tiles when a request names no ?split (0 or 1: whole); set by a node agent, whose table may
+  // change at run time (POST /v1/internal/split/{model}). Empty: every request whole.
+  std::function<int(const std::string& model)> split_default;
+  BackgroundPool* request_cpu = nullptr;  // request CPU work; nullptr: run on the HTTP thread
   std::string server_name = "epara";
   std::string server_version;
   // The distributed request handler (set by a node agent; empty in `epara serve`). Called with the

@@ -91,6 +91,53 @@ Status NodeAgent::AdmitForward(const api::HttpRequest& req, std::shared_ptr<void
                      " on node " + config_.id);
 }
 
+void NodeAgent::AddSplitRoute() {
+  // A run-time change of a segmentation service's split degree (issue 24's mode changes): each
+  // request reads the degree once when it enters, so nothing in flight is affected.
+  server_->Route(
+      "POST", R"(/v1/internal/split/([^/]+))",
+      [this](const api::HttpRequest& req, api::HttpResponse* res) {
+        const std::string model = req.path_params[0];
+        const nlohmann::json body = nlohmann::json::parse(req.body, nullptr, false);
+        if (body.is_discarded() || !body.is_object() || !body.contains("tiles") ||
+            !body["tiles"].is_number_integer()) {
+          api::WriteError(InvalidArgument("body must be {\"tiles\": N}, N in [1, 64]"), res);
+          return;
+        }
+        const int tiles = body["tiles"].get<int>();
+        if (tiles < 1 || tiles > 64) {
+          api::WriteError(InvalidArgument("tiles must be in [1, 64]"), res);
+          return;
+        }
+        const engine::ServedModel* m = server_->models().Find(model);
+        if (!m) {
+          api::WriteError(NotFound("model '" + model + "' not found on node " + config_.id), res);
+          return;
+        }
+        if (m->descriptor.task != TaskType::kSegmentation) {
+          api::WriteError(InvalidArgument("model '" + model + "' is not a segmentation model"),
+                          res);
+          return;
+        }
+        int before = 0;
+        {
+          std::lock_guard<std::mutex> lock(split_mu_);
+          before = split_[model];
+          if (tiles > 1)
+            split_[model] = tiles;
+          else
+            split_.erase(model);
+        }
+        Reregister();  // the record says whether the service is split (the controller reads it)
+        res->content_type = "application/json";
+        res->body = nlohmann::json{{"node", config_.id},
+                                   {"model", model},
+                                   {"tiles", tiles},
+                                   {"previous", std::max(1, before)}}
+                        .dump();
+      });
+}
+
 void NodeAgent::AddInstanceRoutes() {
   server_->Route(
       "POST", R"(/v1/internal/instances/([^/]+)/(load|unload))",

@@ -136,6 +136,9 @@ Status NodeAgent::Create(const NodeConfig& config, api::ServerOptions server_opt
                                           api::HttpResponse* res, Status* error) {
     return agent->Route(model, req, res, error);
   });
+  a->split_ = config.split;
+  a->server_->SetSplitDefault(
+      [agent = a.get()](const std::string& model) { return agent->SplitOf(model); });
   a->server_->SetSplitRunner(
       [agent = a.get()](const std::string& model, const Tensor& input, int tiles, Tensor* logits) {
         return agent->RunSplit(model, input, tiles, logits);
@@ -157,6 +160,7 @@ Status NodeAgent::Create(const NodeConfig& config, api::ServerOptions server_opt
     return remote;
   });
   a->AddInstanceRoutes();
+  a->AddSplitRoute();
   a->server_->Route("GET", "/v1/cluster",
                     [agent = a.get()](const api::HttpRequest&, api::HttpResponse* res) {
                       res->body = agent->ClusterJson();
@@ -292,8 +296,7 @@ cluster::NodeRecord NodeAgent::MakeRecord() const {
       r.instances.push_back({m->descriptor.name, std::string(TaskTypeName(m->descriptor.task)),
                              m->descriptor.slo.latency_ms,
                              m->descriptor.variant ? m->descriptor.variant->of : ""});
-      if (auto s = config_.split.find(m->descriptor.name); s != config_.split.end())
-        r.instances.back().split = s->second;
+      r.instances.back().split = SplitOf(m->descriptor.name);
     }
   for (const auto& [name, _] : server_->llms())  // an LLM's SLO here: time to first token
     r.instances.push_back({name, "llm", server_->LlmTtftSloMs(name), ""});

@@ -109,6 +109,10 @@ class NodeAgent {
   // scaled by device speed when there is one, else inversely proportional to the device's speed.
   double UnmeasuredServiceMs(const std::string& model, double gflops) const;
   bool HasProfile(const std::string& model) const;  // a profile of the model reached this node
+  // Tiles per request of `model` when it names no ?split (the config's, or the last set at run
+  // time by POST /v1/internal/split/{model}); 0: whole.
+  int SplitOf(const std::string& model) const;
+  void AddSplitRoute();
   // This node holds `model` and splits the request (?split=N > 1, or its config's split).
   bool SplitsHere(const std::string& model, const api::HttpRequest& req) const;
   // A local LLM's mean time to first token so far (ms); 0 before its first request.
@@ -153,6 +157,8 @@ class NodeAgent {
   uint64_t epoch_ = 0;
   uint64_t sequence_ = 0;
 
+  mutable std::mutex split_mu_;
+  std::map<std::string, int> split_;  // by model, guarded by split_mu_ (from config_.split)
   mutable std::mutex mu_;
   std::condition_variable cv_;
   bool stopping_ = false;                               // GUARDED_BY(mu_)

@@ -22,8 +22,13 @@ bool NodeAgent::SplitsHere(const std::string& model, const api::HttpRequest& req
   if (!server_->models().FindServing(model)) return false;
   const std::string asked = req.Query("split", "");
   if (!asked.empty()) return std::atoi(asked.c_str()) > 1;
-  auto it = config_.split.find(model);
-  return it != config_.split.end() && it->second > 1;
+  return SplitOf(model) > 1;
+}
+
+int NodeAgent::SplitOf(const std::string& model) const {
+  std::lock_guard<std::mutex> lock(split_mu_);
+  auto it = split_.find(model);
+  return it == split_.end() ? 0 : it->second;
 }
 
 bool NodeAgent::HasProfile(const std::string& model) const {

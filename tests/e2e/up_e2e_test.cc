@@ -10,6 +10,7 @@
 #include <nlohmann/json.hpp>
 #include <set>
 #include <thread>
+#include <tuple>
 
 #include "image/image_codec.h"
 #include "image/synthetic_scene.h"
@@ -381,6 +382,56 @@ TEST_F(UpE2ETest, ASplitImageRunsOnTwoNodesAndGivesTheSameMask) {
   ASSERT_TRUE(short_body);
   EXPECT_EQ(short_body->status, 400);
   EXPECT_NE(short_body->body.find("shape needs 3072"), std::string::npos) << short_body->body;
+
+  // The split degree changes at run time under load (issue 24): requests without ?split keep
+  // arriving while n1's degree goes 2 -> 1 -> 3 -> 1; every one ends with the whole-image mask.
+  const int port = ep["nodes"][0]["api_port"].get<int>();
+  std::atomic<int> done{0}, wrong{0};
+  std::atomic<bool> stop{false};
+  std::thread load([&] {
+    httplib::Client lc("127.0.0.1", port);
+    lc.set_read_timeout(120, 0);
+    while (!stop) {
+      auto r = lc.Post("/v1/segment/seg-hd", png, "image/png");
+      if (!r || r->status != 200 || r->body != whole->body) wrong++;
+      done++;
+    }
+  });
+  const auto wait_for = [&](int n) {  // polling the loader's progress, bounded
+    for (auto until = Clock::now() + std::chrono::seconds(120); done < n && Clock::now() < until;)
+      std::this_thread::sleep_for(std::chrono::milliseconds(10));
+  };
+  for (int tiles : {2, 1, 3, 1}) {
+    wait_for(done + 2);
+    auto r = c.Post("/v1/internal/split/seg-hd", json{{"tiles", tiles}}.dump(), "application/json");
+    ASSERT_TRUE(r);
+    EXPECT_EQ(r->status, 200) << r->body;
+    // The node's own record says so at once (what the controller reads).
+    auto cl = c.Get("/v1/cluster");
+    ASSERT_TRUE(cl && cl->status == 200);
+    int recorded = 1;
+    const json state = json::parse(cl->body);
+    for (const auto& n : state["nodes"])
+      if (n.value("self", false))
+        for (const auto& i : n["instances"])
+          if (i["model"] == "seg-hd") recorded = i.value("split", 1);
+    EXPECT_EQ(recorded, tiles) << r->body;
+  }
+  wait_for(done + 2);
+  stop = true;
+  load.join();
+  EXPECT_EQ(wrong.load(), 0);
+  EXPECT_GE(done.load(), 10);
+  // What the route refuses.
+  for (auto [path, body, status] :
+       {std::tuple{"/v1/internal/split/seg-hd", std::string(R"({"tiles": 0})"), 400},
+        std::tuple{"/v1/internal/split/seg-hd", std::string("tiles=2"), 400},
+        std::tuple{"/v1/internal/split/nope", std::string(R"({"tiles": 2})"), 404}}) {
+    auto r = c.Post(path, body, "application/json");
+    ASSERT_TRUE(r);
+    EXPECT_EQ(r->status, status) << path << " " << body << ": " << r->body;
+    EXPECT_NE(r->body.find("\"message\""), std::string::npos) << r->body;
+  }
   EXPECT_EQ(up.Stop(std::chrono::seconds(60)), 0) << up.Log();
 }
 
