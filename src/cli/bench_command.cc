@@ -314,8 +314,7 @@ int RunBench(const BenchFlags& f) {
       // the repeats instead of one rate.
       for (int repeat = 0; repeat < f.repeats; ++repeat)
         for (double rate : spec.rates) {
-          loadgen::WorkloadSpec wr = spec;  // this repeat's arrivals
-          wr.seed = spec.seed + kRepeatSeedStride * static_cast<uint64_t>(repeat);
+          const loadgen::WorkloadSpec wr = ForRepeat(spec, repeat);
           std::vector<loadgen::ScheduledRequest> schedule;
           (void)loadgen::BuildSchedule(wr, rate, &schedule);
           loadgen::RunLog log = RunOne(policy, wr, rate, *sender, ports, schedule);

@@ -35,6 +35,13 @@ void AddComparisonOptions(CLI::App* cmd, ComparisonFlags* flags);
 // The arrival seed of repeat k: the workload's seed + k x this stride.
 inline constexpr uint64_t kRepeatSeedStride = 7919;
 
+// `w` with repeat k's arrivals (its seed moved by k x kRepeatSeedStride).
+inline loadgen::WorkloadSpec ForRepeat(const loadgen::WorkloadSpec& w, int repeat) {
+  loadgen::WorkloadSpec r = w;
+  r.seed = w.seed + kRepeatSeedStride * static_cast<uint64_t>(repeat);
+  return r;
+}
+
 // "epara <command> --cluster C --workload W... --policy P,... --out D" and the non-default
 // --duration-s / --rate-scale / --repeats.
 std::string ComparisonCommandLine(const std::string& command, const ComparisonFlags& flags);

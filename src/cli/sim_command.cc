@@ -235,8 +235,7 @@ int RunSim(const SimFlags& f) {
         for (int repeat = 0; repeat < f.repeats; ++repeat) {
           const double offered = rate * node_factor;
           std::vector<loadgen::ScheduledRequest> warm, measured;
-          loadgen::WorkloadSpec wr = w;  // this repeat's arrivals
-          wr.seed = w.seed + kRepeatSeedStride * static_cast<uint64_t>(repeat);
+          const loadgen::WorkloadSpec wr = ForRepeat(w, repeat);
           loadgen::WorkloadSpec ws = wr;
           ws.duration_s = f.warmup_s;
           if (f.warmup_s > 0)

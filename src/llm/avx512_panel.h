@@ -10,28 +10,20 @@ namespace epara::llm::kernels {
 
 // Input tiles of 8 rows, then one of the remaining 1-7: tile(std::integral_constant<int, B>{}, b0)
 // for each, B a compile-time tile size (the kernels' register tiles are templates on it).
+// The last tile: the compile-time size B equal to `rest` (rest in [1, B]).
+template <int B, class Tile>
+inline void LastInputTile(int rest, int b, Tile& tile) {
+  if constexpr (B > 0) {
+    if (rest == B) return tile(std::integral_constant<int, B>{}, b);
+    LastInputTile<B - 1>(rest, b, tile);
+  }
+}
+
 template <class Tile>
 inline void ForInputTiles(int n, Tile&& tile) {
   int b = 0;
   for (; b + 8 <= n; b += 8) tile(std::integral_constant<int, 8>{}, b);
-  switch (n - b) {
-    case 7:
-      return tile(std::integral_constant<int, 7>{}, b);
-    case 6:
-      return tile(std::integral_constant<int, 6>{}, b);
-    case 5:
-      return tile(std::integral_constant<int, 5>{}, b);
-    case 4:
-      return tile(std::integral_constant<int, 4>{}, b);
-    case 3:
-      return tile(std::integral_constant<int, 3>{}, b);
-    case 2:
-      return tile(std::integral_constant<int, 2>{}, b);
-    case 1:
-      return tile(std::integral_constant<int, 1>{}, b);
-    default:
-      return;
-  }
+  LastInputTile<7>(n - b, b, tile);
 }
 
 }  // namespace epara::llm::kernels

@@ -142,14 +142,9 @@ std::vector<WorkloadSummary> Summarize(
         ps.rejected += m.rejected;
         ps.failed += m.failed;
       }
-      const auto mean = [](const std::vector<double>& v) {
-        double s = 0;
-        for (double x : v) s += x;
-        return v.empty() ? 0.0 : s / static_cast<double>(v.size());
-      };
       for (double rate : rates) {
-        ps.sweep.push_back({rate, mean(attain_at[rate])});
-        ps.slo_meeting_rps.push_back(mean(rps_at[rate]));
+        ps.sweep.push_back({rate, workload::MeanInterval95(attain_at[rate]).mean});
+        ps.slo_meeting_rps.push_back(workload::MeanInterval95(rps_at[rate]).mean);
       }
       ps.repeats = static_cast<int>(sweep_of.size());
       ps.goodput99 = workload::Goodput(ps.sweep, 0.99);

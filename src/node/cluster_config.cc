@@ -1,5 +1,7 @@
 #include "node/cluster_config.h"
 
+#include <algorithm>
+
 #include <yaml-cpp/yaml.h>
 
 #include "core/yaml_field.h"
@@ -214,6 +216,14 @@ std::string NodeConfigToYaml(const NodeConfig& c) {
   }
   e << YAML::EndMap;
   return std::string(e.c_str()) + "\n";
+}
+
+int NodesServing(const ClusterConfig& config, const std::string& model) {
+  int n = 0;
+  for (const NodeConfig& node : config.nodes)
+    n += node.serve_models.empty() ||
+         std::count(node.serve_models.begin(), node.serve_models.end(), model) > 0;
+  return n;
 }
 
 }  // namespace epara::node

@@ -71,4 +71,7 @@ Status ParseClusterConfig(const std::string& yaml, const std::string& source,
 // A node config as YAML that ParseNodeConfig() reads back to the same values.
 std::string NodeConfigToYaml(const NodeConfig& c);
 
+// How many nodes of `config` serve `model` (a node without `serve` serves every model).
+int NodesServing(const ClusterConfig& config, const std::string& model);
+
 }  // namespace epara::node

@@ -38,10 +38,7 @@ std::vector<PlannedService> PlanCluster(const std::vector<allocator::Profile>& p
       // A spatial split spreads over every node that serves the model: the tiles are sized by
       // each one's predicted speed and a node that cannot help gets none (router/split_plan.h),
       // while the categorizer's count ignores the tiles' halo and slower devices.
-      int hosts = 0;
-      for (const NodeConfig& n : cluster->nodes)
-        hosts += n.serve_models.empty() ||
-                 std::count(n.serve_models.begin(), n.serve_models.end(), p.model) > 0;
+      const int hosts = NodesServing(*cluster, p.model);
       if (hosts > s.plan.split)
         s.plan.note += "; spread over up to " + std::to_string(hosts) +
                        " nodes (every node serving it; tiles sized by speed)";

@@ -140,9 +140,7 @@ Status ApplyServingPolicy(ServingPolicy policy, const std::vector<ModelFootprint
   if (policy == ServingPolicy::kGalaxyLike)
     for (const ModelFootprint* m : used) {
       if (!m->segmentation) continue;
-      int hosts = 0;
-      for (const NodeConfig& n : config->nodes)
-        hosts += std::count(n.serve_models.begin(), n.serve_models.end(), m->name) > 0;
+      const int hosts = NodesServing(*config, m->name);  // every node lists its models here
       if (hosts < 2) continue;
       for (NodeConfig& n : config->nodes)
         if (std::count(n.serve_models.begin(), n.serve_models.end(), m->name) > 0)

@@ -5,8 +5,6 @@
 // SimOptions::bandwidth_mb_s. Each tile runs as a solo batch at its share of the model's pixels.
 // The request ends when its last tile did: 200 when all succeeded, else 503 (RunSplit's first
 // failed tile). Stitching is not charged (a copy of the logits).
-#include <algorithm>
-
 #include "router/split_plan.h"
 #include "sim/sim_cluster.h"
 
