@@ -96,6 +96,35 @@ int main(int argc, char** argv) {
         inst->MemoryFootprintBytes() / 1e6, ms1, ms8, 8000.0 / ms8, max_diff, rel, agreement,
         ok ? "true" : "false");
   }
+  // seg-hd's shape (the same UNet on 1024x1024 frames, `epara models demo --hd`): batch-1 time per
+  // device, the speed ratio a GPU edge server has over CPU nodes on issue 24's LS-MD workload.
+  models::DemoSegmentationOptions hd = o;
+  hd.name = "seg-hd";
+  hd.size = 1024;
+  hd.max_batch_size = 1;
+  if (Status s = models::WriteDemoSegmentationModel(dir, hd); !s.ok()) {
+    std::fprintf(stderr, "%s\n", s.ToString().c_str());
+    return 1;
+  }
+  Tensor hd_in(DataType::kFp32, {1, 3, hd.size, hd.size});
+  for (int64_t i = 0; i < hd_in.num_elements(); ++i) hd_in.data<float>()[i] = nd(rng);
+  for (const auto& dev : be->Devices()) {
+    backend::LoadSpec spec{hd.name, {dir + "/" + hd.name + "/model.pt"}, dev.name, 1, {"image"},
+                           {"logits"}};
+    std::unique_ptr<backend::ModelInstance> inst;
+    std::vector<Tensor> out;
+    Status s = be->Load(spec, &inst);
+    for (int i = 0; s.ok() && i < 2; ++i) s = inst->Run({hd_in}, &out);
+    const int reps = dev.kind == backend::DeviceKind::kCpu ? 2 : 20;
+    auto t0 = std::chrono::steady_clock::now();
+    for (int i = 0; s.ok() && i < reps; ++i) s = inst->Run({hd_in}, &out);
+    const double ms =
+        std::chrono::duration<double, std::milli>(std::chrono::steady_clock::now() - t0).count() /
+        reps;
+    failures += s.ok() ? 0 : 1;
+    std::printf("{\"hd_device\":\"%s\",\"size\":%d,\"batch1_ms\":%.3f,\"ok\":%s}\n",
+                dev.name.c_str(), hd.size, ms, s.ok() ? "true" : "false");
+  }
 #ifdef EPARA_HAVE_LLM
   // The demo LLM on every device: last-position logits vs cpu, and decode speed at batch 1 and 16.
   if (Status s = models::WriteDemoLlm(dir, {}); !s.ok()) {

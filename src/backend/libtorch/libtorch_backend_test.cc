@@ -12,7 +12,9 @@
 #include "backend/backend_registry.h"
 #include "models/demo_segmentation.h"
 #include "models/demo_tensor.h"
+#ifndef EPARA_TORCH_ONLY_BUILD
 #include "repo/model_descriptor.h"
+#endif
 #include "vision/spatial_split.h"
 
 namespace epara::backend {
@@ -102,6 +104,8 @@ TEST_F(LibTorchBackendTest, DemoGenerationIsDeterministicPerSeed) {
   EXPECT_GT(MaxDiff(oa[0], oc[0]), 1e-3);  // another seed, other weights
 }
 
+// The descriptor reader needs yaml-cpp, which the torch-only build (GPU hosts) goes without.
+#ifndef EPARA_TORCH_ONLY_BUILD
 TEST_F(LibTorchBackendTest, DemoDescriptorCarriesTheInstanceCount) {
   models::DemoSegmentationOptions o = Small(1234);
   o.instances = 3;
@@ -115,6 +119,7 @@ TEST_F(LibTorchBackendTest, DemoDescriptorCarriesTheInstanceCount) {
   EXPECT_EQ(one.instances.count, 1);
   EXPECT_EQ(three.instances.threads, 0);  // cores / count, decided where it is loaded
 }
+#endif
 
 TEST_F(LibTorchBackendTest, BatchedRowsEqualSingleRuns) {
   std::unique_ptr<ModelInstance> m;
