@@ -1,6 +1,8 @@
 // Cluster data-plane benchmark (issue 4):
 //   1. the added latency of one forward hop on loopback: the same tiny model (tensor-demo copies)
-//      served by the node asked vs by a peer, requests interleaved in one run;
+//      served by the node asked vs by a peer, requests interleaved in one run; twice side by side
+//      (issue 25): a plaintext pair of nodes and a secured pair (cluster credential on every call,
+//      mutual TLS on the peer port), all four request kinds interleaved;
 //   2. intra-request spatial split: one large image (the demo UNet at --split-size) served whole
 //      by one node vs split into N tiles on N equal nodes (1 thread each at --split-quota of a
 //      core, so that 4 nodes fit a 2-core host; or one node per share of --split-quotas: the tiles
@@ -36,6 +38,8 @@
 #include "models/demo_segmentation.h"
 #include "models/demo_tensor.h"
 #include "node/node_agent.h"
+#include "security/certs.h"
+#include "security/secrets.h"
 
 namespace {
 
@@ -78,13 +82,30 @@ uint64_t LoopbackTxBytes() {
   return 0;
 }
 
+// Where a secured node's credential and certificates come from (security/certs.h).
+struct Secure {
+  std::string token_file, tls_dir;
+};
+
 std::unique_ptr<node::NodeAgent> StartNode(const std::string& id, const std::string& repo,
                                            const std::vector<std::string>& models,
                                            cluster::ClusterStore* store,
                                            backend::BackendRegistry* backends,
-                                           double cpu_quota = 1.0, const std::string& zone = "") {
+                                           double cpu_quota = 1.0, const std::string& zone = "",
+                                           const Secure* secure = nullptr) {
   node::NodeConfig c;
   c.id = id;
+  if (secure) {
+    const std::string prefix = secure->tls_dir + "/" + id;
+    if (Status s = security::IssueCertificate(secure->tls_dir, id, {}, prefix); !s.ok()) {
+      std::fprintf(stderr, "%s\n", s.ToString().c_str());
+      std::exit(1);
+    }
+    c.cluster_token_file = secure->token_file;
+    c.tls_ca = secure->tls_dir + "/ca.pem";
+    c.tls_cert = prefix + ".pem";
+    c.tls_key = prefix + ".key";
+  }
   c.sync_zone = zone;
   c.api_port = 0;
   c.models_dir = repo;
@@ -201,53 +222,100 @@ int main(int argc, char** argv) {
                  {"cores", std::thread::hardware_concurrency()}};
 
   // 1. Forward hop: model-a lives on node a, model-b (the same network) on node b; every request
-  // goes to a.
-  {
-    cluster::EmbeddedStore store;
-    std::vector<std::unique_ptr<node::NodeAgent>> nodes;
-    nodes.push_back(StartNode("a", repo.string(), {"model-a"}, &store, &backends));
-    nodes.push_back(StartNode("b", repo.string(), {"model-b"}, &store, &backends));
-    if (!WaitConverged(nodes)) return 1;
+  // goes to a. The secured pair (c, d) is the same with a cluster credential and mutual TLS.
+  if (hop_requests > 0) {
+    const std::string sec_dir = (repo / "secure").string();
+    Secure secure{sec_dir + "/cluster.token", sec_dir + "/tls"};
+    std::string token;
+    if (Status s = security::RandomToken("epc-", 32, &token);
+        !s.ok() || !(s = security::CreateCa(secure.tls_dir, "bench CA")).ok() ||
+        !(s = security::WriteSecretFile(secure.token_file, token)).ok()) {
+      std::fprintf(stderr, "%s\n", s.ToString().c_str());
+      return 1;
+    }
+    cluster::EmbeddedStore store, secure_store;
+    std::vector<std::unique_ptr<node::NodeAgent>> plain, secured;
+    plain.push_back(StartNode("a", repo.string(), {"model-a"}, &store, &backends));
+    plain.push_back(StartNode("b", repo.string(), {"model-b"}, &store, &backends));
+    secured.push_back(
+        StartNode("c", repo.string(), {"model-a"}, &secure_store, &backends, 1.0, "", &secure));
+    secured.push_back(
+        StartNode("d", repo.string(), {"model-b"}, &secure_store, &backends, 1.0, "", &secure));
+    if (!WaitConverged(plain) || !WaitConverged(secured)) return 1;
     bench::LowerClientThreadPriority();
-    httplib::Client client("127.0.0.1", nodes[0]->api_port());
-    client.set_keep_alive(true);
-    client.set_tcp_nodelay(true);
     const std::string body = InferBody();
-    std::vector<double> local_ms, remote_ms, diff_ms;
-    int failures = 0;
-    auto once = [&](const char* model) {
-      const auto t0 = Clock::now();
-      auto r = client.Post((std::string("/v2/models/") + model + "/infer").c_str(), body,
-                           "application/json");
-      if (!r || r->status != 200) failures++;
-      return std::chrono::duration<double, std::milli>(Clock::now() - t0).count();
-    };
-    for (int i = 0; i < 100; ++i) once("model-a"), once("model-b");  // warm-up
-    for (int i = 0; i < hop_requests; ++i) {
-      // Alternate the order so neither side always runs right after the other.
-      double l, r;
-      if (i % 2 == 0) {
-        l = once("model-a");
-        r = once("model-b");
-      } else {
-        r = once("model-b");
-        l = once("model-a");
+    struct Pair {
+      std::unique_ptr<httplib::Client> client;
+      std::vector<double> local_ms, remote_ms, diff_ms;
+      int failures = 0;
+      double Once(const char* model, const std::string& body) {
+        const auto t0 = Clock::now();
+        auto r = client->Post((std::string("/v2/models/") + model + "/infer").c_str(), body,
+                              "application/json");
+        if (!r || r->status != 200) failures++;
+        return std::chrono::duration<double, std::milli>(Clock::now() - t0).count();
       }
-      local_ms.push_back(l);
-      remote_ms.push_back(r);
-      diff_ms.push_back(r - l);
+      void Measure(bool remote_first, const std::string& body) {
+        double l, r;
+        if (remote_first) {
+          r = Once("model-b", body);
+          l = Once("model-a", body);
+        } else {
+          l = Once("model-a", body);
+          r = Once("model-b", body);
+        }
+        local_ms.push_back(l);
+        remote_ms.push_back(r);
+        diff_ms.push_back(r - l);
+      }
+      json Json(int n) const {
+        using bench::Percentile;
+        return {
+            {"requests_each", n},
+            {"failures", failures},
+            {"local_ms", {{"p50", Percentile(local_ms, 50)}, {"p99", Percentile(local_ms, 99)}}},
+            {"forwarded_ms",
+             {{"p50", Percentile(remote_ms, 50)}, {"p99", Percentile(remote_ms, 99)}}},
+            {"added_ms_paired",
+             {{"p50", Percentile(diff_ms, 50)}, {"p99", Percentile(diff_ms, 99)}}}};
+      }
+    } p, s;
+    for (auto [pair, node] : {std::pair{&p, plain[0].get()}, std::pair{&s, secured[0].get()}}) {
+      pair->client = std::make_unique<httplib::Client>("127.0.0.1", node->api_port());
+      pair->client->set_keep_alive(true);
+      pair->client->set_tcp_nodelay(true);
+    }
+    for (int i = 0; i < 100; ++i) p.Measure(false, body), s.Measure(false, body);  // warm-up
+    for (Pair* x : {&p, &s}) {
+      x->local_ms.clear();
+      x->remote_ms.clear();
+      x->diff_ms.clear();
+      x->failures = 0;
+    }
+    for (int i = 0; i < hop_requests; ++i) {
+      // Rotate the order so no kind always runs right after another.
+      if (i % 2 == 0) {
+        p.Measure(i % 4 == 0, body);
+        s.Measure(i % 4 == 0, body);
+      } else {
+        s.Measure(i % 4 == 1, body);
+        p.Measure(i % 4 == 1, body);
+      }
     }
     using bench::Percentile;
-    result["forward_hop"] = {
-        {"requests_each", hop_requests},
-        {"failures", failures},
-        {"local_ms", {{"p50", Percentile(local_ms, 50)}, {"p99", Percentile(local_ms, 99)}}},
-        {"forwarded_ms", {{"p50", Percentile(remote_ms, 50)}, {"p99", Percentile(remote_ms, 99)}}},
-        {"added_ms_paired", {{"p50", Percentile(diff_ms, 50)}, {"p99", Percentile(diff_ms, 99)}}}};
+    result["forward_hop"] = p.Json(hop_requests);
+    result["forward_hop_secure"] = s.Json(hop_requests);
+    result["forward_hop_secure"]["security"] =
+        "cluster credential + mutual TLS (P-256) on the peer port";
     std::fprintf(stderr, "hop: local p50 %.3f ms, forwarded p50 %.3f ms, added p50 %.3f p99 %.3f\n",
-                 Percentile(local_ms, 50), Percentile(remote_ms, 50), Percentile(diff_ms, 50),
-                 Percentile(diff_ms, 99));
-    for (auto& n : nodes) n->Stop();
+                 Percentile(p.local_ms, 50), Percentile(p.remote_ms, 50), Percentile(p.diff_ms, 50),
+                 Percentile(p.diff_ms, 99));
+    std::fprintf(stderr,
+                 "secured hop: local p50 %.3f ms, forwarded p50 %.3f ms, added p50 %.3f p99 %.3f\n",
+                 Percentile(s.local_ms, 50), Percentile(s.remote_ms, 50), Percentile(s.diff_ms, 50),
+                 Percentile(s.diff_ms, 99));
+    for (auto& n : plain) n->Stop();
+    for (auto& n : secured) n->Stop();
   }
 
   // 2. Spatial split: N equal nodes host seg-hd (one intra-op thread each); node a is asked.

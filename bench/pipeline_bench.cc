@@ -3,7 +3,9 @@
 //   - as a 2-stage pipeline: the head engine runs layers [0, L/2) on 1 thread, a stage served by
 //     a real PeerServer over loopback gRPC runs [L/2, L) on 1 thread (hidden states streamed
 //     between them, KV cache per stage, --depth micro-batches in flight),
-//   - whole on one small node (1 thread), for reference.
+//   - whole on one small node (1 thread), for reference,
+//   - the same pipeline secured as `epara up` secures it (issue 25): the cluster credential on the
+//     stream and mutual TLS (P-256) on the stage's port.
 // The three run interleaved, --repeats times each, at every --concurrency (sequences generating
 // at once, each --prompt tokens in and --tokens out). Reported: generated tokens/s (median of the
 // repeats) and pipeline / whole-on-combined-share. It also reports the weights each placement
@@ -22,6 +24,8 @@
 #include "models/demo_llm.h"
 #include "peer/peer_server.h"
 #include "peer/stage_link_client.h"
+#include "security/certs.h"
+#include "security/secrets.h"
 
 namespace {
 
@@ -122,9 +126,27 @@ int main(int argc, char** argv) {
     *session = std::make_unique<llm::StageSession>(tail.get(), &tail_mu, 1 << 20);
     return Status::Ok();
   };
-  std::unique_ptr<peer::PeerServer> server;
-  if (!peer::PeerServer::Start({}, std::move(h), &server).ok()) return 1;
+  std::unique_ptr<peer::PeerServer> server, secure_server;
+  if (!peer::PeerServer::Start({}, h, &server).ok()) return 1;
   const std::string address = "127.0.0.1:" + std::to_string(server->port());
+  // The secured stage: another server for the same layers, with a credential and mutual TLS.
+  const std::string tls = (root / "tls").string();
+  peer::PeerAuth auth;
+  security::TlsMaterial server_tls;
+  if (!security::CreateCa(tls, "bench CA").ok() ||
+      !security::IssueCertificate(tls, "head", {}, tls + "/head").ok() ||
+      !security::IssueCertificate(tls, "tail", {}, tls + "/tail").ok() ||
+      !security::LoadTlsMaterial(tls + "/ca.pem", tls + "/head.pem", tls + "/head.key", &auth.tls)
+           .ok() ||
+      !security::LoadTlsMaterial(tls + "/ca.pem", tls + "/tail.pem", tls + "/tail.key", &server_tls)
+           .ok() ||
+      !security::RandomToken("epc-", 32, &auth.credential).ok())
+    return 1;
+  peer::PeerServerOptions so;
+  so.credential = auth.credential;
+  so.tls = server_tls;
+  if (!peer::PeerServer::Start(so, std::move(h), &secure_server).ok()) return 1;
+  const std::string secure_address = "127.0.0.1:" + std::to_string(secure_server->port());
   std::unique_ptr<llm::LlamaModel> head_model = LoadModel(dir, 1, 0, half);
   const int64_t head_bytes = head_model->weight_bytes(), tail_bytes = tail->weight_bytes();
   auto head = MakeEngine(dir, std::move(head_model));
@@ -134,27 +156,51 @@ int main(int argc, char** argv) {
                                                                  return Status::Ok();
                                                                }),
                        o.depth);
+  auto secure_head = MakeEngine(dir, LoadModel(dir, 1, 0, half));
+  secure_head->AttachPipeline(std::make_unique<peer::StageLinkClient>(
+                                  "head", demo.name, "tail",
+                                  [secure_address](std::string* a) {
+                                    *a = secure_address;
+                                    return Status::Ok();
+                                  },
+                                  auth),
+                              o.depth);
 
   json rows = json::array();
-  std::printf("%-11s %14s %14s %14s %9s\n", "concurrency", "whole x2 tok/s", "pipeline tok/s",
-              "whole x1 tok/s", "pp/whole");
+  std::printf("%-11s %14s %14s %14s %14s %9s %9s\n", "concurrency", "whole x2 tok/s",
+              "pipeline tok/s", "secured tok/s", "whole x1 tok/s", "pp/whole", "sec/pp");
   for (int n : o.concurrency) {
     (void)Throughput(*whole, n, o);  // warm
     (void)Throughput(*head, n, o);
-    std::vector<double> w, p, s;
+    (void)Throughput(*secure_head, n, o);
+    std::vector<double> w, p, q, s;
     for (int r = 0; r < o.repeats; ++r) {
       w.push_back(Throughput(*whole, n, o));
-      p.push_back(Throughput(*head, n, o));
+      if (r % 2 == 0) {  // the two pipelines in alternating order
+        p.push_back(Throughput(*head, n, o));
+        q.push_back(Throughput(*secure_head, n, o));
+      } else {
+        q.push_back(Throughput(*secure_head, n, o));
+        p.push_back(Throughput(*head, n, o));
+      }
       s.push_back(Throughput(*small, n, o));
     }
-    const double mw = bench::Median(w), mp = bench::Median(p), ms = bench::Median(s);
-    std::printf("%-11d %14.1f %14.1f %14.1f %9.2f\n", n, mw, mp, ms, mp / mw);
+    const double mw = bench::Median(w), mp = bench::Median(p), mq = bench::Median(q),
+                 ms = bench::Median(s);
+    std::printf("%-11d %14.1f %14.1f %14.1f %14.1f %9.2f %9.2f\n", n, mw, mp, mq, ms, mp / mw,
+                mq / mp);
     rows.push_back({{"concurrency", n},
                     {"whole_combined_tok_s", mw},
                     {"pipeline_2stage_tok_s", mp},
+                    {"pipeline_2stage_secured_tok_s", mq},
                     {"whole_one_thread_tok_s", ms},
                     {"pipeline_over_whole", mp / mw},
-                    {"runs", {{"whole_combined", w}, {"pipeline", p}, {"whole_one_thread", s}}}});
+                    {"secured_over_plain_pipeline", mq / mp},
+                    {"runs",
+                     {{"whole_combined", w},
+                      {"pipeline", p},
+                      {"pipeline_secured", q},
+                      {"whole_one_thread", s}}}});
   }
   json result = {{"benchmark", "pipeline"},
                  {"model",
@@ -177,7 +223,9 @@ int main(int argc, char** argv) {
                  {"rows", rows}};
   if (!o.out.empty()) std::ofstream(o.out) << result.dump(2) << "\n";
   head.reset();
+  secure_head.reset();
   server->Stop();
+  secure_server->Stop();
   std::error_code ec;
   fs::remove_all(root, ec);
   return 0;

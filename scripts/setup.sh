@@ -11,12 +11,13 @@ cd "$(dirname "$0")/.."
 # it against the reference library (the library cannot be loaded next to LibTorch).
 # libonig-dev: the regexes of Hugging Face tokenizer.json pre-tokenizers (Oniguruma, as there).
 # gRPC + protobuf: the node-to-node protocol (src/peer/peer.proto).
+# libssl-dev: hashes and randomness for API keys and the cluster credential (src/security).
 # etcd-server: the cluster store for nodes on several machines (tests start their own on free
 # loopback ports; Debian's package may also start a system etcd on 127.0.0.1:2379).
 PACKAGES=(
   build-essential cmake pkg-config curl
   libtorch-dev libopenblas0-pthread
-  libcpp-httplib-dev nlohmann-json3-dev libspdlog-dev libcli11-dev libyaml-cpp-dev
+  libcpp-httplib-dev nlohmann-json3-dev libspdlog-dev libcli11-dev libyaml-cpp-dev libssl-dev
   libpng-dev libturbojpeg0-dev libonig-dev
   libgtest-dev libgmock-dev
   libsentencepiece-dev

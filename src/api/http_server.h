@@ -4,6 +4,7 @@
 // exception) are turned into epara's JSON error bodies.
 #pragma once
 
+#include <functional>
 #include <memory>
 #include <string>
 #include <thread>
@@ -28,6 +29,10 @@ class HttpServer {
 
   // REQUIRES: before Start().
   void Route(const std::string& method, const std::string& path_regex, HttpHandler handler);
+  // Runs before every route's handler for requests that arrived over HTTP (not for Dispatch):
+  // false means refused, with the answer in the response. REQUIRES: before Start().
+  using Guard = std::function<bool(const HttpRequest&, HttpResponse*)>;
+  void SetGuard(Guard guard) { *guard_ = std::move(guard); }
 
   // Runs `request` through the matching route on the calling thread, as if it had arrived over
   // HTTP (forwarded requests from peers); 404 with epara's error body when no route matches.
@@ -46,6 +51,7 @@ class HttpServer {
   struct Impl;
   std::unique_ptr<Impl> impl_;
   HttpServerOptions options_;
+  std::shared_ptr<Guard> guard_ = std::make_shared<Guard>();  // shared with the route adapters
   int port_ = 0;
   std::thread thread_;
 };

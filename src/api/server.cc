@@ -148,6 +148,11 @@ Status Server::Create(const ServerOptions& options, backend::BackendRegistry* ba
       options.request_work_idle_class);
   s->ctx_.request_cpu = s->request_cpu_.get();
   s->ctx_.server_version = kEparaVersion;
+  s->guard_ = std::make_unique<RequestGuard>(options.guard);
+  if (s->guard_->enabled())
+    s->http_.SetGuard([g = s->guard_.get()](const HttpRequest& req, HttpResponse* res) {
+      return g->Admit(req, res);
+    });
   AddKServeRoutes(&s->http_, &s->ctx_);
   AddSegmentationRoutes(&s->http_, &s->ctx_);
   AddOpenAiRoutes(&s->http_, &s->ctx_);

@@ -12,6 +12,7 @@
 #include <string>
 
 #include "api/http_server.h"
+#include "api/request_guard.h"
 #include "api/server_context.h"
 #include "backend/backend_registry.h"
 #include "engine/model_manager.h"
@@ -42,6 +43,9 @@ struct ServerOptions {
   // Loads the weights of a `task: llm` model alone, honouring d.llm.first_layer / end_layer (the
   // later stages of a pipeline, which run no engine). Injected like llm_loader; used by nodes.
   std::function<Status(const ModelDescriptor&, std::unique_ptr<llm::LlamaModel>*)> llm_stage_loader;
+  // API keys, the cluster credential and what stays open (api/request_guard.h). Default: nothing
+  // configured, every route open (loopback development).
+  GuardOptions guard;
 };
 
 class Server {
@@ -107,6 +111,7 @@ class Server {
   std::map<std::string, double> llm_ttft_slo_ms_;
   std::vector<std::string> skipped_;
   std::unique_ptr<BackgroundPool> request_cpu_;  // outlives http_ (declared before it)
+  std::unique_ptr<RequestGuard> guard_;          // likewise
   ServerContext ctx_;
   HttpServer http_;
 };

@@ -31,6 +31,7 @@
 #include "loadgen/workload_spec.h"
 #include "node/cluster_config.h"
 #include "node/serving_policy.h"
+#include "security/secrets.h"
 
 namespace epara::cli {
 namespace {
@@ -104,10 +105,12 @@ void StopUp(pid_t pid) {
 }
 
 // Every node's CPU utilization as its peers last saw it (a node's /v1/cluster lists the others).
-std::map<std::string, double> SampleUtilization(const std::map<std::string, int>& ports) {
+std::map<std::string, double> SampleUtilization(const std::map<std::string, int>& ports,
+                                                const std::string& credential) {
   std::map<std::string, double> out;
   for (const auto& [id, port] : ports) {
     httplib::Client c("127.0.0.1", port);
+    if (!credential.empty()) c.set_bearer_token_auth(credential);  // /v1/cluster is admin
     c.set_connection_timeout(1, 0);
     c.set_read_timeout(1, 0);
     auto res = c.Get("/v1/cluster");
@@ -159,7 +162,8 @@ Status WarmUp(const loadgen::WorkloadSpec& spec, const loadgen::HttpSender& send
 
 loadgen::RunLog RunOne(const std::string& policy, const loadgen::WorkloadSpec& spec, double rate,
                        const loadgen::HttpSender& sender, const std::map<std::string, int>& ports,
-                       const std::vector<loadgen::ScheduledRequest>& schedule) {
+                       const std::vector<loadgen::ScheduledRequest>& schedule,
+                       const std::string& credential) {
   loadgen::RunLog log;
   log.policy = policy;
   log.workload = spec.name;
@@ -171,7 +175,8 @@ loadgen::RunLog RunOne(const std::string& policy, const loadgen::WorkloadSpec& s
   std::thread sampler([&] {
     auto next = Clock::now();
     while (!done.load()) {
-      for (const auto& [node, u] : SampleUtilization(ports)) log.node_busy[node].push_back(u);
+      for (const auto& [node, u] : SampleUtilization(ports, credential))
+        log.node_busy[node].push_back(u);
       next += std::chrono::seconds(1);
       while (!done.load() && Clock::now() < next)
         std::this_thread::sleep_for(std::chrono::milliseconds(50));  // a sampling period
@@ -276,12 +281,15 @@ int RunBench(const BenchFlags& f) {
       return 1;
     }
     std::map<std::string, int> ports;
+    std::string
+        credential;  // epara up's cluster credential: the utilization comes from /v1/cluster
     const auto deadline = Clock::now() + std::chrono::seconds(240);
     for (;;) {
       const json ep = json::parse(ReadTextFile((run / "endpoints.json").string()), nullptr, false);
       if (ep.is_object()) {
         for (const auto& n : ep["nodes"])
           ports[n["id"].get<std::string>()] = n["api_port"].get<int>();
+        (void)security::ReadSecretFile(ep.value("token_file", ""), &credential);
         break;
       }
       if (ChildExited(up) || Clock::now() > deadline) {
@@ -308,7 +316,7 @@ int RunBench(const BenchFlags& f) {
         w.duration_s = f.warmup_s;
         std::vector<loadgen::ScheduledRequest> schedule;
         if (loadgen::BuildSchedule(w, w.rates.front(), &schedule).ok())
-          (void)RunOne(policy, w, w.rates.front(), *sender, {}, schedule);
+          (void)RunOne(policy, w, w.rates.front(), *sender, {}, schedule, credential);
       }
       // Repeats outermost: each repeat sweeps every rate, so slow drift of the host spreads over
       // the repeats instead of one rate.
@@ -317,7 +325,7 @@ int RunBench(const BenchFlags& f) {
           const loadgen::WorkloadSpec wr = ForRepeat(spec, repeat);
           std::vector<loadgen::ScheduledRequest> schedule;
           (void)loadgen::BuildSchedule(wr, rate, &schedule);
-          loadgen::RunLog log = RunOne(policy, wr, rate, *sender, ports, schedule);
+          loadgen::RunLog log = RunOne(policy, wr, rate, *sender, ports, schedule, credential);
           log.repeat = repeat;
           int met = 0;
           for (size_t i = 0; i < log.records.size(); ++i)

@@ -18,5 +18,7 @@ void RegisterDeployCommand(CLI::App& app, int* exit_code);
 void RegisterControllerCommand(CLI::App& app, int* exit_code);
 void RegisterBenchCommand(CLI::App& app, int* exit_code);
 void RegisterSimCommand(CLI::App& app, int* exit_code);
+void RegisterKeysCommand(CLI::App& app, int* exit_code);
+void RegisterCertsCommand(CLI::App& app, int* exit_code);
 
 }  // namespace epara::cli

@@ -9,6 +9,7 @@
 #include <fstream>
 
 #include "cli/commands.h"
+#include "cli/credential_flags.h"
 #include "cli/process_support.h"
 #include "cluster/etcd_store.h"
 #include "controller/controller.h"
@@ -24,6 +25,8 @@ struct ControllerFlags {
   double burst_headroom = 1.0;
   bool once = false;
   std::string id;
+  std::string token_file;
+  bool store_credential = false;
 };
 
 int RunController(const ControllerFlags& f) {
@@ -32,7 +35,14 @@ int RunController(const ControllerFlags& f) {
     spdlog::error("--store must be host:port");
     return 2;
   }
+  std::string credential;
+  if (!ReadCredential(f.token_file, &credential)) return 2;
+  if (f.store_credential && credential.empty()) {
+    spdlog::error("--store-credential needs --token-file");
+    return 2;
+  }
   cluster::EtcdStoreOptions so;
+  if (f.store_credential) so.bearer = credential;
   so.host = f.store.substr(0, colon);
   so.port = std::atoi(f.store.c_str() + colon + 1);
   std::unique_ptr<cluster::EtcdStore> store;
@@ -44,6 +54,7 @@ int RunController(const ControllerFlags& f) {
   co.period = std::chrono::milliseconds(static_cast<int64_t>(f.period_s * 1000));
   co.grace_ms = f.grace_ms;
   co.burst_headroom = f.burst_headroom;
+  co.credential = credential;
   co.log = [](const std::string& line) { spdlog::info("{}", line); };
   co.elect = true;  // standby controllers may run beside this one
   co.identity = f.id.empty() ? "controller-" + std::to_string(getpid()) : f.id;
@@ -86,6 +97,9 @@ void RegisterControllerCommand(CLI::App& app, int* exit_code) {
   cmd->add_option("--profiles", f->profiles, "Profiles from epara profile --out (optional)");
   cmd->add_flag("--once", f->once, "Run one period and exit (no election)");
   cmd->add_option("--id", f->id, "This controller's name in the election (default: by pid)");
+  AddTokenFileOption(cmd, &f->token_file);
+  cmd->add_flag("--store-credential", f->store_credential,
+                "Present the cluster credential to the store (epara up's store gateway)");
   cmd->callback([f, exit_code] { *exit_code = RunController(*f); });
 }
 

@@ -9,6 +9,7 @@
 #include <thread>
 
 #include "cli/commands.h"
+#include "cli/credential_flags.h"
 #include "controller/deploy_executor.h"
 #include "scheduler/deployment.h"
 
@@ -22,18 +23,19 @@ struct DeployFlags {
   std::vector<std::string> moves, loads, unloads;
   int grace_ms = -1;  // -1: the node's default
   int visible_timeout_s = 30;
+  std::string token_file;
 };
 
-json ClusterView(const std::string& address) {
-  std::string text;
-  if (!controller::FetchClusterView(address, &text).ok()) return json();
-  return json::parse(text, nullptr, false);
-}
-
 int RunDeploy(const DeployFlags& f) {
-  const json view = ClusterView(f.node);
+  std::string credential, text;
+  if (!ReadCredential(f.token_file, &credential)) return 2;
+  if (Status s = controller::FetchClusterView(f.node, &text, credential); !s.ok()) {
+    std::fprintf(stderr, "%s\n", s.message().c_str());
+    return 1;
+  }
+  const json view = json::parse(text, nullptr, false);
   if (!view.is_object()) {
-    std::fprintf(stderr, "no epara node answers at %s\n", f.node.c_str());
+    std::fprintf(stderr, "the node at %s answered no cluster view\n", f.node.c_str());
     return 1;
   }
   std::map<std::string, std::string> api;  // node id -> API address
@@ -89,6 +91,7 @@ int RunDeploy(const DeployFlags& f) {
   controller::ExecuteOptions eo;
   eo.grace_ms = f.grace_ms;
   eo.visible_timeout = std::chrono::seconds(f.visible_timeout_s);
+  eo.credential = credential;
   eo.log = [](const std::string& line) {
     std::printf("%s\n", line.c_str());
     std::fflush(stdout);
@@ -113,6 +116,7 @@ void RegisterDeployCommand(CLI::App& app, int* exit_code) {
   cmd->add_option("--grace-ms", f->grace_ms,
                   "How long an unloaded instance keeps serving what still reaches it (default: "
                   "the node's, max(1 s, 3 sync intervals))");
+  AddTokenFileOption(cmd, &f->token_file);
   cmd->callback([f, exit_code] { *exit_code = RunDeploy(*f); });
 }
 

@@ -31,6 +31,8 @@ int main(int argc, char** argv) {
   epara::cli::RegisterControllerCommand(app, &exit_code);
   epara::cli::RegisterBenchCommand(app, &exit_code);
   epara::cli::RegisterSimCommand(app, &exit_code);
+  epara::cli::RegisterKeysCommand(app, &exit_code);
+  epara::cli::RegisterCertsCommand(app, &exit_code);
   spdlog::set_pattern("[%Y-%m-%d %H:%M:%S.%e] [%^%l%$] %v");
   try {
     app.parse(argc, argv);

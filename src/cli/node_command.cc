@@ -30,6 +30,7 @@ int RunNode(const NodeFlags& flags) {
     spdlog::error("node {}: cannot start: {}", config.id, s.ToString());
     return 1;
   }
+  for (const std::string& w : agent->security_warnings()) spdlog::warn("{}", w);
   LogModels(agent->server());
   if (Status s = agent->Start(); !s.ok()) {
     spdlog::error("node {}: {}", config.id, s.ToString());

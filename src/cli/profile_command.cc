@@ -7,6 +7,7 @@
 #include <thread>
 
 #include "cli/commands.h"
+#include "cli/credential_flags.h"
 #include "cli/process_support.h"
 #include "cluster/etcd_store.h"
 #include "profiler/profiler.h"
@@ -20,6 +21,7 @@ struct ProfileFlags {
   std::vector<std::string> only;
   std::string out;
   std::string store;
+  std::string token_file;  // the cluster credential, presented to the store (epara up's gateway)
   profiler::ProfilerOptions options;
 };
 
@@ -64,6 +66,7 @@ int RunProfile(const ProfileFlags& f) {
     const size_t colon = f.store.rfind(':');
     o.host = f.store.substr(0, colon);
     o.port = colon == std::string::npos ? 2379 : std::atoi(f.store.c_str() + colon + 1);
+    if (!ReadCredential(f.token_file, &o.bearer)) return 2;
     std::unique_ptr<cluster::EtcdStore> store;
     if (Status s = cluster::EtcdStore::Connect(o, &store); !s.ok()) {
       spdlog::error("{}", s.ToString());
@@ -92,6 +95,7 @@ void RegisterProfileCommand(CLI::App& app, int* exit_code) {
   cmd->add_option("--model", f->only, "Only these models (repeatable)");
   cmd->add_option("--out", f->out, "Write the profiles (JSON) here");
   cmd->add_option("--store", f->store, "Also store them in the cluster store at host:port");
+  AddTokenFileOption(cmd, &f->token_file);
   cmd->add_option("--repeats", f->options.repeats, "Runs per measured point")
       ->capture_default_str();
   cmd->add_option("--threads", f->options.threads, "Intra-op thread counts")->capture_default_str();

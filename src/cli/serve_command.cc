@@ -1,9 +1,11 @@
-// `epara serve --models DIR [--host H] [--port P]`: a single-node server.
+// `epara serve --models DIR [--host H] [--port P] [--api-keys F]`: a single-node server.
 #include <spdlog/spdlog.h>
 
 #include "api/server.h"
 #include "cli/commands.h"
 #include "cli/process_support.h"
+#include "security/access_policy.h"
+#include "security/api_keys.h"
 
 namespace epara::cli {
 namespace {
@@ -13,6 +15,8 @@ struct ServeFlags {
   std::string port_file;
   size_t max_body_mb = 64;
   std::string request_work_class = "idle";
+  std::string api_keys;
+  bool insecure = false;
 };
 
 int RunServe(ServeFlags flags) {
@@ -20,6 +24,25 @@ int RunServe(ServeFlags flags) {
   const sigset_t stop_signals = BlockStopSignals();
 
   flags.options.http.max_body_bytes = flags.max_body_mb << 20;
+  if (!flags.api_keys.empty()) {
+    auto ring = std::make_shared<security::KeyRing>();
+    if (Status s = security::KeyRing::Load(flags.api_keys, ring.get()); !s.ok()) {
+      spdlog::error("--api-keys: {}", s.ToString());
+      return 2;
+    }
+    spdlog::info("{} API key(s) from {}", ring->size(), flags.api_keys);
+    flags.options.guard.keys = std::move(ring);
+  }
+  const bool has_keys = flags.options.guard.keys && !flags.options.guard.keys->empty();
+  if (Status s = security::CheckExposure("the HTTP API", flags.options.http.host, has_keys,
+                                         flags.insecure);
+      !s.ok()) {
+    spdlog::error("{}", s.message());
+    return 2;
+  }
+  if (!has_keys && !security::IsLoopbackHost(flags.options.http.host))
+    spdlog::warn("--insecure: the HTTP API on {} accepts requests from anyone (no API keys)",
+                 flags.options.http.host);
   flags.options.request_work_idle_class = flags.request_work_class == "idle";
   flags.options.llm_loader = LibTorchLlmLoader();
   backend::BackendRegistry backends;
@@ -69,6 +92,13 @@ void RegisterServeCommand(CLI::App& app, int* exit_code) {
                   "competes with them")
       ->check(CLI::IsMember({"idle", "normal"}))
       ->capture_default_str();
+  cmd->add_option("--api-keys", flags->api_keys,
+                  "API keys (YAML of hashes, `epara keys create`): the model APIs need a key "
+                  "with the infer scope, /metrics any key");
+  cmd->add_flag("--public-metrics", flags->options.guard.access.public_metrics,
+                "Serve GET /metrics without a key");
+  cmd->add_flag("--insecure", flags->insecure,
+                "Allow a non-loopback --host without API keys (logged as a warning)");
   cmd->add_flag("--skip-invalid", flags->options.skip_invalid_models,
                 "Serve valid models when some are invalid");
   cmd->callback([flags, exit_code] { *exit_code = RunServe(*flags); });

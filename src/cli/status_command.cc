@@ -1,15 +1,19 @@
-// `epara status [--node host:port]`: the cluster as one node sees it (GET /v1/cluster).
+// `epara status [--node host:port] [--token-file F]`: the cluster as one node sees it (GET
+// /v1/cluster; the admin scope: the cluster credential or an admin key).
 #include <httplib.h>
 
 #include <cstdio>
 #include <nlohmann/json.hpp>
 
 #include "cli/commands.h"
+#include "cli/credential_flags.h"
 
 namespace epara::cli {
 namespace {
 
-int RunStatus(const std::string& node, bool raw) {
+int RunStatus(const std::string& node, bool raw, const std::string& token_file) {
+  std::string credential;
+  if (!ReadCredential(token_file, &credential)) return 2;
   const size_t colon = node.rfind(':');
   if (colon == std::string::npos) {
     std::fprintf(stderr, "--node must be host:port\n");
@@ -18,7 +22,15 @@ int RunStatus(const std::string& node, bool raw) {
   httplib::Client client(node.substr(0, colon), std::atoi(node.substr(colon + 1).c_str()));
   client.set_connection_timeout(3, 0);
   client.set_read_timeout(10, 0);
+  if (!credential.empty()) client.set_bearer_token_auth(credential);
   auto r = client.Get("/v1/cluster");
+  if (r && (r->status == 401 || r->status == 403)) {
+    const nlohmann::json e = nlohmann::json::parse(r->body, nullptr, false);
+    std::fprintf(stderr, "the node at %s refused: %s (HTTP %d)%s\n", node.c_str(),
+                 e.is_object() ? e["error"].value("message", "").c_str() : "", r->status,
+                 credential.empty() ? "; pass --token-file with the cluster credential" : "");
+    return 1;
+  }
   if (!r || r->status != 200) {
     std::fprintf(stderr, "no epara node answers at %s%s\n", node.c_str(),
                  r ? (": HTTP " + std::to_string(r->status)).c_str() : "");
@@ -68,10 +80,13 @@ int RunStatus(const std::string& node, bool raw) {
 void RegisterStatusCommand(CLI::App& app, int* exit_code) {
   auto node = std::make_shared<std::string>("127.0.0.1:8000");
   auto raw = std::make_shared<bool>(false);
+  auto token_file = std::make_shared<std::string>();
   CLI::App* cmd = app.add_subcommand("status", "Show the cluster as a node sees it");
   cmd->add_option("--node", *node, "Any node's API address")->capture_default_str();
   cmd->add_flag("--json", *raw, "Print GET /v1/cluster as it comes");
-  cmd->callback([node, raw, exit_code] { *exit_code = RunStatus(*node, *raw); });
+  AddTokenFileOption(cmd, token_file.get());
+  cmd->callback(
+      [node, raw, token_file, exit_code] { *exit_code = RunStatus(*node, *raw, *token_file); });
 }
 
 }  // namespace epara::cli

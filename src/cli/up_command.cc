@@ -2,6 +2,12 @@
 // EmbeddedStore behind a StoreGateway), starts one `epara node` process per configured node with
 // its device class's profile, prints the endpoints, and on Ctrl-C / SIGTERM stops every node it
 // started (by PID: SIGTERM, then SIGKILL after 30 s).
+//
+// Security with zero configuration: it makes a fresh cluster credential (<run-dir>/cluster.token,
+// mode 0600) that the nodes present to each other and to the store, and that the control plane
+// (/v1/internal/*, /v1/cluster, `epara status`/`deploy`) asks for, and a cluster CA with one
+// certificate per node (<run-dir>/tls/) for mutual TLS on the peer ports (`--no-tls`: plaintext);
+// `--api-keys FILE` also puts the model APIs behind client keys.
 #include <fcntl.h>
 #include <spdlog/spdlog.h>
 #include <sys/prctl.h>
@@ -25,6 +31,9 @@
 #include "node/cluster_setup.h"
 #include "node/serving_policy.h"
 #include "repo/model_repository.h"
+#include "security/api_keys.h"
+#include "security/certs.h"
+#include "security/secrets.h"
 
 namespace epara::cli {
 namespace {
@@ -38,6 +47,9 @@ struct UpFlags {
   std::string endpoints_file;
   std::string policy;    // empty: the cluster file as written
   std::string profiles;  // replaces the file's plan.profiles
+  std::string api_keys;  // client API keys for every node (empty: model APIs open)
+  bool public_metrics = false;
+  bool no_tls = false;
 };
 
 struct Child {
@@ -113,9 +125,24 @@ std::map<std::string, node::LlmShape> PipelineShapes(const node::ClusterConfig& 
 
 int RunUp(const UpFlags& flags) {
   const sigset_t stop_signals = BlockStopSignals();
+  std::string credential;
+  if (Status s = security::RandomToken("epc-", 32, &credential); !s.ok()) {
+    spdlog::error("{}", s.ToString());
+    return 1;
+  }
+  std::string api_keys;
+  if (!flags.api_keys.empty()) {
+    security::KeyRing ring;  // checked here: a bad file stops nothing half-started
+    if (Status s = security::KeyRing::Load(flags.api_keys, &ring); !s.ok()) {
+      spdlog::error("--api-keys: {}", s.ToString());
+      return 2;
+    }
+    api_keys = fs::absolute(flags.api_keys).string();
+  }
   cluster::EmbeddedStore store;
   std::unique_ptr<cluster::StoreGateway> gateway;
-  if (Status s = cluster::StoreGateway::Start(&store, "127.0.0.1", 0, &gateway); !s.ok()) {
+  if (Status s = cluster::StoreGateway::Start(&store, "127.0.0.1", 0, &gateway, credential);
+      !s.ok()) {
     spdlog::error("{}", s.ToString());
     return 1;
   }
@@ -158,6 +185,36 @@ int RunUp(const UpFlags& flags) {
   std::error_code ec;
   fs::create_directories(flags.run_dir, ec);
   const fs::path run = fs::absolute(flags.run_dir);
+  const std::string token_file = (run / "cluster.token").string();
+  if (Status s = security::WriteSecretFile(token_file, credential); !s.ok()) {
+    spdlog::error("{}", s.ToString());
+    return 1;
+  }
+  const std::string tls_dir = (run / "tls").string();
+  if (!flags.no_tls) {
+    fs::remove_all(tls_dir, ec);  // a fresh CA per run: certificates of earlier runs are not valid
+    if (Status s = security::CreateCa(tls_dir, "epara up cluster CA", 30); !s.ok()) {
+      spdlog::error("{}", s.ToString());
+      return 1;
+    }
+  }
+  for (node::NodeConfig& n : config.nodes) {
+    if (!flags.no_tls) {
+      const std::string prefix = tls_dir + "/" + n.id;
+      if (Status s = security::IssueCertificate(tls_dir, n.id, {n.peer_host}, prefix, 30);
+          !s.ok()) {
+        spdlog::error("{}", s.ToString());
+        return 1;
+      }
+      n.tls_ca = tls_dir + "/ca.pem";
+      n.tls_cert = prefix + ".pem";
+      n.tls_key = prefix + ".key";
+    }
+    n.cluster_token_file = token_file;
+    n.store_credential = n.store_kind == "etcd";  // the gateway's endpoint
+    if (!api_keys.empty()) n.api_keys_file = api_keys;
+    n.public_metrics = n.public_metrics || flags.public_metrics;
+  }
   std::vector<Child> children;
   for (const node::NodeConfig& n : config.nodes) {
     const std::string base = (run / n.id).string();
@@ -192,6 +249,7 @@ int RunUp(const UpFlags& flags) {
     }
   }
   nlohmann::json endpoints = {{"store", "127.0.0.1:" + std::to_string(gateway->port())},
+                              {"token_file", token_file},
                               {"nodes", nlohmann::json::array()}};
   spdlog::info("epara cluster up: store 127.0.0.1:{}, {} nodes (logs in {})", gateway->port(),
                children.size(), run.string());
@@ -219,14 +277,18 @@ int RunUp(const UpFlags& flags) {
     co.burst_headroom = config.controller_burst_headroom;
     co.log = [](const std::string& line) { spdlog::info("{}", line); };
     if (!config.plan_profiles.empty()) co.profiles = profiles;
+    co.credential = credential;
     ctl = std::make_unique<controller::Controller>(&store, std::move(co));
     ctl->Start();
     spdlog::info("controller: re-placing services every {:.1f} s", config.controller_period_s);
   }
   WritePortFile(flags.endpoints_file, endpoints.dump(2));
   spdlog::info(
-      "any node serves the whole API; GET /v1/cluster (or `epara status`) shows the "
-      "cluster. Ctrl-C stops it.");
+      "any node serves the whole API{}; the control plane (GET /v1/cluster, /v1/internal/*) "
+      "asks for the cluster credential: `epara status --node 127.0.0.1:{} --token-file {}`. "
+      "Ctrl-C stops it.",
+      api_keys.empty() ? "" : " to clients with an API key",
+      children.empty() ? 0 : children[0].api_port, token_file);
   // Until a stop signal: report nodes that die (the rest keep serving).
   const timespec tick{1, 0};
   for (;;) {
@@ -265,6 +327,12 @@ void RegisterUpCommand(CLI::App& app, int* exit_code) {
   cmd->add_option(
       "--profiles", flags->profiles,
       "Profiles (epara profile --out) for the plan, instead of the file's plan.profiles");
+  cmd->add_option("--api-keys", flags->api_keys,
+                  "Client API keys (YAML of hashes, `epara keys create`) for every node's model "
+                  "APIs (default: open on loopback)");
+  cmd->add_flag("--public-metrics", flags->public_metrics, "Serve GET /metrics without a key");
+  cmd->add_flag("--no-tls", flags->no_tls,
+                "Plaintext peer ports (default: mutual TLS with a CA made for this run)");
   cmd->add_option("--endpoints-file", flags->endpoints_file,
                   "Write the store and node endpoints (JSON) here once every node listens");
   cmd->callback([flags, exit_code] { *exit_code = RunUp(*flags); });

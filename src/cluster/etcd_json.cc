@@ -46,6 +46,10 @@ Status StatusFromGrpc(int64_t code, const std::string& message) {
       return Status(StatusCode::kResourceExhausted, m);
     case 14:  // UNAVAILABLE
       return Status(StatusCode::kUnavailable, m);
+    case 16:  // UNAUTHENTICATED
+      return Status(StatusCode::kUnauthenticated, m);
+    case 7:  // PERMISSION_DENIED
+      return Status(StatusCode::kPermissionDenied, m);
     default:
       return Status(StatusCode::kInternal, m);
   }
@@ -97,6 +101,10 @@ int GrpcCodeFor(StatusCode code) {
       return 1;
     case StatusCode::kUnimplemented:
       return 12;
+    case StatusCode::kUnauthenticated:
+      return 16;
+    case StatusCode::kPermissionDenied:
+      return 7;
     default:
       return 13;
   }

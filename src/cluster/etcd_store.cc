@@ -64,6 +64,8 @@ class EtcdWatch final : public WatchHandle {
         client_ = std::make_unique<httplib::Client>(options_.host, options_.port);
         client_->set_connection_timeout(options_.timeout);
         client_->set_read_timeout(std::chrono::seconds(60));
+        if (!options_.bearer.empty())
+          client_->set_default_headers({{"Authorization", "Bearer " + options_.bearer}});
       }
       const bool progressed = RunStream();
       {
@@ -176,6 +178,8 @@ EtcdStore::EtcdStore(const EtcdStoreOptions& options) : options_(options) {
   client_->set_write_timeout(options.timeout);
   client_->set_keep_alive(true);
   client_->set_tcp_nodelay(true);
+  if (!options.bearer.empty())
+    client_->set_default_headers({{"Authorization", "Bearer " + options.bearer}});
 }
 
 EtcdStore::~EtcdStore() = default;

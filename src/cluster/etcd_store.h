@@ -33,6 +33,9 @@ struct EtcdStoreOptions {
   std::string host = "127.0.0.1";
   int port = 2379;
   std::chrono::milliseconds timeout{3000};  // connect and read timeout of unary calls
+  // Sent as `Authorization: Bearer <bearer>` with every call: the cluster credential that
+  // `epara up`'s store gateway asks for. Empty for a real etcd (whose own auth differs).
+  std::string bearer;
 };
 
 class EtcdStore final : public ClusterStore {

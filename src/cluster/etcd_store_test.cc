@@ -225,5 +225,39 @@ TEST(EtcdStoreConnectTest, NothingListeningIsUnavailable) {
   EXPECT_EQ(EtcdStore::Connect(o, &s).code(), StatusCode::kUnavailable);
 }
 
+// With a cluster credential the gateway serves only clients that present it (GET /version stays
+// open, as etcd's does): a node without it cannot list, put or join.
+TEST(StoreGatewayCredentialTest, OnlyClientsWithTheCredentialReachTheStore) {
+  EmbeddedStore embedded;
+  std::unique_ptr<StoreGateway> gateway;
+  ASSERT_TRUE(StoreGateway::Start(&embedded, "127.0.0.1", 0, &gateway, "cluster-secret").ok());
+  auto connect = [&](const std::string& bearer) {
+    EtcdStoreOptions o;
+    o.port = gateway->port();
+    o.bearer = bearer;
+    std::unique_ptr<EtcdStore> s;
+    EXPECT_TRUE(EtcdStore::Connect(o, &s).ok());
+    return s;
+  };
+  for (const std::string& bearer : {std::string(), std::string("guess")}) {
+    auto s = connect(bearer);
+    ASSERT_TRUE(s);
+    int64_t rev = 0;
+    Status put = s->Put("/k", "v", kNoLease, &rev);
+    EXPECT_EQ(put.code(), StatusCode::kUnauthenticated) << put.ToString();
+    EXPECT_NE(put.message().find("cluster credential"), std::string::npos) << put.message();
+    std::vector<KeyValue> kvs;
+    EXPECT_EQ(s->List("/", &kvs, &rev).code(), StatusCode::kUnauthenticated);
+  }
+  KeyValue kv;
+  EXPECT_EQ(embedded.Get("/k", &kv).code(), StatusCode::kNotFound);  // nothing was written
+  auto member = connect("cluster-secret");
+  ASSERT_TRUE(member);
+  int64_t rev = 0;
+  ASSERT_TRUE(member->Put("/k", "v", kNoLease, &rev).ok());
+  ASSERT_TRUE(member->Get("/k", &kv).ok());
+  EXPECT_EQ(kv.value, "v");
+}
+
 }  // namespace
 }  // namespace epara::cluster

@@ -13,6 +13,7 @@
 #include "core/base64.h"
 #include "core/thread_name.h"
 #include "core/version.h"
+#include "security/secrets.h"
 
 namespace epara::cluster {
 namespace {
@@ -29,6 +30,10 @@ int HttpStatusFor(StatusCode code) {
       return 400;
     case StatusCode::kUnavailable:
       return 503;
+    case StatusCode::kUnauthenticated:
+      return 401;
+    case StatusCode::kPermissionDenied:
+      return 403;
     default:
       return 500;
   }
@@ -103,7 +108,20 @@ struct StoreGateway::Impl {
   bool stopping = false;
   std::once_flag stopped;
 
+  std::string credential_sha256;  // empty: none asked for
+
   void Routes();
+  // Whether the request carries the cluster credential (or none is asked for); else a 401 reply.
+  bool Admit(const httplib::Request& req, httplib::Response& res) const {
+    if (credential_sha256.empty()) return true;
+    const std::string auth = req.get_header_value("Authorization");
+    if (auth.rfind("Bearer ", 0) == 0 &&
+        security::ConstantTimeEqual(security::Sha256Hex(auth.substr(7)), credential_sha256))
+      return true;
+    ReplyError(res, Status(StatusCode::kUnauthenticated,
+                           "the store gateway requires the cluster credential"));
+    return false;
+  }
   void Watch(const httplib::Request& req, httplib::Response& res);
 };
 
@@ -113,6 +131,7 @@ void StoreGateway::Impl::Routes() {
                 {"etcdcluster", "epara"}});
   });
   server.Post("/v3/kv/put", [this](const httplib::Request& req, httplib::Response& res) {
+    if (!Admit(req, res)) return;
     json j;
     if (!Body(req, res, &j)) return;
     std::string key, value;
@@ -126,6 +145,7 @@ void StoreGateway::Impl::Routes() {
   // Transactions: the one form epara sends (PutIfAbsent): compare the key's create revision with
   // 0, and on success put. Other forms are refused as unimplemented.
   server.Post("/v3/kv/txn", [this](const httplib::Request& req, httplib::Response& res) {
+    if (!Admit(req, res)) return;
     json j;
     if (!Body(req, res, &j)) return;
     const json compare = j.value("compare", json::array());
@@ -149,6 +169,7 @@ void StoreGateway::Impl::Routes() {
     Reply(res, {{"header", Header(CurrentRevision(store))}, {"succeeded", created}});
   });
   server.Post("/v3/kv/range", [this](const httplib::Request& req, httplib::Response& res) {
+    if (!Admit(req, res)) return;
     json j;
     if (!Body(req, res, &j)) return;
     std::string key;
@@ -176,6 +197,7 @@ void StoreGateway::Impl::Routes() {
     Reply(res, out);
   });
   server.Post("/v3/kv/deleterange", [this](const httplib::Request& req, httplib::Response& res) {
+    if (!Admit(req, res)) return;
     json j;
     if (!Body(req, res, &j)) return;
     std::string key;
@@ -190,6 +212,7 @@ void StoreGateway::Impl::Routes() {
     Reply(res, out);
   });
   server.Post("/v3/lease/grant", [this](const httplib::Request& req, httplib::Response& res) {
+    if (!Admit(req, res)) return;
     json j;
     if (!Body(req, res, &j)) return;
     const int64_t ttl = Int64Field(j, "TTL");
@@ -199,6 +222,7 @@ void StoreGateway::Impl::Routes() {
     Reply(res, {{"header", Header(0)}, {"ID", std::to_string(id)}, {"TTL", std::to_string(ttl)}});
   });
   server.Post("/v3/lease/keepalive", [this](const httplib::Request& req, httplib::Response& res) {
+    if (!Admit(req, res)) return;
     json j;
     if (!Body(req, res, &j)) return;
     const LeaseId id = Int64Field(j, "ID");
@@ -211,13 +235,15 @@ void StoreGateway::Impl::Routes() {
     Reply(res, {{"result", result}});
   });
   server.Post("/v3/lease/revoke", [this](const httplib::Request& req, httplib::Response& res) {
+    if (!Admit(req, res)) return;
     json j;
     if (!Body(req, res, &j)) return;
     if (Status s = store->RevokeLease(Int64Field(j, "ID")); !s.ok()) return ReplyError(res, s);
     Reply(res, {{"header", Header(0)}});
   });
-  server.Post("/v3/watch",
-              [this](const httplib::Request& req, httplib::Response& res) { Watch(req, res); });
+  server.Post("/v3/watch", [this](const httplib::Request& req, httplib::Response& res) {
+    if (Admit(req, res)) Watch(req, res);
+  });
 }
 
 void StoreGateway::Impl::Watch(const httplib::Request& req, httplib::Response& res) {
@@ -302,9 +328,10 @@ StoreGateway::StoreGateway(std::unique_ptr<Impl> impl) : impl_(std::move(impl)) 
 StoreGateway::~StoreGateway() { Stop(); }
 
 Status StoreGateway::Start(ClusterStore* store, const std::string& host, int port,
-                           std::unique_ptr<StoreGateway>* out) {
+                           std::unique_ptr<StoreGateway>* out, const std::string& credential) {
   auto impl = std::make_unique<Impl>();
   impl->store = store;
+  if (!credential.empty()) impl->credential_sha256 = security::Sha256Hex(credential);
   impl->server.new_task_queue = [] { return new httplib::ThreadPool(64); };
   impl->server.set_tcp_nodelay(true);  // else small replies wait for delayed ACKs (~40 ms)
   impl->Routes();

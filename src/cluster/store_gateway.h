@@ -6,7 +6,8 @@
 // must be the prefix's end), /v3/kv/deleterange (single key), /v3/lease/grant, /v3/lease/keepalive
 // (one request, one result), /v3/lease/revoke, /v3/watch (one create_request; newline-delimited
 // JSON results until the client disconnects). Errors carry etcd's {"error","message","code"}.
-// Loopback use only: no authentication.
+// With a cluster credential every endpoint but /version needs `Authorization: Bearer <credential>`
+// (401 with etcd's error body otherwise); without one, loopback use only.
 #pragma once
 
 #include <memory>
@@ -18,9 +19,10 @@ namespace epara::cluster {
 
 class StoreGateway {
  public:
-  // Serves `store` (which must outlive the gateway) on host:port (0: any free port).
+  // Serves `store` (which must outlive the gateway) on host:port (0: any free port), to clients
+  // that present `credential` (empty: to everyone).
   static Status Start(ClusterStore* store, const std::string& host, int port,
-                      std::unique_ptr<StoreGateway>* out);
+                      std::unique_ptr<StoreGateway>* out, const std::string& credential = "");
   ~StoreGateway();  // Stop()
 
   int port() const;

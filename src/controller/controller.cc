@@ -56,7 +56,8 @@ Status Controller::Step(int* moves) {
   const auto now = Clock::now();
   for (const cluster::NodeRecord& r : records) {
     std::string text;
-    if (!FetchClusterView(r.api_address, &text).ok()) continue;  // its demand waits a period
+    // A node that cannot be read (down, or refusing the credential) waits a period.
+    if (!FetchClusterView(r.api_address, &text, options_.credential).ok()) continue;
     const json v = json::parse(text, nullptr, false);
     if (!v.is_object()) continue;
     if (v.contains("ingress")) {
@@ -106,6 +107,7 @@ Status Controller::Step(int* moves) {
     }
   ExecuteOptions eo;
   eo.grace_ms = options_.grace_ms;
+  eo.credential = options_.credential;
   eo.log = [&](const std::string& line) {
     if (options_.log) options_.log("controller: " + line);
   };

@@ -55,6 +55,7 @@ struct ControllerOptions {
   bool elect = false;                           // campaign for leadership before acting
   std::string identity;                         // written as the leader key's value
   std::chrono::milliseconds lease_ttl{3000};
+  std::string credential;  // the cluster credential the nodes ask for (empty: none)
 };
 
 inline constexpr const char* kLeaderKey = "/epara/controller/leader";

@@ -12,19 +12,22 @@ namespace {
 using json = nlohmann::json;
 using Clock = std::chrono::steady_clock;
 
-std::unique_ptr<httplib::Client> Client(const std::string& address, int read_timeout_s) {
+std::unique_ptr<httplib::Client> Client(const std::string& address, int read_timeout_s,
+                                        const std::string& credential) {
   const size_t colon = address.rfind(':');
   auto c = std::make_unique<httplib::Client>(address.substr(0, colon),
                                              std::atoi(address.substr(colon + 1).c_str()));
   c->set_connection_timeout(3, 0);
   c->set_read_timeout(read_timeout_s, 0);
+  if (!credential.empty()) c->set_bearer_token_auth(credential);
   return c;
 }
 
 // Whether the node at `address` sees `model` ready on `node` (its own state, or a peer's digest).
-bool SeesReady(const std::string& address, const std::string& node, const std::string& model) {
+bool SeesReady(const std::string& address, const std::string& node, const std::string& model,
+               const std::string& credential) {
   std::string text;
-  if (!FetchClusterView(address, &text).ok()) return false;
+  if (!FetchClusterView(address, &text, credential).ok()) return false;
   const json v = json::parse(text, nullptr, false);
   if (!v.is_object()) return false;
   for (const auto& n : v["nodes"]) {
@@ -41,8 +44,15 @@ bool SeesReady(const std::string& address, const std::string& node, const std::s
 
 }  // namespace
 
-Status FetchClusterView(const std::string& address, std::string* out) {
-  auto r = Client(address, 10)->Get("/v1/cluster");
+Status FetchClusterView(const std::string& address, std::string* out,
+                        const std::string& credential) {
+  auto r = Client(address, 10, credential)->Get("/v1/cluster");
+  if (r && (r->status == 401 || r->status == 403))
+    return Status(r->status == 401 ? StatusCode::kUnauthenticated : StatusCode::kPermissionDenied,
+                  "the node at " + address + " refused " +
+                      (credential.empty() ? std::string("a request without credential")
+                                          : std::string("the credential")) +
+                      " (HTTP " + std::to_string(r->status) + ")");
   if (!r || r->status != 200) return Unavailable("no epara node answers at " + address);
   *out = r->body;
   return Status::Ok();
@@ -57,7 +67,7 @@ Status ExecuteDeployment(const std::vector<scheduler::DeployStep>& steps,
     const auto t0 = Clock::now();
     std::string path = "/v1/internal/instances/" + st.service + (load ? "/load" : "/unload");
     if (!load && o.grace_ms >= 0) path += "?grace_ms=" + std::to_string(o.grace_ms);
-    auto r = Client(node->second, 600)->Post(path, "", "application/json");
+    auto r = Client(node->second, 600, o.credential)->Post(path, "", "application/json");
     if (!r || r->status != 200)
       return Unavailable(std::string(load ? "load " : "unload ") + st.service + " on " + st.node +
                          " failed: " + (r ? r->body : httplib::to_string(r.error())));
@@ -65,7 +75,7 @@ Status ExecuteDeployment(const std::vector<scheduler::DeployStep>& steps,
       // Shift traffic only once every node routes to the new instance.
       const auto until = Clock::now() + o.visible_timeout;
       for (const auto& [id, address] : api)
-        while (!SeesReady(address, st.node, st.service)) {
+        while (!SeesReady(address, st.node, st.service, o.credential)) {
           if (Clock::now() > until)
             return Unavailable("node " + id + " does not see " + st.service + " ready on " +
                                st.node);

@@ -19,6 +19,7 @@ struct ExecuteOptions {
   int grace_ms = -1;  // -1: each node's default
   std::chrono::seconds visible_timeout{30};
   std::function<void(const std::string&)> log;  // one line per step done (optional)
+  std::string credential;  // the cluster credential the nodes ask for (empty: none)
 };
 
 // `api`: node id -> "host:port" of every live node. Stops at the first failing step.
@@ -26,8 +27,10 @@ Status ExecuteDeployment(const std::vector<scheduler::DeployStep>& steps,
                          const std::map<std::string, std::string>& api,
                          const ExecuteOptions& options);
 
-// GET /v1/cluster of the node at `address`, parsed into `out` as JSON text; Unavailable when no
-// node answers.
-Status FetchClusterView(const std::string& address, std::string* out);
+// GET /v1/cluster of the node at `address` (presenting `credential` when not empty), as JSON
+// text in `out`; Unavailable when no node answers, Unauthenticated/PermissionDenied when it
+// refuses the credential.
+Status FetchClusterView(const std::string& address, std::string* out,
+                        const std::string& credential = "");
 
 }  // namespace epara::controller

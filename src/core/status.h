@@ -21,6 +21,8 @@ enum class StatusCode {
   kCancelled,           // the client went away (499)
   kUnimplemented,       // (501)
   kInternal,            // a bug or a backend failure (500)
+  kUnauthenticated,     // no credential, or one nobody issued (401)
+  kPermissionDenied,    // a valid credential without the scope the operation needs (403)
 };
 
 // Short lower-case name used in JSON error bodies ("invalid_argument", ...).

@@ -195,7 +195,22 @@ std::string NodeConfigToYaml(const NodeConfig& c) {
   if (c.store_kind == "etcd")
     e << YAML::Key << "endpoint" << YAML::Value
       << (c.store_host + ":" + std::to_string(c.store_port));
+  if (c.store_credential) e << YAML::Key << "credential" << YAML::Value << true;
   e << YAML::EndMap;
+  if (!c.api_keys_file.empty() || !c.cluster_token_file.empty() || c.public_metrics || c.insecure ||
+      !c.tls_cert.empty()) {
+    e << YAML::Key << "security" << YAML::Value << YAML::BeginMap;
+    if (!c.api_keys_file.empty()) e << YAML::Key << "api_keys" << YAML::Value << c.api_keys_file;
+    if (!c.cluster_token_file.empty())
+      e << YAML::Key << "cluster_token_file" << YAML::Value << c.cluster_token_file;
+    e << YAML::Key << "public_metrics" << YAML::Value << c.public_metrics;
+    e << YAML::Key << "insecure" << YAML::Value << c.insecure;
+    if (!c.tls_cert.empty())
+      e << YAML::Key << "tls" << YAML::Value << YAML::Flow << YAML::BeginMap << YAML::Key << "ca"
+        << YAML::Value << c.tls_ca << YAML::Key << "cert" << YAML::Value << c.tls_cert << YAML::Key
+        << "key" << YAML::Value << c.tls_key << YAML::EndMap;
+    e << YAML::EndMap;
+  }
   e << YAML::Key << "sync_interval_ms" << YAML::Value << c.sync_interval.count();
   e << YAML::Key << "down_after_ms" << YAML::Value << c.down_after.count();
   if (!c.sync_zone.empty()) e << YAML::Key << "sync_zone" << YAML::Value << c.sync_zone;

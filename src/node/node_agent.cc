@@ -4,6 +4,7 @@
 
 #include <sys/resource.h>
 
+#include <cstdio>
 #include <cstring>
 #include <fstream>
 #include <nlohmann/json.hpp>
@@ -15,6 +16,7 @@
 #include "cluster/etcd_store.h"
 #include "core/thread_name.h"
 #include "core/version.h"
+#include "node/node_security.h"
 #include "peer/peer_client.h"
 #include "peer/peer_server.h"
 #include "router/route_policy.h"
@@ -84,6 +86,12 @@ Status NodeAgent::Create(const NodeConfig& config, api::ServerOptions server_opt
                          backend::BackendRegistry* backends, std::unique_ptr<NodeAgent>* out,
                          cluster::ClusterStore* shared_store) {
   std::unique_ptr<NodeAgent> a(new NodeAgent(config));
+  NodeSecurity security;
+  EPARA_RETURN_IF_ERROR(ResolveNodeSecurity(config, &security));
+  server_options.guard = std::move(security.guard);
+  a->peer_auth_ = {security.credential, security.tls};
+  a->tls_ = std::move(security.tls);
+  a->security_warnings_ = std::move(security.warnings);
   server_options.models_dir = config.models_dir;
   server_options.only_models = config.serve_models;
   server_options.batching_overrides = config.batching;
@@ -120,6 +128,7 @@ Status NodeAgent::Create(const NodeConfig& config, api::ServerOptions server_opt
     cluster::EtcdStoreOptions o;
     o.host = config.store_host;
     o.port = config.store_port;
+    if (config.store_credential) o.bearer = a->peer_auth_.credential;
     std::unique_ptr<cluster::EtcdStore> etcd;
     EPARA_RETURN_IF_ERROR(cluster::EtcdStore::Connect(o, &etcd));
     a->own_store_ = std::move(etcd);
@@ -169,6 +178,10 @@ Status NodeAgent::Create(const NodeConfig& config, api::ServerOptions server_opt
   return Status::Ok();
 }
 
+uint64_t NodeAgent::peer_calls_refused() const {
+  return peer_server_ ? peer_server_->refused() : 0;
+}
+
 int NodeAgent::peer_port() const { return peer_server_ ? peer_server_->port() : 0; }
 
 uint64_t NodeAgent::digests_sent() const {
@@ -203,9 +216,19 @@ Status NodeAgent::Start() {
     const double ms = std::chrono::duration<double, std::milli>(Clock::now() - start).count();
     res->headers.emplace_back(kExecHeader, std::to_string(ms));
   };
+  h.on_refused = [this](const std::string& why) {
+    // At most one line a second: a flood of forged calls must not flood the log.
+    const int64_t now_s =
+        std::chrono::duration_cast<std::chrono::seconds>(Clock::now().time_since_epoch()).count();
+    int64_t last = last_refusal_log_s_.load();
+    if (now_s > last && last_refusal_log_s_.compare_exchange_strong(last, now_s))
+      std::fprintf(stderr, "node %s: refused a peer call: %s\n", config_.id.c_str(), why.c_str());
+  };
   peer::PeerServerOptions po;
   po.host = config_.peer_host;
   po.port = config_.peer_port;
+  po.credential = peer_auth_.credential;
+  po.tls = tls_;
   EPARA_RETURN_IF_ERROR(peer::PeerServer::Start(po, std::move(h), &peer_server_));
   epoch_ = static_cast<uint64_t>(std::chrono::duration_cast<std::chrono::microseconds>(
                                      std::chrono::system_clock::now().time_since_epoch())
@@ -368,7 +391,7 @@ void NodeAgent::UpsertPeer(const cluster::NodeRecord& r) {
   }
   auto p = std::make_shared<Peer>();
   p->record = r;
-  p->client = std::make_unique<peer::PeerClient>(config_.id, r.id, r.peer_address);
+  p->client = std::make_unique<peer::PeerClient>(config_.id, r.id, r.peer_address, peer_auth_);
   peers_[r.id] = std::move(p);
 }
 

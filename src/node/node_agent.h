@@ -39,7 +39,9 @@
 #include "cluster/membership.h"
 #include "cluster/node_record.h"
 #include "node/node_config.h"
+#include "peer/peer_auth.h"
 #include "router/route_policy.h"
+#include "security/certs.h"
 
 namespace epara::peer {
 class PeerClient;
@@ -75,6 +77,10 @@ class NodeAgent {
   const std::string& id() const { return config_.id; }
   // The JSON of GET /v1/cluster.
   std::string ClusterJson() const;
+  // What the operator should know about this node's exposure (node/node_security.h).
+  const std::vector<std::string>& security_warnings() const { return security_warnings_; }
+  // Peer calls refused for a missing or wrong cluster credential, since Start().
+  uint64_t peer_calls_refused() const;
 
  private:
   struct Peer;
@@ -154,6 +160,10 @@ class NodeAgent {
   double cpu_gflops_ = 0;    // the micro-benchmark, full speed
   double local_gflops_ = 0;  // as registered (times the emulated CPU share)
   std::vector<std::string> backend_versions_;
+  peer::PeerAuth peer_auth_;   // the cluster credential and TLS identity this node dials with
+  security::TlsMaterial tls_;  // its TLS identity on the peer port (disabled: plaintext)
+  std::atomic<int64_t> last_refusal_log_s_{0};
+  std::vector<std::string> security_warnings_;
   uint64_t epoch_ = 0;
   uint64_t sequence_ = 0;
 

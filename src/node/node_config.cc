@@ -100,6 +100,7 @@ Status Parse(const YAML::Node& root, const std::string& src, NodeConfig* c) {
       EPARA_RETURN_IF_ERROR(ReadOptional(store, "endpoint", at + "store.", &endpoint));
       EPARA_RETURN_IF_ERROR(
           HostPort(endpoint, at + "store.endpoint", &c->store_host, &c->store_port));
+      EPARA_RETURN_IF_ERROR(ReadOptional(store, "credential", at + "store.", &c->store_credential));
     } else if (c->store_kind != "embedded") {
       return InvalidArgument(at + "store.kind must be embedded or etcd, got '" + c->store_kind +
                              "'");
@@ -128,6 +129,31 @@ Status Parse(const YAML::Node& root, const std::string& src, NodeConfig* c) {
       c->pipeline[model] = p;
     }
   }
+  if (const YAML::Node sec = root["security"]) {
+    if (!sec.IsMap()) return InvalidArgument(at + "security is not a mapping");
+    for (const auto& kv : sec) {
+      const std::string k = kv.first.as<std::string>();
+      if (k != "api_keys" && k != "cluster_token_file" && k != "public_metrics" &&
+          k != "insecure" && k != "tls")
+        return InvalidArgument(at + "security." + k + " is not a known field");
+    }
+    EPARA_RETURN_IF_ERROR(ReadOptional(sec, "api_keys", at + "security.", &c->api_keys_file));
+    EPARA_RETURN_IF_ERROR(
+        ReadOptional(sec, "cluster_token_file", at + "security.", &c->cluster_token_file));
+    EPARA_RETURN_IF_ERROR(
+        ReadOptional(sec, "public_metrics", at + "security.", &c->public_metrics));
+    EPARA_RETURN_IF_ERROR(ReadOptional(sec, "insecure", at + "security.", &c->insecure));
+    if (const YAML::Node tls = sec["tls"]) {
+      if (!tls.IsMap()) return InvalidArgument(at + "security.tls is not a mapping");
+      EPARA_RETURN_IF_ERROR(ReadOptional(tls, "ca", at + "security.tls.", &c->tls_ca));
+      EPARA_RETURN_IF_ERROR(ReadOptional(tls, "cert", at + "security.tls.", &c->tls_cert));
+      EPARA_RETURN_IF_ERROR(ReadOptional(tls, "key", at + "security.tls.", &c->tls_key));
+      if (c->tls_ca.empty() || c->tls_cert.empty() || c->tls_key.empty())
+        return InvalidArgument(at + "security.tls needs ca, cert and key");
+    }
+  }
+  if (c->store_credential && c->cluster_token_file.empty())
+    return InvalidArgument(at + "store.credential needs security.cluster_token_file");
   int sync_ms = static_cast<int>(c->sync_interval.count());
   int down_ms = static_cast<int>(c->down_after.count());
   EPARA_RETURN_IF_ERROR(ReadOptional(root, "sync_interval_ms", at, &sync_ms));

@@ -12,6 +12,15 @@
 //   devices:
 //     - {id: cpu, kind: cpu, cpu_threads: 2, memory_mb: 4096, cpu_quota: 1.0}
 //   store: {kind: etcd, endpoint: 127.0.0.1:2379}   # or {kind: embedded} (a one-node cluster)
+//     # credential: true sends the cluster credential to the store (epara up's gateway asks for it)
+//   security:                       # optional (issue 25; node/node_security.h)
+//     api_keys: /etc/epara/keys.yaml          # client API keys (hashes; `epara keys create`)
+//     cluster_token_file: /etc/epara/cluster.token   # the cluster credential: peers, controller,
+//                                             # deploy and status present it; admin everywhere
+//     public_metrics: false                   # GET /metrics without a key
+//     insecure: false                         # allow non-loopback binds without keys/credential
+//     tls: {ca: ca.pem, cert: node-a.pem, key: node-a.key}   # mutual TLS on the peer port
+//                                             # (`epara certs`; epara up makes them per run)
 //   sync_interval_ms: 200           # Δ: load digests to every peer
 //   down_after_ms: 3000             # lease TTL: a silent node is down after this
 //   admission: best-effort          # or reject-early: 503 when no instance can meet the SLO
@@ -80,6 +89,13 @@ struct NodeConfig {
   // is no candidate, as one without a digest), so each node sends zone size - 1 digests per Δ.
   std::string sync_zone;
   std::map<std::string, PipelineStageConfig> pipeline;  // by model
+  bool store_credential = false;  // store.credential: present the cluster credential to the store
+  // security: files are read when the node starts (node/node_security.h).
+  std::string api_keys_file;       // empty: no client keys
+  std::string cluster_token_file;  // empty: no cluster credential
+  bool public_metrics = false;
+  bool insecure = false;
+  std::string tls_ca, tls_cert, tls_key;  // security.tls: all three or none
 };
 
 Status LoadNodeConfig(const std::string& path, NodeConfig* out);

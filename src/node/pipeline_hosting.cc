@@ -92,7 +92,8 @@ std::unique_ptr<llm::StageLink> NodeAgent::NextStageLink(const std::string& mode
           return Unavailable("node '" + next + "' is not a live member of the cluster");
         *address = it->second->record.peer_address;
         return Status::Ok();
-      });
+      },
+      peer_auth_);
 }
 
 }  // namespace epara::node

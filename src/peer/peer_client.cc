@@ -25,10 +25,11 @@ struct ForwardCall {
 
 }  // namespace
 
-PeerClient::PeerClient(std::string self, std::string peer_id, std::string address)
+PeerClient::PeerClient(std::string self, std::string peer_id, std::string address, PeerAuth auth)
     : self_(std::move(self)),
       peer_id_(std::move(peer_id)),
       address_(std::move(address)),
+      auth_(std::move(auth)),
       impl_(std::make_unique<Impl>()) {
   grpc::ChannelArguments args;
   args.SetMaxReceiveMessageSize(256 << 20);
@@ -36,7 +37,7 @@ PeerClient::PeerClient(std::string self, std::string peer_id, std::string addres
   // Reconnect quickly after a peer restarts (the default backoff reaches minutes).
   args.SetInt(GRPC_ARG_INITIAL_RECONNECT_BACKOFF_MS, 100);
   args.SetInt(GRPC_ARG_MAX_RECONNECT_BACKOFF_MS, 1000);
-  impl_->channel = grpc::CreateCustomChannel(address_, grpc::InsecureChannelCredentials(), args);
+  impl_->channel = grpc::CreateCustomChannel(address_, ChannelCredentialsFor(auth_, &args), args);
   impl_->stub = v1::Peer::NewStub(impl_->channel);
 }
 
@@ -55,6 +56,7 @@ Status PeerClient::Forward(const api::HttpRequest& request, api::HttpResponse* r
   *started = false;
   auto call = std::make_shared<ForwardCall>();
   call->ctx.set_deadline(std::chrono::system_clock::now() + timeout);
+  AddCallCredential(auth_, &call->ctx);
   v1::ForwardRequest msg;
   ToProto(self_, request, &msg);
   call->reader = impl_->stub->Forward(&call->ctx, msg);
@@ -112,6 +114,7 @@ void PeerClient::SenderLoop() {
   v1::LoadDigest msg;
   while (true) {
     grpc::ClientContext ctx;
+    AddCallCredential(auth_, &ctx);
     v1::SyncSummary summary;
     {
       std::lock_guard<std::mutex> lock(mu_);

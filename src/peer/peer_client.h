@@ -17,13 +17,16 @@
 #include "api/http_types.h"
 #include "cluster/load_digest.h"
 #include "core/status.h"
+#include "peer/peer_auth.h"
 
 namespace epara::peer {
 
 class PeerClient {
  public:
-  // `self` is this node's id (sent with every message); `address` is the peer's "host:port".
-  PeerClient(std::string self, std::string peer_id, std::string address);
+  // `self` is this node's id (sent with every message); `address` is the peer's "host:port";
+  // `auth` (peer/peer_auth.h): the cluster credential sent with every call, and the TLS identity
+  // of the channel.
+  PeerClient(std::string self, std::string peer_id, std::string address, PeerAuth auth = {});
   ~PeerClient();  // stops the digest sender
 
   // Sends `request` to the peer and fills `response` (a streamed body is relayed by
@@ -45,6 +48,7 @@ class PeerClient {
   void SenderLoop();
 
   const std::string self_, peer_id_, address_;
+  const PeerAuth auth_;
   std::unique_ptr<Impl> impl_;
   std::mutex mu_;
   std::condition_variable cv_;

@@ -8,13 +8,34 @@
 
 #include "peer/peer.grpc.pb.h"
 #include "peer/proto_convert.h"
+#include "security/secrets.h"
 
 namespace epara::peer {
 namespace {
 
 class Service final : public v1::Peer::Service {
  public:
-  explicit Service(PeerServerHandlers handlers) : h_(std::move(handlers)) {}
+  Service(PeerServerHandlers handlers, const std::string& credential) : h_(std::move(handlers)) {
+    if (!credential.empty()) credential_sha256_ = security::Sha256Hex(credential);
+  }
+
+  // OK when no credential is asked for or the call carries it; UNAUTHENTICATED otherwise.
+  grpc::Status Authenticate(const grpc::ServerContext* ctx, const char* rpc) {
+    if (credential_sha256_.empty()) return grpc::Status::OK;
+    const auto& md = ctx->client_metadata();
+    auto it = md.find("authorization");
+    std::string why = "no cluster credential";
+    if (it != md.end()) {
+      const std::string_view v(it->second.data(), it->second.size());
+      if (v.substr(0, 7) == "Bearer " &&
+          security::ConstantTimeEqual(security::Sha256Hex(v.substr(7)), credential_sha256_))
+        return grpc::Status::OK;
+      why = "a wrong cluster credential";
+    }
+    refused_++;
+    if (h_.on_refused) h_.on_refused(std::string(rpc) + " from " + ctx->peer() + ": " + why);
+    return grpc::Status(grpc::StatusCode::UNAUTHENTICATED, why);
+  }
 
   // A stream that never ends on its own (digests, pipeline steps) is registered for its lifetime,
   // so that Stop can cancel it; none is accepted once stopping.
@@ -39,6 +60,7 @@ class Service final : public v1::Peer::Service {
 
   grpc::Status SyncDigests(grpc::ServerContext* ctx, grpc::ServerReader<v1::LoadDigest>* reader,
                            v1::SyncSummary* summary) override {
+    if (grpc::Status a = Authenticate(ctx, "SyncDigests"); !a.ok()) return a;
     LongStream registration(this, ctx);
     if (!registration.ok()) return grpc::Status(grpc::StatusCode::UNAVAILABLE, "node stopping");
     v1::LoadDigest msg;
@@ -64,6 +86,7 @@ class Service final : public v1::Peer::Service {
 
   grpc::Status Forward(grpc::ServerContext* ctx, const v1::ForwardRequest* req,
                        grpc::ServerWriter<v1::ForwardReply>* writer) override {
+    if (grpc::Status a = Authenticate(ctx, "Forward"); !a.ok()) return a;
     if (h_.is_peer && !h_.is_peer(req->origin_node())) {
       refused_++;
       return grpc::Status(grpc::StatusCode::PERMISSION_DENIED,
@@ -111,6 +134,7 @@ class Service final : public v1::Peer::Service {
   grpc::Status PipelineStream(
       grpc::ServerContext* ctx,
       grpc::ServerReaderWriter<v1::StageReply, v1::StageStep>* stream) override {
+    if (grpc::Status a = Authenticate(ctx, "PipelineStream"); !a.ok()) return a;
     LongStream registration(this, ctx);
     if (!registration.ok()) return grpc::Status(grpc::StatusCode::UNAVAILABLE, "node stopping");
     std::mutex write_mu;  // replies come from this thread (errors, last stage) and the next link's
@@ -183,6 +207,7 @@ class Service final : public v1::Peer::Service {
 
  private:
   PeerServerHandlers h_;
+  std::string credential_sha256_;  // empty: no credential asked for
   std::mutex mu_;
   bool stopping_ = false;                 // GUARDED_BY(mu_)
   std::set<grpc::ServerContext*> syncs_;  // GUARDED_BY(mu_): digest and pipeline streams
@@ -204,10 +229,18 @@ PeerServer::~PeerServer() { Stop(); }
 Status PeerServer::Start(const PeerServerOptions& options, PeerServerHandlers handlers,
                          std::unique_ptr<PeerServer>* out) {
   auto impl = std::make_unique<Impl>();
-  impl->service = std::make_unique<Service>(std::move(handlers));
+  impl->service = std::make_unique<Service>(std::move(handlers), options.credential);
   grpc::ServerBuilder builder;
   const std::string address = options.host + ":" + std::to_string(options.port);
-  builder.AddListeningPort(address, grpc::InsecureServerCredentials(), &impl->port);
+  std::shared_ptr<grpc::ServerCredentials> creds = grpc::InsecureServerCredentials();
+  if (options.tls.enabled()) {
+    grpc::SslServerCredentialsOptions tls(
+        GRPC_SSL_REQUEST_AND_REQUIRE_CLIENT_CERTIFICATE_AND_VERIFY);
+    tls.pem_root_certs = options.tls.ca_pem;
+    tls.pem_key_cert_pairs.push_back({options.tls.key_pem, options.tls.cert_pem});
+    creds = grpc::SslServerCredentials(tls);
+  }
+  builder.AddListeningPort(address, creds, &impl->port);
   builder.RegisterService(impl->service.get());
   builder.SetMaxReceiveMessageSize(256 << 20);
   builder.SetMaxSendMessageSize(256 << 20);

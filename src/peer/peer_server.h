@@ -4,7 +4,9 @@
 //     answered as accepted -> head -> chunks;
 //   - PipelineStream: pipeline steps for an LLM stage hosted here (llm/pipeline_stage.h), run by a
 //     session per stream and relayed to the next stage, the last stage's logits flowing back.
-// Unknown peers (`is_peer` false for the sender's node id) are refused with PERMISSION_DENIED;
+// Calls without the cluster credential (when one is set) are refused with UNAUTHENTICATED and
+// reported to `on_refused`; unknown peers (`is_peer` false for the sender's node id) with
+// PERMISSION_DENIED;
 // malformed messages with INVALID_ARGUMENT (gRPC itself refuses undecodable bytes). Neither ever
 // takes the server down.
 #pragma once
@@ -17,15 +19,26 @@
 #include "cluster/load_digest.h"
 #include "core/status.h"
 #include "llm/pipeline_stage.h"
+#include "security/certs.h"
 
 namespace epara::peer {
 
 struct PeerServerOptions {
   std::string host = "127.0.0.1";
   int port = 0;  // 0: any free port
+  // The cluster credential every call must carry (`authorization: Bearer <credential>` metadata);
+  // a call without it is refused with UNAUTHENTICATED before any of its messages is read.
+  // Empty: none asked for (loopback development).
+  std::string credential;
+  // Mutual TLS: the server's identity, and the CA every client certificate must chain to (a
+  // client without one, or with one from another CA, fails the handshake; no call runs).
+  // Disabled: plaintext.
+  security::TlsMaterial tls;
 };
 
 struct PeerServerHandlers {
+  // Told why a call was refused for its credential (no secret in the text); null: not told.
+  std::function<void(const std::string& why)> on_refused;
   std::function<bool(const std::string& node_id)> is_peer;  // null: every node id is accepted
   std::function<void(const cluster::LoadDigest&)> on_digest;
   // Runs a forwarded request here (never forwarding it again) and fills the response.

@@ -5,7 +5,9 @@
 #include <sys/socket.h>
 #include <unistd.h>
 
+#include <atomic>
 #include <condition_variable>
+#include <filesystem>
 #include <mutex>
 
 #include "peer/peer_client.h"
@@ -189,6 +191,145 @@ TEST(PeerClientTest, ANodeThatIsDownIsNotStarted) {
   Status s = client.Forward(req, &res, &started, 2s);
   EXPECT_EQ(s.code(), StatusCode::kUnavailable);
   EXPECT_FALSE(started);
+}
+
+}  // namespace
+}  // namespace epara::peer
+
+namespace epara::peer {
+namespace {
+
+// With a cluster credential, the server runs nothing for a caller that lacks it: no forward
+// starts, no digest is taken, each refusal is reported (without the secret), and calls that carry
+// it are served as before.
+TEST(PeerCredentialTest, CallsWithoutTheClusterCredentialAreRefusedAndReported) {
+  std::mutex mu;
+  std::condition_variable cv;
+  std::vector<std::string> refusals;
+  std::vector<uint64_t> sequences;
+  std::atomic<int> forwards{0};
+  PeerServerHandlers h;
+  h.on_digest = [&](const cluster::LoadDigest& d) {
+    std::lock_guard<std::mutex> lock(mu);
+    sequences.push_back(d.sequence);
+    cv.notify_all();
+  };
+  h.on_forward = [&](const api::HttpRequest&, api::HttpResponse* res) {
+    forwards++;
+    res->body = "ran";
+  };
+  h.on_refused = [&](const std::string& why) {
+    std::lock_guard<std::mutex> lock(mu);
+    refusals.push_back(why);
+    cv.notify_all();
+  };
+  PeerServerOptions o;
+  o.credential = "cluster-secret";
+  std::unique_ptr<PeerServer> server;
+  ASSERT_TRUE(PeerServer::Start(o, h, &server).ok());
+  const std::string address = "127.0.0.1:" + std::to_string(server->port());
+  api::HttpRequest req;
+  req.method = "POST";
+  req.path = "/v2/models/m/infer";
+  PeerClient none("a", "server", address);
+  PeerClient wrong("a", "server", address, {"a-guess", {}});
+  PeerClient member("a", "server", address, {"cluster-secret", {}});
+  for (PeerClient* c : {&none, &wrong}) {
+    api::HttpResponse res;
+    bool started = true;
+    EXPECT_FALSE(c->Forward(req, &res, &started, 5s).ok());
+    EXPECT_FALSE(started);  // refused before it began: the origin may retry elsewhere
+    c->PublishDigest(Digest("a", 5));
+  }
+  api::HttpResponse res;
+  bool started = false;
+  ASSERT_TRUE(member.Forward(req, &res, &started, 5s).ok());
+  EXPECT_TRUE(started);
+  EXPECT_EQ(res.body, "ran");
+  EXPECT_EQ(forwards.load(), 1);
+  member.PublishDigest(Digest("a", 9));
+  std::unique_lock<std::mutex> lock(mu);
+  ASSERT_TRUE(cv.wait_for(lock, 10s, [&] {
+    bool no_cred = false, wrong_cred = false;
+    for (const std::string& r : refusals) {
+      no_cred |= r.find("SyncDigests") != std::string::npos &&
+                 r.find("no cluster credential") != std::string::npos;
+      wrong_cred |= r.find("SyncDigests") != std::string::npos &&
+                    r.find("a wrong cluster credential") != std::string::npos;
+    }
+    return no_cred && wrong_cred && !sequences.empty();
+  }));
+  EXPECT_EQ(sequences, std::vector<uint64_t>{9});  // the refused streams' digest never arrived
+  int forward_refusals = 0;
+  for (const std::string& r : refusals) {
+    forward_refusals += r.rfind("Forward", 0) == 0;
+    EXPECT_EQ(r.find("a-guess"), std::string::npos) << r;
+    EXPECT_EQ(r.find("cluster-secret"), std::string::npos) << r;
+  }
+  EXPECT_EQ(forward_refusals, 2);
+  EXPECT_GE(server->refused(), 4u);
+}
+
+}  // namespace
+}  // namespace epara::peer
+
+namespace epara::peer {
+namespace {
+
+// Mutual TLS on the peer port: a client whose certificate chains to the cluster CA is served; one
+// with a certificate from another CA, or none (plaintext), fails before anything runs.
+TEST(PeerTlsTest, OnlyClientsWithACertificateFromTheClusterCaAreServed) {
+  const std::string dir = ::testing::TempDir() + "/peer_tls_" + std::to_string(::getpid());
+  std::filesystem::remove_all(dir);
+  ASSERT_TRUE(security::CreateCa(dir + "/ca", "cluster").ok());
+  ASSERT_TRUE(security::CreateCa(dir + "/other", "stranger").ok());
+  ASSERT_TRUE(security::IssueCertificate(dir + "/ca", "server", {}, dir + "/server").ok());
+  ASSERT_TRUE(security::IssueCertificate(dir + "/ca", "a", {}, dir + "/a").ok());
+  ASSERT_TRUE(security::IssueCertificate(dir + "/other", "mallory", {}, dir + "/mallory").ok());
+  auto material = [&](const std::string& ca, const std::string& who) {
+    security::TlsMaterial m;
+    EXPECT_TRUE(security::LoadTlsMaterial(dir + "/" + ca + "/ca.pem", dir + "/" + who + ".pem",
+                                          dir + "/" + who + ".key", &m)
+                    .ok());
+    return m;
+  };
+  std::atomic<int> forwards{0};
+  PeerServerHandlers h;
+  h.on_forward = [&](const api::HttpRequest&, api::HttpResponse* res) {
+    forwards++;
+    res->body = "ran";
+  };
+  PeerServerOptions o;
+  o.tls = material("ca", "server");
+  std::unique_ptr<PeerServer> server;
+  ASSERT_TRUE(PeerServer::Start(o, h, &server).ok());
+  const std::string address = "127.0.0.1:" + std::to_string(server->port());
+  api::HttpRequest req;
+  req.method = "POST";
+  req.path = "/x";
+  {
+    PeerClient plaintext("a", "server", address);
+    // Trusts the cluster CA but presents another CA's certificate.
+    PeerClient stranger("a", "server", address, {"", material("ca", "mallory")});
+    // Presents a valid client certificate but trusts another CA (would not accept the server).
+    PeerClient wrong_trust("a", "server", address, {"", material("other", "a")});
+    for (PeerClient* c : {&plaintext, &stranger, &wrong_trust}) {
+      api::HttpResponse res;
+      bool started = true;
+      EXPECT_FALSE(c->Forward(req, &res, &started, 5s).ok());
+      EXPECT_FALSE(started);
+    }
+  }
+  EXPECT_EQ(forwards.load(), 0);
+  PeerClient member("a", "server", address, {"", material("ca", "a")});
+  api::HttpResponse res;
+  bool started = false;
+  ASSERT_TRUE(member.Forward(req, &res, &started, 5s).ok());
+  EXPECT_TRUE(started);
+  EXPECT_EQ(res.body, "ran");
+  EXPECT_EQ(forwards.load(), 1);
+  server->Stop();
+  std::filesystem::remove_all(dir);
 }
 
 }  // namespace

@@ -21,10 +21,11 @@ struct StageLinkClient::Stream {
 };
 
 StageLinkClient::StageLinkClient(std::string self, std::string model, std::string stage_name,
-                                 std::function<Status(std::string*)> resolve)
+                                 std::function<Status(std::string*)> resolve, PeerAuth auth)
     : self_(std::move(self)),
       model_(std::move(model)),
       stage_name_(std::move(stage_name)),
+      auth_(std::move(auth)),
       resolve_(std::move(resolve)) {}
 
 StageLinkClient::~StageLinkClient() {
@@ -47,9 +48,10 @@ Status StageLinkClient::Open() {
   args.SetInt(GRPC_ARG_KEEPALIVE_TIME_MS, 1000);
   args.SetInt(GRPC_ARG_KEEPALIVE_TIMEOUT_MS, 2000);
   args.SetInt(GRPC_ARG_HTTP2_MAX_PINGS_WITHOUT_DATA, 0);
-  s->channel = grpc::CreateCustomChannel(s->address, grpc::InsecureChannelCredentials(), args);
+  s->channel = grpc::CreateCustomChannel(s->address, ChannelCredentialsFor(auth_, &args), args);
   s->stub = v1::Peer::NewStub(s->channel);
   // Fail fast when the stage is not there (no waiting for it to come up).
+  AddCallCredential(auth_, &s->ctx);
   s->rw = s->stub->PipelineStream(&s->ctx);
   s->reader = std::thread([this, s] {
     SetCurrentThreadName("ep-stage-rd");

@@ -18,15 +18,17 @@
 
 #include "core/status.h"
 #include "llm/pipeline_stage.h"
+#include "peer/peer_auth.h"
 
 namespace epara::peer {
 
 class StageLinkClient final : public llm::StageLink {
  public:
   // `resolve` gives the next stage's "host:port" when a stream is opened (the stage may move or
-  // restart); `stage_name` names it in errors; `self` and `model` go with every step.
+  // restart); `stage_name` names it in errors; `self` and `model` go with every step; `auth`
+  // as PeerClient uses it.
   StageLinkClient(std::string self, std::string model, std::string stage_name,
-                  std::function<Status(std::string* address)> resolve);
+                  std::function<Status(std::string* address)> resolve, PeerAuth auth = {});
   ~StageLinkClient() override;
 
   void Send(llm::StageStep step, std::function<void(llm::StageResult)> done) override;
@@ -38,6 +40,7 @@ class StageLinkClient final : public llm::StageLink {
   void FailAll(Stream& s, const std::string& why);
 
   const std::string self_, model_, stage_name_;
+  const PeerAuth auth_;
   std::function<Status(std::string*)> resolve_;
   std::shared_ptr<Stream> stream_;  // the sending thread's
   std::mutex mu_;                   // guards the streams' pending maps and broken flags

@@ -128,6 +128,7 @@ TEST_F(UpE2ETest, DemandGrowingAtAnotherNodeGetsCapacityThereAndGoodputRecovers)
   std::atomic<double> on_b_after_s{-1};
   std::thread watch([&] {
     httplib::Client b("127.0.0.1", port["b"]);
+    b.set_bearer_token_auth(credential_);
     while (on_b_after_s < 0 && Clock::now() < t1 + std::chrono::seconds(10)) {
       auto r = b.Get("/v1/cluster");
       const json v = r && r->status == 200 ? json::parse(r->body, nullptr, false) : json();
@@ -155,6 +156,7 @@ TEST_F(UpE2ETest, DemandGrowingAtAnotherNodeGetsCapacityThereAndGoodputRecovers)
   for (const Outcome& o : after) EXPECT_EQ(o.status, 200);
   // The capacity went near the demand: b holds an instance now.
   httplib::Client b("127.0.0.1", port["b"]);
+  b.set_bearer_token_auth(credential_);
   auto view = b.Get("/v1/cluster");
   ASSERT_TRUE(view);
   bool on_b = false;

@@ -85,10 +85,10 @@ TEST_F(UpE2ETest, AServiceMovedTwentyTimesUnderLoadLosesNoRequest) {
     phase = move;
     const int before = ok.load();
     std::string out;
-    const int rc =
-        testing::RunEpara({"deploy", "--node", "127.0.0.1:" + std::to_string(port["c"]), "--move",
-                           "tensor-demo:" + from + ":" + to, "--grace-ms", "300"},
-                          &out, std::chrono::seconds(120));
+    const int rc = testing::RunEpara(
+        {"deploy", "--node", "127.0.0.1:" + std::to_string(port["c"]), "--move",
+         "tensor-demo:" + from + ":" + to, "--grace-ms", "300", "--token-file", token_file_},
+        &out, std::chrono::seconds(120));
     ASSERT_EQ(rc, 0) << "move " << move << ": " << out;
     EXPECT_NE(out.find("load   tensor-demo      " + to), std::string::npos) << out;
     EXPECT_NE(out.find("unload tensor-demo      " + from), std::string::npos) << out;
@@ -110,6 +110,7 @@ TEST_F(UpE2ETest, AServiceMovedTwentyTimesUnderLoadLosesNoRequest) {
   EXPECT_EQ(served_by["c"], 0);  // c never held it
   // After 20 moves the instance is back on a, and b holds none.
   httplib::Client c("127.0.0.1", port["c"]);
+  c.set_bearer_token_auth(credential_);
   auto view = c.Get("/v1/cluster");
   ASSERT_TRUE(view);
   const json cluster_view = json::parse(view->body);

@@ -35,8 +35,9 @@ class PipelineE2ETest : public UpE2ETest {
     std::ofstream(dst / "model.yaml") << yaml;
   }
   // Waits (bounded) until the node at `port` sees `n` live nodes.
-  static bool AwaitMembers(int port, size_t n) {
+  bool AwaitMembers(int port, size_t n) const {
     httplib::Client c("127.0.0.1", port);
+    c.set_bearer_token_auth(credential_);
     for (auto until = Clock::now() + std::chrono::seconds(30); Clock::now() < until;) {
       auto r = c.Get("/v1/cluster");
       const json v = r && r->status == 200 ? json::parse(r->body, nullptr, false) : json();

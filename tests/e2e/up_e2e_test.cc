@@ -49,6 +49,7 @@ TEST_F(UpE2ETest, ThreeDeviceClassesServeTheWholeApiFromAnyNodeAndStopCleanly) {
   bool converged = false;
   for (auto until = Clock::now() + std::chrono::seconds(30); !converged && Clock::now() < until;) {
     httplib::Client c("127.0.0.1", port["micro"]);
+    c.set_bearer_token_auth(credential_);
     auto r = c.Get("/v1/cluster");
     int digests = 0;
     const json view = r && r->status == 200 ? json::parse(r->body, nullptr, false) : json();
@@ -60,6 +61,7 @@ TEST_F(UpE2ETest, ThreeDeviceClassesServeTheWholeApiFromAnyNodeAndStopCleanly) {
   ASSERT_TRUE(converged) << up.Log() << "\n"
                          << [&] {
                               httplib::Client c("127.0.0.1", port["micro"]);
+                              c.set_bearer_token_auth(credential_);
                               auto r = c.Get("/v1/cluster");
                               return r ? r->body : std::string("no reply");
                             }();
@@ -110,7 +112,8 @@ TEST_F(UpE2ETest, ThreeDeviceClassesServeTheWholeApiFromAnyNodeAndStopCleanly) {
 
   // epara status lists the three nodes.
   std::string status;
-  ASSERT_EQ(testing::RunEpara({"status", "--node", "127.0.0.1:" + std::to_string(port["micro"])},
+  ASSERT_EQ(testing::RunEpara({"status", "--node", "127.0.0.1:" + std::to_string(port["micro"]),
+                               "--token-file", token_file_},
                               &status, std::chrono::seconds(30)),
             0)
       << status;
@@ -236,16 +239,18 @@ TEST_F(UpE2ETest, ProfileThenPlanExplainsEachServicesCategory) {
   EXPECT_NE(up.Log().find("plan: seg-demo is FS-SD, mode batching"), std::string::npos) << up.Log();
 
   // Profiles stored in the cluster store reach the running node (its routing prior).
-  ASSERT_EQ(testing::RunEpara({"profile", "--models", (root_ / "repo").string(), "--model",
-                               "seg-demo", "--repeats", "1", "--threads", "1", "--batches", "1",
-                               "--store", ep["store"].get<std::string>()},
-                              &out),
-            0)
+  ASSERT_EQ(
+      testing::RunEpara({"profile", "--models", (root_ / "repo").string(), "--model", "seg-demo",
+                         "--repeats", "1", "--threads", "1", "--batches", "1", "--store",
+                         ep["store"].get<std::string>(), "--token-file", token_file_},
+                        &out),
+      0)
       << out;
   json profiled;
   for (auto until = Clock::now() + std::chrono::seconds(20);
        !profiled.is_object() && Clock::now() < until;) {
     httplib::Client c("127.0.0.1", ep["nodes"][0]["api_port"].get<int>());
+    c.set_bearer_token_auth(credential_);
     auto r = c.Get("/v1/cluster");
     const json view = r && r->status == 200 ? json::parse(r->body, nullptr, false) : json();
     if (view.is_object() && view["profiles"].contains("seg-demo"))
@@ -335,6 +340,7 @@ TEST_F(UpE2ETest, ASplitImageRunsOnTwoNodesAndGivesTheSameMask) {
   ASSERT_TRUE(ep.is_object());
   httplib::Client c("127.0.0.1", ep["nodes"][0]["api_port"].get<int>());
   c.set_read_timeout(120, 0);
+  c.set_bearer_token_auth(credential_);  // the internal routes below are the control plane's
   // Until n1 holds n2's digest (both nodes are candidates for the tiles).
   for (auto until = Clock::now() + std::chrono::seconds(30); Clock::now() < until;) {
     auto r = c.Get("/v1/cluster");

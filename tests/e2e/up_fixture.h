@@ -4,11 +4,13 @@
 #include <gtest/gtest.h>
 #include <unistd.h>
 
+#include <cctype>
 #include <chrono>
 #include <filesystem>
 #include <nlohmann/json.hpp>
 #include <string>
 #include <thread>
+#include <vector>
 
 #include "server_process.h"
 
@@ -30,18 +32,34 @@ class UpE2ETest : public ::testing::Test {
   // Starts `epara up --cluster <root>/<name>.yaml` (run dir <name>-run, log <name>-up.log) and
   // waits (bounded, 180 s) until every node listens. Returns the endpoints file's JSON, or null
   // after reporting a failure.
-  json StartUp(const std::string& name, testing::ChildProcess* up) {
+  json StartUp(const std::string& name, testing::ChildProcess* up,
+               const std::vector<std::string>& extra_args = {}) {
     const std::string endpoints = (root_ / (name + ".json")).string();
-    if (!up->Start({testing::EparaBinary(), "up", "--cluster", (root_ / (name + ".yaml")).string(),
-                    "--run-dir", (root_ / (name + "-run")).string(), "--endpoints-file", endpoints},
-                   (root_ / (name + "-up.log")).string())) {
+    std::vector<std::string> args = {testing::EparaBinary(),
+                                     "up",
+                                     "--cluster",
+                                     (root_ / (name + ".yaml")).string(),
+                                     "--run-dir",
+                                     (root_ / (name + "-run")).string(),
+                                     "--endpoints-file",
+                                     endpoints};
+    args.insert(args.end(), extra_args.begin(), extra_args.end());
+    if (!up->Start(args, (root_ / (name + "-up.log")).string())) {
       ADD_FAILURE() << "fork failed";
       return json();
     }
     const auto deadline = Clock::now() + std::chrono::seconds(180);
     for (;;) {
       json ep = json::parse(testing::ReadTextFile(endpoints), nullptr, false);
-      if (ep.is_object()) return ep;
+      if (ep.is_object()) {
+        // The cluster credential epara up made: the control plane (/v1/cluster, /v1/internal/*,
+        // epara status and deploy) asks for it.
+        token_file_ = ep.value("token_file", "");
+        credential_ = testing::ReadTextFile(token_file_);
+        while (!credential_.empty() && std::isspace(static_cast<unsigned char>(credential_.back())))
+          credential_.pop_back();
+        return ep;
+      }
       if (!up->Running() || Clock::now() >= deadline) {
         ADD_FAILURE() << "epara up did not come up: " << up->Log();
         return json();
@@ -51,6 +69,7 @@ class UpE2ETest : public ::testing::Test {
   }
 
   std::filesystem::path root_;
+  std::string token_file_, credential_;  // of the last StartUp
 };
 
 }  // namespace epara
