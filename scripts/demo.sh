@@ -56,13 +56,20 @@ node_api() {
 # handler forwards the rest to the node that can finish it first.
 URL="http://$(node_api micro-1)"
 EDGE="http://$(node_api edge-1)"
+# The control plane asks for the cluster credential epara up made for this run (peer ports use
+# mutual TLS with the run's CA: $OUT/run/tls/).
+TOKEN_FILE="$OUT/run/cluster.token"
+ADMIN=(-H "Authorization: Bearer $(cat "$TOKEN_FILE")")
 for _ in $(seq 1 100); do  # until micro-1 holds both peers' load digests
-  [ "$(curl -s "$URL/v1/cluster" | grep -o '"digest"' | wc -l)" -ge 2 ] && break
+  [ "$(curl -s "${ADMIN[@]}" "$URL/v1/cluster" | grep -o '"digest"' | wc -l)" -ge 2 ] && break
   sleep 0.1
 done
 
-echo; echo "== epara status --node $(node_api micro-1)"
-"$EPARA" status --node "$(node_api micro-1)"
+echo; echo "== epara status --node $(node_api micro-1) --token-file $TOKEN_FILE"
+"$EPARA" status --node "$(node_api micro-1)" --token-file "$TOKEN_FILE"
+
+echo; echo "== GET $URL/v1/cluster without the cluster credential (the control plane is guarded)"
+curl -sS -w '  (HTTP %{http_code})\n' "$URL/v1/cluster"
 
 echo; echo "== GET $URL/v2/health/ready"
 curl -sS "$URL/v2/health/ready"; echo

@@ -27,6 +27,7 @@ struct ControllerFlags {
   std::string id;
   std::string token_file;
   bool store_credential = false;
+  std::string store_ca, store_cert, store_key;
 };
 
 int RunController(const ControllerFlags& f) {
@@ -43,6 +44,13 @@ int RunController(const ControllerFlags& f) {
   }
   cluster::EtcdStoreOptions so;
   if (f.store_credential) so.bearer = credential;
+  so.tls_ca = f.store_ca;
+  so.tls_cert = f.store_cert;
+  so.tls_key = f.store_key;
+  if (so.tls_ca.empty() != so.tls_cert.empty() || so.tls_cert.empty() != so.tls_key.empty()) {
+    spdlog::error("--store-ca, --store-cert and --store-key go together");
+    return 2;
+  }
   so.host = f.store.substr(0, colon);
   so.port = std::atoi(f.store.c_str() + colon + 1);
   std::unique_ptr<cluster::EtcdStore> store;
@@ -100,6 +108,9 @@ void RegisterControllerCommand(CLI::App& app, int* exit_code) {
   AddTokenFileOption(cmd, &f->token_file);
   cmd->add_flag("--store-credential", f->store_credential,
                 "Present the cluster credential to the store (epara up's store gateway)");
+  cmd->add_option("--store-ca", f->store_ca, "etcd over TLS: the CA of etcd's certificate (PEM)");
+  cmd->add_option("--store-cert", f->store_cert, "etcd over TLS: this client's certificate (PEM)");
+  cmd->add_option("--store-key", f->store_key, "etcd over TLS: this client's key (PEM)");
   cmd->callback([f, exit_code] { *exit_code = RunController(*f); });
 }
 

@@ -61,7 +61,7 @@ class EtcdWatch final : public WatchHandle {
       {
         std::lock_guard<std::mutex> lock(mu_);
         if (cancelled_) break;
-        client_ = std::make_unique<httplib::Client>(options_.host, options_.port);
+        client_ = MakeEtcdClient(options_);
         client_->set_connection_timeout(options_.timeout);
         client_->set_read_timeout(std::chrono::seconds(60));
         if (!options_.bearer.empty())
@@ -171,8 +171,17 @@ class EtcdWatch final : public WatchHandle {
 
 }  // namespace
 
+std::unique_ptr<httplib::Client> MakeEtcdClient(const EtcdStoreOptions& o) {
+  if (o.tls_cert.empty()) return std::make_unique<httplib::Client>(o.host, o.port);
+  auto c = std::make_unique<httplib::Client>("https://" + o.host + ":" + std::to_string(o.port),
+                                             o.tls_cert, o.tls_key);
+  c->set_ca_cert_path(o.tls_ca);
+  c->enable_server_certificate_verification(true);
+  return c;
+}
+
 EtcdStore::EtcdStore(const EtcdStoreOptions& options) : options_(options) {
-  client_ = std::make_unique<httplib::Client>(options.host, options.port);
+  client_ = MakeEtcdClient(options);
   client_->set_connection_timeout(options.timeout);
   client_->set_read_timeout(options.timeout);
   client_->set_write_timeout(options.timeout);

@@ -15,6 +15,10 @@
 // code etcd reports otherwise.
 #pragma once
 
+namespace httplib {
+class Client;
+}
+
 #include <memory>
 #include <mutex>
 #include <string>
@@ -36,7 +40,15 @@ struct EtcdStoreOptions {
   // Sent as `Authorization: Bearer <bearer>` with every call: the cluster credential that
   // `epara up`'s store gateway asks for. Empty for a real etcd (whose own auth differs).
   std::string bearer;
+  // etcd over TLS with client certificates (etcd --cert-file/--key-file --client-cert-auth
+  // --trusted-ca-file): PEM files of the CA that signed etcd's certificate, and of this client's
+  // certificate and key. Empty: plain HTTP. etcd's certificate must name `host`.
+  std::string tls_ca, tls_cert, tls_key;
 };
+
+// An HTTP(S) client for `o`'s endpoint: plain, or TLS verifying the server against o.tls_ca and
+// presenting o.tls_cert/o.tls_key.
+std::unique_ptr<httplib::Client> MakeEtcdClient(const EtcdStoreOptions& o);
 
 class EtcdStore final : public ClusterStore {
  public:

@@ -2,11 +2,15 @@
 
 #include <gtest/gtest.h>
 
+#include <unistd.h>
+
 #include <atomic>
+#include <filesystem>
 
 #include "cluster/embedded_store.h"
 #include "cluster/store_gateway.h"
 #include "cluster/watch_events_testing.h"
+#include "security/certs.h"
 #include "testing/etcd_process.h"
 
 namespace epara::cluster {
@@ -257,6 +261,61 @@ TEST(StoreGatewayCredentialTest, OnlyClientsWithTheCredentialReachTheStore) {
   ASSERT_TRUE(member->Put("/k", "v", kNoLease, &rev).ok());
   ASSERT_TRUE(member->Get("/k", &kv).ok());
   EXPECT_EQ(kv.value, "v");
+}
+
+// etcd over TLS with client certificates (Debian's etcd 3.4): a client with a certificate from
+// the trusted CA reads and writes; one without TLS, with another CA's certificate, or trusting
+// another CA, does not get in.
+TEST(EtcdTlsTest, ClientCertificatesFromTheTrustedCaAreRequired) {
+  if (epara::testing::FindEtcd().empty())
+    GTEST_SKIP() << "etcd is not installed (scripts/setup.sh installs etcd-server)";
+  const std::string dir = ::testing::TempDir() + "/etcd_tls_" + std::to_string(::getpid());
+  std::filesystem::remove_all(dir);
+  ASSERT_TRUE(security::CreateCa(dir + "/ca", "etcd test CA").ok());
+  ASSERT_TRUE(security::CreateCa(dir + "/other", "stranger").ok());
+  ASSERT_TRUE(security::IssueCertificate(dir + "/ca", "etcd", {"127.0.0.1"}, dir + "/etcd").ok());
+  ASSERT_TRUE(security::IssueCertificate(dir + "/ca", "node-a", {}, dir + "/node-a").ok());
+  ASSERT_TRUE(security::IssueCertificate(dir + "/other", "mallory", {}, dir + "/mallory").ok());
+  epara::testing::EtcdProcess etcd;
+  const epara::testing::EtcdProcess::Tls tls{dir + "/ca/ca.pem", dir + "/etcd.pem",
+                                             dir + "/etcd.key"};
+  std::string error;
+  ASSERT_TRUE(etcd.Start(&error, &tls)) << error;
+  auto options = [&](const std::string& ca, const std::string& who) {
+    EtcdStoreOptions o;
+    o.port = etcd.client_port();
+    o.timeout = 2s;
+    if (!who.empty()) {
+      o.tls_ca = dir + "/" + ca + "/ca.pem";
+      o.tls_cert = dir + "/" + who + ".pem";
+      o.tls_key = dir + "/" + who + ".key";
+    }
+    return o;
+  };
+  std::unique_ptr<EtcdStore> store;
+  ASSERT_TRUE(EtcdStore::Connect(options("ca", "node-a"), &store).ok());
+  int64_t rev = 0;
+  ASSERT_TRUE(store->Put("/epara/tls", "yes", kNoLease, &rev).ok());
+  KeyValue kv;
+  ASSERT_TRUE(store->Get("/epara/tls", &kv).ok());
+  EXPECT_EQ(kv.value, "yes");
+  // Watches (their own connections) go over TLS too.
+  WatchEvents events;
+  std::unique_ptr<WatchHandle> watch;
+  ASSERT_TRUE(store->Watch("/epara/", rev, events.callback(), &watch).ok());
+  ASSERT_TRUE(store->Put("/epara/tls", "still", kNoLease).ok());
+  const std::vector<WatchEvent> seen = events.Wait(1);
+  ASSERT_EQ(seen.size(), 1u);
+  EXPECT_EQ(seen[0].kv.value, "still");
+  watch.reset();
+  for (auto [ca, who] :
+       {std::pair{"", ""}, std::pair{"ca", "mallory"}, std::pair{"other", "node-a"}}) {
+    std::unique_ptr<EtcdStore> s;
+    Status st = EtcdStore::Connect(options(ca, who), &s);
+    EXPECT_EQ(st.code(), StatusCode::kUnavailable) << ca << " " << who << ": " << st.ToString();
+  }
+  store.reset();
+  std::filesystem::remove_all(dir);
 }
 
 }  // namespace

@@ -196,6 +196,10 @@ std::string NodeConfigToYaml(const NodeConfig& c) {
     e << YAML::Key << "endpoint" << YAML::Value
       << (c.store_host + ":" + std::to_string(c.store_port));
   if (c.store_credential) e << YAML::Key << "credential" << YAML::Value << true;
+  if (!c.store_tls_cert.empty())
+    e << YAML::Key << "tls" << YAML::Value << YAML::Flow << YAML::BeginMap << YAML::Key << "ca"
+      << YAML::Value << c.store_tls_ca << YAML::Key << "cert" << YAML::Value << c.store_tls_cert
+      << YAML::Key << "key" << YAML::Value << c.store_tls_key << YAML::EndMap;
   e << YAML::EndMap;
   if (!c.api_keys_file.empty() || !c.cluster_token_file.empty() || c.public_metrics || c.insecure ||
       !c.tls_cert.empty()) {

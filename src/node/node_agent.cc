@@ -129,6 +129,9 @@ Status NodeAgent::Create(const NodeConfig& config, api::ServerOptions server_opt
     o.host = config.store_host;
     o.port = config.store_port;
     if (config.store_credential) o.bearer = a->peer_auth_.credential;
+    o.tls_ca = config.store_tls_ca;
+    o.tls_cert = config.store_tls_cert;
+    o.tls_key = config.store_tls_key;
     std::unique_ptr<cluster::EtcdStore> etcd;
     EPARA_RETURN_IF_ERROR(cluster::EtcdStore::Connect(o, &etcd));
     a->own_store_ = std::move(etcd);

@@ -101,6 +101,14 @@ Status Parse(const YAML::Node& root, const std::string& src, NodeConfig* c) {
       EPARA_RETURN_IF_ERROR(
           HostPort(endpoint, at + "store.endpoint", &c->store_host, &c->store_port));
       EPARA_RETURN_IF_ERROR(ReadOptional(store, "credential", at + "store.", &c->store_credential));
+      if (const YAML::Node tls = store["tls"]) {
+        if (!tls.IsMap()) return InvalidArgument(at + "store.tls is not a mapping");
+        EPARA_RETURN_IF_ERROR(ReadOptional(tls, "ca", at + "store.tls.", &c->store_tls_ca));
+        EPARA_RETURN_IF_ERROR(ReadOptional(tls, "cert", at + "store.tls.", &c->store_tls_cert));
+        EPARA_RETURN_IF_ERROR(ReadOptional(tls, "key", at + "store.tls.", &c->store_tls_key));
+        if (c->store_tls_ca.empty() || c->store_tls_cert.empty() || c->store_tls_key.empty())
+          return InvalidArgument(at + "store.tls needs ca, cert and key");
+      }
     } else if (c->store_kind != "embedded") {
       return InvalidArgument(at + "store.kind must be embedded or etcd, got '" + c->store_kind +
                              "'");

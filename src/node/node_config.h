@@ -13,6 +13,8 @@
 //     - {id: cpu, kind: cpu, cpu_threads: 2, memory_mb: 4096, cpu_quota: 1.0}
 //   store: {kind: etcd, endpoint: 127.0.0.1:2379}   # or {kind: embedded} (a one-node cluster)
 //     # credential: true sends the cluster credential to the store (epara up's gateway asks for it)
+//     # tls: {ca: etcd-ca.pem, cert: node-a.pem, key: node-a.key}: etcd over TLS with a client
+//     #   certificate (etcd --client-cert-auth --trusted-ca-file ...)
 //   security:                       # optional (issue 25; node/node_security.h)
 //     api_keys: /etc/epara/keys.yaml          # client API keys (hashes; `epara keys create`)
 //     cluster_token_file: /etc/epara/cluster.token   # the cluster credential: peers, controller,
@@ -90,6 +92,7 @@ struct NodeConfig {
   std::string sync_zone;
   std::map<std::string, PipelineStageConfig> pipeline;  // by model
   bool store_credential = false;  // store.credential: present the cluster credential to the store
+  std::string store_tls_ca, store_tls_cert, store_tls_key;  // store.tls: all three or none
   // security: files are read when the node starts (node/node_security.h).
   std::string api_keys_file;       // empty: no client keys
   std::string cluster_token_file;  // empty: no cluster credential

@@ -2,6 +2,8 @@
 
 #include <gtest/gtest.h>
 
+#include "node/cluster_config.h"
+
 namespace epara::node {
 namespace {
 
@@ -76,6 +78,49 @@ TEST(NodeConfigTest, ErrorsNameTheFileAndField) {
     const Status s = ParseNodeConfig(text, "x.yaml", &c);
     EXPECT_EQ(s.code(), StatusCode::kInvalidArgument) << text;
     EXPECT_NE(s.message().find(message), std::string::npos) << s.message();
+  }
+}
+
+TEST(NodeConfigTest, SecurityAndStoreTlsParseAndRoundTrip) {
+  const std::string yaml = R"(
+id: node-a
+models: {dir: /srv/models}
+store: {kind: etcd, endpoint: "10.0.0.2:2379", credential: true,
+        tls: {ca: /etc/epara/etcd-ca.pem, cert: /etc/epara/a.pem, key: /etc/epara/a.key}}
+security:
+  api_keys: /etc/epara/keys.yaml
+  cluster_token_file: /etc/epara/cluster.token
+  public_metrics: true
+  tls: {ca: /etc/epara/ca.pem, cert: /etc/epara/node-a.pem, key: /etc/epara/node-a.key}
+)";
+  NodeConfig c;
+  ASSERT_TRUE(ParseNodeConfig(yaml, "node.yaml", &c).ok());
+  EXPECT_EQ(c.api_keys_file, "/etc/epara/keys.yaml");
+  EXPECT_EQ(c.cluster_token_file, "/etc/epara/cluster.token");
+  EXPECT_TRUE(c.public_metrics);
+  EXPECT_FALSE(c.insecure);
+  EXPECT_TRUE(c.store_credential);
+  EXPECT_EQ(c.tls_cert, "/etc/epara/node-a.pem");
+  EXPECT_EQ(c.store_tls_key, "/etc/epara/a.key");
+  NodeConfig back;
+  ASSERT_TRUE(ParseNodeConfig(NodeConfigToYaml(c), "round trip", &back).ok());
+  EXPECT_EQ(back.api_keys_file, c.api_keys_file);
+  EXPECT_EQ(back.cluster_token_file, c.cluster_token_file);
+  EXPECT_EQ(back.public_metrics, c.public_metrics);
+  EXPECT_EQ(back.store_credential, c.store_credential);
+  EXPECT_EQ(back.tls_ca, c.tls_ca);
+  EXPECT_EQ(back.tls_key, c.tls_key);
+  EXPECT_EQ(back.store_tls_ca, c.store_tls_ca);
+  EXPECT_EQ(back.store_tls_cert, c.store_tls_cert);
+  for (auto [bad, expect] : {
+           std::pair{"security: {tls: {ca: x}}", "security.tls needs ca, cert and key"},
+           std::pair{"security: {token: x}", "security.token is not a known field"},
+           std::pair{"store: {kind: etcd, credential: true}", "needs security.cluster_token_file"},
+           std::pair{"store: {kind: etcd, tls: {cert: x}}", "store.tls needs ca, cert and key"},
+       }) {
+    Status s = ParseNodeConfig(std::string("id: n\nmodels: {dir: /m}\n") + bad, "node.yaml", &c);
+    EXPECT_FALSE(s.ok()) << bad;
+    EXPECT_NE(s.message().find(expect), std::string::npos) << s.message();
   }
 }
 

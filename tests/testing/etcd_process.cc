@@ -24,7 +24,7 @@ EtcdProcess::~EtcdProcess() {
   }
 }
 
-bool EtcdProcess::Start(std::string* error) {
+bool EtcdProcess::Start(std::string* error, const Tls* tls) {
   const std::string etcd = FindEtcd();
   if (etcd.empty()) {
     *error = "etcd is not installed (apt install etcd-server, or set EPARA_ETCD)";
@@ -38,24 +38,34 @@ bool EtcdProcess::Start(std::string* error) {
   data_dir_ = tmpl;
   client_port_ = FreeLoopbackPort();
   const int peer_port = FreeLoopbackPort();
-  const std::string client_url = "http://127.0.0.1:" + std::to_string(client_port_);
+  const std::string client_url =
+      (tls ? "https://127.0.0.1:" : "http://127.0.0.1:") + std::to_string(client_port_);
   const std::string peer_url = "http://127.0.0.1:" + std::to_string(peer_port);
-  const std::vector<std::string> argv = {etcd,
-                                         "--name=epara-test",
-                                         "--data-dir=" + data_dir_ + "/data",
-                                         "--listen-client-urls=" + client_url,
-                                         "--advertise-client-urls=" + client_url,
-                                         "--listen-peer-urls=" + peer_url,
-                                         "--initial-advertise-peer-urls=" + peer_url,
-                                         "--initial-cluster=epara-test=" + peer_url,
-                                         "--heartbeat-interval=10",
-                                         "--election-timeout=100",
-                                         "--log-level=warn"};
+  std::vector<std::string> argv = {etcd,
+                                   "--name=epara-test",
+                                   "--data-dir=" + data_dir_ + "/data",
+                                   "--listen-client-urls=" + client_url,
+                                   "--advertise-client-urls=" + client_url,
+                                   "--listen-peer-urls=" + peer_url,
+                                   "--initial-advertise-peer-urls=" + peer_url,
+                                   "--initial-cluster=epara-test=" + peer_url,
+                                   "--heartbeat-interval=10",
+                                   "--election-timeout=100",
+                                   "--log-level=warn"};
+  if (tls)
+    for (const std::string& flag :
+         {"--cert-file=" + tls->cert, "--key-file=" + tls->key, std::string("--client-cert-auth"),
+          "--trusted-ca-file=" + tls->ca})
+      argv.push_back(flag);
   if (!child_.Start(argv, data_dir_ + "/etcd.log")) {
     *error = "fork failed";
     return false;
   }
-  httplib::Client client("127.0.0.1", client_port_);
+  httplib::Client client(client_url, tls ? tls->cert : "", tls ? tls->key : "");
+  if (tls) {
+    client.set_ca_cert_path(tls->ca);
+    client.enable_server_certificate_verification(true);
+  }
   client.set_connection_timeout(std::chrono::milliseconds(200));
   const auto deadline = std::chrono::steady_clock::now() + std::chrono::seconds(20);
   while (std::chrono::steady_clock::now() < deadline) {

@@ -16,10 +16,17 @@ class EtcdProcess {
   EtcdProcess() = default;
   ~EtcdProcess();  // stops etcd and removes its data directory
 
+  // PEM files for etcd over TLS: its certificate and key (naming 127.0.0.1), and the CA that
+  // client certificates must chain to (--client-cert-auth).
+  struct Tls {
+    std::string ca, cert, key;
+  };
+
   // Starts etcd and waits (bounded, 20 s) until it answers GET /version. Its minimum lease TTL is
-  // 1 s (heartbeat 10 ms, election timeout 100 ms). False with the reason (and etcd's log) in
-  // *error.
-  bool Start(std::string* error);
+  // 1 s (heartbeat 10 ms, election timeout 100 ms). With `tls`, clients reach it over HTTPS with a
+  // client certificate (the readiness check presents `tls`'s own pair). False with the reason
+  // (and etcd's log) in *error.
+  bool Start(std::string* error, const Tls* tls = nullptr);
   // SIGKILL (a crashed store).
   void Kill() { child_.Kill(); }
 
