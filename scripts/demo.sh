@@ -28,9 +28,13 @@ nodes:
   - {id: board-1, class: embedded,      serve: [seg-demo]}
   - {id: micro-1, class: microcomputer, serve: [tensor-demo]}
 EOF
-rm -f "$OUT/endpoints.json"
+rm -f "$OUT/endpoints.json" "$OUT/keys.yaml"
+# Security on: a client API key (its hash in keys.yaml), and epara up's own cluster credential and
+# mutual TLS between the nodes (made per run in $OUT/run/).
+DEMO_KEY=$("$EPARA" keys create --file "$OUT/keys.yaml" --name demo-client --scopes infer 2>/dev/null)
+KEY=(-H "Authorization: Bearer $DEMO_KEY")
 "$EPARA" up --cluster "$OUT/cluster.yaml" --run-dir "$OUT/run" --endpoints-file "$OUT/endpoints.json" \
-  > "$OUT/cluster.log" 2>&1 &
+  --api-keys "$OUT/keys.yaml" > "$OUT/cluster.log" 2>&1 &
 UP_PID=$!
 stop_cluster() {
   if kill -0 "$UP_PID" 2>/dev/null; then
@@ -68,34 +72,37 @@ done
 echo; echo "== epara status --node $(node_api micro-1) --token-file $TOKEN_FILE"
 "$EPARA" status --node "$(node_api micro-1)" --token-file "$TOKEN_FILE"
 
-echo; echo "== GET $URL/v1/cluster without the cluster credential (the control plane is guarded)"
-curl -sS -w '  (HTTP %{http_code})\n' "$URL/v1/cluster"
+echo; echo "== GET $URL/v1/cluster with the client's API key (scope infer: the control plane is guarded)"
+curl -sS "${KEY[@]}" -w '  (HTTP %{http_code})\n' "$URL/v1/cluster"
+echo "== POST $URL/v2/models/tensor-demo/infer without a key"
+curl -sS -w '  (HTTP %{http_code})\n' -H 'Content-Type: application/json' -d '{}' \
+  "$URL/v2/models/tensor-demo/infer"
 
 echo; echo "== GET $URL/v2/health/ready"
 curl -sS "$URL/v2/health/ready"; echo
 
 echo; echo "== GET $URL/v2/models/seg-demo   (KServe v2 model metadata)"
-curl -sS "$URL/v2/models/seg-demo"; echo
+curl -sS "${KEY[@]}" "$URL/v2/models/seg-demo"; echo
 
 echo; echo "== POST $URL/v1/segment/seg-demo  <- $MODELS/seg-demo/sample.png (640x480)"
-curl -sS -f -H 'Content-Type: image/png' --data-binary "@$MODELS/seg-demo/sample.png" \
+curl -sS "${KEY[@]}" -f -H 'Content-Type: image/png' --data-binary "@$MODELS/seg-demo/sample.png" \
   -D "$OUT/mask.headers" -o "$OUT/mask.png" "$URL/v1/segment/seg-demo"
 echo "mask written to $OUT/mask.png ($(stat -c %s "$OUT/mask.png") bytes; pixel value = class index, palette colours)"
 grep -i '^X-Epara' "$OUT/mask.headers" || true   # X-Epara-Node: the node that ran it
 
 echo; echo "== POST $URL/v1/segment/seg-demo?format=json"
-curl -sS -f -H 'Content-Type: image/png' --data-binary "@$MODELS/seg-demo/sample.png" \
+curl -sS "${KEY[@]}" -f -H 'Content-Type: image/png' --data-binary "@$MODELS/seg-demo/sample.png" \
   "$URL/v1/segment/seg-demo?format=json" | tee "$OUT/summary.json"; echo
 
 if [ -n "$ISNET" ]; then
   echo; echo "== POST $URL/v1/segment/isnet  <- a real photograph ($PHOTO: Eileen Collins, NASA, public domain)"
   echo "   (ISNet, trained, int8 ONNX on ONNX Runtime; micro-1 forwards to edge-1)"
-  curl -sS -f -H 'Content-Type: image/png' --data-binary "@$PHOTO" -D "$OUT/isnet.headers" \
+  curl -sS "${KEY[@]}" -f -H 'Content-Type: image/png' --data-binary "@$PHOTO" -D "$OUT/isnet.headers" \
     -o "$OUT/photo_mask.png" "$URL/v1/segment/isnet"
   grep -i '^X-Epara-Node' "$OUT/isnet.headers" || true
-  curl -sS -f -H 'Content-Type: image/png' --data-binary "@$PHOTO" \
+  curl -sS "${KEY[@]}" -f -H 'Content-Type: image/png' --data-binary "@$PHOTO" \
     -o "$OUT/photo_cutout.png" "$URL/v1/segment/isnet?format=cutout"
-  curl -sS -f -H 'Content-Type: image/png' --data-binary "@$PHOTO" \
+  curl -sS "${KEY[@]}" -f -H 'Content-Type: image/png' --data-binary "@$PHOTO" \
     "$URL/v1/segment/isnet?format=json" | tee "$OUT/photo_summary.json"; echo
   echo "foreground mask: $OUT/photo_mask.png   cut-out (background transparent): $OUT/photo_cutout.png"
 else
@@ -103,25 +110,25 @@ else
 fi
 
 echo; echo "== POST $URL/v2/models/tensor-demo/infer   (KServe v2 JSON tensors: sum = a + b + c)"
-curl -sS -f -H 'Content-Type: application/json' "$URL/v2/models/tensor-demo/infer" -d '{
+curl -sS "${KEY[@]}" -f -H 'Content-Type: application/json' "$URL/v2/models/tensor-demo/infer" -d '{
   "inputs": [
     {"name": "a", "shape": [1, 4], "datatype": "FP32",  "data": [0.5, 1.5, -2, 10]},
     {"name": "b", "shape": [1, 4], "datatype": "INT64", "data": [1, 2, 3, 4]},
     {"name": "c", "shape": [1, 4], "datatype": "UINT8", "data": [0, 0, 0, 255]}]}'; echo
 
 echo; echo "== POST $URL/v1/chat/completions   (OpenAI API, demo LLM; untrained, so the text is gibberish)"
-curl -sS -f -H 'Content-Type: application/json' "$URL/v1/chat/completions" \
+curl -sS "${KEY[@]}" -f -H 'Content-Type: application/json' "$URL/v1/chat/completions" \
   -d '{"model": "llama-demo", "messages": [{"role": "user", "content": "Hello!"}], "max_tokens": 24, "seed": 1}'; echo
 
 echo; echo "== POST $URL/v1/completions with \"stream\": true   (server-sent events)"
-curl -sS -N -f -H 'Content-Type: application/json' "$URL/v1/completions" \
+curl -sS -N "${KEY[@]}" -f -H 'Content-Type: application/json' "$URL/v1/completions" \
   -d '{"model": "llama-demo", "prompt": "Once upon a time", "max_tokens": 8, "stream": true, "seed": 1}'
 
 echo; echo "== a bad request gets a clear error (and the server keeps serving)"
-curl -sS -H 'Content-Type: image/png' --data-binary 'not an image' "$URL/v1/segment/seg-demo"; echo
+curl -sS "${KEY[@]}" -H 'Content-Type: image/png' --data-binary 'not an image' "$URL/v1/segment/seg-demo"; echo
 
 echo; echo "== GET $EDGE/metrics   (edge-1's metrics, excerpt)"
-curl -sS "$EDGE/metrics" | grep -E '^epara_inference_(request_success_total|request_failure_total|exec_count_total|batch_size_(sum|count))|^epara_llm_(generation_tokens_total|time_to_first_token_seconds_(sum|count)|kv_cache_usage_ratio)' || true
+curl -sS "${KEY[@]}" "$EDGE/metrics" | grep -E '^epara_inference_(request_success_total|request_failure_total|exec_count_total|batch_size_(sum|count))|^epara_llm_(generation_tokens_total|time_to_first_token_seconds_(sum|count)|kv_cache_usage_ratio)' || true
 
 echo
 echo "Done. Results in $OUT/: mask.png (segmentation mask), summary.json, cluster.log, run/ (node configs and logs)."

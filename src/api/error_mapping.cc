@@ -35,6 +35,36 @@ int HttpStatusFor(StatusCode code) {
   return 500;
 }
 
+int GrpcCodeForHttpStatus(int http_status) {
+  switch (http_status) {
+    case 200:
+      return 0;  // OK
+    case 400:
+      return 3;  // INVALID_ARGUMENT
+    case 401:
+      return 16;  // UNAUTHENTICATED
+    case 403:
+      return 7;  // PERMISSION_DENIED
+    case 404:
+      return 5;  // NOT_FOUND
+    case 409:
+      return 9;  // FAILED_PRECONDITION
+    case 413:
+    case 429:
+      return 8;  // RESOURCE_EXHAUSTED
+    case 499:
+      return 1;  // CANCELLED
+    case 501:
+      return 12;  // UNIMPLEMENTED
+    case 503:
+      return 14;  // UNAVAILABLE
+    case 504:
+      return 4;  // DEADLINE_EXCEEDED
+    default:
+      return 13;  // INTERNAL
+  }
+}
+
 std::string ErrorBody(int http_status, std::string_view type, std::string_view message) {
   nlohmann::json j = {{"error", {{"message", message}, {"type", type}, {"code", http_status}}}};
   return j.dump(-1, ' ', false, nlohmann::json::error_handler_t::replace);

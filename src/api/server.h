@@ -68,6 +68,11 @@ class Server {
   void SetRemoteModels(decltype(ServerContext::remote_models) fn) {
     ctx_.remote_models = std::move(fn);
   }
+  // The HTTP guard's decision for `request` (true: proceed; false: the refusal is in `response`).
+  // True when nothing is configured.
+  bool Authorize(const HttpRequest& request, HttpResponse* response) const {
+    return !guard_->enabled() || guard_->Admit(request, response);
+  }
   // Runs a request that a peer forwarded here through the HTTP routes, on the calling thread.
   void Dispatch(HttpRequest request, HttpResponse* response) const {
     http_.Dispatch(std::move(request), response);

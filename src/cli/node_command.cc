@@ -39,8 +39,13 @@ int RunNode(const NodeFlags& flags) {
   spdlog::info("node {} ({}) serving on http://{}:{}, peers on {}:{}, store {}", config.id,
                config.device_class, config.api_host, agent->api_port(), config.peer_host,
                agent->peer_port(), config.store_kind);
-  WritePortFile(flags.port_file,
-                std::to_string(agent->api_port()) + " " + std::to_string(agent->peer_port()));
+  if (agent->grpc_port() > 0)
+    spdlog::info("node {}: KServe v2 gRPC on {}:{}", config.id, config.api_host,
+                 agent->grpc_port());
+  WritePortFile(
+      flags.port_file,
+      std::to_string(agent->api_port()) + " " + std::to_string(agent->peer_port()) +
+          (agent->grpc_port() > 0 ? " " + std::to_string(agent->grpc_port()) : std::string()));
   const int sig = WaitForStopSignal(stop_signals);
   spdlog::info("signal {}: leaving the cluster, answering requests in flight", sig);
   agent->Stop();
@@ -56,7 +61,7 @@ void RegisterNodeCommand(CLI::App& app, int* exit_code) {
   cmd->add_option("--config", flags->config, "Node config (YAML; see src/node/node_config.h)")
       ->required();
   cmd->add_option("--port-file", flags->port_file,
-                  "Write '<api port> <peer port>' to this file once listening");
+                  "Write '<api port> <peer port>[ <grpc port>]' to this file once listening");
   cmd->callback([flags, exit_code] { *exit_code = RunNode(*flags); });
 }
 

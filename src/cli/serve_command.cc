@@ -4,6 +4,7 @@
 #include "api/server.h"
 #include "cli/commands.h"
 #include "cli/process_support.h"
+#include "kserve_grpc/kserve_grpc_server.h"
 #include "security/access_policy.h"
 #include "security/api_keys.h"
 
@@ -17,6 +18,8 @@ struct ServeFlags {
   std::string request_work_class = "idle";
   std::string api_keys;
   bool insecure = false;
+  int grpc_port = -1;  // KServe v2 over gRPC; -1: off, 0: any free port
+  std::string grpc_port_file;
 };
 
 int RunServe(ServeFlags flags) {
@@ -61,9 +64,32 @@ int RunServe(ServeFlags flags) {
     return 1;
   }
   spdlog::info("epara serving on http://{}:{}", flags.options.http.host, server->port());
+  std::unique_ptr<kserve_grpc::KServeGrpcServer> grpc;
+  if (flags.grpc_port >= 0) {
+    kserve_grpc::KServeGrpcOptions go;
+    go.host = flags.options.http.host;
+    go.port = flags.grpc_port;
+    go.max_message_bytes = flags.options.http.max_body_bytes;
+    api::Server* s = server.get();
+    kserve_grpc::KServeGrpcHandlers h;
+    h.dispatch = [s](api::HttpRequest req, api::HttpResponse* res) {
+      s->Dispatch(std::move(req), res);
+    };
+    h.authorize = [s](const api::HttpRequest& req, api::HttpResponse* res) {
+      return s->Authorize(req, res);
+    };
+    if (Status st = kserve_grpc::KServeGrpcServer::Start(go, std::move(h), &grpc); !st.ok()) {
+      spdlog::error("{}", st.ToString());
+      server->Stop();
+      return 1;
+    }
+    spdlog::info("KServe v2 gRPC (inference.GRPCInferenceService) on {}:{}", go.host, grpc->port());
+    WritePortFile(flags.grpc_port_file, std::to_string(grpc->port()));
+  }
   WritePortFile(flags.port_file, std::to_string(server->port()));
   const int sig = WaitForStopSignal(stop_signals);
   spdlog::info("signal {}: stopping (answering requests in flight)", sig);
+  if (grpc) grpc->Stop();  // its calls run through the server: stop it first
   server->Stop();
   spdlog::info("stopped");
   return 0;
@@ -92,6 +118,10 @@ void RegisterServeCommand(CLI::App& app, int* exit_code) {
                   "competes with them")
       ->check(CLI::IsMember({"idle", "normal"}))
       ->capture_default_str();
+  cmd->add_option("--grpc-port", flags->grpc_port,
+                  "Also serve KServe v2 over gRPC on this port (0: any free port; default: off)");
+  cmd->add_option("--grpc-port-file", flags->grpc_port_file,
+                  "Write the bound gRPC port to this file once listening");
   cmd->add_option("--api-keys", flags->api_keys,
                   "API keys (YAML of hashes, `epara keys create`): the model APIs need a key "
                   "with the infer scope, /metrics any key");

@@ -55,7 +55,7 @@ struct UpFlags {
 struct Child {
   std::string id;
   pid_t pid = -1;
-  int api_port = 0, peer_port = 0;
+  int api_port = 0, peer_port = 0, grpc_port = 0;
   std::string log;
 };
 
@@ -220,7 +220,8 @@ int RunUp(const UpFlags& flags) {
     const std::string base = (run / n.id).string();
     std::ofstream(base + ".yaml") << node::NodeConfigToYaml(n);
     fs::remove(base + ".ports", ec);
-    Child c{n.id, SpawnNode(base + ".yaml", base + ".ports", base + ".log"), 0, 0, base + ".log"};
+    Child c{n.id,         SpawnNode(base + ".yaml", base + ".ports", base + ".log"), 0, 0, 0,
+            base + ".log"};
     if (c.pid < 0) {
       spdlog::error("cannot start node {}", n.id);
       StopAll(children);
@@ -233,7 +234,10 @@ int RunUp(const UpFlags& flags) {
   for (Child& c : children) {
     for (;;) {
       std::ifstream in((run / c.id).string() + ".ports");
-      if (in >> c.api_port >> c.peer_port && c.api_port > 0) break;
+      if (in >> c.api_port >> c.peer_port && c.api_port > 0) {
+        if (!(in >> c.grpc_port)) c.grpc_port = 0;  // KServe gRPC only where configured
+        break;
+      }
       if (ChildExited(c.pid)) {
         spdlog::error("node {} exited during start-up:\n{}", c.id, LogTail(c.log));
         c.pid = -1;
@@ -266,6 +270,7 @@ int RunUp(const UpFlags& flags) {
                                   {"api", "127.0.0.1:" + std::to_string(c.api_port)},
                                   {"api_port", c.api_port},
                                   {"peer_port", c.peer_port},
+                                  {"grpc_port", c.grpc_port},
                                   {"pid", c.pid}});
   }
   // The state-aware scheduler, when the cluster file asks for it (it reads the same store).

@@ -67,11 +67,12 @@ Status ParseClusterConfig(const std::string& yaml, const std::string& source,
     if (!n.IsMap()) return InvalidArgument(where + " is not a mapping");
     std::string id, cls = "edge-server";
     std::vector<std::string> serve;
-    int api_port = 0;
+    int api_port = 0, grpc_port = -1;
     EPARA_RETURN_IF_ERROR(ReadOptional(n, "id", where, &id));
     EPARA_RETURN_IF_ERROR(ReadOptional(n, "class", where, &cls));
     EPARA_RETURN_IF_ERROR(ReadOptional(n, "serve", where, &serve));
     EPARA_RETURN_IF_ERROR(ReadOptional(n, "api_port", where, &api_port));
+    EPARA_RETURN_IF_ERROR(ReadOptional(n, "grpc_port", where, &grpc_port));
     if (id.empty()) return InvalidArgument(where + "id is missing");
     if (!ids.insert(id).second) return InvalidArgument(where + "id '" + id + "' is used twice");
     DeviceClassProfile p;
@@ -86,6 +87,7 @@ Status ParseClusterConfig(const std::string& yaml, const std::string& source,
     if (zone_size > 0) node_yaml["sync_zone"] = "zone-" + std::to_string(i / zone_size);
     node_yaml["api"]["host"] = "127.0.0.1";
     node_yaml["api"]["port"] = api_port;
+    if (grpc_port >= 0) node_yaml["api"]["grpc_port"] = grpc_port;
     node_yaml["models"]["dir"] = c.models_dir;
     if (!serve.empty()) node_yaml["models"]["serve"] = serve;
     YAML::Node dev;
@@ -162,8 +164,9 @@ std::string NodeConfigToYaml(const NodeConfig& c) {
   e << YAML::Key << "id" << YAML::Value << c.id;
   e << YAML::Key << "device_class" << YAML::Value << c.device_class;
   e << YAML::Key << "api" << YAML::Value << YAML::Flow << YAML::BeginMap << YAML::Key << "host"
-    << YAML::Value << c.api_host << YAML::Key << "port" << YAML::Value << c.api_port
-    << YAML::EndMap;
+    << YAML::Value << c.api_host << YAML::Key << "port" << YAML::Value << c.api_port;
+  if (c.grpc_port >= 0) e << YAML::Key << "grpc_port" << YAML::Value << c.grpc_port;
+  e << YAML::EndMap;
   e << YAML::Key << "peer" << YAML::Value << YAML::Flow << YAML::BeginMap << YAML::Key << "host"
     << YAML::Value << c.peer_host << YAML::Key << "port" << YAML::Value << c.peer_port
     << YAML::EndMap;

@@ -16,6 +16,7 @@
 #include "cluster/etcd_store.h"
 #include "core/thread_name.h"
 #include "core/version.h"
+#include "kserve_grpc/kserve_grpc_server.h"
 #include "node/node_security.h"
 #include "peer/peer_client.h"
 #include "peer/peer_server.h"
@@ -181,6 +182,8 @@ Status NodeAgent::Create(const NodeConfig& config, api::ServerOptions server_opt
   return Status::Ok();
 }
 
+int NodeAgent::grpc_port() const { return grpc_server_ ? grpc_server_->port() : 0; }
+
 uint64_t NodeAgent::peer_calls_refused() const {
   return peer_server_ ? peer_server_->refused() : 0;
 }
@@ -198,6 +201,19 @@ uint64_t NodeAgent::digests_received() const { return peer_table_.accepted(); }
 
 Status NodeAgent::Start() {
   EPARA_RETURN_IF_ERROR(server_->Start());
+  if (config_.grpc_port >= 0) {
+    kserve_grpc::KServeGrpcOptions go;
+    go.host = config_.api_host;
+    go.port = config_.grpc_port;
+    kserve_grpc::KServeGrpcHandlers gh;
+    gh.dispatch = [this](api::HttpRequest req, api::HttpResponse* res) {
+      server_->Dispatch(std::move(req), res);  // routed across the cluster like HTTP requests
+    };
+    gh.authorize = [this](const api::HttpRequest& req, api::HttpResponse* res) {
+      return server_->Authorize(req, res);
+    };
+    EPARA_RETURN_IF_ERROR(kserve_grpc::KServeGrpcServer::Start(go, std::move(gh), &grpc_server_));
+  }
   peer::PeerServerHandlers h;
   h.is_peer = [this](const std::string& id) {
     std::lock_guard<std::mutex> lock(mu_);
@@ -291,6 +307,7 @@ void NodeAgent::Stop() {
   // Forwards from peers finish, new ones are refused (their origin retries elsewhere: not started);
   // then the API drains what it accepted.
   if (peer_server_) peer_server_->Stop();
+  if (grpc_server_) grpc_server_->Stop();  // its calls run through the HTTP routes
   server_->Stop();
   std::lock_guard<std::mutex> lock(mu_);
   peers_.clear();

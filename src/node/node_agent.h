@@ -52,6 +52,10 @@ class StageLink;
 class StageSession;
 }  // namespace epara::llm
 
+namespace epara::kserve_grpc {
+class KServeGrpcServer;
+}
+
 namespace epara::node {
 
 class NodeAgent {
@@ -70,6 +74,8 @@ class NodeAgent {
 
   api::Server& server() { return *server_; }
   int api_port() const { return server_->port(); }
+  // The KServe v2 gRPC port (config api.grpc_port); 0 when it is off.
+  int grpc_port() const;
   int peer_port() const;
   // Digests this node sent to all peers, and received and kept from them, since Start().
   uint64_t digests_sent() const;
@@ -150,6 +156,7 @@ class NodeAgent {
   std::unique_ptr<cluster::ClusterStore> own_store_;
   cluster::ClusterStore* store_ = nullptr;  // own_store_ or the shared one
   std::unique_ptr<peer::PeerServer> peer_server_;
+  std::unique_ptr<kserve_grpc::KServeGrpcServer> grpc_server_;  // KServe v2 over gRPC (optional)
   std::map<std::string, std::unique_ptr<HostedStage>> stages_;  // later stages held here, by model
   std::mutex lifecycle_mu_;   // one runtime load or unload at a time
   std::mutex membership_mu_;  // the heartbeat may re-join while a runtime load re-registers

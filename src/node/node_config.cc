@@ -35,6 +35,9 @@ Status Parse(const YAML::Node& root, const std::string& src, NodeConfig* c) {
     if (!api.IsMap()) return InvalidArgument(at + "api is not a mapping");
     EPARA_RETURN_IF_ERROR(ReadOptional(api, "host", at + "api.", &c->api_host));
     EPARA_RETURN_IF_ERROR(ReadOptional(api, "port", at + "api.", &c->api_port));
+    EPARA_RETURN_IF_ERROR(ReadOptional(api, "grpc_port", at + "api.", &c->grpc_port));
+    if (c->grpc_port < -1 || c->grpc_port > 65535)
+      return InvalidArgument(at + "api.grpc_port must be -1 (off) or a port");
   }
   if (const YAML::Node peer = root["peer"]) {
     if (!peer.IsMap()) return InvalidArgument(at + "peer is not a mapping");

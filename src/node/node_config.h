@@ -3,6 +3,7 @@
 //   id: node-a                      # unique in the cluster
 //   device_class: edge-server       # edge-server | embedded | microcomputer | any label
 //   api:  {host: 127.0.0.1, port: 8001}     # the HTTP API (0: any free port)
+//     # grpc_port: 8081 also serves KServe v2 over gRPC on the API's host (0: any free port)
 //   peer: {host: 127.0.0.1, port: 0}        # gRPC for peers (0: any free port)
 //   models: {dir: /srv/models, serve: [seg-demo]}   # serve: a subset of the repository (optional)
 //     # optional, per model, replacing the descriptor's batching (how `epara up` applies a plan):
@@ -72,6 +73,7 @@ struct NodeConfig {
   std::string device_class = "edge-server";
   std::string api_host = "127.0.0.1";
   int api_port = 8000;
+  int grpc_port = -1;  // api.grpc_port: KServe v2 over gRPC; -1: off
   std::string peer_host = "127.0.0.1";
   int peer_port = 0;
   std::string models_dir;

@@ -294,10 +294,18 @@ TEST(PeerTlsTest, OnlyClientsWithACertificateFromTheClusterCaAreServed) {
     return m;
   };
   std::atomic<int> forwards{0};
+  std::mutex mu;
+  std::condition_variable cv;
+  std::vector<uint64_t> sequences;
   PeerServerHandlers h;
   h.on_forward = [&](const api::HttpRequest&, api::HttpResponse* res) {
     forwards++;
     res->body = "ran";
+  };
+  h.on_digest = [&](const cluster::LoadDigest& d) {
+    std::lock_guard<std::mutex> lock(mu);
+    sequences.push_back(d.sequence);
+    cv.notify_all();
   };
   PeerServerOptions o;
   o.tls = material("ca", "server");
@@ -318,10 +326,17 @@ TEST(PeerTlsTest, OnlyClientsWithACertificateFromTheClusterCaAreServed) {
       bool started = true;
       EXPECT_FALSE(c->Forward(req, &res, &started, 5s).ok());
       EXPECT_FALSE(started);
+      c->PublishDigest(Digest("a", 5));  // never taken (checked below)
     }
   }
   EXPECT_EQ(forwards.load(), 0);
   PeerClient member("a", "server", address, {"", material("ca", "a")});
+  member.PublishDigest(Digest("a", 9));
+  {
+    std::unique_lock<std::mutex> lock(mu);
+    ASSERT_TRUE(cv.wait_for(lock, 10s, [&] { return !sequences.empty(); }));
+    EXPECT_EQ(sequences, std::vector<uint64_t>{9});
+  }
   api::HttpResponse res;
   bool started = false;
   ASSERT_TRUE(member.Forward(req, &res, &started, 5s).ok());
