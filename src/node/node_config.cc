@@ -24,6 +24,20 @@ Status HostPort(const std::string& text, const std::string& field, std::string* 
   return Status::Ok();
 }
 
+// `parent`'s optional `tls: {ca, cert, key}` (all three, or the field absent); `where` names it.
+Status ReadTls(const YAML::Node& parent, const std::string& where, std::string* ca,
+               std::string* cert, std::string* key) {
+  const YAML::Node tls = parent["tls"];
+  if (!tls) return Status::Ok();
+  if (!tls.IsMap()) return InvalidArgument(where + " is not a mapping");
+  EPARA_RETURN_IF_ERROR(ReadOptional(tls, "ca", where + ".", ca));
+  EPARA_RETURN_IF_ERROR(ReadOptional(tls, "cert", where + ".", cert));
+  EPARA_RETURN_IF_ERROR(ReadOptional(tls, "key", where + ".", key));
+  if (ca->empty() || cert->empty() || key->empty())
+    return InvalidArgument(where + " needs ca, cert and key");
+  return Status::Ok();
+}
+
 Status Parse(const YAML::Node& root, const std::string& src, NodeConfig* c) {
   const std::string at = src + ": ";
   if (!root.IsMap()) return InvalidArgument(at + "the node config is not a mapping");
@@ -104,14 +118,8 @@ Status Parse(const YAML::Node& root, const std::string& src, NodeConfig* c) {
       EPARA_RETURN_IF_ERROR(
           HostPort(endpoint, at + "store.endpoint", &c->store_host, &c->store_port));
       EPARA_RETURN_IF_ERROR(ReadOptional(store, "credential", at + "store.", &c->store_credential));
-      if (const YAML::Node tls = store["tls"]) {
-        if (!tls.IsMap()) return InvalidArgument(at + "store.tls is not a mapping");
-        EPARA_RETURN_IF_ERROR(ReadOptional(tls, "ca", at + "store.tls.", &c->store_tls_ca));
-        EPARA_RETURN_IF_ERROR(ReadOptional(tls, "cert", at + "store.tls.", &c->store_tls_cert));
-        EPARA_RETURN_IF_ERROR(ReadOptional(tls, "key", at + "store.tls.", &c->store_tls_key));
-        if (c->store_tls_ca.empty() || c->store_tls_cert.empty() || c->store_tls_key.empty())
-          return InvalidArgument(at + "store.tls needs ca, cert and key");
-      }
+      EPARA_RETURN_IF_ERROR(ReadTls(store, at + "store.tls", &c->store_tls_ca, &c->store_tls_cert,
+                                    &c->store_tls_key));
     } else if (c->store_kind != "embedded") {
       return InvalidArgument(at + "store.kind must be embedded or etcd, got '" + c->store_kind +
                              "'");
@@ -154,14 +162,7 @@ Status Parse(const YAML::Node& root, const std::string& src, NodeConfig* c) {
     EPARA_RETURN_IF_ERROR(
         ReadOptional(sec, "public_metrics", at + "security.", &c->public_metrics));
     EPARA_RETURN_IF_ERROR(ReadOptional(sec, "insecure", at + "security.", &c->insecure));
-    if (const YAML::Node tls = sec["tls"]) {
-      if (!tls.IsMap()) return InvalidArgument(at + "security.tls is not a mapping");
-      EPARA_RETURN_IF_ERROR(ReadOptional(tls, "ca", at + "security.tls.", &c->tls_ca));
-      EPARA_RETURN_IF_ERROR(ReadOptional(tls, "cert", at + "security.tls.", &c->tls_cert));
-      EPARA_RETURN_IF_ERROR(ReadOptional(tls, "key", at + "security.tls.", &c->tls_key));
-      if (c->tls_ca.empty() || c->tls_cert.empty() || c->tls_key.empty())
-        return InvalidArgument(at + "security.tls needs ca, cert and key");
-    }
+    EPARA_RETURN_IF_ERROR(ReadTls(sec, at + "security.tls", &c->tls_ca, &c->tls_cert, &c->tls_key));
   }
   if (c->store_credential && c->cluster_token_file.empty())
     return InvalidArgument(at + "store.credential needs security.cluster_token_file");
