@@ -72,7 +72,9 @@ done
 echo; echo "== epara status --node $(node_api micro-1) --token-file $TOKEN_FILE"
 "$EPARA" status --node "$(node_api micro-1)" --token-file "$TOKEN_FILE"
 
-echo; echo "== GET $URL/v1/cluster with the client's API key (scope infer: the control plane is guarded)"
+echo; echo "== GET $URL/v1/cluster without any credential (the control plane is guarded)"
+curl -sS -w '  (HTTP %{http_code})\n' "$URL/v1/cluster"
+echo "== GET $URL/v1/cluster with the client's API key (scope infer, not admin)"
 curl -sS "${KEY[@]}" -w '  (HTTP %{http_code})\n' "$URL/v1/cluster"
 echo "== POST $URL/v2/models/tensor-demo/infer without a key"
 curl -sS -w '  (HTTP %{http_code})\n' -H 'Content-Type: application/json' -d '{}' \
