@@ -15,8 +15,23 @@ namespace {
 
 class Service final : public v1::Peer::Service {
  public:
-  Service(PeerServerHandlers handlers, const std::string& credential) : h_(std::move(handlers)) {
+  Service(PeerServerHandlers handlers, const std::string& credential, bool tls)
+      : h_(std::move(handlers)), tls_(tls) {
     if (!credential.empty()) credential_sha256_ = security::Sha256Hex(credential);
+  }
+
+  // With mutual TLS, a call speaks for the node its certificate names (its common name): OK, or
+  // PERMISSION_DENIED (reported) when it claims another node id. Without TLS: OK.
+  grpc::Status Claims(const grpc::ServerContext* ctx, const std::string& node_id, const char* rpc) {
+    if (!tls_) return grpc::Status::OK;
+    const auto names = ctx->auth_context()->FindPropertyValues("x509_common_name");
+    const std::string cn = names.empty() ? "" : std::string(names[0].data(), names[0].size());
+    if (cn == node_id) return grpc::Status::OK;
+    refused_++;
+    const std::string why =
+        "the certificate of '" + cn + "' was presented for node '" + node_id + "'";
+    if (h_.on_refused) h_.on_refused(std::string(rpc) + " from " + ctx->peer() + ": " + why);
+    return grpc::Status(grpc::StatusCode::PERMISSION_DENIED, why);
   }
 
   // OK when no credential is asked for or the call carries it; UNAUTHENTICATED otherwise.
@@ -75,6 +90,7 @@ class Service final : public v1::Peer::Service {
         refused_++;
         return grpc::Status(grpc::StatusCode::PERMISSION_DENIED, "unknown peer " + d.node_id);
       }
+      if (grpc::Status c = Claims(ctx, d.node_id, "SyncDigests"); !c.ok()) return c;
       received_++;  // before the handler: whoever sees the digest also sees it counted
       if (h_.on_digest) h_.on_digest(d);
       kept++;
@@ -92,6 +108,7 @@ class Service final : public v1::Peer::Service {
       return grpc::Status(grpc::StatusCode::PERMISSION_DENIED,
                           "unknown peer '" + req->origin_node() + "'");
     }
+    if (grpc::Status c = Claims(ctx, req->origin_node(), "Forward"); !c.ok()) return c;
     api::HttpRequest http;
     if (Status s = FromProto(*req, &http); !s.ok()) {
       refused_++;
@@ -157,6 +174,7 @@ class Service final : public v1::Peer::Service {
                                 "unknown peer '" + msg.origin_node() + "'");
           break;
         }
+        if (result = Claims(ctx, msg.origin_node(), "PipelineStream"); !result.ok()) break;
         Status st = h_.open_stage ? h_.open_stage(msg.model(), &session, &next)
                                   : NotFound("this node hosts no pipeline stages");
         if (!st.ok()) {
@@ -207,6 +225,7 @@ class Service final : public v1::Peer::Service {
 
  private:
   PeerServerHandlers h_;
+  const bool tls_;                 // mutual TLS: a call's certificate names its node
   std::string credential_sha256_;  // empty: no credential asked for
   std::mutex mu_;
   bool stopping_ = false;                 // GUARDED_BY(mu_)
@@ -229,7 +248,8 @@ PeerServer::~PeerServer() { Stop(); }
 Status PeerServer::Start(const PeerServerOptions& options, PeerServerHandlers handlers,
                          std::unique_ptr<PeerServer>* out) {
   auto impl = std::make_unique<Impl>();
-  impl->service = std::make_unique<Service>(std::move(handlers), options.credential);
+  impl->service =
+      std::make_unique<Service>(std::move(handlers), options.credential, options.tls.enabled());
   grpc::ServerBuilder builder;
   const std::string address = options.host + ":" + std::to_string(options.port);
   std::shared_ptr<grpc::ServerCredentials> creds = grpc::InsecureServerCredentials();

@@ -31,8 +31,9 @@ struct PeerServerOptions {
   // Empty: none asked for (loopback development).
   std::string credential;
   // Mutual TLS: the server's identity, and the CA every client certificate must chain to (a
-  // client without one, or with one from another CA, fails the handshake; no call runs).
-  // Disabled: plaintext.
+  // client without one, or with one from another CA, fails the handshake; no call runs). A call
+  // then speaks only for the node its certificate names (common name = node id): one claiming
+  // another node is refused with PERMISSION_DENIED and reported. Disabled: plaintext.
   security::TlsMaterial tls;
 };
 

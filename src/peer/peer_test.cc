@@ -330,6 +330,20 @@ TEST(PeerTlsTest, OnlyClientsWithACertificateFromTheClusterCaAreServed) {
     }
   }
   EXPECT_EQ(forwards.load(), 0);
+  // A member's certificate speaks for that member only: b's certificate claiming to be a.
+  ASSERT_TRUE(security::IssueCertificate(dir + "/ca", "b", {}, dir + "/b").ok());
+  {
+    PeerClient impostor("a", "server", address, {"", material("ca", "b")});
+    api::HttpResponse res;
+    bool started = true;
+    Status s = impostor.Forward(req, &res, &started, 5s);
+    EXPECT_FALSE(s.ok());
+    EXPECT_FALSE(started);
+    EXPECT_NE(s.message().find("the certificate of 'b' was presented for node 'a'"),
+              std::string::npos)
+        << s.message();
+  }
+  EXPECT_EQ(forwards.load(), 0);
   PeerClient member("a", "server", address, {"", material("ca", "a")});
   member.PublishDigest(Digest("a", 9));
   {
