@@ -9,9 +9,8 @@
 namespace epara::api {
 
 std::string PresentedSecret(const HttpRequest& req) {
-  std::string auth = req.Header("Authorization");
-  if (auth.size() > 7 && (auth.compare(0, 7, "Bearer ") == 0 || auth.compare(0, 7, "bearer ") == 0))
-    return auth.substr(7);
+  const std::string auth = req.Header("Authorization");
+  if (std::string_view t = security::BearerToken(auth); !t.empty()) return std::string(t);
   if (std::string k = req.Header("api-key"); !k.empty()) return k;
   return req.Header("x-api-key");
 }
@@ -19,7 +18,7 @@ std::string PresentedSecret(const HttpRequest& req) {
 RequestGuard::RequestGuard(GuardOptions options) : options_(std::move(options)) {
   configured_.api_keys = options_.keys && !options_.keys->empty();
   configured_.cluster = !options_.cluster_credential.empty();
-  if (configured_.cluster) cluster_sha256_ = security::Sha256Hex(options_.cluster_credential);
+  cluster_ = security::SecretDigest(options_.cluster_credential);
 }
 
 bool RequestGuard::Admit(const HttpRequest& req, HttpResponse* res) {
@@ -32,7 +31,7 @@ bool RequestGuard::Admit(const HttpRequest& req, HttpResponse* res) {
   if (p.any) {
     // Hashes are compared, so the time taken does not depend on how much of the secret matches.
     const std::string h = security::Sha256Hex(secret);
-    p.cluster = configured_.cluster && security::ConstantTimeEqual(h, cluster_sha256_);
+    p.cluster = cluster_.MatchesSha256(h);
     if (!p.cluster && configured_.api_keys) p.key = options_.keys->FindSha256(h);
   }
   if (Status s = security::Decide(need, p, configured_); !s.ok()) {

@@ -15,6 +15,7 @@
 #include "security/access_policy.h"
 #include "security/api_keys.h"
 #include "security/rate_limiter.h"
+#include "security/secrets.h"
 
 namespace epara::api {
 
@@ -35,7 +36,7 @@ class RequestGuard {
 
  private:
   GuardOptions options_;
-  std::string cluster_sha256_;
+  security::SecretDigest cluster_;
   security::Configured configured_;
   security::RateLimiter limiter_;
 };

@@ -71,7 +71,7 @@ class Server {
   // The HTTP guard's decision for `request` (true: proceed; false: the refusal is in `response`).
   // True when nothing is configured.
   bool Authorize(const HttpRequest& request, HttpResponse* response) const {
-    return !guard_->enabled() || guard_->Admit(request, response);
+    return guard_->Admit(request, response);
   }
   // Runs a request that a peer forwarded here through the HTTP routes, on the calling thread.
   void Dispatch(HttpRequest request, HttpResponse* response) const {

@@ -108,15 +108,13 @@ struct StoreGateway::Impl {
   bool stopping = false;
   std::once_flag stopped;
 
-  std::string credential_sha256;  // empty: none asked for
+  security::SecretDigest credential;  // empty: none asked for
 
   void Routes();
   // Whether the request carries the cluster credential (or none is asked for); else a 401 reply.
   bool Admit(const httplib::Request& req, httplib::Response& res) const {
-    if (credential_sha256.empty()) return true;
-    const std::string auth = req.get_header_value("Authorization");
-    if (auth.rfind("Bearer ", 0) == 0 &&
-        security::ConstantTimeEqual(security::Sha256Hex(auth.substr(7)), credential_sha256))
+    if (credential.empty() ||
+        credential.Matches(security::BearerToken(req.get_header_value("Authorization"))))
       return true;
     ReplyError(res, Status(StatusCode::kUnauthenticated,
                            "the store gateway requires the cluster credential"));
@@ -331,7 +329,7 @@ Status StoreGateway::Start(ClusterStore* store, const std::string& host, int por
                            std::unique_ptr<StoreGateway>* out, const std::string& credential) {
   auto impl = std::make_unique<Impl>();
   impl->store = store;
-  if (!credential.empty()) impl->credential_sha256 = security::Sha256Hex(credential);
+  impl->credential = security::SecretDigest(credential);
   impl->server.new_task_queue = [] { return new httplib::ThreadPool(64); };
   impl->server.set_tcp_nodelay(true);  // else small replies wait for delayed ACKs (~40 ms)
   impl->Routes();

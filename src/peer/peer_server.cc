@@ -16,9 +16,7 @@ namespace {
 class Service final : public v1::Peer::Service {
  public:
   Service(PeerServerHandlers handlers, const std::string& credential, bool tls)
-      : h_(std::move(handlers)), tls_(tls) {
-    if (!credential.empty()) credential_sha256_ = security::Sha256Hex(credential);
-  }
+      : h_(std::move(handlers)), tls_(tls), credential_(credential) {}
 
   // With mutual TLS, a call speaks for the node its certificate names (its common name): OK, or
   // PERMISSION_DENIED (reported) when it claims another node id. Without TLS: OK.
@@ -36,15 +34,13 @@ class Service final : public v1::Peer::Service {
 
   // OK when no credential is asked for or the call carries it; UNAUTHENTICATED otherwise.
   grpc::Status Authenticate(const grpc::ServerContext* ctx, const char* rpc) {
-    if (credential_sha256_.empty()) return grpc::Status::OK;
+    if (credential_.empty()) return grpc::Status::OK;
     const auto& md = ctx->client_metadata();
     auto it = md.find("authorization");
     std::string why = "no cluster credential";
     if (it != md.end()) {
       const std::string_view v(it->second.data(), it->second.size());
-      if (v.substr(0, 7) == "Bearer " &&
-          security::ConstantTimeEqual(security::Sha256Hex(v.substr(7)), credential_sha256_))
-        return grpc::Status::OK;
+      if (credential_.Matches(security::BearerToken(v))) return grpc::Status::OK;
       why = "a wrong cluster credential";
     }
     refused_++;
@@ -225,8 +221,8 @@ class Service final : public v1::Peer::Service {
 
  private:
   PeerServerHandlers h_;
-  const bool tls_;                 // mutual TLS: a call's certificate names its node
-  std::string credential_sha256_;  // empty: no credential asked for
+  const bool tls_;                           // mutual TLS: a call's certificate names its node
+  const security::SecretDigest credential_;  // empty: no credential asked for
   std::mutex mu_;
   bool stopping_ = false;                 // GUARDED_BY(mu_)
   std::set<grpc::ServerContext*> syncs_;  // GUARDED_BY(mu_): digest and pipeline streams

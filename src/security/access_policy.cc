@@ -1,7 +1,5 @@
 #include "security/access_policy.h"
 
-#include <regex>
-
 namespace epara::security {
 namespace {
 
@@ -9,9 +7,19 @@ bool StartsWith(std::string_view s, std::string_view prefix) {
   return s.substr(0, prefix.size()) == prefix;
 }
 
+// /v2/models/{m}/ready or /v2/models/{m}/versions/{v}/ready (names without '/').
 bool IsModelReadiness(std::string_view path) {
-  static const std::regex kReady(R"(/v2/models/[^/]+(/versions/[^/]+)?/ready)");
-  return std::regex_match(path.begin(), path.end(), kReady);
+  constexpr std::string_view kPrefix = "/v2/models/", kSuffix = "/ready";
+  if (!StartsWith(path, kPrefix) || path.size() <= kPrefix.size() + kSuffix.size() ||
+      path.substr(path.size() - kSuffix.size()) != kSuffix)
+    return false;
+  const std::string_view middle =
+      path.substr(kPrefix.size(), path.size() - kPrefix.size() - kSuffix.size());
+  const size_t slash = middle.find('/');
+  if (slash == std::string_view::npos) return !middle.empty();
+  const std::string_view rest = middle.substr(slash);  // "/versions/{v}"
+  return slash > 0 && StartsWith(rest, "/versions/") && rest.size() > 10 &&
+         rest.find('/', 10) == std::string_view::npos;
 }
 
 }  // namespace

@@ -86,6 +86,18 @@ Status NewCert(EVP_PKEY* key, const std::string& common_name, int days, Cert* ou
   return Status::Ok();
 }
 
+// Signs `cert` with `signer` and writes it to <prefix>.pem and its `key` to <prefix>.key (0600).
+Status SignAndWrite(X509* cert, EVP_PKEY* signer, EVP_PKEY* key, const std::string& prefix) {
+  if (X509_sign(cert, signer, EVP_sha256()) == 0) return Fail("signing");
+  const std::string key_pem = Pem([&](BIO* b) {
+    return PEM_write_bio_PrivateKey(b, key, nullptr, nullptr, 0, nullptr, nullptr);
+  });
+  const std::string cert_pem = Pem([&](BIO* b) { return PEM_write_bio_X509(b, cert); });
+  if (key_pem.empty() || cert_pem.empty()) return Fail("PEM encoding");
+  EPARA_RETURN_IF_ERROR(WriteSecretFile(prefix + ".key", key_pem));
+  return WriteText(prefix + ".pem", cert_pem);
+}
+
 bool IsIp(const std::string& host) {
   unsigned char buf[16];
   return inet_pton(AF_INET, host.c_str(), buf) == 1 || inet_pton(AF_INET6, host.c_str(), buf) == 1;
@@ -108,14 +120,7 @@ Status CreateCa(const std::string& dir, const std::string& common_name, int days
   EPARA_RETURN_IF_ERROR(
       AddExtension(cert.get(), cert.get(), NID_key_usage, "critical,keyCertSign,cRLSign"));
   EPARA_RETURN_IF_ERROR(AddExtension(cert.get(), cert.get(), NID_subject_key_identifier, "hash"));
-  if (X509_sign(cert.get(), key.get(), EVP_sha256()) == 0) return Fail("signing the CA");
-  const std::string key_pem = Pem([&](BIO* b) {
-    return PEM_write_bio_PrivateKey(b, key.get(), nullptr, nullptr, 0, nullptr, nullptr);
-  });
-  const std::string cert_pem = Pem([&](BIO* b) { return PEM_write_bio_X509(b, cert.get()); });
-  if (key_pem.empty() || cert_pem.empty()) return Fail("PEM encoding");
-  EPARA_RETURN_IF_ERROR(WriteSecretFile(dir + "/ca.key", key_pem));
-  return WriteText(dir + "/ca.pem", cert_pem);
+  return SignAndWrite(cert.get(), key.get(), key.get(), dir + "/ca");
 }
 
 Status IssueCertificate(const std::string& ca_dir, const std::string& name,
@@ -150,14 +155,7 @@ Status IssueCertificate(const std::string& ca_dir, const std::string& name,
       AddExtension(cert.get(), ca_cert.get(), NID_ext_key_usage, "serverAuth,clientAuth"));
   EPARA_RETURN_IF_ERROR(
       AddExtension(cert.get(), ca_cert.get(), NID_authority_key_identifier, "keyid:always"));
-  if (X509_sign(cert.get(), ca_key.get(), EVP_sha256()) == 0) return Fail("signing");
-  const std::string key_pem = Pem([&](BIO* b) {
-    return PEM_write_bio_PrivateKey(b, key.get(), nullptr, nullptr, 0, nullptr, nullptr);
-  });
-  const std::string cert_pem = Pem([&](BIO* b) { return PEM_write_bio_X509(b, cert.get()); });
-  if (key_pem.empty() || cert_pem.empty()) return Fail("PEM encoding");
-  EPARA_RETURN_IF_ERROR(WriteSecretFile(out_prefix + ".key", key_pem));
-  return WriteText(out_prefix + ".pem", cert_pem);
+  return SignAndWrite(cert.get(), ca_key.get(), key.get(), out_prefix);
 }
 
 Status LoadTlsMaterial(const std::string& ca_file, const std::string& cert_file,

@@ -47,6 +47,25 @@ bool ConstantTimeEqual(std::string_view a, std::string_view b) {
   return a.size() == b.size() && CRYPTO_memcmp(a.data(), b.data(), a.size()) == 0;
 }
 
+SecretDigest::SecretDigest(std::string_view secret) {
+  if (!secret.empty()) sha256_ = Sha256Hex(secret);
+}
+
+bool SecretDigest::Matches(std::string_view presented) const {
+  return !sha256_.empty() && !presented.empty() && MatchesSha256(Sha256Hex(presented));
+}
+
+bool SecretDigest::MatchesSha256(std::string_view sha256_hex) const {
+  return !sha256_.empty() && ConstantTimeEqual(sha256_hex, sha256_);
+}
+
+std::string_view BearerToken(std::string_view authorization) {
+  if (authorization.size() <= 7 || authorization[6] != ' ') return {};
+  const std::string_view scheme = authorization.substr(0, 6);
+  if (scheme != "Bearer" && scheme != "bearer") return {};
+  return authorization.substr(7);
+}
+
 Status WriteSecretFile(const std::string& path, std::string_view secret) {
   const std::string tmp = path + ".tmp";
   const int fd = ::open(tmp.c_str(), O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0600);

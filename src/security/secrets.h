@@ -23,6 +23,26 @@ Status RandomToken(std::string_view prefix, int bytes, std::string* out);
 // Equality in time that depends only on the lengths.
 bool ConstantTimeEqual(std::string_view a, std::string_view b);
 
+// A shared secret kept only as its SHA-256 (the cluster credential, where nodes, the store gateway
+// and the HTTP guard check it). Empty: no secret, nothing matches.
+class SecretDigest {
+ public:
+  SecretDigest() = default;
+  explicit SecretDigest(std::string_view secret);
+  bool empty() const { return sha256_.empty(); }
+  // Whether `presented` is the secret (constant time in its content).
+  bool Matches(std::string_view presented) const;
+  // The same, for a value already hashed with Sha256Hex (one hash serves several checks).
+  bool MatchesSha256(std::string_view sha256_hex) const;
+
+ private:
+  std::string sha256_;
+};
+
+// The token of an `Authorization: Bearer <token>` value (scheme case-insensitive); "" for any
+// other value.
+std::string_view BearerToken(std::string_view authorization);
+
 // Writes `secret` to `path` readable and writable by its owner alone (0600), replacing the file.
 Status WriteSecretFile(const std::string& path, std::string_view secret);
 // Reads a secret file: its first line, surrounding whitespace removed. InvalidArgument when it is

@@ -64,3 +64,26 @@ TEST(SecretsTest, SecretFilesAreOwnerOnlyAndRoundTrip) {
 
 }  // namespace
 }  // namespace epara::security
+
+namespace epara::security {
+namespace {
+
+TEST(SecretsTest, DigestsMatchOnlyTheirSecretAndBearerTokensParse) {
+  const SecretDigest d("cluster-secret");
+  EXPECT_TRUE(d.Matches("cluster-secret"));
+  EXPECT_TRUE(d.MatchesSha256(Sha256Hex("cluster-secret")));
+  EXPECT_FALSE(d.Matches("cluster-secreT"));
+  EXPECT_FALSE(d.Matches(""));
+  const SecretDigest none;
+  EXPECT_TRUE(none.empty());
+  EXPECT_FALSE(none.Matches(""));
+  EXPECT_FALSE(none.MatchesSha256(Sha256Hex("")));
+  EXPECT_EQ(BearerToken("Bearer abc"), "abc");
+  EXPECT_EQ(BearerToken("bearer abc"), "abc");
+  EXPECT_EQ(BearerToken("Bearer "), "");
+  EXPECT_EQ(BearerToken("Basic abc"), "");
+  EXPECT_EQ(BearerToken("Bearerabc"), "");
+}
+
+}  // namespace
+}  // namespace epara::security
