@@ -281,15 +281,16 @@ int RunBench(const BenchFlags& f) {
       return 1;
     }
     std::map<std::string, int> ports;
-    std::string
-        credential;  // epara up's cluster credential: the utilization comes from /v1/cluster
+    // epara up's cluster credential: the utilization comes from /v1/cluster.
+    std::string credential, token_file;
     const auto deadline = Clock::now() + std::chrono::seconds(240);
     for (;;) {
       const json ep = json::parse(ReadTextFile((run / "endpoints.json").string()), nullptr, false);
       if (ep.is_object()) {
         for (const auto& n : ep["nodes"])
           ports[n["id"].get<std::string>()] = n["api_port"].get<int>();
-        (void)security::ReadSecretFile(ep.value("token_file", ""), &credential);
+        token_file = ep.value("token_file", "");
+        (void)security::ReadSecretFile(token_file, &credential);
         break;
       }
       if (ChildExited(up) || Clock::now() > deadline) {
@@ -340,6 +341,12 @@ int RunBench(const BenchFlags& f) {
         }
     }
     StopUp(up);
+    // The run's throwaway secrets (its credential; its CA and node keys beside it) do not outlive
+    // the run: result directories get committed and shared.
+    if (!token_file.empty()) {
+      fs::remove(token_file, ec);
+      fs::remove_all(fs::path(token_file).parent_path() / "tls", ec);
+    }
   }
   const double minutes = std::chrono::duration<double>(Clock::now() - t_start).count() / 60;
   notes.push_back("the whole comparison took " + std::to_string(minutes).substr(0, 4) +

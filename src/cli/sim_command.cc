@@ -24,6 +24,7 @@
 
 #include "cli/commands.h"
 #include "cli/comparison_flags.h"
+#include "cli/pipeline_setup.h"
 #include "cli/process_support.h"
 #include "loadgen/report.h"
 #include "loadgen/workload_set.h"
@@ -210,8 +211,16 @@ int RunSim(const SimFlags& f) {
       spdlog::error("--policy: {}", s.message());
       return 2;
     }
+    if (!config.pipelines.empty()) {  // the stages `epara up` would start (same planner)
+      std::vector<std::string> lines;
+      if (Status s = PlanClusterPipelines(&config, &lines); !s.ok()) {
+        spdlog::error("{}", s.ToString());
+        return 2;
+      }
+      for (const std::string& l : lines) setup.push_back("plan: pipeline " + l);
+    }
     for (const std::string& line : setup)  // the categorized plan (not the per-node lines)
-      if (line.rfind("plan: ", 0) == 0) {
+      if (line.rfind("plan: ", 0) == 0 || line.find("pipelines dropped") != std::string::npos) {
         spdlog::info("sim policy {}: {}", policy, line);
         notes.push_back(policy + " " + line);
       }

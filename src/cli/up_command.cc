@@ -21,6 +21,7 @@
 
 #include "allocator/service_plan.h"
 #include "cli/commands.h"
+#include "cli/pipeline_setup.h"
 #include "cli/process_support.h"
 #include "cluster/embedded_store.h"
 #include "cluster/store_gateway.h"
@@ -97,32 +98,6 @@ std::string LogTail(const std::string& path) {
   return text.size() > 4000 ? text.substr(text.size() - 4000) : text;
 }
 
-int HostThreads() { return static_cast<int>(std::max(1u, std::thread::hardware_concurrency())); }
-
-// The shape of every pipelined LLM, from its config.json (models that fail to load are left out;
-// PlanPipelines then names them).
-std::map<std::string, node::LlmShape> PipelineShapes(const node::ClusterConfig& config) {
-  RepositoryScan scan;
-  (void)ScanModelRepository(config.models_dir, &scan);
-  std::map<std::string, node::LlmShape> shapes;
-  for (const ModelDescriptor& d : scan.models) {
-    llm::LlamaConfig c;
-    if (!config.pipelines.count(d.name) || d.task != TaskType::kLlm ||
-        !llm::LoadLlamaConfig(d.directory + "/config.json", &c).ok())
-      continue;
-    const int64_t H = c.hidden_size, q = int64_t{c.num_attention_heads} * c.head_dim,
-                  kv = int64_t{c.num_key_value_heads} * c.head_dim;
-    node::LlmShape s;
-    s.layers = c.num_hidden_layers;
-    s.layer_bytes = 4 * (H * (q + 2 * kv) + q * H + 3 * H * c.intermediate_size + 2 * H) +
-                    (int64_t{d.llm.kv_cache_mb} << 20) / c.num_hidden_layers;
-    s.head_bytes = 4 * int64_t{c.vocab_size} * H;
-    s.tail_bytes = 4 * H + (c.tie_word_embeddings ? s.head_bytes : 4 * int64_t{c.vocab_size} * H);
-    shapes[d.name] = s;
-  }
-  return shapes;
-}
-
 int RunUp(const UpFlags& flags) {
   const sigset_t stop_signals = BlockStopSignals();
   std::string credential;
@@ -175,8 +150,7 @@ int RunUp(const UpFlags& flags) {
   for (const std::string& line : setup) spdlog::info("{}", line);
   if (!config.pipelines.empty()) {
     std::vector<std::string> lines;
-    if (Status s = node::PlanPipelines(PipelineShapes(config), HostThreads(), &config, &lines);
-        !s.ok()) {
+    if (Status s = PlanClusterPipelines(&config, &lines); !s.ok()) {
       spdlog::error("{}", s.ToString());
       return 2;
     }

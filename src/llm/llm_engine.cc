@@ -262,7 +262,14 @@ void LlmEngine::Loop() {
       done.swap(completed_);
     }
     for (auto& [g, r] : done) {
-      groups_[g].in_flight = false;
+      Group& group = groups_[g];
+      group.in_flight = false;
+      if (r.status.ok()) {  // a pipeline head learns its whole step (every stage, every hop)
+        const double ms =
+            std::chrono::duration<double, std::milli>(Clock::now() - group.launched).count();
+        std::lock_guard<std::mutex> lock(mu_);
+        cost_.Observe(group.decode_seqs, group.prefill_tokens, ms);
+      }
       Complete(g, r.status, r.logits);
     }
     for (size_t g = 0; g < groups_.size(); ++g)
@@ -285,10 +292,12 @@ void LlmEngine::Launch(int g) {
     for (const auto& s : group.running)
       if (!s->prefilled)
         prefill_remaining.push_back(static_cast<int>(s->req.prompt.size()) - s->prompt_done);
-    // With several groups, each holds its share of max_running.
+    // With several groups, each holds its share of max_running, and a burst is spread evenly.
     PlannerLimits limits = limits_;
-    const int groups = static_cast<int>(groups_.size());
-    limits.max_running = std::max(1, (limits_.max_running + groups - 1) / groups);
+    int waiting_seqs = 0;
+    for (const WaitingSeq& w : snapshot) waiting_seqs += w.copies;
+    limits.max_running = GroupRunningLimit(limits_.max_running, static_cast<int>(groups_.size()),
+                                           running_count_, waiting_seqs);
     const int decoding =
         static_cast<int>(group.running.size()) - static_cast<int>(prefill_remaining.size());
     limits.token_budget = TpotTokenBudget(limits.token_budget, decoding, options_.tpot_slo_ms,
@@ -366,7 +375,7 @@ void LlmEngine::Launch(int g) {
   {
     const double ms = std::chrono::duration<double, std::milli>(Clock::now() - t0).count();
     std::lock_guard<std::mutex> lock(mu_);
-    // A head's step time includes the later stages: not its own cost.
+    // A head learns its step when the later stages answered (Loop), not here.
     if (!link_ && st.ok()) cost_.Observe(decode_seqs, prefill_tokens, ms);
     stepping_prompt_tokens_ = 0;
   }
@@ -378,6 +387,9 @@ void LlmEngine::Launch(int g) {
   step.hidden = std::move(out);
   step.release.swap(released_);
   group.in_flight = true;
+  group.launched = t0;
+  group.decode_seqs = decode_seqs;
+  group.prefill_tokens = prefill_tokens;
   link_->Send(std::move(step), [this, g](StageResult r) {
     {
       std::lock_guard<std::mutex> lock(mu_);

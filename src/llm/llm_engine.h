@@ -13,6 +13,7 @@
 #pragma once
 
 #include <atomic>
+#include <chrono>
 #include <condition_variable>
 #include <deque>
 #include <functional>
@@ -131,6 +132,10 @@ class LlmEngine {
     // decode token): a prefilling sequence may sit a step out, or run a chunk of its prompt.
     std::vector<std::pair<Sequence*, int>> stepped;
     bool in_flight = false;  // its step is in the later stages
+    // A pipeline head's step in flight: when it was launched and what it ran (the head learns the
+    // whole step, its stages and hops included: what its sequences see per token).
+    std::chrono::steady_clock::time_point launched;
+    int decode_seqs = 0, prefill_tokens = 0;
   };
   LlmEngine() = default;
   void Loop();

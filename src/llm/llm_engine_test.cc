@@ -404,6 +404,22 @@ TEST(StepPlannerTest, TpotSloSizesTheStepsPromptShare) {
 // A long prompt arriving while 8 streams decode is prefilled in chunks: no step runs more than the
 // token budget (a whole-prompt step would be ~10x the budget and stall every stream for its
 // duration), and every text is what it is when run alone.
+TEST(StepPlannerTest, PipelineGroupsShareABurstEvenly) {
+  EXPECT_EQ(GroupRunningLimit(64, 1, 0, 16), 64);  // no pipeline: the engine's own limit
+  EXPECT_EQ(GroupRunningLimit(64, 2, 0, 16), 8);   // 16 at once over 2 groups: 8 each
+  EXPECT_EQ(GroupRunningLimit(64, 2, 8, 8), 8);    // the second group takes the other 8
+  EXPECT_EQ(GroupRunningLimit(64, 3, 0, 16), 6);   // rounded up
+  EXPECT_EQ(GroupRunningLimit(64, 2, 0, 1), 1);    // one sequence still runs
+  EXPECT_EQ(GroupRunningLimit(6, 2, 0, 100), 3);   // never above the group's share
+  // What the planner makes of it: the first group admits half of a burst of 16.
+  PlannerLimits limits;
+  limits.kv_budget_bytes = 1 << 30;
+  limits.kv_bytes_per_token = 1;
+  limits.max_running = GroupRunningLimit(64, 2, 0, 16);
+  const std::vector<WaitingSeq> burst(16, WaitingSeq{8, 8, 1});
+  EXPECT_EQ(PlanStep(0, 0, burst, limits).admit, 8);
+}
+
 TEST_F(LlmEngineTest, ALongPromptIsPrefilledInChunksWhileStreamsDecode) {
   EngineOptions o;
   o.token_budget = 24;

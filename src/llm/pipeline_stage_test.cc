@@ -168,6 +168,9 @@ TEST_F(PipelineTest, TwoAndThreeStagePipelinesGenerateTheSingleModelsTokens) {
     }
     // Several sequences were in flight, and the stages freed the finished ones' caches.
     EXPECT_GE(link->max_session_sequences(), 2);
+    // The head learned its whole step (stages and link included), as routing predicts from it.
+    EXPECT_GT(head->stats().decode_step_ms, 0) << c.ranges.size() << " stages";
+    EXPECT_GT(head->stats().prefill_ms_per_token, 0) << c.ranges.size() << " stages";
   }
 }
 

@@ -44,4 +44,11 @@ int TpotTokenBudget(int token_budget, int decoding, double tpot_slo_ms, double d
   return static_cast<int>(std::min<int64_t>(token_budget, int64_t{decoding} + prompt));
 }
 
+int GroupRunningLimit(int max_running, int depth, int running_all, int waiting) {
+  if (depth <= 1) return max_running;
+  const int share = (max_running + depth - 1) / depth;
+  const int even = (running_all + waiting + depth - 1) / depth;
+  return std::max(1, std::min(share, even));
+}
+
 }  // namespace epara::llm

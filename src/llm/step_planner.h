@@ -43,6 +43,13 @@ struct StepPlan {
 StepPlan PlanStep(int running, int64_t reserved_bytes, const std::vector<WaitingSeq>& waiting,
                   const PlannerLimits& limits, const std::vector<int>& prefill_remaining = {});
 
+// Pipeline micro-batch groups (LlmEngine with `depth` groups): the most sequences group may run
+// after its next admission: its share of max_running, and no more than an even share of every
+// sequence there is (running in any group, or waiting), rounded up -- so a burst of arrivals is
+// spread over the groups and the pipeline's stages overlap, instead of the first group to launch
+// taking every sequence while the others idle. At least 1. `depth` 1: max_running.
+int GroupRunningLimit(int max_running, int depth, int running_all, int waiting);
+
 // SLO-sized steps: the token budget for a step in which `decoding` sequences decode, so that its
 // predicted time (decode_step_ms + prompt tokens x prefill_ms_per_token, llm/step_cost.h) stays
 // within the running streams' time-per-output-token SLO. Prompts then prefill in chunks that fit

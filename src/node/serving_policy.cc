@@ -76,6 +76,17 @@ Status ApplyServingPolicy(ServingPolicy policy, const std::vector<ModelFootprint
   const std::vector<const ModelFootprint*> used = ClusterModels(models, *config);
   const bool replicate = policy != ServingPolicy::kEpara && policy != ServingPolicy::kAlpaserveLike;
   if (policy != ServingPolicy::kEpara) config->plan_profiles.clear();
+  // Model parallelism (the file's `pipelines:`) is kept by epara, alpaserve-like (AlpaServe places
+  // model-parallel groups) and galaxy-like (Galaxy parallelizes a model over edge devices); the
+  // replica-only systems serve an LLM whole where it fits, as Triton, Nexus and Clockwork do.
+  const bool model_parallel = policy == ServingPolicy::kEpara ||
+                              policy == ServingPolicy::kAlpaserveLike ||
+                              policy == ServingPolicy::kGalaxyLike;
+  if (!model_parallel && !config->pipelines.empty()) {
+    if (notes) notes->push_back("pipelines dropped: no model parallelism in this policy");
+    config->pipelines.clear();
+    for (NodeConfig& n : config->nodes) n.pipeline.clear();
+  }
   for (NodeConfig& n : config->nodes) {
     if (replicate) {
       const int64_t budget = Budget(n);

@@ -13,7 +13,8 @@
 //   alpaserve-like  placement by the controller's simulator-driven greedy (scheduler::Place over
 //                   measured demand, no burst headroom), dynamic batching, least-outstanding
 //                   routing; no request-level categorization (no SLO-aware batching, routing or
-//                   admission). AlpaServe's model parallelism is not modelled here.
+//                   admission). AlpaServe's model parallelism: the file's
+//                   pipelines are kept.
 //   local-only      the same static replicas; each node serves only the requests that arrive at it.
 //   galaxy-like     the same static replicas and triton-like batching and routing, and every
 //                   request of every segmentation model split over all the nodes that serve it
@@ -25,12 +26,14 @@
 //                   profile shows to pay), requests that cannot meet their SLO dropped at entry,
 //                   least-outstanding routing; no categorization, no splitting, no controller.
 //   clockwork-like  Clockwork (OSDI 2020): predictable per-request latency, one request per model
-//   at
-//                   a time on each worker (batch 1, no queue delay), each request sent where its
+//                   at a time on each worker (batch 1, no queue delay), each request sent where its
 //                   predicted completion is earliest (the SLO-aware router) and rejected at once
 //                   when none meets its SLO; static replicas, no batching, no splitting, no
 //                   controller.
 // Every other baseline drops `plan:` (the categorized allocation) and splits (`models.split`).
+// LLM pipelines (`pipelines:`, model parallelism) are kept by epara, alpaserve-like and
+// galaxy-like; the replica-only baselines drop them and serve each LLM whole on the nodes whose
+// memory holds it.
 #pragma once
 
 #include <cstdint>

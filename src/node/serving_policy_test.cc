@@ -39,6 +39,26 @@ TEST(ServingPolicyTest, NamesRoundTrip) {
   EXPECT_FALSE(ParseServingPolicy("fastest", &p));
 }
 
+TEST(ServingPolicyTest, OnlyTheModelParallelPoliciesKeepTheFilesPipelines) {
+  for (const std::string& name : ServingPolicyNames()) {
+    SCOPED_TRACE(name);
+    ServingPolicy p;
+    ASSERT_TRUE(ParseServingPolicy(name, &p));
+    ClusterConfig c = Testbed();
+    c.pipelines["llm"].stages = {"big", "small"};
+    c.nodes[1].pipeline["llm"].stage = 1;  // as written by a node file
+    std::vector<std::string> notes;
+    ASSERT_TRUE(ApplyServingPolicy(p, Models(), &c, &notes).ok());
+    const bool keeps = p == ServingPolicy::kEpara || p == ServingPolicy::kAlpaserveLike ||
+                       p == ServingPolicy::kGalaxyLike;
+    EXPECT_EQ(c.pipelines.count("llm"), keeps ? 1u : 0u);
+    EXPECT_EQ(c.nodes[1].pipeline.count("llm"), keeps ? 1u : 0u);
+    bool noted = false;
+    for (const std::string& n : notes) noted |= n.find("pipelines dropped") != std::string::npos;
+    EXPECT_EQ(noted, !keeps);
+  }
+}
+
 TEST(ServingPolicyTest, GalaxyLikeSplitsEverySegmentationRequestOverItsHosts) {
   ClusterConfig c = Testbed();
   std::vector<ModelFootprint> models = Models();

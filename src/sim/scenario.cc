@@ -35,12 +35,17 @@ Status BuildSimSpec(const node::ClusterConfig& config, const std::vector<ModelDe
       for (const ModelDescriptor& m : models) s.serve.push_back(m.name);
     s.serve.erase(std::remove_if(s.serve.begin(), s.serve.end(),
                                  [&](const std::string& m) {
-                                   return n.pipeline.count(m) > 0 || !needed.count(m);
+                                   // a later pipeline stage holds layers, not the service
+                                   auto p = n.pipeline.find(m);
+                                   return (p != n.pipeline.end() && p->second.stage > 0) ||
+                                          !needed.count(m);
                                  }),
                   s.serve.end());
     used.insert(s.serve.begin(), s.serve.end());
     s.batching = n.batching;
     s.split = n.split;
+    for (const auto& [model, p] : n.pipeline)
+      s.pipeline[model] = SimStage{p.stage, p.first_layer, p.end_layer, p.next, p.depth};
     s.routing = n.routing;
     s.admission = n.admission;
     out->nodes.push_back(std::move(s));
@@ -87,6 +92,9 @@ Status BuildSimSpec(const node::ClusterConfig& config, const std::vector<ModelDe
       m.limits.token_budget = d.llm.token_budget;
       m.limits.max_running = d.llm.max_running;
       m.max_waiting = d.llm.max_waiting;
+      m.layers = c.num_hidden_layers;
+      m.hidden_bytes_per_token = int64_t{4} * c.hidden_size;
+      m.logit_bytes_per_row = int64_t{4} * c.vocab_size;
     }
     out->models.push_back(std::move(m));
   }

@@ -33,6 +33,7 @@ struct Req {
   int step_chunk = 0;   // prompt tokens in the step running now
   int generated = 0;
   double first_token = -1;
+  int group = 0;  // the engine's micro-batch group (pipelines: depth > 1)
   // Spatial split: a tile runs solo at `share` of the model's pixels and reports to its parent,
   // which ends when its last tile did.
   Req* parent = nullptr;
@@ -57,9 +58,23 @@ struct Instance {
   std::deque<Req*> waiting;
   std::vector<Req*> seqs;
   int64_t reserved = 0, waiting_tokens = 0, stepping_tokens = 0;
-  bool stepping = false;
   llm::StepCost step_cost;
+  // Micro-batch groups (LlmEngine's): one without a pipeline. Per group: a step in flight, its
+  // prompt tokens, an epoch that a failed step bumps (its pending stage work is then ignored).
+  int depth = 1;
+  std::vector<char> group_busy = std::vector<char>(1, 0);
+  std::vector<int64_t> group_tokens = std::vector<int64_t>(1, 0);
+  std::vector<uint64_t> group_epoch = std::vector<uint64_t>(1, 0);
+  // A pipeline head: the stages in order (node index, share of the layers), this node first.
+  std::vector<std::pair<int, double>> chain;
   bool idle() const { return queue.empty() && running.empty() && waiting.empty() && seqs.empty(); }
+};
+
+// A pipeline stage's model on one node runs one step at a time (StageSession's model lock; the
+// head's Launch runs in its engine loop): steps queue here, FIFO.
+struct StageServer {
+  bool busy = false;
+  std::deque<std::function<void()>> waiting;
 };
 
 struct PeerState {          // what one node keeps about one peer
@@ -98,7 +113,8 @@ struct Node {
   size_t next = 0, kept = 0;
   uint64_t sequence = 0;
   std::unordered_map<int, PeerState> peers;
-  std::vector<double> busy_ms;  // per second of the run
+  std::map<int, StageServer> stages;  // by model: pipeline stages computing here
+  std::vector<double> busy_ms;        // per second of the run
 };
 
 class Cluster {
@@ -139,6 +155,19 @@ class Cluster {
   void Dispatch(Node& n, Instance& inst);
   void LlmEnqueue(Req* r, Node& n, Instance& inst);
   void LlmKick(Node& n, Instance& inst);
+  void LlmLaunch(Node& n, Instance& inst, int group);
+  // A group's step ended after `ms` (on a pipeline head: launch to the last stage's answer);
+  // observe: the engine learns it.
+  void LlmStepDone(int node, int model, int group, int decode, int prefill, double ms,
+                   bool observe);
+  // sim_pipeline.cc: stage k of a pipeline head's group step; a failed step ends the group's
+  // sequences with 503 (the head's StageLink failed).
+  void RunStage(int head, int model, int group, uint64_t epoch, int decode, int prefill, int rows,
+                size_t k, double started);
+  void StageFailed(int head, int model, int group);
+  void ReleaseStage(int node, int model);
+  void FailPipelinesThrough(int node);  // a crashed node fails the steps of every chain through it
+  void BuildChain(int node, int model, Instance* inst);
   void AddBusy(Node& n, double from, double to);
   void LoadInstance(int node, int model, double ready_in_ms);
   void FinishDrain(Node& n, int model);

@@ -95,6 +95,7 @@ void Cluster::LoadInstance(int node, int model, double ready_in_ms) {
   inst.llm = m.llm;
   auto b = n.spec.batching.find(m.name);
   inst.batching = b != n.spec.batching.end() ? b->second : m.batching;
+  BuildChain(node, model, &inst);  // a pipeline head: its stages and groups
   q_.At(q_.now() + ready_in_ms, [this, node, model, inc = n.incarnation] {
     Node& n = nodes_[node];
     if (n.incarnation != inc) return;
@@ -239,73 +240,109 @@ void Cluster::LlmEnqueue(Req* r, Node& n, Instance& inst) {
 }
 
 void Cluster::LlmKick(Node& n, Instance& inst) {
-  if (inst.stepping) return;
+  for (int g = 0; g < inst.depth; ++g)
+    if (!inst.group_busy[static_cast<size_t>(g)]) LlmLaunch(n, inst, g);
+}
+
+void Cluster::LlmLaunch(Node& n, Instance& inst, int g) {
+  const size_t gi = static_cast<size_t>(g);
   const SimModel& m = spec_.models[inst.model];
   std::vector<llm::WaitingSeq> snapshot;
   snapshot.reserve(inst.waiting.size());
   for (const Req* w : inst.waiting) snapshot.push_back({w->prompt, w->output});
   std::vector<int> prefill_remaining;
-  for (const Req* s : inst.seqs)
+  int running = 0;
+  for (const Req* s : inst.seqs) {
+    if (s->group != g) continue;
+    ++running;
     if (!s->prefilled) prefill_remaining.push_back(s->prompt - s->prompt_done);
-  const llm::StepPlan plan = llm::PlanStep(static_cast<int>(inst.seqs.size()), inst.reserved,
-                                           snapshot, m.limits, prefill_remaining);
+  }
+  // With several groups, each holds its share of max_running, a burst spread evenly
+  // (LlmEngine::Launch).
+  llm::PlannerLimits limits = m.limits;
+  limits.max_running =
+      llm::GroupRunningLimit(m.limits.max_running, inst.depth, static_cast<int>(inst.seqs.size()),
+                             static_cast<int>(inst.waiting.size()));
+  const llm::StepPlan plan =
+      llm::PlanStep(running, inst.reserved, snapshot, limits, prefill_remaining);
   size_t next_chunk = 0;
-  for (Req* s : inst.seqs) s->step_chunk = s->prefilled ? 0 : plan.running_chunk[next_chunk++];
+  for (Req* s : inst.seqs)
+    if (s->group == g) s->step_chunk = s->prefilled ? 0 : plan.running_chunk[next_chunk++];
   for (int k = 0; k < plan.admit; ++k) {
     Req* s = inst.waiting.front();
     inst.waiting.pop_front();
     inst.reserved += int64_t{s->prompt + s->output} * m.limits.kv_bytes_per_token;
     s->step_chunk = plan.prefill_chunk[k];
+    s->group = g;
     inst.seqs.push_back(s);
+    ++running;
   }
-  if (inst.seqs.empty()) return;
-  int decode = 0, prefill = 0;
+  if (running == 0) return;
+  int decode = 0, prefill = 0, rows = 0;
   for (const Req* s : inst.seqs) {
+    if (s->group != g) continue;
+    ++rows;
     if (s->prefilled)
       ++decode;
     else
       prefill += s->step_chunk;
   }
   inst.waiting_tokens -= prefill;  // counted as in the step from now on
-  inst.stepping = true;
-  inst.stepping_tokens = prefill;
-  RunPhase(
-      n, m.cost.StepMs(decode, prefill),
-      [this, node = n.index, model = inst.model, inc = n.incarnation, decode, prefill](double ms) {
-        Node& n = nodes_[node];
-        if (n.incarnation != inc) return;
-        Instance& inst = n.instances.at(model);
-        const SimModel& m = spec_.models[model];
-        inst.step_cost.Observe(decode, prefill, ms);
-        inst.stepping = false;
-        inst.stepping_tokens = 0;
-        const double now = q_.now();
-        std::vector<Req*> still;
-        for (Req* s : inst.seqs) {
-          if (!s->prefilled) {
-            s->prompt_done += s->step_chunk;
-            s->step_chunk = 0;
-            if (s->prompt_done < s->prompt) {  // more chunks to go
-              still.push_back(s);
-              continue;
-            }
-            s->prefilled = true;
-            s->first_token = now;
-            s->generated = 1;
-          } else {
-            ++s->generated;
-          }
-          if (s->generated >= s->output || s->ended) {
-            inst.reserved -= int64_t{s->prompt + s->output} * m.limits.kv_bytes_per_token;
-            Respond(s, true, 200);
-          } else {
-            still.push_back(s);
-          }
-        }
-        inst.seqs.swap(still);
-        LlmKick(n, inst);
-        FinishDrain(n, model);
-      });
+  inst.group_busy[gi] = 1;
+  inst.group_tokens[gi] = prefill;
+  inst.stepping_tokens += prefill;
+  if (!inst.chain.empty()) {
+    RunStage(n.index, inst.model, g, inst.group_epoch[gi], decode, prefill, rows, 0, q_.now());
+    return;
+  }
+  RunPhase(n, m.cost.StepMs(decode, prefill),
+           [this, node = n.index, model = inst.model, inc = n.incarnation, g, decode,
+            prefill](double ms) {
+             if (nodes_[node].incarnation != inc) return;
+             LlmStepDone(node, model, g, decode, prefill, ms, true);
+           });
+}
+
+void Cluster::LlmStepDone(int node, int model, int g, int decode, int prefill, double ms,
+                          bool observe) {
+  Node& n = nodes_[node];
+  Instance& inst = n.instances.at(model);
+  const SimModel& m = spec_.models[model];
+  const size_t gi = static_cast<size_t>(g);
+  if (observe) inst.step_cost.Observe(decode, prefill, ms);
+  inst.group_busy[gi] = 0;
+  inst.stepping_tokens -= inst.group_tokens[gi];
+  inst.group_tokens[gi] = 0;
+  const double now = q_.now();
+  std::vector<Req*> still;
+  for (Req* s : inst.seqs) {
+    if (s->group != g) {
+      still.push_back(s);
+      continue;
+    }
+    if (!s->prefilled) {
+      s->prompt_done += s->step_chunk;
+      s->step_chunk = 0;
+      if (s->prompt_done < s->prompt) {  // more chunks to go
+        still.push_back(s);
+        continue;
+      }
+      s->prefilled = true;
+      s->first_token = now;
+      s->generated = 1;
+    } else {
+      ++s->generated;
+    }
+    if (s->generated >= s->output || s->ended) {
+      inst.reserved -= int64_t{s->prompt + s->output} * m.limits.kv_bytes_per_token;
+      Respond(s, true, 200);
+    } else {
+      still.push_back(s);
+    }
+  }
+  inst.seqs.swap(still);
+  LlmKick(n, inst);
+  FinishDrain(n, model);
 }
 
 }  // namespace epara::sim::internal

@@ -501,6 +501,7 @@ void Cluster::Crash(int i) {
   if (!n.up) return;
   n.up = false;
   const uint64_t inc = ++n.incarnation;
+  FailPipelinesThrough(i);  // heads elsewhere whose steps were here
   for (Req& r : *requests_) {
     if (r.ended || r.sent > q_.now()) continue;
     if (r.ingress == i) {
@@ -512,6 +513,7 @@ void Cluster::Crash(int i) {
   for (Req& t : tiles_)  // a tile running here fails its request (RunSplit's forward failed)
     if (!t.ended && t.node == i) Respond(&t, false, 503);
   n.instances.clear();
+  n.stages.clear();
   n.kept = 0;
   // Its record expires after the lease TTL: peers and the controller forget it then, and the
   // controller re-plans at once.

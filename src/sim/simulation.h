@@ -7,6 +7,10 @@
 //     engine::BatchCost as the load the digests report;
 //   - LLM engines: llm::PlanStep per step (continuous batching, KV-cache admission), llm::StepCost
 //     learned from the simulated steps;
+//   - LLM pipelines: a head's engine keeps `depth` micro-batch groups, each planned by
+//     llm::PlanStep with its share of max_running (LlmEngine::Launch); a group's step runs every
+//     stage in turn, each stage one step at a time (its model's lock), a stage's time the step's
+//     cost x its share of the layers on that node, hops between stages with their bytes;
 //   - spatial splits: a segmentation request on a node whose config splits the model runs as
 //     vision::PlanTiles' tiles on router::PlanRoute's order of the same candidates, each tile a
 //     solo batch (NodeAgent::RunSplit's rules);
@@ -59,6 +63,18 @@ struct SimModel {
   int width = 0, height = 0;
   int64_t tile_bytes_per_pixel = 0;
   double profile_solo_ms = 0, profile_gflops = 0;  // router::UnmeasuredServiceMs's prior
+  // LLM pipelines: decoder layers (a stage's share of a step is its layers / these), the bytes a
+  // step sends on per token (FP32 hidden state) and returns per sequence (FP32 logits).
+  int layers = 0;
+  int64_t hidden_bytes_per_token = 0, logit_bytes_per_row = 0;
+};
+
+// One node's part of a pipeline-parallel LLM (node::PipelineStageConfig, as `epara up` plans it).
+struct SimStage {
+  int stage = 0;  // 0: the head (runs the engine, serves requests)
+  int first_layer = 0, end_layer = 0;
+  std::string next;  // node id of the next stage; empty on the last
+  int depth = 2;     // head: micro-batch groups in flight
 };
 
 struct SimNodeSpec {
@@ -69,6 +85,7 @@ struct SimNodeSpec {
   std::vector<std::string> serve;                  // instances at start
   std::map<std::string, BatchingConfig> batching;  // per model, replaces the descriptor's
   std::map<std::string, int> split;                // per model: tiles per request (the plan's)
+  std::map<std::string, SimStage> pipeline;        // per model: this node's pipeline stage
   router::RouteMode routing = router::RouteMode::kSloAware;
   router::Admission admission = router::Admission::kBestEffort;
 };
@@ -136,6 +153,7 @@ struct SimStats {
   uint64_t forwards = 0;      // requests forwarded to a peer
   uint64_t split_requests = 0;  // requests run as spatial tiles
   uint64_t tiles = 0, remote_tiles = 0;
+  uint64_t pipeline_steps = 0, pipeline_failed_steps = 0;  // steps of pipelined LLM groups
   uint64_t controller_periods = 0;
   double controller_wall_s = 0;  // host time spent in the controller's periods (not simulated)
   double controller_max_wall_s = 0;

@@ -388,5 +388,104 @@ TEST(SimulationTest, ASplitRequestRunsItsTilesOnTwoNodesAtOnce) {
   EXPECT_EQ(lost.status, 503);
 }
 
+// LLM pipelines (FS-MD): a head and a second stage, each with half of the layers.
+SimSpec PipelineSpec(double stage_speed, int depth) {
+  SimSpec spec;
+  spec.models = {LlmModel("llm")};
+  spec.models[0].layers = 8;
+  spec.nodes = {Node("head", 1.0, {"llm"}), Node("tail", stage_speed, {})};
+  spec.nodes[0].pipeline["llm"] = SimStage{0, 0, 4, "tail", depth};
+  spec.nodes[1].pipeline["llm"] = SimStage{1, 4, 0, "", depth};
+  spec.options = Quiet();
+  spec.options.network_ms = 1;
+  return spec;
+}
+
+std::vector<loadgen::ScheduledRequest> LlmBurst(int n, int prompt, int output, double at_s = 0) {
+  std::vector<loadgen::ScheduledRequest> out;
+  for (int i = 0; i < n; ++i) {
+    loadgen::ScheduledRequest r;
+    r.at_s = at_s;
+    r.ingress = "head";
+    r.prompt_tokens = prompt;
+    r.output_tokens = output;
+    out.push_back(r);
+  }
+  return out;
+}
+
+TEST(SimulationTest, APipelineStepRunsEveryStageInTurnWithItsHops) {
+  // One sequence, 32 prompt tokens, 8 generated. Each step: the head's half of the layers, a hop,
+  // the tail's half, a hop back: prefill 10 ms -> 5 + 1 + 5 + 1 = 12; decode 3 ms -> 1.5 + 1 +
+  // 1.5 + 1 = 5; on a tail at 1/4 speed its half takes 4x as long.
+  for (const double speed : {1.0, 0.25}) {
+    SCOPED_TRACE(speed);
+    const SimSpec spec = PipelineSpec(speed, 2);
+    std::vector<SimOutcome> out;
+    SimStats stats;
+    ASSERT_TRUE(Simulate(spec, {"llm"}, LlmBurst(1, 32, 8), 1, &out, &stats).ok());
+    ASSERT_EQ(out.size(), 1u);
+    ASSERT_TRUE(out[0].ok);
+    EXPECT_EQ(out[0].node, "head");
+    const double prefill = 5 + 5 / speed + 2, decode = 1.5 + 1.5 / speed + 2;
+    EXPECT_NEAR(out[0].ttft_ms, prefill, 1e-6);
+    EXPECT_NEAR(out[0].e2e_ms, prefill + 7 * decode, 1e-6);
+    EXPECT_EQ(stats.pipeline_steps, 8u);
+    EXPECT_GT(stats.node_busy.at("tail")[0], 0);  // the tail computed (its busy share)
+  }
+  // The same model whole on the head: no hops, one node's time.
+  SimSpec whole = PipelineSpec(1.0, 2);
+  whole.nodes[0].pipeline.clear();
+  std::vector<SimOutcome> out;
+  SimStats stats;
+  ASSERT_TRUE(Simulate(whole, {"llm"}, LlmBurst(1, 32, 8), 1, &out, &stats).ok());
+  EXPECT_NEAR(out[0].e2e_ms, 10 + 7 * 3, 1e-6);
+  EXPECT_EQ(stats.pipeline_steps, 0u);
+}
+
+TEST(SimulationTest, PipelineGroupsOverlapTheStages) {
+  // 16 sequences at once: with 2 groups in flight both stages compute at the same time, so the
+  // burst ends sooner than with 1 group (each group a decode batch of 8: 8 ms -> 6.5 ms per step,
+  // per-stage 3.25 ms + hops, stages overlapped); every sequence finishes either way.
+  double makespan[2] = {0, 0};
+  for (int depth : {1, 2}) {
+    const SimSpec spec = PipelineSpec(1.0, depth);
+    std::vector<SimOutcome> out;
+    SimStats stats;
+    ASSERT_TRUE(Simulate(spec, {"llm"}, LlmBurst(16, 32, 64), 1, &out, &stats).ok());
+    for (const SimOutcome& o : out) {
+      ASSERT_TRUE(o.ok);
+      makespan[depth - 1] = std::max(makespan[depth - 1], o.e2e_ms);
+    }
+  }
+  EXPECT_LT(makespan[1], 0.85 * makespan[0]) << makespan[0] << " vs " << makespan[1];
+}
+
+TEST(SimulationTest, AStageCrashFailsItsSequencesAndTheRecoveredPipelineServesAgain) {
+  SimSpec spec = PipelineSpec(1.0, 2);
+  SimFault crash, recover;
+  crash.kind = SimFault::Kind::kCrash;
+  crash.node = "tail";
+  crash.at_s = 0.05;
+  recover.kind = SimFault::Kind::kRecover;
+  recover.node = "tail";
+  recover.at_s = 1;
+  spec.options.faults = {crash, recover};
+  spec.options.load_ms = 0;
+  auto schedule = LlmBurst(4, 32, 200);                         // running when the tail dies
+  for (auto& r : LlmBurst(2, 32, 8, 3)) schedule.push_back(r);  // after its recovery
+  std::vector<SimOutcome> out;
+  SimStats stats;
+  ASSERT_TRUE(Simulate(spec, {"llm"}, schedule, 4, &out, &stats).ok());
+  ASSERT_EQ(out.size(), 6u);
+  for (int i = 0; i < 4; ++i) {  // cut mid-stream: a clear error, not a hang
+    EXPECT_FALSE(out[i].ok);
+    EXPECT_EQ(out[i].status, 503);
+    EXPECT_LT(out[i].e2e_ms, 100);
+  }
+  for (int i = 4; i < 6; ++i) EXPECT_TRUE(out[i].ok) << out[i].status;
+  EXPECT_GT(stats.pipeline_failed_steps, 0u);
+}
+
 }  // namespace
 }  // namespace epara::sim

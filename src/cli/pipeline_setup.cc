@@ -1,0 +1,38 @@
+#include "cli/pipeline_setup.h"
+
+#include <algorithm>
+#include <thread>
+
+#include "llm/llama_config.h"
+#include "repo/model_repository.h"
+
+namespace epara::cli {
+
+std::map<std::string, node::LlmShape> PipelineShapes(const node::ClusterConfig& config) {
+  RepositoryScan scan;
+  (void)ScanModelRepository(config.models_dir, &scan);
+  std::map<std::string, node::LlmShape> shapes;
+  for (const ModelDescriptor& d : scan.models) {
+    llm::LlamaConfig c;
+    if (!config.pipelines.count(d.name) || d.task != TaskType::kLlm ||
+        !llm::LoadLlamaConfig(d.directory + "/config.json", &c).ok())
+      continue;
+    const int64_t H = c.hidden_size, q = int64_t{c.num_attention_heads} * c.head_dim,
+                  kv = int64_t{c.num_key_value_heads} * c.head_dim;
+    node::LlmShape s;
+    s.layers = c.num_hidden_layers;
+    s.layer_bytes = 4 * (H * (q + 2 * kv) + q * H + 3 * H * c.intermediate_size + 2 * H) +
+                    (int64_t{d.llm.kv_cache_mb} << 20) / c.num_hidden_layers;
+    s.head_bytes = 4 * int64_t{c.vocab_size} * H;
+    s.tail_bytes = 4 * H + (c.tie_word_embeddings ? s.head_bytes : 4 * int64_t{c.vocab_size} * H);
+    shapes[d.name] = s;
+  }
+  return shapes;
+}
+
+Status PlanClusterPipelines(node::ClusterConfig* config, std::vector<std::string>* lines) {
+  const int threads = static_cast<int>(std::max(1u, std::thread::hardware_concurrency()));
+  return node::PlanPipelines(PipelineShapes(*config), threads, config, lines);
+}
+
+}  // namespace epara::cli
