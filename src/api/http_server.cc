@@ -34,7 +34,17 @@ std::string HttpRequest::Header(std::string_view name) const {
 }
 
 struct HttpServer::Impl {
-  httplib::Server server;
+  // An httplib::SSLServer with a certificate; `server` refers to whichever was made.
+  std::unique_ptr<httplib::Server> owned;
+  httplib::Server& server;
+  explicit Impl(const HttpServerOptions& o) : owned(Make(o)), server(*owned) {}
+  static std::unique_ptr<httplib::Server> Make(const HttpServerOptions& o) {
+    if (o.tls_cert_file.empty() && o.tls_key_file.empty())
+      return std::make_unique<httplib::Server>();
+    return std::make_unique<httplib::SSLServer>(
+        o.tls_cert_file.c_str(), o.tls_key_file.c_str(),
+        o.tls_client_ca_file.empty() ? nullptr : o.tls_client_ca_file.c_str());
+  }
   struct LocalRoute {
     std::string method;
     std::regex path;
@@ -139,7 +149,7 @@ int ConnectionSocket(const httplib::Request& req) {
 }  // namespace
 
 HttpServer::HttpServer(HttpServerOptions options)
-    : impl_(std::make_unique<Impl>()), options_(std::move(options)) {
+    : impl_(std::make_unique<Impl>(options)), options_(std::move(options)) {
   auto& s = impl_->server;
   const int threads = std::max(1, options_.threads);
   s.new_task_queue = [threads]() -> httplib::TaskQueue* {
@@ -243,6 +253,15 @@ void HttpServer::Route(const std::string& method, const std::string& path_regex,
 
 Status HttpServer::Start() {
   auto& s = impl_->server;
+  if (options_.tls_cert_file.empty() != options_.tls_key_file.empty())
+    return InvalidArgument("HTTPS needs both a certificate and its private key");
+  if (!s.is_valid())
+    return InvalidArgument("cannot use the HTTPS certificate '" + options_.tls_cert_file +
+                           "' with the key '" + options_.tls_key_file + "'" +
+                           (options_.tls_client_ca_file.empty()
+                                ? std::string()
+                                : " and client CA '" + options_.tls_client_ca_file + "'") +
+                           ": unreadable, not PEM, or not a pair");
   if (options_.port == 0) {
     port_ = s.bind_to_any_port(options_.host);
     if (port_ <= 0) return Unavailable("cannot bind " + options_.host + " on any port");

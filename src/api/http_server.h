@@ -1,7 +1,8 @@
 // HttpServer: a small seam over the HTTP library (cpp-httplib). Routes are regexes matched against
 // the whole path; captures become HttpRequest::path_params. Handlers run on a bounded thread pool
 // and may block. Errors the library raises itself (unknown route, body too large, handler
-// exception) are turned into epara's JSON error bodies.
+// exception) are turned into epara's JSON error bodies. Plain HTTP, or HTTPS with a certificate
+// and key (HttpServerOptions::tls_*).
 #pragma once
 
 #include <functional>
@@ -20,6 +21,9 @@ struct HttpServerOptions {
   int threads = 64;                   // concurrent connections being served
   size_t max_body_bytes = 64u << 20;  // larger bodies get 413
   int read_timeout_s = 30;
+  // HTTPS: a PEM certificate (chain) and its private key, both or neither. With client_ca as well,
+  // clients must present a certificate from that CA (mutual TLS). Checked by Start().
+  std::string tls_cert_file, tls_key_file, tls_client_ca_file;
 };
 
 class HttpServer {

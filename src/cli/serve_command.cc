@@ -1,4 +1,5 @@
-// `epara serve --models DIR [--host H] [--port P] [--api-keys F]`: a single-node server.
+// `epara serve --models DIR [--host H] [--port P] [--api-keys F] [--tls-cert C --tls-key K]`: a
+// single-node server (HTTPS and gRPC over TLS with a certificate).
 #include <spdlog/spdlog.h>
 
 #include "api/server.h"
@@ -20,7 +21,14 @@ struct ServeFlags {
   bool insecure = false;
   int grpc_port = -1;  // KServe v2 over gRPC; -1: off, 0: any free port
   std::string grpc_port_file;
+  std::string tls_cert, tls_key;  // HTTPS and gRPC over TLS
 };
+
+// The whole file, or false.
+bool ReadPem(const std::string& path, std::string* out) {
+  *out = ReadTextFile(path);
+  return out->find("-----BEGIN ") != std::string::npos;
+}
 
 int RunServe(ServeFlags flags) {
   // Block the stop signals in every thread; this thread waits for them below.
@@ -46,6 +54,22 @@ int RunServe(ServeFlags flags) {
   if (!has_keys && !security::IsLoopbackHost(flags.options.http.host))
     spdlog::warn("--insecure: the HTTP API on {} accepts requests from anyone (no API keys)",
                  flags.options.http.host);
+  if (flags.tls_cert.empty() != flags.tls_key.empty()) {
+    spdlog::error("--tls-cert and --tls-key go together");
+    return 2;
+  }
+  const bool tls = !flags.tls_cert.empty();
+  std::string cert_pem, key_pem;
+  if (tls && (!ReadPem(flags.tls_cert, &cert_pem) || !ReadPem(flags.tls_key, &key_pem))) {
+    spdlog::error("--tls-cert/--tls-key: {} or {} cannot be read or is not PEM", flags.tls_cert,
+                  flags.tls_key);
+    return 2;
+  }
+  flags.options.http.tls_cert_file = flags.tls_cert;
+  flags.options.http.tls_key_file = flags.tls_key;
+  if (has_keys && !tls && !security::IsLoopbackHost(flags.options.http.host))
+    spdlog::warn("the API keys cross the network in clear on {}: add --tls-cert and --tls-key",
+                 flags.options.http.host);
   flags.options.request_work_idle_class = flags.request_work_class == "idle";
   flags.options.llm_loader = LibTorchLlmLoader();
   backend::BackendRegistry backends;
@@ -63,13 +87,16 @@ int RunServe(ServeFlags flags) {
     spdlog::error("{}", s.ToString());
     return 1;
   }
-  spdlog::info("epara serving on http://{}:{}", flags.options.http.host, server->port());
+  spdlog::info("epara serving on {}://{}:{}", tls ? "https" : "http", flags.options.http.host,
+               server->port());
   std::unique_ptr<kserve_grpc::KServeGrpcServer> grpc;
   if (flags.grpc_port >= 0) {
     kserve_grpc::KServeGrpcOptions go;
     go.host = flags.options.http.host;
     go.port = flags.grpc_port;
     go.max_message_bytes = flags.options.http.max_body_bytes;
+    go.tls_cert_pem = cert_pem;
+    go.tls_key_pem = key_pem;
     api::Server* s = server.get();
     kserve_grpc::KServeGrpcHandlers h;
     h.dispatch = [s](api::HttpRequest req, api::HttpResponse* res) {
@@ -83,7 +110,8 @@ int RunServe(ServeFlags flags) {
       server->Stop();
       return 1;
     }
-    spdlog::info("KServe v2 gRPC (inference.GRPCInferenceService) on {}:{}", go.host, grpc->port());
+    spdlog::info("KServe v2 gRPC (inference.GRPCInferenceService) on {}:{}{}", go.host,
+                 grpc->port(), tls ? " (TLS)" : "");
     WritePortFile(flags.grpc_port_file, std::to_string(grpc->port()));
   }
   WritePortFile(flags.port_file, std::to_string(server->port()));
@@ -125,6 +153,10 @@ void RegisterServeCommand(CLI::App& app, int* exit_code) {
   cmd->add_option("--api-keys", flags->api_keys,
                   "API keys (YAML of hashes, `epara keys create`): the model APIs need a key "
                   "with the infer scope, /metrics any key");
+  cmd->add_option("--tls-cert", flags->tls_cert,
+                  "PEM certificate (chain): serve HTTPS, and gRPC over TLS (`epara certs issue` "
+                  "makes one, or bring your own)");
+  cmd->add_option("--tls-key", flags->tls_key, "PEM private key of --tls-cert");
   cmd->add_flag("--public-metrics", flags->options.guard.access.public_metrics,
                 "Serve GET /metrics without a key");
   cmd->add_flag("--insecure", flags->insecure,

@@ -198,7 +198,15 @@ Status KServeGrpcServer::Start(const KServeGrpcOptions& options, KServeGrpcHandl
   impl->service = std::make_unique<Service>(std::move(handlers));
   grpc::ServerBuilder builder;
   const std::string address = options.host + ":" + std::to_string(options.port);
-  builder.AddListeningPort(address, grpc::InsecureServerCredentials(), &impl->port);
+  if (options.tls_cert_pem.empty() != options.tls_key_pem.empty())
+    return InvalidArgument("KServe gRPC: TLS needs both a certificate and its private key");
+  std::shared_ptr<grpc::ServerCredentials> creds = grpc::InsecureServerCredentials();
+  if (!options.tls_cert_pem.empty()) {
+    grpc::SslServerCredentialsOptions tls(GRPC_SSL_DONT_REQUEST_CLIENT_CERTIFICATE);
+    tls.pem_key_cert_pairs.push_back({options.tls_key_pem, options.tls_cert_pem});
+    creds = grpc::SslServerCredentials(tls);
+  }
+  builder.AddListeningPort(address, creds, &impl->port);
   builder.RegisterService(impl->service.get());
   builder.SetMaxReceiveMessageSize(static_cast<int>(options.max_message_bytes));
   builder.SetMaxSendMessageSize(static_cast<int>(options.max_message_bytes));

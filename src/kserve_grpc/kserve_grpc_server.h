@@ -26,6 +26,9 @@ struct KServeGrpcOptions {
   std::string host = "127.0.0.1";
   int port = 0;  // 0: any free port
   size_t max_message_bytes = 64u << 20;
+  // TLS (PEM text): the server's certificate and key, both or neither (server authentication only;
+  // clients authenticate with API keys).
+  std::string tls_cert_pem, tls_key_pem;
 };
 
 struct KServeGrpcHandlers {

@@ -1,7 +1,8 @@
 // KServe v2 over gRPC (issue 25): a client generated from grpc_predict_v2.proto against
 // `epara serve --grpc-port` (raw and typed tensors, every output or a chosen one, metadata and
 // readiness, errors with the HTTP path's meaning, API keys in the call metadata) and against a
-// cluster node that forwards to the node holding the model.
+// cluster node that forwards to the node holding the model; HTTPS and gRPC over TLS with a
+// certificate (`epara serve --tls-cert --tls-key`).
 #include <grpcpp/grpcpp.h>
 #include <gtest/gtest.h>
 #include <httplib.h>
@@ -181,6 +182,85 @@ TEST_F(KServeGrpcE2ETest, AGeneratedClientInfersAndGetsTheHttpPathsErrorsAndAuth
                                  "model=\"tensor-demo\""),
             3);
   EXPECT_EQ(server.Stop(), 0) << server.Log();
+}
+
+TEST_F(KServeGrpcE2ETest, HttpsAndGrpcOverTlsServeWithACertificateAndRefusePlaintext) {
+  std::string out;
+  const std::string ca = (root_ / "ca").string(), other = (root_ / "other-ca").string();
+  ASSERT_EQ(testing::RunEpara({"certs", "init", "--dir", ca}, &out), 0) << out;
+  ASSERT_EQ(testing::RunEpara({"certs", "init", "--dir", other}, &out), 0) << out;
+  ASSERT_EQ(testing::RunEpara(
+                {"certs", "issue", "--dir", ca, "--name", "server", "--host", "127.0.0.1"}, &out),
+            0)
+      << out;
+  // A key that does not belong to the certificate: a clear error at start, no server.
+  EXPECT_EQ(testing::RunEpara({"serve", "--models", (root_ / "repo").string(), "--port", "0",
+                               "--tls-cert", ca + "/server.pem", "--tls-key", ca + "/ca.key"},
+                              &out),
+            1)
+      << out;
+  EXPECT_NE(out.find("cannot use the HTTPS certificate"), std::string::npos) << out;
+  EXPECT_EQ(
+      testing::RunEpara(
+          {"serve", "--models", (root_ / "repo").string(), "--tls-cert", ca + "/server.pem"}, &out),
+      2)
+      << out;
+
+  const std::string grpc_port_file = (root_ / "grpc-tls.port").string();
+  testing::ServerProcess server;
+  std::string error;
+  ASSERT_TRUE(server.Start(
+      {"--models", (root_ / "repo").string(), "--grpc-port", "0", "--grpc-port-file",
+       grpc_port_file, "--tls-cert", ca + "/server.pem", "--tls-key", ca + "/server.key"},
+      root_.string(), &error))
+      << error;
+  auto https = [&](const std::string& ca_file) {
+    auto c = std::make_unique<httplib::SSLClient>("127.0.0.1", server.port());
+    c->set_ca_cert_path(ca_file.c_str());
+    c->enable_server_certificate_verification(true);
+    c->set_connection_timeout(10);
+    c->set_read_timeout(60);
+    return c;
+  };
+  const std::string body =
+      R"({"inputs":[{"name":"a","shape":[1,4],"datatype":"FP32","data":[1,2,3,4]},)"
+      R"({"name":"b","shape":[1,4],"datatype":"INT64","data":[1,1,1,1]},)"
+      R"({"name":"c","shape":[1,4],"datatype":"UINT8","data":[0,0,0,2]}]})";
+  for (int round = 0; round < 2; ++round) {  // again after the refused clients below
+    auto res =
+        https(ca + "/ca.pem")->Post("/v2/models/tensor-demo/infer", body, "application/json");
+    ASSERT_TRUE(res) << httplib::to_string(res.error()) << "\n" << server.Log();
+    EXPECT_EQ(res->status, 200) << res->body;
+    EXPECT_NE(res->body.find("\"sum\""), std::string::npos) << res->body;
+    if (round == 1) break;
+    // Plain HTTP on the HTTPS port, and a client that trusts another CA: no answer.
+    httplib::Client plain("127.0.0.1", server.port());
+    plain.set_connection_timeout(10);
+    plain.set_read_timeout(10);
+    auto p = plain.Get("/v2/health/ready");
+    EXPECT_TRUE(!p || p->status != 200);
+    EXPECT_FALSE(https(other + "/ca.pem")->Get("/v2/health/ready"));
+  }
+
+  // gRPC over TLS: a client trusting the CA is served; a plaintext channel is not.
+  int port = 0;
+  std::ifstream(grpc_port_file) >> port;
+  ASSERT_GT(port, 0);
+  std::ifstream ca_in(ca + "/ca.pem");
+  grpc::SslCredentialsOptions tls;
+  tls.pem_root_certs.assign(std::istreambuf_iterator<char>(ca_in), {});
+  auto secure = GRPCInferenceService::NewStub(
+      grpc::CreateChannel("127.0.0.1:" + std::to_string(port), grpc::SslCredentials(tls)));
+  inference::ModelInferResponse r;
+  grpc::Status s = secure->ModelInfer(Ctx("").get(), DemoRequest(true), &r);
+  ASSERT_TRUE(s.ok()) << s.error_message();
+  ASSERT_EQ(r.raw_output_contents_size(), 2);
+  EXPECT_EQ(Floats(r.raw_output_contents(0)), (std::vector<float>{2, 3, 4, 7}));
+  auto ctx = Ctx("");
+  ctx->set_deadline(std::chrono::system_clock::now() + 5s);
+  inference::ServerLiveResponse live;
+  EXPECT_FALSE(Stub(port)->ServerLive(ctx.get(), {}, &live).ok());
+  EXPECT_EQ(server.Stop(), 0);
 }
 
 TEST_F(KServeGrpcE2ETest, ANodeForwardsAGrpcInferenceToTheNodeHoldingTheModel) {
