@@ -56,7 +56,9 @@ void Segment(const ServerContext& ctx, const HttpRequest& req, HttpResponse* res
     if (!ctx.run_split)
       return finish(InvalidArgument("?split needs a cluster node (epara node or epara up)"));
     Tensor logits;
-    if (Status s = ctx.run_split(d.name, pre.input, split, &logits); !s.ok()) return finish(s);
+    const bool planned = req.Query("split").empty();
+    if (Status s = ctx.run_split(d.name, pre.input, split, planned, Ms(t1 - t0), &logits); !s.ok())
+      return finish(s);
     result.outputs.push_back(std::move(logits));
     result.batch_rows = 1;
   } else {

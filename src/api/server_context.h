@@ -40,7 +40,11 @@ struct ServerContext {
   // Intra-request spatial parallelism (node mode; empty in `epara serve`): runs a segmentation
   // input [1, C, H, W] as `tiles` tiles on the cluster's instances of `model` and stitches their
   // logits into *logits ([1, K, H, W]).
-  std::function<Status(const std::string& model, const Tensor& input, int tiles, Tensor* logits)>
+  // `planned`: the node's own split degree (not a client's ?split=N), which the node may lower to
+  // the fewest tiles that meet the SLO (router/split_plan.h); `elapsed_ms`: the request's time so
+  // far (its decode and preprocessing).
+  std::function<Status(const std::string& model, const Tensor& input, int tiles, bool planned,
+                       double elapsed_ms, Tensor* logits)>
       run_split;
   // Models that only peers host (node mode; empty in `epara serve`), for the model lists.
   std::function<std::vector<std::string>()> remote_models;

@@ -185,6 +185,7 @@ std::string NodeConfigToYaml(const NodeConfig& c) {
     e << YAML::EndMap;
   }
   if (!c.split.empty()) e << YAML::Key << "split" << YAML::Value << YAML::Flow << c.split;
+  if (!c.split_fit) e << YAML::Key << "split_fit" << YAML::Value << false;
   e << YAML::EndMap;
   e << YAML::Key << "devices" << YAML::Value << YAML::BeginSeq;
   for (const DeviceConfig& d : c.devices)

@@ -152,10 +152,11 @@ Status NodeAgent::Create(const NodeConfig& config, api::ServerOptions server_opt
   a->split_ = config.split;
   a->server_->SetSplitDefault(
       [agent = a.get()](const std::string& model) { return agent->SplitOf(model); });
-  a->server_->SetSplitRunner(
-      [agent = a.get()](const std::string& model, const Tensor& input, int tiles, Tensor* logits) {
-        return agent->RunSplit(model, input, tiles, logits);
-      });
+  a->server_->SetSplitRunner([agent = a.get()](const std::string& model, const Tensor& input,
+                                               int tiles, bool planned, double elapsed_ms,
+                                               Tensor* logits) {
+    return agent->RunSplit(model, input, tiles, planned, elapsed_ms, logits);
+  });
   a->server_->SetRemoteModels([agent = a.get()] {
     std::set<std::string> names;
     {

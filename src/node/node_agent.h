@@ -134,7 +134,12 @@ class NodeAgent {
   void HeartbeatLoop();
   // ServerContext::run_split: tiles of one image on the instances with the earliest predicted
   // completion (local and peers), run at once and stitched.
-  Status RunSplit(const std::string& model, const Tensor& input, int tiles, Tensor* logits);
+  // `planned`: the config's degree, lowered to the fewest tiles predicted to meet the model's SLO
+  // when config.split_fit (router::PlanSplit's budget: the SLO less the request's `elapsed_ms`
+  // and as much again for the mask's encoding after the model); else exactly `tiles` (a client's
+  // ?split).
+  Status RunSplit(const std::string& model, const Tensor& input, int tiles, bool planned,
+                  double elapsed_ms, Tensor* logits);
   // Candidates for `model`: this node (exact load) and peers with a fresh digest, with the
   // matching peers (null for local) and the service's SLO.
   // `is_llm` (optional) is set when the model is an LLM here or at a peer. For an LLM the

@@ -85,6 +85,7 @@ Status Parse(const YAML::Node& root, const std::string& src, NodeConfig* c) {
     }
   }
   EPARA_RETURN_IF_ERROR(ReadOptional(models, "split", at + "models.", &c->split));
+  EPARA_RETURN_IF_ERROR(ReadOptional(models, "split_fit", at + "models.", &c->split_fit));
   for (const auto& [model, tiles] : c->split)
     if (tiles < 1 || tiles > 64)
       return InvalidArgument(at + "models.split." + model + " must be in [1, 64]");

@@ -9,7 +9,8 @@
 //     # optional, per model, replacing the descriptor's batching (how `epara up` applies a plan):
 //     # batching: {seg-demo: {max_batch_size: 4, max_queue_delay_ms: 10, slo_aware: true}}
 //     # optional: segmentation requests without ?split=N run as this many tiles (the plan's
-//     # spatial split): split: {seg-hd: 2}
+//     # spatial split): split: {seg-hd: 2}; split_fit: false runs every such request on all of
+//     # them (default true: the fewest tiles predicted to meet the SLO)
 //   devices:
 //     - {id: cpu, kind: cpu, cpu_threads: 2, memory_mb: 4096, cpu_quota: 1.0}
 //   store: {kind: etcd, endpoint: 127.0.0.1:2379}   # or {kind: embedded} (a one-node cluster)
@@ -80,8 +81,11 @@ struct NodeConfig {
   std::vector<std::string> serve_models;           // empty: every model of models_dir
   std::map<std::string, BatchingConfig> batching;  // per model, replaces the descriptor's
   std::map<std::string, int> split;                // per model: default tiles per request
-  std::vector<DeviceConfig> devices;               // at least one (default: one CPU with all cores)
-  std::string store_kind = "embedded";             // "embedded" | "etcd"
+  // models.split_fit: a split request runs on the fewest of its `split` tiles predicted to meet the
+  // model's SLO (router/split_plan.h); false: always all of them.
+  bool split_fit = true;
+  std::vector<DeviceConfig> devices;    // at least one (default: one CPU with all cores)
+  std::string store_kind = "embedded";  // "embedded" | "etcd"
   std::string store_host = "127.0.0.1";
   int store_port = 2379;
   std::chrono::milliseconds sync_interval{200};

@@ -247,8 +247,8 @@ bool NodeAgent::Route(const std::string& model, const api::HttpRequest& req, api
   return true;
 }
 
-Status NodeAgent::RunSplit(const std::string& model, const Tensor& input, int tiles,
-                           Tensor* logits) {
+Status NodeAgent::RunSplit(const std::string& model, const Tensor& input, int tiles, bool planned,
+                           double elapsed_ms, Tensor* logits) {
   const auto& shape = input.shape();
   if (shape.size() != 4 || shape[0] != 1)
     return InvalidArgument("a split input must be [1, C, H, W]");
@@ -259,7 +259,10 @@ Status NodeAgent::RunSplit(const std::string& model, const Tensor& input, int ti
   Candidates(model, &candidates, &remote, &slo_ms);
   // Tiles sized by each instance's predicted speed (router/split_plan.h).
   router::SplitPlan split;
-  if (Status s = router::PlanSplit(candidates, width, height, tiles, HasProfile(model), &split);
+  const double budget_ms =
+      planned && config_.split_fit && slo_ms > 0 ? std::max(1e-3, slo_ms - 2 * elapsed_ms) : 0;
+  if (Status s =
+          router::PlanSplit(candidates, width, height, tiles, HasProfile(model), &split, budget_ms);
       !s.ok())
     return s.code() == StatusCode::kUnavailable
                ? Unavailable("model '" + model + "': " + s.message())

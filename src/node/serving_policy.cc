@@ -148,7 +148,8 @@ Status ApplyServingPolicy(ServingPolicy policy, const std::vector<ModelFootprint
                        ", routing " + router::RouteModeName(n.routing));
     }
   }
-  if (policy == ServingPolicy::kGalaxyLike)
+  if (policy == ServingPolicy::kGalaxyLike) {
+    for (NodeConfig& n : config->nodes) n.split_fit = false;  // every request over every host
     for (const ModelFootprint* m : used) {
       if (!m->segmentation) continue;
       const int hosts = NodesServing(*config, m->name);  // every node lists its models here
@@ -157,6 +158,7 @@ Status ApplyServingPolicy(ServingPolicy policy, const std::vector<ModelFootprint
         if (std::count(n.serve_models.begin(), n.serve_models.end(), m->name) > 0)
           n.split[m->name] = hosts;
     }
+  }
   const bool controlled =
       policy == ServingPolicy::kEpara || policy == ServingPolicy::kAlpaserveLike;
   if (controlled && config->controller_period_s <= 0) config->controller_period_s = 5;

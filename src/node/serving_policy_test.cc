@@ -67,6 +67,7 @@ TEST(ServingPolicyTest, GalaxyLikeSplitsEverySegmentationRequestOverItsHosts) {
   for (const NodeConfig& n : c.nodes) {
     SCOPED_TRACE(n.id);
     EXPECT_EQ(n.split, (std::map<std::string, int>{{"seg", 2}}));  // both nodes hold it
+    EXPECT_FALSE(n.split_fit);  // always every host, however few would meet the SLO
     EXPECT_EQ(n.routing, router::RouteMode::kLeastOutstanding);
     EXPECT_FALSE(n.batching.at("seg").slo_aware);
   }

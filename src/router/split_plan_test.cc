@@ -4,6 +4,8 @@
 
 #include <gtest/gtest.h>
 
+#include <set>
+
 namespace epara::router {
 namespace {
 
@@ -102,6 +104,37 @@ TEST(SplitPlanTest, MeasuredInstancesGetTilesByTheirSpeedOthersEqualTilesRoundRo
   std::vector<RouteCandidate> down = c;
   for (auto& x : down) x.ready = false;
   EXPECT_EQ(PlanSplit(down, 2048, 64, 2, true, &plan).code(), StatusCode::kUnavailable);
+}
+
+TEST(SplitPlanTest, WithABudgetTheFewestInstancesThatMeetItRunTheTiles) {
+  // Four equal instances, 1,000 ms for a whole 1024-wide frame; free.
+  std::vector<RouteCandidate> c;
+  for (const char* id : {"a", "b", "c", "d"}) c.push_back(Instance(id, false, 0, 1000));
+  SplitPlan plan;
+  // No budget: every instance (4 tiles, 1,792 columns computed in all: each inner side a halo).
+  ASSERT_TRUE(PlanSplit(c, 1024, 64, 4, true, &plan).ok());
+  ASSERT_EQ(plan.tiles.size(), 4u);
+  // 1,500 ms: one whole frame meets it.
+  ASSERT_TRUE(PlanSplit(c, 1024, 64, 4, true, &plan, 1500).ok());
+  ASSERT_EQ(plan.tiles.size(), 1u);
+  EXPECT_EQ(plan.tiles[0].input.w, 1024);
+  EXPECT_DOUBLE_EQ(plan.predicted_ms, 1000);
+  // 700 ms: two tiles (each 512 + 128 halo columns: 625 ms) meet it; one does not.
+  ASSERT_TRUE(PlanSplit(c, 1024, 64, 4, true, &plan, 700).ok());
+  ASSERT_EQ(plan.tiles.size(), 2u);
+  EXPECT_LE(plan.predicted_ms, 700);
+  int columns = 0;
+  for (const vision::Tile& t : plan.tiles) columns += t.input.w;
+  EXPECT_EQ(columns, 1280);
+  // 100 ms: nothing meets it; the plan predicted to finish first (the widest split).
+  ASSERT_TRUE(PlanSplit(c, 1024, 64, 4, true, &plan, 100).ok());
+  EXPECT_EQ(plan.tiles.size(), 4u);
+  // Load moves the choice: with a and b busy for 800 ms, 700 ms is no longer met by them; the
+  // order puts the free c and d first, and they meet it.
+  c[0].expected_wait_ms = c[1].expected_wait_ms = 800;
+  ASSERT_TRUE(PlanSplit(c, 1024, 64, 4, true, &plan, 700).ok());
+  ASSERT_EQ(plan.tiles.size(), 2u);
+  EXPECT_EQ(std::set<size_t>(plan.on.begin(), plan.on.end()), (std::set<size_t>{2, 3}));
 }
 
 }  // namespace

@@ -44,6 +44,7 @@ Status BuildSimSpec(const node::ClusterConfig& config, const std::vector<ModelDe
     used.insert(s.serve.begin(), s.serve.end());
     s.batching = n.batching;
     s.split = n.split;
+    s.split_fit = n.split_fit;
     for (const auto& [model, p] : n.pipeline)
       s.pipeline[model] = SimStage{p.stage, p.first_layer, p.end_layer, p.next, p.depth};
     s.routing = n.routing;

@@ -17,8 +17,13 @@ void Cluster::Split(Req* r, int node, int tiles) {
   double own_prefill = 0, own_decode = 0;
   Candidates(node, *r, &candidates, &target, &own_prefill, &own_decode);
   router::SplitPlan split;
+  // NodeAgent::RunSplit's budget: the SLO less the request's time so far (here its decode and
+  // encode are charged before the split: what the real node subtracts as twice its decode).
+  const double budget_ms = nodes_[node].spec.split_fit && model.slo_ms > 0
+                               ? std::max(1e-3, model.slo_ms - (q_.now() - r->sent))
+                               : 0;
   if (const Status s = router::PlanSplit(candidates, model.width, model.height, tiles,
-                                         model.profile_solo_ms > 0, &split);
+                                         model.profile_solo_ms > 0, &split, budget_ms);
       !s.ok()) {
     Respond(r, false, s.code() == StatusCode::kUnavailable ? 503 : 400);
     return;

@@ -85,7 +85,8 @@ struct SimNodeSpec {
   std::vector<std::string> serve;                  // instances at start
   std::map<std::string, BatchingConfig> batching;  // per model, replaces the descriptor's
   std::map<std::string, int> split;                // per model: tiles per request (the plan's)
-  std::map<std::string, SimStage> pipeline;        // per model: this node's pipeline stage
+  bool split_fit = true;  // the fewest of them predicted to meet the SLO (NodeConfig::split_fit)
+  std::map<std::string, SimStage> pipeline;  // per model: this node's pipeline stage
   router::RouteMode routing = router::RouteMode::kSloAware;
   router::Admission admission = router::Admission::kBestEffort;
 };

@@ -374,11 +374,20 @@ TEST(SimulationTest, ASplitRequestRunsItsTilesOnTwoNodesAtOnce) {
     hetero.nodes = {Node("a", 1.0, {"hd"}), Node("b", 0.25, {"hd"})};
     for (auto& n : hetero.nodes) n.split["hd"] = 2;
     one[0].image_size = 2048;
+    hetero.models[0].slo_ms = 950;  // a alone (1,000 ms) misses it: both tiles
     const SimOutcome w = run(hetero, &stats);
-    one[0].image_size = 1024;
     EXPECT_TRUE(w.ok);
     EXPECT_NEAR(w.e2e_ms, 906.25, 1e-6);
     EXPECT_EQ(stats.remote_tiles, 1u);
+    // A 5 s SLO: the fewest tiles that meet it is one, the whole frame on a (split_fit)...
+    hetero.models[0].slo_ms = 5000;
+    EXPECT_NEAR(run(hetero, &stats).e2e_ms, 1000, 1e-6);
+    EXPECT_EQ(stats.remote_tiles, 0u);
+    // ...unless the nodes always split over every host (galaxy-like).
+    for (auto& n : hetero.nodes) n.split_fit = false;
+    EXPECT_NEAR(run(hetero, &stats).e2e_ms, 906.25, 1e-6);
+    EXPECT_EQ(stats.remote_tiles, 1u);
+    one[0].image_size = 1024;
   }
 
   // The peer crashes while its tile runs: the request fails with the tile (503), not never.
