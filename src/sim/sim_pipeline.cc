@@ -51,6 +51,13 @@ void Cluster::RunStage(int head, int model, int g, uint64_t epoch, int decode, i
   const double work = spec_.models[model].cost.StepMs(decode, prefill) * share;
   auto run = [this, head, model, g, epoch, decode, prefill, rows, k, started, node, work,
               inc = nodes_[node].incarnation] {
+    const Node& h = nodes_[head];
+    const auto it = h.instances.find(model);
+    if (!h.up || it == h.instances.end() ||
+        it->second.group_epoch[static_cast<size_t>(g)] != epoch) {
+      ReleaseStage(node, model);  // its step failed while it queued here: nothing to compute
+      return;
+    }
     RunPhase(nodes_[node], work, [=, this](double) {
       if (nodes_[node].incarnation != inc) return;  // crashed meanwhile: FailPipelinesThrough
       ReleaseStage(node, model);

@@ -494,6 +494,14 @@ TEST(SimulationTest, AStageCrashFailsItsSequencesAndTheRecoveredPipelineServesAg
   }
   for (int i = 4; i < 6; ++i) EXPECT_TRUE(out[i].ok) << out[i].status;
   EXPECT_GT(stats.pipeline_failed_steps, 0u);
+  // Deterministic through the pipeline and its fault: the same run again, bit for bit.
+  std::vector<SimOutcome> again;
+  ASSERT_TRUE(Simulate(spec, {"llm"}, schedule, 4, &again, &stats).ok());
+  for (size_t i = 0; i < out.size(); ++i) {
+    EXPECT_EQ(again[i].status, out[i].status);
+    EXPECT_EQ(again[i].e2e_ms, out[i].e2e_ms);
+    EXPECT_EQ(again[i].ttft_ms, out[i].ttft_ms);
+  }
 }
 
 }  // namespace
