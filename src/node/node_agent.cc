@@ -179,6 +179,14 @@ Status NodeAgent::Create(const NodeConfig& config, api::ServerOptions server_opt
                     [agent = a.get()](const api::HttpRequest&, api::HttpResponse* res) {
                       res->body = agent->ClusterJson();
                     });
+  // Recent routing decisions, oldest first (?model=M, ?limit=N): router/route_decision.h.
+  a->server_->Route("GET", "/v1/decisions",
+                    [agent = a.get()](const api::HttpRequest& req, api::HttpResponse* res) {
+                      const long limit = std::atol(req.Query("limit", "0").c_str());
+                      res->content_type = "application/json";
+                      res->body = DecisionsJson(agent->decisions_, req.Query("model"),
+                                                limit > 0 ? static_cast<size_t>(limit) : 0);
+                    });
   *out = std::move(a);
   return Status::Ok();
 }

@@ -38,6 +38,7 @@
 #include "cluster/load_digest.h"
 #include "cluster/membership.h"
 #include "cluster/node_record.h"
+#include "node/decision_ring.h"
 #include "node/node_config.h"
 #include "peer/peer_auth.h"
 #include "router/route_policy.h"
@@ -169,6 +170,7 @@ class NodeAgent {
   std::unique_ptr<cluster::WatchHandle> watch_;
   std::unique_ptr<cluster::WatchHandle> profile_watch_;
   cluster::PeerTable peer_table_;
+  DecisionRing decisions_;  // recent routing decisions (GET /v1/decisions)
   double cpu_gflops_ = 0;    // the micro-benchmark, full speed
   double local_gflops_ = 0;  // as registered (times the emulated CPU share)
   std::vector<std::string> backend_versions_;

@@ -187,6 +187,10 @@ bool NodeAgent::Route(const std::string& model, const api::HttpRequest& req, api
   const router::RoutePlan plan = router::PlanRouteWithMode(
       candidates, slo_ms, llm ? router::Admission::kBestEffort : config_.admission, config_.routing,
       turn, llm ? router::kLlmLocalSloShare : router::kLocalSloShare);
+  decisions_.Push(router::ExplainRoute(
+      model, candidates, plan, config_.routing, slo_ms, llm,
+      std::chrono::duration<double, std::milli>(std::chrono::system_clock::now().time_since_epoch())
+          .count()));
   if (plan.reject) {
     *error = Unavailable("model '" + model + "': " + plan.reason);
     return true;

@@ -30,7 +30,8 @@ Need RequiredAccess(std::string_view method, std::string_view path, const Access
     return Need::kOpen;
   if (method == "GET" && path == "/metrics")
     return options.public_metrics ? Need::kOpen : Need::kAnyKey;
-  if (StartsWith(path, "/v1/internal/") || path == "/v1/cluster") return Need::kAdmin;
+  if (StartsWith(path, "/v1/internal/") || path == "/v1/cluster" || path == "/v1/decisions")
+    return Need::kAdmin;
   return Need::kInfer;
 }
 

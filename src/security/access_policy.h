@@ -5,8 +5,8 @@
 //   open      GET /health, /v2/health/live, /v2/health/ready, /v2/models/{m}[/versions/{v}]/ready
 //             (liveness and readiness probes), and GET /metrics when public_metrics is set;
 //   any key   GET /metrics otherwise (any valid API key, or the cluster credential);
-//   admin     /v1/internal/* and GET /v1/cluster (the control plane: load, unload, split, tiles,
-//             every node's state);
+//   admin     /v1/internal/*, GET /v1/cluster and GET /v1/decisions (the control plane: load,
+//             unload, split, tiles, every node's state, recent routing decisions);
 //   infer     everything else (the model APIs).
 // Who passes:
 //   - nothing configured (no API keys, no cluster credential): everyone, for everything — a

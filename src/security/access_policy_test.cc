@@ -20,6 +20,7 @@ TEST(AccessPolicyTest, PathsNeedWhatTheControlPlaneAndProbesNeed) {
   EXPECT_EQ(RequiredAccess("POST", "/v1/internal/instances/seg/unload", o), Need::kAdmin);
   EXPECT_EQ(RequiredAccess("POST", "/v1/internal/split/seg", o), Need::kAdmin);
   EXPECT_EQ(RequiredAccess("GET", "/v1/cluster", o), Need::kAdmin);
+  EXPECT_EQ(RequiredAccess("GET", "/v1/decisions", o), Need::kAdmin);
   EXPECT_EQ(RequiredAccess("POST", "/v1/chat/completions", o), Need::kInfer);
   EXPECT_EQ(RequiredAccess("POST", "/v2/models/seg/infer", o), Need::kInfer);
   EXPECT_EQ(RequiredAccess("GET", "/v1/models", o), Need::kInfer);

@@ -150,6 +150,19 @@ TEST_F(ClusterE2ETest, ARequestToANodeWithoutTheModelIsServedByTheNodeThatHasIt)
   auto missing = client.Post("/v1/segment/nope", png_, "image/png");
   ASSERT_TRUE(missing);
   EXPECT_EQ(missing->status, 404);
+  // a's recent decisions explain the forward: seg-demo to c, with the numbers behind it.
+  auto decisions = client.Get("/v1/decisions?model=seg-demo");
+  ASSERT_TRUE(decisions && decisions->status == 200);
+  const json log = json::parse(decisions->body);
+  ASSERT_GE(log["decisions"].size(), 2u) << log.dump();
+  for (const auto& d : log["decisions"]) {
+    EXPECT_EQ(d["model"], "seg-demo");
+    EXPECT_EQ(d["outcome"], "forward") << d.dump();
+    EXPECT_EQ(d["chosen"], "c");
+    ASSERT_EQ(d["candidates"].size(), 1u);
+    EXPECT_EQ(d["candidates"][0]["node"], "c");
+    EXPECT_GT(d["candidates"][0]["predicted_ms"].get<double>(), 0);
+  }
   // The cluster view names both nodes, their devices and instances.
   json view = Cluster(a->api_port());
   ASSERT_EQ(view["nodes"].size(), 2u);
