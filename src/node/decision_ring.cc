@@ -38,6 +38,25 @@ uint64_t DecisionRing::total() const {
   return total_;
 }
 
+std::string ExplainHeader(const router::RouteDecision& d) {
+  using nlohmann::json;
+  json candidates = json::array();
+  for (const router::RouteDecision::Option& o : d.options)
+    candidates.push_back({{"node", o.node},
+                          {"predicted_ms", o.predicted_ms},
+                          {"wait_ms", o.wait_ms},
+                          {"service_ms", o.service_ms},
+                          {"measured", o.measured},
+                          {"ready", o.ready}});
+  json j = {{"routing", d.mode},
+            {"slo_ms", d.slo_ms},
+            {"outcome", d.outcome},
+            {"chosen", d.chosen},
+            {"candidates", candidates}};
+  if (!d.reason.empty()) j["reason"] = d.reason;
+  return j.dump();
+}
+
 std::string DecisionsJson(const DecisionRing& ring, const std::string& model, size_t limit) {
   using nlohmann::json;
   json out = {{"capacity", ring.capacity()}, {"total", ring.total()}};

@@ -32,6 +32,12 @@ class DecisionRing {
   uint64_t total_ = 0;                       // GUARDED_BY(mu_)
 };
 
+// The compact form a client asked for with `X-Epara-Explain: 1` (or ?explain=1), one line of JSON
+// for the response header of the same name: routing mode, SLO, outcome, chosen node, reason, and
+// per candidate in ranked order its node, predicted completion, expected wait and service time
+// (and whether that time was measured there).
+std::string ExplainHeader(const router::RouteDecision& d);
+
 // {"capacity": C, "total": T, "decisions": [...]} with every field of each record.
 std::string DecisionsJson(const DecisionRing& ring, const std::string& model, size_t limit);
 

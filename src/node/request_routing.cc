@@ -187,10 +187,16 @@ bool NodeAgent::Route(const std::string& model, const api::HttpRequest& req, api
   const router::RoutePlan plan = router::PlanRouteWithMode(
       candidates, slo_ms, llm ? router::Admission::kBestEffort : config_.admission, config_.routing,
       turn, llm ? router::kLlmLocalSloShare : router::kLocalSloShare);
-  decisions_.Push(router::ExplainRoute(
+  router::RouteDecision decision = router::ExplainRoute(
       model, candidates, plan, config_.routing, slo_ms, llm,
       std::chrono::duration<double, std::milli>(std::chrono::system_clock::now().time_since_epoch())
-          .count()));
+          .count());
+  // X-Epara-Explain: 1 (or ?explain=1): the same record, compact, on the answer (issue 26).
+  std::string explain;
+  if (req.Header("X-Epara-Explain") == "1" || req.Query("explain") == "1")
+    explain = ExplainHeader(decision);
+  decisions_.Push(std::move(decision));
+  if (!explain.empty()) res->headers.emplace_back("X-Epara-Explain", explain);
   if (plan.reject) {
     *error = Unavailable("model '" + model + "': " + plan.reason);
     return true;
@@ -229,6 +235,7 @@ bool NodeAgent::Route(const std::string& model, const api::HttpRequest& req, api
     if (s.ok()) {
       std::erase_if(forwarded.headers, [](const auto& h) { return h.first == kExecHeader; });
       forwarded.headers.emplace_back("X-Epara-Node", candidates[i].node_id);
+      if (!explain.empty()) forwarded.headers.emplace_back("X-Epara-Explain", explain);
       *res = std::move(forwarded);
       return true;
     }

@@ -163,6 +163,23 @@ TEST_F(ClusterE2ETest, ARequestToANodeWithoutTheModelIsServedByTheNodeThatHasIt)
     EXPECT_EQ(d["candidates"][0]["node"], "c");
     EXPECT_GT(d["candidates"][0]["predicted_ms"].get<double>(), 0);
   }
+  // Asked for, the answer carries the same explanation: forwarded from a, served locally at c.
+  for (auto [port, outcome] :
+       {std::pair{a->api_port(), "forward"}, std::pair{c->api_port(), "local"}}) {
+    httplib::Client h("127.0.0.1", port);
+    h.set_read_timeout(60, 0);
+    auto r = h.Post("/v1/segment/seg-demo", {{"X-Epara-Explain", "1"}}, png_, "image/png");
+    ASSERT_TRUE(r && r->status == 200);
+    const json e = json::parse(r->get_header_value("X-Epara-Explain"), nullptr, false);
+    ASSERT_TRUE(e.is_object()) << r->get_header_value("X-Epara-Explain");
+    EXPECT_EQ(e["outcome"], outcome) << e.dump();
+    EXPECT_EQ(e["chosen"], "c") << e.dump();
+    EXPECT_EQ(e["routing"], "slo-aware");
+  }
+  // Not asked for: no such header.
+  auto plain = client.Post("/v1/segment/seg-demo", png_, "image/png");
+  ASSERT_TRUE(plain && plain->status == 200);
+  EXPECT_FALSE(plain->has_header("X-Epara-Explain"));
   // The cluster view names both nodes, their devices and instances.
   json view = Cluster(a->api_port());
   ASSERT_EQ(view["nodes"].size(), 2u);
