@@ -140,3 +140,12 @@ if [ -n "$ISNET" ]; then
 fi
 echo "seg-demo, tensor-demo and llama-demo are UNTRAINED (random weights): their outputs show the pipeline works, nothing more."
 echo "Next: serve your own TorchScript or ONNX models (README.md, 'Model repository'); run the tests with scripts/test.sh."
+
+# The dashboard (every node serves it); the link carries the run's cluster credential in its
+# fragment, which the browser keeps and never sends. From a terminal the cluster stays up until
+# Enter (EPARA_DEMO_NO_WAIT=1, or no terminal: it stops at once, as in CI).
+echo
+echo "Dashboard (live nodes, placement, routing decisions): $URL/dashboard#key=$(cat "$TOKEN_FILE")"
+if [ -t 0 ] && [ -t 1 ] && [ "${EPARA_DEMO_NO_WAIT:-0}" != 1 ]; then
+  read -r -p "The cluster stays up for a look: press Enter to stop it. " _ || true
+fi

@@ -29,7 +29,7 @@ PACKAGES=(
 # the ARM64 cross compiler and qemu-user for scripts/check-arm64.sh, GoogleTest's sources for its
 # cross build.
 if [ "${EPARA_TEST_TOOLS:-0}" = 1 ]; then
-  PACKAGES+=(g++-aarch64-linux-gnu qemu-user-static googletest)
+  PACKAGES+=(g++-aarch64-linux-gnu qemu-user-static googletest chromium)
 fi
 
 SUDO=""

@@ -1,5 +1,7 @@
 #include "node/node_agent.h"
 
+#include "node/dashboard_page.h"
+
 #include "node/node_agent_internal.h"
 
 #include <sys/resource.h>
@@ -179,6 +181,10 @@ Status NodeAgent::Create(const NodeConfig& config, api::ServerOptions server_opt
                     [agent = a.get()](const api::HttpRequest&, api::HttpResponse* res) {
                       res->body = agent->ClusterJson();
                     });
+  a->server_->Route("GET", "/dashboard", [](const api::HttpRequest&, api::HttpResponse* res) {
+    res->content_type = "text/html; charset=utf-8";
+    res->body = DashboardHtml();
+  });
   // Recent routing decisions, oldest first (?model=M, ?limit=N): router/route_decision.h.
   a->server_->Route("GET", "/v1/decisions",
                     [agent = a.get()](const api::HttpRequest& req, api::HttpResponse* res) {
@@ -412,6 +418,7 @@ void NodeAgent::UpsertPeer(const cluster::NodeRecord& r) {
     return;
   }
   std::lock_guard<std::mutex> lock(mu_);
+  departed_.erase(r.id);  // back
   auto it = peers_.find(r.id);
   if (it != peers_.end() && it->second->record.peer_address == r.peer_address) {
     std::lock_guard<std::mutex> peer_lock(it->second->mu);  // Route reads it under this lock
@@ -427,10 +434,20 @@ void NodeAgent::UpsertPeer(const cluster::NodeRecord& r) {
 void NodeAgent::OnNodeEvent(const cluster::WatchEvent& e) {
   const std::string id = e.kv.key.substr(std::string(cluster::kNodePrefix).size());
   if (e.type == cluster::WatchEvent::Type::kDelete) {
-    // Down (lease expired) or left: no more traffic, forget its digest.
+    // Down (lease expired) or left: no more traffic, forget its digest; remembered as departed
+    // (GET /v1/cluster, the dashboard) until it registers again.
     {
       std::lock_guard<std::mutex> lock(mu_);
-      peers_.erase(id);
+      if (auto it = peers_.find(id); it != peers_.end()) {
+        departed_[id] = {it->second->record.device_class, Clock::now()};
+        if (departed_.size() > 64) {  // bounded: the oldest goes
+          auto oldest = departed_.begin();
+          for (auto d = departed_.begin(); d != departed_.end(); ++d)
+            if (d->second.at < oldest->second.at) oldest = d;
+          departed_.erase(oldest);
+        }
+        peers_.erase(it);
+      }
     }
     peer_table_.Forget(id);
     return;
@@ -520,9 +537,15 @@ std::string NodeAgent::ClusterJson() const {
                          {"speed_gflops", p.speed_gflops}};
   }
   json ingress = json::object();
+  json departed = json::array();
   {
     std::lock_guard<std::mutex> lock(mu_);
     for (const auto& [model, n] : ingress_) ingress[model] = n;
+    for (const auto& [id, d] : departed_)
+      departed.push_back(
+          {{"id", id},
+           {"device_class", d.device_class},
+           {"left_ms_ago", std::chrono::duration<double, std::milli>(now - d.at).count()}});
   }
   return json{{"node", config_.id},
               {"profiles", profiled},
@@ -532,7 +555,8 @@ std::string NodeAgent::ClusterJson() const {
                                                      : config_.store_kind},
               {"sync_interval_ms", config_.sync_interval.count()},
               {"down_after_ms", config_.down_after.count()},
-              {"nodes", nodes}}
+              {"nodes", nodes},
+              {"departed", departed}}
       .dump();
 }
 

@@ -171,8 +171,13 @@ class NodeAgent {
   std::unique_ptr<cluster::WatchHandle> profile_watch_;
   cluster::PeerTable peer_table_;
   DecisionRing decisions_;  // recent routing decisions (GET /v1/decisions)
-  double cpu_gflops_ = 0;    // the micro-benchmark, full speed
-  double local_gflops_ = 0;  // as registered (times the emulated CPU share)
+  struct Departed {
+    std::string device_class;
+    std::chrono::steady_clock::time_point at;
+  };
+  std::map<std::string, Departed> departed_;  // GUARDED_BY(mu_): peers whose record went away
+  double cpu_gflops_ = 0;                     // the micro-benchmark, full speed
+  double local_gflops_ = 0;                   // as registered (times the emulated CPU share)
   std::vector<std::string> backend_versions_;
   peer::PeerAuth peer_auth_;   // the cluster credential and TLS identity this node dials with
   security::TlsMaterial tls_;  // its TLS identity on the peer port (disabled: plaintext)

@@ -28,6 +28,8 @@ Need RequiredAccess(std::string_view method, std::string_view path, const Access
   if (method == "GET" && (path == "/health" || path == "/v2/health/live" ||
                           path == "/v2/health/ready" || IsModelReadiness(path)))
     return Need::kOpen;
+  // The dashboard page is static (no data); the data it fetches needs the admin scope.
+  if (method == "GET" && path == "/dashboard") return Need::kOpen;
   if (method == "GET" && path == "/metrics")
     return options.public_metrics ? Need::kOpen : Need::kAnyKey;
   if (StartsWith(path, "/v1/internal/") || path == "/v1/cluster" || path == "/v1/decisions")

@@ -3,7 +3,8 @@
 //
 // What each path needs:
 //   open      GET /health, /v2/health/live, /v2/health/ready, /v2/models/{m}[/versions/{v}]/ready
-//             (liveness and readiness probes), and GET /metrics when public_metrics is set;
+//             (liveness and readiness probes), GET /dashboard (a static page; what it shows comes
+//             from admin routes), and GET /metrics when public_metrics is set;
 //   any key   GET /metrics otherwise (any valid API key, or the cluster credential);
 //   admin     /v1/internal/*, GET /v1/cluster and GET /v1/decisions (the control plane: load,
 //             unload, split, tiles, every node's state, recent routing decisions);
