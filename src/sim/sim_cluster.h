@@ -139,6 +139,9 @@ class Cluster {
   void Recover(int node);
   void Advertise(int node, int model, bool on);
   double NetworkMs(int from, int to) const;
+  // A hop carrying `bytes`: NetworkMs plus the bytes at SimOptions::bandwidth_mb_s (0: not
+  // charged).
+  double TransferMs(int from, int to, double bytes) const;
   double WorkMs(int image) const;
   // Every request ended, or the run is past its limit (the offered load's end plus the time any
   // request may take): the periodic events stop then.
@@ -165,6 +168,9 @@ class Cluster {
   void RunStage(int head, int model, int group, uint64_t epoch, int decode, int prefill, int rows,
                 size_t k, double started);
   void StageFailed(int head, int model, int group);
+  // The head's instance while the group's step of `epoch` is still live (the head up, the step not
+  // failed); null otherwise.
+  const Instance* LiveStep(int head, int model, int group, uint64_t epoch) const;
   void ReleaseStage(int node, int model);
   void FailPipelinesThrough(int node);  // a crashed node fails the steps of every chain through it
   void BuildChain(int node, int model, Instance* inst);

@@ -35,15 +35,19 @@ void Cluster::BuildChain(int node, int model, Instance* inst) {
   inst->group_epoch.assign(static_cast<size_t>(inst->depth), 0);
 }
 
+const Instance* Cluster::LiveStep(int head, int model, int g, uint64_t epoch) const {
+  const Node& h = nodes_[head];
+  const auto it = h.instances.find(model);
+  if (!h.up || it == h.instances.end()) return nullptr;  // the head is down: its requests ended
+  if (it->second.group_epoch[static_cast<size_t>(g)] != epoch) return nullptr;  // step failed
+  return &it->second;
+}
+
 void Cluster::RunStage(int head, int model, int g, uint64_t epoch, int decode, int prefill,
                        int rows, size_t k, double started) {
-  Node& h = nodes_[head];
-  auto it = h.instances.find(model);
-  if (!h.up || it == h.instances.end()) return;  // the head went down: its requests ended then
-  Instance& inst = it->second;
-  const size_t gi = static_cast<size_t>(g);
-  if (inst.group_epoch[gi] != epoch) return;  // this step failed already
-  const auto [node, share] = inst.chain[k];
+  const Instance* inst = LiveStep(head, model, g, epoch);
+  if (!inst) return;
+  const auto [node, share] = inst->chain[k];
   if (!nodes_[node].up) {
     StageFailed(head, model, g);
     return;
@@ -51,38 +55,25 @@ void Cluster::RunStage(int head, int model, int g, uint64_t epoch, int decode, i
   const double work = spec_.models[model].cost.StepMs(decode, prefill) * share;
   auto run = [this, head, model, g, epoch, decode, prefill, rows, k, started, node, work,
               inc = nodes_[node].incarnation] {
-    const Node& h = nodes_[head];
-    const auto it = h.instances.find(model);
-    if (!h.up || it == h.instances.end() ||
-        it->second.group_epoch[static_cast<size_t>(g)] != epoch) {
+    if (!LiveStep(head, model, g, epoch)) {
       ReleaseStage(node, model);  // its step failed while it queued here: nothing to compute
       return;
     }
     RunPhase(nodes_[node], work, [=, this](double) {
       if (nodes_[node].incarnation != inc) return;  // crashed meanwhile: FailPipelinesThrough
       ReleaseStage(node, model);
-      Node& h = nodes_[head];
-      auto it = h.instances.find(model);
-      if (!h.up || it == h.instances.end() ||
-          it->second.group_epoch[static_cast<size_t>(g)] != epoch)
-        return;
+      const Instance* inst = LiveStep(head, model, g, epoch);
+      if (!inst) return;
       const SimModel& m = spec_.models[model];
-      const double bw = spec_.options.bandwidth_mb_s;
-      if (k + 1 < it->second.chain.size()) {
-        const int next = it->second.chain[k + 1].first;
-        const double bytes = double(decode + prefill) * m.hidden_bytes_per_token;
-        q_.After(NetworkMs(node, next) + (bw > 0 ? bytes / (bw * 1e3) : 0), [=, this] {
-          RunStage(head, model, g, epoch, decode, prefill, rows, k + 1, started);
-        });
+      if (k + 1 < inst->chain.size()) {
+        const int next = inst->chain[k + 1].first;
+        q_.After(
+            TransferMs(node, next, double(decode + prefill) * m.hidden_bytes_per_token),
+            [=, this] { RunStage(head, model, g, epoch, decode, prefill, rows, k + 1, started); });
         return;
       }
-      const double bytes = double(rows) * m.logit_bytes_per_row;
-      q_.After(NetworkMs(node, head) + (bw > 0 ? bytes / (bw * 1e3) : 0), [=, this] {
-        Node& h = nodes_[head];
-        auto it = h.instances.find(model);
-        if (!h.up || it == h.instances.end() ||
-            it->second.group_epoch[static_cast<size_t>(g)] != epoch)
-          return;
+      q_.After(TransferMs(node, head, double(rows) * m.logit_bytes_per_row), [=, this] {
+        if (!LiveStep(head, model, g, epoch)) return;
         ++stats_->pipeline_steps;
         LlmStepDone(head, model, g, decode, prefill, q_.now() - started, true);
       });

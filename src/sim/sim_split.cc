@@ -51,12 +51,10 @@ void Cluster::Split(Req* r, int node, int tiles) {
     ++stats_->remote_tiles;
     t.remote = true;
     const double bytes = double(plan[k].input.w) * plan[k].input.h * model.tile_bytes_per_pixel;
-    const double transfer =
-        spec_.options.bandwidth_mb_s > 0 ? bytes / (spec_.options.bandwidth_mb_s * 1e3) : 0;
     // The hop there, the input's bytes; the logits come back after the run (charged up front:
     // the same total, and the tile's queue position is what matters).
     Req* tile = &t;
-    q_.After(NetworkMs(node, j) + transfer, [this, tile, j, inc = nodes_[j].incarnation] {
+    q_.After(TransferMs(node, j, bytes), [this, tile, j, inc = nodes_[j].incarnation] {
       if (nodes_[j].incarnation != inc || !nodes_[j].up) {
         Respond(tile, false, 503);
         return;

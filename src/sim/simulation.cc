@@ -45,6 +45,11 @@ double Cluster::NetworkMs(int from, int to) const {
   return spec_.options.network_ms;
 }
 
+double Cluster::TransferMs(int from, int to, double bytes) const {
+  const double bw = spec_.options.bandwidth_mb_s;
+  return NetworkMs(from, to) + (bw > 0 ? bytes / (bw * 1e3) : 0);
+}
+
 double Cluster::WorkMs(int image) const {
   const auto& w = spec_.options.request_work_ms;
   if (w.empty() || image <= 0) return 0;
