@@ -212,8 +212,9 @@ void HttpServer::Dispatch(HttpRequest request, HttpResponse* response) const {
 void HttpServer::Route(const std::string& method, const std::string& path_regex,
                        HttpHandler handler) {
   impl_->routes.push_back({method, std::regex(path_regex), handler});
-  auto adapter = [h = std::move(handler), guard = guard_](const httplib::Request& req,
-                                                          httplib::Response& res) {
+  auto adapter = [h = std::move(handler), guard = guard_, observer = observer_](
+                     const httplib::Request& req, httplib::Response& res) {
+    const auto started = std::chrono::steady_clock::now();
     HttpRequest r;
     r.method = req.method;
     r.path = req.path;
@@ -224,6 +225,7 @@ void HttpServer::Route(const std::string& method, const std::string& path_regex,
     for (const auto& [k, v] : req.headers) r.headers.emplace(k, v);
     HttpResponse out;
     if (!*guard || (*guard)(r, &out)) h(r, &out);
+    if (*observer) (*observer)(r, &out, started);
     res.status = out.status;
     for (const auto& [k, v] : out.headers) res.set_header(k, v);
     if (out.stream) {

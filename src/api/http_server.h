@@ -5,6 +5,7 @@
 // and key (HttpServerOptions::tls_*).
 #pragma once
 
+#include <chrono>
 #include <functional>
 #include <memory>
 #include <string>
@@ -37,6 +38,12 @@ class HttpServer {
   // false means refused, with the answer in the response. REQUIRES: before Start().
   using Guard = std::function<bool(const HttpRequest&, HttpResponse*)>;
   void SetGuard(Guard guard) { *guard_ = std::move(guard); }
+  // Runs after every route's handler for requests that arrived over HTTP (not for Dispatch), with
+  // the time the request reached its handler; it may wrap the response's stream (to see when its
+  // chunks go out). REQUIRES: before Start().
+  using Observer = std::function<void(const HttpRequest&, HttpResponse*,
+                                      std::chrono::steady_clock::time_point started)>;
+  void SetObserver(Observer observer) { *observer_ = std::move(observer); }
 
   // Runs `request` through the matching route on the calling thread, as if it had arrived over
   // HTTP (forwarded requests from peers); 404 with epara's error body when no route matches.
@@ -56,6 +63,7 @@ class HttpServer {
   std::unique_ptr<Impl> impl_;
   HttpServerOptions options_;
   std::shared_ptr<Guard> guard_ = std::make_shared<Guard>();  // shared with the route adapters
+  std::shared_ptr<Observer> observer_ = std::make_shared<Observer>();  // the same
   int port_ = 0;
   std::thread thread_;
 };

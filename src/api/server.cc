@@ -125,6 +125,7 @@ Status Server::Create(const ServerOptions& options, backend::BackendRegistry* ba
         s->llms_[d.name] = std::move(engine);
         s->llm_metrics_[d.name] = metrics::LlmMetrics::Create(&s->registry_, d.name);
         s->llm_ttft_slo_ms_[d.name] = d.slo.ttft_ms;
+        s->llm_tpot_slo_ms_[d.name] = d.slo.tpot_ms;
       }
     } else {
       st = s->models_->Load(d);

@@ -68,6 +68,9 @@ class Server {
   void SetRemoteModels(decltype(ServerContext::remote_models) fn) {
     ctx_.remote_models = std::move(fn);
   }
+  // Installs HttpServer's observer (called after each HTTP request's handler). REQUIRES: before
+  // Start().
+  void SetObserver(HttpServer::Observer observer) { http_.SetObserver(std::move(observer)); }
   // The HTTP guard's decision for `request` (true: proceed; false: the refusal is in `response`).
   // True when nothing is configured.
   bool Authorize(const HttpRequest& request, HttpResponse* response) const {
@@ -93,6 +96,11 @@ class Server {
     auto it = llm_ttft_slo_ms_.find(name);
     return it == llm_ttft_slo_ms_.end() ? 0 : it->second;
   }
+  // A served LLM's time-per-output-token SLO (ms; 0: none or not an LLM here).
+  double LlmTpotSloMs(const std::string& name) const {
+    auto it = llm_tpot_slo_ms_.find(name);
+    return it == llm_tpot_slo_ms_.end() ? 0 : it->second;
+  }
   // Adds a route next to the API's (REQUIRES: before Start()).
   void Route(const std::string& method, const std::string& path_regex, HttpHandler handler) {
     http_.Route(method, path_regex, std::move(handler));
@@ -114,6 +122,7 @@ class Server {
   std::map<std::string, std::unique_ptr<llm::LlmEngine>> llms_;
   std::map<std::string, metrics::LlmMetrics> llm_metrics_;
   std::map<std::string, double> llm_ttft_slo_ms_;
+  std::map<std::string, double> llm_tpot_slo_ms_;
   std::vector<std::string> skipped_;
   std::unique_ptr<BackgroundPool> request_cpu_;  // outlives http_ (declared before it)
   std::unique_ptr<RequestGuard> guard_;          // likewise

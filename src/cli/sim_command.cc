@@ -56,6 +56,7 @@ struct SimFlags : ComparisonFlags {
   std::string request_work = "256:6,384:12";
   double host_cores = 0;
   std::string sync = "all";
+  int route_peers = -1;  // >= 0: overrides every node's route_peers
   std::vector<std::string> faults;
   std::string compare;
   size_t max_report_requests = 200000;
@@ -234,6 +235,8 @@ int RunSim(const SimFlags& f) {
       spdlog::error("{}", s.ToString());
       return 2;
     }
+    if (f.route_peers >= 0)
+      for (sim::SimNodeSpec& n : spec.nodes) n.route_peers = f.route_peers;
     for (const loadgen::WorkloadSpec& w : specs) {
       // Each workload service, and with copies each of its copies, is one simulated service.
       std::vector<std::string> names;
@@ -386,6 +389,8 @@ int RunSim(const SimFlags& f) {
          {"wall_s", r.wall_s},
          {"events", r.stats.events},
          {"forwards", r.stats.forwards},
+         {"mean_route_candidates",
+          r.stats.routes ? static_cast<double>(r.stats.route_candidates) / r.stats.routes : 0},
          {"split_requests", r.stats.split_requests},
          {"tiles", r.stats.tiles},
          {"remote_tiles", r.stats.remote_tiles},
@@ -457,6 +462,9 @@ void RegisterSimCommand(CLI::App& app, int* exit_code) {
   cmd->add_option("--sync", flags->sync,
                   "Load-digest sync: all (all-to-all, as the real nodes) or zone:SIZE")
       ->capture_default_str();
+  cmd->add_option("--route-peers", flags->route_peers,
+                  "Peers a request weighs in slo-aware routing, on every node (0: all; default: "
+                  "the cluster file's route_peers)");
   cmd->add_option("--fault", flags->faults,
                   "crash:NODE@S, recover:NODE@S, loss:SHARE@S, controller-down@S, controller-up@S");
   cmd->add_option("--max-report-requests", flags->max_report_requests,
@@ -468,6 +476,7 @@ void RegisterSimCommand(CLI::App& app, int* exit_code) {
     std::string c = ComparisonCommandLine("sim", *flags) + " --profiles " + flags->profiles;
     if (flags->host_cores > 0) c += " --host-cores " + std::to_string(flags->host_cores);
     if (flags->sync != "all") c += " --sync " + flags->sync;
+    if (flags->route_peers >= 0) c += " --route-peers " + std::to_string(flags->route_peers);
     if (flags->bandwidth_mb_s > 0)
       c += " --bandwidth-mb-s " + std::to_string(flags->bandwidth_mb_s);
     if (flags->uniform_ingress) c += " --uniform-ingress";

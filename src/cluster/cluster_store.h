@@ -23,6 +23,10 @@ namespace epara::cluster {
 using LeaseId = int64_t;
 constexpr LeaseId kNoLease = 0;
 
+// The controller's recent period records (controller/plan_record.h): one JSON array, newest last,
+// written by the leading controller each period and served by every node at GET /v1/plans.
+inline constexpr const char* kPlansKey = "/epara/controller/plans";
+
 struct KeyValue {
   std::string key;
   std::string value;

@@ -54,6 +54,7 @@ std::string NodeRecordToJson(const NodeRecord& r) {
     json ij = {{"model", i.model}, {"task", i.task}, {"slo_ms", i.slo_ms}};
     if (!i.service.empty()) ij["service"] = i.service;
     if (i.split > 1) ij["split"] = i.split;
+    if (i.tpot_ms > 0) ij["tpot_ms"] = i.tpot_ms;
     instances.push_back(std::move(ij));
   }
   return json{{"id", r.id},
@@ -111,6 +112,7 @@ Status ParseNodeRecord(const std::string& text, NodeRecord* out) {
       EPARA_RETURN_IF_ERROR(Field(in, "slo_ms", where, &ir.slo_ms));
       if (in.contains("service")) EPARA_RETURN_IF_ERROR(Field(in, "service", where, &ir.service));
       if (in.contains("split")) EPARA_RETURN_IF_ERROR(Field(in, "split", where, &ir.split));
+      if (in.contains("tpot_ms")) EPARA_RETURN_IF_ERROR(Field(in, "tpot_ms", where, &ir.tpot_ms));
       r.instances.push_back(std::move(ir));
     }
   }

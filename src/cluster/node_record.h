@@ -27,7 +27,8 @@ struct InstanceRecord {
   // When the model is one variant of a service (its descriptor's variant.of): requests may name
   // the service, and any node holding one of its variants answers them. Empty otherwise.
   std::string service;
-  int split = 0;  // this node splits its requests into tiles over the cluster (0: not split)
+  int split = 0;       // this node splits its requests into tiles over the cluster (0: not split)
+  double tpot_ms = 0;  // LLM: time-per-output-token SLO (0: none)
 };
 
 struct NodeRecord {

@@ -8,6 +8,7 @@
 #include "cluster/membership.h"
 #include "controller/deploy_executor.h"
 #include "controller/period_plan.h"
+#include "controller/plan_record.h"
 #include "core/thread_name.h"
 #include "scheduler/deployment.h"
 
@@ -105,6 +106,19 @@ Status Controller::Step(int* moves) {
                     s.name.c_str(), o.demand, o.capacity, o.predicted_goodput);
       options_.log(line);
     }
+  // The period's record, with the numbers behind it, for GET /v1/plans (plan_record.h). A store
+  // that cannot take it costs the record, not the period.
+  {
+    cluster::KeyValue history;
+    (void)store_->Get(cluster::kPlansKey, &history);
+    const double unix_ms = std::chrono::duration<double, std::milli>(
+                               std::chrono::system_clock::now().time_since_epoch())
+                               .count();
+    (void)store_->Put(
+        cluster::kPlansKey,
+        AppendPlanRecord(history.value, PlanRecordJson(in, plan, periods() + 1, unix_ms)),
+        cluster::kNoLease);
+  }
   ExecuteOptions eo;
   eo.grace_ms = options_.grace_ms;
   eo.credential = options_.credential;

@@ -52,7 +52,8 @@ Status ParseClusterConfig(const std::string& yaml, const std::string& source,
   }
   // Settings every node shares go through the node parser, so they are checked the same way.
   YAML::Node shared(YAML::NodeType::Map);
-  for (const char* key : {"sync_interval_ms", "down_after_ms", "admission", "routing"})
+  for (const char* key :
+       {"sync_interval_ms", "down_after_ms", "admission", "routing", "route_peers"})
     if (root[key]) shared[key] = root[key];
   int zone_size = 0;  // sync_zone_size: runs of this many nodes (in file order) form a zone
   EPARA_RETURN_IF_ERROR(ReadOptional(root, "sync_zone_size", at, &zone_size));
@@ -225,6 +226,7 @@ std::string NodeConfigToYaml(const NodeConfig& c) {
   e << YAML::Key << "admission" << YAML::Value
     << (c.admission == router::Admission::kRejectEarly ? "reject-early" : "best-effort");
   e << YAML::Key << "routing" << YAML::Value << router::RouteModeName(c.routing);
+  e << YAML::Key << "route_peers" << YAML::Value << c.route_peers;
   if (!c.pipeline.empty()) {
     e << YAML::Key << "pipeline" << YAML::Value << YAML::BeginMap;
     for (const auto& [model, p] : c.pipeline) {

@@ -5,6 +5,7 @@
 //   sync_interval_ms: 200
 //   down_after_ms: 3000
 //   admission: best-effort        # or reject-early
+//   route_peers: 16               # optional: peers a request weighs (node_config.h; 0: all)
 //   sync_zone_size: 50            # optional: runs of 50 nodes (file order) sync and route within
 //                                 # themselves (node_config.h sync_zone); default all-to-all
 //   nodes:

@@ -14,6 +14,7 @@ h1{font-size:18px;margin:0 0 8px}h2{font-size:15px;margin:16px 0 6px}
 .card{background:#fff;border:1px solid #d8dde3;border-radius:6px;padding:8px;overflow-x:auto}
 table{border-collapse:collapse;width:100%}th,td{text-align:left;padding:4px 8px;border-bottom:1px solid #eceff3;white-space:nowrap}
 th{font-weight:600;color:#57606a}.up{color:#1a7f37;font-weight:600}.down{color:#cf222e;font-weight:600}
+.spark{vertical-align:middle}.plan{margin:0 0 8px}.plan ul{margin:2px 0 0;padding-left:18px}
 .muted{color:#6e7781}[hidden]{display:none!important}.err{color:#cf222e}input{padding:4px;font:inherit}
 </style></head><body>
 <div class="bar"><h1>epara cluster</h1><span id="status" class="muted">loading...</span></div>
@@ -24,6 +25,11 @@ cluster credential):</span><input id="key" type="password" size="40" placeholder
 <th>digest age</th><th>GFLOP/s</th><th>CPU</th><th>instances (mode, queue)</th></tr></thead>
 <tbody id="nodes"></tbody></table></div>
 <h2>Demand entering this node</h2><div class="card" id="demand"></div>
+<h2>SLO, whole cluster, last 5 minutes</h2><div class="card"><table><thead><tr><th>model</th>
+<th>requests</th><th>met SLO</th><th>goodput</th><th>p50</th><th>p90</th><th>p99</th>
+<th>SLO met per 10 s</th></tr></thead><tbody id="slo"></tbody></table>
+<div class="muted" id="slo-note"></div></div>
+<h2>Controller plans</h2><div class="card" id="plans"></div>
 <h2>Recent routing decisions</h2><div class="card"><table><thead><tr><th>time</th><th>model</th>
 <th>routing</th><th>SLO ms</th><th>outcome</th><th>candidates: predicted ms (wait + service)</th>
 </tr></thead><tbody id="decisions"></tbody></table></div>
@@ -99,12 +105,61 @@ function renderDecisions(d) {
   document.getElementById("decisions").innerHTML =
       rows.join("") || "<tr><td colspan=6 class=muted>no routed requests yet</td></tr>";
 }
+function spark(series) {  // share of requests that met the SLO per bucket (no requests: a gap)
+  const w = 150, h = 24, n = series.length;
+  const pts = [];
+  series.forEach((b, i) => {
+    if (b.requests > 0)
+      pts.push((i * w / Math.max(1, n - 1)).toFixed(1) + "," +
+               (h - 2 - (h - 4) * b.met / b.requests).toFixed(1));
+  });
+  return "<svg class=spark width=" + w + " height=" + h + "><polyline fill=none stroke=#0969da " +
+         "stroke-width=1.5 points=\"" + pts.join(" ") + "\"/></svg>";
+}
+function ms(v) { return v == null ? "-" : (v < 10 ? v.toFixed(1) : Math.round(v)) + " ms"; }
+function renderSlo(s) {
+  const rows = Object.entries(s.models).sort().map(([m, x]) =>
+      "<tr class=slo data-model=\"" + esc(m) + "\"><td>" + esc(m) + "</td><td>" + x.requests +
+      (x.failed ? " <span class=err>(" + x.failed + " failed)</span>" : "") + "</td><td>" +
+      (100 * x.attainment).toFixed(1) + "%</td><td>" + x.goodput_rps.toFixed(2) + " req/s</td><td>" +
+      ms(x.p50_ms) + "</td><td>" + ms(x.p90_ms) + "</td><td>" + ms(x.p99_ms) + "</td><td>" +
+      spark(x.series) + "</td></tr>");
+  document.getElementById("slo").innerHTML =
+      rows.join("") || "<tr><td colspan=8 class=muted>no requests in the window</td></tr>";
+  document.getElementById("slo-note").textContent =
+      "Requests counted at the node they entered, from " + s.nodes.length + " node(s); goodput: " +
+      "SLO-meeting requests/s over " + s.window_s + " s; latency: end to end, or the first " +
+      "streamed chunk (an LLM's TTFT); percentiles to within 25%.";
+}
+function renderPlans(p) {
+  const el = document.getElementById("plans");
+  if (!p.length) {
+    el.innerHTML = "<span class=muted>no controller period yet</span>";
+    return;
+  }
+  el.innerHTML = p.slice(-5).reverse().map(r => {
+    const moved = r.services.filter(s => (s.added || []).length || (s.removed || []).length);
+    const items = (moved.length ? moved : r.services).map(s =>
+        "<li>" + esc(s.name) + ": demand " + (s.demand_rps || 0).toFixed(1) + " req/s, capacity " +
+        (s.capacity_rps || 0).toFixed(1) + " req/s on " + s.instances.map(esc).join(", ") +
+        ((s.added || []).length ? "; <span class=up>+" + s.added.map(esc).join(", +") + "</span>" : "") +
+        ((s.removed || []).length ? "; <span class=down>-" + s.removed.map(esc).join(", -") + "</span>" : "") +
+        (s.why ? " <span class=muted>(" + esc(s.why) + ")</span>" : "") + "</li>").join("");
+    return "<div class=plan data-period=" + r.period + "><b>period " + r.period + "</b> " +
+           new Date(r.at_ms).toLocaleTimeString() + ": " + (r.changed ? "changes" : "no change") +
+           ", predicted goodput " + r.predicted_goodput_rps.toFixed(1) + " req/s over " + r.nodes +
+           " nodes <span class=muted>(hysteresis " + r.placement.keep + " req/s per unit kept)</span>" +
+           "<ul>" + items + "</ul></div>";
+  }).join("");
+}
 async function refresh() {
   const status = document.getElementById("status");
   try {
     const c = await get("/v1/cluster");
     renderNodes(c);
     renderDecisions(await get("/v1/decisions?limit=100"));
+    renderSlo(await get("/v1/slo?scope=cluster"));
+    renderPlans(await get("/v1/plans"));
     document.getElementById("auth").hidden = true;
     status.className = "muted";
     status.textContent = "node " + c.node + ", " + c.nodes.length + " listed, updated " +

@@ -177,6 +177,7 @@ Status NodeAgent::Create(const NodeConfig& config, api::ServerOptions server_opt
   });
   a->AddInstanceRoutes();
   a->AddSplitRoute();
+  a->AddObservabilityRoutes();
   a->server_->Route("GET", "/v1/cluster",
                     [agent = a.get()](const api::HttpRequest&, api::HttpResponse* res) {
                       res->body = agent->ClusterJson();
@@ -222,7 +223,10 @@ Status NodeAgent::Start() {
     go.port = config_.grpc_port;
     kserve_grpc::KServeGrpcHandlers gh;
     gh.dispatch = [this](api::HttpRequest req, api::HttpResponse* res) {
+      const auto started = Clock::now();
+      const api::HttpRequest seen{req.method, req.path, {}, {}, {}, req.headers, {}};
       server_->Dispatch(std::move(req), res);  // routed across the cluster like HTTP requests
+      ObserveRequest(seen, res, started);      // judged like HTTP requests (issue 26)
     };
     gh.authorize = [this](const api::HttpRequest& req, api::HttpResponse* res) {
       return server_->Authorize(req, res);
@@ -357,7 +361,10 @@ cluster::NodeRecord NodeAgent::MakeRecord() const {
       r.instances.back().split = SplitOf(m->descriptor.name);
     }
   for (const auto& [name, _] : server_->llms())  // an LLM's SLO here: time to first token
+  {
     r.instances.push_back({name, "llm", server_->LlmTtftSloMs(name), ""});
+    r.instances.back().tpot_ms = server_->LlmTpotSloMs(name);
+  }
   return r;
 }
 

@@ -38,8 +38,10 @@
 #include "cluster/load_digest.h"
 #include "cluster/membership.h"
 #include "cluster/node_record.h"
+#include "metrics/slo_window.h"
 #include "node/decision_ring.h"
 #include "node/node_config.h"
+#include "node/request_outcome.h"
 #include "peer/peer_auth.h"
 #include "router/route_policy.h"
 #include "security/certs.h"
@@ -114,6 +116,17 @@ class NodeAgent {
   // The link from a stage of `model` here to the node `next` (resolved when a stream opens).
   std::unique_ptr<llm::StageLink> NextStageLink(const std::string& model, const std::string& next);
 
+  // node_observability.cc (issue 26): every request that entered the cluster here (not forwarded
+  // by a peer), judged against its service's SLO into slo_window_; GET /v1/slo (this node's
+  // window, or ?scope=cluster: merged with every peer's) and GET /v1/plans (the controller's
+  // recent period records from the store).
+  void ObserveRequest(const api::HttpRequest& req, api::HttpResponse* res,
+                      std::chrono::steady_clock::time_point started);
+  // The SLO of `model` as served here or advertised by a peer; false when no node holds it.
+  bool SloOf(const std::string& model, ServiceSlo* out) const;
+  std::string SloJson(double window_s, bool cluster) const;
+  void AddObservabilityRoutes();
+
   cluster::NodeRecord MakeRecord() const;
   cluster::LoadDigest MakeDigest();
   void OnNodeEvent(const cluster::WatchEvent& e);
@@ -146,10 +159,12 @@ class NodeAgent {
   // `is_llm` (optional) is set when the model is an LLM here or at a peer. For an LLM the
   // prediction is the time to the first token of a prompt of `prompt_tokens` (llm/step_cost.h:
   // the engine's queued prompt tokens and measured step costs; a crude sequences x mean TTFT
-  // before any cost is known).
+  // before any cost is known). `max_peers` > 0: at most that many of the peers hosting it,
+  // router::SamplePeers' sample for routing turn `turn` (0: all).
   void Candidates(const std::string& model, std::vector<router::RouteCandidate>* candidates,
                   std::vector<std::shared_ptr<Peer>>* remote, double* slo_ms,
-                  bool* is_llm = nullptr, int64_t prompt_tokens = 0);
+                  bool* is_llm = nullptr, int64_t prompt_tokens = 0, size_t max_peers = 0,
+                  uint64_t turn = 0);
   // Prompt tokens of an OpenAI completion or chat request (`prompt` or the messages' contents),
   // counted with the local engine's tokenizer when `model` runs here, else ~4 bytes per token.
   int64_t EstimatePromptTokens(const std::string& model, const std::string& body) const;
@@ -170,7 +185,8 @@ class NodeAgent {
   std::unique_ptr<cluster::WatchHandle> watch_;
   std::unique_ptr<cluster::WatchHandle> profile_watch_;
   cluster::PeerTable peer_table_;
-  DecisionRing decisions_;  // recent routing decisions (GET /v1/decisions)
+  DecisionRing decisions_;         // recent routing decisions (GET /v1/decisions)
+  metrics::SloWindow slo_window_;  // requests that entered here, judged (GET /v1/slo)
   struct Departed {
     std::string device_class;
     std::chrono::steady_clock::time_point at;
@@ -195,7 +211,9 @@ class NodeAgent {
   // Profiles from the store (allocator/profile.h), by model: the service time assumed for an
   // instance that has not run yet. GUARDED_BY(mu_)
   std::map<std::string, allocator::Profile> profiles_;
-  std::map<std::string, uint64_t> ingress_;      // GUARDED_BY(mu_): requests that entered here
+  std::map<std::string, uint64_t> ingress_;  // GUARDED_BY(mu_): requests that entered here
+  // GUARDED_BY(mu_): by model, the peers recent requests went to (router/peer_sample.h)
+  std::map<std::string, std::vector<std::string>> route_memory_;
   std::map<std::string, uint64_t> route_turns_;  // GUARDED_BY(mu_): round-robin position
   std::thread sync_thread_, heartbeat_thread_;
   std::atomic<bool> started_{false}, stopped_{false};

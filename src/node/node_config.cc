@@ -193,6 +193,9 @@ Status Parse(const YAML::Node& root, const std::string& src, NodeConfig* c) {
                            "routing must be slo-aware, round-robin, least-outstanding or "
                            "local-only, got '" +
                            routing + "'");
+  EPARA_RETURN_IF_ERROR(ReadOptional(root, "route_peers", at, &c->route_peers));
+  EPARA_RETURN_IF_ERROR(ReadOptional(root, "observe", at, &c->observe));
+  if (c->route_peers < 0) return InvalidArgument(at + "route_peers must not be negative");
   return Status::Ok();
 }
 

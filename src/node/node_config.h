@@ -33,6 +33,9 @@
 //                                   # without it); see bench/results/sim/README.md
 //   routing: slo-aware              # or the benchmark baselines' round-robin | least-outstanding
 //                                   # | local-only (router/route_policy.h)
+//   route_peers: 16                 # slo-aware routing weighs at most this many of a model's
+//                                   # peers per request (router/peer_sample.h; 0: all of them)
+//   observe: true                   # decision ring and live SLO window (the dashboard's data)
 //   pipeline:                       # optional: pipeline stages of LLMs held here (issue 5)
 //     llama-demo: {stage: 0, layers: [0, 4], next: node-b, depth: 2}
 //       # stage 0 (the head) serves the model's API and runs its engine; later stages hold
@@ -49,6 +52,7 @@
 
 #include "core/status.h"
 #include "repo/model_descriptor.h"
+#include "router/peer_sample.h"
 #include "router/route_policy.h"
 
 namespace epara::node {
@@ -92,6 +96,11 @@ struct NodeConfig {
   std::chrono::milliseconds down_after{3000};
   router::Admission admission = router::Admission::kBestEffort;
   router::RouteMode routing = router::RouteMode::kSloAware;
+  int route_peers = router::kDefaultRoutePeers;  // see router/peer_sample.h
+  // observe: false turns off the explanation records (the routing-decision ring, GET
+  // /v1/decisions) and the live SLO window (GET /v1/slo); for the overhead benchmark
+  // (bench/observe_bench.cc). X-Epara-Explain still answers.
+  bool observe = true;
   // Sync zone (issue 23): empty = all-to-all (every node exchanges digests with every peer). A
   // name: this node syncs with, and routes to, only the peers of the same zone (a peer outside it
   // is no candidate, as one without a digest), so each node sends zone size - 1 digests per Δ.

@@ -6,6 +6,7 @@
 
 #include "node/node_agent.h"
 #include "node/node_agent_internal.h"
+#include "router/peer_sample.h"
 #include "router/route_candidates.h"
 #include "router/route_policy.h"
 #include "router/split_plan.h"
@@ -73,7 +74,7 @@ double NodeAgent::MeanTtftMs(const std::string& model) const {
 void NodeAgent::Candidates(const std::string& model,
                            std::vector<router::RouteCandidate>* candidates,
                            std::vector<std::shared_ptr<Peer>>* remote, double* slo_ms, bool* is_llm,
-                           int64_t prompt_tokens) {
+                           int64_t prompt_tokens, size_t max_peers, uint64_t turn) {
   // Local: exact load, no staleness.
   llm::EngineStats local_llm_cost;  // a local LLM's (its step costs are the peers' prior)
   if (const engine::ServedModel* m = server_->models().FindServing(model)) {
@@ -107,43 +108,68 @@ void NodeAgent::Candidates(const std::string& model,
     std::lock_guard<std::mutex> lock(mu_);
     for (const auto& [_, p] : peers_) peers.push_back(p);
   }
-  for (const auto& p : peers) {
-    // Under the peer's lock: its registration (UpsertPeer may replace it) and our view of it.
+  // The peers hosting the model, what this node knows of each (under its lock: its registration,
+  // which UpsertPeer may replace, and our view of it); then the sample a request weighs.
+  struct Host {
+    std::shared_ptr<Peer> peer;
     cluster::NodeRecord record;
     double network_ms = 0;
     int mine = 0;
     bool unreachable = false;
     cluster::LoadDigest unreachable_at;
-    auto d = digests.end();
-    int64_t recent_prompt_tokens = 0;  // LLM prompts sent there since its digest
+    const cluster::PeerTable::Entry* digest = nullptr;  // null: none received
+    int64_t recent_prompt_tokens = 0;                   // LLM prompts sent there since its digest
+  };
+  std::vector<Host> hosts;
+  for (const auto& p : peers) {
+    Host h;
     {
       std::lock_guard<std::mutex> lock(p->mu);
-      record = p->record;
-      d = digests.find(record.id);
-      network_ms = p->network_ms;
-      mine = p->outstanding[model];
-      unreachable = p->unreachable;
-      unreachable_at = p->unreachable_at;
-      if (auto f = p->llm_forwards.find(model); f != p->llm_forwards.end() && d != digests.end())
+      if (!p->record.FindInstance(model)) continue;
+      h.record = p->record;
+      auto d = digests.find(h.record.id);
+      if (d != digests.end()) h.digest = &d->second;
+      h.network_ms = p->network_ms;
+      h.mine = p->outstanding[model];
+      h.unreachable = p->unreachable;
+      h.unreachable_at = p->unreachable_at;
+      if (auto f = p->llm_forwards.find(model); f != p->llm_forwards.end() && h.digest)
         for (const auto& [at, tokens] : f->second)
-          if (at > d->second.received) recent_prompt_tokens += tokens;
+          if (at > h.digest->received) h.recent_prompt_tokens += tokens;
     }
-    const cluster::InstanceRecord* inst = record.FindInstance(model);
-    if (!inst) continue;
+    h.peer = p;
+    hosts.push_back(std::move(h));
+  }
+  std::vector<size_t> picked;
+  {
+    std::vector<std::string> ids;
+    std::vector<double> speeds;
+    for (const Host& h : hosts) {
+      ids.push_back(h.record.id);
+      speeds.push_back(h.record.FastestGflops());
+    }
+    std::lock_guard<std::mutex> lock(mu_);
+    auto memory = route_memory_.find(model);
+    router::PickPeers(ids, speeds,
+                      memory == route_memory_.end() ? std::vector<std::string>() : memory->second,
+                      max_peers, turn, &picked);
+  }
+  for (size_t k : picked) {
+    const Host& h = hosts[k];
+    const cluster::InstanceRecord* inst = h.record.FindInstance(model);
     if (*slo_ms <= 0) *slo_ms = inst->slo_ms;
     if (is_llm && inst->task == "llm") *is_llm = true;
     // (The instance may be a variant of the service the request names: its load is its own.)
     router::PeerView view;
-    view.load = d == digests.end() ? nullptr : d->second.digest.Find(inst->model);
+    view.load = h.digest ? h.digest->digest.Find(inst->model) : nullptr;
     // No digest yet, one older than the down timeout, or unreachable since: not a candidate.
-    view.fresh = d != digests.end() && now - d->second.received < config_.down_after;
-    view.unreachable =
-        unreachable && d != digests.end() && !d->second.digest.NewerThan(unreachable_at);
+    view.fresh = h.digest && now - h.digest->received < config_.down_after;
+    view.unreachable = h.unreachable && h.digest && !h.digest->digest.NewerThan(h.unreachable_at);
     view.llm = inst->task == "llm";
-    view.network_ms = network_ms;
-    view.mine = mine;
-    view.recent_prompt_tokens = recent_prompt_tokens;
-    const double gflops = record.FastestGflops();
+    view.network_ms = h.network_ms;
+    view.mine = h.mine;
+    view.recent_prompt_tokens = h.recent_prompt_tokens;
+    const double gflops = h.record.FastestGflops();
     if (view.load && view.load->service_ms <= 0 && view.load->prefill_ms_per_token <= 0)
       view.unmeasured_service_ms = UnmeasuredServiceMs(model, gflops);
     if (gflops > 0) {
@@ -151,8 +177,8 @@ void NodeAgent::Candidates(const std::string& model,
       view.own_decode_step_ms = local_llm_cost.decode_step_ms;
       view.slower = local_gflops_ / gflops;
     }
-    candidates->push_back(router::PeerCandidate(record.id, view, prompt_tokens));
-    remote->push_back(p);
+    candidates->push_back(router::PeerCandidate(h.record.id, view, prompt_tokens));
+    remote->push_back(h.peer);
   }
 }
 
@@ -178,7 +204,10 @@ bool NodeAgent::Route(const std::string& model, const api::HttpRequest& req, api
   const bool maybe_llm =
       req.path.rfind("/v1/completions", 0) == 0 || req.path.rfind("/v1/chat/completions", 0) == 0;
   const int64_t prompt_tokens = maybe_llm ? EstimatePromptTokens(model, req.body) : 0;
-  Candidates(model, &candidates, &remote, &slo_ms, &llm, prompt_tokens);
+  const size_t max_peers = config_.routing == router::RouteMode::kSloAware
+                               ? static_cast<size_t>(std::max(0, config_.route_peers))
+                               : 0;
+  Candidates(model, &candidates, &remote, &slo_ms, &llm, prompt_tokens, max_peers, turn);
   if (candidates.empty()) return false;  // nobody hosts it: the local route answers 404
   // The request may carry its own SLO (as for SLO-aware batching).
   if (const double own = std::atof(req.Header("X-Epara-SLO-Ms").c_str()); own > 0) slo_ms = own;
@@ -187,15 +216,19 @@ bool NodeAgent::Route(const std::string& model, const api::HttpRequest& req, api
   const router::RoutePlan plan = router::PlanRouteWithMode(
       candidates, slo_ms, llm ? router::Admission::kBestEffort : config_.admission, config_.routing,
       turn, llm ? router::kLlmLocalSloShare : router::kLocalSloShare);
-  router::RouteDecision decision = router::ExplainRoute(
-      model, candidates, plan, config_.routing, slo_ms, llm,
-      std::chrono::duration<double, std::milli>(std::chrono::system_clock::now().time_since_epoch())
-          .count());
-  // X-Epara-Explain: 1 (or ?explain=1): the same record, compact, on the answer (issue 26).
+  // X-Epara-Explain: 1 (or ?explain=1): the decision's record, compact, on the answer; the same
+  // record goes to the ring of recent decisions (issue 26).
+  const bool asked = req.Header("X-Epara-Explain") == "1" || req.Query("explain") == "1";
   std::string explain;
-  if (req.Header("X-Epara-Explain") == "1" || req.Query("explain") == "1")
-    explain = ExplainHeader(decision);
-  decisions_.Push(std::move(decision));
+  if (asked || config_.observe) {
+    router::RouteDecision decision =
+        router::ExplainRoute(model, candidates, plan, config_.routing, slo_ms, llm,
+                             std::chrono::duration<double, std::milli>(
+                                 std::chrono::system_clock::now().time_since_epoch())
+                                 .count());
+    if (asked) explain = ExplainHeader(decision);
+    if (config_.observe) decisions_.Push(std::move(decision));
+  }
   if (!explain.empty()) res->headers.emplace_back("X-Epara-Explain", explain);
   if (plan.reject) {
     *error = Unavailable("model '" + model + "': " + plan.reason);
@@ -205,6 +238,10 @@ bool NodeAgent::Route(const std::string& model, const api::HttpRequest& req, api
   for (size_t i : plan.order) {
     if (!remote[i]) return false;  // run here
     Peer& p = *remote[i];
+    if (max_peers > 0) {  // weighed first next time (router/peer_sample.h)
+      std::lock_guard<std::mutex> lock(mu_);
+      router::RememberPeer(&route_memory_[model], candidates[i].node_id, max_peers);
+    }
     {
       std::lock_guard<std::mutex> lock(p.mu);
       p.outstanding[model]++;

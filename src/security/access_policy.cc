@@ -32,7 +32,8 @@ Need RequiredAccess(std::string_view method, std::string_view path, const Access
   if (method == "GET" && path == "/dashboard") return Need::kOpen;
   if (method == "GET" && path == "/metrics")
     return options.public_metrics ? Need::kOpen : Need::kAnyKey;
-  if (StartsWith(path, "/v1/internal/") || path == "/v1/cluster" || path == "/v1/decisions")
+  if (StartsWith(path, "/v1/internal/") || path == "/v1/cluster" || path == "/v1/decisions" ||
+      path == "/v1/slo" || path == "/v1/plans")
     return Need::kAdmin;
   return Need::kInfer;
 }

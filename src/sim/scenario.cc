@@ -48,6 +48,7 @@ Status BuildSimSpec(const node::ClusterConfig& config, const std::vector<ModelDe
     for (const auto& [model, p] : n.pipeline)
       s.pipeline[model] = SimStage{p.stage, p.first_layer, p.end_layer, p.next, p.depth};
     s.routing = n.routing;
+    s.route_peers = n.route_peers;
     s.admission = n.admission;
     out->nodes.push_back(std::move(s));
   }

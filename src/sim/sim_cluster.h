@@ -107,6 +107,7 @@ struct Node {
   std::map<int, Instance> instances;  // by model
   std::map<int, uint64_t> ingress;    // requests entered here, by model
   std::map<int, uint64_t> turns;
+  std::map<int, std::vector<int>> route_memory;  // by model: peers recent requests went to
   // The last kHistory digests, a ring reused in place (no allocation once warm): the k-th newest
   // is history[(next + kHistory - 1 - k) % kHistory] for k < kept.
   std::vector<DigestRec> history = std::vector<DigestRec>(kHistory);
@@ -128,9 +129,11 @@ class Cluster {
   void Arrive(size_t k);
   void Route(Req* r);
   // The route candidates for `r` at node `i` (its exact local load, its view of the peers) and the
-  // node each names; own_* : the local LLM engine's measured step costs.
+  // node each names; own_* : the local LLM engine's measured step costs. `max_peers` > 0: at most
+  // that many peers, router::SamplePeers' sample for `turn` (0: every host).
   void Candidates(int i, const Req& r, std::vector<router::RouteCandidate>* candidates,
-                  std::vector<int>* target, double* own_prefill, double* own_decode);
+                  std::vector<int>* target, double* own_prefill, double* own_decode,
+                  size_t max_peers = 0, uint64_t turn = 0);
   void Respond(Req* r, bool ok, int status);
   void Tick(int node, uint64_t incarnation);
   const DigestRec* ViewOf(int from, int of) const;
@@ -190,6 +193,10 @@ class Cluster {
   EventQueue q_;
   std::vector<Node> nodes_;
   std::vector<std::vector<int>> hosts_;  // by model: nodes advertising it, ascending
+  std::vector<int> host_scratch_;        // Candidates: the hosts one request may weigh,
+  std::vector<double> speed_scratch_;    // their speeds,
+  std::vector<double> gflops_;           // by node: spec.gflops (fixed), read per route
+  std::vector<size_t> picked_scratch_;   // and those it weighs (positions in host_scratch_)
   std::map<std::string, int> model_index_, node_index_;  // by name / id
   std::vector<Req>* requests_;
   std::deque<Req> tiles_;  // spatial tiles (a deque: pointers stay valid)

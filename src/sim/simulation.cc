@@ -5,6 +5,7 @@
 #include <cstdio>
 #include <memory>
 
+#include "router/peer_sample.h"
 #include "router/route_candidates.h"
 #include "sim/digest_size.h"
 #include "sim/hash.h"
@@ -168,7 +169,8 @@ void Cluster::Arrive(size_t k) {
 }
 
 void Cluster::Candidates(int i, const Req& req, std::vector<router::RouteCandidate>* out,
-                         std::vector<int>* target_out, double* prefill_out, double* decode_out) {
+                         std::vector<int>* target_out, double* prefill_out, double* decode_out,
+                         size_t max_peers, uint64_t turn) {
   const Req* r = &req;
   const Node& in = nodes_[i];
   const SimModel& model = spec_.models[r->model];
@@ -208,8 +210,26 @@ void Cluster::Candidates(int i, const Req& req, std::vector<router::RouteCandida
     }
     target.push_back(i);
   }
-  for (int j : hosts_[r->model]) {
-    if (j == i || ZoneOf(j) != ZoneOf(i)) continue;  // no digest from another zone: no candidate
+  // The hosts a request may weigh (no digest from another zone: no candidate), then its sample.
+  std::vector<int>& hosts = host_scratch_;
+  std::vector<double>& speeds = speed_scratch_;
+  hosts.clear();
+  speeds.clear();
+  if (gflops_.size() != nodes_.size()) {  // contiguous: one cache line serves many hosts
+    gflops_.clear();
+    for (const Node& n : nodes_) gflops_.push_back(n.spec.gflops);
+  }
+  for (int j : hosts_[r->model])
+    if (j != i && ZoneOf(j) == ZoneOf(i)) {
+      hosts.push_back(j);
+      speeds.push_back(gflops_[static_cast<size_t>(j)]);
+    }
+  static const std::vector<int> kNoMemory;
+  auto memory = in.route_memory.find(r->model);
+  router::PickPeers(hosts, speeds, memory == in.route_memory.end() ? kNoMemory : memory->second,
+                    max_peers, turn, &picked_scratch_);
+  for (size_t h : picked_scratch_) {
+    const int j = hosts[h];
     const Node& peer = nodes_[j];
     static const PeerState kNone;
     auto known = in.peers.find(j);  // read only: most peers were never forwarded to
@@ -260,7 +280,12 @@ void Cluster::Route(Req* r) {
   std::vector<router::RouteCandidate> candidates;
   std::vector<int> target;
   double own_prefill = 0, own_decode = 0;
-  Candidates(i, *r, &candidates, &target, &own_prefill, &own_decode);
+  const size_t max_peers = in.spec.routing == router::RouteMode::kSloAware
+                               ? static_cast<size_t>(std::max(0, in.spec.route_peers))
+                               : 0;
+  Candidates(i, *r, &candidates, &target, &own_prefill, &own_decode, max_peers, turn);
+  ++stats_->routes;
+  stats_->route_candidates += candidates.size();
   if (candidates.empty()) {  // nobody hosts it: the local route answers 404
     r->node = i;
     Respond(r, false, 404);
@@ -291,6 +316,8 @@ void Cluster::Route(Req* r) {
       continue;
     }
     ps.mine[r->model]++;
+    if (in.spec.routing == router::RouteMode::kSloAware && in.spec.route_peers > 0)
+      router::RememberPeer(&in.route_memory[r->model], j, static_cast<size_t>(in.spec.route_peers));
     if (model.llm) {
       auto& sent = ps.llm_forwards[r->model];
       while (!sent.empty() && q_.now() - sent.front().first > 5000) sent.pop_front();

@@ -88,6 +88,7 @@ struct SimNodeSpec {
   bool split_fit = true;  // the fewest of them predicted to meet the SLO (NodeConfig::split_fit)
   std::map<std::string, SimStage> pipeline;  // per model: this node's pipeline stage
   router::RouteMode routing = router::RouteMode::kSloAware;
+  int route_peers = 0;  // slo-aware routing weighs at most this many peers (0: all; node config)
   router::Admission admission = router::Admission::kBestEffort;
 };
 
@@ -152,7 +153,8 @@ struct SimStats {
   uint64_t digests_sent = 0;  // digest messages (one per receiver)
   uint64_t digest_bytes = 0;  // their bytes on the wire (sim/digest_size.h)
   uint64_t forwards = 0;      // requests forwarded to a peer
-  uint64_t split_requests = 0;  // requests run as spatial tiles
+  uint64_t routes = 0, route_candidates = 0;  // routing decisions and the candidates they weighed
+  uint64_t split_requests = 0;                // requests run as spatial tiles
   uint64_t tiles = 0, remote_tiles = 0;
   uint64_t pipeline_steps = 0, pipeline_failed_steps = 0;  // steps of pipelined LLM groups
   uint64_t controller_periods = 0;

@@ -309,6 +309,35 @@ TEST(SimulationTest, ZonesKeepDigestsAndRoutingInsideTheZone) {
   for (const std::string& n : served) EXPECT_TRUE(n == "n0" || n == "n1" || n == "n2") << n;
 }
 
+TEST(SimulationTest, BoundedRoutingWeighsASampleOfPeersThatRotates) {
+  // 20 hosts of one model; requests enter at n0. Unbounded, each request weighs all 20 (itself and
+  // 19 peers); with route_peers 4, itself and at most 4 peers -- yet, the sample rotating with the
+  // routing turn, the requests still reach more peers than one sample holds.
+  SimSpec spec;
+  spec.models = {VisionModel("m", {{1, 50}}, 0, 0, 200)};
+  for (int i = 0; i < 20; ++i) spec.nodes.push_back(Node("n" + std::to_string(i), 1, {"m"}));
+  spec.options = Quiet();
+  const auto schedule = Poisson(60, 10, {"n0"}, 1, 9);
+  for (int bound : {0, 4}) {
+    for (auto& n : spec.nodes) n.route_peers = bound;
+    std::vector<SimOutcome> out;
+    SimStats stats;
+    ASSERT_TRUE(Simulate(spec, {"m"}, schedule, 10, &out, &stats).ok());
+    ASSERT_GT(stats.routes, 0u);
+    const double mean = static_cast<double>(stats.route_candidates) / stats.routes;
+    std::set<std::string> served;
+    for (const SimOutcome& o : out)
+      if (o.ok) served.insert(o.node);
+    if (bound == 0) {
+      EXPECT_DOUBLE_EQ(mean, 20);
+    } else {
+      EXPECT_LE(mean, 5);
+      EXPECT_GE(mean, 4);
+      EXPECT_EQ(served.size(), 20u);  // every host got its turn
+    }
+  }
+}
+
 TEST(SimulationTest, RejectsSchedulesItCannotRun) {
   SimSpec spec;
   spec.models = {VisionModel("m", {{1, 10}}, 0, 0)};
