@@ -105,16 +105,17 @@ function renderDecisions(d) {
   document.getElementById("decisions").innerHTML =
       rows.join("") || "<tr><td colspan=6 class=muted>no routed requests yet</td></tr>";
 }
-function spark(series) {  // share of requests that met the SLO per bucket (no requests: a gap)
-  const w = 150, h = 24, n = series.length;
-  const pts = [];
-  series.forEach((b, i) => {
-    if (b.requests > 0)
-      pts.push((i * w / Math.max(1, n - 1)).toFixed(1) + "," +
-               (h - 2 - (h - 4) * b.met / b.requests).toFixed(1));
+function spark(series) {  // per bucket: a bar as high as the share that met the SLO
+  const w = 150, h = 24, n = series.length, bw = w / Math.max(1, n);
+  const bars = series.map((b, i) => {
+    if (!b.requests) return "";
+    const share = b.met / b.requests, bh = Math.max(2, (h - 2) * share);
+    return "<rect x=" + (i * bw).toFixed(1) + " y=" + (h - bh).toFixed(1) + " width=" +
+           Math.max(1, bw - 1).toFixed(1) + " height=" + bh.toFixed(1) + " fill=" +
+           (share >= 0.9 ? "#1a7f37" : "#cf222e") + "><title>" + b.met + " of " + b.requests +
+           "</title></rect>";
   });
-  return "<svg class=spark width=" + w + " height=" + h + "><polyline fill=none stroke=#0969da " +
-         "stroke-width=1.5 points=\"" + pts.join(" ") + "\"/></svg>";
+  return "<svg class=spark width=" + w + " height=" + h + ">" + bars.join("") + "</svg>";
 }
 function ms(v) { return v == null ? "-" : (v < 10 ? v.toFixed(1) : Math.round(v)) + " ms"; }
 function renderSlo(s) {
@@ -137,7 +138,10 @@ function renderPlans(p) {
     el.innerHTML = "<span class=muted>no controller period yet</span>";
     return;
   }
-  el.innerHTML = p.slice(-5).reverse().map(r => {
+  // The newest period, then the latest ones that changed something.
+  const newest = p[p.length - 1];
+  const shown = [newest, ...p.slice(0, -1).filter(r => r.changed).reverse()].slice(0, 5);
+  el.innerHTML = shown.map(r => {
     const moved = r.services.filter(s => (s.added || []).length || (s.removed || []).length);
     const items = (moved.length ? moved : r.services).map(s =>
         "<li>" + esc(s.name) + ": demand " + (s.demand_rps || 0).toFixed(1) + " req/s, capacity " +
