@@ -27,9 +27,9 @@ PACKAGES=(
 
 # The test command's extra tools (EPARA_TEST_TOOLS=1, set by scripts/test.sh; not for the demo):
 # the ARM64 cross compiler and qemu-user for scripts/check-arm64.sh, GoogleTest's sources for its
-# cross build.
+# cross build, Chromium for the dashboard's browser test, clang with libFuzzer for scripts/fuzz.sh.
 if [ "${EPARA_TEST_TOOLS:-0}" = 1 ]; then
-  PACKAGES+=(g++-aarch64-linux-gnu qemu-user-static googletest chromium)
+  PACKAGES+=(g++-aarch64-linux-gnu qemu-user-static googletest chromium clang libclang-rt-14-dev)
 fi
 
 SUDO=""

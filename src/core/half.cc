@@ -2,7 +2,7 @@
 
 #include <cstring>
 
-#if defined(__x86_64__) && defined(__GNUC__)
+#if defined(__x86_64__) && defined(__GNUC__) && !defined(__clang__)  // clang 14: no "f16c" cpu test
 #include <immintrin.h>
 #define EPARA_HALF_F16C 1
 #endif

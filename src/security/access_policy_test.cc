@@ -21,6 +21,8 @@ TEST(AccessPolicyTest, PathsNeedWhatTheControlPlaneAndProbesNeed) {
   EXPECT_EQ(RequiredAccess("POST", "/v1/internal/split/seg", o), Need::kAdmin);
   EXPECT_EQ(RequiredAccess("GET", "/v1/cluster", o), Need::kAdmin);
   EXPECT_EQ(RequiredAccess("GET", "/v1/decisions", o), Need::kAdmin);
+  EXPECT_EQ(RequiredAccess("GET", "/v1/slo", o), Need::kAdmin);
+  EXPECT_EQ(RequiredAccess("GET", "/v1/plans", o), Need::kAdmin);
   EXPECT_EQ(RequiredAccess("GET", "/dashboard", o), Need::kOpen);
   EXPECT_EQ(RequiredAccess("POST", "/dashboard", o), Need::kInfer);
   EXPECT_EQ(RequiredAccess("POST", "/v1/chat/completions", o), Need::kInfer);
