@@ -24,9 +24,14 @@ inline Status ParseYamlMapping(const std::string& yaml, const std::string& at, c
 }
 
 // Reads `n[key]` into *out when present (absent: *out keeps its default). InvalidArgument
-// "<where><key> has the wrong type" when it does not convert.
+// "<where><key> has the wrong type" when it does not convert, and "<where><key>: ... is not a
+// mapping" when `n` is a scalar or a sequence (yaml-cpp would throw on the subscript: found by
+// fuzz/config_fuzz.cc, e.g. `slo: 5` in a workload file).
 template <typename T>
 Status ReadOptional(const YAML::Node& n, const char* key, const std::string& where, T* out) {
+  if (!n || n.IsNull()) return Status::Ok();
+  if (!n.IsMap())
+    return InvalidArgument(where + key + ": the field that should hold it is not a mapping");
   const YAML::Node v = n[key];
   if (!v) return Status::Ok();
   try {

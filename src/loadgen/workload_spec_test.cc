@@ -83,6 +83,10 @@ TEST(WorkloadSpecTest, ErrorsNameTheFileAndField) {
        "ingress: {other: {a: 1}}}",
        "shift.ingress.other"},
       {"rates: [x]\nservices: []", "rates"},
+      // A scalar or a list where a mapping belongs: an error, not yaml-cpp's exception (found by
+      // fuzz/config_fuzz.cc).
+      {"rates: [1]\nservices: [{model: m, slo: 5, ingress: {a: 1}}]", "slo.e2e_ms"},
+      {"rates: [1]\nservices: [{model: m, slo: [1, 2], ingress: {a: 1}}]", "slo.e2e_ms"},
   };
   for (const auto& [yaml, field] : cases) {
     WorkloadSpec s;
