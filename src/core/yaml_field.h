@@ -23,6 +23,14 @@ inline Status ParseYamlMapping(const std::string& yaml, const std::string& at, c
   return Status::Ok();
 }
 
+// A mapping's key as a name: InvalidArgument "<where> keys must be names" for a key that is a
+// list or a mapping (yaml-cpp would throw on as<std::string>(); found by fuzz/config_fuzz.cc).
+inline Status MapKey(const YAML::Node& key, const std::string& where, std::string* out) {
+  if (!key.IsScalar()) return InvalidArgument(where + " keys must be names");
+  *out = key.Scalar();
+  return Status::Ok();
+}
+
 // Reads `n[key]` into *out when present (absent: *out keeps its default). InvalidArgument
 // "<where><key> has the wrong type" when it does not convert, and "<where><key>: ... is not a
 // mapping" when `n` is a scalar or a sequence (yaml-cpp would throw on the subscript: found by

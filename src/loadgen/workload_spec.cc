@@ -18,14 +18,16 @@ namespace {
 Status ReadWeights(const YAML::Node& n, const std::string& at, std::map<std::string, double>* out) {
   if (!n.IsMap() || n.size() == 0) return InvalidArgument(at + " must be a non-empty mapping");
   for (const auto& kv : n) {
+    std::string key;
+    EPARA_RETURN_IF_ERROR(MapKey(kv.first, at, &key));
     double w = 0;
     try {
       w = kv.second.as<double>();
     } catch (const YAML::Exception&) {
-      return InvalidArgument(at + "." + kv.first.as<std::string>() + " must be a number");
+      return InvalidArgument(at + "." + key + " must be a number");
     }
-    if (!(w > 0)) return InvalidArgument(at + "." + kv.first.as<std::string>() + " must be > 0");
-    (*out)[kv.first.as<std::string>()] = w;
+    if (!(w > 0)) return InvalidArgument(at + "." + key + " must be > 0");
+    (*out)[key] = w;
   }
   return Status::Ok();
 }
@@ -134,7 +136,8 @@ Status ParseWorkloadSpec(const std::string& yaml, const std::string& source,
     const YAML::Node ing = shift["ingress"];
     if (!ing || !ing.IsMap()) return InvalidArgument(at + "shift.ingress (by model) is missing");
     for (const auto& kv : ing) {
-      const std::string model = kv.first.as<std::string>();
+      std::string model;
+      EPARA_RETURN_IF_ERROR(MapKey(kv.first, at + "shift.ingress", &model));
       if (std::none_of(s.services.begin(), s.services.end(),
                        [&](const ServiceLoad& l) { return l.model == model; }))
         return InvalidArgument(at + "shift.ingress." + model + " is not a service of the workload");

@@ -87,6 +87,8 @@ TEST(WorkloadSpecTest, ErrorsNameTheFileAndField) {
       // fuzz/config_fuzz.cc).
       {"rates: [1]\nservices: [{model: m, slo: 5, ingress: {a: 1}}]", "slo.e2e_ms"},
       {"rates: [1]\nservices: [{model: m, slo: [1, 2], ingress: {a: 1}}]", "slo.e2e_ms"},
+      {"rates: [1]\nservices: [{model: m, slo: {e2e_ms: 1}, ingress: {[a]: 1}}]",
+       "ingress keys must be names"},
   };
   for (const auto& [yaml, field] : cases) {
     WorkloadSpec s;

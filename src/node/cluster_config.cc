@@ -124,7 +124,8 @@ Status ParseClusterConfig(const std::string& yaml, const std::string& source,
   if (const YAML::Node pipelines = root["pipelines"]) {
     if (!pipelines.IsMap()) return InvalidArgument(at + "pipelines is not a mapping");
     for (const auto& kv : pipelines) {
-      const std::string model = kv.first.as<std::string>();
+      std::string model;
+      EPARA_RETURN_IF_ERROR(MapKey(kv.first, at + "pipelines", &model));
       const std::string where = at + "pipelines." + model + ".";
       if (!kv.second.IsMap()) return InvalidArgument(where + " is not a mapping");
       ClusterConfig::Pipeline p;

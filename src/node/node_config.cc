@@ -69,7 +69,8 @@ Status Parse(const YAML::Node& root, const std::string& src, NodeConfig* c) {
   if (const YAML::Node batching = models["batching"]) {
     if (!batching.IsMap()) return InvalidArgument(at + "models.batching is not a mapping");
     for (const auto& kv : batching) {
-      const std::string model = kv.first.as<std::string>();
+      std::string model;
+      EPARA_RETURN_IF_ERROR(MapKey(kv.first, at + "models.batching", &model));
       const std::string where = at + "models.batching." + model + ".";
       if (!kv.second.IsMap()) return InvalidArgument(where + " is not a mapping");
       BatchingConfig b;
@@ -129,7 +130,8 @@ Status Parse(const YAML::Node& root, const std::string& src, NodeConfig* c) {
   if (const YAML::Node pipeline = root["pipeline"]) {
     if (!pipeline.IsMap()) return InvalidArgument(at + "pipeline is not a mapping");
     for (const auto& kv : pipeline) {
-      const std::string model = kv.first.as<std::string>();
+      std::string model;
+      EPARA_RETURN_IF_ERROR(MapKey(kv.first, at + "pipeline", &model));
       const std::string where = at + "pipeline." + model + ".";
       if (!kv.second.IsMap()) return InvalidArgument(where + " is not a mapping");
       PipelineStageConfig p;
@@ -152,7 +154,8 @@ Status Parse(const YAML::Node& root, const std::string& src, NodeConfig* c) {
   if (const YAML::Node sec = root["security"]) {
     if (!sec.IsMap()) return InvalidArgument(at + "security is not a mapping");
     for (const auto& kv : sec) {
-      const std::string k = kv.first.as<std::string>();
+      std::string k;
+      EPARA_RETURN_IF_ERROR(MapKey(kv.first, at + "security", &k));
       if (k != "api_keys" && k != "cluster_token_file" && k != "public_metrics" &&
           k != "insecure" && k != "tls")
         return InvalidArgument(at + "security." + k + " is not a known field");

@@ -72,6 +72,11 @@ TEST(NodeConfigTest, ErrorsNameTheFileAndField) {
        "the head (stage 0) starts at layer 0"},
       {"id: n\nmodels: {dir: /m}\npipeline: {l: {stage: 0, layers: [0, 4], depth: 0}}",
        "depth at least 1"},
+      // Lists where names or mappings belong: errors, not yaml-cpp's exceptions (fuzz/config_fuzz).
+      {"id: n\nmodels: {dir: /m}\nsecurity: {[a]: 1}", "security keys must be names"},
+      {"id: n\nmodels: {dir: /m}\npipeline: {[l]: {stage: 0}}", "pipeline keys must be names"},
+      {"id: n\nmodels: {dir: /m}\napi: 5", "api is not a mapping"},
+      {"id: n\nmodels: {dir: /m}\nroute_peers: -1", "route_peers must not be negative"},
   };
   for (const auto& [text, message] : bad) {
     NodeConfig c;

@@ -21,7 +21,8 @@ bool IsSha256Hex(const std::string& s) {
 Status ParseEntry(const YAML::Node& n, const std::string& where, ApiKey* k) {
   if (!n.IsMap()) return InvalidArgument(where + ": an entry must be a map");
   for (const auto& field : n) {
-    const std::string f = field.first.as<std::string>();
+    if (!field.first.IsScalar()) return InvalidArgument(where + ": field names must be names");
+    const std::string f = field.first.Scalar();
     if (f != "name" && f != "sha256" && f != "scopes" && f != "rate_per_s" && f != "burst")
       return InvalidArgument(where + ": unknown field '" + f + "'");
   }
