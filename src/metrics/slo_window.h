@@ -55,7 +55,8 @@ class SloWindow {
 };
 
 // Adds `other`'s counts into `into` (both in SloWindow::Json's form; models either lacks are
-// taken as they are). Series are aligned newest to newest.
+// taken as they are). Series are aligned newest to newest. Throws nlohmann::json::exception when
+// `other` has the right keys with the wrong types (the caller leaves such a window out).
 void MergeSloJson(const nlohmann::json& other, nlohmann::json* into);
 
 // Per model of a (merged) window: requests, attainment (met / requests), goodput (met requests

@@ -76,5 +76,16 @@ TEST(SloWindowTest, WindowsOfTwoNodesMergeByCounts) {
   EXPECT_EQ(merged["models"]["llm"]["series"][1]["requests"], 1);  // 40-50 s of 30-60 s
 }
 
+TEST(SloWindowTest, AWindowWithWrongTypesThrowsForTheCallerToLeaveOut) {
+  SloWindow a;
+  a.Record("seg", 50, 5, true, true);
+  json into = a.Json(58, 30);
+  EXPECT_THROW(MergeSloJson(json::parse(R"({"models": {"seg": {"requests": "many"}}})"), &into),
+               json::exception);
+  json fresh = a.Json(58, 30);
+  MergeSloJson(json::parse(R"({"models": "none"})"), &fresh);  // no models: nothing to add
+  EXPECT_EQ(fresh["models"]["seg"]["requests"], 1);
+}
+
 }  // namespace
 }  // namespace epara::metrics

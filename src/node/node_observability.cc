@@ -110,7 +110,13 @@ std::string NodeAgent::SloJson(double window_s, bool cluster) const {
       if (!r || r->status != 200) continue;  // a node that does not answer is left out
       const json peer = json::parse(r->body, nullptr, false);
       if (!peer.is_object()) continue;
-      metrics::MergeSloJson(peer, &out);
+      json merged = out;  // a peer's malformed window (wrong types) is left out, not half-merged
+      try {
+        metrics::MergeSloJson(peer, &merged);
+      } catch (const json::exception&) {
+        continue;
+      }
+      out = std::move(merged);
       out["nodes"].push_back(id);
     }
   }
