@@ -29,6 +29,7 @@
 #include <thread>
 
 #include "backend/libtorch/libtorch_backend.h"
+#include "bench_node.h"
 #include "bench_util.h"
 #include "cluster/embedded_store.h"
 #include "core/host_allocator.h"
@@ -111,16 +112,7 @@ std::unique_ptr<node::NodeAgent> StartNode(const std::string& id, const std::str
   c.models_dir = repo;
   c.serve_models = models;
   c.devices.push_back({"cpu", "cpu", 1, 0, cpu_quota});
-  api::ServerOptions o;
-  o.http.threads = 8;
-  std::unique_ptr<node::NodeAgent> a;
-  Status s = node::NodeAgent::Create(c, o, backends, &a, store);
-  if (s.ok()) s = a->Start();
-  if (!s.ok()) {
-    std::fprintf(stderr, "node %s: %s\n", id.c_str(), s.ToString().c_str());
-    std::exit(1);
-  }
-  return a;
+  return bench::StartNodeOrExit(c, 8, backends, store);
 }
 
 // Waits until every node's /v1/cluster shows a digest from each of the others.

@@ -20,6 +20,7 @@
 #include <thread>
 
 #include "backend/libtorch/libtorch_backend.h"
+#include "bench_node.h"
 #include "bench_util.h"
 #include "cluster/embedded_store.h"
 #include "core/host_allocator.h"
@@ -46,16 +47,7 @@ std::unique_ptr<node::NodeAgent> StartNode(const std::string& id, const std::str
   c.serve_models = {"seg-demo"};
   c.observe = observe;
   c.devices.push_back({"cpu", "cpu", threads, 0, 1.0});
-  api::ServerOptions o;
-  o.http.threads = 16;
-  std::unique_ptr<node::NodeAgent> a;
-  Status s = node::NodeAgent::Create(c, o, backends, &a, store);
-  if (s.ok()) s = a->Start();
-  if (!s.ok()) {
-    std::fprintf(stderr, "node %s: %s\n", id.c_str(), s.ToString().c_str());
-    std::exit(1);
-  }
-  return a;
+  return bench::StartNodeOrExit(c, 16, backends, store);
 }
 
 // Requests/s that `clients` closed-loop clients get from the node at `port` in `seconds`.

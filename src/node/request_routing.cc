@@ -141,7 +141,9 @@ void NodeAgent::Candidates(const std::string& model,
     hosts.push_back(std::move(h));
   }
   std::vector<size_t> picked;
-  {
+  if (max_peers == 0 || hosts.size() <= max_peers) {  // every host: nothing to sample
+    for (size_t k = 0; k < hosts.size(); ++k) picked.push_back(k);
+  } else {
     std::vector<std::string> ids;
     std::vector<double> speeds;
     for (const Host& h : hosts) {

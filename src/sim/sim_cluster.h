@@ -195,8 +195,8 @@ class Cluster {
   std::vector<std::vector<int>> hosts_;  // by model: nodes advertising it, ascending
   std::vector<int> host_scratch_;        // Candidates: the hosts one request may weigh,
   std::vector<double> speed_scratch_;    // their speeds,
-  std::vector<double> gflops_;           // by node: spec.gflops (fixed), read per route
-  std::vector<size_t> picked_scratch_;   // and those it weighs (positions in host_scratch_)
+  std::vector<double> gflops_;  // by node: spec.gflops, contiguous (a sample reads many per route)
+  std::vector<size_t> picked_scratch_;  // and those it weighs (positions in host_scratch_)
   std::map<std::string, int> model_index_, node_index_;  // by name / id
   std::vector<Req>* requests_;
   std::deque<Req> tiles_;  // spatial tiles (a deque: pointers stay valid)

@@ -79,6 +79,7 @@ Status Cluster::Start(double duration_s) {
     nodes_.push_back(std::move(n));
   }
   listed_ = nodes_.size();
+  for (const Node& n : nodes_) gflops_.push_back(n.spec.gflops);
   zone_size_ = o.zone_size > 0 ? static_cast<size_t>(o.zone_size) : 0;
   listed_in_zone_.assign(zone_size_ > 0 ? (nodes_.size() + zone_size_ - 1) / zone_size_ : 1, 0);
   for (const Node& n : nodes_) listed_in_zone_[ZoneOf(n.index)]++;
@@ -215,15 +216,10 @@ void Cluster::Candidates(int i, const Req& req, std::vector<router::RouteCandida
   std::vector<double>& speeds = speed_scratch_;
   hosts.clear();
   speeds.clear();
-  if (gflops_.size() != nodes_.size()) {  // contiguous: one cache line serves many hosts
-    gflops_.clear();
-    for (const Node& n : nodes_) gflops_.push_back(n.spec.gflops);
-  }
   for (int j : hosts_[r->model])
-    if (j != i && ZoneOf(j) == ZoneOf(i)) {
-      hosts.push_back(j);
-      speeds.push_back(gflops_[static_cast<size_t>(j)]);
-    }
+    if (j != i && ZoneOf(j) == ZoneOf(i)) hosts.push_back(j);
+  if (max_peers > 0 && hosts.size() > max_peers)  // a sample is drawn: by speed
+    for (int j : hosts) speeds.push_back(gflops_[static_cast<size_t>(j)]);
   static const std::vector<int> kNoMemory;
   auto memory = in.route_memory.find(r->model);
   router::PickPeers(hosts, speeds, memory == in.route_memory.end() ? kNoMemory : memory->second,
