@@ -58,6 +58,7 @@ struct SimFlags : ComparisonFlags {
   std::string sync = "all";
   int route_peers = -1;  // >= 0: overrides every node's route_peers
   std::vector<std::string> faults;
+  bool twin = false;
   std::string compare;
   size_t max_report_requests = 200000;
 };
@@ -117,6 +118,78 @@ struct RunStats {
   double attainment = 0;  // over every measured request (the report may hold a sample)
 };
 
+// The twin's periods that lie inside the offered load (a window reaching past its end would
+// compare a forecast of steady arrivals with the load's tail).
+std::vector<const sim::TwinPeriod*> JudgedPeriods(const RunStats& r) {
+  std::vector<const sim::TwinPeriod*> out;
+  for (const sim::TwinPeriod& p : r.stats.twin)
+    // offered 0: the controller had no demand estimate yet (its first read), so no forecast
+    if (p.at_s + p.horizon_s <= r.simulated_s + 1e-9 && p.observed_rps > 0 && p.offered_rps > 0)
+      out.push_back(&p);
+  return out;
+}
+
+json TwinJson(const RunStats& r) {
+  json periods = json::array();
+  for (const sim::TwinPeriod* p : JudgedPeriods(r))
+    periods.push_back({{"at_s", p->at_s},
+                       {"offered_rps", p->offered_rps},
+                       {"observed_offered_rps", p->observed_offered_rps},
+                       {"current_rps", p->current_rps},
+                       {"candidate_rps", p->candidate_rps},
+                       {"noise_rps", p->noise_rps},
+                       {"changed", p->changed},
+                       {"applied", p->applied},
+                       {"predicted_rps", p->predicted_rps},
+                       {"observed_rps", p->observed_rps}});
+  return {{"rejected_plans", r.stats.twin_rejected},
+          {"wall_s", r.stats.twin_wall_s},
+          {"periods", periods}};
+}
+
+// Predicted vs observed goodput per period over every run: the relative error's distribution.
+std::string TwinNote(const std::vector<RunStats>& runs) {
+  std::vector<double> errors, demand_errors;
+  uint64_t changed = 0, applied = 0;
+  double wall = 0, predicted = 0, observed = 0;
+  for (const RunStats& r : runs) {
+    wall += r.stats.twin_wall_s;
+    for (const sim::TwinPeriod& p : r.stats.twin) {
+      changed += p.changed;
+      applied += p.applied;
+    }
+    for (const sim::TwinPeriod* p : JudgedPeriods(r)) {
+      errors.push_back(std::abs(p->predicted_rps - p->observed_rps) / p->observed_rps);
+      demand_errors.push_back(std::abs(p->offered_rps - p->observed_offered_rps) /
+                              std::max(1e-9, p->observed_offered_rps));
+      predicted += p->predicted_rps;
+      observed += p->observed_rps;
+    }
+  }
+  std::sort(errors.begin(), errors.end());
+  std::sort(demand_errors.begin(), demand_errors.end());
+  const auto at = [](const std::vector<double>& v, double q) {
+    return v.empty() ? 0.0 : v[std::min(v.size() - 1, size_t(q * v.size()))];
+  };
+  size_t within = 0;
+  for (double e : errors) within += e <= 0.15;
+  char line[600];
+  std::snprintf(line, sizeof line,
+                "digital twin: %zu periods judged, |predicted - observed| / observed goodput per "
+                "period: median %.1f%%, p90 %.1f%%, max %.1f%%, %.0f%% of periods within 15%%; "
+                "summed over the periods %+.1f%%; the demand it forecast (the smoothed rate) vs "
+                "the arrivals: median %.1f%%, p90 %.1f%% off; plans with steps %llu, applied "
+                "%llu; %.2f s of host time in the twin",
+                errors.size(), 100 * at(errors, 0.5), 100 * at(errors, 0.9),
+                100 * (errors.empty() ? 0 : errors.back()),
+                errors.empty() ? 0.0 : 100.0 * within / errors.size(),
+                observed > 0 ? 100 * (predicted - observed) / observed : 0.0,
+                100 * at(demand_errors, 0.5), 100 * at(demand_errors, 0.9),
+                static_cast<unsigned long long>(changed), static_cast<unsigned long long>(applied),
+                wall);
+  return line;
+}
+
 int RunSim(const SimFlags& f) {
   // Workloads (the bench's loader and schedule builder).
   std::vector<std::string> notes;
@@ -145,6 +218,7 @@ int RunSim(const SimFlags& f) {
   options.bandwidth_mb_s = f.bandwidth_mb_s;
   options.request_timeout_s = f.request_timeout_s;
   options.host_cores = f.host_cores;
+  options.twin = f.twin;
   if (f.sync.rfind("zone:", 0) == 0) {
     options.zone_size = std::atoi(f.sync.c_str() + 5);
   } else if (f.sync != "all") {
@@ -366,6 +440,7 @@ int RunSim(const SimFlags& f) {
                       " spatial splits (warm-up included; " + std::to_string(m[0]) +
                       " measured requests), " + std::to_string(m[2]) + " tiles (" +
                       std::to_string(m[3]) + " on peers)");
+  if (f.twin) notes.push_back(TwinNote(all_stats));
   std::error_code ec;
   fs::create_directories(f.out, ec);
   if (Status s = loadgen::WriteReport(f.out, f.command_line, runs, services, notes); !s.ok()) {
@@ -403,6 +478,7 @@ int RunSim(const SimFlags& f) {
          {"controller_max_period_wall_s", r.stats.controller_max_wall_s},
          {"deploy_steps", r.stats.deploy_steps},
          {"log", r.stats.log}});
+    if (f.twin) st.back()["twin"] = TwinJson(r);
   }
   std::ofstream(fs::path(f.out) / "sim_stats.json") << st.dump(1) << "\n";
   for (const loadgen::WorkloadSummary& w : loadgen::Summarize(runs, services))
@@ -470,6 +546,9 @@ void RegisterSimCommand(CLI::App& app, int* exit_code) {
   cmd->add_option("--max-report-requests", flags->max_report_requests,
                   "Runs with more requests keep an even sample of them in report.json")
       ->capture_default_str();
+  cmd->add_flag("--twin", flags->twin,
+                "The controller weighs each plan in the digital twin and applies it only when "
+                "the twin predicts more goodput; the report gives predicted vs observed goodput");
   cmd->add_option("--compare", flags->compare,
                   "A real `epara bench` report.json: write validation.md/json against it");
   cmd->callback([flags, exit_code] {
@@ -480,6 +559,7 @@ void RegisterSimCommand(CLI::App& app, int* exit_code) {
     if (flags->bandwidth_mb_s > 0)
       c += " --bandwidth-mb-s " + std::to_string(flags->bandwidth_mb_s);
     if (flags->uniform_ingress) c += " --uniform-ingress";
+    if (flags->twin) c += " --twin";
     if (flags->nodes > 0) c += " --nodes " + std::to_string(flags->nodes);
     if (flags->copies > 1) c += " --copies " + std::to_string(flags->copies);
     if (!flags->rates.empty()) {

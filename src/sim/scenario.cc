@@ -65,6 +65,7 @@ Status BuildSimSpec(const node::ClusterConfig& config, const std::vector<ModelDe
     m.name = d.name;
     m.llm = d.task == TaskType::kLlm;
     m.slo_ms = m.llm ? d.slo.ttft_ms : d.slo.latency_ms;
+    m.tpot_ms = m.llm ? d.slo.tpot_ms : 0;
     m.batching = d.batching;
     if (d.preprocess) {
       m.width = d.preprocess->width;

@@ -12,7 +12,9 @@
 #include <unordered_map>
 #include <vector>
 
+#include "controller/twin_gate.h"
 #include "router/route_policy.h"
+#include "sim/digital_twin.h"
 #include "sim/simulation.h"
 
 namespace epara::sim::internal {
@@ -218,6 +220,15 @@ class Cluster {
   std::map<int, std::map<std::string, uint64_t>> last_counts_;
   std::map<int, double> last_read_;
   std::shared_ptr<std::function<void()>> controller_loop_;
+  // The digital twin (SimOptions::twin) and the recent requests' sizes it replays, per model (a
+  // ring of kShapesKept, next write at shape_next_).
+  std::unique_ptr<DigitalTwin> twin_;
+  static constexpr size_t kShapesKept = 64;
+  std::map<int, std::vector<controller::RequestShape>> shapes_;
+  std::map<int, size_t> shape_next_;
+  // Weighs the period's plan in the twin; false: keep the current placement.
+  bool TwinApproves(const controller::PeriodInput& in, const controller::PeriodPlan& plan);
+  void JudgeTwinPeriods();  // fills TwinPeriod::observed_* once the run ended
   // Processor sharing (host_cores > 0): running phases by id, the last time progress was taken.
   struct CpuJob {
     double remaining = 0, started = 0;

@@ -35,6 +35,8 @@ Cluster::Cluster(const SimSpec& spec, std::vector<Req>* requests, std::vector<Si
   for (size_t n = 0; n < spec.nodes.size(); ++n) node_index_.emplace(spec.nodes[n].id, int(n));
   hosts_.resize(spec.models.size());
   loss_ = spec.options.digest_loss;
+  if (spec.options.twin && spec.options.controller_period_s > 0)
+    twin_ = std::make_unique<DigitalTwin>(spec);
 }
 
 double Cluster::NetworkMs(int from, int to) const {
@@ -166,6 +168,16 @@ void Cluster::Arrive(size_t k) {
     return;
   }
   in.ingress[r->model]++;
+  if (twin_) {
+    std::vector<controller::RequestShape>& ring = shapes_[r->model];
+    const controller::RequestShape shape{r->image, r->prompt, r->output};
+    size_t& next = shape_next_[r->model];
+    if (ring.size() < kShapesKept)
+      ring.push_back(shape);
+    else
+      ring[next] = shape;
+    next = (next + 1) % kShapesKept;
+  }
   Route(r);
 }
 
@@ -494,6 +506,7 @@ void Cluster::ControllerPeriod() {
     stats_->log.push_back("controller: " + s.ToString());
     return;
   }
+  if (twin_ && !TwinApproves(in, plan)) return;
   stats_->deploy_steps += plan.steps.size();
   for (const scheduler::DeployStep& step : plan.steps) {
     const int node = node_index_.at(step.node);
@@ -521,6 +534,72 @@ void Cluster::ControllerPeriod() {
         FinishDrain(n, model);
       });
     }
+  }
+}
+
+bool Cluster::TwinApproves(const controller::PeriodInput& in, const controller::PeriodPlan& plan) {
+  const auto wall0 = std::chrono::steady_clock::now();
+  controller::TwinQuery q;
+  for (const Node& n : nodes_) {
+    if (!n.listed) continue;
+    q.live.push_back(n.spec.id);
+    for (const auto& [m, inst] : n.instances)
+      if (!inst.draining) q.current[spec_.models[m].name].insert(n.spec.id);
+  }
+  q.candidate = q.current;
+  for (const scheduler::ServiceState& s : plan.services) {
+    auto t = plan.target.find(s.name);
+    if (t == plan.target.end())
+      q.candidate.erase(s.name);
+    else
+      q.candidate[s.name] = t->second;
+  }
+  q.demand = in.demand;
+  for (const auto& [m, ring] : shapes_) q.shapes[spec_.models[m].name] = ring;
+  q.horizon_s = spec_.options.controller_period_s;
+  q.seed = Mix64(spec_.options.seed + stats_->controller_periods);
+  controller::TwinVerdict v;
+  TwinPeriod record;
+  record.at_s = q_.now() / 1e3;
+  record.horizon_s = q.horizon_s;
+  record.changed = !plan.steps.empty();
+  if (Status s = twin_->Forecast(q, &v); !s.ok()) {
+    stats_->log.push_back("controller: twin failed, plan applied: " + s.ToString());
+    v.apply = true;
+  }
+  record.offered_rps = v.offered_rps;
+  record.current_rps = v.current_rps;
+  record.candidate_rps = v.candidate_rps;
+  record.noise_rps = v.noise_rps;
+  record.applied = record.changed && v.apply;
+  record.predicted_rps = record.applied ? v.candidate_rps : v.current_rps;
+  stats_->twin.push_back(record);
+  stats_->twin_wall_s +=
+      std::chrono::duration<double>(std::chrono::steady_clock::now() - wall0).count();
+  if (record.changed && !record.applied) {
+    ++stats_->twin_rejected;
+    char line[200];
+    std::snprintf(line, sizeof line,
+                  "%.1f s: controller keeps its placement: twin predicts %.2f -> %.2f req/s "
+                  "(noise %.2f)",
+                  record.at_s, v.current_rps, v.candidate_rps, v.noise_rps);
+    stats_->log.push_back(line);
+  }
+  return record.applied;
+}
+
+void Cluster::JudgeTwinPeriods() {
+  for (TwinPeriod& p : stats_->twin) {
+    const double from = p.at_s * 1e3, to = (p.at_s + p.horizon_s) * 1e3;
+    uint64_t sent = 0, met = 0;
+    const auto by_sent = [](const Req& r, double t) { return r.sent < t; };
+    auto it = std::lower_bound(requests_->begin(), requests_->end(), from, by_sent);
+    for (; it != requests_->end() && it->sent < to; ++it) {
+      ++sent;
+      met += ModelSloMet(spec_.models[it->model], (*outcomes_)[it->index]);
+    }
+    p.observed_rps = met / std::max(1e-9, p.horizon_s);
+    p.observed_offered_rps = sent / std::max(1e-9, p.horizon_s);
   }
 }
 
@@ -609,6 +688,7 @@ Status Simulate(const SimSpec& spec, const std::vector<std::string>& workload_mo
   cluster.Run();
   for (internal::Req& r : requests)
     if (!r.ended) cluster.Respond(&r, false, 0);  // still open at the run's limit
+  cluster.JudgeTwinPeriods();
   stats->events = cluster.q_.processed();
   stats->end_s = cluster.q_.now() / 1e3;
   for (const internal::Node& n : cluster.nodes_) {

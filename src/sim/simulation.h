@@ -51,6 +51,7 @@ struct SimModel {
   std::string name;
   bool llm = false;
   double slo_ms = 0;        // what routing and SLO-aware batching use (the descriptor's; LLM: TTFT)
+  double tpot_ms = 0;       // LLM: the descriptor's time per output token (0: none)
   BatchingConfig batching;  // the descriptor's (a node's override wins)
   int64_t memory_bytes = 0;   // one instance
   llm::PlannerLimits limits;  // LLM engines
@@ -110,6 +111,9 @@ struct SimOptions {
   double bandwidth_mb_s = 0;
   std::map<std::string, std::map<std::string, double>> network;  // per pair, overrides (from->to)
   double controller_period_s = 0;                                // 0: no controller
+  // The controller weighs each period's plan in the digital twin (sim/digital_twin.h) over the
+  // next period and applies it only when the twin predicts more goodput (controller/twin_gate.h).
+  bool twin = false;
   double burst_headroom = 1.0;
   scheduler::PlacementConfig placement;
   double load_ms = 1000;         // an instance's load + warm-up before it is advertised
@@ -147,6 +151,19 @@ struct SimOutcome {
   std::string node;  // the node that served it (else the ingress)
 };
 
+// One controller period's forecast (SimOptions::twin): predicted goodput of the placement kept or
+// applied over [at_s, at_s + horizon_s), and what the simulated cluster then did over that window
+// (requests sent in it meeting their model's SLO, per second; sim/digital_twin.h ModelSloMet).
+struct TwinPeriod {
+  double at_s = 0, horizon_s = 0;
+  double offered_rps = 0, current_rps = 0, candidate_rps = 0, noise_rps = 0;
+  bool changed = false;      // the plan had steps
+  bool applied = false;      // and the twin let them through
+  double predicted_rps = 0;  // applied ? candidate : current
+  double observed_rps = 0;
+  double observed_offered_rps = 0;  // requests sent in the window, per second
+};
+
 struct SimStats {
   uint64_t events = 0;
   double end_s = 0;           // virtual time when the last event ran (the load's end plus draining)
@@ -165,6 +182,9 @@ struct SimStats {
   uint64_t staleness_samples = 0;
   std::map<std::string, std::vector<double>> node_busy;  // per node, per second: busy share
   std::vector<std::string> log;  // controller decisions and faults, one line each
+  std::vector<TwinPeriod> twin;  // per controller period, with SimOptions::twin
+  uint64_t twin_rejected = 0;    // plans with steps the twin did not apply
+  double twin_wall_s = 0;        // host time in the twin's runs (inside controller_wall_s)
 };
 
 // Runs `schedule` (sorted by time; services index `workload_models`, names of spec models) on a

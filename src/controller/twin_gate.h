@@ -1,0 +1,58 @@
+// The digital twin's gate (issue 24): before the controller applies a period's plan it runs the
+// current placement and the candidate forward in a simulator fed by live state (sim/digital_twin.h
+// is the simulator's implementation; the controller only sees this interface, so it does not
+// depend on the simulator) and applies the candidate only when its predicted goodput is higher by
+// more than the prediction's noise.
+//
+// Both placements are run on the same arrivals (common random numbers), so their difference is
+// measured per batch of the horizon (batch means): the gain is the mean of the batches' differences
+// and the noise twice its standard error. A candidate that gains nothing the twin can see (both
+// meet every SLO) is not applied: a move that buys no goodput is churn.
+#pragma once
+
+#include <cstdint>
+#include <functional>
+#include <map>
+#include <string>
+#include <vector>
+
+#include "controller/period_plan.h"
+#include "core/status.h"
+#include "scheduler/deployment.h"
+
+namespace epara::controller {
+
+// One request's size as a node saw it enter (what the twin replays).
+struct RequestShape {
+  int image_size = 0;                        // vision
+  int prompt_tokens = 0, output_tokens = 0;  // LLM
+};
+
+struct TwinQuery {
+  std::vector<std::string> live;   // node ids the controller sees
+  scheduler::Instances current;    // every service served now -> its nodes (LLMs and splits too)
+  scheduler::Instances candidate;  // the same after the plan
+  const DemandTable* demand = nullptr;  // arrivals at each (service, ingress)'s smoothed mean
+  // Recent requests' sizes per service, replayed in turn; a service without any: its model's
+  // defaults (the network's input size; an LLM prompt of 128 and 64 output tokens).
+  std::map<std::string, std::vector<RequestShape>> shapes;
+  double horizon_s = 10;  // the period forecast (after a short warm-up the twin discards)
+  uint64_t seed = 1;
+};
+
+struct TwinVerdict {
+  double offered_rps = 0;    // the arrivals simulated, per second of the horizon
+  double current_rps = 0;    // predicted goodput (SLO-meeting requests/s) of the current placement
+  double candidate_rps = 0;  // of the candidate
+  double noise_rps = 0;      // twice the standard error of the paired difference (batch means)
+  bool apply = false;        // TwinApproves
+};
+
+// The gate: the candidate's gain exceeds the noise and is positive.
+bool TwinApproves(double current_rps, double candidate_rps, double noise_rps);
+
+// Runs the twin for `query`; fills the verdict (apply included). Errors: the twin could not run
+// (the controller then applies the plan as without a twin, and says so).
+using TwinFn = std::function<Status(const TwinQuery& query, TwinVerdict* verdict)>;
+
+}  // namespace epara::controller

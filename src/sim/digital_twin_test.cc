@@ -1,0 +1,177 @@
+// The digital twin (issue 24): forecasts that follow capacity, the gate's decision, live state
+// (dead nodes, broken pipelines), and its forecast against the simulated cluster it predicts.
+#include "sim/digital_twin.h"
+
+#include <gtest/gtest.h>
+
+#include <cmath>
+
+#include "sim/hash.h"
+
+namespace epara::sim {
+namespace {
+
+// One vision service of 40 ms per request at speed 1 (25 req/s per instance), SLO 200 ms, on
+// nodes "a" and "b" of speed 1 that serve nothing until a placement says so.
+SimSpec TwoNodes() {
+  SimSpec spec;
+  SimModel m;
+  m.name = "seg";
+  m.slo_ms = 200;
+  m.width = 256;
+  m.batching.max_batch_size = 1;
+  m.batching.max_queue_size = 1 << 20;
+  m.cost.batch_ms = {{1, 40}};
+  spec.models.push_back(m);
+  for (const char* id : {"a", "b"}) {
+    SimNodeSpec n;
+    n.id = id;
+    n.gflops = 10;
+    spec.nodes.push_back(n);
+  }
+  spec.options.network_ms = 0;
+  return spec;
+}
+
+controller::DemandTable Demand(std::map<std::string, double> rate_at) {
+  controller::DemandTable t;
+  for (const auto& [ingress, rate] : rate_at) t["seg"][ingress].Observe(rate, 1.0);
+  return t;
+}
+
+TEST(DigitalTwinTest, ASecondInstanceIsWorthItOnlyWhenDemandExceedsOne) {
+  const DigitalTwin twin(TwoNodes());
+  for (double rate : {40.0, 10.0}) {
+    const controller::DemandTable demand = Demand({{"a", rate}});
+    controller::TwinQuery q;
+    q.live = {"a", "b"};
+    q.current = {{"seg", {"a"}}};
+    q.candidate = {{"seg", {"a", "b"}}};
+    q.demand = &demand;
+    q.horizon_s = 20;
+    controller::TwinVerdict v;
+    ASSERT_TRUE(twin.Forecast(q, &v).ok());
+    EXPECT_NEAR(v.offered_rps, rate, 0.2 * rate);  // Poisson arrivals at the smoothed mean
+    if (rate > 25) {
+      // One instance serves 25 req/s at most; its queue grows past the SLO. Two serve them all.
+      EXPECT_LT(v.current_rps, 26) << "one instance cannot meet more than its capacity";
+      EXPECT_GT(v.candidate_rps, 0.85 * v.offered_rps);
+      EXPECT_TRUE(v.apply);
+    } else {
+      // Under capacity both meet every SLO: nothing to gain, so the move is churn.
+      EXPECT_NEAR(v.current_rps, v.candidate_rps, 1e-9);
+      EXPECT_GT(v.current_rps, 0.9 * v.offered_rps);
+      EXPECT_FALSE(v.apply);
+    }
+  }
+}
+
+TEST(DigitalTwinTest, TheGateWantsAGainAboveTheNoise) {
+  EXPECT_TRUE(controller::TwinApproves(10, 12, 1));
+  EXPECT_FALSE(controller::TwinApproves(10, 10.5, 1));
+  EXPECT_FALSE(controller::TwinApproves(10, 10, 0));
+  EXPECT_FALSE(controller::TwinApproves(12, 10, 0));
+}
+
+TEST(DigitalTwinTest, ADeadNodeNeitherServesNorSendsRequests) {
+  const DigitalTwin twin(TwoNodes());
+  const controller::DemandTable demand = Demand({{"a", 40}, {"b", 30}});
+  controller::TwinQuery q;
+  q.live = {"a"};  // b's record expired
+  q.current = {{"seg", {"a"}}};
+  q.candidate = {{"seg", {"a", "b"}}};
+  q.demand = &demand;
+  q.horizon_s = 20;
+  controller::TwinVerdict v;
+  ASSERT_TRUE(twin.Forecast(q, &v).ok());
+  EXPECT_NEAR(v.offered_rps, 40, 8) << "b's clients reach no one";
+  EXPECT_NEAR(v.candidate_rps, v.current_rps, 1e-9) << "an instance on b adds nothing";
+  EXPECT_FALSE(v.apply);
+}
+
+TEST(DigitalTwinTest, APlacementOnAnUnknownNodeIsAnError) {
+  const DigitalTwin twin(TwoNodes());
+  const controller::DemandTable demand = Demand({{"a", 5}});
+  controller::TwinQuery q;
+  q.live = {"a", "b"};
+  q.current = {{"seg", {"a"}}};
+  q.candidate = {{"seg", {"z"}}};
+  q.demand = &demand;
+  controller::TwinVerdict v;
+  const Status s = twin.Forecast(q, &v);
+  EXPECT_EQ(s.code(), StatusCode::kInvalidArgument);
+  EXPECT_NE(s.message().find("'z'"), std::string::npos);
+}
+
+TEST(DigitalTwinTest, APipelineThroughADeadStageServesNothing) {
+  SimSpec spec = TwoNodes();
+  SimModel llm;
+  llm.name = "llm";
+  llm.llm = true;
+  llm.slo_ms = 2000;
+  llm.layers = 4;
+  llm.limits.kv_budget_bytes = 64ll << 20;
+  llm.limits.kv_bytes_per_token = 16 << 10;
+  llm.limits.token_budget = 512;
+  llm.limits.max_running = 8;
+  llm.cost.prefill_ms = {{32, 10}, {128, 40}};
+  llm.cost.decode_ms = {{1, 3}, {8, 6}};
+  spec.models.push_back(llm);
+  spec.nodes[0].pipeline["llm"] = SimStage{0, 0, 2, "b", 2};
+  spec.nodes[1].pipeline["llm"] = SimStage{1, 2, 4, "", 2};
+  const DigitalTwin twin(spec);
+  controller::DemandTable demand;
+  demand["llm"]["a"].Observe(2, 1.0);
+  controller::TwinQuery q;
+  q.current = q.candidate = {{"llm", {"a"}}};
+  q.demand = &demand;
+  q.horizon_s = 20;
+  controller::TwinVerdict whole, broken;
+  q.live = {"a", "b"};
+  ASSERT_TRUE(twin.Forecast(q, &whole).ok());
+  q.live = {"a"};
+  ASSERT_TRUE(twin.Forecast(q, &broken).ok());
+  EXPECT_GT(whole.current_rps, 0.8 * whole.offered_rps);
+  EXPECT_EQ(broken.current_rps, 0) << "the head cannot run its steps without stage b";
+}
+
+TEST(DigitalTwinTest, ItsForecastFollowsTheSimulatedClusterItGates) {
+  // The simulator's controller with the twin: steady Poisson load on a, one instance there and one
+  // on b. Every period is forecast; over the run the forecasts add up to what the cluster met.
+  SimSpec spec = TwoNodes();
+  spec.nodes[0].serve = {"seg"};
+  spec.nodes[1].serve = {"seg"};
+  spec.options.controller_period_s = 5;
+  spec.options.twin = true;
+  std::vector<loadgen::ScheduledRequest> schedule;
+  uint64_t h = 7;
+  for (double t = 0; t < 60;) {
+    h = Mix64(h);
+    t += -std::log1p(-static_cast<double>(h >> 11) * 0x1.0p-53) / 30.0;
+    loadgen::ScheduledRequest r;
+    r.at_s = t;
+    r.ingress = "a";
+    r.image_size = 256;
+    schedule.push_back(r);
+  }
+  schedule.pop_back();
+  std::vector<SimOutcome> outcomes;
+  SimStats stats;
+  ASSERT_TRUE(Simulate(spec, {"seg"}, schedule, 60, &outcomes, &stats).ok());
+  ASSERT_GE(stats.twin.size(), 10u);
+  double predicted = 0, observed = 0;
+  int judged = 0;
+  for (const TwinPeriod& p : stats.twin) {
+    EXPECT_EQ(p.predicted_rps, p.applied ? p.candidate_rps : p.current_rps);
+    if (p.offered_rps == 0 || p.at_s + p.horizon_s > 60) continue;  // no estimate yet / the tail
+    predicted += p.predicted_rps;
+    observed += p.observed_rps;
+    ++judged;
+  }
+  ASSERT_GE(judged, 8);
+  EXPECT_NEAR(predicted / observed, 1.0, 0.08);
+  EXPECT_NEAR(observed / judged, 30, 4) << "two instances meet nearly every request";
+}
+
+}  // namespace
+}  // namespace epara::sim
