@@ -14,9 +14,12 @@
 #include <sys/wait.h>
 #include <unistd.h>
 
+#include <algorithm>
 #include <filesystem>
 #include <fstream>
+#include <memory>
 #include <nlohmann/json.hpp>
+#include <set>
 #include <thread>
 
 #include "allocator/service_plan.h"
@@ -35,11 +38,41 @@
 #include "security/api_keys.h"
 #include "security/certs.h"
 #include "security/secrets.h"
+#include "sim/digital_twin.h"
+#include "sim/scenario.h"
 
 namespace epara::cli {
 namespace {
 
 namespace fs = std::filesystem;
+
+// The controller's digital twin of this cluster (`controller: {twin: true}`): the simulator built
+// from the same config, descriptors and profiles `epara sim` would use, with `epara sim`'s
+// request work and hop cost, and every node sharing this host's cores as `epara up`'s nodes do.
+// Null, with the reason, when it cannot be built (a served model without a profile).
+std::shared_ptr<const sim::DigitalTwin> BuildTwin(const node::ClusterConfig& config,
+                                                  const std::vector<ModelDescriptor>& models,
+                                                  const std::vector<allocator::Profile>& profiles,
+                                                  std::string* why) {
+  sim::SimOptions o;
+  o.network_ms = 0.3;
+  o.request_work_ms = {{256, 6}, {384, 12}};
+  o.host_cores = std::max(1u, std::thread::hardware_concurrency());
+  std::set<std::string> needed;
+  for (const node::NodeConfig& n : config.nodes) {
+    needed.insert(n.serve_models.begin(), n.serve_models.end());
+    if (n.serve_models.empty())
+      for (const ModelDescriptor& m : models) needed.insert(m.name);
+  }
+  sim::SimSpec spec;
+  if (Status s = sim::BuildSimSpec(config, models, node::ModelFootprints(models, profiles),
+                                   profiles, o, needed, &spec);
+      !s.ok()) {
+    *why = s.ToString();
+    return nullptr;
+  }
+  return std::make_shared<const sim::DigitalTwin>(std::move(spec));
+}
 using Clock = std::chrono::steady_clock;
 
 struct UpFlags {
@@ -257,6 +290,17 @@ int RunUp(const UpFlags& flags) {
     co.log = [](const std::string& line) { spdlog::info("{}", line); };
     if (!config.plan_profiles.empty()) co.profiles = profiles;
     co.credential = credential;
+    if (config.controller_twin) {
+      std::string why;
+      if (auto twin = BuildTwin(config, scan.models, profiles, &why)) {
+        co.twin = [twin](const controller::TwinQuery& q, controller::TwinVerdict* v) {
+          return twin->Forecast(q, v);
+        };
+        spdlog::info("controller: each plan is weighed in the digital twin first");
+      } else {
+        spdlog::warn("controller: no digital twin ({}); plans are applied as made", why);
+      }
+    }
     ctl = std::make_unique<controller::Controller>(&store, std::move(co));
     ctl->Start();
     spdlog::info("controller: re-placing services every {:.1f} s", config.controller_period_s);

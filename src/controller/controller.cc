@@ -53,8 +53,11 @@ Status Controller::Step(int* moves) {
   for (const PeriodInput::Node& n : in.nodes) max_gflops = std::max(max_gflops, n.gflops);
   if (max_gflops <= 0) max_gflops = 1;
 
-  // 1. Observe: ingress counters -> smoothed rates; peers' digests -> service times.
+  // 1. Observe: ingress counters -> smoothed rates; peers' digests -> service times; SLO-met
+  // counters -> the goodput of the period that just ended (what the twin forecast for it).
   const auto now = Clock::now();
+  double observed_rps = 0;
+  bool observed = false;
   for (const cluster::NodeRecord& r : records) {
     std::string text;
     // A node that cannot be read (down, or refusing the credential) waits a period.
@@ -69,6 +72,18 @@ Status Controller::Step(int* moves) {
       for (const auto& [model, count] : v["ingress"].items()) counts[model] = count.get<uint64_t>();
       ObserveIngress(r.id, counts, dt, options_.demand_smoothing, &last_counts_[r.id], &demand_);
       last_read_[r.id] = now;
+      if (v.contains("ingress_met") && v["ingress_met"].is_object()) {
+        std::map<std::string, uint64_t>& before = last_met_[r.id];
+        for (const auto& [model, count] : v["ingress_met"].items()) {
+          const uint64_t n = count.get<uint64_t>();
+          auto b = before.find(model);
+          if (dt > 0 && (b == before.end() || n >= b->second)) {  // backwards: a restart
+            observed_rps += static_cast<double>(n - (b == before.end() ? 0 : b->second)) / dt;
+            observed = true;
+          }
+          before[model] = n;
+        }
+      }
     }
     for (const auto& n : v["nodes"]) {
       if (n["self"].get<bool>() || !n.contains("digest")) continue;
@@ -91,6 +106,58 @@ Status Controller::Step(int* moves) {
   in.placement = options_.placement;
   PeriodPlan plan;
   EPARA_RETURN_IF_ERROR(PlanPeriod(in, &plan));
+  if (options_.log && observed && forecast_rps_ >= 0) {
+    char line[200];
+    std::snprintf(line, sizeof line,
+                  "controller: twin forecast %.2f req/s meeting their SLO for the last period, "
+                  "observed %.2f",
+                  forecast_rps_, observed_rps);
+    options_.log(line);
+  }
+  // The digital twin weighs the plan against the current placement over the next period.
+  json twin_record;
+  forecast_rps_ = -1;
+  if (options_.twin) {
+    TwinQuery q;
+    for (const cluster::NodeRecord& r : records) {
+      q.live.push_back(r.id);
+      for (const cluster::InstanceRecord& i : r.instances) q.current[i.model].insert(r.id);
+    }
+    q.candidate = q.current;
+    for (const scheduler::ServiceState& s : plan.services)
+      q.candidate[s.name] = plan.target[s.name];
+    q.demand = &demand_;
+    q.horizon_s = std::chrono::duration<double>(options_.period).count();
+    q.seed = periods() + 1;
+    TwinVerdict v;
+    if (Status s = options_.twin(q, &v); !s.ok()) {
+      if (options_.log) options_.log("controller: twin failed, plan applied: " + s.ToString());
+    } else {
+      const bool changed = !plan.steps.empty();
+      const bool applied = changed && v.apply;
+      forecast_rps_ = applied ? v.candidate_rps : v.current_rps;
+      twin_record = {{"offered_rps", v.offered_rps},
+                     {"current_rps", v.current_rps},
+                     {"candidate_rps", v.candidate_rps},
+                     {"noise_rps", v.noise_rps},
+                     {"applied", applied},
+                     {"forecast_rps", forecast_rps_}};
+      if (observed) twin_record["observed_last_period_rps"] = observed_rps;
+      if (changed && !applied) {
+        if (options_.log) {
+          char line[240];
+          std::snprintf(line, sizeof line,
+                        "controller: keeps its placement: the twin predicts %.2f -> %.2f req/s "
+                        "meeting their SLO (noise %.2f), %zu steps not applied",
+                        v.current_rps, v.candidate_rps, v.noise_rps, plan.steps.size());
+          options_.log(line);
+        }
+        twin_record["steps_not_applied"] = plan.steps.size();
+        plan.target = in.current;
+        plan.steps.clear();
+      }
+    }
+  }
   const std::vector<scheduler::DeployStep>& steps = plan.steps;
   const std::vector<scheduler::ServiceState>& services = plan.services;
   scheduler::Instances& current = in.current;
@@ -114,10 +181,10 @@ Status Controller::Step(int* moves) {
     const double unix_ms = std::chrono::duration<double, std::milli>(
                                std::chrono::system_clock::now().time_since_epoch())
                                .count();
-    (void)store_->Put(
-        cluster::kPlansKey,
-        AppendPlanRecord(history.value, PlanRecordJson(in, plan, periods() + 1, unix_ms)),
-        cluster::kNoLease);
+    json record = PlanRecordJson(in, plan, periods() + 1, unix_ms);
+    if (!twin_record.is_null()) record["twin"] = twin_record;
+    (void)store_->Put(cluster::kPlansKey, AppendPlanRecord(history.value, record),
+                      cluster::kNoLease);
   }
   ExecuteOptions eo;
   eo.grace_ms = options_.grace_ms;

@@ -36,6 +36,7 @@
 
 #include "allocator/profile.h"
 #include "cluster/cluster_store.h"
+#include "controller/twin_gate.h"
 #include "core/status.h"
 #include "scheduler/demand_estimate.h"
 #include "scheduler/placement.h"
@@ -56,6 +57,12 @@ struct ControllerOptions {
   std::string identity;                         // written as the leader key's value
   std::chrono::milliseconds lease_ttl{3000};
   std::string credential;  // the cluster credential the nodes ask for (empty: none)
+  // The digital twin (controller/twin_gate.h; `epara up` passes sim::DigitalTwin when the cluster
+  // file says `controller: {twin: true}`): each period's plan is forecast beside the current
+  // placement over the next period and applied only when the twin predicts more goodput. Every
+  // period logs its forecast and, a period later, the goodput the nodes observed (their cumulative
+  // SLO-met counts). Empty: plans are applied as made.
+  TwinFn twin;
 };
 
 inline constexpr const char* kLeaderKey = "/epara/controller/leader";
@@ -83,6 +90,10 @@ class Controller {
   std::map<std::string, std::map<std::string, uint64_t>> last_counts_;
   std::map<std::string, std::chrono::steady_clock::time_point> last_read_;
   std::map<std::string, std::map<std::string, scheduler::DemandEstimate>> demand_;  // period_plan.h
+  // Cumulative SLO-met counts per node (the observed goodput between periods), and the twin's
+  // forecast for the period that started at the last Step (< 0: none).
+  std::map<std::string, std::map<std::string, uint64_t>> last_met_;
+  double forecast_rps_ = -1;
 
   mutable std::mutex mu_;
   std::condition_variable cv_;

@@ -29,8 +29,16 @@ void SloWindow::Record(const std::string& model, double now_s, double latency_ms
     ++b.failed;
     return;
   }
-  if (met) ++b.met;
+  if (met) {
+    ++b.met;
+    ++met_totals_[model];
+  }
   ++b.hist[static_cast<size_t>(LatencyBucket(latency_ms))];
+}
+
+std::map<std::string, uint64_t> SloWindow::MetTotals() const {
+  std::lock_guard<std::mutex> lock(mu_);
+  return met_totals_;
 }
 
 json SloWindow::Json(double now_s, double window_s) const {

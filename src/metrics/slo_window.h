@@ -44,6 +44,10 @@ class SloWindow {
   //    oldest first]}}}
   nlohmann::json Json(double now_s, double window_s) const;
 
+  // Requests that met their SLO since the window was made, per model: cumulative counters (the
+  // controller differences them between periods to observe goodput, as it does ingress counts).
+  std::map<std::string, uint64_t> MetTotals() const;
+
  private:
   struct Bucket {
     int64_t epoch = -1;  // now_s / kSloBucketSeconds when it was (re)started
@@ -52,6 +56,7 @@ class SloWindow {
   };
   mutable std::mutex mu_;
   std::map<std::string, std::array<Bucket, kSloBuckets>> models_;  // GUARDED_BY(mu_)
+  std::map<std::string, uint64_t> met_totals_;                     // GUARDED_BY(mu_)
 };
 
 // Adds `other`'s counts into `into` (both in SloWindow::Json's form; models either lacks are

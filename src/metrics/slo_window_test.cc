@@ -56,6 +56,10 @@ TEST(SloWindowTest, OldBucketsLeaveTheWindowAndAreReused) {
   w.Record("seg", 370, 10, true, true);
   EXPECT_EQ(w.Json(401, 10)["models"]["seg"]["requests"], 1);
   EXPECT_EQ(w.Json(401, 60)["models"]["seg"]["requests"], 2);
+  // The cumulative met counts keep what the ring dropped: 100 s and 370 s met, 400 s did not.
+  EXPECT_EQ(w.MetTotals().at("seg"), 2u);
+  w.Record("llm", 402, 10, false, true);  // an error answer never meets
+  EXPECT_FALSE(w.MetTotals().count("llm"));
 }
 
 TEST(SloWindowTest, WindowsOfTwoNodesMergeByCounts) {

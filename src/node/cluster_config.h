@@ -56,11 +56,14 @@ struct ClusterConfig {
     int depth = 0;                    // micro-batches in flight; 0: one per stage
   };
   std::map<std::string, Pipeline> pipelines;
-  // `controller: {period_s: T, grace_ms: G, burst_headroom: K}`: `epara up` runs the controller
-  // every T seconds (controller/controller.h); 0: no controller.
+  // `controller: {period_s: T, grace_ms: G, burst_headroom: K, twin: B}`: `epara up` runs the
+  // controller every T seconds (controller/controller.h); 0: no controller.
   double controller_period_s = 0;
   int controller_grace_ms = -1;
   double controller_burst_headroom = 1.0;  // standard deviations of demand provisioned
+  // `controller: {twin: true}`: each plan is weighed in the digital twin first
+  // (controller/twin_gate.h, sim/digital_twin.h); needs profiles of every served model.
+  bool controller_twin = false;
 };
 
 // `store_port`: where the nodes find `epara up`'s store (its gateway). Errors name the file and

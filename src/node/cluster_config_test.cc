@@ -56,6 +56,12 @@ nodes: [{id: a}, {id: b}, {id: c}, {id: d}, {id: e}]
   ASSERT_TRUE(ParseNodeConfig(NodeConfigToYaml(c.nodes[2]), "gen", &back).ok());
   EXPECT_EQ(back.sync_zone, "zone-1");
   ASSERT_TRUE(ParseClusterConfig("models: /m\nnodes: [{id: a}]\n", "c.yaml", "/", 4000, &c).ok());
+  EXPECT_FALSE(c.controller_twin);  // opt-in
+  ASSERT_TRUE(ParseClusterConfig("models: /m\nnodes: [{id: a}]\ncontroller: {twin: true}\n",
+                                 "c.yaml", "/", 4000, &c)
+                  .ok());
+  EXPECT_TRUE(c.controller_twin);
+  EXPECT_EQ(c.controller_period_s, 10);
   EXPECT_TRUE(c.nodes[0].sync_zone.empty());  // all-to-all by default
   EXPECT_FALSE(
       ParseClusterConfig("models: /m\nsync_zone_size: -1\nnodes: [{id: a}]\n", "c.yaml", "/", 1, &c)
@@ -101,6 +107,8 @@ TEST(ClusterConfigTest, ErrorsNameTheFileAndField) {
       {"models: /m\nnodes: [{id: a}, {id: b}]\npipelines: {l: {stages: [a, b], layers: [3]}}",
        "pipelines.l.layers needs one count per stage"},
       {"models: /m\nnodes: [{id: a}]\npipelines: {l: {stages: [a, a]}}", "appears twice"},
+      {"models: /m\nnodes: [{id: a}]\ncontroller: {twin: maybe}",
+       "controller.twin has the wrong type"},
   };
   for (const auto& [text, message] : bad) {
     ClusterConfig c;

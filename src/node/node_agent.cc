@@ -554,9 +554,12 @@ std::string NodeAgent::ClusterJson() const {
            {"device_class", d.device_class},
            {"left_ms_ago", std::chrono::duration<double, std::milli>(now - d.at).count()}});
   }
+  json ingress_met = json::object();  // requests that entered here and met their SLO (cumulative)
+  for (const auto& [model, n] : slo_window_.MetTotals()) ingress_met[model] = n;
   return json{{"node", config_.id},
               {"profiles", profiled},
               {"ingress", ingress},
+              {"ingress_met", ingress_met},
               {"store", config_.store_kind == "etcd" ? "etcd protocol at " + config_.store_host +
                                                            ":" + std::to_string(config_.store_port)
                                                      : config_.store_kind},

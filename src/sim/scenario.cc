@@ -57,6 +57,7 @@ Status BuildSimSpec(const node::ClusterConfig& config, const std::vector<ModelDe
   out->options.down_after_ms = static_cast<double>(first.down_after.count());
   out->options.controller_period_s = config.controller_period_s;
   out->options.burst_headroom = config.controller_burst_headroom;
+  out->options.twin = options.twin || config.controller_twin;
   for (const ModelDescriptor& d : models) {
     // Every model asked for is simulated, served somewhere or not (requests for one that no node
     // holds are answered 404, as a real cluster answers them).

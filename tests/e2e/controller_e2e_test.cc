@@ -7,6 +7,7 @@
 
 #include <algorithm>
 #include <atomic>
+#include <cstdio>
 #include <filesystem>
 #include <fstream>
 #include <future>
@@ -237,6 +238,66 @@ TEST(ControllerElectionE2ETest, AStandbyLeadsWithinFiveSecondsAndTheNodeKeepsSer
   ASSERT_TRUE(r);
   EXPECT_EQ(r->status, 200) << r->body;
   EXPECT_EQ(node.process().Stop(std::chrono::seconds(30)), 0) << node.Log();
+}
+
+// The digital twin in the real controller (issue 24): with `controller: {twin: true}` and profiles,
+// every period's record carries the twin's forecast for the next period, and a period later the
+// goodput the nodes observed (their cumulative SLO-met counts) beside it.
+TEST_F(UpE2ETest, TheTwinForecastsEachPeriodAndTheNodesReportWhatWasMet) {
+  // A profile of seg-demo (what `epara profile` writes; numbers of this order on this host).
+  std::ofstream(root_ / "profiles.json") << R"({"profiles": [{"model": "seg-demo",
+      "task": "segmentation", "engine": "libtorch", "device_class": "edge-server",
+      "speed_gflops": 30, "memory_bytes": 8000000, "repeats": 3, "prefill": [], "decode": [],
+      "batches": [{"batch": 1, "threads": 1, "latency": {"median_ms": 40, "min_ms": 39,
+                   "max_ms": 45, "spread": 0.1}}]}]})";
+  std::ofstream(root_ / "twin.yaml") << "models: repo\ncontroller: {period_s: 1, twin: true}\n"
+                                        "nodes:\n"
+                                        "  - {id: a, class: embedded, serve: [seg-demo]}\n"
+                                        "  - {id: b, class: embedded, serve: [seg-demo]}\n";
+  testing::ChildProcess up;
+  const json ep = StartUp("twin", &up, {"--profiles", (root_ / "profiles.json").string()});
+  ASSERT_TRUE(ep.is_object());
+  std::map<std::string, int> port;
+  for (const auto& n : ep["nodes"]) port[n["id"]] = n["api_port"];
+  std::string png;
+  ASSERT_TRUE(EncodePng(SyntheticScene(128, 128), &png).ok());
+  // Requests at a, one after another, until a record shows a forecast and the goodput observed.
+  httplib::Client a("127.0.0.1", port["a"]);
+  a.set_read_timeout(60, 0);
+  httplib::Client admin("127.0.0.1", port["a"]);  // the control plane asks for the credential
+  admin.set_bearer_token_auth(credential_);
+  json twin, last;
+  int answered = 0;
+  for (auto until = Clock::now() + std::chrono::seconds(60); Clock::now() < until;) {
+    auto r = a.Post("/v1/segment/seg-demo", png, "image/png");
+    answered += r && r->status == 200;
+    auto p = admin.Get("/v1/plans");
+    ASSERT_TRUE(p);
+    ASSERT_EQ(p->status, 200) << p->body;
+    const json plans = json::parse(p->body, nullptr, false);
+    ASSERT_TRUE(plans.is_array()) << p->body;
+    if (!plans.empty()) last = plans.back();
+    for (const json& record : plans)
+      if (record.contains("twin") && record["twin"].value("observed_last_period_rps", 0.0) > 0 &&
+          record["twin"].value("forecast_rps", 0.0) > 0)
+        twin = record["twin"];
+    if (twin.is_object()) break;
+  }
+  ASSERT_TRUE(twin.is_object()) << "no period record with a forecast and an observed goodput in "
+                                   "60 s; "
+                                << answered
+                                << " requests answered; the last record: " << last.dump()
+                                << "\nepara up's log:\n"
+                                << testing::ReadTextFile((root_ / "twin-up.log").string());
+  std::printf("the twin's record: %s (%d requests answered)\n", twin.dump().c_str(), answered);
+  EXPECT_GT(answered, 0);
+  // Requests one at a time: at most one node's batch-1 rate was offered, all of it within the SLO.
+  EXPECT_GT(twin["offered_rps"].get<double>(), 0) << twin.dump();
+  EXPECT_LE(twin["forecast_rps"].get<double>(), twin["offered_rps"].get<double>() + 1e-9)
+      << "the twin cannot meet more requests than arrive: " << twin.dump();
+  EXPECT_NE(
+      testing::ReadTextFile((root_ / "twin-up.log").string()).find("weighed in the digital twin"),
+      std::string::npos);
 }
 
 }  // namespace
