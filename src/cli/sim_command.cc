@@ -141,6 +141,7 @@ json TwinJson(const RunStats& r) {
                        {"changed", p->changed},
                        {"applied", p->applied},
                        {"predicted_rps", p->predicted_rps},
+                       {"hindsight_rps", p->hindsight_rps},
                        {"observed_rps", p->observed_rps}});
   return {{"rejected_plans", r.stats.twin_rejected},
           {"wall_s", r.stats.twin_wall_s},
@@ -149,7 +150,7 @@ json TwinJson(const RunStats& r) {
 
 // Predicted vs observed goodput per period over every run: the relative error's distribution.
 std::string TwinNote(const std::vector<RunStats>& runs) {
-  std::vector<double> errors, demand_errors;
+  std::vector<double> errors, demand_errors, hindsight_errors;
   uint64_t changed = 0, applied = 0;
   double wall = 0, predicted = 0, observed = 0;
   for (const RunStats& r : runs) {
@@ -162,29 +163,33 @@ std::string TwinNote(const std::vector<RunStats>& runs) {
       errors.push_back(std::abs(p->predicted_rps - p->observed_rps) / p->observed_rps);
       demand_errors.push_back(std::abs(p->offered_rps - p->observed_offered_rps) /
                               std::max(1e-9, p->observed_offered_rps));
+      hindsight_errors.push_back(std::abs(p->hindsight_rps - p->observed_rps) / p->observed_rps);
       predicted += p->predicted_rps;
       observed += p->observed_rps;
     }
   }
   std::sort(errors.begin(), errors.end());
   std::sort(demand_errors.begin(), demand_errors.end());
+  std::sort(hindsight_errors.begin(), hindsight_errors.end());
   const auto at = [](const std::vector<double>& v, double q) {
     return v.empty() ? 0.0 : v[std::min(v.size() - 1, size_t(q * v.size()))];
   };
   size_t within = 0;
   for (double e : errors) within += e <= 0.15;
-  char line[600];
+  char line[800];
   std::snprintf(line, sizeof line,
                 "digital twin: %zu periods judged, |predicted - observed| / observed goodput per "
                 "period: median %.1f%%, p90 %.1f%%, max %.1f%%, %.0f%% of periods within 15%%; "
                 "summed over the periods %+.1f%%; the demand it forecast (the smoothed rate) vs "
-                "the arrivals: median %.1f%%, p90 %.1f%% off; plans with steps %llu, applied "
-                "%llu; %.2f s of host time in the twin",
+                "the arrivals: median %.1f%%, p90 %.1f%% off; fed each period's own arrivals "
+                "(hindsight, the model's error alone): median %.1f%%, p90 %.1f%%; plans with "
+                "steps %llu, applied %llu; %.2f s of host time in the twin",
                 errors.size(), 100 * at(errors, 0.5), 100 * at(errors, 0.9),
                 100 * (errors.empty() ? 0 : errors.back()),
                 errors.empty() ? 0.0 : 100.0 * within / errors.size(),
                 observed > 0 ? 100 * (predicted - observed) / observed : 0.0,
                 100 * at(demand_errors, 0.5), 100 * at(demand_errors, 0.9),
+                100 * at(hindsight_errors, 0.5), 100 * at(hindsight_errors, 0.9),
                 static_cast<unsigned long long>(changed), static_cast<unsigned long long>(applied),
                 wall);
   return line;

@@ -28,6 +28,13 @@ struct RequestShape {
   int prompt_tokens = 0, output_tokens = 0;  // LLM
 };
 
+// One arrival to replay (hindsight runs): seconds from the start of the twin's warm-up.
+struct TwinArrival {
+  double at_s = 0;
+  std::string service, ingress;
+  RequestShape shape;
+};
+
 struct TwinQuery {
   std::vector<std::string> live;   // node ids the controller sees
   scheduler::Instances current;    // every service served now -> its nodes (LLMs and splits too)
@@ -36,6 +43,10 @@ struct TwinQuery {
   // Recent requests' sizes per service, replayed in turn; a service without any: its model's
   // defaults (the network's input size; an LLM prompt of 128 and 64 output tokens).
   std::map<std::string, std::vector<RequestShape>> shapes;
+  // Non-empty: these arrivals instead of Poisson ones at the demand's means (sorted by time; the
+  // first warm-up seconds are not counted). A hindsight run replays a period's own arrivals, so
+  // its error against what happened is the twin's model alone, not its demand forecast.
+  std::vector<TwinArrival> replay;
   double horizon_s = 10;  // the period forecast (after a short warm-up the twin discards)
   uint64_t seed = 1;
 };

@@ -21,8 +21,31 @@ Status Arrivals(const SimSpec& base, const controller::TwinQuery& q, double span
                 std::vector<std::string>* names, std::vector<loadgen::ScheduledRequest>* schedule) {
   names->clear();
   schedule->clear();
-  if (!q.demand) return Status::Ok();
   const std::set<std::string> live(q.live.begin(), q.live.end());
+  if (!q.replay.empty()) {
+    std::map<std::string, int> index;
+    for (const SimModel& m : base.models) index.emplace(m.name, -1);
+    for (const controller::TwinArrival& a : q.replay) {
+      auto it = index.find(a.service);
+      if (it == index.end()) continue;  // no model: not forecast, as with demand
+      if (it->second < 0) {
+        it->second = static_cast<int>(names->size());
+        names->push_back(a.service);
+      }
+      if (a.at_s >= span_s) break;
+      if (!live.count(a.ingress)) continue;  // refused at a dead ingress: met by no placement
+      loadgen::ScheduledRequest r;
+      r.at_s = a.at_s;
+      r.service = it->second;
+      r.ingress = a.ingress;
+      r.image_size = a.shape.image_size;
+      r.prompt_tokens = a.shape.prompt_tokens;
+      r.output_tokens = a.shape.output_tokens;
+      schedule->push_back(std::move(r));
+    }
+    return Status::Ok();
+  }
+  if (!q.demand) return Status::Ok();
   std::map<std::string, const SimModel*> models;
   for (const SimModel& m : base.models) models[m.name] = &m;
   for (const auto& [service, by_ingress] : *q.demand) {

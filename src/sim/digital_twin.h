@@ -42,6 +42,8 @@ class DigitalTwin {
   Status Run(const controller::TwinQuery& query, const scheduler::Instances& placement,
              std::vector<double>* per_batch_rps, double* offered_rps) const;
 
+  double warmup_s() const { return options_.warmup_s; }
+
  private:
   SimSpec base_;
   TwinOptions options_;

@@ -228,6 +228,8 @@ class Cluster {
   std::map<int, size_t> shape_next_;
   // Weighs the period's plan in the twin; false: keep the current placement.
   bool TwinApproves(const controller::PeriodInput& in, const controller::PeriodPlan& plan);
+  // Per TwinPeriod: the query (live nodes, shapes) and the placement in force, for hindsight.
+  std::vector<std::pair<controller::TwinQuery, scheduler::Instances>> twin_queries_;
   void JudgeTwinPeriods();  // fills TwinPeriod::observed_* once the run ended
   // Processor sharing (host_cores > 0): running phases by id, the last time progress was taken.
   struct CpuJob {

@@ -574,6 +574,11 @@ bool Cluster::TwinApproves(const controller::PeriodInput& in, const controller::
   record.applied = record.changed && v.apply;
   record.predicted_rps = record.applied ? v.candidate_rps : v.current_rps;
   stats_->twin.push_back(record);
+  q.demand = nullptr;
+  scheduler::Instances in_force = record.applied ? q.candidate : q.current;
+  q.current.clear();
+  q.candidate.clear();
+  twin_queries_.emplace_back(std::move(q), std::move(in_force));
   stats_->twin_wall_s +=
       std::chrono::duration<double>(std::chrono::steady_clock::now() - wall0).count();
   if (record.changed && !record.applied) {
@@ -589,7 +594,8 @@ bool Cluster::TwinApproves(const controller::PeriodInput& in, const controller::
 }
 
 void Cluster::JudgeTwinPeriods() {
-  for (TwinPeriod& p : stats_->twin) {
+  for (size_t k = 0; k < stats_->twin.size(); ++k) {
+    TwinPeriod& p = stats_->twin[k];
     const double from = p.at_s * 1e3, to = (p.at_s + p.horizon_s) * 1e3;
     uint64_t sent = 0, met = 0;
     const auto by_sent = [](const Req& r, double t) { return r.sent < t; };
@@ -600,6 +606,23 @@ void Cluster::JudgeTwinPeriods() {
     }
     p.observed_rps = met / std::max(1e-9, p.horizon_s);
     p.observed_offered_rps = sent / std::max(1e-9, p.horizon_s);
+    // Hindsight: the window's own arrivals, from the twin's warm-up before it.
+    auto& [q, placement] = twin_queries_[k];
+    const double start = from - twin_->warmup_s() * 1e3;
+    for (it = std::lower_bound(requests_->begin(), requests_->end(), start, by_sent);
+         it != requests_->end() && it->sent < to; ++it)
+      q.replay.push_back({(it->sent - start) / 1e3,
+                          spec_.models[it->model].name,
+                          nodes_[it->ingress].spec.id,
+                          {it->image, it->prompt, it->output}});
+    std::vector<double> per_batch;
+    if (!q.replay.empty() && twin_->Run(q, placement, &per_batch, nullptr).ok()) {
+      double sum = 0;
+      for (double b : per_batch) sum += b;
+      p.hindsight_rps = sum / per_batch.size();
+    }
+    q.replay.clear();
+    q.replay.shrink_to_fit();
   }
 }
 

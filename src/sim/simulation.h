@@ -162,6 +162,10 @@ struct TwinPeriod {
   double predicted_rps = 0;  // applied ? candidate : current
   double observed_rps = 0;
   double observed_offered_rps = 0;  // requests sent in the window, per second
+  // Hindsight: the twin run again on the same placement with the window's own arrivals (and the
+  // warm-up's before them) instead of its demand forecast: its error against observed_rps is the
+  // twin's model alone.
+  double hindsight_rps = 0;
 };
 
 struct SimStats {
