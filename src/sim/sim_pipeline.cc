@@ -47,7 +47,10 @@ void Cluster::RunStage(int head, int model, int g, uint64_t epoch, int decode, i
                        int rows, size_t k, double started) {
   const Instance* inst = LiveStep(head, model, g, epoch);
   if (!inst) return;
-  const auto [node, share] = inst->chain[k];
+  // Plain locals, not a structured binding: lambdas capture them below (clang 14 cannot capture a
+  // binding; the sanitizer build uses it).
+  const int node = inst->chain[k].first;
+  const double share = inst->chain[k].second;
   if (!nodes_[node].up) {
     StageFailed(head, model, g);
     return;
