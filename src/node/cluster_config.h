@@ -12,7 +12,8 @@
 //     - {id: edge-1, class: edge-server, serve: [seg-demo, llama-demo], api_port: 8001}
 //     - {id: board-1, class: embedded, serve: [seg-demo]}
 //     - {id: micro-1, class: microcomputer, serve: [tensor-demo], cpu_quota: 0.2}
-//   controller: {period_s: 10}    # optional: the state-aware scheduler re-places services
+//   controller: {period_s: 10}    # optional: the state-aware scheduler re-places services;
+//                                 # twin: true weighs each plan in the digital twin first
 //   pipelines:                    # optional: LLMs split into layer ranges over several nodes
 //     llama-demo: {stages: [edge-1, board-1], depth: 2}   # layers: [5, 3] to fix the split
 //
