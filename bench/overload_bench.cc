@@ -3,7 +3,8 @@
 // closed-loop; then open-loop arrivals (Poisson) at --factor x C for --overload-s seconds, then at
 // 0.5 x C for --after-s seconds. Run twice, each with a fresh node: admission reject-early (the
 // epara policy's: a request no instance is predicted to serve within its SLO is answered 503 with
-// Retry-After at once) and best-effort (the node default: everything queues).
+// Retry-After at once), once per --shares value (NodeConfig::admission_slo_share: admit what is
+// predicted within that share of the SLO), and best-effort (the node default: everything queues).
 // Per run: requests sent, answered 200, within the SLO, refused (429/503) and how many of those
 // carried Retry-After, failed otherwise, lost (no answer before the client's 30 s deadline);
 // goodput of admitted work during the overload as a share of C; the process RSS before and at
@@ -123,8 +124,8 @@ std::vector<Outcome> OpenLoop(int port, const std::string& png, double seconds, 
   return out;
 }
 
-json Run(const std::string& repo, const std::string& png, router::Admission admission, int threads,
-         double factor, double overload_s, double after_s, int workers, double slo_ms,
+json Run(const std::string& repo, const std::string& png, router::Admission admission, double share,
+         int threads, double factor, double overload_s, double after_s, int workers, double slo_ms,
          backend::BackendRegistry* backends) {
   cluster::EmbeddedStore store;
   node::NodeConfig c;
@@ -133,6 +134,7 @@ json Run(const std::string& repo, const std::string& png, router::Admission admi
   c.models_dir = repo;
   c.serve_models = {"seg-demo"};
   c.admission = admission;
+  c.admission_slo_share = share;
   c.devices.push_back({"cpu", "cpu", threads, 0, 1.0});
   auto node = bench::StartNodeOrExit(c, 64, backends, &store);
   const int port = node->api_port();
@@ -179,6 +181,7 @@ json Run(const std::string& repo, const std::string& png, router::Admission admi
       break;
     }
   json r = {{"admission", c.id},
+            {"admission_slo_share", share},
             {"capacity_rps", capacity},
             {"offered_rps_overload", factor * capacity},
             {"sent", sent},
@@ -205,6 +208,7 @@ int main(int argc, char** argv) {
   epara::ApplyLibraryEnvironment(argv);
   if (!ConfigureHostAllocatorForInference()) std::fprintf(stderr, "mallopt refused a setting\n");
   int threads = 1, workers = 256, size = 128;
+  std::vector<double> shares = {1.0, 0.8};
   double factor = 10, overload_s = 30, after_s = 15;
   std::string out;
   CLI::App app{"epara overload bench: 10x the capacity, then half of it"};
@@ -217,6 +221,8 @@ int main(int argc, char** argv) {
   app.add_option("--workers", workers, "Client threads sending the open loop")
       ->capture_default_str();
   app.add_option("--size", size, "Image side")->capture_default_str();
+  app.add_option("--shares", shares, "Reject-early runs, one per admission SLO share")
+      ->capture_default_str();
   app.add_option("--out", out, "Write the JSON result here");
   CLI11_PARSE(app, argc, argv);
 
@@ -235,9 +241,11 @@ int main(int argc, char** argv) {
   backend::BackendRegistry backends;
   (void)backends.Register(backend::CreateLibTorchBackend());
   json runs = json::array();
-  for (router::Admission a : {router::Admission::kRejectEarly, router::Admission::kBestEffort})
-    runs.push_back(Run(repo.string(), png, a, threads, factor, overload_s, after_s, workers,
-                       seg.slo_latency_ms, &backends));
+  for (double share : shares)
+    runs.push_back(Run(repo.string(), png, router::Admission::kRejectEarly, share, threads, factor,
+                       overload_s, after_s, workers, seg.slo_latency_ms, &backends));
+  runs.push_back(Run(repo.string(), png, router::Admission::kBestEffort, 1.0, threads, factor,
+                     overload_s, after_s, workers, seg.slo_latency_ms, &backends));
   json result = {{"benchmark", "overload_bench"},
                  {"cores", std::thread::hardware_concurrency()},
                  {"model", "seg-demo " + std::to_string(size) + "x" + std::to_string(size)},

@@ -73,6 +73,7 @@ std::shared_ptr<const sim::DigitalTwin> BuildTwin(const node::ClusterConfig& con
   }
   return std::make_shared<const sim::DigitalTwin>(std::move(spec));
 }
+
 using Clock = std::chrono::steady_clock;
 
 struct UpFlags {

@@ -75,6 +75,7 @@ Status Controller::Step(int* moves) {
       if (v.contains("ingress_met") && v["ingress_met"].is_object()) {
         std::map<std::string, uint64_t>& before = last_met_[r.id];
         for (const auto& [model, count] : v["ingress_met"].items()) {
+          if (!count.is_number_unsigned()) continue;  // a malformed view costs its count only
           const uint64_t n = count.get<uint64_t>();
           auto b = before.find(model);
           if (dt > 0 && (b == before.end() || n >= b->second)) {  // backwards: a restart
@@ -124,8 +125,13 @@ Status Controller::Step(int* moves) {
       for (const cluster::InstanceRecord& i : r.instances) q.current[i.model].insert(r.id);
     }
     q.candidate = q.current;
-    for (const scheduler::ServiceState& s : plan.services)
-      q.candidate[s.name] = plan.target[s.name];
+    for (const scheduler::ServiceState& s : plan.services) {
+      auto t = plan.target.find(s.name);
+      if (t == plan.target.end())
+        q.candidate.erase(s.name);
+      else
+        q.candidate[s.name] = t->second;
+    }
     q.demand = &demand_;
     q.horizon_s = std::chrono::duration<double>(options_.period).count();
     q.seed = periods() + 1;

@@ -70,7 +70,8 @@ nodes: [{id: a}, {id: b}, {id: c}, {id: d}, {id: e}]
 
 TEST(ClusterConfigTest, NodeConfigYamlRoundTrips) {
   ClusterConfig c;
-  ASSERT_TRUE(ParseClusterConfig("models: /m\nnodes: [{id: a, class: embedded, serve: [x]}]\n",
+  ASSERT_TRUE(ParseClusterConfig("models: /m\nadmission_slo_share: 0.75\n"
+                                 "nodes: [{id: a, class: embedded, serve: [x]}]\n",
                                  "c.yaml", "/", 4000, &c)
                   .ok());
   BatchingConfig b;
@@ -87,6 +88,7 @@ TEST(ClusterConfigTest, NodeConfigYamlRoundTrips) {
   EXPECT_DOUBLE_EQ(back.devices[0].cpu_quota, 0.5);
   EXPECT_EQ(back.store_port, 4000);
   EXPECT_EQ(back.down_after, c.nodes[0].down_after);
+  EXPECT_DOUBLE_EQ(back.admission_slo_share, 0.75);  // a cluster-wide setting reaches the node
   ASSERT_EQ(back.batching.count("x"), 1u);
   EXPECT_EQ(back.batching["x"].max_batch_size, 4);
   EXPECT_EQ(back.batching["x"].max_queue_delay_us, 2500);

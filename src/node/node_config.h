@@ -28,6 +28,7 @@
 //   sync_interval_ms: 200           # Δ: load digests to every peer
 //   down_after_ms: 3000             # lease TTL: a silent node is down after this
 //   admission: best-effort          # or reject-early: 503 when no instance can meet the SLO
+//   admission_slo_share: 1.0        # reject-early admits what is predicted within this share
 //   sync_zone: zone-0               # optional: digests and routing stay within this zone
 //   (all-to-all
 //                                   # without it); see bench/results/sim/README.md
@@ -95,6 +96,7 @@ struct NodeConfig {
   std::chrono::milliseconds sync_interval{200};
   std::chrono::milliseconds down_after{3000};
   router::Admission admission = router::Admission::kBestEffort;
+  double admission_slo_share = 1.0;  // in (0, 1]; router/route_policy.h
   router::RouteMode routing = router::RouteMode::kSloAware;
   int route_peers = router::kDefaultRoutePeers;  // see router/peer_sample.h
   // observe: false turns off the explanation records (the routing-decision ring, GET

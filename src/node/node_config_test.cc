@@ -21,6 +21,7 @@ store: {kind: etcd, endpoint: "127.0.0.1:23790"}
 sync_interval_ms: 100
 down_after_ms: 2000
 admission: reject-early
+admission_slo_share: 0.8
 )",
                              "node.yaml", &c);
   ASSERT_TRUE(s.ok()) << s.ToString();
@@ -38,6 +39,7 @@ admission: reject-early
   EXPECT_EQ(c.sync_interval.count(), 100);
   EXPECT_EQ(c.down_after.count(), 2000);
   EXPECT_EQ(c.admission, router::Admission::kRejectEarly);
+  EXPECT_DOUBLE_EQ(c.admission_slo_share, 0.8);
 }
 
 TEST(NodeConfigTest, DefaultsForAMinimalConfig) {
@@ -49,6 +51,7 @@ TEST(NodeConfigTest, DefaultsForAMinimalConfig) {
   ASSERT_EQ(c.devices.size(), 1u);
   EXPECT_EQ(c.devices[0].kind, "cpu");
   EXPECT_EQ(c.admission, router::Admission::kBestEffort);
+  EXPECT_DOUBLE_EQ(c.admission_slo_share, 1.0);
 }
 
 TEST(NodeConfigTest, ErrorsNameTheFileAndField) {
@@ -65,6 +68,8 @@ TEST(NodeConfigTest, ErrorsNameTheFileAndField) {
       {"id: n\nmodels: {dir: /m}\nstore: {kind: zookeeper}", "store.kind must be"},
       {"id: n\nmodels: {dir: /m}\nsync_interval_ms: 500\ndown_after_ms: 600", "at least twice"},
       {"id: n\nmodels: {dir: /m}\nadmission: maybe", "admission must be"},
+      {"id: n\nmodels: {dir: /m}\nadmission_slo_share: 0", "admission_slo_share must be in"},
+      {"id: n\nmodels: {dir: /m}\nadmission_slo_share: 1.5", "admission_slo_share must be in"},
       {"id: [unclosed", "not valid YAML"},
       {"id: n\nmodels: {dir: /m}\npipeline: {l: {stage: 1, layers: [4]}}",
        "pipeline.l.layers must be [first, end)"},

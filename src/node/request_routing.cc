@@ -217,7 +217,7 @@ bool NodeAgent::Route(const std::string& model, const api::HttpRequest& req, api
   // see the prompts that arrive later, and continuous batching often does better than predicted).
   const router::RoutePlan plan = router::PlanRouteWithMode(
       candidates, slo_ms, llm ? router::Admission::kBestEffort : config_.admission, config_.routing,
-      turn, llm ? router::kLlmLocalSloShare : router::kLocalSloShare);
+      turn, llm ? router::kLlmLocalSloShare : router::kLocalSloShare, config_.admission_slo_share);
   // X-Epara-Explain: 1 (or ?explain=1): the decision's record, compact, on the answer; the same
   // record goes to the ring of recent decisions (issue 26).
   const bool asked = req.Header("X-Epara-Explain") == "1" || req.Query("explain") == "1";

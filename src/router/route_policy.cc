@@ -46,7 +46,8 @@ double PredictedCompletionMs(const RouteCandidate& c) {
 }
 
 RoutePlan PlanRoute(const std::vector<RouteCandidate>& candidates, double slo_ms,
-                    Admission admission, double local_slo_share, uint64_t turn) {
+                    Admission admission, double local_slo_share, uint64_t turn,
+                    double admission_slo_share) {
   RoutePlan plan;
   plan.predicted_ms.resize(candidates.size());
   for (size_t i = 0; i < candidates.size(); ++i) {
@@ -92,12 +93,13 @@ RoutePlan PlanRoute(const std::vector<RouteCandidate>& candidates, double slo_ms
     return plan;
   }
   const double best = plan.predicted_ms[plan.order.front()];
-  if (admission == Admission::kRejectEarly && slo_ms > 0 && best > slo_ms) {
-    char buf[160];
+  if (admission == Admission::kRejectEarly && slo_ms > 0 && best > admission_slo_share * slo_ms) {
+    char buf[200];
     std::snprintf(buf, sizeof buf,
                   "no instance can meet the %.0f ms SLO (earliest predicted completion %.0f ms "
-                  "on node %s)",
-                  slo_ms, best, candidates[plan.order.front()].node_id.c_str());
+                  "on node %s; admitted within %.0f%% of the SLO)",
+                  slo_ms, best, candidates[plan.order.front()].node_id.c_str(),
+                  100 * admission_slo_share);
     plan.reject = true;
     plan.reason = buf;
   }
@@ -130,10 +132,10 @@ const char* RouteModeName(RouteMode mode) {
 
 RoutePlan PlanRouteWithMode(const std::vector<RouteCandidate>& candidates, double slo_ms,
                             Admission admission, RouteMode mode, uint64_t turn,
-                            double local_slo_share) {
+                            double local_slo_share, double admission_slo_share) {
   CountDecision(Decisions().plan_route);
   if (mode == RouteMode::kSloAware)
-    return PlanRoute(candidates, slo_ms, admission, local_slo_share, turn);
+    return PlanRoute(candidates, slo_ms, admission, local_slo_share, turn, admission_slo_share);
   RoutePlan plan;
   plan.predicted_ms.resize(candidates.size());
   for (size_t i = 0; i < candidates.size(); ++i) {

@@ -11,7 +11,10 @@
 // the first remote choice is drawn among the peers predicted within that share of the SLO,
 // weighted by 1 / predicted completion, rather than always the earliest. With admission
 // kRejectEarly a request that no candidate can finish within its SLO is rejected up front (HTTP 503
-// with the reason); kBestEffort sends it to the earliest anyway.
+// with the reason); kBestEffort sends it to the earliest anyway. `admission_slo_share` < 1 admits
+// only what is predicted within that share of the SLO: under overload the admitted queue settles
+// where predictions reach the limit, so at 1.0 half of what is admitted finishes past the SLO
+// (bench/results/README.md, session 23's overload bench).
 //
 // The goodput benchmark's baselines (issue 7) route the same candidates differently (RouteMode):
 //   kRoundRobin        every ready instance in turn (node id order, rotated by `turn`);
@@ -60,14 +63,15 @@ struct RoutePlan {
 // `slo_ms` <= 0 means no SLO (never rejected for latency).
 // `turn` seeds the spread among comfortable peers (see the file comment).
 RoutePlan PlanRoute(const std::vector<RouteCandidate>& candidates, double slo_ms,
-                    Admission admission, double local_slo_share = kLocalSloShare,
-                    uint64_t turn = 0);
+                    Admission admission, double local_slo_share = kLocalSloShare, uint64_t turn = 0,
+                    double admission_slo_share = 1.0);
 
 // The same candidates ordered by `mode` (kSloAware: PlanRoute above). `turn` is the caller's
 // request counter (kRoundRobin rotates by it). predicted_ms is filled in every mode.
 RoutePlan PlanRouteWithMode(const std::vector<RouteCandidate>& candidates, double slo_ms,
                             Admission admission, RouteMode mode, uint64_t turn,
-                            double local_slo_share = kLocalSloShare);
+                            double local_slo_share = kLocalSloShare,
+                            double admission_slo_share = 1.0);
 
 double PredictedCompletionMs(const RouteCandidate& c);
 

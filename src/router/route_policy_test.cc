@@ -87,6 +87,14 @@ TEST(RoutePolicyTest, AdmissionRejectsOnlyWhenAsked) {
   EXPECT_FALSE(PlanRoute(c, 0, Admission::kRejectEarly).reject);  // no SLO
   // Exactly at the SLO meets it.
   EXPECT_FALSE(PlanRoute({C("a", true, 0, 70, 30)}, 100, Admission::kRejectEarly).reject);
+  // With an admission share, only what is predicted within that share of the SLO is admitted
+  // (100 ms predicted: admitted at 1.0, refused at 0.8 of a 100 ms SLO, admitted at 0.8 of 125).
+  const std::vector<RouteCandidate> one = {C("a", true, 0, 70, 30)};
+  const RoutePlan margin = PlanRoute(one, 100, Admission::kRejectEarly, kLocalSloShare, 0, 0.8);
+  EXPECT_TRUE(margin.reject);
+  EXPECT_NE(margin.reason.find("within 80% of the SLO"), std::string::npos) << margin.reason;
+  EXPECT_FALSE(PlanRoute(one, 125, Admission::kRejectEarly, kLocalSloShare, 0, 0.8).reject);
+  EXPECT_FALSE(PlanRoute(one, 100, Admission::kBestEffort, kLocalSloShare, 0, 0.8).reject);
 }
 
 TEST(RoutePolicyTest, NodesNotReadyAreNeverChosen) {

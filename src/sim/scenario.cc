@@ -50,6 +50,7 @@ Status BuildSimSpec(const node::ClusterConfig& config, const std::vector<ModelDe
     s.routing = n.routing;
     s.route_peers = n.route_peers;
     s.admission = n.admission;
+    s.admission_slo_share = n.admission_slo_share;
     out->nodes.push_back(std::move(s));
   }
   const node::NodeConfig& first = config.nodes.front();

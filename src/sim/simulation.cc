@@ -301,7 +301,8 @@ void Cluster::Route(Req* r) {
   }
   const router::RoutePlan plan = router::PlanRouteWithMode(
       candidates, model.slo_ms, model.llm ? router::Admission::kBestEffort : in.spec.admission,
-      in.spec.routing, turn, model.llm ? router::kLlmLocalSloShare : router::kLocalSloShare);
+      in.spec.routing, turn, model.llm ? router::kLlmLocalSloShare : router::kLocalSloShare,
+      in.spec.admission_slo_share);
   if (plan.reject) {
     r->node = i;
     Respond(r, false, 503);

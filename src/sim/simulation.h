@@ -91,6 +91,7 @@ struct SimNodeSpec {
   router::RouteMode routing = router::RouteMode::kSloAware;
   int route_peers = 0;  // slo-aware routing weighs at most this many peers (0: all; node config)
   router::Admission admission = router::Admission::kBestEffort;
+  double admission_slo_share = 1.0;  // NodeConfig::admission_slo_share
 };
 
 struct SimFault {
