@@ -34,8 +34,6 @@
 #include "cluster/embedded_store.h"
 #include "core/host_allocator.h"
 #include "core/library_env.h"
-#include "image/image_codec.h"
-#include "image/synthetic_scene.h"
 #include "models/demo_segmentation.h"
 #include "node/node_agent.h"
 
@@ -226,18 +224,9 @@ int main(int argc, char** argv) {
   app.add_option("--out", out, "Write the JSON result here");
   CLI11_PARSE(app, argc, argv);
 
-  const fs::path repo =
-      fs::temp_directory_path() / ("epara_overload_bench_" + std::to_string(getpid()));
-  models::DemoSegmentationOptions seg;
-  seg.size = size;
-  seg.max_batch_size = 4;
-  seg.max_queue_delay_ms = 0;
   std::string png;
-  if (Status s = models::WriteDemoSegmentationModel(repo.string(), seg);
-      !s.ok() || !(s = EncodePng(SyntheticScene(size, size), &png)).ok()) {
-    std::fprintf(stderr, "%s\n", s.ToString().c_str());
-    return 1;
-  }
+  models::DemoSegmentationOptions seg;
+  const fs::path repo = bench::DemoSegmentationRepoOrExit("epara_overload_bench", size, &png, &seg);
   backend::BackendRegistry backends;
   (void)backends.Register(backend::CreateLibTorchBackend());
   json runs = json::array();

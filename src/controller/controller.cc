@@ -124,14 +124,7 @@ Status Controller::Step(int* moves) {
       q.live.push_back(r.id);
       for (const cluster::InstanceRecord& i : r.instances) q.current[i.model].insert(r.id);
     }
-    q.candidate = q.current;
-    for (const scheduler::ServiceState& s : plan.services) {
-      auto t = plan.target.find(s.name);
-      if (t == plan.target.end())
-        q.candidate.erase(s.name);
-      else
-        q.candidate[s.name] = t->second;
-    }
+    q.candidate = CandidatePlacement(q.current, plan);
     q.demand = &demand_;
     q.horizon_s = std::chrono::duration<double>(options_.period).count();
     q.seed = periods() + 1;

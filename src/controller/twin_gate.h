@@ -59,6 +59,12 @@ struct TwinVerdict {
   bool apply = false;        // TwinApproves
 };
 
+// The placement `plan` leads to: `current` with each service the plan placed given the plan's
+// target instances (a placed service the target leaves out has none). What the twin weighs as the
+// candidate, in the controller and in the simulator alike.
+scheduler::Instances CandidatePlacement(const scheduler::Instances& current,
+                                        const PeriodPlan& plan);
+
 // The gate: the candidate's gain exceeds the noise and is positive.
 bool TwinApproves(double current_rps, double candidate_rps, double noise_rps);
 

@@ -73,6 +73,18 @@ TEST(DigitalTwinTest, TheGateWantsAGainAboveTheNoise) {
   EXPECT_FALSE(controller::TwinApproves(12, 10, 0));
 }
 
+TEST(DigitalTwinTest, TheCandidateIsTheCurrentPlacementWithThePlannedServicesReplaced) {
+  const scheduler::Instances current = {{"seg", {"a"}}, {"old", {"b"}}, {"llm", {"b"}}};
+  controller::PeriodPlan plan;
+  plan.services.resize(2);
+  plan.services[0].name = "seg";
+  plan.services[1].name = "old";
+  plan.target = {{"seg", {"a", "b"}}};
+  const scheduler::Instances want = {{"seg", {"a", "b"}}, {"llm", {"b"}}};
+  EXPECT_EQ(controller::CandidatePlacement(current, plan), want)
+      << "placed services take the target (none when it leaves them out); the rest stay";
+}
+
 TEST(DigitalTwinTest, ADeadNodeNeitherServesNorSendsRequests) {
   const DigitalTwin twin(TwoNodes());
   const controller::DemandTable demand = Demand({{"a", 40}, {"b", 30}});

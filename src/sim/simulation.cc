@@ -547,14 +547,7 @@ bool Cluster::TwinApproves(const controller::PeriodInput& in, const controller::
     for (const auto& [m, inst] : n.instances)
       if (!inst.draining) q.current[spec_.models[m].name].insert(n.spec.id);
   }
-  q.candidate = q.current;
-  for (const scheduler::ServiceState& s : plan.services) {
-    auto t = plan.target.find(s.name);
-    if (t == plan.target.end())
-      q.candidate.erase(s.name);
-    else
-      q.candidate[s.name] = t->second;
-  }
+  q.candidate = controller::CandidatePlacement(q.current, plan);
   q.demand = in.demand;
   for (const auto& [m, ring] : shapes_) q.shapes[spec_.models[m].name] = ring;
   q.horizon_s = spec_.options.controller_period_s;
