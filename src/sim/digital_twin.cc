@@ -148,11 +148,19 @@ Status PlacementSpec(const SimSpec& base, const controller::TwinQuery& q,
 
 Status DigitalTwin::Run(const controller::TwinQuery& q, const scheduler::Instances& placement,
                         std::vector<double>* per_batch, double* offered_rps) const {
-  const double horizon = std::max(1e-3, q.horizon_s);
-  const double span = options_.warmup_s + horizon;
   std::vector<std::string> names;
   std::vector<loadgen::ScheduledRequest> schedule;
-  EPARA_RETURN_IF_ERROR(Arrivals(base_, q, span, &names, &schedule));
+  EPARA_RETURN_IF_ERROR(
+      Arrivals(base_, q, options_.warmup_s + std::max(1e-3, q.horizon_s), &names, &schedule));
+  return RunOn(q, placement, names, schedule, per_batch, offered_rps);
+}
+
+Status DigitalTwin::RunOn(const controller::TwinQuery& q, const scheduler::Instances& placement,
+                          const std::vector<std::string>& names,
+                          const std::vector<loadgen::ScheduledRequest>& schedule,
+                          std::vector<double>* per_batch, double* offered_rps) const {
+  const double horizon = std::max(1e-3, q.horizon_s);
+  const double span = options_.warmup_s + horizon;
   SimSpec spec;
   EPARA_RETURN_IF_ERROR(PlacementSpec(base_, q, placement, &spec));
   spec.options.seed = q.seed;
@@ -183,12 +191,17 @@ Status DigitalTwin::Run(const controller::TwinQuery& q, const scheduler::Instanc
 Status DigitalTwin::Forecast(const controller::TwinQuery& q,
                              controller::TwinVerdict* verdict) const {
   *verdict = controller::TwinVerdict{};
+  // One set of arrivals for both placements (common random numbers).
+  std::vector<std::string> names;
+  std::vector<loadgen::ScheduledRequest> schedule;
+  EPARA_RETURN_IF_ERROR(
+      Arrivals(base_, q, options_.warmup_s + std::max(1e-3, q.horizon_s), &names, &schedule));
   std::vector<double> current, candidate;
-  EPARA_RETURN_IF_ERROR(Run(q, q.current, &current, &verdict->offered_rps));
+  EPARA_RETURN_IF_ERROR(RunOn(q, q.current, names, schedule, &current, &verdict->offered_rps));
   if (q.candidate == q.current)
     candidate = current;  // nothing changes: one run
   else
-    EPARA_RETURN_IF_ERROR(Run(q, q.candidate, &candidate, nullptr));
+    EPARA_RETURN_IF_ERROR(RunOn(q, q.candidate, names, schedule, &candidate, nullptr));
   const double n = static_cast<double>(current.size());
   double sum_cur = 0, sum_cand = 0, sum_d = 0;
   for (size_t b = 0; b < current.size(); ++b) {

@@ -45,6 +45,12 @@ class DigitalTwin {
   double warmup_s() const { return options_.warmup_s; }
 
  private:
+  // Run's simulation of `placement` on given arrivals (`names` index `schedule`'s services).
+  Status RunOn(const controller::TwinQuery& query, const scheduler::Instances& placement,
+               const std::vector<std::string>& names,
+               const std::vector<loadgen::ScheduledRequest>& schedule,
+               std::vector<double>* per_batch_rps, double* offered_rps) const;
+
   SimSpec base_;
   TwinOptions options_;
 };

@@ -39,16 +39,23 @@ controller::DemandTable Demand(std::map<std::string, double> rate_at) {
   return t;
 }
 
+// A query weighing seg on a alone (current) against seg on a and b (candidate) over 20 s.
+controller::TwinQuery OneOrTwoInstances(std::vector<std::string> live,
+                                        const controller::DemandTable* demand) {
+  controller::TwinQuery q;
+  q.live = std::move(live);
+  q.current = {{"seg", {"a"}}};
+  q.candidate = {{"seg", {"a", "b"}}};
+  q.demand = demand;
+  q.horizon_s = 20;
+  return q;
+}
+
 TEST(DigitalTwinTest, ASecondInstanceIsWorthItOnlyWhenDemandExceedsOne) {
   const DigitalTwin twin(TwoNodes());
   for (double rate : {40.0, 10.0}) {
     const controller::DemandTable demand = Demand({{"a", rate}});
-    controller::TwinQuery q;
-    q.live = {"a", "b"};
-    q.current = {{"seg", {"a"}}};
-    q.candidate = {{"seg", {"a", "b"}}};
-    q.demand = &demand;
-    q.horizon_s = 20;
+    const controller::TwinQuery q = OneOrTwoInstances({"a", "b"}, &demand);
     controller::TwinVerdict v;
     ASSERT_TRUE(twin.Forecast(q, &v).ok());
     EXPECT_NEAR(v.offered_rps, rate, 0.2 * rate);  // Poisson arrivals at the smoothed mean
@@ -88,12 +95,7 @@ TEST(DigitalTwinTest, TheCandidateIsTheCurrentPlacementWithThePlannedServicesRep
 TEST(DigitalTwinTest, ADeadNodeNeitherServesNorSendsRequests) {
   const DigitalTwin twin(TwoNodes());
   const controller::DemandTable demand = Demand({{"a", 40}, {"b", 30}});
-  controller::TwinQuery q;
-  q.live = {"a"};  // b's record expired
-  q.current = {{"seg", {"a"}}};
-  q.candidate = {{"seg", {"a", "b"}}};
-  q.demand = &demand;
-  q.horizon_s = 20;
+  const controller::TwinQuery q = OneOrTwoInstances({"a"}, &demand);  // b's record expired
   controller::TwinVerdict v;
   ASSERT_TRUE(twin.Forecast(q, &v).ok());
   EXPECT_NEAR(v.offered_rps, 40, 8) << "b's clients reach no one";
