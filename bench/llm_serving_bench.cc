@@ -207,7 +207,8 @@ int main(int argc, char** argv) {
     return 1;
   }
   const std::string model = "llama-demo";
-  llm::LlmEngine& engine = *server->llms().at(model);
+  const std::shared_ptr<llm::LlmEngine> served = server->llms().Get(model)->engine;
+  llm::LlmEngine& engine = *served;
 
   json results = json::array();
   int64_t failures = 0;

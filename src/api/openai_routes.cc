@@ -263,8 +263,9 @@ json Usage(std::span<const llm::GenerationResult* const> rs) {
 }
 
 void RecordLlm(const ServerContext& ctx, const std::string& model, const llm::GenerationResult& r) {
-  ctx.llm_metrics->at(model).RecordRequest(r.finish_reason, r.prompt_tokens, r.completion_tokens,
-                                           r.ttft_seconds, r.total_seconds);
+  if (const metrics::LlmMetrics* m = ctx.llms->Metrics(model))
+    m->RecordRequest(r.finish_reason, r.prompt_tokens, r.completion_tokens, r.ttft_seconds,
+                     r.total_seconds);
 }
 
 // A message's content: a string, or a list of parts of which only {"type": "text"} is accepted.
@@ -296,11 +297,13 @@ void Generate(const ServerContext& ctx, const HttpRequest& req, HttpResponse* re
     if (!routed.ok()) WriteOpenAiError(routed, res);
     return;
   }
-  auto it = ctx.llms->find(model);
-  if (it == ctx.llms->end())
-    return WriteOpenAiError(NotFound("model '" + model + "' not found (not an LLM served here)"),
-                            res);
-  llm::LlmEngine& engine = *it->second;
+  // The request's hold on the engine: a run-time unload waits for it (a stream's until its end).
+  // A forward a peer sent here was admitted before any unload began (NodeAgent::AdmitForward).
+  Status missing;
+  auto use = std::make_shared<LlmUse>(
+      ctx.llms->Use(model, !req.Header(kForwardedHeader).empty(), &missing));
+  if (!*use) return WriteOpenAiError(missing, res);
+  llm::LlmEngine& engine = **use;
   std::string prompt;
   if (chat) {
     if (!j.contains("messages") || !j["messages"].is_array() || j["messages"].empty())
@@ -473,8 +476,8 @@ void Generate(const ServerContext& ctx, const HttpRequest& req, HttpResponse* re
     return WriteOpenAiError(s, res);
   res->content_type = "text/event-stream";
   res->headers.emplace_back("Cache-Control", "no-cache");
-  res->stream = [st, event, delta_choice, include_usage, model, &ctx,
-                 gen_logprobs](const ChunkWriter& write) {
+  res->stream = [st, event, delta_choice, include_usage, model, &ctx, gen_logprobs,
+                 use](const ChunkWriter& write) {
     const bool ok = st->pipe.Serve(write);
     std::vector<const llm::GenerationResult*> all;
     for (const StreamState::Choice& c : st->choices) {
@@ -512,8 +515,8 @@ void Generate(const ServerContext& ctx, const HttpRequest& req, HttpResponse* re
 void AddOpenAiRoutes(HttpServer* http, const ServerContext* ctx) {
   http->Route("GET", "/v1/models", [ctx](const HttpRequest&, HttpResponse* res) {
     json data = json::array();
-    for (const auto& [name, _] : *ctx->llms)
-      data.push_back({{"id", name}, {"object", "model"}, {"created", 0}, {"owned_by", "epara"}});
+    for (const LlmRegistry::Info& i : ctx->llms->List())
+      data.push_back({{"id", i.name}, {"object", "model"}, {"created", 0}, {"owned_by", "epara"}});
     for (const engine::ServedModel* m : ctx->models->List())
       data.push_back(
           {{"id", m->descriptor.name}, {"object", "model"}, {"created", 0}, {"owned_by", "epara"}});

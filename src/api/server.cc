@@ -76,15 +76,23 @@ Status Server::LoadModel(const std::string& name) {
   EPARA_RETURN_IF_ERROR(ScanModelRepository(options_.models_dir, &scan));
   for (ModelDescriptor d : scan.models) {
     if (d.name != name) continue;
-    if (d.task == TaskType::kLlm)
-      return Status(StatusCode::kUnimplemented,
-                    "model '" + name + "': LLMs are not (re)loaded at run time yet");
     Adapt(&d);
+    if (d.task == TaskType::kLlm) return LoadLlm(d);
     return models_->Load(d);
   }
   for (const Status& e : scan.errors)
     if (e.message().find(name) != std::string::npos) return e;
   return NotFound("model '" + name + "' is not in " + options_.models_dir);
+}
+
+Status Server::LoadLlm(const ModelDescriptor& d) {
+  if (!options_.llm_loader)
+    return FailedPrecondition("model '" + d.name + "': no LLM engine in this process");
+  if (llms_->Get(d.name)) return FailedPrecondition("LLM '" + d.name + "' is already loaded here");
+  std::unique_ptr<llm::LlmEngine> engine;
+  EPARA_RETURN_IF_ERROR(options_.llm_loader(d, &engine));
+  engine->set_cpu_quota(options_.cpu_quota);
+  return llms_->Add(d.name, std::move(engine), d.slo.ttft_ms, d.slo.tpot_ms);
 }
 
 Server::~Server() { Stop(); }
@@ -103,6 +111,7 @@ Status Server::Create(const ServerOptions& options, backend::BackendRegistry* ba
   if (options.cpu_quota <= 0 || options.cpu_quota > 1)
     return InvalidArgument("cpu_quota must be in (0, 1]");
   s->models_->set_cpu_quota(options.cpu_quota);
+  s->llms_ = std::make_unique<LlmRegistry>(&s->registry_);
   for (ModelDescriptor d : scan.models) {
     if (!options.only_models.empty() &&
         std::find(options.only_models.begin(), options.only_models.end(), d.name) ==
@@ -118,15 +127,7 @@ Status Server::Create(const ServerOptions& options, backend::BackendRegistry* ba
         s->skipped_.push_back(d.name + ": no LLM engine in this process");
         continue;
       }
-      std::unique_ptr<llm::LlmEngine> engine;
-      st = options.llm_loader(d, &engine);
-      if (st.ok()) {
-        engine->set_cpu_quota(options.cpu_quota);
-        s->llms_[d.name] = std::move(engine);
-        s->llm_metrics_[d.name] = metrics::LlmMetrics::Create(&s->registry_, d.name);
-        s->llm_ttft_slo_ms_[d.name] = d.slo.ttft_ms;
-        s->llm_tpot_slo_ms_[d.name] = d.slo.tpot_ms;
-      }
+      st = s->LoadLlm(d);
     } else {
       st = s->models_->Load(d);
     }
@@ -135,8 +136,7 @@ Status Server::Create(const ServerOptions& options, backend::BackendRegistry* ba
   }
   s->ctx_.models = s->models_.get();
   s->ctx_.metrics = &s->registry_;
-  s->ctx_.llms = &s->llms_;
-  s->ctx_.llm_metrics = &s->llm_metrics_;
+  s->ctx_.llms = s->llms_.get();
   s->ctx_.image_limits = options.image_limits;
   if (!options.split_defaults.empty())
     s->ctx_.split_default = [table = options.split_defaults](const std::string& model) {
@@ -159,13 +159,13 @@ Status Server::Create(const ServerOptions& options, backend::BackendRegistry* ba
   AddOpenAiRoutes(&s->http_, &s->ctx_);
   AddTokenizeRoutes(&s->http_, &s->ctx_);
   s->http_.Route("GET", "/metrics", [ctx = &s->ctx_](const HttpRequest&, HttpResponse* res) {
-    for (const auto& [name, engine] : *ctx->llms) {  // LLM gauges are read at scrape time
-      const llm::EngineStats st = engine->stats();
-      const metrics::LlmMetrics& m = ctx->llm_metrics->at(name);
+    for (const LlmRegistry::Info& i : ctx->llms->List(true)) {  // LLM gauges: read at scrape
+      const llm::EngineStats st = i.engine->stats();
+      const metrics::LlmMetrics& m = *ctx->llms->Metrics(i.name);
       m.running->Set(st.running);
       m.waiting->Set(st.waiting);
       m.kv_usage->Set(static_cast<double>(st.kv_reserved_bytes) /
-                      static_cast<double>(engine->kv_budget_bytes()));
+                      static_cast<double>(i.engine->kv_budget_bytes()));
     }
     res->content_type = "text/plain; version=0.0.4";
     res->body = ctx->metrics->RenderText();
@@ -183,7 +183,7 @@ void Server::Stop() {
   // once instead of waiting out their batching delay), then wait for every handler to answer.
   http_.StopAccepting();
   if (models_) models_->Shutdown();
-  for (auto& [_, engine] : llms_) engine->Shutdown();
+  if (llms_) llms_->ShutdownAll();
   http_.Stop();
 }
 

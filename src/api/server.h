@@ -12,6 +12,7 @@
 #include <string>
 
 #include "api/http_server.h"
+#include "api/llm_registry.h"
 #include "api/request_guard.h"
 #include "api/server_context.h"
 #include "backend/backend_registry.h"
@@ -87,19 +88,21 @@ class Server {
 
   engine::ModelManager& models() { return *models_; }
   // Loads `name` from the repository at run time, with the same overrides as at start (warm-up
-  // included; ready when this returns OK). Unimplemented for LLMs; NotFound when absent.
+  // included; ready when this returns OK). LLMs go through options.llm_loader (FailedPrecondition
+  // without one) into llms(). NotFound when absent.
   Status LoadModel(const std::string& name);
-  const std::map<std::string, std::unique_ptr<llm::LlmEngine>>& llms() const { return llms_; }
-  const std::map<std::string, metrics::LlmMetrics>& llm_metrics() const { return llm_metrics_; }
+  // The LLM engines, changeable at run time (api/llm_registry.h: Drain, then Remove).
+  LlmRegistry& llms() { return *llms_; }
+  const LlmRegistry& llms() const { return *llms_; }
   // A served LLM's time-to-first-token SLO from its descriptor (ms; 0: none or not an LLM here).
   double LlmTtftSloMs(const std::string& name) const {
-    auto it = llm_ttft_slo_ms_.find(name);
-    return it == llm_ttft_slo_ms_.end() ? 0 : it->second;
+    auto i = llms_->Get(name);
+    return i ? i->ttft_slo_ms : 0;
   }
   // A served LLM's time-per-output-token SLO (ms; 0: none or not an LLM here).
   double LlmTpotSloMs(const std::string& name) const {
-    auto it = llm_tpot_slo_ms_.find(name);
-    return it == llm_tpot_slo_ms_.end() ? 0 : it->second;
+    auto i = llms_->Get(name);
+    return i ? i->tpot_slo_ms : 0;
   }
   // Adds a route next to the API's (REQUIRES: before Start()).
   void Route(const std::string& method, const std::string& path_regex, HttpHandler handler) {
@@ -115,14 +118,13 @@ class Server {
   explicit Server(const ServerOptions& options);
   // Applies the options' batching override and CPU share to a descriptor.
   void Adapt(ModelDescriptor* d) const;
+  // Builds an LLM engine with options_.llm_loader and adds it to llms_.
+  Status LoadLlm(const ModelDescriptor& d);
 
   ServerOptions options_;
   metrics::Registry registry_;
   std::unique_ptr<engine::ModelManager> models_;
-  std::map<std::string, std::unique_ptr<llm::LlmEngine>> llms_;
-  std::map<std::string, metrics::LlmMetrics> llm_metrics_;
-  std::map<std::string, double> llm_ttft_slo_ms_;
-  std::map<std::string, double> llm_tpot_slo_ms_;
+  std::unique_ptr<LlmRegistry> llms_;  // outlives http_ (declared before it)
   std::vector<std::string> skipped_;
   std::unique_ptr<BackgroundPool> request_cpu_;  // outlives http_ (declared before it)
   std::unique_ptr<RequestGuard> guard_;          // likewise

@@ -9,6 +9,7 @@
 #include <vector>
 
 #include "api/http_types.h"
+#include "api/llm_registry.h"
 #include "core/background_pool.h"
 
 #include "engine/model_manager.h"
@@ -22,8 +23,7 @@ namespace epara::api {
 struct ServerContext {
   engine::ModelManager* models = nullptr;
   metrics::Registry* metrics = nullptr;
-  std::map<std::string, std::unique_ptr<llm::LlmEngine>>* llms = nullptr;  // task llm, by name
-  std::map<std::string, metrics::LlmMetrics>* llm_metrics = nullptr;       // same keys as llms
+  LlmRegistry* llms = nullptr;  // task llm, by name (changes at run time)
   DecodeLimits image_limits;
   // Tiles when a request names no ?split (0 or 1: whole); set by a node agent, whose table may
   // change at run time (POST /v1/internal/split/{model}). Empty: every request whole.

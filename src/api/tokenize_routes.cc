@@ -12,7 +12,7 @@ using json = nlohmann::json;
 // The request's LLM: "model" names it, or the only one served here. Returns false after writing
 // the response (an error, or the answer of the peer the request was routed to).
 bool FindLlm(const ServerContext& ctx, const json& j, const HttpRequest& req, HttpResponse* res,
-             llm::LlmEngine** out) {
+             LlmUse* out) {
   std::string model;
   if (j.contains("model") && !j["model"].is_null()) {
     if (!j["model"].is_string()) {
@@ -20,16 +20,16 @@ bool FindLlm(const ServerContext& ctx, const json& j, const HttpRequest& req, Ht
       return false;
     }
     model = j["model"].get<std::string>();
-  } else if (ctx.llms->size() == 1) {
-    model = ctx.llms->begin()->first;
+  } else if (const auto served = ctx.llms->List(); served.size() == 1) {
+    model = served[0].name;
   } else {
-    WriteOpenAiError(InvalidArgument("'model' is required: " + std::to_string(ctx.llms->size()) +
+    WriteOpenAiError(InvalidArgument("'model' is required: " + std::to_string(served.size()) +
                                      " LLMs are served here"),
                      res);
     return false;
   }
-  auto it = ctx.llms->find(model);
-  if (it == ctx.llms->end()) {
+  *out = ctx.llms->Use(model, !req.Header(kForwardedHeader).empty());
+  if (!*out) {
     if (Status routed; RoutedElsewhere(ctx, model, req, res, &routed)) {
       if (!routed.ok()) WriteOpenAiError(routed, res);
       return false;
@@ -37,7 +37,6 @@ bool FindLlm(const ServerContext& ctx, const json& j, const HttpRequest& req, Ht
     WriteOpenAiError(NotFound("model '" + model + "' not found (not an LLM served here)"), res);
     return false;
   }
-  *out = it->second.get();
   return true;
 }
 
@@ -52,7 +51,7 @@ bool ParseBody(const HttpRequest& req, HttpResponse* res, json* j) {
 
 void Tokenize(const ServerContext& ctx, const HttpRequest& req, HttpResponse* res) {
   json j;
-  llm::LlmEngine* engine = nullptr;
+  LlmUse engine;
   if (!ParseBody(req, res, &j) || !FindLlm(ctx, j, req, res, &engine)) return;
   const char* field = j.contains("content") ? "content" : "prompt";
   if (!j.contains(field) || !j[field].is_string())
@@ -77,7 +76,7 @@ void Tokenize(const ServerContext& ctx, const HttpRequest& req, HttpResponse* re
 
 void Detokenize(const ServerContext& ctx, const HttpRequest& req, HttpResponse* res) {
   json j;
-  llm::LlmEngine* engine = nullptr;
+  LlmUse engine;
   if (!ParseBody(req, res, &j) || !FindLlm(ctx, j, req, res, &engine)) return;
   if (!j.contains("tokens") || !j["tokens"].is_array())
     return WriteOpenAiError(InvalidArgument("'tokens' must be an array of token ids"), res);

@@ -43,7 +43,7 @@ int RunDeploy(const DeployFlags& f) {
   for (const auto& n : view["nodes"]) {
     api[n["id"]] = n["api_address"];
     for (const auto& i : n["instances"])
-      if (i["task"] != "llm") current[i["model"]].insert(n["id"].get<std::string>());
+      current[i["model"]].insert(n["id"].get<std::string>());  // LLMs move too (issue 24)
   }
   scheduler::Instances target = current;
   auto parse = [&](const std::string& spec, char sep, std::vector<std::string>* parts) {

@@ -72,9 +72,9 @@ void LogModels(api::Server& server) {
                  m->descriptor.instances.device, m->memory_footprint_bytes / 1e6,
                  m->load_error.ok() ? "" : " (" + m->load_error.message() + ")");
   }
-  for (const auto& [name, engine] : server.llms())
-    spdlog::info("model {} [llm] READY on {}: {:.1f} MB weights, {} MB KV cache", name, "cpu",
-                 engine->model().weight_bytes() / 1e6, engine->kv_budget_bytes() >> 20);
+  for (const api::LlmRegistry::Info& i : server.llms().List())
+    spdlog::info("model {} [llm] READY on {}: {:.1f} MB weights, {} MB KV cache", i.name, "cpu",
+                 i.engine->model().weight_bytes() / 1e6, i.engine->kv_budget_bytes() >> 20);
   for (const std::string& why : server.skipped()) spdlog::warn("skipped {}", why);
 }
 

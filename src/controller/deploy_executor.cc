@@ -83,11 +83,16 @@ Status ExecuteDeployment(const std::vector<scheduler::DeployStep>& steps,
         }
     }
     if (o.log) {
-      char line[160];
+      char line[200];
       std::snprintf(line, sizeof line, "%-6s %-16s %-12s %8.0f ms", load ? "load" : "unload",
                     st.service.c_str(), st.node.c_str(),
                     std::chrono::duration<double, std::milli>(Clock::now() - t0).count());
-      o.log(line);
+      std::string text = line;
+      // An LLM's unload waits for its streams in flight: say how many.
+      const json answer = json::parse(r->body, nullptr, false);
+      if (answer.is_object() && answer.contains("drained_requests"))
+        text += "  (" + answer["drained_requests"].dump() + " in flight drained)";
+      o.log(text);
     }
   }
   return Status::Ok();

@@ -4,8 +4,12 @@
 
 namespace epara::llm {
 
-StageSession::StageSession(LlamaModel* model, std::mutex* model_mu, int64_t kv_budget_tokens)
-    : model_(model), model_mu_(model_mu), budget_tokens_(kv_budget_tokens) {}
+StageSession::StageSession(LlamaModel* model, std::mutex* model_mu, int64_t kv_budget_tokens,
+                           std::shared_ptr<const void> owner)
+    : owner_(std::move(owner)),
+      model_(model),
+      model_mu_(model_mu),
+      budget_tokens_(kv_budget_tokens) {}
 
 Status StageSession::Run(const StageStep& step, std::vector<float>* out) {
   for (uint64_t id : step.release) {

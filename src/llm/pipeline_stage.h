@@ -60,7 +60,10 @@ class StageLink {
 class StageSession {
  public:
   // `kv_budget_tokens`: how many tokens of context all of this session's caches may hold.
-  StageSession(LlamaModel* model, std::mutex* model_mu, int64_t kv_budget_tokens);
+  // `owner` (optional): what `model` and `model_mu` belong to, kept alive for the session's life
+  // (a stage unloaded at run time stays until the streams through it have ended).
+  StageSession(LlamaModel* model, std::mutex* model_mu, int64_t kv_budget_tokens,
+               std::shared_ptr<const void> owner = nullptr);
 
   // Frees step.release, then runs the step's tokens through this stage: `out` receives hidden
   // states for the next stage, or logits on the last stage. Errors leave no cache changed:
@@ -72,6 +75,7 @@ class StageSession {
   int64_t reserved_tokens() const { return reserved_tokens_; }
 
  private:
+  std::shared_ptr<const void> owner_;  // declared first: destroyed after the caches
   LlamaModel* model_;
   std::mutex* model_mu_;
   int64_t budget_tokens_;

@@ -2,6 +2,7 @@
 // advertised; unload = stop advertising -> serve what still arrives for a grace period -> stop
 // admission, complete what was accepted -> free. With the origin's retry of refused forwards, no
 // request accepted anywhere is lost while an instance moves.
+#include <spdlog/spdlog.h>
 #include <nlohmann/json.hpp>
 #include <thread>
 
@@ -29,8 +30,9 @@ std::string ModelOfPath(const std::string& path) {
 int64_t NodeAgent::MemoryNeed() const {
   int64_t need = 0;
   for (const engine::ServedModel* m : server_->models().List()) need += m->memory_footprint_bytes;
-  for (const auto& [_, e] : server_->llms())
-    need += e->model().weight_bytes() + e->kv_budget_bytes();
+  for (const api::LlmRegistry::Info& i : server_->llms().List(true))
+    need += i.engine->model().weight_bytes() + i.engine->kv_budget_bytes();
+  std::lock_guard<std::mutex> lock(stages_mu_);
   for (const auto& [_, h] : stages_)
     need += h->model->weight_bytes() + h->kv_budget_tokens * h->model->kv_bytes_per_token();
   return need;
@@ -46,11 +48,22 @@ Status NodeAgent::LoadInstance(const std::string& model) {
   if (const engine::ServedModel* m = server_->models().Find(model);
       m && m->state.load() == engine::ModelState::kReady)
     return Status::Ok();  // already here
+  if (auto llm = server_->llms().Get(model); llm && llm->state == api::LlmRegistry::State::kReady)
+    return Status::Ok();
+  if (auto llm = server_->llms().Get(model))  // draining: a move back before its unload ended
+    return FailedPrecondition("LLM '" + model + "' is " + api::LlmStateName(llm->state) +
+                              " on node " + config_.id + "; load it again once that has ended");
+  if (PipelineStageConfig p; PipelineOf(model, &p) && p.stage > 0)
+    return FailedPrecondition("node " + config_.id + " holds a later pipeline stage of '" + model +
+                              "'; it cannot also run the whole model");
   EPARA_RETURN_IF_ERROR(server_->LoadModel(model));
   int64_t budget = 0;
   for (const DeviceConfig& d : config_.devices) budget += d.memory_mb << 20;
   if (const int64_t need = MemoryNeed(); budget > 0 && need > budget) {
-    (void)server_->models().Unload(model);
+    if (server_->llms().Get(model))
+      (void)server_->llms().Remove(model);
+    else
+      (void)server_->models().Unload(model);
     return ResourceExhausted("node " + config_.id + ": loading " + model + " needs " +
                              std::to_string(need >> 20) + " MB, more than the budget of " +
                              std::to_string(budget >> 20) + " MB");
@@ -59,8 +72,24 @@ Status NodeAgent::LoadInstance(const std::string& model) {
   return Status::Ok();
 }
 
-Status NodeAgent::UnloadInstance(const std::string& model, std::chrono::milliseconds grace) {
+Status NodeAgent::UnloadInstance(const std::string& model, std::chrono::milliseconds grace,
+                                 int* drained) {
   std::lock_guard<std::mutex> lock(lifecycle_mu_);
+  if (auto llm = server_->llms().Get(model)) {
+    // The same protocol as below; the streams in flight run to their end (LlmRegistry::Remove).
+    if (llm->state == api::LlmRegistry::State::kReady) {
+      EPARA_RETURN_IF_ERROR(server_->llms().Drain(model));
+      Reregister();
+      std::this_thread::sleep_for(grace);  // a protocol period, as below
+    }
+    int in_flight = 0;
+    EPARA_RETURN_IF_ERROR(server_->llms().Remove(model, &in_flight));
+    if (drained) *drained = in_flight;
+    spdlog::info("node {}: unloaded LLM {} after its {} request(s) in flight ended", config_.id,
+                 model, in_flight);
+    Reregister();
+    return Status::Ok();
+  }
   const engine::ServedModel* m = server_->models().Find(model);
   if (!m) return NotFound("model '" + model + "' is not served here");
   if (m->state.load() == engine::ModelState::kReady) {
@@ -77,7 +106,7 @@ Status NodeAgent::UnloadInstance(const std::string& model, std::chrono::millisec
 
 Status NodeAgent::AdmitForward(const api::HttpRequest& req, std::shared_ptr<void>* hold) const {
   const std::string model = ModelOfPath(req.path);
-  if (model.empty()) return Status::Ok();
+  if (model.empty()) return AdmitLlmForward(req, hold);
   engine::ServedModel* m = server_->models().Find(model);
   if (!m) return Status::Ok();  // not a model here: the route answers (404, or an LLM)
   // In use first, then the state: an unload that begins after this check waits for the forward.
@@ -89,6 +118,24 @@ Status NodeAgent::AdmitForward(const api::HttpRequest& req, std::shared_ptr<void
   }
   return Unavailable("model '" + model + "' is " + std::string(engine::ModelStateName(s)) +
                      " on node " + config_.id);
+}
+
+Status NodeAgent::AdmitLlmForward(const api::HttpRequest& req, std::shared_ptr<void>* hold) const {
+  if (req.path != "/v1/completions" && req.path != "/v1/chat/completions") return Status::Ok();
+  const nlohmann::json j = nlohmann::json::parse(req.body, nullptr, false);
+  if (!j.is_object() || !j.contains("model") || !j["model"].is_string())
+    return Status::Ok();  // the route answers the malformed body
+  const std::string model = j["model"].get<std::string>();
+  if (server_->models().FindServing(model)) return Status::Ok();  // not an LLM: the route says so
+  // Held from here: an unload that begins after this waits for the forward's answer.
+  auto use = std::make_shared<api::LlmUse>(server_->llms().Use(model));
+  if (*use) {
+    *hold = std::move(use);
+    return Status::Ok();
+  }
+  // Unloading, or gone since the origin's view of this node: refused, so the origin retries on
+  // another node (a started request would be its client's failure).
+  return Unavailable("LLM '" + model + "' is not served on node " + config_.id + " (any more)");
 }
 
 void NodeAgent::AddSplitRoute() {
@@ -144,6 +191,7 @@ void NodeAgent::AddInstanceRoutes() {
       [this](const api::HttpRequest& req, api::HttpResponse* res) {
         const std::string model = req.path_params[0];
         Status s;
+        int drained = -1;  // LLMs: the requests in flight the unload waited for
         if (req.path_params[1] == "load") {
           s = LoadInstance(model);
         } else {
@@ -155,19 +203,25 @@ void NodeAgent::AddInstanceRoutes() {
             api::WriteError(InvalidArgument("grace_ms must be in [0, 600000]"), res);
             return;
           }
-          s = UnloadInstance(model, std::chrono::milliseconds(grace_ms));
+          s = UnloadInstance(model, std::chrono::milliseconds(grace_ms), &drained);
         }
         if (!s.ok()) {
           api::WriteError(s, res);
           return;
         }
         const engine::ServedModel* m = server_->models().Find(model);
+        const auto llm = server_->llms().Get(model);
+        const int64_t llm_bytes =
+            llm ? llm->engine->model().weight_bytes() + llm->engine->kv_budget_bytes() : 0;
+        nlohmann::json body = {{"node", config_.id},
+                               {"model", model},
+                               {"state", m     ? engine::ModelStateName(m->state.load())
+                                         : llm ? api::LlmStateName(llm->state)
+                                               : "NONE"},
+                               {"memory_bytes", m ? m->memory_footprint_bytes : llm_bytes}};
+        if (drained >= 0) body["drained_requests"] = drained;
         res->content_type = "application/json";
-        res->body = nlohmann::json{{"node", config_.id},
-                                   {"model", model},
-                                   {"state", m ? engine::ModelStateName(m->state.load()) : "NONE"},
-                                   {"memory_bytes", m ? m->memory_footprint_bytes : 0}}
-                        .dump();
+        res->body = body.dump();
       });
 }
 

@@ -107,7 +107,7 @@ Status NodeAgent::Create(const NodeConfig& config, api::ServerOptions server_opt
   EPARA_RETURN_IF_ERROR(a->PreparePipeline(&server_options));
   EPARA_RETURN_IF_ERROR(api::Server::Create(server_options, backends, &a->server_));
   for (const std::string& m : config.serve_models)
-    if (!a->server_->models().Find(m) && !a->server_->llms().count(m) &&
+    if (!a->server_->models().Find(m) && !a->server_->llms().Has(m) &&
         !(config.pipeline.count(m) && config.pipeline.at(m).stage > 0))  // held as a stage
       return NotFound("node " + config.id + ": model '" + m + "' is not in " + config.models_dir);
   // The device's memory budget holds every instance (LLMs: weights and KV cache).
@@ -171,11 +171,12 @@ Status NodeAgent::Create(const NodeConfig& config, api::ServerOptions server_opt
     }
     std::vector<std::string> remote;
     for (const std::string& n : names)
-      if (!agent->server_->models().FindServing(n) && !agent->server_->llms().count(n))
+      if (!agent->server_->models().FindServing(n) && !agent->server_->llms().Has(n))
         remote.push_back(n);
     return remote;
   });
   a->AddInstanceRoutes();
+  a->AddPipelineRoutes();
   a->AddSplitRoute();
   a->AddObservabilityRoutes();
   a->server_->Route("GET", "/v1/cluster",
@@ -360,10 +361,9 @@ cluster::NodeRecord NodeAgent::MakeRecord() const {
                              m->descriptor.variant ? m->descriptor.variant->of : ""});
       r.instances.back().split = SplitOf(m->descriptor.name);
     }
-  for (const auto& [name, _] : server_->llms())  // an LLM's SLO here: time to first token
-  {
-    r.instances.push_back({name, "llm", server_->LlmTtftSloMs(name), ""});
-    r.instances.back().tpot_ms = server_->LlmTpotSloMs(name);
+  for (const api::LlmRegistry::Info& i : server_->llms().List()) {  // draining: not advertised
+    r.instances.push_back({i.name, "llm", i.ttft_slo_ms, ""});      // its SLO: the first token
+    r.instances.back().tpot_ms = i.tpot_slo_ms;
   }
   return r;
 }
@@ -396,10 +396,12 @@ cluster::LoadDigest NodeAgent::MakeDigest() {
     }
     d.instances.push_back(l);
   }
-  for (const auto& [name, engine] : server_->llms()) {
+  for (const api::LlmRegistry::Info& i : server_->llms().List(true)) {
+    const std::string& name = i.name;
     cluster::InstanceLoad l;
     l.model = name;
-    const llm::EngineStats st = engine->stats();
+    l.ready = i.state == api::LlmRegistry::State::kReady;
+    const llm::EngineStats st = i.engine->stats();
     l.queue_length = static_cast<uint32_t>(st.waiting);
     l.in_flight = static_cast<uint32_t>(st.running);
     l.service_ms = MeanTtftMs(name);

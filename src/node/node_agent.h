@@ -100,11 +100,33 @@ class NodeAgent {
   // whole), and makes heads' engines link to their next stage. Before Server::Create.
   Status PreparePipeline(api::ServerOptions* options);
   Status LoadHostedStages(const api::ServerOptions& options);
+  // Loads a later stage (p.stage > 0) of `model` into stages_ (at start, or at run time).
+  Status LoadStage(const std::string& model, const PipelineStageConfig& p);
+  // This node's part in `model`'s pipeline now (the config's, or one built at run time).
+  bool PipelineOf(const std::string& model, PipelineStageConfig* out) const;
+  // Run-time pipelines (issue 24's mode changes):
+  //   POST /v1/internal/pipelines/{model}/load {"first_layer", "end_layer", "next", "depth"}:
+  //     first_layer 0 makes this node the head (an LLM engine on [0, end_layer) linked to `next`,
+  //     advertised like any LLM); otherwise it holds [first_layer, end_layer) as a later stage.
+  //   POST /v1/internal/pipelines/{model}/unload[?grace_ms=N]: a head unloads like an LLM (drained,
+  //     its streams run to their end); a later stage leaves stages_ at once and is freed when the
+  //     last stream through it ends.
+  void AddPipelineRoutes();
+  static Status ParsePipelinePart(const std::string& body, PipelineStageConfig* p);
+  Status LoadPipelinePart(const std::string& model, const PipelineStageConfig& p);
+  // *role: "head" or "stage"; *count: the head's drained requests, or the streams still open on
+  // the stage.
+  Status UnloadPipelinePart(const std::string& model, std::chrono::milliseconds grace,
+                            std::string* role, int* count);
   // instance_lifecycle.cc: runtime load and unload (see the header comment), the refusal of
   // forwards this node cannot run, and the re-registration that advertises a change.
   Status LoadInstance(const std::string& model);
-  Status UnloadInstance(const std::string& model, std::chrono::milliseconds grace);
+  // *drained (LLMs): the requests in flight that the unload waited for.
+  Status UnloadInstance(const std::string& model, std::chrono::milliseconds grace,
+                        int* drained = nullptr);
   Status AdmitForward(const api::HttpRequest& req, std::shared_ptr<void>* hold) const;
+  // AdmitForward for the OpenAI generation routes (the LLM is named in the body).
+  Status AdmitLlmForward(const api::HttpRequest& req, std::shared_ptr<void>* hold) const;
   void Reregister();
   void AddInstanceRoutes();
   // Memory all instances here need (models, LLM weights and caches, pipeline stages).
@@ -178,7 +200,15 @@ class NodeAgent {
   cluster::ClusterStore* store_ = nullptr;  // own_store_ or the shared one
   std::unique_ptr<peer::PeerServer> peer_server_;
   std::unique_ptr<kserve_grpc::KServeGrpcServer> grpc_server_;  // KServe v2 over gRPC (optional)
-  std::map<std::string, std::unique_ptr<HostedStage>> stages_;  // later stages held here, by model
+  // Later stages held here, by model; and this node's part in each pipeline (from config_.pipeline,
+  // changed at run time). GUARDED_BY(stages_mu_)
+  mutable std::mutex stages_mu_;
+  std::map<std::string, std::shared_ptr<HostedStage>> stages_;
+  std::map<std::string, PipelineStageConfig> pipeline_;
+  // From the server options at Create: what builds stages at run time (heads are LLMs the server
+  // loads through the loader PreparePipeline wraps).
+  std::function<Status(const ModelDescriptor&, std::unique_ptr<llm::LlamaModel>*)> stage_loader_;
+  int stage_cpu_threads_ = 0;
   std::mutex lifecycle_mu_;   // one runtime load or unload at a time
   std::mutex membership_mu_;  // the heartbeat may re-join while a runtime load re-registers
   std::unique_ptr<cluster::Membership> membership_;  // GUARDED_BY(membership_mu_)

@@ -28,8 +28,8 @@ bool NodeAgent::SloOf(const std::string& model, ServiceSlo* out) const {
     *out = {false, m->descriptor.slo.latency_ms, 0};
     return true;
   }
-  if (server_->llms().count(model)) {
-    *out = {true, server_->LlmTtftSloMs(model), server_->LlmTpotSloMs(model)};
+  if (auto llm = server_->llms().Get(model)) {
+    *out = {true, llm->ttft_slo_ms, llm->tpot_slo_ms};
     return true;
   }
   std::lock_guard<std::mutex> lock(mu_);

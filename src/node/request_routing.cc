@@ -60,15 +60,15 @@ int64_t NodeAgent::EstimatePromptTokens(const std::string& model, const std::str
       if (msg.is_object())
         if (auto c = msg.find("content"); c != msg.end() && c->is_string())
           text += c->get<std::string>();
-  if (auto llm = server_->llms().find(model); llm != server_->llms().end())
-    return static_cast<int64_t>(llm->second->tokenizer().Encode(text).size());
+  if (auto llm = server_->llms().Get(model))
+    return static_cast<int64_t>(llm->engine->tokenizer().Encode(text).size());
   return static_cast<int64_t>(text.size() + 3) / 4;
 }
 
 double NodeAgent::MeanTtftMs(const std::string& model) const {
-  auto m = server_->llm_metrics().find(model);
-  if (m == server_->llm_metrics().end() || m->second.ttft->count() == 0) return 0;
-  return m->second.ttft->sum() / m->second.ttft->count() * 1e3;
+  const metrics::LlmMetrics* m = server_->llms().Metrics(model);
+  if (!m || m->ttft->count() == 0) return 0;
+  return m->ttft->sum() / m->ttft->count() * 1e3;
 }
 
 void NodeAgent::Candidates(const std::string& model,
@@ -87,8 +87,11 @@ void NodeAgent::Candidates(const std::string& model,
         static_cast<int>(l.queued + l.in_flight),
         ready && l.service_ms <= 0 ? UnmeasuredServiceMs(model, local_gflops_) : 0));
     remote->push_back(nullptr);
-  } else if (auto llm = server_->llms().find(model); llm != server_->llms().end()) {
-    local_llm_cost = llm->second->stats();
+  } else if (auto llm = server_->llms().Get(model);
+             llm && llm->state == api::LlmRegistry::State::kReady) {
+    // (A draining LLM is no candidate: its requests go to the new host, or run here when no
+    // other node has it.)
+    local_llm_cost = llm->engine->stats();
     const llm::EngineStats& st = local_llm_cost;
     const router::LlmEngineLoad load{st.running, st.waiting, st.waiting_prompt_tokens,
                                      st.prefill_ms_per_token, st.decode_step_ms};
@@ -97,7 +100,7 @@ void NodeAgent::Candidates(const std::string& model,
         config_.id, load, prompt_tokens, mean_ttft,
         st.prefill_ms_per_token > 0 || mean_ttft > 0 ? 0
                                                      : UnmeasuredServiceMs(model, local_gflops_)));
-    *slo_ms = server_->LlmTtftSloMs(model);  // routing predicts the first token
+    *slo_ms = llm->ttft_slo_ms;  // routing predicts the first token
     if (is_llm) *is_llm = true;
     remote->push_back(nullptr);
   }
@@ -192,7 +195,7 @@ bool NodeAgent::Route(const std::string& model, const api::HttpRequest& req, api
     ingress_[model]++;  // demand entering here (the controller's per-ingress rates)
     turn = route_turns_[model]++;
   }
-  const bool local_llm = !server_->models().FindServing(model) && server_->llms().count(model);
+  const bool local_llm = !server_->models().FindServing(model) && server_->llms().Has(model);
   // A model this node splits (its plan's split or ?split=N) and holds runs here: its tiles spread
   // over the cluster by themselves (RunSplit), and one instance's whole-image time is not what
   // the request will take, so neither forwarding nor admission on it would be right.

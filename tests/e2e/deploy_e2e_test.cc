@@ -13,6 +13,7 @@
 #include <nlohmann/json.hpp>
 #include <thread>
 
+#include "llm_stream.h"
 #include "server_process.h"
 #include "up_fixture.h"
 
@@ -117,6 +118,127 @@ TEST_F(UpE2ETest, AServiceMovedTwentyTimesUnderLoadLosesNoRequest) {
   for (const auto& n : cluster_view["nodes"]) {
     bool has = false;
     for (const auto& i : n["instances"]) has = has || i["model"] == "tensor-demo";
+    EXPECT_EQ(has, n["id"] == "a") << n.dump();
+  }
+  EXPECT_EQ(up.Stop(std::chrono::seconds(60)), 0) << up.Log();
+}
+
+// Issue 24's run-time mode change for LLMs: llama-demo moves between two nodes six times while
+// clients stream chat completions through all three. Greedy decoding makes every answer the same
+// text: each stream must carry exactly that, `max_tokens` tokens, and [DONE]. None may fail.
+TEST_F(UpE2ETest, AnLlmMovedUnderStreamingLoadLosesNoStream) {
+  std::ofstream(root_ / "llm-move.yaml") << "models: repo\nnodes:\n"
+                                            "  - {id: a, class: edge-server, serve: [llama-demo], "
+                                            "cpu_threads: 1}\n"
+                                            "  - {id: b, class: edge-server, serve: [tensor-demo], "
+                                            "cpu_threads: 1}\n"
+                                            "  - {id: c, class: edge-server, serve: [tensor-demo], "
+                                            "cpu_threads: 1}\n";
+  testing::ChildProcess up;
+  const json ep = StartUp("llm-move", &up);
+  ASSERT_TRUE(ep.is_object());
+  std::map<std::string, int> port;
+  for (const auto& n : ep["nodes"]) port[n["id"]] = n["api_port"];
+  constexpr int kTokens = 96;  // streams longer than the grace period: some are cut into
+  const std::string body = json{{"model", "llama-demo"},
+                                {"messages", {{{"role", "user"}, {"content", "move me"}}}},
+                                {"max_tokens", kTokens},
+                                {"temperature", 0},
+                                {"ignore_eos", true},
+                                {"stream", true},
+                                {"stream_options", {{"include_usage", true}}}}
+                               .dump();
+  // A stream's verdict: empty when it carried its whole answer (greedy: the reference text).
+  std::string reference;
+  const auto check = [&](const httplib::Result& r) {
+    std::string text;
+    std::string why = testing::CheckCompletionStream(r, kTokens, false, &text);
+    if (why.empty() && reference.empty()) reference = text;
+    if (why.empty() && text != reference) why = "a different answer: '" + text + "'";
+    return why;
+  };
+  // Until every node routes llama-demo (b and c hold a's record and digest).
+  for (const char* id : {"a", "b", "c"}) {
+    httplib::Client c("127.0.0.1", port[id]);
+    c.set_read_timeout(60, 0);
+    std::string why = "not tried";
+    for (auto until = Clock::now() + std::chrono::seconds(30);
+         !why.empty() && Clock::now() < until;) {
+      why = check(c.Post("/v1/chat/completions", body, "application/json"));
+      if (!why.empty()) std::this_thread::sleep_for(std::chrono::milliseconds(50));  // bounded
+    }
+    ASSERT_EQ(why, "") << "node " << id;
+  }
+
+  std::atomic<bool> stop{false};
+  std::atomic<int> phase{0}, ok{0};
+  std::mutex mu;
+  std::vector<std::string> failures;
+  std::map<std::string, int> served_by;
+  std::vector<std::thread> clients;
+  for (const char* id : {"a", "b", "c", "a", "b", "c"})  // two streams at a time per node
+    clients.emplace_back([&, p = port[id], id = std::string(id)] {
+      httplib::Client c("127.0.0.1", p);
+      c.set_read_timeout(60, 0);
+      while (!stop) {
+        auto r = c.Post("/v1/chat/completions", body, "application/json");
+        const std::string why = check(r);
+        std::lock_guard<std::mutex> lock(mu);
+        if (why.empty()) {
+          ok++;
+          const std::string by = r->get_header_value("X-Epara-Node");
+          served_by[by.empty() ? id : by]++;
+        } else {
+          failures.push_back("move " + std::to_string(phase.load()) + " via " + id + ": " + why);
+        }
+      }
+    });
+
+  std::string from = "a", to = "b";
+  int drained = 0;  // streams in flight on the old host that its unloads waited for
+  for (int move = 0; move < 6; ++move) {
+    phase = move;
+    const int before = ok.load();
+    std::string out;
+    const int rc = testing::RunEpara(
+        {"deploy", "--node", "127.0.0.1:" + std::to_string(port["c"]), "--move",
+         "llama-demo:" + from + ":" + to, "--grace-ms", "100", "--token-file", token_file_},
+        &out, std::chrono::seconds(120));
+    ASSERT_EQ(rc, 0) << "move " << move << ": " << out;
+    EXPECT_NE(out.find("load   llama-demo       " + to), std::string::npos) << out;
+    EXPECT_NE(out.find("unload llama-demo       " + from), std::string::npos) << out;
+    if (const size_t at = out.find("ms  ("); at != std::string::npos)
+      drained += std::atoi(out.c_str() + at + 5);
+    else
+      ADD_FAILURE() << "the unload does not say what it drained: " << out;
+    // Streams kept flowing through the move (bounded wait for the next ones).
+    for (auto until = Clock::now() + std::chrono::seconds(30);
+         ok.load() < before + 6 && Clock::now() < until;)
+      std::this_thread::sleep_for(std::chrono::milliseconds(10));  // polling a counter, bounded
+    EXPECT_GE(ok.load(), before + 6) << "move " << move;
+    std::swap(from, to);
+  }
+  stop = true;
+  for (auto& t : clients) t.join();
+  std::lock_guard<std::mutex> lock(mu);
+  EXPECT_TRUE(failures.empty()) << failures.size() << " failed, first: " << failures.front()
+                                << "\nlast: " << failures.back();
+  EXPECT_GT(ok.load(), 36);
+  // The unloads really cut into streams: some were in flight on the old host and ran to their end.
+  EXPECT_GT(drained, 0);
+  RecordProperty("streams_answered", ok.load());
+  RecordProperty("streams_drained_by_unloads", drained);
+  EXPECT_GT(served_by["a"], 0);
+  EXPECT_GT(served_by["b"], 0);
+  EXPECT_EQ(served_by["c"], 0);  // c never held it
+  // After six moves the LLM is back on a, and b holds none.
+  httplib::Client c("127.0.0.1", port["c"]);
+  c.set_bearer_token_auth(credential_);
+  auto view = c.Get("/v1/cluster");
+  ASSERT_TRUE(view);
+  for (const auto& n : json::parse(view->body)["nodes"]) {
+    bool has = false;
+    for (const auto& i : n["instances"]) has = has || i["model"] == "llama-demo";
     EXPECT_EQ(has, n["id"] == "a") << n.dump();
   }
   EXPECT_EQ(up.Stop(std::chrono::seconds(60)), 0) << up.Log();

@@ -11,6 +11,7 @@
 #include <future>
 #include <nlohmann/json.hpp>
 
+#include "llm_stream.h"
 #include "server_process.h"
 #include "up_fixture.h"
 
@@ -185,6 +186,179 @@ TEST_F(PipelineE2ETest, AStageDyingMidRequestEndsTheRequestWithTheReason) {
   ASSERT_TRUE(health);
   EXPECT_EQ(health->status, 200);
   (void)up.Stop(std::chrono::seconds(60));  // a node died: epara up may report it
+}
+
+// Issue 24's run-time pipeline: while clients stream through all three nodes, llama-demo goes from
+// whole on a to a pipeline b [0, 4) -> c [4, 8) (the stage, then the head, then a's unload) and
+// back (a's load, then the head's unload, then the stage's), twice. Greedy decoding makes every
+// answer the same text in either mode: each stream must carry exactly that, to the end.
+TEST_F(PipelineE2ETest, APipelineBuiltAndTornDownUnderStreamingLoadLosesNoStream) {
+  std::ofstream(root_ / "pp-live.yaml")
+      << "models: repo\nnodes:\n"
+         "  - {id: a, class: edge-server, serve: [llama-demo], cpu_threads: 1}\n"
+         "  - {id: b, class: edge-server, serve: [tensor-demo], cpu_threads: 1}\n"
+         "  - {id: c, class: edge-server, serve: [tensor-demo], cpu_threads: 1}\n";
+  testing::ChildProcess up;
+  const json ep = StartUp("pp-live", &up);
+  ASSERT_TRUE(ep.is_object());
+  std::map<std::string, int> port;
+  for (const auto& n : ep["nodes"]) port[n["id"]] = n["api_port"];
+  ASSERT_TRUE(AwaitMembers(port["a"], 3) && AwaitMembers(port["b"], 3) &&
+              AwaitMembers(port["c"], 3));
+  constexpr int kTokens = 64;  // longer than the grace period: unloads cut into streams
+  const std::string body = json{{"model", "llama-demo"},
+                                {"prompt", "pipelines at run time"},
+                                {"max_tokens", kTokens},
+                                {"temperature", 0},
+                                {"ignore_eos", true},
+                                {"stream", true},
+                                {"stream_options", {{"include_usage", true}}}}
+                               .dump();
+  const auto stream = [&](int at, std::string* text) {
+    httplib::Client c("127.0.0.1", at);
+    c.set_read_timeout(60, 0);
+    return testing::CheckCompletionStream(c.Post("/v1/completions", body, "application/json"),
+                                          kTokens, false, text);
+  };
+  // The answer, and until every node routes the model.
+  std::string reference;
+  for (const char* id : {"a", "b", "c"}) {
+    std::string why = "not tried", text;
+    for (auto until = Clock::now() + std::chrono::seconds(30);
+         !why.empty() && Clock::now() < until;) {
+      why = stream(port[id], &text);
+      if (!why.empty()) std::this_thread::sleep_for(std::chrono::milliseconds(50));  // bounded
+    }
+    ASSERT_EQ(why, "") << "node " << id;
+    if (reference.empty()) reference = text;
+    ASSERT_EQ(text, reference) << "node " << id;
+  }
+
+  std::atomic<bool> stop{false};
+  std::atomic<int> ok{0};
+  std::atomic<int> step{0};  // the change in progress, for failure messages
+  std::mutex mu;
+  std::vector<std::string> failures;
+  std::map<std::string, int> served_by;
+  std::vector<std::thread> clients;
+  for (const char* id : {"a", "b", "c", "a", "b", "c"})
+    clients.emplace_back([&, id = std::string(id)] {
+      httplib::Client c("127.0.0.1", port[id]);
+      c.set_read_timeout(60, 0);
+      while (!stop) {
+        auto r = c.Post("/v1/completions", body, "application/json");
+        std::string text;
+        std::string why = testing::CheckCompletionStream(r, kTokens, false, &text);
+        if (why.empty() && text != reference) why = "a different answer: '" + text + "'";
+        std::lock_guard<std::mutex> lock(mu);
+        if (why.empty()) {
+          ok++;
+          const std::string by = r->get_header_value("X-Epara-Node");
+          served_by[by.empty() ? id : by]++;
+        } else {
+          failures.push_back("step " + std::to_string(step.load()) + " via " + id + ": " + why);
+        }
+      }
+    });
+
+  httplib::Client admin_a("127.0.0.1", port["a"]), admin_b("127.0.0.1", port["b"]),
+      admin_c("127.0.0.1", port["c"]);
+  for (httplib::Client* c : {&admin_a, &admin_b, &admin_c}) {
+    c->set_bearer_token_auth(credential_);
+    c->set_read_timeout(120, 0);
+  }
+  const auto post = [&](httplib::Client& c, const std::string& path, const json& body) {
+    auto r = c.Post(path, body.is_null() ? "" : body.dump(), "application/json");
+    EXPECT_TRUE(r && r->status == 200) << path << ": " << (r ? r->body : "no response");
+    return r && r->status == 200 ? json::parse(r->body) : json();
+  };
+  // Until every node sees llama-demo ready on `node` (its record and digest), bounded.
+  const auto visible = [&](const std::string& node) {
+    for (const char* id : {"a", "b", "c"}) {
+      httplib::Client c("127.0.0.1", port[id]);
+      c.set_bearer_token_auth(credential_);
+      bool seen = false;
+      for (auto until = Clock::now() + std::chrono::seconds(30); !seen && Clock::now() < until;) {
+        auto r = c.Get("/v1/cluster");
+        const json v = r && r->status == 200 ? json::parse(r->body, nullptr, false) : json();
+        if (v.is_object())
+          for (const auto& n : v["nodes"]) {
+            if (n["id"] != node) continue;
+            bool listed = false;
+            for (const auto& i : n["instances"]) listed = listed || i["model"] == "llama-demo";
+            seen = listed && (n["self"].get<bool>() || n.contains("digest"));
+          }
+        if (!seen) std::this_thread::sleep_for(std::chrono::milliseconds(20));  // bounded
+      }
+      EXPECT_TRUE(seen) << id << " does not see llama-demo on " << node;
+    }
+  };
+  // Until `n` more streams were answered by `node`, bounded.
+  const auto flowing = [&](const std::string& node, int n) {
+    int before = 0;
+    {
+      std::lock_guard<std::mutex> lock(mu);
+      before = served_by[node];
+    }
+    for (auto until = Clock::now() + std::chrono::seconds(60); Clock::now() < until;) {
+      {
+        std::lock_guard<std::mutex> lock(mu);
+        if (served_by[node] >= before + n) return;
+      }
+      std::this_thread::sleep_for(std::chrono::milliseconds(10));  // polling a counter, bounded
+    }
+    ADD_FAILURE() << "no streams through " << node;
+  };
+  const std::string internal = "/v1/internal/";
+  int drained = 0;
+  for (int cycle = 0; cycle < 2; ++cycle) {
+    step = 10 * cycle + 1;  // build: the later stage, the head, then the whole model goes
+    json r = post(admin_c, internal + "pipelines/llama-demo/load",
+                  json{{"first_layer", 4}, {"end_layer", 8}});
+    EXPECT_EQ(r.value("role", ""), "stage");
+    r = post(admin_b, internal + "pipelines/llama-demo/load",
+             json{{"first_layer", 0}, {"end_layer", 4}, {"next", "c"}, {"depth", 2}});
+    EXPECT_EQ(r.value("role", ""), "head");
+    visible("b");
+    step = 10 * cycle + 2;
+    r = post(admin_a, internal + "instances/llama-demo/unload?grace_ms=100", json());
+    drained += r.value("drained_requests", 0);
+    flowing("b", 6);        // the pipeline serves every node's clients now
+    step = 10 * cycle + 3;  // tear down: the whole model back, the head, then the stage go
+    post(admin_a, internal + "instances/llama-demo/load", json());
+    visible("a");
+    step = 10 * cycle + 4;
+    r = post(admin_b, internal + "pipelines/llama-demo/unload?grace_ms=100", json());
+    EXPECT_EQ(r.value("role", ""), "head");
+    drained += r.value("drained_requests", 0);
+    r = post(admin_c, internal + "pipelines/llama-demo/unload", json());
+    EXPECT_EQ(r.value("role", ""), "stage");
+    flowing("a", 6);
+  }
+  stop = true;
+  for (auto& t : clients) t.join();
+  std::lock_guard<std::mutex> lock(mu);
+  EXPECT_TRUE(failures.empty()) << failures.size() << " failed, first: " << failures.front()
+                                << "\nlast: " << failures.back();
+  EXPECT_GT(drained, 0);  // unloads waited for streams in flight, which ended in full
+  EXPECT_GT(served_by["b"], 0);
+  EXPECT_EQ(served_by["c"], 0);  // c only ever held a stage
+  RecordProperty("streams_answered", ok.load());
+  RecordProperty("streams_drained_by_unloads", drained);
+  // Bad requests get clear errors, and a node never holds a model twice.
+  auto bad = admin_b.Post(internal + "pipelines/llama-demo/load", R"({"first_layer": 0})",
+                          "application/json");
+  ASSERT_TRUE(bad);
+  EXPECT_EQ(bad->status, 400) << bad->body;
+  bad = admin_a.Post(internal + "pipelines/llama-demo/load",
+                     json{{"first_layer", 0}, {"end_layer", 4}, {"next", "c"}}.dump(),
+                     "application/json");
+  ASSERT_TRUE(bad);
+  EXPECT_EQ(bad->status, 409) << bad->body;  // a runs it whole
+  bad = admin_c.Post(internal + "pipelines/llama-demo/unload", "", "application/json");
+  ASSERT_TRUE(bad);
+  EXPECT_EQ(bad->status, 404) << bad->body;
+  EXPECT_EQ(up.Stop(std::chrono::seconds(60)), 0) << up.Log();
 }
 
 }  // namespace
