@@ -9,13 +9,18 @@
 namespace epara::cli {
 
 std::map<std::string, node::LlmShape> PipelineShapes(const node::ClusterConfig& config) {
+  std::map<std::string, node::LlmShape> shapes = LlmShapes(config.models_dir);
+  std::erase_if(shapes, [&](const auto& kv) { return !config.pipelines.count(kv.first); });
+  return shapes;
+}
+
+std::map<std::string, node::LlmShape> LlmShapes(const std::string& models_dir) {
   RepositoryScan scan;
-  (void)ScanModelRepository(config.models_dir, &scan);
+  (void)ScanModelRepository(models_dir, &scan);
   std::map<std::string, node::LlmShape> shapes;
   for (const ModelDescriptor& d : scan.models) {
     llm::LlamaConfig c;
-    if (!config.pipelines.count(d.name) || d.task != TaskType::kLlm ||
-        !llm::LoadLlamaConfig(d.directory + "/config.json", &c).ok())
+    if (d.task != TaskType::kLlm || !llm::LoadLlamaConfig(d.directory + "/config.json", &c).ok())
       continue;
     const int64_t H = c.hidden_size, q = int64_t{c.num_attention_heads} * c.head_dim,
                   kv = int64_t{c.num_key_value_heads} * c.head_dim;

@@ -302,6 +302,9 @@ int RunUp(const UpFlags& flags) {
         spdlog::warn("controller: no digital twin ({}); plans are applied as made", why);
       }
     }
+    if (config.controller_llm_modes)
+      for (const auto& [name, shape] : LlmShapes(config.models_dir))
+        co.llm_sizes[name] = {shape.layers, shape.layer_bytes, shape.head_bytes, shape.tail_bytes};
     ctl = std::make_unique<controller::Controller>(&store, std::move(co));
     ctl->Start();
     spdlog::info("controller: re-placing services every {:.1f} s", config.controller_period_s);

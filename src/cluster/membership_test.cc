@@ -47,6 +47,22 @@ TEST(NodeRecordTest, RoundTripsThroughJson) {
   EXPECT_EQ(back.instances.back().split, 4);
   EXPECT_EQ(back.instances.front().split, 0);
   EXPECT_EQ(NodeRecordToJson(Node("n4")).find("split"), std::string::npos);
+  // Pipelines (issue 24): a head says where its layers continue, later stages are listed apart
+  // (they are no instances), with the memory the node holds.
+  NodeRecord piped = Node("n5");
+  piped.instances.push_back({"llm", "llm", 1000, "", 0, 200, "n6", 4});
+  piped.stages.push_back({"other-llm", 4, 8, ""});
+  piped.memory_used_bytes = 123456789;
+  ASSERT_TRUE(ParseNodeRecord(NodeRecordToJson(piped), &back).ok());
+  EXPECT_EQ(back.instances.back().next, "n6");
+  EXPECT_EQ(back.instances.back().end_layer, 4);
+  EXPECT_EQ(back.instances.front().next, "");
+  ASSERT_EQ(back.stages.size(), 1u);
+  EXPECT_EQ(back.stages[0].model, "other-llm");
+  EXPECT_EQ(back.stages[0].first_layer, 4);
+  EXPECT_EQ(back.stages[0].end_layer, 8);
+  EXPECT_EQ(back.memory_used_bytes, 123456789);
+  EXPECT_EQ(back.FindInstance("other-llm"), nullptr);
 }
 
 TEST(NodeRecordTest, AServiceNameFindsItsVariantAndAModelNameWinsOverIt) {
@@ -82,6 +98,10 @@ TEST(NodeRecordTest, MalformedRecordsNameTheField) {
        "node.devices[0].kind is missing"},
       {R"({"id":"n","api_address":"a","peer_address":"p","device_class":"c","version":"v","devices":[],"instances":[{"model":"m","task":"llm"}]})",
        "node.instances[0].slo_ms is missing"},
+      {R"({"id":"n","api_address":"a","peer_address":"p","device_class":"c","version":"v","devices":[],"instances":[{"model":"m","task":"llm","slo_ms":1,"pipeline":{"next":"x"}}]})",
+       "node.instances[0].pipeline.end_layer is missing"},
+      {R"({"id":"n","api_address":"a","peer_address":"p","device_class":"c","version":"v","devices":[],"stages":[{"model":"m","first_layer":"4"}]})",
+       "node.stages[0].first_layer has the wrong type"},
   };
   for (const auto& [text, message] : bad) {
     const Status s = ParseNodeRecord(text, &out);

@@ -55,8 +55,15 @@ std::string NodeRecordToJson(const NodeRecord& r) {
     if (!i.service.empty()) ij["service"] = i.service;
     if (i.split > 1) ij["split"] = i.split;
     if (i.tpot_ms > 0) ij["tpot_ms"] = i.tpot_ms;
+    if (!i.next.empty()) ij["pipeline"] = {{"end_layer", i.end_layer}, {"next", i.next}};
     instances.push_back(std::move(ij));
   }
+  json stages = json::array();
+  for (const StageRecord& st : r.stages)
+    stages.push_back({{"model", st.model},
+                      {"first_layer", st.first_layer},
+                      {"end_layer", st.end_layer},
+                      {"next", st.next}});
   return json{{"id", r.id},
               {"api_address", r.api_address},
               {"peer_address", r.peer_address},
@@ -64,7 +71,9 @@ std::string NodeRecordToJson(const NodeRecord& r) {
               {"devices", devices},
               {"instances", instances},
               {"version", r.version},
-              {"zone", r.zone}}
+              {"zone", r.zone},
+              {"stages", stages},
+              {"memory_used_bytes", r.memory_used_bytes}}
       .dump();
 }
 
@@ -113,9 +122,33 @@ Status ParseNodeRecord(const std::string& text, NodeRecord* out) {
       if (in.contains("service")) EPARA_RETURN_IF_ERROR(Field(in, "service", where, &ir.service));
       if (in.contains("split")) EPARA_RETURN_IF_ERROR(Field(in, "split", where, &ir.split));
       if (in.contains("tpot_ms")) EPARA_RETURN_IF_ERROR(Field(in, "tpot_ms", where, &ir.tpot_ms));
+      if (in.contains("pipeline")) {
+        const json& p = in["pipeline"];
+        if (!p.is_object()) return InvalidArgument(where + "pipeline is not an object");
+        EPARA_RETURN_IF_ERROR(Field(p, "end_layer", where + "pipeline.", &ir.end_layer));
+        EPARA_RETURN_IF_ERROR(Field(p, "next", where + "pipeline.", &ir.next));
+      }
       r.instances.push_back(std::move(ir));
     }
   }
+  // Optional (records of older nodes have neither).
+  if (auto it = j.find("stages"); it != j.end()) {
+    if (!it->is_array()) return InvalidArgument("node.stages is not an array");
+    for (size_t i = 0; i < it->size(); ++i) {
+      const json& st = (*it)[i];
+      const std::string where = "node.stages[" + std::to_string(i) + "].";
+      if (!st.is_object())
+        return InvalidArgument(where.substr(0, where.size() - 1) + " is not an object");
+      StageRecord sr;
+      EPARA_RETURN_IF_ERROR(Field(st, "model", where, &sr.model));
+      EPARA_RETURN_IF_ERROR(Field(st, "first_layer", where, &sr.first_layer));
+      EPARA_RETURN_IF_ERROR(Field(st, "end_layer", where, &sr.end_layer));
+      EPARA_RETURN_IF_ERROR(Field(st, "next", where, &sr.next));
+      r.stages.push_back(std::move(sr));
+    }
+  }
+  if (j.contains("memory_used_bytes"))
+    EPARA_RETURN_IF_ERROR(Field(j, "memory_used_bytes", "node.", &r.memory_used_bytes));
   *out = std::move(r);
   return Status::Ok();
 }

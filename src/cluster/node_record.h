@@ -29,6 +29,18 @@ struct InstanceRecord {
   std::string service;
   int split = 0;       // this node splits its requests into tiles over the cluster (0: not split)
   double tpot_ms = 0;  // LLM: time-per-output-token SLO (0: none)
+  // LLM pipeline head: its layers end here and continue on node `next` (empty: the whole model).
+  std::string next;
+  int end_layer = 0;
+};
+
+// A later stage of an LLM pipeline held by the node (not an instance: it serves no requests of its
+// own, only the pipeline stream of the stage before it).
+struct StageRecord {
+  std::string model;
+  int first_layer = 0;
+  int end_layer = 0;
+  std::string next;  // the following stage's node; empty on the last
 };
 
 struct NodeRecord {
@@ -38,8 +50,10 @@ struct NodeRecord {
   std::string device_class;  // "edge-server" | "embedded" | "microcomputer" | custom
   std::vector<DeviceRecord> devices;
   std::vector<InstanceRecord> instances;
-  std::string version;  // epara version
-  std::string zone;     // its sync zone (node/node_config.h); empty: all-to-all
+  std::string version;              // epara version
+  std::string zone;                 // its sync zone (node/node_config.h); empty: all-to-all
+  std::vector<StageRecord> stages;  // later pipeline stages held here
+  int64_t memory_used_bytes = 0;    // what its instances and stages hold of the devices' budget
 
   // The instance of `model`, else one that is a variant of the service `model` names; nullptr.
   const InstanceRecord* FindInstance(const std::string& model) const;

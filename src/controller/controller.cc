@@ -172,6 +172,9 @@ Status Controller::Step(int* moves) {
                     s.name.c_str(), o.demand, o.capacity, o.predicted_goodput);
       options_.log(line);
     }
+  // LLM modes (llm_modes.h): a lost LLM comes back whole or as a pipeline; a pipeline goes whole.
+  std::vector<LlmModeStep> llm_steps;
+  if (!options_.llm_sizes.empty()) llm_steps = PlanLlmSteps(records);
   // The period's record, with the numbers behind it, for GET /v1/plans (plan_record.h). A store
   // that cannot take it costs the record, not the period.
   {
@@ -182,6 +185,11 @@ Status Controller::Step(int* moves) {
                                .count();
     json record = PlanRecordJson(in, plan, periods() + 1, unix_ms);
     if (!twin_record.is_null()) record["twin"] = twin_record;
+    if (!llm_steps.empty()) {
+      json lines = json::array();
+      for (const LlmModeStep& st : llm_steps) lines.push_back(DescribeLlmStep(st));
+      record["llm_modes"] = lines;
+    }
     (void)store_->Put(cluster::kPlansKey, AppendPlanRecord(history.value, record),
                       cluster::kNoLease);
   }
@@ -192,8 +200,38 @@ Status Controller::Step(int* moves) {
     if (options_.log) options_.log("controller: " + line);
   };
   Status s = ExecuteDeployment(steps, api, eo);
-  if (moves) *moves = static_cast<int>(steps.size());
+  if (s.ok() && !llm_steps.empty()) s = ExecuteLlmModeSteps(llm_steps, api, eo);
+  if (moves) *moves = static_cast<int>(steps.size() + llm_steps.size());
   return s;
+}
+
+std::vector<LlmModeStep> Controller::PlanLlmSteps(const std::vector<cluster::NodeRecord>& records) {
+  LlmModeInput in;
+  for (const cluster::NodeRecord& r : records) {
+    LlmModeInput::Node n{r.id, r.FastestGflops(), 0, r.memory_used_bytes};
+    for (const cluster::DeviceRecord& d : r.devices) n.memory_bytes += d.memory_bytes;
+    in.nodes.push_back(n);
+  }
+  for (const auto& [name, size] : options_.llm_sizes) {
+    LlmModeInput::Llm l;
+    l.name = name;
+    l.size = size;
+    for (const cluster::NodeRecord& r : records) {
+      for (const cluster::InstanceRecord& i : r.instances)
+        if (i.model == name && i.task == "llm") {
+          if (i.next.empty())
+            l.whole.insert(r.id);
+          else
+            l.heads.push_back({r.id, 0, i.end_layer, i.next});
+        }
+      for (const cluster::StageRecord& st : r.stages)
+        if (st.model == name) l.stages.push_back({r.id, st.first_layer, st.end_layer, st.next});
+    }
+    if (!l.whole.empty() || !l.heads.empty()) llms_seen_.insert(name);
+    l.wanted = llms_seen_.count(name) > 0;  // the controller restores, it does not introduce
+    in.llms.push_back(std::move(l));
+  }
+  return PlanLlmModes(in);
 }
 
 void Controller::Start() {

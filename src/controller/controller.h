@@ -12,7 +12,9 @@
 // once instead of at the next tick of the period: node failure is an immediate re-plan.
 // The data plane does not depend on it: when the controller stops, the last placement stays.
 // Services that have an instance keep at least one (zero demand in one period does not remove
-// them); LLM instances are left where they are (not moved at run time yet).
+// them). LLMs are not placed by the scheduler: they change mode by controller/llm_modes.h (an LLM
+// whose node died comes back whole, or as a pipeline over nodes none of which holds it whole; a
+// pipeline goes whole onto a node that holds it), when options.llm_sizes names them.
 //
 // Leader election (options.elect): several controllers may run against one etcd; the one that
 // creates kLeaderKey under its lease (ClusterStore::PutIfAbsent) acts, the others check every
@@ -30,12 +32,15 @@
 #include <map>
 #include <memory>
 #include <mutex>
+#include <set>
 #include <string>
 #include <thread>
 #include <vector>
 
 #include "allocator/profile.h"
 #include "cluster/cluster_store.h"
+#include "cluster/node_record.h"
+#include "controller/llm_modes.h"
 #include "controller/twin_gate.h"
 #include "core/status.h"
 #include "scheduler/demand_estimate.h"
@@ -63,6 +68,10 @@ struct ControllerOptions {
   // period logs its forecast and, a period later, the goodput the nodes observed (their cumulative
   // SLO-met counts). Empty: plans are applied as made.
   TwinFn twin;
+  // The LLMs whose parallel mode the controller may change at run time, with their memory
+  // (controller/llm_modes.h: recover a lost LLM whole or as a pipeline, consolidate a pipeline
+  // onto a node that holds it whole). Empty: LLMs are left as they are.
+  std::map<std::string, LlmSize> llm_sizes;
 };
 
 inline constexpr const char* kLeaderKey = "/epara/controller/leader";
@@ -83,6 +92,8 @@ class Controller {
   void Loop();
   // One election round: keep the lease if leading, else try to become the leader.
   void Campaign();
+  // The LLM mode steps for the live nodes' records (llm_modes.h), from options_.llm_sizes.
+  std::vector<LlmModeStep> PlanLlmSteps(const std::vector<cluster::NodeRecord>& records);
 
   cluster::ClusterStore* store_;
   ControllerOptions options_;
@@ -94,6 +105,7 @@ class Controller {
   // forecast for the period that started at the last Step (< 0: none).
   std::map<std::string, std::map<std::string, uint64_t>> last_met_;
   double forecast_rps_ = -1;
+  std::set<std::string> llms_seen_;  // LLMs that have run in the cluster (recovered when lost)
 
   mutable std::mutex mu_;
   std::condition_variable cv_;

@@ -98,4 +98,47 @@ Status ExecuteDeployment(const std::vector<scheduler::DeployStep>& steps,
   return Status::Ok();
 }
 
+Status ExecuteLlmModeSteps(const std::vector<LlmModeStep>& steps,
+                           const std::map<std::string, std::string>& api, const ExecuteOptions& o) {
+  using Kind = LlmModeStep::Kind;
+  for (const LlmModeStep& st : steps) {
+    auto node = api.find(st.node);
+    if (node == api.end()) return NotFound("node '" + st.node + "' is not a live member");
+    const auto t0 = Clock::now();
+    const bool whole = st.kind == Kind::kLoadWhole || st.kind == Kind::kUnloadWhole;
+    const bool load =
+        st.kind == Kind::kLoadWhole || st.kind == Kind::kLoadHead || st.kind == Kind::kLoadStage;
+    std::string path = std::string("/v1/internal/") + (whole ? "instances/" : "pipelines/") +
+                       st.model + (load ? "/load" : "/unload");
+    if (!load && o.grace_ms >= 0) path += "?grace_ms=" + std::to_string(o.grace_ms);
+    std::string body;
+    if (st.kind == Kind::kLoadHead || st.kind == Kind::kLoadStage) {
+      json b = {{"first_layer", st.first_layer}, {"end_layer", st.end_layer}};
+      if (!st.next.empty()) b["next"] = st.next;
+      if (st.kind == Kind::kLoadHead) b["depth"] = st.depth;
+      body = b.dump();
+    }
+    auto r = Client(node->second, 600, o.credential)->Post(path, body, "application/json");
+    if (!r || r->status != 200)
+      return Unavailable(DescribeLlmStep(st) +
+                         ": failed: " + (r ? r->body : httplib::to_string(r.error())));
+    if (st.kind == Kind::kLoadWhole || st.kind == Kind::kLoadHead) {
+      const auto until = Clock::now() + o.visible_timeout;
+      for (const auto& [id, address] : api)
+        while (!SeesReady(address, st.node, st.model, o.credential)) {
+          if (Clock::now() > until)
+            return Unavailable("node " + id + " does not see " + st.model + " ready on " + st.node);
+          std::this_thread::sleep_for(std::chrono::milliseconds(20));  // polling, bounded
+        }
+    }
+    if (o.log) {
+      char ms[32];
+      std::snprintf(ms, sizeof ms, " (%.0f ms)",
+                    std::chrono::duration<double, std::milli>(Clock::now() - t0).count());
+      o.log(DescribeLlmStep(st) + ms);
+    }
+  }
+  return Status::Ok();
+}
+
 }  // namespace epara::controller

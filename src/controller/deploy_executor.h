@@ -10,6 +10,7 @@
 #include <string>
 #include <vector>
 
+#include "controller/llm_modes.h"
 #include "core/status.h"
 #include "scheduler/deployment.h"
 
@@ -26,6 +27,14 @@ struct ExecuteOptions {
 Status ExecuteDeployment(const std::vector<scheduler::DeployStep>& steps,
                          const std::map<std::string, std::string>& api,
                          const ExecuteOptions& options);
+
+// The LLM mode steps (controller/llm_modes.h) on the nodes' run-time routes
+// (/v1/internal/instances/... and /v1/internal/pipelines/...): after a whole instance or a head
+// loads, a wait (bounded) until every node routes to it, as above; unloads drain. Stops at the
+// first failing step.
+Status ExecuteLlmModeSteps(const std::vector<LlmModeStep>& steps,
+                           const std::map<std::string, std::string>& api,
+                           const ExecuteOptions& options);
 
 // GET /v1/cluster of the node at `address` (presenting `credential` when not empty), as JSON
 // text in `out`; Unavailable when no node answers, Unauthenticated/PermissionDenied when it

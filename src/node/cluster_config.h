@@ -13,7 +13,9 @@
 //     - {id: board-1, class: embedded, serve: [seg-demo]}
 //     - {id: micro-1, class: microcomputer, serve: [tensor-demo], cpu_quota: 0.2}
 //   controller: {period_s: 10}    # optional: the state-aware scheduler re-places services;
-//                                 # twin: true weighs each plan in the digital twin first
+//                                 # twin: true weighs each plan in the digital twin first;
+//                                 # llm_modes: false leaves LLMs as they are (default: a lost
+//                                 # LLM comes back whole or as a pipeline; a pipeline goes whole)
 //   pipelines:                    # optional: LLMs split into layer ranges over several nodes
 //     llama-demo: {stages: [edge-1, board-1], depth: 2}   # layers: [5, 3] to fix the split
 //
@@ -65,6 +67,9 @@ struct ClusterConfig {
   // `controller: {twin: true}`: each plan is weighed in the digital twin first
   // (controller/twin_gate.h, sim/digital_twin.h); needs profiles of every served model.
   bool controller_twin = false;
+  // `controller: {llm_modes: false}`: the controller leaves LLMs as they are (controller/
+  // llm_modes.h; default: it recovers lost LLMs and consolidates pipelines).
+  bool controller_llm_modes = true;
 };
 
 // `store_port`: where the nodes find `epara up`'s store (its gateway). Errors name the file and

@@ -61,7 +61,12 @@ nodes: [{id: a}, {id: b}, {id: c}, {id: d}, {id: e}]
                                  "c.yaml", "/", 4000, &c)
                   .ok());
   EXPECT_TRUE(c.controller_twin);
+  EXPECT_TRUE(c.controller_llm_modes);  // opt-out
   EXPECT_EQ(c.controller_period_s, 10);
+  ASSERT_TRUE(ParseClusterConfig("models: /m\nnodes: [{id: a}]\ncontroller: {llm_modes: false}\n",
+                                 "c.yaml", "/", 4000, &c)
+                  .ok());
+  EXPECT_FALSE(c.controller_llm_modes);
   EXPECT_TRUE(c.nodes[0].sync_zone.empty());  // all-to-all by default
   EXPECT_FALSE(
       ParseClusterConfig("models: /m\nsync_zone_size: -1\nnodes: [{id: a}]\n", "c.yaml", "/", 1, &c)

@@ -364,7 +364,17 @@ cluster::NodeRecord NodeAgent::MakeRecord() const {
   for (const api::LlmRegistry::Info& i : server_->llms().List()) {  // draining: not advertised
     r.instances.push_back({i.name, "llm", i.ttft_slo_ms, ""});      // its SLO: the first token
     r.instances.back().tpot_ms = i.tpot_slo_ms;
+    if (PipelineStageConfig p; PipelineOf(i.name, &p) && p.stage == 0 && !p.next.empty()) {
+      r.instances.back().next = p.next;  // a pipeline head
+      r.instances.back().end_layer = i.engine->model().end_layer();
+    }
   }
+  {
+    std::lock_guard<std::mutex> lock(stages_mu_);
+    for (const auto& [model, h] : stages_)
+      r.stages.push_back({model, h->model->first_layer(), h->model->end_layer(), h->next});
+  }
+  r.memory_used_bytes = MemoryNeed();
   return r;
 }
 

@@ -229,6 +229,7 @@ Status NodeAgent::LoadPipelinePart(const std::string& model, const PipelineStage
   }
   spdlog::info("node {}: pipeline stage of {} on layers [{}, {}){}", config_.id, model,
                p.first_layer, p.end_layer, p.next.empty() ? "" : " -> " + p.next);
+  Reregister();
   return Status::Ok();
 }
 
@@ -245,16 +246,19 @@ Status NodeAgent::UnloadPipelinePart(const std::string& model, std::chrono::mill
     return Status::Ok();
   }
   *role = "stage";
-  std::lock_guard<std::mutex> lifecycle(lifecycle_mu_);
-  std::lock_guard<std::mutex> stages(stages_mu_);
-  auto it = stages_.find(model);
-  if (it != stages_.end()) {
-    *count = static_cast<int>(it->second.use_count()) - 1;  // the streams' sessions hold it
-    stages_.erase(it);
+  {
+    std::lock_guard<std::mutex> lifecycle(lifecycle_mu_);
+    std::lock_guard<std::mutex> stages(stages_mu_);
+    auto it = stages_.find(model);
+    if (it != stages_.end()) {
+      *count = static_cast<int>(it->second.use_count()) - 1;  // the streams' sessions hold it
+      stages_.erase(it);
+    }
+    pipeline_.erase(model);
   }
-  pipeline_.erase(model);
   spdlog::info("node {}: pipeline stage of {} unloaded ({} stream(s) still finishing on it)",
                config_.id, model, *count);
+  Reregister();
   return Status::Ok();
 }
 

@@ -236,7 +236,8 @@ TEST_F(UpE2ETest, AnLlmMovedUnderStreamingLoadLosesNoStream) {
   c.set_bearer_token_auth(credential_);
   auto view = c.Get("/v1/cluster");
   ASSERT_TRUE(view);
-  for (const auto& n : json::parse(view->body)["nodes"]) {
+  const json llm_view = json::parse(view->body);
+  for (const auto& n : llm_view["nodes"]) {
     bool has = false;
     for (const auto& i : n["instances"]) has = has || i["model"] == "llama-demo";
     EXPECT_EQ(has, n["id"] == "a") << n.dump();

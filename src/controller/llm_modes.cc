@@ -1,0 +1,191 @@
+#include "controller/llm_modes.h"
+
+#include <algorithm>
+#include <limits>
+#include <map>
+
+#include "allocator/pipeline_split.h"
+
+namespace epara::controller {
+namespace {
+
+using Kind = LlmModeStep::Kind;
+
+std::string Mb(int64_t bytes) { return std::to_string(bytes >> 20) + " MB"; }
+
+int64_t PartBytes(const LlmSize& s, int first, int end) {
+  return (end - first) * s.layer_bytes + (first == 0 ? s.head_bytes : 0) +
+         (end >= s.layers ? s.tail_bytes : 0);
+}
+
+LlmModeStep Step(Kind kind, const std::string& model, const std::string& node,
+                 const std::string& reason) {
+  LlmModeStep s;
+  s.kind = kind;
+  s.model = model;
+  s.node = node;
+  s.reason = reason;
+  return s;
+}
+
+}  // namespace
+
+std::vector<LlmModeInput::Part> WorkingPipeline(const LlmModeInput::Llm& llm) {
+  for (const LlmModeInput::Part& head : llm.heads) {
+    std::vector<LlmModeInput::Part> chain = {head};
+    while (!chain.back().next.empty() && chain.size() <= llm.stages.size()) {
+      const LlmModeInput::Part& at = chain.back();
+      auto next = std::find_if(llm.stages.begin(), llm.stages.end(), [&](const auto& s) {
+        return s.node == at.next && s.first_layer == at.end_layer;
+      });
+      if (next == llm.stages.end()) break;
+      chain.push_back(*next);
+    }
+    if (chain.back().next.empty() &&
+        (llm.size.layers <= 0 || chain.back().end_layer >= llm.size.layers))
+      return chain;
+  }
+  return {};
+}
+
+std::vector<LlmModeStep> PlanLlmModes(const LlmModeInput& in) {
+  std::vector<LlmModeStep> steps;
+  std::map<std::string, int64_t> free;
+  for (const LlmModeInput::Node& n : in.nodes)
+    free[n.id] = n.memory_bytes > 0 ? n.memory_bytes - n.used_bytes
+                                    : std::numeric_limits<int64_t>::max() / 4;
+  // Live nodes, fastest first (ties: more free memory, then the id, for a stable plan).
+  std::vector<const LlmModeInput::Node*> by_speed;
+  for (const LlmModeInput::Node& n : in.nodes) by_speed.push_back(&n);
+  const auto order = [&] {
+    std::sort(by_speed.begin(), by_speed.end(), [&](const auto* a, const auto* b) {
+      if (a->gflops != b->gflops) return a->gflops > b->gflops;
+      if (free[a->id] != free[b->id]) return free[a->id] > free[b->id];
+      return a->id < b->id;
+    });
+  };
+  // The fastest live node that holds `bytes` more (nullptr: none).
+  const auto fits_whole = [&](int64_t bytes) -> const LlmModeInput::Node* {
+    order();
+    for (const LlmModeInput::Node* n : by_speed)
+      if (free[n->id] >= bytes) return n;
+    return nullptr;
+  };
+  const auto unload_parts =
+      [&](const LlmModeInput::Llm& llm, const std::vector<LlmModeInput::Part>& heads,
+          const std::vector<LlmModeInput::Part>& stages, const std::string& reason) {
+        for (const auto& p : heads) {
+          steps.push_back(Step(Kind::kUnloadHead, llm.name, p.node, reason));
+          free[p.node] += PartBytes(llm.size, p.first_layer, p.end_layer);
+        }
+        for (const auto& p : stages) {
+          steps.push_back(Step(Kind::kUnloadStage, llm.name, p.node, reason));
+          free[p.node] += PartBytes(llm.size, p.first_layer, p.end_layer);
+        }
+      };
+
+  for (const LlmModeInput::Llm& llm : in.llms) {
+    const int64_t whole = llm.size.whole_bytes();
+    if (!llm.whole.empty()) {  // served whole: pipeline parts left beside it are not needed
+      if (!llm.heads.empty() || !llm.stages.empty())
+        unload_parts(llm, llm.heads, llm.stages,
+                     "served whole on " + *llm.whole.begin() + ": its pipeline is not needed");
+      continue;
+    }
+    const std::vector<LlmModeInput::Part> working = WorkingPipeline(llm);
+    if (!working.empty()) {  // consolidate when one node now holds it whole
+      if (const LlmModeInput::Node* n = fits_whole(whole)) {
+        steps.push_back(Step(Kind::kLoadWhole, llm.name, n->id,
+                             "served as a " + std::to_string(working.size()) +
+                                 "-stage pipeline; node " + n->id + " holds it whole (" +
+                                 Mb(whole) + " of " + Mb(free[n->id]) +
+                                 " free): no hop per token"));
+        free[n->id] -= whole;
+        unload_parts(llm, {working.front()}, {working.begin() + 1, working.end()},
+                     "replaced by the whole instance on " + n->id);
+      }
+      continue;
+    }
+    if (!llm.wanted) continue;
+    // No working instance. The remains of a broken pipeline go first (their memory is needed).
+    if (!llm.heads.empty() || !llm.stages.empty())
+      unload_parts(llm, llm.heads, llm.stages, "its pipeline is broken (a stage's node is gone)");
+    if (const LlmModeInput::Node* n = fits_whole(whole)) {
+      steps.push_back(Step(Kind::kLoadWhole, llm.name, n->id,
+                           "no live instance; node " + n->id + " holds it whole (" + Mb(whole) +
+                               " of " + Mb(free[n->id]) + " free)"));
+      free[n->id] -= whole;
+      continue;
+    }
+    // A pipeline over the fewest nodes: the k with the most free memory, the fastest first.
+    std::vector<const LlmModeInput::Node*> roomy;
+    for (const LlmModeInput::Node& n : in.nodes) roomy.push_back(&n);
+    std::sort(roomy.begin(), roomy.end(), [&](const auto* a, const auto* b) {
+      if (free[a->id] != free[b->id]) return free[a->id] > free[b->id];
+      if (a->gflops != b->gflops) return a->gflops > b->gflops;
+      return a->id < b->id;
+    });
+    const int most =
+        std::min<int>({in.max_stages, static_cast<int>(roomy.size()), llm.size.layers});
+    for (int k = 2; k <= most; ++k) {
+      std::vector<const LlmModeInput::Node*> chosen(roomy.begin(), roomy.begin() + k);
+      std::stable_sort(chosen.begin(), chosen.end(),
+                       [](const auto* a, const auto* b) { return a->gflops > b->gflops; });
+      std::vector<allocator::StageDevice> devices;
+      for (int i = 0; i < k; ++i) {
+        allocator::StageDevice d;
+        d.speed = chosen[i]->gflops > 0 ? chosen[i]->gflops : 1;
+        d.memory_bytes = std::max<int64_t>(1, free[chosen[i]->id]);
+        d.fixed_bytes = (i == 0 ? llm.size.head_bytes : 0) + (i + 1 == k ? llm.size.tail_bytes : 0);
+        devices.push_back(d);
+      }
+      std::vector<int> counts;
+      if (!allocator::SplitLayers(llm.size.layers, llm.size.layer_bytes, devices, &counts).ok())
+        continue;
+      const std::string why = "no live instance, and no live node holds it whole (" + Mb(whole) +
+                              ", the most free is " + Mb(free[roomy.front()->id]) +
+                              "): a pipeline over " + std::to_string(k) + " nodes";
+      std::vector<int> first(k, 0);
+      for (int i = 1; i < k; ++i) first[i] = first[i - 1] + counts[i - 1];
+      for (int i = k - 1; i >= 0; --i) {  // back to front: each stage's next is up already
+        LlmModeStep s =
+            Step(i == 0 ? Kind::kLoadHead : Kind::kLoadStage, llm.name, chosen[i]->id, why);
+        s.first_layer = first[i];
+        s.end_layer = first[i] + counts[i];
+        s.next = i + 1 < k ? chosen[i + 1]->id : "";
+        s.depth = in.depth;
+        steps.push_back(s);
+        free[chosen[i]->id] -= PartBytes(llm.size, s.first_layer, s.end_layer);
+      }
+      break;
+    }
+  }
+  return steps;
+}
+
+std::string DescribeLlmStep(const LlmModeStep& s) {
+  std::string what;
+  switch (s.kind) {
+    case Kind::kLoadWhole:
+      what = "load " + s.model + " whole on " + s.node;
+      break;
+    case Kind::kUnloadWhole:
+      what = "unload " + s.model + " from " + s.node;
+      break;
+    case Kind::kLoadHead:
+    case Kind::kLoadStage:
+      what = std::string(s.kind == Kind::kLoadHead ? "pipeline head " : "pipeline stage ") +
+             s.model + " on " + s.node + " [" + std::to_string(s.first_layer) + ", " +
+             std::to_string(s.end_layer) + ")" + (s.next.empty() ? "" : " -> " + s.next);
+      break;
+    case Kind::kUnloadHead:
+      what = "unload the pipeline head of " + s.model + " on " + s.node;
+      break;
+    case Kind::kUnloadStage:
+      what = "unload the pipeline stage of " + s.model + " on " + s.node;
+      break;
+  }
+  return what + ": " + s.reason;
+}
+
+}  // namespace epara::controller

@@ -1,0 +1,116 @@
+#include "controller/llm_modes.h"
+
+#include <gtest/gtest.h>
+
+namespace epara::controller {
+namespace {
+
+using Kind = LlmModeStep::Kind;
+constexpr int64_t kMb = 1 << 20;
+
+LlmModeInput::Llm Llm(bool wanted = true) {
+  LlmModeInput::Llm l;
+  l.name = "llm";
+  l.size = {8, 40 * kMb, kMb, kMb};  // 322 MB whole
+  l.wanted = wanted;
+  return l;
+}
+
+LlmModeInput::Node Node(const std::string& id, double gflops, int64_t memory_mb,
+                        int64_t used_mb = 0) {
+  return {id, gflops, memory_mb * kMb, used_mb * kMb};
+}
+
+TEST(LlmModesTest, ALostLlmComesBackWholeOnTheFastestNodeThatHoldsIt) {
+  LlmModeInput in;
+  in.nodes = {Node("fast-small", 100, 200), Node("slow-big", 10, 1024), Node("mid-big", 50, 1024)};
+  in.llms = {Llm()};
+  const auto steps = PlanLlmModes(in);
+  ASSERT_EQ(steps.size(), 1u);
+  EXPECT_EQ(steps[0].kind, Kind::kLoadWhole);
+  EXPECT_EQ(steps[0].node, "mid-big");
+  EXPECT_NE(DescribeLlmStep(steps[0]).find("no live instance"), std::string::npos);
+  // Not served before and no demand: left alone.
+  in.llms = {Llm(false)};
+  EXPECT_TRUE(PlanLlmModes(in).empty());
+}
+
+// The edge server is gone and only boards are left: the LLM becomes a pipeline over the fewest of
+// them (FS-MD), stages loaded back to front, each pointing at the next, the layers all covered.
+TEST(LlmModesTest, WithoutANodeThatHoldsItWholeItIsBuiltAsAPipeline) {
+  LlmModeInput in;
+  in.nodes = {Node("board-1", 20, 256, 20), Node("board-2", 30, 256, 20), Node("micro", 5, 128)};
+  in.llms = {Llm()};
+  const auto steps = PlanLlmModes(in);
+  ASSERT_EQ(steps.size(), 2u);
+  EXPECT_EQ(steps[0].kind, Kind::kLoadStage);
+  EXPECT_EQ(steps[1].kind, Kind::kLoadHead);
+  EXPECT_EQ(steps[1].node, "board-2");  // the faster board leads
+  EXPECT_EQ(steps[1].next, steps[0].node);
+  EXPECT_EQ(steps[0].node, "board-1");
+  EXPECT_EQ(steps[1].first_layer, 0);
+  EXPECT_EQ(steps[1].end_layer, steps[0].first_layer);
+  EXPECT_EQ(steps[0].end_layer, 8);
+  EXPECT_TRUE(steps[0].next.empty());
+  EXPECT_NE(steps[1].reason.find("a pipeline over 2 nodes"), std::string::npos) << steps[1].reason;
+  // Every part fits its node's free memory (236 MB): at most 5 layers of 40 MB on each.
+  EXPECT_LE(steps[1].end_layer, 5);
+  EXPECT_LE(steps[0].end_layer - steps[0].first_layer, 5);
+  // Too little memory anywhere: nothing to do.
+  in.nodes = {Node("board-1", 20, 100), Node("board-2", 30, 100)};
+  EXPECT_TRUE(PlanLlmModes(in).empty());
+}
+
+// A pipeline with a node that can now hold the whole model: the whole instance first, then the
+// head, then its stage.
+TEST(LlmModesTest, APipelineIsConsolidatedWhenANodeHoldsTheWholeModel) {
+  LlmModeInput in;
+  in.nodes = {Node("b", 20, 256, 200), Node("c", 20, 256, 200)};
+  LlmModeInput::Llm l = Llm();
+  l.heads = {{"b", 0, 4, "c"}};
+  l.stages = {{"c", 4, 8, ""}};
+  in.llms = {l};
+  ASSERT_EQ(WorkingPipeline(l).size(), 2u);
+  EXPECT_TRUE(PlanLlmModes(in).empty());  // nowhere to put it whole: the pipeline stays
+  in.nodes.push_back(Node("server", 200, 8192));
+  const auto steps = PlanLlmModes(in);
+  ASSERT_EQ(steps.size(), 3u);
+  EXPECT_EQ(steps[0].kind, Kind::kLoadWhole);
+  EXPECT_EQ(steps[0].node, "server");
+  EXPECT_EQ(steps[1].kind, Kind::kUnloadHead);
+  EXPECT_EQ(steps[1].node, "b");
+  EXPECT_EQ(steps[2].kind, Kind::kUnloadStage);
+  EXPECT_EQ(steps[2].node, "c");
+  // Once it runs whole there, what is left of the pipeline goes.
+  l.whole = {"server"};
+  in.llms = {l};
+  const auto left = PlanLlmModes(in);
+  ASSERT_EQ(left.size(), 2u);
+  EXPECT_EQ(left[0].kind, Kind::kUnloadHead);
+  EXPECT_EQ(left[1].kind, Kind::kUnloadStage);
+}
+
+// A stage's node died: the head that is left cannot answer. Its remains go (freeing their memory),
+// and the LLM is rebuilt on what is live.
+TEST(LlmModesTest, ABrokenPipelineIsUnloadedAndRebuilt) {
+  LlmModeInput in;
+  // b holds the head (4 layers + embedding = 161 MB of its 256 MB); c, its stage's node, is gone.
+  in.nodes = {Node("b", 20, 256, 161), Node("d", 10, 256)};
+  LlmModeInput::Llm l = Llm(/*wanted=*/false);  // a head alone still counts as served before
+  l.heads = {{"b", 0, 4, "c"}};
+  l.wanted = true;
+  in.llms = {l};
+  EXPECT_TRUE(WorkingPipeline(l).empty());
+  const auto steps = PlanLlmModes(in);
+  ASSERT_EQ(steps.size(), 3u);
+  EXPECT_EQ(steps[0].kind, Kind::kUnloadHead);
+  EXPECT_EQ(steps[0].node, "b");
+  EXPECT_EQ(steps[1].kind, Kind::kLoadStage);
+  EXPECT_EQ(steps[1].node, "d");
+  EXPECT_EQ(steps[2].kind, Kind::kLoadHead);
+  EXPECT_EQ(steps[2].node, "b");  // b's memory was given back first
+  EXPECT_EQ(steps[2].next, "d");
+}
+
+}  // namespace
+}  // namespace epara::controller
