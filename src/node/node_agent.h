@@ -14,11 +14,14 @@
 //   - runtime instances (the scheduler's adaptive deployment, instance_lifecycle.cc):
 //     POST /v1/internal/instances/{model}/load loads and warms an instance and advertises it;
 //     POST /v1/internal/instances/{model}/unload[?grace_ms=N] stops advertising it, keeps serving
-//     what reaches it for the grace period, then completes what it accepted and frees it;
+//     what reaches it for the grace period, then completes what it accepted and frees it (LLMs:
+//     every stream runs to its end; the answer counts them as drained_requests);
 //     forwards for a model not served here are refused before they start (the origin retries);
 //   - pipeline stages of LLMs (config `pipeline:`, llm/pipeline_stage.h): as the head (stage 0)
 //     it serves the model's API and runs the engine on its first layers, linked to the next stage;
-//     as a later stage it holds its layers and answers pipeline streams from the previous one.
+//     as a later stage it holds its layers and answers pipeline streams from the previous one;
+//     both can also be taken and given back at run time (POST /v1/internal/pipelines/{model}/...);
+//   - LLMs load and unload at run time like other instances (api/llm_registry.h drains streams).
 //
 // Lifecycle: Create (loads models, connects the store) -> Start (listens, joins, starts the
 // threads) -> Stop (leaves the cluster, drains HTTP, stops peers). Thread-safe after Start.
