@@ -5,6 +5,8 @@
 //   direct   engine::InferSync on the served model in this process (its queue and batcher)
 //   grpc     ModelInfer with raw_input_contents from C concurrent clients (a channel each)
 //   http     POST /v2/models/tensor-demo/infer with the binary tensor data extension (reference)
+//   http_thread_per_connection   the same on cpp-httplib's server (epara's plain-HTTP front end
+//            before session 24's event-driven one): their throughput ratio is the new server's cost
 //
 // Throughput at saturation (C clients / callers, closed loop, --seconds each) and latency of one
 // caller (p50 over --requests) per side; the sides alternate in rounds (ABBA) and the report gives
@@ -125,6 +127,15 @@ int main(int argc, char** argv) {
     std::fprintf(stderr, "server: %s\n", s.ToString().c_str());
     return 1;
   }
+  // The same API on cpp-httplib's thread-per-connection server: the event-driven server's cost.
+  api::ServerOptions threaded = so;
+  threaded.http.thread_per_connection = true;
+  std::unique_ptr<api::Server> threaded_server;
+  if (Status s = api::Server::Create(threaded, &backends, &threaded_server);
+      !s.ok() || !threaded_server->Start().ok()) {
+    std::fprintf(stderr, "threaded server: %s\n", s.ToString().c_str());
+    return 1;
+  }
   kserve_grpc::KServeGrpcHandlers h;
   h.dispatch = [&](api::HttpRequest req, api::HttpResponse* res) {
     server->Dispatch(std::move(req), res);
@@ -165,8 +176,8 @@ int main(int argc, char** argv) {
       return stub->ModelInfer(&ctx, grpc_request, &res).ok() && res.raw_output_contents_size() == 2;
     };
   };
-  auto http_call = [&]() -> std::function<bool()> {
-    auto c = std::make_shared<httplib::Client>("127.0.0.1", http_port);
+  auto http_at = [&](int port) -> std::function<bool()> {
+    auto c = std::make_shared<httplib::Client>("127.0.0.1", port);
     c->set_keep_alive(true);
     c->set_tcp_nodelay(true);
     return [c, &http_body, json_length] {
@@ -176,16 +187,20 @@ int main(int argc, char** argv) {
       return r && r->status == 200;
     };
   };
+  auto http_call = [&] { return http_at(http_port); };
+  auto http_threads_call = [&] { return http_at(threaded_server->port()); };
   struct Side {
     const char* name;
     std::function<std::function<bool()>()> make;
     std::vector<double> tput, p50;
-  } sides[] = {
-      {"direct", direct, {}, {}}, {"grpc", grpc_call, {}, {}}, {"http", http_call, {}, {}}};
+  } sides[] = {{"direct", direct, {}, {}},
+               {"grpc", grpc_call, {}, {}},
+               {"http", http_call, {}, {}},
+               {"http_thread_per_connection", http_threads_call, {}, {}}};
   int64_t failures = 0;
-  std::vector<double> tput_ratio, added_p50;
+  std::vector<double> tput_ratio, added_p50, event_over_threads;
   for (int r = 0; r < rounds; ++r) {
-    const int order[2][3] = {{0, 1, 2}, {2, 1, 0}};
+    const int order[2][4] = {{0, 1, 2, 3}, {3, 2, 1, 0}};
     for (int k : order[r % 2]) {
       Side& s = sides[k];
       s.tput.push_back(Throughput(clients, seconds, s.make, &failures));
@@ -193,11 +208,12 @@ int main(int argc, char** argv) {
     }
     tput_ratio.push_back(sides[1].tput.back() / sides[0].tput.back());
     added_p50.push_back(sides[1].p50.back() - sides[0].p50.back());
+    event_over_threads.push_back(sides[2].tput.back() / sides[3].tput.back());
     std::printf(
         "round %d: direct %.0f/s p50 %.3f ms | grpc %.0f/s p50 %.3f ms | http %.0f/s p50 "
-        "%.3f ms\n",
+        "%.3f ms | http (thread per connection) %.0f/s p50 %.3f ms\n",
         r, sides[0].tput.back(), sides[0].p50.back(), sides[1].tput.back(), sides[1].p50.back(),
-        sides[2].tput.back(), sides[2].p50.back());
+        sides[2].tput.back(), sides[2].p50.back(), sides[3].tput.back(), sides[3].p50.back());
   }
   json result = {{"benchmark", "grpc_bench"},
                  {"model", "tensor-demo"},
@@ -206,13 +222,18 @@ int main(int argc, char** argv) {
                  {"cores", std::thread::hardware_concurrency()},
                  {"failures", failures},
                  {"grpc_over_direct_throughput_median", bench::Median(tput_ratio)},
-                 {"grpc_added_p50_ms_median", bench::Median(added_p50)}};
+                 {"grpc_added_p50_ms_median", bench::Median(added_p50)},
+                 {"http_event_over_thread_per_connection_throughput_median",
+                  bench::Median(event_over_threads)}};
   for (const Side& s : sides) result[s.name] = {{"throughput_per_s", s.tput}, {"p50_ms", s.p50}};
   std::printf(
       "gRPC / direct throughput (median of rounds) %.3f, added p50 %.3f ms, failures %lld\n",
       bench::Median(tput_ratio), bench::Median(added_p50), static_cast<long long>(failures));
   if (!out.empty()) std::ofstream(out) << result.dump(2) << "\n";
+  std::printf("HTTP event-driven / thread-per-connection throughput (median of rounds) %.3f\n",
+              bench::Median(event_over_threads));
   grpc_server->Stop();
+  threaded_server->Stop();
   server->Stop();
   std::error_code ec;
   fs::remove_all(repo, ec);

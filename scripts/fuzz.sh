@@ -22,7 +22,7 @@ cmake -S fuzz -B "$BUILD" -DCMAKE_CXX_COMPILER=clang++ -DCMAKE_BUILD_TYPE=None >
   { cat "$BUILD.configure.log"; exit 1; }
 cmake --build "$BUILD" -j"$(nproc)" > "$BUILD.build.log" 2>&1 || { tail -50 "$BUILD.build.log"; exit 1; }
 SCRATCH=$(mktemp -d "${TMPDIR:-/tmp}/epara-fuzz.XXXXXX")
-HARNESSES=(kserve_json image_decode sentencepiece model_file config)
+HARNESSES=(kserve_json image_decode sentencepiece model_file config http_wire)
 results=()
 status=0
 for h in "${HARNESSES[@]}"; do

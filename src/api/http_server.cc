@@ -14,6 +14,7 @@
 #include <sys/socket.h>
 
 #include "api/error_mapping.h"
+#include "api/http_event_server.h"
 #include "core/thread_name.h"
 
 namespace epara::api {
@@ -50,7 +51,9 @@ struct HttpServer::Impl {
     std::regex path;
     HttpHandler handler;
   };
-  std::vector<LocalRoute> routes;  // the same routes, for Dispatch()
+  std::vector<LocalRoute> routes;  // the same routes, for Dispatch() and the event server
+  // Plain HTTP: the event-driven server (no thread per connection); HTTPS: cpp-httplib's.
+  std::unique_ptr<EventHttpServer> event;
 };
 
 namespace {
@@ -209,6 +212,29 @@ void HttpServer::Dispatch(HttpRequest request, HttpResponse* response) const {
       ErrorBody(404, ReasonType(404), "no route for " + request.method + " " + request.path);
 }
 
+void HttpServer::Handle(HttpRequest& request, HttpResponse* response) const {
+  const auto started = std::chrono::steady_clock::now();
+  std::smatch m;
+  for (const Impl::LocalRoute& r : impl_->routes) {
+    if (r.method != request.method || !std::regex_match(request.path, m, r.path)) continue;
+    request.path_params.clear();
+    for (size_t i = 1; i < m.size(); ++i) request.path_params.push_back(m[i].str());
+    try {
+      if (!*guard_ || (*guard_)(request, response)) r.handler(request, response);
+    } catch (const std::exception& e) {
+      *response = HttpResponse();
+      response->status = 500;
+      response->body = ErrorBody(500, "internal", e.what());
+    }
+    if (*observer_) (*observer_)(request, response, started);
+    return;
+  }
+  response->status = 404;
+  response->content_type = "application/json";
+  response->body =
+      ErrorBody(404, ReasonType(404), "no route for " + request.method + " " + request.path);
+}
+
 void HttpServer::Route(const std::string& method, const std::string& path_regex,
                        HttpHandler handler) {
   impl_->routes.push_back({method, std::regex(path_regex), handler});
@@ -257,6 +283,17 @@ Status HttpServer::Start() {
   auto& s = impl_->server;
   if (options_.tls_cert_file.empty() != options_.tls_key_file.empty())
     return InvalidArgument("HTTPS needs both a certificate and its private key");
+  if (options_.tls_cert_file.empty() && !options_.thread_per_connection) {
+    EventServerOptions eo;
+    eo.threads = std::max(1, options_.threads);
+    eo.max_body_bytes = static_cast<int64_t>(options_.max_body_bytes);
+    eo.read_timeout = std::chrono::seconds(options_.read_timeout_s);
+    eo.head_timeout = std::chrono::milliseconds(options_.head_timeout_ms);
+    eo.keep_alive = std::chrono::milliseconds(options_.keep_alive_ms);
+    impl_->event = std::make_unique<EventHttpServer>(
+        eo, [this](HttpRequest& r, HttpResponse* out) { Handle(r, out); });
+    return impl_->event->Start(options_.host, options_.port, &port_);
+  }
   if (!s.is_valid())
     return InvalidArgument("cannot use the HTTPS certificate '" + options_.tls_cert_file +
                            "' with the key '" + options_.tls_key_file + "'" +
@@ -280,10 +317,12 @@ Status HttpServer::Start() {
 }
 
 void HttpServer::StopAccepting() {
+  if (impl_->event) impl_->event->StopAccepting();
   if (thread_.joinable()) impl_->server.stop();
 }
 
 void HttpServer::Stop() {
+  if (impl_->event) impl_->event->Stop();
   if (!thread_.joinable()) return;
   impl_->server.stop();
   thread_.join();

@@ -1,8 +1,9 @@
-// HttpServer: a small seam over the HTTP library (cpp-httplib). Routes are regexes matched against
-// the whole path; captures become HttpRequest::path_params. Handlers run on a bounded thread pool
-// and may block. Errors the library raises itself (unknown route, body too large, handler
-// exception) are turned into epara's JSON error bodies. Plain HTTP, or HTTPS with a certificate
-// and key (HttpServerOptions::tls_*).
+// HttpServer: the HTTP front end. Routes are regexes matched against the whole path; captures
+// become HttpRequest::path_params. Handlers run on a bounded pool of threads and may block. Errors
+// (unknown route, body too large, malformed request, handler exception) are epara's JSON error
+// bodies. Plain HTTP runs on api/http_event_server.h (an event loop reads requests; no thread is
+// tied to an idle or slow connection); HTTPS, with a certificate and key
+// (HttpServerOptions::tls_*), on cpp-httplib's thread-per-connection server.
 #pragma once
 
 #include <chrono>
@@ -22,6 +23,13 @@ struct HttpServerOptions {
   int threads = 64;                   // concurrent connections being served
   size_t max_body_bytes = 64u << 20;  // larger bodies get 413
   int read_timeout_s = 30;
+  // Plain HTTP (api/http_event_server.h): a request's head must be complete this long after it
+  // began (else 408 and the connection is closed); an idle keep-alive connection is closed after
+  // keep_alive_ms.
+  int head_timeout_ms = 10000;
+  int keep_alive_ms = 5000;
+  // Plain HTTP on cpp-httplib's thread-per-connection server instead (benchmarks compare them).
+  bool thread_per_connection = false;
   // HTTPS: a PEM certificate (chain) and its private key, both or neither. With client_ca as well,
   // clients must present a certificate from that CA (mutual TLS). Checked by Start().
   std::string tls_cert_file, tls_key_file, tls_client_ca_file;
@@ -59,6 +67,9 @@ class HttpServer {
   void Stop();
 
  private:
+  // Routes a request that arrived on the event-driven server: guard, handler, observer; 404 when
+  // no route matches; 500 for a handler's exception.
+  void Handle(HttpRequest& request, HttpResponse* response) const;
   struct Impl;
   std::unique_ptr<Impl> impl_;
   HttpServerOptions options_;

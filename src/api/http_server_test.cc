@@ -7,9 +7,16 @@
 
 #include <gtest/gtest.h>
 
+#include <arpa/inet.h>
+#include <netinet/in.h>
+#include <sys/socket.h>
+#include <unistd.h>
+
 #include <chrono>
+#include <memory>
 #include <string>
 #include <thread>
+#include <vector>
 
 #include "api/stream_pipe.h"
 
@@ -71,6 +78,145 @@ TEST(HttpServerTest, DispatchedRequestsHaveNoSocket) {
   HttpResponse res;
   server.Dispatch(req, &res);
   EXPECT_FALSE(had_socket);
+}
+
+}  // namespace
+}  // namespace epara::api
+
+namespace epara::api {
+namespace {
+
+// A raw loopback connection to `port` (blocking, with a 10 s receive timeout), or -1.
+int Connect(int port) {
+  const int fd = socket(AF_INET, SOCK_STREAM, 0);
+  sockaddr_in a{};
+  a.sin_family = AF_INET;
+  a.sin_port = htons(static_cast<uint16_t>(port));
+  a.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
+  if (fd < 0 || connect(fd, reinterpret_cast<sockaddr*>(&a), sizeof a) != 0) {
+    if (fd >= 0) close(fd);
+    return -1;
+  }
+  timeval tv{10, 0};
+  setsockopt(fd, SOL_SOCKET, SO_RCVTIMEO, &tv, sizeof tv);
+  return fd;
+}
+
+// Everything the server sends until it closes the connection (bounded by the receive timeout).
+std::string ReadUntilClosed(int fd) {
+  std::string got;
+  char buf[4096];
+  for (;;) {
+    const ssize_t r = recv(fd, buf, sizeof buf, 0);
+    if (r <= 0) break;
+    got.append(buf, static_cast<size_t>(r));
+  }
+  return got;
+}
+
+class EventHttpTest : public ::testing::Test {
+ protected:
+  void SetUp() override {
+    HttpServerOptions o;
+    o.port = 0;
+    o.threads = 4;
+    o.head_timeout_ms = 500;
+    o.max_body_bytes = 1 << 20;
+    server_ = std::make_unique<HttpServer>(o);
+    server_->Route("GET", "/health",
+                   [](const HttpRequest&, HttpResponse* res) { res->body = R"({"status":"ok"})"; });
+    server_->Route("POST", "/echo", [](const HttpRequest& req, HttpResponse* res) {
+      res->body = req.body + "|" + req.Query("q");
+    });
+    ASSERT_TRUE(server_->Start().ok());
+  }
+  void TearDown() override { server_->Stop(); }
+  std::unique_ptr<HttpServer> server_;
+};
+
+// Slowloris (issue 27): a thousand connections that sent half a request line hold no thread, so
+// health checks are answered at once beside them; and each of them is closed with a 408 once its
+// head is late.
+TEST_F(EventHttpTest, HalfOpenConnectionsHoldNoThreadAndAreClosedWhenLate) {
+  std::vector<int> idle;
+  for (int i = 0; i < 1000; ++i) {
+    const int fd = Connect(server_->port());
+    ASSERT_GE(fd, 0) << "connection " << i;
+    const std::string partial = "GET /health HTTP/1.1\r\nHost: x\r\n";  // never finished
+    ASSERT_EQ(send(fd, partial.data(), partial.size(), MSG_NOSIGNAL),
+              static_cast<ssize_t>(partial.size()));
+    idle.push_back(fd);
+  }
+  httplib::Client client("127.0.0.1", server_->port());
+  client.set_read_timeout(5, 0);
+  for (int i = 0; i < 20; ++i) {  // 4 workers, 1000 idle connections: all answered
+    auto r = client.Get("/health");
+    ASSERT_TRUE(r) << httplib::to_string(r.error());
+    EXPECT_EQ(r->status, 200);
+  }
+  // Each half-open connection gets its 408 and is closed (the head deadline is 0.5 s).
+  for (int fd : {idle.front(), idle[500], idle.back()}) {
+    const std::string answer = ReadUntilClosed(fd);
+    EXPECT_EQ(answer.rfind("HTTP/1.1 408", 0), 0u) << answer;
+    EXPECT_NE(answer.find("\"type\""), std::string::npos) << answer;
+  }
+  for (int fd : idle) close(fd);
+}
+
+// Bad input gets a JSON error and the server keeps serving; pipelined requests, 100-continue and
+// chunked request bodies work as clients expect.
+TEST_F(EventHttpTest, MalformedRequestsGetClearErrorsAndWellFormedOnesEveryFeature) {
+  const std::vector<std::pair<std::string, std::string>> bad = {
+      {"GARBAGE\r\n\r\n", "HTTP/1.1 400"},
+      {"GET /health HTTP/2.0\r\n\r\n", "HTTP/1.1 505"},
+      {"POST /echo HTTP/1.1\r\nContent-Length: 99999999\r\n\r\n", "HTTP/1.1 413"},
+      {"POST /echo HTTP/1.1\r\nTransfer-Encoding: gzip\r\n\r\n", "HTTP/1.1 501"},
+      {"POST /echo HTTP/1.1\r\nContent-Length: 1x\r\n\r\n", "HTTP/1.1 400"},
+      {"GET /health HTTP/1.1\r\nX: " + std::string(70000, 'a') + "\r\n\r\n", "HTTP/1.1 431"},
+      {"GET /nowhere HTTP/1.1\r\nConnection: close\r\n\r\n", "HTTP/1.1 404"},
+  };
+  for (const auto& [request, status] : bad) {
+    const int fd = Connect(server_->port());
+    ASSERT_GE(fd, 0);
+    (void)send(fd, request.data(), request.size(), MSG_NOSIGNAL);
+    const std::string answer = ReadUntilClosed(fd);
+    EXPECT_EQ(answer.rfind(status, 0), 0u) << request.substr(0, 60) << " -> " << answer;
+    EXPECT_NE(answer.find("\"message\""), std::string::npos) << answer;
+    close(fd);
+  }
+  // Two pipelined requests in one write, then a chunked body, on one connection.
+  int fd = Connect(server_->port());
+  ASSERT_GE(fd, 0);
+  const std::string two =
+      "POST /echo?q=a%20b+c HTTP/1.1\r\nContent-Length: 3\r\n\r\none"
+      "POST /echo HTTP/1.1\r\nTransfer-Encoding: chunked\r\nConnection: close\r\n\r\n"
+      "3\r\ntwo\r\n4;x=1\r\n-two\r\n0\r\n\r\n";
+  ASSERT_EQ(send(fd, two.data(), two.size(), MSG_NOSIGNAL), static_cast<ssize_t>(two.size()));
+  std::string answers = ReadUntilClosed(fd);
+  EXPECT_NE(answers.find("\r\n\r\none|a b c"), std::string::npos) << answers;
+  EXPECT_NE(answers.find("\r\n\r\ntwo-two|"), std::string::npos) << answers;
+  close(fd);
+  // Expect: 100-continue: the body follows the server's go-ahead.
+  fd = Connect(server_->port());
+  ASSERT_GE(fd, 0);
+  const std::string head =
+      "POST /echo HTTP/1.1\r\nExpect: 100-continue\r\nContent-Length: 4\r\n"
+      "Connection: close\r\n\r\n";
+  (void)send(fd, head.data(), head.size(), MSG_NOSIGNAL);
+  char buf[64] = {};
+  const ssize_t n = recv(fd, buf, sizeof buf - 1, 0);
+  ASSERT_GT(n, 0);
+  EXPECT_EQ(std::string(buf, static_cast<size_t>(n)), "HTTP/1.1 100 Continue\r\n\r\n");
+  (void)send(fd, "body", 4, MSG_NOSIGNAL);
+  answers = ReadUntilClosed(fd);
+  EXPECT_NE(answers.find("\r\n\r\nbody|"), std::string::npos) << answers;
+  close(fd);
+  // HEAD answers a GET route's head alone.
+  httplib::Client client("127.0.0.1", server_->port());
+  auto r = client.Head("/health");
+  ASSERT_TRUE(r);
+  EXPECT_EQ(r->status, 200);
+  EXPECT_EQ(r->get_header_value("Content-Length"), "15");
 }
 
 }  // namespace

@@ -272,7 +272,8 @@ TEST_F(PipelineE2ETest, APipelineBuiltAndTornDownUnderStreamingLoadLosesNoStream
     EXPECT_TRUE(r && r->status == 200) << path << ": " << (r ? r->body : "no response");
     return r && r->status == 200 ? json::parse(r->body) : json();
   };
-  // Until every node sees llama-demo ready on `node` (its record and digest), bounded.
+  // Until every node sees llama-demo ready on `node` (its record, and its digest: what routing
+  // reads), bounded.
   const auto visible = [&](const std::string& node) {
     for (const char* id : {"a", "b", "c"}) {
       httplib::Client c("127.0.0.1", port[id]);
@@ -284,9 +285,12 @@ TEST_F(PipelineE2ETest, APipelineBuiltAndTornDownUnderStreamingLoadLosesNoStream
         if (v.is_object())
           for (const auto& n : v["nodes"]) {
             if (n["id"] != node) continue;
-            bool listed = false;
+            bool listed = false, ready = n["self"].get<bool>();
             for (const auto& i : n["instances"]) listed = listed || i["model"] == "llama-demo";
-            seen = listed && (n["self"].get<bool>() || n.contains("digest"));
+            if (n.contains("digest"))  // a peer's digest says it is ready there (routable)
+              for (const auto& i : n["digest"]["instances"])
+                ready = ready || (i["model"] == "llama-demo" && i["ready"].get<bool>());
+            seen = listed && ready;
           }
         if (!seen) std::this_thread::sleep_for(std::chrono::milliseconds(20));  // bounded
       }
