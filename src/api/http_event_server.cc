@@ -90,6 +90,7 @@ struct EventHttpServer::Impl {
   std::map<std::string, int> per_address;      // open connections by client address
   int total = 0;                               // open connections, with workers' included
   Clock::time_point accept_paused_until{};
+  Clock::time_point last_expire{};
 
   std::atomic<int> open{0};
   std::mutex mu;
@@ -309,6 +310,8 @@ struct EventHttpServer::Impl {
 
   void Expire() {
     const auto now = Clock::now();
+    if (now - last_expire < std::chrono::milliseconds(50)) return;  // a scan per 50 ms at most
+    last_expire = now;
     std::vector<int> late;
     for (const auto& [fd, c] : conns)
       if (now > c->deadline) late.push_back(fd);
