@@ -124,15 +124,21 @@ struct EventHttpServer::Impl {
     c->phase = Conn::Phase::kDiscard;
     c->buf.clear();
     c->deadline = Clock::now() + std::chrono::seconds(2);
+    (void)Register(std::move(c));
+  }
+
+  // Into the loop: watched for input, owned by conns. -1 (and closed) when epoll refuses it.
+  int Register(std::unique_ptr<Conn> c) {
     epoll_event ev{};
     ev.events = EPOLLIN | EPOLLRDHUP;
     ev.data.fd = c->fd;
     if (epoll_ctl(epoll_fd, EPOLL_CTL_ADD, c->fd, &ev) != 0) {
       Close(std::move(c));
-      return;
+      return -1;
     }
     const int fd = c->fd;
     conns[fd] = std::move(c);
+    return fd;
   }
 
   void Accept() {
@@ -177,16 +183,8 @@ struct EventHttpServer::Impl {
   }
 
   void Watch(std::unique_ptr<Conn> c) {
-    epoll_event ev{};
-    ev.events = EPOLLIN | EPOLLRDHUP;
-    ev.data.fd = c->fd;
-    if (epoll_ctl(epoll_fd, EPOLL_CTL_ADD, c->fd, &ev) != 0) {
-      Close(std::move(c));
-      return;
-    }
-    const int fd = c->fd;
-    conns[fd] = std::move(c);
-    Process(fd);  // a pipelined request may be complete already
+    if (const int fd = Register(std::move(c)); fd >= 0)
+      Process(fd);  // a pipelined request may be complete already
   }
 
   void Readable(int fd) {

@@ -185,6 +185,15 @@ void NodeAgent::AddSplitRoute() {
       });
 }
 
+Status NodeAgent::GraceOf(const api::HttpRequest& req, std::chrono::milliseconds* grace) const {
+  const int ms = std::atoi(req.Query("grace_ms", std::to_string(std::max<int64_t>(
+                                                     1000, 3 * config_.sync_interval.count())))
+                               .c_str());
+  if (ms < 0 || ms > 600000) return InvalidArgument("grace_ms must be in [0, 600000]");
+  *grace = std::chrono::milliseconds(ms);
+  return Status::Ok();
+}
+
 void NodeAgent::AddInstanceRoutes() {
   server_->Route(
       "POST", R"(/v1/internal/instances/([^/]+)/(load|unload))",
@@ -195,15 +204,12 @@ void NodeAgent::AddInstanceRoutes() {
         if (req.path_params[1] == "load") {
           s = LoadInstance(model);
         } else {
-          const int grace_ms = std::atoi(
-              req.Query("grace_ms",
-                        std::to_string(std::max<int64_t>(1000, 3 * config_.sync_interval.count())))
-                  .c_str());
-          if (grace_ms < 0 || grace_ms > 600000) {
-            api::WriteError(InvalidArgument("grace_ms must be in [0, 600000]"), res);
+          std::chrono::milliseconds grace;
+          if (Status g = GraceOf(req, &grace); !g.ok()) {
+            api::WriteError(g, res);
             return;
           }
-          s = UnloadInstance(model, std::chrono::milliseconds(grace_ms), &drained);
+          s = UnloadInstance(model, grace, &drained);
         }
         if (!s.ok()) {
           api::WriteError(s, res);

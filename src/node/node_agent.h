@@ -132,6 +132,9 @@ class NodeAgent {
   Status AdmitLlmForward(const api::HttpRequest& req, std::shared_ptr<void>* hold) const;
   void Reregister();
   void AddInstanceRoutes();
+  // An unload's ?grace_ms (default: 3 sync intervals, at least 1 s); InvalidArgument outside
+  // [0, 600000].
+  Status GraceOf(const api::HttpRequest& req, std::chrono::milliseconds* grace) const;
   // Memory all instances here need (models, LLM weights and caches, pipeline stages).
   int64_t MemoryNeed() const;
 

@@ -120,41 +120,37 @@ std::unique_ptr<llm::StageLink> NodeAgent::NextStageLink(const std::string& mode
 }
 
 void NodeAgent::AddPipelineRoutes() {
-  server_->Route(
-      "POST", R"(/v1/internal/pipelines/([^/]+)/(load|unload))",
-      [this](const api::HttpRequest& req, api::HttpResponse* res) {
-        const std::string model = req.path_params[0];
-        nlohmann::json answer = {{"node", config_.id}, {"model", model}};
-        Status s;
-        if (req.path_params[1] == "load") {
-          PipelineStageConfig p;
-          s = ParsePipelinePart(req.body, &p);
-          if (s.ok()) s = LoadPipelinePart(model, p);
-          if (s.ok()) answer["role"] = p.stage == 0 ? "head" : "stage";
-        } else {
-          const int grace_ms = std::atoi(
-              req.Query("grace_ms",
-                        std::to_string(std::max<int64_t>(1000, 3 * config_.sync_interval.count())))
-                  .c_str());
-          if (grace_ms < 0 || grace_ms > 600000) {
-            api::WriteError(InvalidArgument("grace_ms must be in [0, 600000]"), res);
-            return;
-          }
-          int drained = 0;
-          std::string role;
-          s = UnloadPipelinePart(model, std::chrono::milliseconds(grace_ms), &role, &drained);
-          if (s.ok()) {
-            answer["role"] = role;
-            answer[role == "head" ? "drained_requests" : "open_streams"] = drained;
-          }
-        }
-        if (!s.ok()) {
-          api::WriteError(s, res);
-          return;
-        }
-        res->content_type = "application/json";
-        res->body = answer.dump();
-      });
+  server_->Route("POST", R"(/v1/internal/pipelines/([^/]+)/(load|unload))",
+                 [this](const api::HttpRequest& req, api::HttpResponse* res) {
+                   const std::string model = req.path_params[0];
+                   nlohmann::json answer = {{"node", config_.id}, {"model", model}};
+                   Status s;
+                   if (req.path_params[1] == "load") {
+                     PipelineStageConfig p;
+                     s = ParsePipelinePart(req.body, &p);
+                     if (s.ok()) s = LoadPipelinePart(model, p);
+                     if (s.ok()) answer["role"] = p.stage == 0 ? "head" : "stage";
+                   } else {
+                     std::chrono::milliseconds grace;
+                     if (Status g = GraceOf(req, &grace); !g.ok()) {
+                       api::WriteError(g, res);
+                       return;
+                     }
+                     int drained = 0;
+                     std::string role;
+                     s = UnloadPipelinePart(model, grace, &role, &drained);
+                     if (s.ok()) {
+                       answer["role"] = role;
+                       answer[role == "head" ? "drained_requests" : "open_streams"] = drained;
+                     }
+                   }
+                   if (!s.ok()) {
+                     api::WriteError(s, res);
+                     return;
+                   }
+                   res->content_type = "application/json";
+                   res->body = answer.dump();
+                 });
 }
 
 Status NodeAgent::ParsePipelinePart(const std::string& body, PipelineStageConfig* p) {
