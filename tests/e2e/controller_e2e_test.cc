@@ -402,10 +402,14 @@ TEST_F(UpE2ETest, ALostLlmIsRebuiltAsAPipelineOverTheBoardsThatAreLeft) {
   auto plans = b.Get("/v1/plans");
   ASSERT_TRUE(plans && plans->status == 200);
   EXPECT_NE(plans->body.find("a pipeline over 2 nodes"), std::string::npos) << plans->body;
-  EXPECT_NE(up.Log().find("pipeline head llama-demo on " + head + " [0, " +
-                          std::to_string(head_end) + ") -> " + stage),
-            std::string::npos)
-      << up.Log();
+  // The controller logs the head's step once every node routes to it, which may be after this
+  // node answered: a bounded wait for the line.
+  const std::string step =
+      "pipeline head llama-demo on " + head + " [0, " + std::to_string(head_end) + ") -> " + stage;
+  for (auto until = Clock::now() + std::chrono::seconds(30);
+       up.Log().find(step) == std::string::npos && Clock::now() < until;)
+    std::this_thread::sleep_for(std::chrono::milliseconds(50));  // polling a log, bounded
+  EXPECT_NE(up.Log().find(step), std::string::npos) << up.Log();
   (void)up.Stop(std::chrono::seconds(60));  // a node died: epara up may report it
 }
 
