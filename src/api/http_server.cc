@@ -52,6 +52,8 @@ struct HttpServer::Impl {
     HttpHandler handler;
   };
   std::vector<LocalRoute> routes;  // the same routes, for Dispatch() and the event server
+  // The route for `request` (its path parameters filled in), or nullptr after a 404 in *response.
+  const LocalRoute* Match(HttpRequest& request, HttpResponse* response) const;
   // Plain HTTP: the event-driven server (no thread per connection); HTTPS: cpp-httplib's.
   std::unique_ptr<EventHttpServer> event;
 };
@@ -197,42 +199,38 @@ HttpServer::HttpServer(HttpServerOptions options)
 
 HttpServer::~HttpServer() { Stop(); }
 
-void HttpServer::Dispatch(HttpRequest request, HttpResponse* response) const {
+const HttpServer::Impl::LocalRoute* HttpServer::Impl::Match(HttpRequest& request,
+                                                            HttpResponse* response) const {
   std::smatch m;
-  for (const Impl::LocalRoute& r : impl_->routes) {
+  for (const LocalRoute& r : routes) {
     if (r.method != request.method || !std::regex_match(request.path, m, r.path)) continue;
     request.path_params.clear();
     for (size_t i = 1; i < m.size(); ++i) request.path_params.push_back(m[i].str());
-    r.handler(request, response);
-    return;
+    return &r;
   }
   response->status = 404;
   response->content_type = "application/json";
   response->body =
       ErrorBody(404, ReasonType(404), "no route for " + request.method + " " + request.path);
+  return nullptr;
+}
+
+void HttpServer::Dispatch(HttpRequest request, HttpResponse* response) const {
+  if (const Impl::LocalRoute* r = impl_->Match(request, response)) r->handler(request, response);
 }
 
 void HttpServer::Handle(HttpRequest& request, HttpResponse* response) const {
   const auto started = std::chrono::steady_clock::now();
-  std::smatch m;
-  for (const Impl::LocalRoute& r : impl_->routes) {
-    if (r.method != request.method || !std::regex_match(request.path, m, r.path)) continue;
-    request.path_params.clear();
-    for (size_t i = 1; i < m.size(); ++i) request.path_params.push_back(m[i].str());
-    try {
-      if (!*guard_ || (*guard_)(request, response)) r.handler(request, response);
-    } catch (const std::exception& e) {
-      *response = HttpResponse();
-      response->status = 500;
-      response->body = ErrorBody(500, "internal", e.what());
-    }
-    if (*observer_) (*observer_)(request, response, started);
-    return;
+  const Impl::LocalRoute* r = impl_->Match(request, response);
+  if (!r) return;
+  try {
+    if (!*guard_ || (*guard_)(request, response)) r->handler(request, response);
+  } catch (const std::exception& e) {
+    *response = HttpResponse();
+    response->status = 500;
+    response->body = ErrorBody(500, "internal", e.what());
   }
-  response->status = 404;
-  response->content_type = "application/json";
-  response->body =
-      ErrorBody(404, ReasonType(404), "no route for " + request.method + " " + request.path);
+  if (*observer_) (*observer_)(request, response, started);
 }
 
 void HttpServer::Route(const std::string& method, const std::string& path_regex,

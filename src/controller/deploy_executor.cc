@@ -105,7 +105,7 @@ Status ExecuteLlmModeSteps(const std::vector<LlmModeStep>& steps,
     auto node = api.find(st.node);
     if (node == api.end()) return NotFound("node '" + st.node + "' is not a live member");
     const auto t0 = Clock::now();
-    const bool whole = st.kind == Kind::kLoadWhole || st.kind == Kind::kUnloadWhole;
+    const bool whole = st.kind == Kind::kLoadWhole;
     const bool load =
         st.kind == Kind::kLoadWhole || st.kind == Kind::kLoadHead || st.kind == Kind::kLoadStage;
     std::string path = std::string("/v1/internal/") + (whole ? "instances/" : "pipelines/") +

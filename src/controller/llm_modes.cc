@@ -54,16 +54,22 @@ std::vector<LlmModeStep> PlanLlmModes(const LlmModeInput& in) {
   for (const LlmModeInput::Node& n : in.nodes)
     free[n.id] = n.memory_bytes > 0 ? n.memory_bytes - n.used_bytes
                                     : std::numeric_limits<int64_t>::max() / 4;
-  // Live nodes, fastest first (ties: more free memory, then the id, for a stable plan).
+  // Live nodes, fastest first.
   std::vector<const LlmModeInput::Node*> by_speed;
   for (const LlmModeInput::Node& n : in.nodes) by_speed.push_back(&n);
-  const auto order = [&] {
-    std::sort(by_speed.begin(), by_speed.end(), [&](const auto* a, const auto* b) {
-      if (a->gflops != b->gflops) return a->gflops > b->gflops;
-      if (free[a->id] != free[b->id]) return free[a->id] > free[b->id];
-      return a->id < b->id;
-    });
+  // Orders nodes by speed then free memory, or (roomy_first) by free memory then speed; ties by
+  // id, for a stable plan.
+  const auto ranked = [&](bool roomy_first) {
+    return [&free, roomy_first](const LlmModeInput::Node* a, const LlmModeInput::Node* b) {
+      const auto key = [&](const LlmModeInput::Node* n) {
+        const double room = static_cast<double>(free[n->id]);
+        return roomy_first ? std::make_pair(room, n->gflops) : std::make_pair(n->gflops, room);
+      };
+      const auto ka = key(a), kb = key(b);
+      return ka != kb ? ka > kb : a->id < b->id;
+    };
   };
+  const auto order = [&] { std::sort(by_speed.begin(), by_speed.end(), ranked(false)); };
   // The fastest live node that holds `bytes` more (nullptr: none).
   const auto fits_whole = [&](int64_t bytes) -> const LlmModeInput::Node* {
     order();
@@ -120,11 +126,7 @@ std::vector<LlmModeStep> PlanLlmModes(const LlmModeInput& in) {
     // A pipeline over the fewest nodes: the k with the most free memory, the fastest first.
     std::vector<const LlmModeInput::Node*> roomy;
     for (const LlmModeInput::Node& n : in.nodes) roomy.push_back(&n);
-    std::sort(roomy.begin(), roomy.end(), [&](const auto* a, const auto* b) {
-      if (free[a->id] != free[b->id]) return free[a->id] > free[b->id];
-      if (a->gflops != b->gflops) return a->gflops > b->gflops;
-      return a->id < b->id;
-    });
+    std::sort(roomy.begin(), roomy.end(), ranked(true));
     const int most =
         std::min<int>({in.max_stages, static_cast<int>(roomy.size()), llm.size.layers});
     for (int k = 2; k <= most; ++k) {
@@ -168,9 +170,6 @@ std::string DescribeLlmStep(const LlmModeStep& s) {
   switch (s.kind) {
     case Kind::kLoadWhole:
       what = "load " + s.model + " whole on " + s.node;
-      break;
-    case Kind::kUnloadWhole:
-      what = "unload " + s.model + " from " + s.node;
       break;
     case Kind::kLoadHead:
     case Kind::kLoadStage:

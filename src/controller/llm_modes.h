@@ -57,7 +57,7 @@ struct LlmModeInput {
 };
 
 struct LlmModeStep {
-  enum class Kind { kLoadWhole, kLoadStage, kLoadHead, kUnloadWhole, kUnloadHead, kUnloadStage };
+  enum class Kind { kLoadWhole, kLoadStage, kLoadHead, kUnloadHead, kUnloadStage };
   Kind kind = Kind::kLoadWhole;
   std::string model, node;
   int first_layer = 0, end_layer = 0;  // stages and heads

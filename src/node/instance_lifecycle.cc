@@ -122,10 +122,8 @@ Status NodeAgent::AdmitForward(const api::HttpRequest& req, std::shared_ptr<void
 
 Status NodeAgent::AdmitLlmForward(const api::HttpRequest& req, std::shared_ptr<void>* hold) const {
   if (req.path != "/v1/completions" && req.path != "/v1/chat/completions") return Status::Ok();
-  const nlohmann::json j = nlohmann::json::parse(req.body, nullptr, false);
-  if (!j.is_object() || !j.contains("model") || !j["model"].is_string())
-    return Status::Ok();  // the route answers the malformed body
-  const std::string model = j["model"].get<std::string>();
+  const std::string model = TopLevelJsonString(req.body, "model");
+  if (model.empty()) return Status::Ok();  // the route answers the malformed body
   if (server_->models().FindServing(model)) return Status::Ok();  // not an LLM: the route says so
   // Held from here: an unload that begins after this waits for the forward's answer.
   auto use = std::make_shared<api::LlmUse>(server_->llms().Use(model));

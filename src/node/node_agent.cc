@@ -356,14 +356,21 @@ cluster::NodeRecord NodeAgent::MakeRecord() const {
   }
   for (const engine::ServedModel* m : server_->models().List())
     if (m->state.load() == engine::ModelState::kReady) {  // draining or unloaded: not advertised
-      r.instances.push_back({m->descriptor.name, std::string(TaskTypeName(m->descriptor.task)),
-                             m->descriptor.slo.latency_ms,
-                             m->descriptor.variant ? m->descriptor.variant->of : ""});
-      r.instances.back().split = SplitOf(m->descriptor.name);
+      cluster::InstanceRecord i;
+      i.model = m->descriptor.name;
+      i.task = TaskTypeName(m->descriptor.task);
+      i.slo_ms = m->descriptor.slo.latency_ms;
+      i.service = m->descriptor.variant ? m->descriptor.variant->of : "";
+      i.split = SplitOf(m->descriptor.name);
+      r.instances.push_back(std::move(i));
     }
   for (const api::LlmRegistry::Info& i : server_->llms().List()) {  // draining: not advertised
-    r.instances.push_back({i.name, "llm", i.ttft_slo_ms, ""});      // its SLO: the first token
-    r.instances.back().tpot_ms = i.tpot_slo_ms;
+    cluster::InstanceRecord llm;
+    llm.model = i.name;
+    llm.task = "llm";
+    llm.slo_ms = i.ttft_slo_ms;  // its SLO: the first token
+    llm.tpot_ms = i.tpot_slo_ms;
+    r.instances.push_back(std::move(llm));
     if (PipelineStageConfig p; PipelineOf(i.name, &p) && p.stage == 0 && !p.next.empty()) {
       r.instances.back().next = p.next;  // a pipeline head
       r.instances.back().end_layer = i.engine->model().end_layer();

@@ -46,6 +46,7 @@
 #include "node/node_config.h"
 #include "node/request_outcome.h"
 #include "peer/peer_auth.h"
+#include "repo/model_repository.h"
 #include "router/route_policy.h"
 #include "security/certs.h"
 
@@ -103,8 +104,10 @@ class NodeAgent {
   // whole), and makes heads' engines link to their next stage. Before Server::Create.
   Status PreparePipeline(api::ServerOptions* options);
   Status LoadHostedStages(const api::ServerOptions& options);
-  // Loads a later stage (p.stage > 0) of `model` into stages_ (at start, or at run time).
-  Status LoadStage(const std::string& model, const PipelineStageConfig& p);
+  // Loads a later stage (p.stage > 0) of `model`, found in `scan` (of config_.models_dir), into
+  // stages_ (at start, or at run time).
+  Status LoadStage(const RepositoryScan& scan, const std::string& model,
+                   const PipelineStageConfig& p);
   // This node's part in `model`'s pipeline now (the config's, or one built at run time).
   bool PipelineOf(const std::string& model, PipelineStageConfig* out) const;
   // Run-time pipelines (issue 24's mode changes):

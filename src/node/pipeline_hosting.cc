@@ -47,16 +47,21 @@ bool NodeAgent::PipelineOf(const std::string& model, PipelineStageConfig* out) c
 }
 
 Status NodeAgent::LoadHostedStages(const api::ServerOptions&) {
-  for (const auto& [model, p] : config_.pipeline)
-    if (p.stage > 0) EPARA_RETURN_IF_ERROR(LoadStage(model, p));
+  RepositoryScan scan;
+  bool scanned = false;
+  for (const auto& [model, p] : config_.pipeline) {
+    if (p.stage <= 0) continue;
+    if (!scanned) EPARA_RETURN_IF_ERROR(ScanModelRepository(config_.models_dir, &scan));
+    scanned = true;
+    EPARA_RETURN_IF_ERROR(LoadStage(scan, model, p));
+  }
   return Status::Ok();
 }
 
-Status NodeAgent::LoadStage(const std::string& model, const PipelineStageConfig& p) {
+Status NodeAgent::LoadStage(const RepositoryScan& scan, const std::string& model,
+                            const PipelineStageConfig& p) {
   if (!stage_loader_)
     return FailedPrecondition("node " + config_.id + ": no LLM loader for its pipeline stages");
-  RepositoryScan scan;
-  EPARA_RETURN_IF_ERROR(ScanModelRepository(config_.models_dir, &scan));
   auto d = std::find_if(scan.models.begin(), scan.models.end(),
                         [&](const ModelDescriptor& m) { return m.name == model; });
   if (d == scan.models.end() || d->task != TaskType::kLlm)
@@ -215,7 +220,9 @@ Status NodeAgent::LoadPipelinePart(const std::string& model, const PipelineStage
     Reregister();
     return Status::Ok();
   }
-  EPARA_RETURN_IF_ERROR(LoadStage(model, p));
+  RepositoryScan scan;
+  EPARA_RETURN_IF_ERROR(ScanModelRepository(config_.models_dir, &scan));
+  EPARA_RETURN_IF_ERROR(LoadStage(scan, model, p));
   if (budget > 0 && MemoryNeed() > budget) {
     std::lock_guard<std::mutex> stages(stages_mu_);
     stages_.erase(model);

@@ -9,16 +9,64 @@ namespace {
 
 bool StartsWith(const std::string& s, const char* prefix) { return s.rfind(prefix, 0) == 0; }
 
+// Stops at the first value after `key` at depth 1 (returning false ends the SAX pass).
+class TopLevelString : public nlohmann::json_sax<nlohmann::json> {
+ public:
+  explicit TopLevelString(const std::string& key) : key_(key) {}
+  const std::string& value() const { return value_; }
+  bool null() override { return Other(); }
+  bool boolean(bool) override { return Other(); }
+  bool number_integer(number_integer_t) override { return Other(); }
+  bool number_unsigned(number_unsigned_t) override { return Other(); }
+  bool number_float(number_float_t, const string_t&) override { return Other(); }
+  bool string(string_t& s) override {
+    if (!at_key_) return true;
+    value_ = s;
+    return false;
+  }
+  bool binary(binary_t&) override { return Other(); }
+  bool start_object(std::size_t) override { return Open(); }
+  bool key(string_t& k) override {
+    at_key_ = depth_ == 1 && k == key_;
+    return true;
+  }
+  bool end_object() override { return Close(); }
+  bool start_array(std::size_t) override { return depth_ > 0 && Open(); }  // a top-level array: no
+  bool end_array() override { return Close(); }
+  bool parse_error(std::size_t, const std::string&, const nlohmann::detail::exception&) override {
+    return false;
+  }
+
+ private:
+  bool Other() { return !at_key_ && depth_ > 0; }  // the key's value is not a string: stop
+  bool Open() {
+    if (at_key_) return false;
+    ++depth_;
+    return true;
+  }
+  bool Close() {
+    --depth_;
+    return true;
+  }
+  const std::string& key_;
+  std::string value_;
+  int depth_ = 0;
+  bool at_key_ = false;
+};
+
 }  // namespace
+
+std::string TopLevelJsonString(const std::string& body, const std::string& key) {
+  TopLevelString sax(key);
+  (void)nlohmann::json::sax_parse(body, &sax);
+  return sax.value();
+}
 
 std::string InferenceModelOf(const std::string& method, const std::string& path,
                              const std::string& body) {
   if (method != "POST") return "";
   if (path == "/v1/completions" || path == "/v1/chat/completions") {
-    const nlohmann::json j = nlohmann::json::parse(body, nullptr, false);
-    if (!j.is_object()) return "";
-    auto m = j.find("model");
-    return m != j.end() && m->is_string() ? m->get<std::string>() : "";
+    return TopLevelJsonString(body, "model");
   }
   if (StartsWith(path, "/v1/segment/")) {
     const std::string m = path.substr(12);

@@ -15,6 +15,12 @@ namespace epara::node {
 std::string InferenceModelOf(const std::string& method, const std::string& path,
                              const std::string& body);
 
+// The string value of `key` at the top level of the JSON object `body`, read without building the
+// document (a SAX pass that stops at the value): empty when `body` is not an object that reaches
+// a string `key` before any syntax error. Bytes after the value are not checked (the route that
+// answers the request does).
+std::string TopLevelJsonString(const std::string& body, const std::string& key);
+
 struct ServiceSlo {
   bool llm = false;
   double slo_ms = 0;   // end to end (vision/tensor) or time to first token (LLM); 0: none

@@ -21,6 +21,21 @@ TEST(RequestOutcomeTest, FindsTheModelOfInferenceRequestsOnly) {
   EXPECT_EQ(InferenceModelOf("POST", "/v2/models//infer", ""), "");
 }
 
+TEST(RequestOutcomeTest, ReadsATopLevelStringWithoutTheRestOfTheBody) {
+  EXPECT_EQ(TopLevelJsonString(R"({"prompt":"a","n":[1,{"model":"inner"}],"model":"m"})", "model"),
+            "m");
+  EXPECT_EQ(TopLevelJsonString(R"({"a":{"model":"inner"}})", "model"), "");
+  EXPECT_EQ(TopLevelJsonString(R"(["model","x"])", "model"), "");
+  EXPECT_EQ(TopLevelJsonString(R"({"model":["x"]})", "model"), "");
+  EXPECT_EQ(TopLevelJsonString(R"({"model":null})", "model"), "");
+  EXPECT_EQ(TopLevelJsonString(R"("model")", "model"), "");
+  EXPECT_EQ(TopLevelJsonString(R"({"prompt": tru, "model":"x"})", "model"), "");  // error first
+  // Found before the rest is read: a long or unfinished tail costs nothing.
+  EXPECT_EQ(TopLevelJsonString(R"({"model":"x","prompt":")" + std::string(1 << 20, 'a'), "model"),
+            "x");
+  EXPECT_EQ(TopLevelJsonString(R"({"model":"\u00e9\"q"})", "model"), "\xc3\xa9\"q");
+}
+
 TEST(RequestOutcomeTest, VisionMeetsItsSloEndToEnd) {
   const ServiceSlo slo{false, 200, 0};
   EXPECT_TRUE(JudgeOutcome(slo, {200, 150}).met);

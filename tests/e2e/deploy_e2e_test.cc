@@ -13,6 +13,7 @@
 #include <nlohmann/json.hpp>
 #include <thread>
 
+#include "client_load.h"
 #include "llm_stream.h"
 #include "server_process.h"
 #include "up_fixture.h"
@@ -41,50 +42,20 @@ TEST_F(UpE2ETest, AServiceMovedTwentyTimesUnderLoadLosesNoRequest) {
   ASSERT_TRUE(ep.is_object());
   std::map<std::string, int> port;
   for (const auto& n : ep["nodes"]) port[n["id"]] = n["api_port"];
+  const testing::SendFn infer = [](httplib::Client& c) {
+    return c.Post("/v2/models/tensor-demo/infer", kInferBody, "application/json");
+  };
   // Until every node routes tensor-demo (b and c hold a's record and digest).
-  for (const char* id : {"a", "b", "c"}) {
-    httplib::Client c("127.0.0.1", port[id]);
-    bool routed = false;
-    for (auto until = Clock::now() + std::chrono::seconds(30); !routed && Clock::now() < until;) {
-      auto r = c.Post("/v2/models/tensor-demo/infer", kInferBody, "application/json");
-      routed = r && r->status == 200;
-      if (!routed) std::this_thread::sleep_for(std::chrono::milliseconds(50));  // bounded
-    }
-    ASSERT_TRUE(routed) << "node " << id;
-  }
+  for (const char* id : {"a", "b", "c"})
+    ASSERT_EQ(testing::SendUntilAnswered(port[id], infer, testing::Answered200), "") << id;
 
   // Clients: one per node, each a steady stream of requests until told to stop.
-  std::atomic<bool> stop{false};
-  std::atomic<int> phase{0};  // the move in progress, for failure messages
-  std::atomic<int> ok{0};
-  std::mutex mu;
-  std::vector<std::string> failures;
-  std::map<std::string, int> served_by;
-  std::vector<std::thread> clients;
-  for (const char* id : {"a", "b", "c"})
-    clients.emplace_back([&, p = port[id], id = std::string(id)] {
-      httplib::Client c("127.0.0.1", p);
-      c.set_read_timeout(30, 0);
-      while (!stop) {
-        auto r = c.Post("/v2/models/tensor-demo/infer", kInferBody, "application/json");
-        std::lock_guard<std::mutex> lock(mu);
-        if (r && r->status == 200) {
-          ok++;
-          served_by[r->get_header_value("X-Epara-Node").empty()
-                        ? id
-                        : r->get_header_value("X-Epara-Node")]++;
-        } else {
-          failures.push_back(
-              "move " + std::to_string(phase.load()) + " via " + id + ": " +
-              (r ? std::to_string(r->status) + " " + r->body : httplib::to_string(r.error())));
-        }
-      }
-    });
-
+  testing::ClientLoad load({{"a", port["a"]}, {"b", port["b"]}, {"c", port["c"]}}, infer,
+                           testing::Answered200, 30);
   std::string from = "a", to = "b";
   for (int move = 0; move < 20; ++move) {
-    phase = move;
-    const int before = ok.load();
+    load.SetPhase("move " + std::to_string(move));
+    const int before = load.ok();
     std::string out;
     const int rc = testing::RunEpara(
         {"deploy", "--node", "127.0.0.1:" + std::to_string(port["c"]), "--move",
@@ -94,21 +65,15 @@ TEST_F(UpE2ETest, AServiceMovedTwentyTimesUnderLoadLosesNoRequest) {
     EXPECT_NE(out.find("load   tensor-demo      " + to), std::string::npos) << out;
     EXPECT_NE(out.find("unload tensor-demo      " + from), std::string::npos) << out;
     // Requests kept flowing through the move (bounded wait for the next ones).
-    for (auto until = Clock::now() + std::chrono::seconds(10);
-         ok.load() < before + 10 && Clock::now() < until;)
-      std::this_thread::sleep_for(std::chrono::milliseconds(10));  // polling a counter, bounded
-    EXPECT_GE(ok.load(), before + 10) << "move " << move;
+    EXPECT_TRUE(load.AwaitMore("", before, 10, std::chrono::seconds(10))) << "move " << move;
     std::swap(from, to);
   }
-  stop = true;
-  for (auto& t : clients) t.join();
-  std::lock_guard<std::mutex> lock(mu);
-  EXPECT_TRUE(failures.empty()) << failures.size() << " failed, first: " << failures.front()
-                                << "\nlast: " << failures.back();
-  EXPECT_GT(ok.load(), 200);
-  EXPECT_GT(served_by["a"], 0);
-  EXPECT_GT(served_by["b"], 0);
-  EXPECT_EQ(served_by["c"], 0);  // c never held it
+  load.Stop();
+  EXPECT_EQ(load.FailureSummary(), "");
+  EXPECT_GT(load.ok(), 200);
+  EXPECT_GT(load.ServedBy("a"), 0);
+  EXPECT_GT(load.ServedBy("b"), 0);
+  EXPECT_EQ(load.ServedBy("c"), 0);  // c never held it
   // After 20 moves the instance is back on a, and b holds none.
   httplib::Client c("127.0.0.1", port["c"]);
   c.set_bearer_token_auth(credential_);
@@ -157,48 +122,25 @@ TEST_F(UpE2ETest, AnLlmMovedUnderStreamingLoadLosesNoStream) {
     if (why.empty() && text != reference) why = "a different answer: '" + text + "'";
     return why;
   };
+  const testing::SendFn chat = [&](httplib::Client& c) {
+    return c.Post("/v1/chat/completions", body, "application/json");
+  };
   // Until every node routes llama-demo (b and c hold a's record and digest).
-  for (const char* id : {"a", "b", "c"}) {
-    httplib::Client c("127.0.0.1", port[id]);
-    c.set_read_timeout(60, 0);
-    std::string why = "not tried";
-    for (auto until = Clock::now() + std::chrono::seconds(30);
-         !why.empty() && Clock::now() < until;) {
-      why = check(c.Post("/v1/chat/completions", body, "application/json"));
-      if (!why.empty()) std::this_thread::sleep_for(std::chrono::milliseconds(50));  // bounded
-    }
-    ASSERT_EQ(why, "") << "node " << id;
-  }
+  for (const char* id : {"a", "b", "c"})
+    ASSERT_EQ(testing::SendUntilAnswered(port[id], chat, check), "") << "node " << id;
 
-  std::atomic<bool> stop{false};
-  std::atomic<int> phase{0}, ok{0};
-  std::mutex mu;
-  std::vector<std::string> failures;
-  std::map<std::string, int> served_by;
-  std::vector<std::thread> clients;
-  for (const char* id : {"a", "b", "c", "a", "b", "c"})  // two streams at a time per node
-    clients.emplace_back([&, p = port[id], id = std::string(id)] {
-      httplib::Client c("127.0.0.1", p);
-      c.set_read_timeout(60, 0);
-      while (!stop) {
-        auto r = c.Post("/v1/chat/completions", body, "application/json");
-        const std::string why = check(r);
-        std::lock_guard<std::mutex> lock(mu);
-        if (why.empty()) {
-          ok++;
-          const std::string by = r->get_header_value("X-Epara-Node");
-          served_by[by.empty() ? id : by]++;
-        } else {
-          failures.push_back("move " + std::to_string(phase.load()) + " via " + id + ": " + why);
-        }
-      }
-    });
-
+  testing::ClientLoad load({{"a", port["a"]},
+                            {"b", port["b"]},
+                            {"c", port["c"]},  // two streams
+                            {"a", port["a"]},
+                            {"b", port["b"]},
+                            {"c", port["c"]}},  // per node
+                           chat, check);
   std::string from = "a", to = "b";
   int drained = 0;  // streams in flight on the old host that its unloads waited for
   for (int move = 0; move < 6; ++move) {
-    phase = move;
-    const int before = ok.load();
+    load.SetPhase("move " + std::to_string(move));
+    const int before = load.ok();
     std::string out;
     const int rc = testing::RunEpara(
         {"deploy", "--node", "127.0.0.1:" + std::to_string(port["c"]), "--move",
@@ -212,25 +154,19 @@ TEST_F(UpE2ETest, AnLlmMovedUnderStreamingLoadLosesNoStream) {
     else
       ADD_FAILURE() << "the unload does not say what it drained: " << out;
     // Streams kept flowing through the move (bounded wait for the next ones).
-    for (auto until = Clock::now() + std::chrono::seconds(30);
-         ok.load() < before + 6 && Clock::now() < until;)
-      std::this_thread::sleep_for(std::chrono::milliseconds(10));  // polling a counter, bounded
-    EXPECT_GE(ok.load(), before + 6) << "move " << move;
+    EXPECT_TRUE(load.AwaitMore("", before, 6, std::chrono::seconds(30))) << "move " << move;
     std::swap(from, to);
   }
-  stop = true;
-  for (auto& t : clients) t.join();
-  std::lock_guard<std::mutex> lock(mu);
-  EXPECT_TRUE(failures.empty()) << failures.size() << " failed, first: " << failures.front()
-                                << "\nlast: " << failures.back();
-  EXPECT_GT(ok.load(), 36);
+  load.Stop();
+  EXPECT_EQ(load.FailureSummary(), "");
+  EXPECT_GT(load.ok(), 36);
   // The unloads really cut into streams: some were in flight on the old host and ran to their end.
   EXPECT_GT(drained, 0);
-  RecordProperty("streams_answered", ok.load());
+  RecordProperty("streams_answered", load.ok());
   RecordProperty("streams_drained_by_unloads", drained);
-  EXPECT_GT(served_by["a"], 0);
-  EXPECT_GT(served_by["b"], 0);
-  EXPECT_EQ(served_by["c"], 0);  // c never held it
+  EXPECT_GT(load.ServedBy("a"), 0);
+  EXPECT_GT(load.ServedBy("b"), 0);
+  EXPECT_EQ(load.ServedBy("c"), 0);  // c never held it
   // After six moves the LLM is back on a, and b holds none.
   httplib::Client c("127.0.0.1", port["c"]);
   c.set_bearer_token_auth(credential_);

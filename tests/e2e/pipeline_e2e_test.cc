@@ -11,6 +11,7 @@
 #include <future>
 #include <nlohmann/json.hpp>
 
+#include "client_load.h"
 #include "llm_stream.h"
 #include "server_process.h"
 #include "up_fixture.h"
@@ -214,52 +215,29 @@ TEST_F(PipelineE2ETest, APipelineBuiltAndTornDownUnderStreamingLoadLosesNoStream
                                 {"stream", true},
                                 {"stream_options", {{"include_usage", true}}}}
                                .dump();
-  const auto stream = [&](int at, std::string* text) {
-    httplib::Client c("127.0.0.1", at);
-    c.set_read_timeout(60, 0);
-    return testing::CheckCompletionStream(c.Post("/v1/completions", body, "application/json"),
-                                          kTokens, false, text);
+  const testing::SendFn complete = [&](httplib::Client& c) {
+    return c.Post("/v1/completions", body, "application/json");
+  };
+  // A stream's verdict: empty when it carried its whole answer (greedy: the reference text).
+  std::string reference;
+  const testing::VerdictFn check = [&](const httplib::Result& r) {
+    std::string text;
+    std::string why = testing::CheckCompletionStream(r, kTokens, false, &text);
+    if (why.empty() && reference.empty()) reference = text;
+    if (why.empty() && text != reference) why = "a different answer: '" + text + "'";
+    return why;
   };
   // The answer, and until every node routes the model.
-  std::string reference;
-  for (const char* id : {"a", "b", "c"}) {
-    std::string why = "not tried", text;
-    for (auto until = Clock::now() + std::chrono::seconds(30);
-         !why.empty() && Clock::now() < until;) {
-      why = stream(port[id], &text);
-      if (!why.empty()) std::this_thread::sleep_for(std::chrono::milliseconds(50));  // bounded
-    }
-    ASSERT_EQ(why, "") << "node " << id;
-    if (reference.empty()) reference = text;
-    ASSERT_EQ(text, reference) << "node " << id;
-  }
+  for (const char* id : {"a", "b", "c"})
+    ASSERT_EQ(testing::SendUntilAnswered(port[id], complete, check), "") << "node " << id;
 
-  std::atomic<bool> stop{false};
-  std::atomic<int> ok{0};
-  std::atomic<int> step{0};  // the change in progress, for failure messages
-  std::mutex mu;
-  std::vector<std::string> failures;
-  std::map<std::string, int> served_by;
-  std::vector<std::thread> clients;
-  for (const char* id : {"a", "b", "c", "a", "b", "c"})
-    clients.emplace_back([&, id = std::string(id)] {
-      httplib::Client c("127.0.0.1", port[id]);
-      c.set_read_timeout(60, 0);
-      while (!stop) {
-        auto r = c.Post("/v1/completions", body, "application/json");
-        std::string text;
-        std::string why = testing::CheckCompletionStream(r, kTokens, false, &text);
-        if (why.empty() && text != reference) why = "a different answer: '" + text + "'";
-        std::lock_guard<std::mutex> lock(mu);
-        if (why.empty()) {
-          ok++;
-          const std::string by = r->get_header_value("X-Epara-Node");
-          served_by[by.empty() ? id : by]++;
-        } else {
-          failures.push_back("step " + std::to_string(step.load()) + " via " + id + ": " + why);
-        }
-      }
-    });
+  testing::ClientLoad load({{"a", port["a"]},
+                            {"b", port["b"]},
+                            {"c", port["c"]},
+                            {"a", port["a"]},
+                            {"b", port["b"]},
+                            {"c", port["c"]}},
+                           complete, check);
 
   httplib::Client admin_a("127.0.0.1", port["a"]), admin_b("127.0.0.1", port["b"]),
       admin_c("127.0.0.1", port["c"]);
@@ -299,24 +277,14 @@ TEST_F(PipelineE2ETest, APipelineBuiltAndTornDownUnderStreamingLoadLosesNoStream
   };
   // Until `n` more streams were answered by `node`, bounded.
   const auto flowing = [&](const std::string& node, int n) {
-    int before = 0;
-    {
-      std::lock_guard<std::mutex> lock(mu);
-      before = served_by[node];
-    }
-    for (auto until = Clock::now() + std::chrono::seconds(60); Clock::now() < until;) {
-      {
-        std::lock_guard<std::mutex> lock(mu);
-        if (served_by[node] >= before + n) return;
-      }
-      std::this_thread::sleep_for(std::chrono::milliseconds(10));  // polling a counter, bounded
-    }
-    ADD_FAILURE() << "no streams through " << node;
+    EXPECT_TRUE(load.AwaitMore(node, load.ServedBy(node), n, std::chrono::seconds(60)))
+        << "no streams through " << node;
   };
   const std::string internal = "/v1/internal/";
   int drained = 0;
   for (int cycle = 0; cycle < 2; ++cycle) {
-    step = 10 * cycle + 1;  // build: the later stage, the head, then the whole model goes
+    // Build: the later stage, the head, then the whole model goes.
+    load.SetPhase("cycle " + std::to_string(cycle) + ": build");
     json r = post(admin_c, internal + "pipelines/llama-demo/load",
                   json{{"first_layer", 4}, {"end_layer", 8}});
     EXPECT_EQ(r.value("role", ""), "stage");
@@ -324,14 +292,15 @@ TEST_F(PipelineE2ETest, APipelineBuiltAndTornDownUnderStreamingLoadLosesNoStream
              json{{"first_layer", 0}, {"end_layer", 4}, {"next", "c"}, {"depth", 2}});
     EXPECT_EQ(r.value("role", ""), "head");
     visible("b");
-    step = 10 * cycle + 2;
+    load.SetPhase("cycle " + std::to_string(cycle) + ": whole unloaded");
     r = post(admin_a, internal + "instances/llama-demo/unload?grace_ms=100", json());
     drained += r.value("drained_requests", 0);
-    flowing("b", 6);        // the pipeline serves every node's clients now
-    step = 10 * cycle + 3;  // tear down: the whole model back, the head, then the stage go
+    flowing("b", 6);  // the pipeline serves every node's clients now
+    // Tear down: the whole model back, the head, then the stage go.
+    load.SetPhase("cycle " + std::to_string(cycle) + ": tear down");
     post(admin_a, internal + "instances/llama-demo/load", json());
     visible("a");
-    step = 10 * cycle + 4;
+    load.SetPhase("cycle " + std::to_string(cycle) + ": head and stage unloaded");
     r = post(admin_b, internal + "pipelines/llama-demo/unload?grace_ms=100", json());
     EXPECT_EQ(r.value("role", ""), "head");
     drained += r.value("drained_requests", 0);
@@ -339,15 +308,12 @@ TEST_F(PipelineE2ETest, APipelineBuiltAndTornDownUnderStreamingLoadLosesNoStream
     EXPECT_EQ(r.value("role", ""), "stage");
     flowing("a", 6);
   }
-  stop = true;
-  for (auto& t : clients) t.join();
-  std::lock_guard<std::mutex> lock(mu);
-  EXPECT_TRUE(failures.empty()) << failures.size() << " failed, first: " << failures.front()
-                                << "\nlast: " << failures.back();
+  load.Stop();
+  EXPECT_EQ(load.FailureSummary(), "");
   EXPECT_GT(drained, 0);  // unloads waited for streams in flight, which ended in full
-  EXPECT_GT(served_by["b"], 0);
-  EXPECT_EQ(served_by["c"], 0);  // c only ever held a stage
-  RecordProperty("streams_answered", ok.load());
+  EXPECT_GT(load.ServedBy("b"), 0);
+  EXPECT_EQ(load.ServedBy("c"), 0);  // c only ever held a stage
+  RecordProperty("streams_answered", load.ok());
   RecordProperty("streams_drained_by_unloads", drained);
   // Bad requests get clear errors, and a node never holds a model twice.
   auto bad = admin_b.Post(internal + "pipelines/llama-demo/load", R"({"first_layer": 0})",
