@@ -31,9 +31,9 @@ struct ControllerFlags {
 };
 
 int RunController(const ControllerFlags& f) {
-  const size_t colon = f.store.rfind(':');
-  if (colon == std::string::npos) {
-    spdlog::error("--store must be host:port");
+  cluster::EtcdStoreOptions so;
+  if (Status s = cluster::ParseEtcdEndpoints(f.store, &so); !s.ok()) {
+    spdlog::error("--store: {}", s.message());
     return 2;
   }
   std::string credential;
@@ -42,7 +42,6 @@ int RunController(const ControllerFlags& f) {
     spdlog::error("--store-credential needs --token-file");
     return 2;
   }
-  cluster::EtcdStoreOptions so;
   if (f.store_credential) so.bearer = credential;
   so.tls_ca = f.store_ca;
   so.tls_cert = f.store_cert;
@@ -51,8 +50,6 @@ int RunController(const ControllerFlags& f) {
     spdlog::error("--store-ca, --store-cert and --store-key go together");
     return 2;
   }
-  so.host = f.store.substr(0, colon);
-  so.port = std::atoi(f.store.c_str() + colon + 1);
   std::unique_ptr<cluster::EtcdStore> store;
   if (Status s = cluster::EtcdStore::Connect(so, &store); !s.ok()) {
     spdlog::error("{}", s.ToString());
@@ -96,7 +93,10 @@ void RegisterControllerCommand(CLI::App& app, int* exit_code) {
   auto f = std::make_shared<ControllerFlags>();
   CLI::App* cmd = app.add_subcommand(
       "controller", "Re-place services periodically to maximize goodput (state-aware scheduler)");
-  cmd->add_option("--store", f->store, "The cluster's etcd, host:port")->capture_default_str();
+  cmd->add_option(
+         "--store", f->store,
+         "The cluster's etcd, host:port[,host:port...]: every member, to fail over between")
+      ->capture_default_str();
   cmd->add_option("--period-s", f->period_s, "Seconds between placements")->capture_default_str();
   cmd->add_option("--grace-ms", f->grace_ms, "Unload grace period (default: the nodes')");
   cmd->add_option("--burst-headroom", f->burst_headroom,

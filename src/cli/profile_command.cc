@@ -63,9 +63,12 @@ int RunProfile(const ProfileFlags& f) {
   }
   if (!f.store.empty()) {
     cluster::EtcdStoreOptions o;
-    const size_t colon = f.store.rfind(':');
-    o.host = f.store.substr(0, colon);
-    o.port = colon == std::string::npos ? 2379 : std::atoi(f.store.c_str() + colon + 1);
+    if (Status s = cluster::ParseEtcdEndpoints(
+            f.store.find(':') == std::string::npos ? f.store + ":2379" : f.store, &o);
+        !s.ok()) {
+      spdlog::error("--store: {}", s.message());
+      return 2;
+    }
     if (!ReadCredential(f.token_file, &o.bearer)) return 2;
     std::unique_ptr<cluster::EtcdStore> store;
     if (Status s = cluster::EtcdStore::Connect(o, &store); !s.ok()) {

@@ -7,6 +7,7 @@
 #include <atomic>
 #include <charconv>
 #include <condition_variable>
+#include <cstdlib>
 #include <nlohmann/json.hpp>
 #include <thread>
 
@@ -63,7 +64,7 @@ class EtcdWatch final : public WatchHandle {
       {
         std::lock_guard<std::mutex> lock(mu_);
         if (cancelled_) break;
-        client_ = MakeEtcdClient(options_);
+        client_ = MakeEtcdClient(AtEtcdMember(options_, member_));
         client_->set_connection_timeout(options_.timeout);
         client_->set_read_timeout(std::chrono::seconds(60));
         if (!options_.bearer.empty())
@@ -74,6 +75,7 @@ class EtcdWatch final : public WatchHandle {
         std::unique_lock<std::mutex> lock(mu_);
         client_.reset();
         if (cancelled_) break;
+        if (!progressed) ++member_;  // that member did not answer: the next one
         backoff = progressed ? std::chrono::milliseconds(50)
                              : std::min(backoff * 2, std::chrono::milliseconds(1000));
         cv_.wait_for(lock, backoff, [&] { return cancelled_; });
@@ -162,6 +164,7 @@ class EtcdWatch final : public WatchHandle {
   const EtcdStoreOptions options_;
   const std::string prefix_;
   int64_t next_revision_;  // watch thread only
+  size_t member_ = 0;      // the member to watch on next (guarded by mu_)
   const std::function<void(const WatchEvent&)> on_event_;
   std::mutex mu_;
   std::condition_variable cv_;
@@ -172,6 +175,43 @@ class EtcdWatch final : public WatchHandle {
 };
 
 }  // namespace
+
+Status ParseEtcdEndpoints(const std::string& text, EtcdStoreOptions* o) {
+  std::vector<std::string> all;
+  for (size_t at = 0; at <= text.size();) {
+    size_t comma = text.find(',', at);
+    if (comma == std::string::npos) comma = text.size();
+    std::string e = text.substr(at, comma - at);
+    const size_t colon = e.rfind(':');
+    char* end = nullptr;
+    const long port = colon == std::string::npos ? 0 : std::strtol(e.c_str() + colon + 1, &end, 10);
+    if (colon == 0 || colon == std::string::npos || !end || *end != '\0' || port <= 0 ||
+        port > 65535)
+      return Status(StatusCode::kInvalidArgument,
+                    "etcd endpoints must be host:port[,host:port...], got '" + text + "'");
+    all.push_back(std::move(e));
+    at = comma + 1;
+  }
+  const size_t colon = all.front().rfind(':');
+  o->host = all.front().substr(0, colon);
+  o->port = std::atoi(all.front().c_str() + colon + 1);
+  o->endpoints = std::move(all);
+  return Status::Ok();
+}
+
+size_t EtcdMembers(const EtcdStoreOptions& o) {
+  return o.endpoints.empty() ? 1 : o.endpoints.size();
+}
+
+EtcdStoreOptions AtEtcdMember(const EtcdStoreOptions& o, size_t i) {
+  EtcdStoreOptions at = o;
+  if (o.endpoints.empty()) return at;
+  const std::string& e = o.endpoints[i % o.endpoints.size()];
+  const size_t colon = e.rfind(':');
+  at.host = e.substr(0, colon);
+  at.port = std::atoi(e.c_str() + colon + 1);
+  return at;
+}
 
 std::unique_ptr<httplib::Client> MakeEtcdClient(const EtcdStoreOptions& o) {
   if (o.tls_cert.empty()) return std::make_unique<httplib::Client>(o.host, o.port);
@@ -187,36 +227,57 @@ std::unique_ptr<httplib::Client> MakeEtcdClient(const EtcdStoreOptions& o) {
   return c;
 }
 
-EtcdStore::EtcdStore(const EtcdStoreOptions& options) : options_(options) {
-  client_ = MakeEtcdClient(options);
-  client_->set_connection_timeout(options.timeout);
-  client_->set_read_timeout(options.timeout);
-  client_->set_write_timeout(options.timeout);
+EtcdStore::EtcdStore(const EtcdStoreOptions& options) : options_(options) { UseMember(0); }
+
+void EtcdStore::UseMember(size_t i) {
+  member_ = i % EtcdMembers(options_);
+  const EtcdStoreOptions o = AtEtcdMember(options_, member_);
+  client_ = MakeEtcdClient(o);
+  client_->set_connection_timeout(o.timeout);
+  client_->set_read_timeout(o.timeout);
+  client_->set_write_timeout(o.timeout);
   client_->set_keep_alive(true);
   client_->set_tcp_nodelay(true);
-  if (!options.bearer.empty())
-    client_->set_default_headers({{"Authorization", "Bearer " + options.bearer}});
+  if (!o.bearer.empty()) client_->set_default_headers({{"Authorization", "Bearer " + o.bearer}});
 }
 
 EtcdStore::~EtcdStore() = default;
 
 Status EtcdStore::Connect(const EtcdStoreOptions& options, std::unique_ptr<EtcdStore>* out) {
   std::unique_ptr<EtcdStore> store(new EtcdStore(options));
-  const std::string where = options.host + ":" + std::to_string(options.port);
-  auto res = store->client_->Get("/version");
-  if (!res)
-    return Status(StatusCode::kUnavailable,
-                  "etcd at " + where + " unreachable: " + httplib::to_string(res.error()));
-  json v = json::parse(res->body, nullptr, false);
-  if (res->status != 200 || !v.is_object() || !v.contains("etcdserver"))
-    return Status(StatusCode::kUnavailable, "no etcd at " + where + " (GET /version answered " +
-                                                std::to_string(res->status) + ")");
-  store->server_version_ = v["etcdserver"].is_string() ? v["etcdserver"].get<std::string>() : "";
-  *out = std::move(store);
-  return Status::Ok();
+  std::string why;
+  for (size_t i = 0; i < EtcdMembers(options); ++i) {  // the first member that answers
+    const EtcdStoreOptions o = AtEtcdMember(options, i);
+    const std::string where = o.host + ":" + std::to_string(o.port);
+    store->UseMember(i);
+    auto res = store->client_->Get("/version");
+    const json v = res ? json::parse(res->body, nullptr, false) : json();
+    if (res && res->status == 200 && v.is_object() && v.contains("etcdserver")) {
+      store->server_version_ =
+          v["etcdserver"].is_string() ? v["etcdserver"].get<std::string>() : "";
+      *out = std::move(store);
+      return Status::Ok();
+    }
+    why += (why.empty() ? "" : "; ") +
+           (res ? "no etcd at " + where + " (GET /version answered " + std::to_string(res->status) +
+                      ")"
+                : "etcd at " + where + " unreachable: " + httplib::to_string(res.error()));
+  }
+  return Status(StatusCode::kUnavailable, why);
 }
 
 Status EtcdStore::Call(const std::string& path, const std::string& body, json* reply) {
+  std::lock_guard<std::mutex> lock(mu_);
+  Status s = CallOnce(path, body, reply);
+  for (size_t tried = 1; tried < EtcdMembers(options_) && s.code() == StatusCode::kUnavailable;
+       ++tried) {
+    UseMember(member_ + 1);
+    s = CallOnce(path, body, reply);
+  }
+  return s;
+}
+
+Status EtcdStore::CallOnce(const std::string& path, const std::string& body, json* reply) {
   // etcd's gateway ends error replies with an HTTP trailer that cpp-httplib 0.11 cannot parse
   // (the call reports a read error after the whole body arrived), so the body is collected as it
   // streams and used whenever it is complete JSON.
@@ -232,10 +293,7 @@ Status EtcdStore::Call(const std::string& path, const std::string& body, json* r
   };
   httplib::Response res;
   httplib::Error error = httplib::Error::Success;
-  {
-    std::lock_guard<std::mutex> lock(mu_);
-    client_->send(req, res, error);
-  }
+  client_->send(req, res, error);
   json j = json::parse(received, nullptr, /*allow_exceptions=*/false);
   if (!j.is_object()) {
     if (error != httplib::Error::Success)

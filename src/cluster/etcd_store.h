@@ -22,6 +22,7 @@ class Client;
 #include <memory>
 #include <mutex>
 #include <string>
+#include <vector>
 
 #include <nlohmann/json_fwd.hpp>
 
@@ -36,6 +37,13 @@ namespace epara::cluster {
 struct EtcdStoreOptions {
   std::string host = "127.0.0.1";
   int port = 2379;
+  // Every member of a multi-member etcd cluster, "host:port" (host:port above is the first).
+  // Empty: host:port alone. A call that cannot reach its member (or that the member answers
+  // Unavailable, e.g. without quorum) is retried on the next member; a watch reconnects to the
+  // next member. A retried write may have been applied by the member that failed: puts are
+  // idempotent, a retried PutIfAbsent then reports created=false, a retried lease grant leaves a
+  // lease that expires by its TTL.
+  std::vector<std::string> endpoints;
   std::chrono::milliseconds timeout{3000};  // connect and read timeout of unary calls
   // Sent as `Authorization: Bearer <bearer>` with every call: the cluster credential that
   // `epara up`'s store gateway asks for. Empty for a real etcd (whose own auth differs).
@@ -46,8 +54,16 @@ struct EtcdStoreOptions {
   std::string tls_ca, tls_cert, tls_key;
 };
 
-// An HTTP(S) client for `o`'s endpoint: plain, or TLS verifying the server against o.tls_ca and
-// presenting o.tls_cert/o.tls_key.
+// Parses "host:port[,host:port...]" into o->host, o->port (the first) and o->endpoints (all);
+// InvalidArgument naming `text` otherwise.
+Status ParseEtcdEndpoints(const std::string& text, EtcdStoreOptions* o);
+
+// The number of members of `o` (at least 1), and `o` aimed at member i (mod that number).
+size_t EtcdMembers(const EtcdStoreOptions& o);
+EtcdStoreOptions AtEtcdMember(const EtcdStoreOptions& o, size_t i);
+
+// An HTTP(S) client for `o`'s endpoint (host:port): plain, or TLS verifying the server against
+// o.tls_ca and presenting o.tls_cert/o.tls_key.
 std::unique_ptr<httplib::Client> MakeEtcdClient(const EtcdStoreOptions& o);
 
 class EtcdStore final : public ClusterStore {
@@ -76,12 +92,18 @@ class EtcdStore final : public ClusterStore {
 
  private:
   explicit EtcdStore(const EtcdStoreOptions& options);
-  // POSTs `body` (JSON) to `path`; the reply's JSON object, or etcd's error as a Status.
+  // POSTs `body` (JSON) to `path`, on the next member when the current one is unreachable or
+  // Unavailable; the reply's JSON object, or etcd's error as a Status.
   Status Call(const std::string& path, const std::string& body, nlohmann::json* reply);
+  // One attempt of Call on the current member (mu_ held).
+  Status CallOnce(const std::string& path, const std::string& body, nlohmann::json* reply);
+  // Aims client_ at member i (mu_ held).
+  void UseMember(size_t i);
 
   EtcdStoreOptions options_;
-  std::mutex mu_;  // guards client_
+  std::mutex mu_;  // guards client_ and member_
   std::unique_ptr<httplib::Client> client_;
+  size_t member_ = 0;  // the member client_ talks to
   std::string server_version_;
 };
 

@@ -6,6 +6,7 @@
 
 #include <atomic>
 #include <filesystem>
+#include <thread>
 
 #include "cluster/embedded_store.h"
 #include "cluster/store_gateway.h"
@@ -227,6 +228,73 @@ TEST(EtcdStoreConnectTest, NothingListeningIsUnavailable) {
   o.timeout = 500ms;
   std::unique_ptr<EtcdStore> s;
   EXPECT_EQ(EtcdStore::Connect(o, &s).code(), StatusCode::kUnavailable);
+}
+
+TEST(EtcdEndpointsTest, ParsesEveryMemberAndRejectsMalformedLists) {
+  EtcdStoreOptions o;
+  ASSERT_TRUE(ParseEtcdEndpoints("10.0.0.1:2379,etcd-b:2380,[::1]:2381", &o).ok());
+  EXPECT_EQ(o.host, "10.0.0.1");
+  EXPECT_EQ(o.port, 2379);
+  EXPECT_EQ(EtcdMembers(o), 3u);
+  EXPECT_EQ(AtEtcdMember(o, 1).host, "etcd-b");
+  EXPECT_EQ(AtEtcdMember(o, 2).host, "[::1]");
+  EXPECT_EQ(AtEtcdMember(o, 4).port, 2380);  // modulo the members
+  for (const char* bad : {"", "host", ":2379", "a:1,", "a:0", "a:70000", "a:12x", "a:1,,b:2"})
+    EXPECT_EQ(ParseEtcdEndpoints(bad, &o).code(), StatusCode::kInvalidArgument) << bad;
+  EtcdStoreOptions one;
+  EXPECT_EQ(EtcdMembers(one), 1u);
+  EXPECT_EQ(AtEtcdMember(one, 5).port, 2379);
+}
+
+// A three-member etcd survives one member's death, and so does a client given every member: its
+// calls and its watch move to a member that is left. Connect skips a member that is down.
+TEST(EtcdClusterTest, CallsAndWatchesMoveToAMemberThatIsLeft) {
+  if (epara::testing::FindEtcd().empty())
+    GTEST_SKIP() << "etcd is not installed (scripts/setup.sh installs etcd-server)";
+  std::vector<std::unique_ptr<epara::testing::EtcdProcess>> members;
+  std::string error;
+  ASSERT_TRUE(epara::testing::EtcdProcess::StartCluster(3, &members, &error)) << error;
+  std::string list;
+  for (const auto& m : members)
+    list += (list.empty() ? "127.0.0.1:" : ",127.0.0.1:") + std::to_string(m->client_port());
+  EtcdStoreOptions o;
+  ASSERT_TRUE(ParseEtcdEndpoints(list, &o).ok());
+  o.timeout = 2000ms;
+  std::unique_ptr<EtcdStore> store;
+  ASSERT_TRUE(EtcdStore::Connect(o, &store).ok());
+  LeaseId lease = kNoLease;
+  ASSERT_TRUE(store->GrantLease(3000ms, &lease).ok());
+  ASSERT_TRUE(store->Put("/fail/node", "before", lease).ok());
+  int64_t rev = 0;
+  std::vector<KeyValue> kvs;
+  ASSERT_TRUE(store->List("/fail/", &kvs, &rev).ok());
+  WatchEvents events;
+  std::unique_ptr<WatchHandle> watch;
+  ASSERT_TRUE(store->Watch("/fail/", rev, events.callback(), &watch).ok());
+
+  members[0]->Kill();  // the member the client and its watch talk to
+  // A write goes through once the members that are left have a leader (the next sync period of a
+  // node would retry the same way; bounded).
+  Status put = Unavailable("not tried");
+  for (auto until = std::chrono::steady_clock::now() + 15s;
+       !put.ok() && std::chrono::steady_clock::now() < until;) {
+    put = store->Put("/fail/node", "after", lease);
+    if (!put.ok()) std::this_thread::sleep_for(100ms);  // a retry period, bounded
+  }
+  ASSERT_TRUE(put.ok()) << put.ToString();
+  EXPECT_TRUE(store->KeepAlive(lease).ok());  // the lease lives on in the cluster
+  KeyValue kv;
+  ASSERT_TRUE(store->Get("/fail/node", &kv).ok());
+  EXPECT_EQ(kv.value, "after");
+  const auto got = events.Wait(1, 15s);  // the watch reconnected elsewhere and saw the write
+  ASSERT_FALSE(got.empty());
+  EXPECT_EQ(got.back().kv.value, "after");
+
+  // A new client whose first member is the dead one connects to the next.
+  std::unique_ptr<EtcdStore> late;
+  ASSERT_TRUE(EtcdStore::Connect(o, &late).ok());
+  ASSERT_TRUE(late->Get("/fail/node", &kv).ok());
+  EXPECT_EQ(kv.value, "after");
 }
 
 // With a cluster credential the gateway serves only clients that present it (GET /version stays

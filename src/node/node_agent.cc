@@ -131,6 +131,7 @@ Status NodeAgent::Create(const NodeConfig& config, api::ServerOptions server_opt
     cluster::EtcdStoreOptions o;
     o.host = config.store_host;
     o.port = config.store_port;
+    o.endpoints = config.store_endpoints;
     if (config.store_credential) o.bearer = a->peer_auth_.credential;
     o.tls_ca = config.store_tls_ca;
     o.tls_cert = config.store_tls_cert;

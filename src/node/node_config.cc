@@ -119,6 +119,24 @@ Status Parse(const YAML::Node& root, const std::string& src, NodeConfig* c) {
       EPARA_RETURN_IF_ERROR(ReadOptional(store, "endpoint", at + "store.", &endpoint));
       EPARA_RETURN_IF_ERROR(
           HostPort(endpoint, at + "store.endpoint", &c->store_host, &c->store_port));
+      if (const YAML::Node members = store["endpoints"]) {
+        if (!members.IsSequence() || members.size() == 0)
+          return InvalidArgument(at + "store.endpoints must be a list of host:port");
+        if (store["endpoint"])
+          return InvalidArgument(at + "store: give endpoint or endpoints, not both");
+        for (size_t i = 0; i < members.size(); ++i) {
+          const std::string where = at + "store.endpoints[" + std::to_string(i) + "]";
+          if (!members[i].IsScalar()) return InvalidArgument(where + " must be host:port");
+          std::string host;
+          int port = 0;
+          EPARA_RETURN_IF_ERROR(HostPort(members[i].Scalar(), where, &host, &port));
+          if (i == 0) {
+            c->store_host = host;
+            c->store_port = port;
+          }
+          c->store_endpoints.push_back(members[i].Scalar());
+        }
+      }
       EPARA_RETURN_IF_ERROR(ReadOptional(store, "credential", at + "store.", &c->store_credential));
       EPARA_RETURN_IF_ERROR(ReadTls(store, at + "store.tls", &c->store_tls_ca, &c->store_tls_cert,
                                     &c->store_tls_key));

@@ -91,6 +91,31 @@ TEST(NodeConfigTest, ErrorsNameTheFileAndField) {
   }
 }
 
+TEST(NodeConfigTest, EveryEtcdMemberIsKeptAndRoundTrips) {
+  NodeConfig c;
+  ASSERT_TRUE(ParseNodeConfig("id: n\nmodels: {dir: /m}\nstore: {kind: etcd, endpoints: "
+                              "[\"10.0.0.1:2379\", \"10.0.0.2:2379\", \"10.0.0.3:2380\"]}",
+                              "x.yaml", &c)
+                  .ok());
+  EXPECT_EQ(c.store_host, "10.0.0.1");
+  EXPECT_EQ(c.store_port, 2379);
+  EXPECT_EQ(c.store_endpoints,
+            (std::vector<std::string>{"10.0.0.1:2379", "10.0.0.2:2379", "10.0.0.3:2380"}));
+  NodeConfig back;
+  ASSERT_TRUE(ParseNodeConfig(NodeConfigToYaml(c), "round trip", &back).ok());
+  EXPECT_EQ(back.store_endpoints, c.store_endpoints);
+  for (const auto& [yaml, message] : std::vector<std::pair<std::string, std::string>>{
+           {"store: {kind: etcd, endpoints: []}", "store.endpoints must be a list"},
+           {"store: {kind: etcd, endpoints: \"a:1\"}", "store.endpoints must be a list"},
+           {"store: {kind: etcd, endpoints: [\"a:1\", nowhere]}",
+            "store.endpoints[1] must be host:port"},
+           {"store: {kind: etcd, endpoint: \"a:1\", endpoints: [\"b:2\"]}", "not both"}}) {
+    Status s = ParseNodeConfig("id: n\nmodels: {dir: /m}\n" + yaml, "x.yaml", &c);
+    EXPECT_EQ(s.code(), StatusCode::kInvalidArgument) << yaml;
+    EXPECT_NE(s.message().find(message), std::string::npos) << s.message();
+  }
+}
+
 TEST(NodeConfigTest, SecurityAndStoreTlsParseAndRoundTrip) {
   const std::string yaml = R"(
 id: node-a

@@ -2,7 +2,9 @@
 // started and stopped by PID. Tests that need one skip when etcd is not installed.
 #pragma once
 
+#include <memory>
 #include <string>
+#include <vector>
 
 #include "testing/child_process.h"
 
@@ -30,9 +32,18 @@ class EtcdProcess {
   // SIGKILL (a crashed store).
   void Kill() { child_.Kill(); }
 
+  // Starts an etcd cluster of `members` members (heartbeat 50 ms, election timeout 500 ms: a
+  // shared 2-core host must not flap leaders) and waits (bounded, 30 s) until it accepts a write.
+  // False with the reason (and the members' logs) in *error.
+  static bool StartCluster(int members, std::vector<std::unique_ptr<EtcdProcess>>* out,
+                           std::string* error);
+
   int client_port() const { return client_port_; }
 
  private:
+  // Forks etcd with `argv` after the binary and data directory flags (no wait).
+  bool Spawn(const std::vector<std::string>& flags, std::string* error);
+
   ChildProcess child_;
   std::string data_dir_;
   int client_port_ = 0;
