@@ -15,6 +15,14 @@ std::shared_ptr<grpc::ChannelCredentials> ChannelCredentialsFor(const PeerAuth& 
   return grpc::SslCredentials(o);
 }
 
+void SetPeerChannelArguments(grpc::ChannelArguments* args) {
+  args->SetMaxReceiveMessageSize(256 << 20);
+  args->SetMaxSendMessageSize(256 << 20);
+  args->SetInt(GRPC_ARG_KEEPALIVE_TIME_MS, 1000);
+  args->SetInt(GRPC_ARG_KEEPALIVE_TIMEOUT_MS, 2000);
+  args->SetInt(GRPC_ARG_HTTP2_MAX_PINGS_WITHOUT_DATA, 0);
+}
+
 void AddCallCredential(const PeerAuth& auth, grpc::ClientContext* ctx) {
   if (!auth.credential.empty()) ctx->AddMetadata("authorization", "Bearer " + auth.credential);
 }

@@ -2,6 +2,9 @@
 
 #include <grpcpp/grpcpp.h>
 
+#include <nlohmann/json.hpp>
+#include <string_view>
+
 #include "core/thread_name.h"
 #include "peer/peer.grpc.pb.h"
 #include "peer/proto_convert.h"
@@ -16,6 +19,8 @@ struct PeerClient::Impl {
 };
 
 namespace {
+
+constexpr std::string_view kDone = "data: [DONE]\n\n";  // the end of an event stream
 
 // One forwarded call: kept alive by the response's stream function while chunks are relayed.
 struct ForwardCall {
@@ -32,8 +37,7 @@ PeerClient::PeerClient(std::string self, std::string peer_id, std::string addres
       auth_(std::move(auth)),
       impl_(std::make_unique<Impl>()) {
   grpc::ChannelArguments args;
-  args.SetMaxReceiveMessageSize(256 << 20);
-  args.SetMaxSendMessageSize(256 << 20);
+  SetPeerChannelArguments(&args);  // forwards to a peer that vanishes fail within ~3 s
   // Reconnect quickly after a peer restarts (the default backoff reaches minutes).
   args.SetInt(GRPC_ARG_INITIAL_RECONNECT_BACKOFF_MS, 100);
   args.SetInt(GRPC_ARG_MAX_RECONNECT_BACKOFF_MS, 1000);
@@ -85,15 +89,31 @@ Status PeerClient::Forward(const api::HttpRequest& request, api::HttpResponse* r
     call->reader->Finish();
     return Status::Ok();
   }
-  response->stream = [call](const api::ChunkWriter& write) {
+  const bool events = response->content_type.rfind("text/event-stream", 0) == 0;
+  response->stream = [call, events, peer = peer_id_](const api::ChunkWriter& write) {
     v1::ForwardReply r;
+    bool client_gone = false, done = false;
     while (call->reader->Read(&r)) {
-      if (r.kind_case() == v1::ForwardReply::kChunk && !write(r.chunk())) {
+      if (r.kind_case() != v1::ForwardReply::kChunk) continue;
+      if (!write(r.chunk())) {
         call->ctx.TryCancel();  // our client went away: the peer cancels the work
+        client_gone = true;
         break;
       }
+      done = r.chunk().size() >= kDone.size() &&
+             r.chunk().compare(r.chunk().size() - kDone.size(), kDone.size(), kDone) == 0;
     }
-    call->reader->Finish();
+    const grpc::Status st = call->reader->Finish();
+    if (client_gone || done || !events || st.ok()) return;
+    // Broken off (the peer died or vanished): the client learns why, and the event stream ends
+    // as every one does.
+    const nlohmann::json e = {
+        {"error",
+         {{"message", "node " + peer + " failed mid-stream: " + st.error_message()},
+          {"type", "unavailable"},
+          {"code", 503}}}};
+    (void)write("data: " + e.dump(-1, ' ', false, nlohmann::json::error_handler_t::replace) +
+                "\n\n" + std::string(kDone));
   };
   return Status::Ok();
 }

@@ -31,7 +31,10 @@ class PeerClient {
 
   // Sends `request` to the peer and fills `response` (a streamed body is relayed by
   // response->stream, which must be called at most once). `timeout` bounds the whole call for
-  // unstreamed replies and the wait for the head of streamed ones.
+  // unstreamed replies and the wait for the head of streamed ones. A peer that dies or vanishes
+  // (no answer to keep-alive pings for ~3 s) fails the call; a relayed event stream
+  // (text/event-stream) it breaks off ends with an error event naming the cause, then
+  // `data: [DONE]`, so its client sees a clear error.
   Status Forward(const api::HttpRequest& request, api::HttpResponse* response, bool* started,
                  std::chrono::milliseconds timeout);
 

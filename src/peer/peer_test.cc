@@ -5,10 +5,15 @@
 #include <sys/socket.h>
 #include <unistd.h>
 
+#include <poll.h>
+
+#include <algorithm>
 #include <atomic>
 #include <condition_variable>
 #include <filesystem>
+#include <functional>
 #include <mutex>
+#include <thread>
 
 #include "peer/peer_client.h"
 #include "peer/peer_server.h"
@@ -31,6 +36,16 @@ class PeerTest : public ::testing::Test {
       cv_.notify_all();
     };
     h.on_forward = [](const api::HttpRequest& req, api::HttpResponse* res) {
+      if (req.path == "/endless") {  // chunks every 20 ms until the writer fails (bounded: 20 s)
+        res->content_type = "text/event-stream";
+        res->stream = [](const api::ChunkWriter& w) {
+          for (int i = 0; i < 1000; ++i) {
+            if (!w("data: " + std::to_string(i) + "\n\n")) return;
+            std::this_thread::sleep_for(20ms);  // the pace of a token stream, not a synchronization
+          }
+        };
+        return;
+      }
       if (req.path == "/stream") {
         res->content_type = "text/event-stream";
         res->stream = [](const api::ChunkWriter& w) {
@@ -179,6 +194,149 @@ TEST_F(PeerTest, StreamedRepliesAreRelayedChunkByChunk) {
   });
   ASSERT_EQ(chunks.size(), 3u);
   EXPECT_EQ(chunks[2], "data: 2\n\n");
+}
+
+// A TCP relay between a client and a server that a test can cut (both connections reset: the
+// server's host died) or black-hole (bytes read and dropped both ways, nothing closed: the server
+// is cut off by a partition).
+class Relay {
+ public:
+  explicit Relay(int upstream_port) : upstream_(upstream_port) {
+    listen_ = socket(AF_INET, SOCK_STREAM, 0);
+    sockaddr_in a{};
+    a.sin_family = AF_INET;
+    a.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
+    socklen_t len = sizeof(a);
+    if (bind(listen_, reinterpret_cast<sockaddr*>(&a), len) != 0 || listen(listen_, 16) != 0 ||
+        getsockname(listen_, reinterpret_cast<sockaddr*>(&a), &len) != 0)
+      return;
+    port_ = ntohs(a.sin_port);
+    accept_ = std::thread([this] { AcceptLoop(); });
+  }
+  ~Relay() {
+    stop_ = true;
+    shutdown(listen_, SHUT_RDWR);
+    close(listen_);
+    accept_.join();
+    for (std::thread& t : pumps_) t.join();
+  }
+  int port() const { return port_; }
+  void BlackHole() { black_hole_ = true; }
+  void Cut() {
+    std::lock_guard<std::mutex> lock(mu_);
+    for (int fd : fds_) {
+      linger l{1, 0};  // close with a reset
+      setsockopt(fd, SOL_SOCKET, SO_LINGER, &l, sizeof(l));
+      shutdown(fd, SHUT_RDWR);
+    }
+  }
+
+ private:
+  void AcceptLoop() {
+    for (;;) {
+      const int in = accept(listen_, nullptr, nullptr);
+      if (in < 0) return;
+      const int out = socket(AF_INET, SOCK_STREAM, 0);
+      sockaddr_in a{};
+      a.sin_family = AF_INET;
+      a.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
+      a.sin_port = htons(upstream_);
+      if (connect(out, reinterpret_cast<sockaddr*>(&a), sizeof(a)) != 0) {
+        close(in);
+        close(out);
+        continue;
+      }
+      std::lock_guard<std::mutex> lock(mu_);
+      fds_.push_back(in);
+      fds_.push_back(out);
+      pumps_.emplace_back([this, in, out] { Pump(in, out); });
+    }
+  }
+  void Pump(int a, int b) {
+    pollfd p[2] = {{a, POLLIN, 0}, {b, POLLIN, 0}};
+    char buf[16384];
+    while (!stop_) {
+      if (poll(p, 2, 50) < 0) break;
+      bool closed = false;
+      for (int i = 0; i < 2 && !closed; ++i) {
+        if (!(p[i].revents & (POLLIN | POLLHUP | POLLERR))) continue;
+        const ssize_t n = read(p[i].fd, buf, sizeof(buf));
+        if (n <= 0)
+          closed = true;
+        else if (!black_hole_ && write(p[1 - i].fd, buf, n) != n)
+          closed = true;
+      }
+      if (closed) break;
+    }
+    std::lock_guard<std::mutex> lock(mu_);
+    close(a);
+    close(b);
+    std::erase(fds_, a);
+    std::erase(fds_, b);
+  }
+
+  const int upstream_;
+  int listen_ = -1, port_ = 0;
+  std::atomic<bool> stop_{false}, black_hole_{false};
+  std::mutex mu_;
+  std::vector<int> fds_;
+  std::vector<std::thread> pumps_;
+  std::thread accept_;
+};
+
+// Forwards /endless through `relay`, breaks the relay with `fault` once three chunks arrived, and
+// returns what the client's stream received (and how long the stream took to end after the fault).
+std::string StreamBrokenBy(const std::string& server, Relay& relay,
+                           const std::function<void()>& fault, double* seconds_after) {
+  PeerClient client("b", server, "127.0.0.1:" + std::to_string(relay.port()));
+  api::HttpRequest req;
+  req.method = "POST";
+  req.path = "/endless";
+  api::HttpResponse res;
+  bool started = false;
+  if (!client.Forward(req, &res, &started, 30s).ok() || !res.stream) return "no stream";
+  std::string got;
+  int chunks = 0;
+  std::chrono::steady_clock::time_point faulted;
+  res.stream([&](std::string_view c) {
+    got += c;
+    if (++chunks == 3) {
+      faulted = std::chrono::steady_clock::now();
+      fault();
+    }
+    return true;
+  });
+  *seconds_after =
+      std::chrono::duration<double>(std::chrono::steady_clock::now() - faulted).count();
+  return got;
+}
+
+// A relayed token stream that its serving node breaks off (the node died: its connections reset)
+// ends for the client with an error event naming the node, then [DONE], not a silent cut.
+TEST_F(PeerTest, AStreamBrokenOffByItsNodeEndsWithAnErrorEventAndDone) {
+  Relay relay(server_->port());
+  double after = 0;
+  const std::string got = StreamBrokenBy(
+      "server", relay, [&] { relay.Cut(); }, &after);
+  ASSERT_GE(got.size(), 15u) << got;
+  EXPECT_EQ(got.substr(got.size() - 14), "data: [DONE]\n\n") << got;
+  EXPECT_NE(got.find("data: {\"error\""), std::string::npos) << got;
+  EXPECT_NE(got.find("node server failed mid-stream"), std::string::npos) << got;
+  EXPECT_LT(after, 5.0);
+}
+
+// A node cut off without a reset (a partition: nothing arrives, nothing is closed) is noticed by
+// the keep-alive pings within a few seconds, and its stream ends the same way.
+TEST_F(PeerTest, AStreamFromANodeThatFallsSilentEndsWithinSecondsWithAnErrorEvent) {
+  Relay relay(server_->port());
+  double after = 0;
+  const std::string got = StreamBrokenBy(
+      "server", relay, [&] { relay.BlackHole(); }, &after);
+  ASSERT_GE(got.size(), 15u) << got;
+  EXPECT_EQ(got.substr(got.size() - 14), "data: [DONE]\n\n") << got;
+  EXPECT_NE(got.find("failed mid-stream"), std::string::npos) << got;
+  EXPECT_LT(after, 6.0);  // pings every 1 s, answered within 2 s: ~3 s
+  RecordProperty("seconds_to_notice", std::to_string(after));
 }
 
 TEST(PeerClientTest, ANodeThatIsDownIsNotStarted) {

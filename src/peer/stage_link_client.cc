@@ -42,12 +42,7 @@ Status StageLinkClient::Open() {
   auto s = std::make_shared<Stream>();
   EPARA_RETURN_IF_ERROR(resolve_(&s->address));
   grpc::ChannelArguments args;
-  args.SetMaxReceiveMessageSize(256 << 20);
-  args.SetMaxSendMessageSize(256 << 20);
-  // A stage that vanishes without closing its connection is noticed within ~3 s.
-  args.SetInt(GRPC_ARG_KEEPALIVE_TIME_MS, 1000);
-  args.SetInt(GRPC_ARG_KEEPALIVE_TIMEOUT_MS, 2000);
-  args.SetInt(GRPC_ARG_HTTP2_MAX_PINGS_WITHOUT_DATA, 0);
+  SetPeerChannelArguments(&args);  // a stage that vanishes is noticed within ~3 s
   s->channel = grpc::CreateCustomChannel(s->address, ChannelCredentialsFor(auth_, &args), args);
   s->stub = v1::Peer::NewStub(s->channel);
   // Fail fast when the stage is not there (no waiting for it to come up).
