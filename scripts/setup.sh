@@ -27,9 +27,11 @@ PACKAGES=(
 
 # The test command's extra tools (EPARA_TEST_TOOLS=1, set by scripts/test.sh; not for the demo):
 # the ARM64 cross compiler and qemu-user for scripts/check-arm64.sh, GoogleTest's sources for its
-# cross build, Chromium for the dashboard's browser test, clang with libFuzzer for scripts/fuzz.sh.
+# cross build, Chromium for the dashboard's browser test, clang with libFuzzer for scripts/fuzz.sh,
+# Python and iproute2 for the chaos test (bench/chaos/chaos.py: network namespaces).
 if [ "${EPARA_TEST_TOOLS:-0}" = 1 ]; then
-  PACKAGES+=(g++-aarch64-linux-gnu qemu-user-static googletest chromium clang libclang-rt-14-dev)
+  PACKAGES+=(g++-aarch64-linux-gnu qemu-user-static googletest chromium clang libclang-rt-14-dev
+    python3 iproute2)
 fi
 
 SUDO=""
