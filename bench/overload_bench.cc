@@ -3,8 +3,10 @@
 // closed-loop; then open-loop arrivals (Poisson) at --factor x C for --overload-s seconds, then at
 // 0.5 x C for --after-s seconds. Run twice, each with a fresh node: admission reject-early (the
 // epara policy's: a request no instance is predicted to serve within its SLO is answered 503 with
-// Retry-After at once), once per --shares value (NodeConfig::admission_slo_share: admit what is
-// predicted within that share of the SLO), and best-effort (the node default: everything queues).
+// Retry-After at once), once per --adaptive-shares value (the share adapts below that ceiling:
+// router/admission_share.h, the default) and once per --shares value (fixed:
+// NodeConfig::admission_slo_share, admit what is predicted within that share of the SLO), and
+// best-effort (the node default: everything queues).
 // Per run: requests sent, answered 200, within the SLO, refused (429/503) and how many of those
 // carried Retry-After, failed otherwise, lost (no answer before the client's 30 s deadline);
 // goodput of admitted work during the overload as a share of C; the process RSS before and at
@@ -123,8 +125,8 @@ std::vector<Outcome> OpenLoop(int port, const std::string& png, double seconds, 
 }
 
 json Run(const std::string& repo, const std::string& png, router::Admission admission, double share,
-         int threads, double factor, double overload_s, double after_s, int workers, double slo_ms,
-         backend::BackendRegistry* backends) {
+         bool adaptive, int threads, double factor, double overload_s, double after_s, int workers,
+         double slo_ms, backend::BackendRegistry* backends) {
   cluster::EmbeddedStore store;
   node::NodeConfig c;
   c.id = admission == router::Admission::kRejectEarly ? "reject-early" : "best-effort";
@@ -133,6 +135,7 @@ json Run(const std::string& repo, const std::string& png, router::Admission admi
   c.serve_models = {"seg-demo"};
   c.admission = admission;
   c.admission_slo_share = share;
+  c.admission_adaptive = adaptive;
   c.devices.push_back({"cpu", "cpu", threads, 0, 1.0});
   auto node = bench::StartNodeOrExit(c, 64, backends, &store);
   const int port = node->api_port();
@@ -180,6 +183,7 @@ json Run(const std::string& repo, const std::string& png, router::Admission admi
     }
   json r = {{"admission", c.id},
             {"admission_slo_share", share},
+            {"admission_adaptive", adaptive && admission == router::Admission::kRejectEarly},
             {"capacity_rps", capacity},
             {"offered_rps_overload", factor * capacity},
             {"sent", sent},
@@ -206,7 +210,7 @@ int main(int argc, char** argv) {
   epara::ApplyLibraryEnvironment(argv);
   if (!ConfigureHostAllocatorForInference()) std::fprintf(stderr, "mallopt refused a setting\n");
   int threads = 1, workers = 256, size = 128;
-  std::vector<double> shares = {1.0, 0.8};
+  std::vector<double> shares = {1.0, 0.8}, adaptive_shares = {1.0};
   double factor = 10, overload_s = 30, after_s = 15;
   std::string out;
   CLI::App app{"epara overload bench: 10x the capacity, then half of it"};
@@ -219,7 +223,10 @@ int main(int argc, char** argv) {
   app.add_option("--workers", workers, "Client threads sending the open loop")
       ->capture_default_str();
   app.add_option("--size", size, "Image side")->capture_default_str();
-  app.add_option("--shares", shares, "Reject-early runs, one per admission SLO share")
+  app.add_option("--shares", shares, "Reject-early runs, one per fixed admission SLO share")
+      ->capture_default_str();
+  app.add_option("--adaptive-shares", adaptive_shares,
+                 "Reject-early runs, one per adaptive share's ceiling (router/admission_share.h)")
       ->capture_default_str();
   app.add_option("--out", out, "Write the JSON result here");
   CLI11_PARSE(app, argc, argv);
@@ -230,11 +237,14 @@ int main(int argc, char** argv) {
   backend::BackendRegistry backends;
   (void)backends.Register(backend::CreateLibTorchBackend());
   json runs = json::array();
+  for (double share : adaptive_shares)
+    runs.push_back(Run(repo.string(), png, router::Admission::kRejectEarly, share, true, threads,
+                       factor, overload_s, after_s, workers, seg.slo_latency_ms, &backends));
   for (double share : shares)
-    runs.push_back(Run(repo.string(), png, router::Admission::kRejectEarly, share, threads, factor,
-                       overload_s, after_s, workers, seg.slo_latency_ms, &backends));
-  runs.push_back(Run(repo.string(), png, router::Admission::kBestEffort, 1.0, threads, factor,
-                     overload_s, after_s, workers, seg.slo_latency_ms, &backends));
+    runs.push_back(Run(repo.string(), png, router::Admission::kRejectEarly, share, false, threads,
+                       factor, overload_s, after_s, workers, seg.slo_latency_ms, &backends));
+  runs.push_back(Run(repo.string(), png, router::Admission::kBestEffort, 1.0, false, threads,
+                     factor, overload_s, after_s, workers, seg.slo_latency_ms, &backends));
   json result = {{"benchmark", "overload_bench"},
                  {"cores", std::thread::hardware_concurrency()},
                  {"model", "seg-demo " + std::to_string(size) + "x" + std::to_string(size)},

@@ -482,12 +482,16 @@ def inner(args):
             sh(f"ip netns exec {cluster.ns[2]} tc qdisc del dev en2 root", check=False)
             return "100 ms delay and 5% loss both ways on n2's link for 15 s"
 
-        plan = [("kill -9 a worker node", kill_node, None),
-                ("restart it with the same id", restart_node, restarted_serves),
-                ("kill -9 the controller leader", kill_leader, None),
-                ("kill -9 an etcd member (the store)", kill_etcd, None),
-                ("partition a node for 10 s, then heal", partition, routed_to_partitioned),
-                ("100 ms delay + 5% loss on a link", delay_loss, None)]
+        if args.soak > 0:
+            results["soak"] = soak(cluster, load, args)
+            plan = []
+        else:
+            plan = [("kill -9 a worker node", kill_node, None),
+                    ("restart it with the same id", restart_node, restarted_serves),
+                    ("kill -9 the controller leader", kill_leader, None),
+                    ("kill -9 an etcd member (the store)", kill_etcd, None),
+                    ("partition a node for 10 s, then heal", partition, routed_to_partitioned),
+                    ("100 ms delay + 5% loss on a link", delay_loss, None)]
         for name, inject, extra in plan:
             if args.only and not any(o in name for o in args.only.split(",")):
                 continue
@@ -518,6 +522,8 @@ def failures(results):
     """What the faults did that they must not: lost requests, no takeover, no service after the
     restart, answers from a partitioned node after down_after."""
     out = []
+    if "soak" in results and results["soak"]["lost"]:
+        out.append(f"soak: {results['soak']['lost']} lost: {results['soak']['lost_examples']}")
     for r in results["faults"]:
         if r["lost"]:
             out.append(f"{r['fault']}: {r['lost']} lost: {r['lost_examples']}")
@@ -531,6 +537,78 @@ def failures(results):
     return out
 
 
+def proc_stats(pid):
+    """(RSS MB, open fds, threads) of a process, from /proc; None when it is gone."""
+    try:
+        status = open(f"/proc/{pid}/status").read()
+        fds = len(os.listdir(f"/proc/{pid}/fd"))
+    except OSError:
+        return None
+    field = {l.split(":")[0]: l.split(":")[1].split() for l in status.splitlines() if ":" in l}
+    return int(field["VmRSS"][0]) / 1024.0, fds, int(field["Threads"][0])
+
+
+def soak(cluster, load, args):
+    """`args.soak` minutes of the mixed load with a migration every minute (seg-demo between n1
+    and n0, `epara deploy --move`) and a restart of n3 (SIGTERM, then the same id again) every 5
+    minutes; the long-lived nodes' RSS, fds and threads sampled every 10 s."""
+    t0 = time.time()
+    end = t0 + 60 * args.soak
+    samples = []  # (t, node, rss_mb, fds, threads)
+    moves, restarts = [], []
+    holder = "n1"
+    next_move, next_restart, next_sample = t0 + 60, t0 + 300, t0
+    while time.time() < end:
+        now = time.time()
+        if now >= next_sample:
+            for n in ("n0", "n1", "n2"):
+                st = proc_stats(cluster.procs[n].pid)
+                if st:
+                    samples.append((now - t0,) + (n,) + st)
+            next_sample += 10
+        if now >= next_move:
+            to = "n0" if holder == "n1" else "n1"
+            r = subprocess.run([cluster.epara, "deploy", "--node", f"{NODE_IP[1]}:{API_PORT}",
+                                "--move", f"seg-demo:{holder}:{to}", "--grace-ms", "300"],
+                               capture_output=True, text=True, timeout=120)
+            moves.append({"at_s": round(now - t0, 1), "move": f"{holder}->{to}",
+                          "ok": r.returncode == 0,
+                          "out": "" if r.returncode == 0 else (r.stdout + r.stderr)[-300:]})
+            if r.returncode == 0:
+                holder = to
+            next_move += 60
+        if now >= next_restart:
+            p = cluster.procs.pop("n3")
+            p.send_signal(signal.SIGTERM)
+            p.wait(timeout=60)
+            cluster.node(3)
+            restarts.append(round(now - t0, 1))
+            next_restart += 300
+        time.sleep(0.5)  # the soak's clock: moves, restarts and samples are due on whole periods
+    rows = load.ended_between(t0, end)
+    count = {k: sum(1 for r in rows if r[3] == k) for k in ("ok", "error", "lost", "not-accepted")}
+    warm = min(300, 60 * args.soak / 3)  # after warm-up: from minute 5 (or the first third)
+    growth = {}
+    for n in ("n0", "n1", "n2"):
+        mine = [x for x in samples if x[1] == n and x[0] >= warm]
+        if len(mine) < 12:
+            continue
+        first, last = mine[:6], mine[-6:]
+        med = lambda xs, i: statistics.median(x[i] for x in xs)
+        growth[n] = {"rss_mb": [round(med(first, 2), 1), round(med(last, 2), 1)],
+                     "rss_growth_pct": round(100 * (med(last, 2) / med(first, 2) - 1), 2),
+                     "fds": [mine[0][3], mine[-1][3], max(x[3] for x in mine)],
+                     "threads": [mine[0][4], mine[-1][4], max(x[4] for x in mine)]}
+    return {"minutes": args.soak, "accepted": count["ok"] + count["error"] + count["lost"],
+            "answered": count["ok"], "clear_errors": count["error"], "lost": count["lost"],
+            "not_accepted": count["not-accepted"],
+            "errors": sorted({r[5][:160] for r in rows if r[3] == "error"})[:8],
+            "lost_examples": sorted({r[5][:240] for r in rows if r[3] == "lost"})[:8],
+            "moves": moves, "moves_ok": sum(m["ok"] for m in moves), "restarts_at_s": restarts,
+            "after_warm_up_from_s": warm, "nodes": growth,
+            "samples": [[round(x[0]), x[1], round(x[2], 1), x[3], x[4]] for x in samples]}
+
+
 def write_markdown(results, path):
     lines = ["# Chaos under load", "", f"`{results['command']}`", "",
              "| fault | accepted | answered | clear errors | lost | in flight at the fault"
@@ -542,6 +620,17 @@ def write_markdown(results, path):
                      f" {r['lost']} | {f['ok']} / {f['error']} / {f['lost']} |"
                      f" {r['not_accepted']} | {r['recovery_s']} |"
                      f" {r['p50_ms']} / {r['max_ms']} | {r['note']} |")
+    if "soak" in results:
+        k = results["soak"]
+        lines += ["", f"Soak: {k['minutes']} min, {k['moves_ok']} of {len(k['moves'])} moves,"
+                  f" restarts at {k['restarts_at_s']} s: accepted {k['accepted']}, answered"
+                  f" {k['answered']}, clear errors {k['clear_errors']}, lost {k['lost']}", "",
+                  "| node | RSS MB after warm-up -> end | growth | fds first / last / max |"
+                  " threads first / last / max |", "|---|---|---|---|---|"]
+        for n, g in k["nodes"].items():
+            lines.append(f"| {n} | {g['rss_mb'][0]} -> {g['rss_mb'][1]} | {g['rss_growth_pct']}% |"
+                         f" {' / '.join(map(str, g['fds']))} |"
+                         f" {' / '.join(map(str, g['threads']))} |")
     with open(path, "w") as f:
         f.write("\n".join(lines) + "\n")
 
@@ -555,6 +644,9 @@ def main():
     p.add_argument("--observe", type=float, default=20, help="seconds after each fault")
     p.add_argument("--only", default="", help="comma-separated substrings of fault names")
     p.add_argument("--keep", action="store_true", help="keep the logs")
+    p.add_argument("--soak", type=float, default=0,
+                   help="minutes of soak (migrations every minute, a restart every 5) instead "
+                        "of the faults")
     p.add_argument("--quick", action="store_true",
                    help="the CI check: 3 s steady, 8 s observed, no delay-loss; exit 77 when the "
                         "machine cannot run it, 1 when a fault broke a rule")

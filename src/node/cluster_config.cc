@@ -53,7 +53,7 @@ Status ParseClusterConfig(const std::string& yaml, const std::string& source,
   // Settings every node shares go through the node parser, so they are checked the same way.
   YAML::Node shared(YAML::NodeType::Map);
   for (const char* key : {"sync_interval_ms", "down_after_ms", "admission", "admission_slo_share",
-                          "routing", "route_peers"})
+                          "admission_adaptive", "routing", "route_peers"})
     if (root[key]) shared[key] = root[key];
   int zone_size = 0;  // sync_zone_size: runs of this many nodes (in file order) form a zone
   EPARA_RETURN_IF_ERROR(ReadOptional(root, "sync_zone_size", at, &zone_size));
@@ -232,6 +232,7 @@ std::string NodeConfigToYaml(const NodeConfig& c) {
   e << YAML::Key << "admission" << YAML::Value
     << (c.admission == router::Admission::kRejectEarly ? "reject-early" : "best-effort");
   e << YAML::Key << "admission_slo_share" << YAML::Value << c.admission_slo_share;
+  e << YAML::Key << "admission_adaptive" << YAML::Value << c.admission_adaptive;
   e << YAML::Key << "routing" << YAML::Value << router::RouteModeName(c.routing);
   e << YAML::Key << "route_peers" << YAML::Value << c.route_peers;
   if (!c.pipeline.empty()) {

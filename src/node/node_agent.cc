@@ -81,7 +81,13 @@ json DigestJson(const cluster::LoadDigest& d, double age_ms) {
 
 }  // namespace
 
-NodeAgent::NodeAgent(const NodeConfig& config) : config_(config) {}
+NodeAgent::NodeAgent(const NodeConfig& config) : config_(config) {
+  if (config.admission == router::Admission::kRejectEarly && config.admission_adaptive) {
+    router::AdmissionShareOptions o;
+    o.ceiling = config.admission_slo_share;
+    admission_tuner_ = std::make_unique<AdmissionTuner>(o);
+  }
+}
 
 NodeAgent::~NodeAgent() { Stop(); }
 

@@ -42,6 +42,7 @@
 #include "cluster/membership.h"
 #include "cluster/node_record.h"
 #include "metrics/slo_window.h"
+#include "node/admission_tuner.h"
 #include "node/decision_ring.h"
 #include "node/node_config.h"
 #include "node/request_outcome.h"
@@ -226,6 +227,8 @@ class NodeAgent {
   cluster::PeerTable peer_table_;
   DecisionRing decisions_;         // recent routing decisions (GET /v1/decisions)
   metrics::SloWindow slo_window_;  // requests that entered here, judged (GET /v1/slo)
+  // Reject-early with admission_adaptive: each service's admission share (null: fixed share).
+  std::unique_ptr<AdmissionTuner> admission_tuner_;
   struct Departed {
     std::string device_class;
     std::chrono::steady_clock::time_point at;

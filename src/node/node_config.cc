@@ -210,6 +210,7 @@ Status Parse(const YAML::Node& root, const std::string& src, NodeConfig* c) {
   EPARA_RETURN_IF_ERROR(ReadOptional(root, "admission_slo_share", at, &c->admission_slo_share));
   if (!(c->admission_slo_share > 0 && c->admission_slo_share <= 1))
     return InvalidArgument(at + "admission_slo_share must be in (0, 1]");
+  EPARA_RETURN_IF_ERROR(ReadOptional(root, "admission_adaptive", at, &c->admission_adaptive));
   std::string routing = router::RouteModeName(c->routing);
   EPARA_RETURN_IF_ERROR(ReadOptional(root, "routing", at, &routing));
   if (!router::ParseRouteMode(routing, &c->routing))

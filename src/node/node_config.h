@@ -29,6 +29,7 @@
 //   down_after_ms: 3000             # lease TTL: a silent node is down after this
 //   admission: best-effort          # or reject-early: 503 when no instance can meet the SLO
 //   admission_slo_share: 1.0        # reject-early admits what is predicted within this share
+//   admission_adaptive: true        # ... tightened under overload (router/admission_share.h)
 //   sync_zone: zone-0               # optional: digests and routing stay within this zone
 //   (all-to-all
 //                                   # without it); see bench/results/sim/README.md
@@ -100,6 +101,9 @@ struct NodeConfig {
   std::chrono::milliseconds down_after{3000};
   router::Admission admission = router::Admission::kBestEffort;
   double admission_slo_share = 1.0;  // in (0, 1]; router/route_policy.h
+  // Reject-early adapts each service's share between 0.5 x and 1 x admission_slo_share from what
+  // this node observes (router/admission_share.h); false: the share is fixed.
+  bool admission_adaptive = true;
   router::RouteMode routing = router::RouteMode::kSloAware;
   int route_peers = router::kDefaultRoutePeers;  // see router/peer_sample.h
   // observe: false turns off the explanation records (the routing-decision ring, GET

@@ -65,6 +65,7 @@ void NodeAgent::ObserveRequest(const api::HttpRequest& req, api::HttpResponse* r
     }
     const Verdict v = JudgeOutcome(slo, t);
     slo_window_.Record(model, Seconds(now), v.latency_ms, v.ok, v.met);
+    if (admission_tuner_ && v.ok) admission_tuner_->Answered(model, v.met, now);
     return;
   }
   // A stream: time its first chunk and its end from the connection's thread.

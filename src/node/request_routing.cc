@@ -218,9 +218,14 @@ bool NodeAgent::Route(const std::string& model, const api::HttpRequest& req, api
   if (const double own = std::atof(req.Header("X-Epara-SLO-Ms").c_str()); own > 0) slo_ms = own;
   // LLMs: the TTFT prediction orders the candidates; streams are never rejected on it (it does not
   // see the prompts that arrive later, and continuous batching often does better than predicted).
+  const auto routed_at = Clock::now();
+  const bool tuned = admission_tuner_ && !llm && config_.observe;  // observe: it sees the answers
+  const double admission_share =
+      tuned ? admission_tuner_->Share(model, routed_at) : config_.admission_slo_share;
   const router::RoutePlan plan = router::PlanRouteWithMode(
       candidates, slo_ms, llm ? router::Admission::kBestEffort : config_.admission, config_.routing,
-      turn, llm ? router::kLlmLocalSloShare : router::kLocalSloShare, config_.admission_slo_share);
+      turn, llm ? router::kLlmLocalSloShare : router::kLocalSloShare, admission_share);
+  if (plan.reject && tuned) admission_tuner_->Refused(model, routed_at);
   // X-Epara-Explain: 1 (or ?explain=1): the decision's record, compact, on the answer; the same
   // record goes to the ring of recent decisions (issue 26).
   const bool asked = req.Header("X-Epara-Explain") == "1" || req.Query("explain") == "1";
