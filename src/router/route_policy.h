@@ -14,7 +14,8 @@
 // with the reason); kBestEffort sends it to the earliest anyway. `admission_slo_share` < 1 admits
 // only what is predicted within that share of the SLO: under overload the admitted queue settles
 // where predictions reach the limit, so at 1.0 half of what is admitted finishes past the SLO
-// (bench/results/README.md, session 23's overload bench).
+// (bench/results/README.md, session 23's overload bench); nodes adapt it per service under
+// overload (router/admission_share.h).
 //
 // The goodput benchmark's baselines (issue 7) route the same candidates differently (RouteMode):
 //   kRoundRobin        every ready instance in turn (node id order, rotated by `turn`);
