@@ -263,7 +263,7 @@ class Relay {
         const ssize_t n = read(p[i].fd, buf, sizeof(buf));
         if (n <= 0)
           closed = true;
-        else if (!black_hole_ && write(p[1 - i].fd, buf, n) != n)
+        else if (!black_hole_ && send(p[1 - i].fd, buf, n, MSG_NOSIGNAL) != n)
           closed = true;
       }
       if (closed) break;
