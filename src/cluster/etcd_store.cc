@@ -177,39 +177,19 @@ class EtcdWatch final : public WatchHandle {
 }  // namespace
 
 Status ParseEtcdEndpoints(const std::string& text, EtcdStoreOptions* o) {
-  std::vector<std::string> all;
-  for (size_t at = 0; at <= text.size();) {
-    size_t comma = text.find(',', at);
-    if (comma == std::string::npos) comma = text.size();
-    std::string e = text.substr(at, comma - at);
-    const size_t colon = e.rfind(':');
-    char* end = nullptr;
-    const long port = colon == std::string::npos ? 0 : std::strtol(e.c_str() + colon + 1, &end, 10);
-    if (colon == 0 || colon == std::string::npos || !end || *end != '\0' || port <= 0 ||
-        port > 65535)
-      return Status(StatusCode::kInvalidArgument,
-                    "etcd endpoints must be host:port[,host:port...], got '" + text + "'");
-    all.push_back(std::move(e));
-    at = comma + 1;
-  }
-  const size_t colon = all.front().rfind(':');
-  o->host = all.front().substr(0, colon);
-  o->port = std::atoi(all.front().c_str() + colon + 1);
-  o->endpoints = std::move(all);
+  EPARA_RETURN_IF_ERROR(ParseEtcdEndpointList(text, &o->members));
+  o->host = o->members.front().host;
+  o->port = o->members.front().port;
   return Status::Ok();
 }
 
-size_t EtcdMembers(const EtcdStoreOptions& o) {
-  return o.endpoints.empty() ? 1 : o.endpoints.size();
-}
+size_t EtcdMembers(const EtcdStoreOptions& o) { return o.members.empty() ? 1 : o.members.size(); }
 
 EtcdStoreOptions AtEtcdMember(const EtcdStoreOptions& o, size_t i) {
   EtcdStoreOptions at = o;
-  if (o.endpoints.empty()) return at;
-  const std::string& e = o.endpoints[i % o.endpoints.size()];
-  const size_t colon = e.rfind(':');
-  at.host = e.substr(0, colon);
-  at.port = std::atoi(e.c_str() + colon + 1);
+  if (o.members.empty()) return at;
+  at.host = o.members[i % o.members.size()].host;
+  at.port = o.members[i % o.members.size()].port;
   return at;
 }
 

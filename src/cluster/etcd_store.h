@@ -27,6 +27,7 @@ class Client;
 #include <nlohmann/json_fwd.hpp>
 
 #include "cluster/cluster_store.h"
+#include "cluster/etcd_endpoint.h"
 
 namespace httplib {
 class Client;
@@ -35,15 +36,15 @@ class Client;
 namespace epara::cluster {
 
 struct EtcdStoreOptions {
+  // The member a client talks to (AtEtcdMember sets it from `members`).
   std::string host = "127.0.0.1";
   int port = 2379;
-  // Every member of a multi-member etcd cluster, "host:port" (host:port above is the first).
-  // Empty: host:port alone. A call that cannot reach its member (or that the member answers
-  // Unavailable, e.g. without quorum) is retried on the next member; a watch reconnects to the
-  // next member. A retried write may have been applied by the member that failed: puts are
-  // idempotent, a retried PutIfAbsent then reports created=false, a retried lease grant leaves a
-  // lease that expires by its TTL.
-  std::vector<std::string> endpoints;
+  // Every member of a multi-member etcd cluster, in order; empty: host:port alone. A call that
+  // cannot reach its member (or that the member answers Unavailable, e.g. without quorum) is
+  // retried on the next member; a watch reconnects to the next member. A retried write may have
+  // been applied by the member that failed: puts are idempotent, a retried PutIfAbsent then reports
+  // created=false, a retried lease grant leaves a lease that expires by its TTL.
+  std::vector<EtcdEndpoint> members;
   std::chrono::milliseconds timeout{3000};  // connect and read timeout of unary calls
   // Sent as `Authorization: Bearer <bearer>` with every call: the cluster credential that
   // `epara up`'s store gateway asks for. Empty for a real etcd (whose own auth differs).
@@ -54,7 +55,7 @@ struct EtcdStoreOptions {
   std::string tls_ca, tls_cert, tls_key;
 };
 
-// Parses "host:port[,host:port...]" into o->host, o->port (the first) and o->endpoints (all);
+// Parses "host:port[,host:port...]" into o->members (all) and o->host, o->port (the first);
 // InvalidArgument naming `text` otherwise.
 Status ParseEtcdEndpoints(const std::string& text, EtcdStoreOptions* o);
 

@@ -7,6 +7,7 @@
 #include <thread>
 
 #include "api/error_mapping.h"
+#include "core/host_allocator.h"
 #include "node/node_agent.h"
 #include "node/node_agent_internal.h"
 
@@ -72,6 +73,12 @@ Status NodeAgent::LoadInstance(const std::string& model) {
   return Status::Ok();
 }
 
+void ReturnFreedHostMemory(const std::string& node, const std::string& model) {
+  const long long released = ReleaseFreeHostMemory();
+  spdlog::info("node {}: {} MB of free heap returned to the OS after unloading {}", node,
+               released >> 20, model);
+}
+
 Status NodeAgent::UnloadInstance(const std::string& model, std::chrono::milliseconds grace,
                                  int* drained) {
   std::lock_guard<std::mutex> lock(lifecycle_mu_);
@@ -87,6 +94,7 @@ Status NodeAgent::UnloadInstance(const std::string& model, std::chrono::millisec
     if (drained) *drained = in_flight;
     spdlog::info("node {}: unloaded LLM {} after its {} request(s) in flight ended", config_.id,
                  model, in_flight);
+    ReturnFreedHostMemory(config_.id, model);
     Reregister();
     return Status::Ok();
   }
@@ -100,6 +108,7 @@ Status NodeAgent::UnloadInstance(const std::string& model, std::chrono::millisec
     std::this_thread::sleep_for(grace);
   }
   EPARA_RETURN_IF_ERROR(server_->models().Unload(model));
+  ReturnFreedHostMemory(config_.id, model);
   Reregister();
   return Status::Ok();
 }

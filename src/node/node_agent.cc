@@ -137,7 +137,11 @@ Status NodeAgent::Create(const NodeConfig& config, api::ServerOptions server_opt
     cluster::EtcdStoreOptions o;
     o.host = config.store_host;
     o.port = config.store_port;
-    o.endpoints = config.store_endpoints;
+    for (const std::string& e : config.store_endpoints) {  // valid: ParseNodeConfig checked them
+      cluster::EtcdEndpoint member;
+      if (cluster::ParseEtcdEndpoint(e, "store.endpoints", &member).ok())
+        o.members.push_back(member);
+    }
     if (config.store_credential) o.bearer = a->peer_auth_.credential;
     o.tls_ca = config.store_tls_ca;
     o.tls_cert = config.store_tls_cert;

@@ -20,6 +20,10 @@ namespace epara::node {
 inline constexpr std::chrono::seconds kForwardTimeout{300};
 inline constexpr const char* kExecHeader = "X-Epara-Exec-Ms";  // the peer's own time for a forward
 
+// After an unload has freed a model's instances: the free heap goes back to the OS
+// (ReleaseFreeHostMemory), logged with what it released (instance_lifecycle.cc).
+void ReturnFreedHostMemory(const std::string& node, const std::string& model);
+
 // A live peer: its registration and the connection to it.
 struct NodeAgent::Peer {
   cluster::NodeRecord record;

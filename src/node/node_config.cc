@@ -2,6 +2,7 @@
 
 #include <yaml-cpp/yaml.h>
 
+#include "cluster/etcd_endpoint.h"
 #include "core/yaml_field.h"
 
 #include <fstream>
@@ -9,20 +10,6 @@
 
 namespace epara::node {
 namespace {
-
-Status HostPort(const std::string& text, const std::string& field, std::string* host, int* port) {
-  const size_t colon = text.rfind(':');
-  if (colon == std::string::npos || colon == 0 || colon + 1 == text.size())
-    return InvalidArgument(field + " must be host:port, got '" + text + "'");
-  *host = text.substr(0, colon);
-  try {
-    *port = std::stoi(text.substr(colon + 1));
-  } catch (const std::exception&) {
-    return InvalidArgument(field + " has a bad port in '" + text + "'");
-  }
-  if (*port <= 0 || *port > 65535) return InvalidArgument(field + " port out of range");
-  return Status::Ok();
-}
 
 // `parent`'s optional `tls: {ca, cert, key}` (all three, or the field absent); `where` names it.
 Status ReadTls(const YAML::Node& parent, const std::string& where, std::string* ca,
@@ -117,8 +104,8 @@ Status Parse(const YAML::Node& root, const std::string& src, NodeConfig* c) {
     if (c->store_kind == "etcd") {
       std::string endpoint = "127.0.0.1:2379";
       EPARA_RETURN_IF_ERROR(ReadOptional(store, "endpoint", at + "store.", &endpoint));
-      EPARA_RETURN_IF_ERROR(
-          HostPort(endpoint, at + "store.endpoint", &c->store_host, &c->store_port));
+      cluster::EtcdEndpoint first;
+      EPARA_RETURN_IF_ERROR(cluster::ParseEtcdEndpoint(endpoint, at + "store.endpoint", &first));
       if (const YAML::Node members = store["endpoints"]) {
         if (!members.IsSequence() || members.size() == 0)
           return InvalidArgument(at + "store.endpoints must be a list of host:port");
@@ -127,16 +114,14 @@ Status Parse(const YAML::Node& root, const std::string& src, NodeConfig* c) {
         for (size_t i = 0; i < members.size(); ++i) {
           const std::string where = at + "store.endpoints[" + std::to_string(i) + "]";
           if (!members[i].IsScalar()) return InvalidArgument(where + " must be host:port");
-          std::string host;
-          int port = 0;
-          EPARA_RETURN_IF_ERROR(HostPort(members[i].Scalar(), where, &host, &port));
-          if (i == 0) {
-            c->store_host = host;
-            c->store_port = port;
-          }
+          cluster::EtcdEndpoint member;
+          EPARA_RETURN_IF_ERROR(cluster::ParseEtcdEndpoint(members[i].Scalar(), where, &member));
+          if (i == 0) first = member;
           c->store_endpoints.push_back(members[i].Scalar());
         }
       }
+      c->store_host = first.host;
+      c->store_port = first.port;
       EPARA_RETURN_IF_ERROR(ReadOptional(store, "credential", at + "store.", &c->store_credential));
       EPARA_RETURN_IF_ERROR(ReadTls(store, at + "store.tls", &c->store_tls_ca, &c->store_tls_cert,
                                     &c->store_tls_key));

@@ -261,6 +261,7 @@ Status NodeAgent::UnloadPipelinePart(const std::string& model, std::chrono::mill
   }
   spdlog::info("node {}: pipeline stage of {} unloaded ({} stream(s) still finishing on it)",
                config_.id, model, *count);
+  ReturnFreedHostMemory(config_.id, model);
   Reregister();
   return Status::Ok();
 }
