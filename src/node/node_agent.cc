@@ -476,7 +476,12 @@ void NodeAgent::OnNodeEvent(const cluster::WatchEvent& e) {
     {
       std::lock_guard<std::mutex> lock(mu_);
       if (auto it = peers_.find(id); it != peers_.end()) {
-        departed_[id] = {it->second->record.device_class, Clock::now()};
+        Departed& d = departed_[id];
+        d = {it->second->record.device_class, Clock::now(), {}};
+        for (const cluster::InstanceRecord& i : it->second->record.instances) {
+          d.models.insert(i.model);
+          if (!i.service.empty()) d.models.insert(i.service);
+        }
         if (departed_.size() > 64) {  // bounded: the oldest goes
           auto oldest = departed_.begin();
           for (auto d = departed_.begin(); d != departed_.end(); ++d)
@@ -582,6 +587,7 @@ std::string NodeAgent::ClusterJson() const {
       departed.push_back(
           {{"id", id},
            {"device_class", d.device_class},
+           {"models", d.models},
            {"left_ms_ago", std::chrono::duration<double, std::milli>(now - d.at).count()}});
   }
   json ingress_met = json::object();  // requests that entered here and met their SLO (cumulative)

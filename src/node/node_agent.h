@@ -32,6 +32,7 @@
 #include <map>
 #include <memory>
 #include <mutex>
+#include <set>
 #include <string>
 #include <thread>
 
@@ -232,6 +233,7 @@ class NodeAgent {
   struct Departed {
     std::string device_class;
     std::chrono::steady_clock::time_point at;
+    std::set<std::string> models;  // what it held (models and the services they are variants of)
   };
   std::map<std::string, Departed> departed_;  // GUARDED_BY(mu_): peers whose record went away
   double cpu_gflops_ = 0;                     // the micro-benchmark, full speed

@@ -213,7 +213,21 @@ bool NodeAgent::Route(const std::string& model, const api::HttpRequest& req, api
                                ? static_cast<size_t>(std::max(0, config_.route_peers))
                                : 0;
   Candidates(model, &candidates, &remote, &slo_ms, &llm, prompt_tokens, max_peers, turn);
-  if (candidates.empty()) return false;  // nobody hosts it: the local route answers 404
+  if (candidates.empty()) {
+    // Held only by nodes that left (down, or cut off): a service of this cluster that has no live
+    // instance now, 503 with Retry-After (clients retry; the controller may bring it back), not the
+    // local route's 404 for a model nobody has.
+    std::lock_guard<std::mutex> lock(mu_);
+    for (const auto& [id, d] : departed_)
+      if (d.models.count(model)) {
+        const double ago = std::chrono::duration<double>(Clock::now() - d.at).count();
+        *error = Unavailable("model '" + model + "': no live node holds it (node " + id +
+                             ", which held it, left " + std::to_string(static_cast<int>(ago)) +
+                             " s ago)");
+        return true;
+      }
+    return false;  // nobody hosts it: the local route answers 404
+  }
   // The request may carry its own SLO (as for SLO-aware batching).
   if (const double own = std::atof(req.Header("X-Epara-SLO-Ms").c_str()); own > 0) slo_ms = own;
   // LLMs: the TTFT prediction orders the candidates; streams are never rejected on it (it does not

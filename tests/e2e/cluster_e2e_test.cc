@@ -318,6 +318,37 @@ TEST_F(ClusterE2ETest, AKilledNodeStopsGettingTrafficAndEveryRequestIsAnswered) 
   nodes_.erase("c");
 }
 
+// A model whose only node died is a service without a live instance, not an unknown model: 503
+// with the reason and Retry-After (clients retry), not 404.
+TEST_F(ClusterE2ETest, AModelWhoseOnlyNodeDiedIsUnavailableNotUnknown) {
+  NodeProcess* a = Start("a", "tensor-demo", 1);
+  NodeProcess* b = Start("b", "seg-demo", 1);
+  ASSERT_TRUE(a && b);
+  ASSERT_TRUE(WaitForPeers(a->api_port(), {"b"}));
+  auto r = Segment(a->api_port());
+  for (auto until = Clock::now() + std::chrono::seconds(30);
+       !(r && r->status == 200) && Clock::now() < until;
+       r = Segment(a->api_port()))  // until a routes it (b's digest), bounded
+    std::this_thread::sleep_for(std::chrono::milliseconds(50));
+  ASSERT_TRUE(r && r->status == 200);
+  b->process().Kill();
+  ASSERT_TRUE(WaitForPeers(a->api_port(), {})) << Cluster(a->api_port()).dump();
+  r = Segment(a->api_port());
+  ASSERT_TRUE(r);
+  EXPECT_EQ(r->status, 503) << r->body;
+  EXPECT_NE(r->body.find("no live node holds it (node b"), std::string::npos) << r->body;
+  EXPECT_EQ(r->get_header_value("Retry-After"), "1");
+  const json departed = Cluster(a->api_port())["departed"];
+  ASSERT_TRUE(departed.is_array() && departed.size() == 1) << departed.dump();
+  EXPECT_EQ(departed[0]["id"], "b");
+  EXPECT_EQ(departed[0]["models"], json::array({"seg-demo"})) << departed.dump();
+  httplib::Client c("127.0.0.1", a->api_port());
+  auto unknown = c.Post("/v1/segment/no-such-model", "x", "image/png");
+  ASSERT_TRUE(unknown);
+  EXPECT_EQ(unknown->status, 404) << unknown->body;  // a model nobody ever held is still unknown
+  nodes_.erase("b");
+}
+
 TEST_F(ClusterE2ETest, NodesJoinThroughEtcdAndAKilledNodesLeaseExpires) {
   NodeProcess* a = Start("a", "tensor-demo", 1);
   NodeProcess* b = Start("b", "tensor-demo", 1);
