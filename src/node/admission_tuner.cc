@@ -2,20 +2,11 @@
 
 namespace epara::node {
 
-AdmissionTuner::State& AdmissionTuner::Roll(const std::string& model, Clock::time_point now) {
-  auto [it, fresh] = models_.try_emplace(model);
-  State& s = it->second;
-  if (fresh) {
-    s.share = options_.ceiling;
-    s.since = now;
-  } else if (now - s.since >= interval_) {
-    // An interval without any request leaves the share where it was (no evidence either way).
-    if (s.seen.refused + s.seen.answered > 0)
-      s.share = router::NextAdmissionShare(s.share, s.seen, options_);
-    s.seen = {};
-    s.since = now;
-  }
-  return s;
+router::AdmissionShareState& AdmissionTuner::Roll(const std::string& model, Clock::time_point now) {
+  const double now_ms = std::chrono::duration<double, std::milli>(now.time_since_epoch()).count();
+  return router::RollAdmissionShare(&models_[model], now_ms,
+                                    std::chrono::duration<double, std::milli>(interval_).count(),
+                                    options_);
 }
 
 double AdmissionTuner::Share(const std::string& model, Clock::time_point now) {
@@ -30,7 +21,7 @@ void AdmissionTuner::Refused(const std::string& model, Clock::time_point now) {
 
 void AdmissionTuner::Answered(const std::string& model, bool met, Clock::time_point now) {
   std::lock_guard<std::mutex> lock(mu_);
-  State& s = Roll(model, now);
+  router::AdmissionShareState& s = Roll(model, now);
   s.seen.answered++;
   if (met) s.seen.met++;
 }

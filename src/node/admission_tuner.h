@@ -28,18 +28,14 @@ class AdmissionTuner {
   void Answered(const std::string& model, bool met, Clock::time_point now);
 
  private:
-  struct State {
-    double share = 1.0;
-    router::AdmissionObservation seen;
-    Clock::time_point since;
-  };
   // `model`'s state with its interval rolled forward to `now` (mu_ held).
-  State& Roll(const std::string& model, Clock::time_point now);
+  router::AdmissionShareState& Roll(const std::string& model, Clock::time_point now);
 
   const router::AdmissionShareOptions options_;
   const std::chrono::milliseconds interval_;
   std::mutex mu_;
-  std::map<std::string, State> models_;  // GUARDED_BY(mu_); bounded by the services known here
+  std::map<std::string, router::AdmissionShareState>
+      models_;  // GUARDED_BY(mu_); bounded by the services known here
 };
 
 }  // namespace epara::node

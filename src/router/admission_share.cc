@@ -16,4 +16,16 @@ double NextAdmissionShare(double share, const AdmissionObservation& seen,
   return std::clamp(next, std::min(o.floor, o.ceiling), o.ceiling);
 }
 
+AdmissionShareState& RollAdmissionShare(AdmissionShareState* s, double now_ms, double interval_ms,
+                                        const AdmissionShareOptions& o) {
+  if (!s->started) {
+    *s = {true, o.ceiling, {}, now_ms};
+  } else if (now_ms - s->since_ms >= interval_ms) {
+    if (s->seen.refused + s->seen.answered > 0) s->share = NextAdmissionShare(s->share, s->seen, o);
+    s->seen = {};
+    s->since_ms = now_ms;
+  }
+  return *s;
+}
+
 }  // namespace epara::router

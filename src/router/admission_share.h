@@ -37,4 +37,21 @@ struct AdmissionShareOptions {
 double NextAdmissionShare(double share, const AdmissionObservation& seen,
                           const AdmissionShareOptions& o = {});
 
+// One service's share at one ingress node over time, the clock in milliseconds (a node's steady
+// clock, or the simulator's): the node's AdmissionTuner and the simulator both keep one per
+// service and roll it the same way.
+struct AdmissionShareState {
+  bool started = false;
+  double share = 1.0;
+  AdmissionObservation seen;  // in the interval that began at since_ms
+  double since_ms = 0;
+};
+
+// Rolls `s` forward to now_ms and returns it: the first call starts it at o.ceiling; once an
+// interval (interval_ms) has passed, a share moves by NextAdmissionShare over what the interval
+// saw, and a new interval begins. An interval without any request leaves the share where it was
+// (no evidence either way). The caller then counts into s->seen.
+AdmissionShareState& RollAdmissionShare(AdmissionShareState* s, double now_ms, double interval_ms,
+                                        const AdmissionShareOptions& o = {});
+
 }  // namespace epara::router

@@ -31,5 +31,21 @@ TEST(AdmissionShareTest, TooFewAnswersAreNoEvidence) {
   EXPECT_DOUBLE_EQ(NextAdmissionShare(0.9, {500, 0, 0}), 0.9);
 }
 
+// The state both the node's tuner and the simulator keep: starts at the ceiling, moves once per
+// elapsed interval on what that interval saw, holds over an interval without requests.
+TEST(AdmissionShareTest, RollingMovesOncePerIntervalOnWhatItSaw) {
+  AdmissionShareOptions o;
+  o.ceiling = 0.8;
+  AdmissionShareState s;
+  EXPECT_DOUBLE_EQ(RollAdmissionShare(&s, 5000, 1000, o).share, 0.8);
+  s.seen = {100, 20, 10};  // refusing, half of the answers late
+  EXPECT_DOUBLE_EQ(RollAdmissionShare(&s, 5999, 1000, o).share, 0.8);  // the interval runs on
+  EXPECT_EQ(s.seen.refused, 100u);
+  EXPECT_NEAR(RollAdmissionShare(&s, 6000, 1000, o).share, 0.72, 1e-9);
+  EXPECT_EQ(s.seen.refused + s.seen.answered, 0u);  // a new interval
+  EXPECT_DOUBLE_EQ(s.since_ms, 6000);
+  EXPECT_NEAR(RollAdmissionShare(&s, 9000, 1000, o).share, 0.72, 1e-9);  // nothing seen: held
+}
+
 }  // namespace
 }  // namespace epara::router

@@ -51,6 +51,7 @@ Status BuildSimSpec(const node::ClusterConfig& config, const std::vector<ModelDe
     s.route_peers = n.route_peers;
     s.admission = n.admission;
     s.admission_slo_share = n.admission_slo_share;
+    s.admission_adaptive = n.admission_adaptive;
     out->nodes.push_back(std::move(s));
   }
   const node::NodeConfig& first = config.nodes.front();

@@ -13,6 +13,7 @@
 #include <vector>
 
 #include "controller/twin_gate.h"
+#include "router/admission_share.h"
 #include "router/route_policy.h"
 #include "sim/digital_twin.h"
 #include "sim/simulation.h"
@@ -109,7 +110,8 @@ struct Node {
   std::map<int, Instance> instances;  // by model
   std::map<int, uint64_t> ingress;    // requests entered here, by model
   std::map<int, uint64_t> turns;
-  std::map<int, std::vector<int>> route_memory;  // by model: peers recent requests went to
+  std::map<int, std::vector<int>> route_memory;          // by model: peers recent requests went to
+  std::map<int, router::AdmissionShareState> admission;  // by model (spec.admission_adaptive)
   // The last kHistory digests, a ring reused in place (no allocation once warm): the k-th newest
   // is history[(next + kHistory - 1 - k) % kHistory] for k < kept.
   std::vector<DigestRec> history = std::vector<DigestRec>(kHistory);
@@ -137,6 +139,9 @@ class Cluster {
                   std::vector<int>* target, double* own_prefill, double* own_decode,
                   size_t max_peers = 0, uint64_t turn = 0);
   void Respond(Req* r, bool ok, int status);
+  // Node i's adaptive admission share for r's model, rolled to now (the node's AdmissionTuner,
+  // simulated); null where the share is fixed (not adaptive, not reject-early, or an LLM).
+  router::AdmissionShareState* AdaptiveAdmission(int i, const Req& r);
   void Tick(int node, uint64_t incarnation);
   const DigestRec* ViewOf(int from, int of) const;
   void ControllerPeriod();

@@ -299,11 +299,13 @@ void Cluster::Route(Req* r) {
     Respond(r, false, 404);
     return;
   }
+  router::AdmissionShareState* adaptive = AdaptiveAdmission(i, *r);
   const router::RoutePlan plan = router::PlanRouteWithMode(
       candidates, model.slo_ms, model.llm ? router::Admission::kBestEffort : in.spec.admission,
       in.spec.routing, turn, model.llm ? router::kLlmLocalSloShare : router::kLocalSloShare,
-      in.spec.admission_slo_share);
+      adaptive ? adaptive->share : in.spec.admission_slo_share);
   if (plan.reject) {
+    if (adaptive) adaptive->seen.refused++;
     r->node = i;
     Respond(r, false, 503);
     return;
@@ -352,6 +354,16 @@ void Cluster::Route(Req* r) {
   Respond(r, false, 503);  // no node could take the request
 }
 
+router::AdmissionShareState* Cluster::AdaptiveAdmission(int i, const Req& r) {
+  Node& in = nodes_[i];
+  if (!in.spec.admission_adaptive || in.spec.admission != router::Admission::kRejectEarly ||
+      spec_.models[r.model].llm)
+    return nullptr;
+  router::AdmissionShareOptions o;
+  o.ceiling = in.spec.admission_slo_share;
+  return &router::RollAdmissionShare(&in.admission[r.model], q_.now(), 1000.0, o);
+}
+
 void Cluster::Respond(Req* r, bool ok, int status) {
   if (r->ended) return;
   r->ended = true;
@@ -374,6 +386,12 @@ void Cluster::Respond(Req* r, bool ok, int status) {
     o.status = 0;
   }
   o.node = r->node >= 0 ? nodes_[r->node].spec.id : nodes_[r->ingress].spec.id;
+  if (o.ok) {
+    if (router::AdmissionShareState* adaptive = AdaptiveAdmission(r->ingress, *r)) {
+      adaptive->seen.answered++;
+      if (o.e2e_ms <= spec_.models[r->model].slo_ms) adaptive->seen.met++;
+    }
+  }
   if (r->remote) {
     PeerState& ps = nodes_[r->ingress].peers[r->node];
     ps.mine[r->model]--;

@@ -92,6 +92,10 @@ struct SimNodeSpec {
   int route_peers = 0;  // slo-aware routing weighs at most this many peers (0: all; node config)
   router::Admission admission = router::Admission::kBestEffort;
   double admission_slo_share = 1.0;  // NodeConfig::admission_slo_share
+  // NodeConfig::admission_adaptive: reject-early's share adapts per model each simulated second
+  // as the node's does (router::RollAdmissionShare). Off here by default; scenarios take the
+  // node config's (on by default).
+  bool admission_adaptive = false;
 };
 
 struct SimFault {
