@@ -350,6 +350,11 @@ def etcd_writable():
     return True
 
 
+def selected(args, fault):
+    """Whether `fault` (a name in the plan) runs: --only names substrings of those that do."""
+    return not args.only or any(o in fault for o in args.only.split(","))
+
+
 def wait_until(what, cond, timeout):
     end = time.time() + timeout
     while time.time() < end:
@@ -415,8 +420,7 @@ def inner(args):
         sh(f"{cluster.epara} models demo {cluster.models}")
         # tc netem needs the kernel's sch_netem; a user-space link (TAP devices) does the same
         # where /dev/net/tun exists, so n2's link is one whenever the delay-loss fault runs.
-        delay_loss_planned = args.soak <= 0 and (
-            not args.only or any(o in DELAY_LOSS for o in args.only.split(",")))
+        delay_loss_planned = args.soak <= 0 and selected(args, DELAY_LOSS)
         cluster.network(emulated=(2,) if delay_loss_planned and os.path.exists("/dev/net/tun")
                         else ())
         for i in range(3):
@@ -448,17 +452,16 @@ def inner(args):
         def restarted_serves(t0, t1, rows):
             # Served by n3 again: within the window, or (a loaded host starts it slowly) within
             # 60 s of the restart, bounded.
-            def served():
-                return sum(1 for r in load.ended_between(t0, time.time())
-                           if r[4] == "n3" and r[3] == "ok")
+            def answered_by_n3():
+                return [r[1] for r in load.ended_between(t0, time.time())
+                        if r[4] == "n3" and r[3] == "ok"]
             try:
-                wait_until("n3 to answer again", served, max(0.0, t0 + 60 - time.time()))
+                wait_until("n3 to answer again", answered_by_n3, max(0.0, t0 + 60 - time.time()))
             except RuntimeError:
                 pass
-            first = min((r[1] for r in load.ended_between(t0, time.time())
-                         if r[4] == "n3" and r[3] == "ok"), default=None)
-            return {"n3_answers_after_restart": served(),
-                    "n3_first_answer_after_s": None if first is None else round(first - t0, 2)}
+            ended = answered_by_n3()
+            return {"n3_answers_after_restart": len(ended),
+                    "n3_first_answer_after_s": round(min(ended) - t0, 2) if ended else None}
 
         takeover = {}
 
@@ -525,7 +528,7 @@ def inner(args):
                     ("partition a node for 10 s, then heal", partition, routed_to_partitioned),
                     (DELAY_LOSS, delay_loss, None)]
         for name, inject, extra in plan:
-            if args.only and not any(o in name for o in args.only.split(",")):
+            if not selected(args, name):
                 continue
             results["faults"].append(run_fault(cluster, load, name, inject, args, extra))
         results["controller_takeover_s"] = takeover.get("s")

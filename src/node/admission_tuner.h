@@ -34,8 +34,8 @@ class AdmissionTuner {
   const router::AdmissionShareOptions options_;
   const std::chrono::milliseconds interval_;
   std::mutex mu_;
-  std::map<std::string, router::AdmissionShareState>
-      models_;  // GUARDED_BY(mu_); bounded by the services known here
+  // GUARDED_BY(mu_); bounded by the services known here.
+  std::map<std::string, router::AdmissionShareState> models_;
 };
 
 }  // namespace epara::node
