@@ -16,6 +16,19 @@ many hostile connections the server had closed when the checks were done (its de
 
   python3 bench/connection_exhaustion.py --epara build/epara --out bench/results/connections_s24.json
 
+With --tls the server runs HTTPS (a CA and certificate made with `epara certs` in a temporary
+folder) and the kinds are TLS ones:
+  handshake   connected, the first 4 bytes of a TLS record, never finished (no thread may wait
+              for the rest of a handshake)
+  idle        connected, nothing sent
+  half-open   a finished handshake, then a request line and one header, never finished
+  trickle     as half-open, then a header byte every 0.5 s
+  slow-body   a finished handshake, a head announcing 1 MB, then nothing
+--thread-per-connection serves them on cpp-httplib's thread per connection instead (the server
+HTTPS used before session 27), for the comparison; --connections 1000 keeps its run short.
+
+  python3 bench/connection_exhaustion.py --epara build/epara --tls --out bench/results/connections_tls_s27.json
+
 Only loopback; the server is stopped by its PID.
 """
 import argparse
@@ -23,6 +36,7 @@ import json
 import os
 import signal
 import socket
+import ssl
 import statistics
 import subprocess
 import tempfile
@@ -33,11 +47,20 @@ INFER = (b'{"inputs":[{"name":"a","shape":[1,4],"datatype":"FP32","data":[1,2,3,
          b'{"name":"c","shape":[1,4],"datatype":"UINT8","data":[0,0,0,2]}]}')
 
 
+TLS = None  # an ssl.SSLContext trusting the run's CA, with --tls
+
+
+def connect(port, timeout, source=None):
+    s = socket.create_connection(("127.0.0.1", port), timeout=timeout,
+                                 source_address=(source, 0) if source else None)
+    return TLS.wrap_socket(s, server_hostname="127.0.0.1") if TLS else s
+
+
 def request(port, method, path, body=b"", timeout=10.0):
     """One request on a new connection; returns (status, seconds) or (None, seconds)."""
     t0 = time.perf_counter()
     try:
-        s = socket.create_connection(("127.0.0.1", port), timeout=timeout)
+        s = connect(port, timeout)
         head = f"{method} {path} HTTP/1.1\r\nHost: x\r\nConnection: close\r\n"
         if body:
             head += f"Content-Type: application/json\r\nContent-Length: {len(body)}\r\n"
@@ -61,12 +84,17 @@ def hostile(port, kind, n):
         try:
             # From another loopback address than the checks: the server's per-address limit
             # (4,096) applies to the attacker, not to everyone.
-            s = socket.create_connection(("127.0.0.1", port), timeout=5,
-                                         source_address=("127.0.0.2", 0))
+            if kind in ("idle", "handshake"):  # no TLS session: raw bytes or none
+                s = socket.create_connection(("127.0.0.1", port), timeout=5,
+                                             source_address=("127.0.0.2", 0))
+            else:
+                s = connect(port, 5, "127.0.0.2")
         except OSError:
             break
         s.setblocking(False)
-        if kind == "half-open":
+        if kind == "handshake":
+            s.send(b"\x16\x03\x01\x02")
+        elif kind == "half-open":
             s.send(b"GET /v2/health/live HTTP/1.1\r\nHost: x\r\n")
         elif kind == "slow-body":
             s.send(b"POST /v2/models/tensor-demo/infer HTTP/1.1\r\nHost: x\r\n"
@@ -84,7 +112,7 @@ def still_open(socks):
                 d = s.recv(65536)
                 if not d:
                     break
-        except BlockingIOError:
+        except (BlockingIOError, ssl.SSLWantReadError, ssl.SSLWantWriteError):
             open_ += 1
             continue
         except OSError:
@@ -97,22 +125,38 @@ def main():
     ap.add_argument("--epara", default="build/epara")
     ap.add_argument("--connections", type=int, default=5000)
     ap.add_argument("--checks", type=int, default=200)
+    ap.add_argument("--tls", action="store_true", help="HTTPS, and TLS kinds of hostile clients")
+    ap.add_argument("--thread-per-connection", action="store_true",
+                    help="serve on cpp-httplib's thread per connection (the comparison)")
+    ap.add_argument("--check-timeout", type=float, default=10.0)
     ap.add_argument("--out")
     a = ap.parse_args()
+    global TLS
     work = tempfile.mkdtemp(prefix="epara_conn_")
-    subprocess.run([a.epara, "models", "demo", f"{work}/repo"], check=True,
-                   stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+    quiet = {"stdout": subprocess.DEVNULL, "stderr": subprocess.DEVNULL}
+    subprocess.run([a.epara, "models", "demo", f"{work}/repo"], check=True, **quiet)
     port_file = f"{work}/port"
     log = open(f"{work}/serve.log", "w")
-    server = subprocess.Popen([a.epara, "serve", "--models", f"{work}/repo", "--port", "0",
-                               "--port-file", port_file], stdout=log, stderr=log)
+    cmd = [a.epara, "serve", "--models", f"{work}/repo", "--port", "0", "--port-file", port_file]
+    if a.tls:
+        subprocess.run([a.epara, "certs", "init", "--dir", f"{work}/ca"], check=True, **quiet)
+        subprocess.run([a.epara, "certs", "issue", "--dir", f"{work}/ca", "--name", "server",
+                        "--host", "127.0.0.1"], check=True, **quiet)
+        cmd += ["--tls-cert", f"{work}/ca/server.pem", "--tls-key", f"{work}/ca/server.key"]
+        TLS = ssl.create_default_context(cafile=f"{work}/ca/ca.pem")
+    if a.thread_per_connection:
+        cmd.append("--thread-per-connection")
+    server = subprocess.Popen(cmd, stdout=log, stderr=log)
     try:
         deadline = time.time() + 120
         while not os.path.exists(port_file) and time.time() < deadline:
             time.sleep(0.05)  # the server writes it once listening
         port = int(open(port_file).read().strip())
         results = []
-        for kind in ["none", "half-open", "trickle", "idle", "slow-body"]:
+        kinds = ["none", "half-open", "trickle", "idle", "slow-body"]
+        if a.tls:
+            kinds.insert(1, "handshake")
+        for kind in kinds:
             socks = [] if kind == "none" else hostile(port, "half-open" if kind == "trickle" else kind,
                                                       a.connections)
             lat = {"health": [], "infer": []}
@@ -122,7 +166,7 @@ def main():
                 for name, (method, path, body) in {
                         "health": ("GET", "/v2/health/live", b""),
                         "infer": ("POST", "/v2/models/tensor-demo/infer", INFER)}.items():
-                    status, secs = request(port, method, path, body)
+                    status, secs = request(port, method, path, body, a.check_timeout)
                     if status != 200:
                         failures += 1
                     else:
@@ -149,7 +193,10 @@ def main():
                 s.close()
             results.append(row)
             print(json.dumps(row), flush=True)
-        out = {"benchmark": "connection_exhaustion", "server": "epara serve (plain HTTP)",
+        server_kind = ("cpp-httplib thread per connection" if a.thread_per_connection
+                       else "event loop")
+        out = {"benchmark": "connection_exhaustion",
+               "server": f"epara serve ({'HTTPS' if a.tls else 'plain HTTP'}, {server_kind})",
                "connections": a.connections, "results": results}
         if a.out:
             with open(a.out, "w") as f:

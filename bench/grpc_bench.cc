@@ -7,6 +7,9 @@
 //   http     POST /v2/models/tensor-demo/infer with the binary tensor data extension (reference)
 //   http_thread_per_connection   the same on cpp-httplib's server (epara's plain-HTTP front end
 //            before session 24's event-driven one): their throughput ratio is the new server's cost
+//   https, https_thread_per_connection   the same two over TLS (a CA and certificate made in a
+//            temporary folder; one keep-alive TLS connection per client): the event-driven server
+//            serves HTTPS since session 27, cpp-httplib's did before
 //
 // Throughput at saturation (C clients / callers, closed loop, --seconds each) and latency of one
 // caller (p50 over --requests) per side; the sides alternate in rounds (ABBA) and the report gives
@@ -23,6 +26,7 @@
 #include <functional>
 #include <nlohmann/json.hpp>
 #include <thread>
+#include <tuple>
 
 #include "api/kserve_json.h"
 #include "api/server.h"
@@ -32,6 +36,7 @@
 #include "kserve_grpc/grpc_predict_v2.grpc.pb.h"
 #include "kserve_grpc/kserve_grpc_server.h"
 #include "models/demo_tensor.h"
+#include "security/certs.h"
 
 using namespace epara;
 using Clock = std::chrono::steady_clock;
@@ -127,14 +132,27 @@ int main(int argc, char** argv) {
     std::fprintf(stderr, "server: %s\n", s.ToString().c_str());
     return 1;
   }
-  // The same API on cpp-httplib's thread-per-connection server: the event-driven server's cost.
-  api::ServerOptions threaded = so;
-  threaded.http.thread_per_connection = true;
-  std::unique_ptr<api::Server> threaded_server;
-  if (Status s = api::Server::Create(threaded, &backends, &threaded_server);
-      !s.ok() || !threaded_server->Start().ok()) {
-    std::fprintf(stderr, "threaded server: %s\n", s.ToString().c_str());
+  // The same API on cpp-httplib's thread-per-connection server: the event-driven server's cost;
+  // and both over TLS.
+  const std::string tls = (repo / "tls").string();
+  if (!security::CreateCa(tls, "grpc_bench CA").ok() ||
+      !security::IssueCertificate(tls, "server", {"127.0.0.1"}, tls + "/server").ok())
     return 1;
+  std::unique_ptr<api::Server> threaded_server, https_server, https_threaded_server;
+  for (auto [out, threads, https] :
+       {std::tuple{&threaded_server, true, false}, std::tuple{&https_server, false, true},
+        std::tuple{&https_threaded_server, true, true}}) {
+    api::ServerOptions o = so;
+    o.http.thread_per_connection = threads;
+    if (https) {
+      o.http.tls_cert_file = tls + "/server.pem";
+      o.http.tls_key_file = tls + "/server.key";
+    }
+    if (Status s = api::Server::Create(o, &backends, out); !s.ok() || !(*out)->Start().ok()) {
+      std::fprintf(stderr, "server (https %d, thread per connection %d): %s\n", https, threads,
+                   s.ToString().c_str());
+      return 1;
+    }
   }
   kserve_grpc::KServeGrpcHandlers h;
   h.dispatch = [&](api::HttpRequest req, api::HttpResponse* res) {
@@ -176,8 +194,16 @@ int main(int argc, char** argv) {
       return stub->ModelInfer(&ctx, grpc_request, &res).ok() && res.raw_output_contents_size() == 2;
     };
   };
-  auto http_at = [&](int port) -> std::function<bool()> {
-    auto c = std::make_shared<httplib::Client>("127.0.0.1", port);
+  auto http_at = [&](int port, bool https) -> std::function<bool()> {
+    std::shared_ptr<httplib::ClientImpl> c;
+    if (https) {
+      auto ssl = std::make_shared<httplib::SSLClient>("127.0.0.1", port);
+      ssl->set_ca_cert_path((tls + "/ca.pem").c_str());
+      ssl->enable_server_certificate_verification(true);
+      c = ssl;
+    } else {
+      c = std::make_shared<httplib::ClientImpl>("127.0.0.1", port);
+    }
     c->set_keep_alive(true);
     c->set_tcp_nodelay(true);
     return [c, &http_body, json_length] {
@@ -187,20 +213,23 @@ int main(int argc, char** argv) {
       return r && r->status == 200;
     };
   };
-  auto http_call = [&] { return http_at(http_port); };
-  auto http_threads_call = [&] { return http_at(threaded_server->port()); };
+  auto http_call = [&] { return http_at(http_port, false); };
+  auto http_threads_call = [&] { return http_at(threaded_server->port(), false); };
+  auto https_call = [&] { return http_at(https_server->port(), true); };
+  auto https_threads_call = [&] { return http_at(https_threaded_server->port(), true); };
   struct Side {
     const char* name;
     std::function<std::function<bool()>()> make;
     std::vector<double> tput, p50;
-  } sides[] = {{"direct", direct, {}, {}},
-               {"grpc", grpc_call, {}, {}},
-               {"http", http_call, {}, {}},
-               {"http_thread_per_connection", http_threads_call, {}, {}}};
+  } sides[] = {
+      {"direct", direct, {}, {}},    {"grpc", grpc_call, {}, {}},
+      {"http", http_call, {}, {}},   {"http_thread_per_connection", http_threads_call, {}, {}},
+      {"https", https_call, {}, {}}, {"https_thread_per_connection", https_threads_call, {}, {}}};
   int64_t failures = 0;
-  std::vector<double> tput_ratio, added_p50, event_over_threads;
+  std::vector<double> tput_ratio, added_p50, event_over_threads, tls_event_over_threads;
+  std::vector<double> tls_added_p50;
   for (int r = 0; r < rounds; ++r) {
-    const int order[2][4] = {{0, 1, 2, 3}, {3, 2, 1, 0}};
+    const int order[2][6] = {{0, 1, 2, 3, 4, 5}, {5, 4, 3, 2, 1, 0}};
     for (int k : order[r % 2]) {
       Side& s = sides[k];
       s.tput.push_back(Throughput(clients, seconds, s.make, &failures));
@@ -209,11 +238,15 @@ int main(int argc, char** argv) {
     tput_ratio.push_back(sides[1].tput.back() / sides[0].tput.back());
     added_p50.push_back(sides[1].p50.back() - sides[0].p50.back());
     event_over_threads.push_back(sides[2].tput.back() / sides[3].tput.back());
+    tls_event_over_threads.push_back(sides[4].tput.back() / sides[5].tput.back());
+    tls_added_p50.push_back(sides[4].p50.back() - sides[2].p50.back());
     std::printf(
         "round %d: direct %.0f/s p50 %.3f ms | grpc %.0f/s p50 %.3f ms | http %.0f/s p50 "
-        "%.3f ms | http (thread per connection) %.0f/s p50 %.3f ms\n",
+        "%.3f ms | http (thread per connection) %.0f/s p50 %.3f ms | https %.0f/s p50 %.3f ms | "
+        "https (thread per connection) %.0f/s p50 %.3f ms\n",
         r, sides[0].tput.back(), sides[0].p50.back(), sides[1].tput.back(), sides[1].p50.back(),
-        sides[2].tput.back(), sides[2].p50.back(), sides[3].tput.back(), sides[3].p50.back());
+        sides[2].tput.back(), sides[2].p50.back(), sides[3].tput.back(), sides[3].p50.back(),
+        sides[4].tput.back(), sides[4].p50.back(), sides[5].tput.back(), sides[5].p50.back());
   }
   json result = {{"benchmark", "grpc_bench"},
                  {"model", "tensor-demo"},
@@ -224,7 +257,10 @@ int main(int argc, char** argv) {
                  {"grpc_over_direct_throughput_median", bench::Median(tput_ratio)},
                  {"grpc_added_p50_ms_median", bench::Median(added_p50)},
                  {"http_event_over_thread_per_connection_throughput_median",
-                  bench::Median(event_over_threads)}};
+                  bench::Median(event_over_threads)},
+                 {"https_event_over_thread_per_connection_throughput_median",
+                  bench::Median(tls_event_over_threads)},
+                 {"https_added_p50_ms_over_http_median", bench::Median(tls_added_p50)}};
   for (const Side& s : sides) result[s.name] = {{"throughput_per_s", s.tput}, {"p50_ms", s.p50}};
   std::printf(
       "gRPC / direct throughput (median of rounds) %.3f, added p50 %.3f ms, failures %lld\n",
@@ -232,7 +268,13 @@ int main(int argc, char** argv) {
   if (!out.empty()) std::ofstream(out) << result.dump(2) << "\n";
   std::printf("HTTP event-driven / thread-per-connection throughput (median of rounds) %.3f\n",
               bench::Median(event_over_threads));
+  std::printf(
+      "HTTPS event-driven / thread-per-connection throughput (median of rounds) %.3f; HTTPS adds "
+      "%.3f ms to the HTTP p50\n",
+      bench::Median(tls_event_over_threads), bench::Median(tls_added_p50));
   grpc_server->Stop();
+  https_threaded_server->Stop();
+  https_server->Stop();
   threaded_server->Stop();
   server->Stop();
   std::error_code ec;

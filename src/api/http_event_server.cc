@@ -33,11 +33,13 @@ using Clock = std::chrono::steady_clock;
 
 struct Conn {
   int fd = -1;
-  std::string address;  // the client's IP
-  std::string buf;      // bytes read and not yet consumed
-  // kDiscard: refused; what the client still sends is read and dropped until it closes or the
-  // deadline, so that it reads the refusal instead of a reset.
-  enum class Phase { kIdle, kHead, kBody, kDiscard } phase = Phase::kIdle;
+  std::string address;             // the client's IP
+  std::string buf;                 // bytes read and not yet consumed (decrypted, with TLS)
+  std::unique_ptr<TlsStream> tls;  // HTTPS: the connection's TLS session
+  bool want_write = false;         // the TLS handshake waits for the socket to take more
+  // kHandshake: TLS not yet established. kDiscard: refused; what the client still sends is read
+  // and dropped until it closes or the deadline, so that it reads the refusal instead of a reset.
+  enum class Phase { kHandshake, kIdle, kHead, kBody, kDiscard } phase = Phase::kIdle;
   Clock::time_point deadline;
   WireRequest req;
   size_t head_bytes = 0;
@@ -51,15 +53,56 @@ void SetNonBlocking(int fd, bool on) {
   (void)fcntl(fd, F_SETFL, on ? flags | O_NONBLOCK : flags & ~O_NONBLOCK);
 }
 
-// Writes all of `data` on a blocking socket (SO_SNDTIMEO bounds each wait). False on failure.
-bool SendAll(int fd, std::string_view data) {
+// Writes all of `data` on the connection's blocking socket (SO_SNDTIMEO bounds each wait), through
+// its TLS session if it has one. False on failure.
+bool SendAll(Conn& c, std::string_view data) {
+  if (c.tls) return c.tls->Write(data) == TlsStream::Io::kOk;
   while (!data.empty()) {
-    const ssize_t n = send(fd, data.data(), data.size(), MSG_NOSIGNAL);
+    const ssize_t n = send(c.fd, data.data(), data.size(), MSG_NOSIGNAL);
     if (n < 0 && errno == EINTR) continue;
     if (n <= 0) return false;
     data.remove_prefix(static_cast<size_t>(n));
   }
   return true;
+}
+
+// Best effort on the event thread's non-blocking socket: what the socket takes now.
+void SendNow(Conn& c, std::string_view data) {
+  if (c.tls)
+    (void)c.tls->Write(data);
+  else
+    (void)!send(c.fd, data.data(), data.size(), MSG_NOSIGNAL | MSG_DONTWAIT);
+}
+
+// Reads what the connection has without waiting (its socket is non-blocking): > 0 bytes, 0 when
+// the client closed, -1 with errno (EAGAIN: nothing now).
+ssize_t ReadSome(Conn& c, char* buf, size_t cap) {
+  if (!c.tls) return recv(c.fd, buf, cap, MSG_DONTWAIT);
+  size_t got = 0;
+  switch (c.tls->Read(buf, cap, &got)) {
+    case TlsStream::Io::kOk:
+      return static_cast<ssize_t>(got);
+    case TlsStream::Io::kWantRead:
+    case TlsStream::Io::kWantWrite:
+      errno = EAGAIN;
+      return -1;
+    case TlsStream::Io::kClosed:
+      return 0;
+    default:
+      errno = ECONNRESET;
+      return -1;
+  }
+}
+
+// While a response streams: has the client closed its side? (Over TLS the client's close_notify
+// is data on the socket, so the socket's end is asked for instead of peeking at bytes.)
+bool ClientGone(const Conn& c) {
+  if (!c.tls) {
+    char b;
+    return recv(c.fd, &b, 1, MSG_PEEK | MSG_DONTWAIT) == 0;
+  }
+  pollfd p{c.fd, POLLRDHUP, 0};
+  return poll(&p, 1, 0) > 0 && (p.revents & (POLLRDHUP | POLLHUP | POLLERR)) != 0;
 }
 
 std::string ErrorResponse(int status, const std::string& why) {
@@ -113,13 +156,35 @@ struct EventHttpServer::Impl {
       per_address.erase(it);
     --total;
     open = total;
+    if (c->tls) c->tls->Shutdown();  // close_notify, when the session is sound
+    c->tls.reset();
     ::close(c->fd);
+  }
+
+  // Out of the loop and closed.
+  void Drop(int fd) {
+    auto it = conns.find(fd);
+    if (it == conns.end()) return;
+    std::unique_ptr<Conn> gone = std::move(it->second);
+    conns.erase(it);
+    (void)epoll_ctl(epoll_fd, EPOLL_CTL_DEL, fd, nullptr);
+    Close(std::move(gone));
+  }
+
+  // Watches the socket for room to write too (a TLS handshake that wants to send), or not.
+  void WatchWrites(Conn& c, bool on) {
+    if (c.want_write == on) return;
+    c.want_write = on;
+    epoll_event ev{};
+    ev.events = EPOLLIN | EPOLLRDHUP | (on ? EPOLLOUT : 0u);
+    ev.data.fd = c.fd;
+    (void)epoll_ctl(epoll_fd, EPOLL_CTL_MOD, c.fd, &ev);
   }
 
   // Best effort from the event thread (non-blocking); then the connection lingers in kDiscard.
   void Refuse(std::unique_ptr<Conn> c, int status, const std::string& why) {
-    const std::string r = ErrorResponse(status, why);
-    (void)!send(c->fd, r.data(), r.size(), MSG_NOSIGNAL | MSG_DONTWAIT);
+    SendNow(*c, ErrorResponse(status, why));
+    if (c->tls) c->tls->Shutdown();
     (void)shutdown(c->fd, SHUT_WR);
     c->phase = Conn::Phase::kDiscard;
     c->buf.clear();
@@ -130,6 +195,7 @@ struct EventHttpServer::Impl {
   // Into the loop: watched for input, owned by conns. -1 (and closed) when epoll refuses it.
   int Register(std::unique_ptr<Conn> c) {
     epoll_event ev{};
+    c->want_write = false;
     ev.events = EPOLLIN | EPOLLRDHUP;
     ev.data.fd = c->fd;
     if (epoll_ctl(epoll_fd, EPOLL_CTL_ADD, c->fd, &ev) != 0) {
@@ -174,6 +240,14 @@ struct EventHttpServer::Impl {
       c->fd = fd;
       c->address = ip;
       c->phase = Conn::Phase::kHead;  // the first request is due within head_timeout
+      if (o.tls) {                    // and, with TLS, the handshake before it
+        c->tls = o.tls->Accept(fd);
+        if (!c->tls) {
+          ::close(fd);
+          continue;
+        }
+        c->phase = Conn::Phase::kHandshake;
+      }
       c->deadline = Clock::now() + o.head_timeout;
       per_address[ip]++;
       ++total;
@@ -191,11 +265,25 @@ struct EventHttpServer::Impl {
     auto it = conns.find(fd);
     if (it == conns.end()) return;
     Conn& c = *it->second;
+    if (c.phase == Conn::Phase::kHandshake) {
+      const TlsStream::Io io = c.tls->Handshake();
+      if (io == TlsStream::Io::kWantRead || io == TlsStream::Io::kWantWrite) {
+        WatchWrites(c, io == TlsStream::Io::kWantWrite);
+        return;
+      }
+      if (io != TlsStream::Io::kOk) {  // not TLS, a refused certificate, or gone
+        Drop(fd);
+        return;
+      }
+      WatchWrites(c, false);
+      c.phase = Conn::Phase::kHead;  // the first request is due by the same deadline
+    }
     char chunk[16384];
     bool closed = false;
     size_t got = 0;
-    while (got < (1u << 20)) {
-      const ssize_t n = recv(fd, chunk, sizeof chunk, 0);
+    // (A TLS session's decrypted bytes are taken whole: the socket may hold nothing more.)
+    while (got < (1u << 20) || (c.tls && c.tls->Pending())) {
+      const ssize_t n = ReadSome(c, chunk, sizeof chunk);
       if (n > 0) {
         c.buf.append(chunk, static_cast<size_t>(n));
         got += static_cast<size_t>(n);
@@ -207,11 +295,7 @@ struct EventHttpServer::Impl {
     }
     if (c.phase == Conn::Phase::kDiscard) {
       c.buf.clear();
-      if (!closed) return;
-      std::unique_ptr<Conn> gone = std::move(it->second);
-      conns.erase(it);
-      (void)epoll_ctl(epoll_fd, EPOLL_CTL_DEL, fd, nullptr);
-      Close(std::move(gone));
+      if (closed) Drop(fd);
       return;
     }
     if (got > 0 && c.phase == Conn::Phase::kBody) c.deadline = Clock::now() + o.read_timeout;
@@ -219,15 +303,7 @@ struct EventHttpServer::Impl {
       c.phase = Conn::Phase::kHead;
       c.deadline = Clock::now() + o.head_timeout;
     }
-    if (!Process(fd) && closed) {  // still in the loop: the client is gone
-      auto again = conns.find(fd);
-      if (again != conns.end()) {
-        std::unique_ptr<Conn> gone = std::move(again->second);
-        conns.erase(again);
-        (void)epoll_ctl(epoll_fd, EPOLL_CTL_DEL, fd, nullptr);
-        Close(std::move(gone));
-      }
-    }
+    if (!Process(fd) && closed) Drop(fd);  // still in the loop: the client is gone
   }
 
   // Parses c.buf: kOk when a whole request is there (c.req, c.body set; its bytes consumed),
@@ -299,8 +375,7 @@ struct EventHttpServer::Impl {
   // A body still arriving: asks for it once if the client waits for 100 Continue.
   bool Continue(Conn& c) {
     if (c.req.expect_continue && !c.continue_sent) {
-      static const char kContinue[] = "HTTP/1.1 100 Continue\r\n\r\n";
-      (void)!send(c.fd, kContinue, sizeof kContinue - 1, MSG_NOSIGNAL | MSG_DONTWAIT);
+      SendNow(c, "HTTP/1.1 100 Continue\r\n\r\n");
       c.continue_sent = true;
     }
     return false;
@@ -317,8 +392,9 @@ struct EventHttpServer::Impl {
       std::unique_ptr<Conn> c = std::move(conns[fd]);
       conns.erase(fd);
       (void)epoll_ctl(epoll_fd, EPOLL_CTL_DEL, fd, nullptr);
-      if (c->phase == Conn::Phase::kIdle || c->phase == Conn::Phase::kDiscard)
-        Close(std::move(c));  // keep-alive ran out, or a refused client never closed
+      if (c->phase == Conn::Phase::kIdle || c->phase == Conn::Phase::kDiscard ||
+          c->phase == Conn::Phase::kHandshake)
+        Close(std::move(c));  // keep-alive ran out, a refused client never closed, or no TLS
       else
         Refuse(std::move(c), 408, "the request did not arrive in time");
     }
@@ -428,11 +504,14 @@ struct EventHttpServer::Impl {
       if (c.req.expect_continue && c.phase == Conn::Phase::kBody) return false;
       const auto left = std::chrono::duration_cast<std::chrono::microseconds>(until - Clock::now());
       if (left.count() <= 0) return false;
-      pollfd p_fd{c.fd, POLLIN, 0};
-      const timespec ts{0, static_cast<long>(left.count()) * 1000};
-      if (ppoll(&p_fd, 1, &ts, nullptr) <= 0 || !(p_fd.revents & POLLIN)) return false;
+      if (!c.tls || !c.tls->Pending()) {
+        pollfd p_fd{c.fd, POLLIN, 0};
+        const timespec ts{0, static_cast<long>(left.count()) * 1000};
+        if (ppoll(&p_fd, 1, &ts, nullptr) <= 0 || !(p_fd.revents & POLLIN)) return false;
+      }
       char chunk[16384];
-      const ssize_t n = recv(c.fd, chunk, sizeof chunk, MSG_DONTWAIT);
+      const ssize_t n = ReadSome(c, chunk, sizeof chunk);
+      if (n < 0 && errno == EAGAIN && c.tls) continue;  // part of a TLS record: wait for the rest
       if (n <= 0) return false;  // closed or nothing: the event thread finds out
       c.buf.append(chunk, static_cast<size_t>(n));
       if (c.phase == Conn::Phase::kIdle) c.phase = Conn::Phase::kHead;
@@ -455,7 +534,8 @@ struct EventHttpServer::Impl {
     r.headers = c.req.headers;
     const int fd = c.fd;
     const bool http11 = c.req.version == "HTTP/1.1";
-    r.socket = [fd, http11] { return http11 ? fd : -1; };
+    const bool raw = !c.tls;  // a TLS session's socket takes no raw bytes
+    r.socket = [fd, http11, raw] { return http11 && raw ? fd : -1; };
     HttpResponse res;
     try {
       handler(r, &res);
@@ -480,25 +560,31 @@ struct EventHttpServer::Impl {
     bool ok = true;
     if (res.stream && !head_only) {
       if (!http11) keep = false;  // no chunked coding in HTTP/1.0: the body ends at the close
-      ok = SendAll(fd, ResponseHead(res.status, headers, http11, 0, keep));
+      ok = SendAll(c, ResponseHead(res.status, headers, http11, 0, keep));
       if (ok) {
         bool gone = false;
         ChunkWriter write = [&](std::string_view chunk) {
           if (gone) return false;
           if (chunk.empty()) {  // nothing to send: is the client still there?
-            char b;
-            gone = recv(fd, &b, 1, MSG_PEEK | MSG_DONTWAIT) == 0;
+            gone = ClientGone(c);
             return !gone;
           }
-          gone = !SendAll(fd, http11 ? ChunkFrame(chunk) : std::string(chunk));
+          gone = !SendAll(c, http11 ? ChunkFrame(chunk) : std::string(chunk));
           return !gone;
         };
         res.stream(write);
-        ok = !gone && (!http11 || SendAll(fd, "0\r\n\r\n"));
+        ok = !gone && (!http11 || SendAll(c, "0\r\n\r\n"));
       }
     } else {
-      ok = SendAll(fd, ResponseHead(res.status, headers, false, res.body.size(), keep)) &&
-           (head_only || SendAll(fd, res.body));
+      // A small answer leaves in one write (one TCP segment, one TLS record): the client reads it
+      // whole instead of waking for the head and again for the body.
+      std::string head = ResponseHead(res.status, headers, false, res.body.size(), keep);
+      if (!head_only && res.body.size() <= (64u << 10)) {
+        head += res.body;
+        ok = SendAll(c, head);
+      } else {
+        ok = SendAll(c, head) && (head_only || SendAll(c, res.body));
+      }
     }
     SetNonBlocking(fd, true);
     return ok && keep;

@@ -14,8 +14,13 @@
 // Responses: Content-Length, or chunked when the handler streams (HttpResponse::stream); the
 // handler's request carries the connection's socket (HttpRequest::socket) for api/stream_pipe.h.
 // Lifecycle: Start -> StopAccepting (closes the listening socket) -> Stop (every request already
-// read is answered; idle connections are closed). Not for HTTPS (api/http_server.h keeps
-// cpp-httplib's thread-per-connection server there).
+// read is answered; idle connections are closed).
+//
+// HTTPS (EventServerOptions::tls): the event thread runs each TLS handshake without blocking (a
+// handshake not finished within head_timeout closes the connection, so half-open TLS clients cost
+// no thread either), reads requests through the session, and a worker writes the answer through
+// it. HttpRequest::socket is then -1 (api/stream_pipe.h cannot write raw bytes into a TLS
+// session; streams go through the response's ChunkWriter).
 #pragma once
 
 #include <chrono>
@@ -24,6 +29,7 @@
 #include <string>
 
 #include "api/http_types.h"
+#include "api/tls_stream.h"
 #include "core/status.h"
 
 namespace epara::api {
@@ -43,6 +49,8 @@ struct EventServerOptions {
   int max_connections = 16384;
   int max_per_address = 4096;
   int max_queued = 4096;
+  // HTTPS with this context (api/tls_stream.h); null: plain HTTP.
+  std::shared_ptr<TlsContext> tls;
 };
 
 class EventHttpServer {

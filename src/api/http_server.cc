@@ -35,12 +35,13 @@ std::string HttpRequest::Header(std::string_view name) const {
 }
 
 struct HttpServer::Impl {
-  // An httplib::SSLServer with a certificate; `server` refers to whichever was made.
+  // cpp-httplib's server (thread_per_connection only; an httplib::SSLServer with a certificate);
+  // `server` refers to whichever was made.
   std::unique_ptr<httplib::Server> owned;
   httplib::Server& server;
   explicit Impl(const HttpServerOptions& o) : owned(Make(o)), server(*owned) {}
   static std::unique_ptr<httplib::Server> Make(const HttpServerOptions& o) {
-    if (o.tls_cert_file.empty() && o.tls_key_file.empty())
+    if (!o.thread_per_connection || (o.tls_cert_file.empty() && o.tls_key_file.empty()))
       return std::make_unique<httplib::Server>();
     return std::make_unique<httplib::SSLServer>(
         o.tls_cert_file.c_str(), o.tls_key_file.c_str(),
@@ -54,7 +55,7 @@ struct HttpServer::Impl {
   std::vector<LocalRoute> routes;  // the same routes, for Dispatch() and the event server
   // The route for `request` (its path parameters filled in), or nullptr after a 404 in *response.
   const LocalRoute* Match(HttpRequest& request, HttpResponse* response) const;
-  // Plain HTTP: the event-driven server (no thread per connection); HTTPS: cpp-httplib's.
+  // The event-driven server (no thread per connection), unless thread_per_connection.
   std::unique_ptr<EventHttpServer> event;
 };
 
@@ -281,8 +282,11 @@ Status HttpServer::Start() {
   auto& s = impl_->server;
   if (options_.tls_cert_file.empty() != options_.tls_key_file.empty())
     return InvalidArgument("HTTPS needs both a certificate and its private key");
-  if (options_.tls_cert_file.empty() && !options_.thread_per_connection) {
+  if (!options_.thread_per_connection) {
     EventServerOptions eo;
+    if (!options_.tls_cert_file.empty())
+      EPARA_RETURN_IF_ERROR(TlsContext::Create(options_.tls_cert_file, options_.tls_key_file,
+                                               options_.tls_client_ca_file, &eo.tls));
     eo.threads = std::max(1, options_.threads);
     eo.max_body_bytes = static_cast<int64_t>(options_.max_body_bytes);
     eo.read_timeout = std::chrono::seconds(options_.read_timeout_s);

@@ -1,9 +1,9 @@
 // HttpServer: the HTTP front end. Routes are regexes matched against the whole path; captures
 // become HttpRequest::path_params. Handlers run on a bounded pool of threads and may block. Errors
 // (unknown route, body too large, malformed request, handler exception) are epara's JSON error
-// bodies. Plain HTTP runs on api/http_event_server.h (an event loop reads requests; no thread is
-// tied to an idle or slow connection); HTTPS, with a certificate and key
-// (HttpServerOptions::tls_*), on cpp-httplib's thread-per-connection server.
+// bodies. HTTP and HTTPS (with a certificate and key, HttpServerOptions::tls_*) run on
+// api/http_event_server.h: an event loop reads requests and runs TLS handshakes; no thread is tied
+// to an idle, slow or half-open connection.
 #pragma once
 
 #include <chrono>
@@ -28,7 +28,7 @@ struct HttpServerOptions {
   // keep_alive_ms.
   int head_timeout_ms = 10000;
   int keep_alive_ms = 5000;
-  // Plain HTTP on cpp-httplib's thread-per-connection server instead (benchmarks compare them).
+  // cpp-httplib's thread-per-connection server instead (benchmarks compare them).
   bool thread_per_connection = false;
   // HTTPS: a PEM certificate (chain) and its private key, both or neither. With client_ca as well,
   // clients must present a certificate from that CA (mutual TLS). Checked by Start().

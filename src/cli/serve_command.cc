@@ -136,8 +136,11 @@ void RegisterServeCommand(CLI::App& app, int* exit_code) {
   cmd->add_option("--port-file", flags->port_file,
                   "Write the bound port to this file once listening");
   cmd->add_option("--http-threads", flags->options.http.threads,
-                  "Concurrent HTTP connections served")
+                  "HTTP requests handled at once (worker threads)")
       ->capture_default_str();
+  cmd->add_flag("--thread-per-connection", flags->options.http.thread_per_connection,
+                "Serve HTTP(S) on a thread per connection (cpp-httplib) instead of the event loop; "
+                "for benchmarks that compare the two (it is not slowloris-proof)");
   cmd->add_option("--max-body-mb", flags->max_body_mb, "Largest request body accepted (413 above)")
       ->capture_default_str();
   cmd->add_option("--request-work-class", flags->request_work_class,
