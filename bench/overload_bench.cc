@@ -228,6 +228,10 @@ int main(int argc, char** argv) {
   app.add_option("--adaptive-shares", adaptive_shares,
                  "Reject-early runs, one per adaptive share's ceiling (router/admission_share.h)")
       ->capture_default_str();
+  bool best_effort = true;
+  app.add_option("--best-effort", best_effort,
+                 "Run the best-effort row too (it queues everything: minutes of draining)")
+      ->capture_default_str();
   app.add_option("--out", out, "Write the JSON result here");
   CLI11_PARSE(app, argc, argv);
 
@@ -243,8 +247,9 @@ int main(int argc, char** argv) {
   for (double share : shares)
     runs.push_back(Run(repo.string(), png, router::Admission::kRejectEarly, share, false, threads,
                        factor, overload_s, after_s, workers, seg.slo_latency_ms, &backends));
-  runs.push_back(Run(repo.string(), png, router::Admission::kBestEffort, 1.0, false, threads,
-                     factor, overload_s, after_s, workers, seg.slo_latency_ms, &backends));
+  if (best_effort)
+    runs.push_back(Run(repo.string(), png, router::Admission::kBestEffort, 1.0, false, threads,
+                       factor, overload_s, after_s, workers, seg.slo_latency_ms, &backends));
   json result = {{"benchmark", "overload_bench"},
                  {"cores", std::thread::hardware_concurrency()},
                  {"model", "seg-demo " + std::to_string(size) + "x" + std::to_string(size)},
