@@ -1,7 +1,7 @@
 #!/usr/bin/env bash
 # Sanitizer tests (issue 27): builds the LibTorch-free code and its unit tests (sanitize/: routing,
 # placement, categorization, batching, the controller's period, the simulator and its twin, the
-# SLO window, configs, tokenizers, model-file parsers, quantized kernels) with clang's
+# SLO window, configs, tokenizers, model-file parsers, quantized kernels, the HTTP(S) server) with clang's
 # AddressSanitizer and UndefinedBehaviorSanitizer, and runs them. Any report fails the run
 # (-fno-sanitize-recover; leaks included). Exits 77 (skipped) without clang.
 set -euo pipefail
