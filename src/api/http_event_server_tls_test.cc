@@ -21,27 +21,14 @@
 
 #include "api/http_server.h"
 #include "security/certs.h"
+#include "testing/loopback_socket.h"
 
 namespace epara::api {
 namespace {
 
 namespace fs = std::filesystem;
 
-// A loopback TCP connection (blocking, 10 s receive timeout), or -1.
-int Connect(int port) {
-  const int fd = socket(AF_INET, SOCK_STREAM, 0);
-  sockaddr_in a{};
-  a.sin_family = AF_INET;
-  a.sin_port = htons(static_cast<uint16_t>(port));
-  a.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
-  if (fd < 0 || connect(fd, reinterpret_cast<sockaddr*>(&a), sizeof a) != 0) {
-    if (fd >= 0) close(fd);
-    return -1;
-  }
-  timeval tv{10, 0};
-  setsockopt(fd, SOL_SOCKET, SO_RCVTIMEO, &tv, sizeof tv);
-  return fd;
-}
+int Connect(int port) { return epara::testing::ConnectLoopback(port); }
 
 // A TLS client connection that trusts `ca_file`, made with OpenSSL directly (raw bytes in and out,
 // which an HTTP library would not send).

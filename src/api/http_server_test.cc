@@ -19,6 +19,7 @@
 #include <vector>
 
 #include "api/stream_pipe.h"
+#include "testing/loopback_socket.h"
 
 namespace epara::api {
 namespace {
@@ -86,33 +87,8 @@ TEST(HttpServerTest, DispatchedRequestsHaveNoSocket) {
 namespace epara::api {
 namespace {
 
-// A raw loopback connection to `port` (blocking, with a 10 s receive timeout), or -1.
-int Connect(int port) {
-  const int fd = socket(AF_INET, SOCK_STREAM, 0);
-  sockaddr_in a{};
-  a.sin_family = AF_INET;
-  a.sin_port = htons(static_cast<uint16_t>(port));
-  a.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
-  if (fd < 0 || connect(fd, reinterpret_cast<sockaddr*>(&a), sizeof a) != 0) {
-    if (fd >= 0) close(fd);
-    return -1;
-  }
-  timeval tv{10, 0};
-  setsockopt(fd, SOL_SOCKET, SO_RCVTIMEO, &tv, sizeof tv);
-  return fd;
-}
-
-// Everything the server sends until it closes the connection (bounded by the receive timeout).
-std::string ReadUntilClosed(int fd) {
-  std::string got;
-  char buf[4096];
-  for (;;) {
-    const ssize_t r = recv(fd, buf, sizeof buf, 0);
-    if (r <= 0) break;
-    got.append(buf, static_cast<size_t>(r));
-  }
-  return got;
-}
+using epara::testing::ReadUntilClosed;
+int Connect(int port) { return epara::testing::ConnectLoopback(port); }
 
 class EventHttpTest : public ::testing::Test {
  protected:
