@@ -1,6 +1,7 @@
 #include "engine/model_scheduler.h"
 
 #include <algorithm>
+#include <limits>
 
 #include "engine/slo_batch_policy.h"
 
@@ -79,8 +80,13 @@ size_t ModelScheduler::queued() const {
 
 QueueLoad ModelScheduler::CurrentLoad() const {
   std::lock_guard<std::mutex> lock(mu_);
+  // The batch that ends first is the oldest (they cost alike); none while an instance idles.
+  double elapsed_ms = std::numeric_limits<double>::infinity();
+  if (!running_since_.empty() && running_since_.size() >= instance_count_)
+    elapsed_ms =
+        std::chrono::duration<double, std::milli>(Clock::now() - *running_since_.begin()).count();
   return cost_.Load(static_cast<uint32_t>(queue_.size()), in_flight_, config_.max_batch_size,
-                    instance_count_);
+                    instance_count_, elapsed_ms);
 }
 
 bool ModelScheduler::TakeBatch(std::vector<int64_t>* rows, std::vector<InferenceRequest>* batch,
@@ -130,6 +136,7 @@ void ModelScheduler::WorkerLoop(backend::ModelInstance* instance) {
   std::vector<int64_t> rows;
   for (;;) {
     std::vector<InferenceRequest> batch;
+    Started started;
     {
       std::unique_lock<std::mutex> lock(mu_);
       for (;;) {
@@ -143,15 +150,16 @@ void ModelScheduler::WorkerLoop(backend::ModelInstance* instance) {
           break;
         cv_.wait_until(lock, wake_at);
       }
+      started = running_since_.insert(Clock::now());
     }
     // Another worker may be able to start on what is left.
     cv_.notify_one();
-    RunBatch(instance, batch);
+    RunBatch(instance, batch, started);
   }
 }
 
 void ModelScheduler::RunBatch(backend::ModelInstance* instance,
-                              std::vector<InferenceRequest>& batch) {
+                              std::vector<InferenceRequest>& batch, Started started) {
   const Clock::time_point start = Clock::now();
   int64_t total_rows = 0;
   for (const auto& r : batch) total_rows += r.rows;
@@ -174,6 +182,7 @@ void ModelScheduler::RunBatch(backend::ModelInstance* instance,
   {
     std::lock_guard<std::mutex> lock(mu_);
     in_flight_ -= static_cast<uint32_t>(batch.size());
+    running_since_.erase(started);
     // A tile's time counts as a whole image's (InferenceRequest::work_share).
     const double share = batch.size() == 1 && batch[0].solo ? batch[0].work_share : 1;
     cost_.Observe(share > 0 && share < 1 ? compute / share : compute, total_rows);

@@ -10,6 +10,7 @@
 #include <deque>
 #include <memory>
 #include <mutex>
+#include <set>
 #include <thread>
 #include <vector>
 
@@ -52,7 +53,10 @@ class ModelScheduler {
   bool TakeBatch(std::vector<int64_t>* rows, std::vector<InferenceRequest>* batch,
                  Clock::time_point* wake_at);
   bool TakeSloBatch(std::vector<InferenceRequest>* batch, Clock::time_point* wake_at);
-  void RunBatch(backend::ModelInstance* instance, std::vector<InferenceRequest>& batch);
+  using Started = std::multiset<Clock::time_point>::iterator;
+  // Runs `batch`; `started` is its entry in running_since_ (erased when it ends).
+  void RunBatch(backend::ModelInstance* instance, std::vector<InferenceRequest>& batch,
+                Started started);
 
   const BatchingConfig config_;
   std::vector<std::unique_ptr<backend::ModelInstance>> instances_;  // freed by Shutdown()
@@ -64,7 +68,9 @@ class ModelScheduler {
   std::deque<InferenceRequest> queue_;  // GUARDED_BY(mu_)
   bool stopping_ = false;               // GUARDED_BY(mu_)
   uint32_t in_flight_ = 0;              // GUARDED_BY(mu_)
-  BatchCost cost_;                      // GUARDED_BY(mu_)
+  // When each running batch started (one per busy instance): CurrentLoad's residual.
+  std::multiset<Clock::time_point> running_since_;  // GUARDED_BY(mu_)
+  BatchCost cost_;                                  // GUARDED_BY(mu_)
   std::vector<std::thread> workers_;
 };
 

@@ -143,7 +143,10 @@ TEST_F(SchedulerTest, ExpectedWaitCountsRowsOfRecentBatches) {
   const ModelScheduler::Load busy = scheduler_->CurrentLoad();
   EXPECT_EQ(busy.queued, 2u);
   EXPECT_GT(busy.service_ms, 0.0);
-  EXPECT_DOUBLE_EQ(busy.expected_wait_ms, 2.5 * busy.service_ms);
+  // Two queued batches of one row, after what is left of the running one (0 to a whole batch,
+  // by how long it has run: engine::BatchCost).
+  EXPECT_GE(busy.expected_wait_ms, 2 * busy.service_ms);
+  EXPECT_LE(busy.expected_wait_ms, 3 * busy.service_ms);
   gate_.Open();
   for (auto& x : f) ASSERT_TRUE(Await(x).status.ok());
 }
@@ -168,14 +171,15 @@ TEST_F(SchedulerTest, LoadCountsQueuedAndRunningRequestsAndLearnsTheServiceTime)
   EXPECT_GT(idle.service_ms, 0.0);
   EXPECT_EQ(idle.expected_wait_ms, 0.0);
   EXPECT_DOUBLE_EQ(idle.batch_occupancy, 1.0);
-  // The same backlog again predicts half a batch plus two whole ones.
+  // The same backlog again predicts what is left of the running batch plus two whole ones.
   gate_.Close();
   ASSERT_TRUE(Submit(1, &f[0]).ok());
   ASSERT_TRUE(gate_.WaitEntered(4));
   ASSERT_TRUE(Submit(2, &f[1]).ok());
   ASSERT_TRUE(Submit(3, &f[2]).ok());
   ModelScheduler::Load again = scheduler_->CurrentLoad();
-  EXPECT_DOUBLE_EQ(again.expected_wait_ms, 2.5 * again.service_ms);
+  EXPECT_GE(again.expected_wait_ms, 2 * again.service_ms);
+  EXPECT_LE(again.expected_wait_ms, 3 * again.service_ms);
   gate_.Open();
   for (auto& x : f) ASSERT_TRUE(Await(x).status.ok());
 }

@@ -55,7 +55,10 @@ struct Instance {
   // Vision / tensor.
   std::deque<Req*> queue;
   std::vector<Req*> running;
+  double batch_started = 0;  // when the running batch started (ms)
   engine::BatchCost cost;
+  // What has the running batch run so far (BatchCost::Load's running_elapsed_ms)?
+  double RunningElapsedMs(double now) const { return running.empty() ? -1 : now - batch_started; }
   double wake_at = std::numeric_limits<double>::infinity();
   // LLM engine.
   std::deque<Req*> waiting;

@@ -203,6 +203,7 @@ void Cluster::Dispatch(Node& n, Instance& inst) {
   }
   inst.wake_at = std::numeric_limits<double>::infinity();
   for (size_t k : take) inst.running.push_back(inst.queue[k]);
+  inst.batch_started = now;
   std::vector<size_t> gone = take;
   std::sort(gone.rbegin(), gone.rend());
   for (size_t k : gone) inst.queue.erase(inst.queue.begin() + static_cast<std::ptrdiff_t>(k));

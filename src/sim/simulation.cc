@@ -212,9 +212,9 @@ void Cluster::Candidates(int i, const Req& req, std::vector<router::RouteCandida
       c.ready = ready;
       candidates.push_back(c);
     } else {
-      const engine::QueueLoad l = inst.cost.Load(static_cast<uint32_t>(inst.queue.size()),
-                                                 static_cast<uint32_t>(inst.running.size()),
-                                                 inst.batching.max_batch_size, 1);
+      const engine::QueueLoad l = inst.cost.Load(
+          static_cast<uint32_t>(inst.queue.size()), static_cast<uint32_t>(inst.running.size()),
+          inst.batching.max_batch_size, 1, inst.RunningElapsedMs(q_.now()));
       candidates.push_back(router::LocalInstanceCandidate(
           in.spec.id, ready, l.expected_wait_ms, l.service_ms,
           static_cast<int>(l.queued + l.in_flight),
@@ -410,9 +410,9 @@ cluster::InstanceLoad Cluster::LoadOf(const Instance& inst) const {
     l.decode_step_ms = inst.step_cost.decode_step_ms();
     l.service_ms = 0;
   } else {
-    const engine::QueueLoad q =
-        inst.cost.Load(static_cast<uint32_t>(inst.queue.size()),
-                       static_cast<uint32_t>(inst.running.size()), inst.batching.max_batch_size, 1);
+    const engine::QueueLoad q = inst.cost.Load(
+        static_cast<uint32_t>(inst.queue.size()), static_cast<uint32_t>(inst.running.size()),
+        inst.batching.max_batch_size, 1, inst.RunningElapsedMs(q_.now()));
     l.queue_length = q.queued;
     l.in_flight = q.in_flight;
     l.expected_wait_ms = q.expected_wait_ms;
