@@ -78,11 +78,13 @@ size_t ModelScheduler::queued() const {
   return queue_.size();
 }
 
-QueueLoad ModelScheduler::CurrentLoad() const {
+QueueLoad ModelScheduler::CurrentLoad(bool read_later) const {
   std::lock_guard<std::mutex> lock(mu_);
   // The batch that ends first is the oldest (they cost alike); none while an instance idles.
   double elapsed_ms = std::numeric_limits<double>::infinity();
-  if (!running_since_.empty() && running_since_.size() >= instance_count_)
+  if (read_later)
+    elapsed_ms = -1;  // unknown by the time it is read
+  else if (!running_since_.empty() && running_since_.size() >= instance_count_)
     elapsed_ms =
         std::chrono::duration<double, std::milli>(Clock::now() - *running_since_.begin()).count();
   return cost_.Load(static_cast<uint32_t>(queue_.size()), in_flight_, config_.max_batch_size,

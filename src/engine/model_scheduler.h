@@ -40,9 +40,11 @@ class ModelScheduler {
   size_t queued() const;
   const BatchingConfig& config() const { return config_; }
 
-  // The scheduler's load, for the distributed request handler's predictions (engine/batch_cost.h).
+  // The scheduler's load, for the distributed request handler's predictions (engine/batch_cost.h):
+  // the wait charges what is left of the running batch now. `read_later`: for a digest that peers
+  // read at an unknown later moment, which charges the batch's mean residual (half a batch).
   using Load = QueueLoad;
-  Load CurrentLoad() const;
+  Load CurrentLoad(bool read_later = false) const;
 
  private:
   ModelScheduler(const BatchingConfig& config,

@@ -415,7 +415,7 @@ cluster::LoadDigest NodeAgent::MakeDigest() {
     l.ready = m->state.load() == engine::ModelState::kReady && m->scheduler;
     l.max_batch = static_cast<uint32_t>(std::max(1, m->descriptor.batching.max_batch_size));
     if (l.ready) {
-      const engine::ModelScheduler::Load s = m->scheduler->CurrentLoad();
+      const engine::ModelScheduler::Load s = m->scheduler->CurrentLoad(/*read_later=*/true);
       l.queue_length = s.queued;
       l.in_flight = s.in_flight;
       l.expected_wait_ms = s.expected_wait_ms;

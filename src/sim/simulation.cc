@@ -410,9 +410,10 @@ cluster::InstanceLoad Cluster::LoadOf(const Instance& inst) const {
     l.decode_step_ms = inst.step_cost.decode_step_ms();
     l.service_ms = 0;
   } else {
-    const engine::QueueLoad q = inst.cost.Load(
-        static_cast<uint32_t>(inst.queue.size()), static_cast<uint32_t>(inst.running.size()),
-        inst.batching.max_batch_size, 1, inst.RunningElapsedMs(q_.now()));
+    // A digest is read at an unknown later moment: the running batch's mean residual.
+    const engine::QueueLoad q =
+        inst.cost.Load(static_cast<uint32_t>(inst.queue.size()),
+                       static_cast<uint32_t>(inst.running.size()), inst.batching.max_batch_size, 1);
     l.queue_length = q.queued;
     l.in_flight = q.in_flight;
     l.expected_wait_ms = q.expected_wait_ms;
