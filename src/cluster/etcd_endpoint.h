@@ -12,6 +12,8 @@ namespace epara::cluster {
 struct EtcdEndpoint {
   std::string host;  // a name, an IPv4 address, or a bracketed IPv6 address ("[::1]")
   int port = 0;      // 1..65535
+  std::string ToString() const { return host + ":" + std::to_string(port); }
+  bool operator==(const EtcdEndpoint&) const = default;
 };
 
 // "host:port"; InvalidArgument "<field> must be host:port ..., got '<text>'" otherwise.

@@ -201,9 +201,11 @@ std::string NodeConfigToYaml(const NodeConfig& c) {
   e << YAML::EndSeq;
   e << YAML::Key << "store" << YAML::Value << YAML::Flow << YAML::BeginMap << YAML::Key << "kind"
     << YAML::Value << c.store_kind;
-  if (c.store_kind == "etcd" && !c.store_endpoints.empty())
-    e << YAML::Key << "endpoints" << YAML::Value << YAML::Flow << c.store_endpoints;
-  else if (c.store_kind == "etcd")
+  if (c.store_kind == "etcd" && !c.store_endpoints.empty()) {
+    std::vector<std::string> members;
+    for (const cluster::EtcdEndpoint& m : c.store_endpoints) members.push_back(m.ToString());
+    e << YAML::Key << "endpoints" << YAML::Value << YAML::Flow << members;
+  } else if (c.store_kind == "etcd")
     e << YAML::Key << "endpoint" << YAML::Value
       << (c.store_host + ":" + std::to_string(c.store_port));
   if (c.store_credential) e << YAML::Key << "credential" << YAML::Value << true;

@@ -137,11 +137,7 @@ Status NodeAgent::Create(const NodeConfig& config, api::ServerOptions server_opt
     cluster::EtcdStoreOptions o;
     o.host = config.store_host;
     o.port = config.store_port;
-    for (const std::string& e : config.store_endpoints) {  // valid: ParseNodeConfig checked them
-      cluster::EtcdEndpoint member;
-      if (cluster::ParseEtcdEndpoint(e, "store.endpoints", &member).ok())
-        o.members.push_back(member);
-    }
+    o.members = config.store_endpoints;
     if (config.store_credential) o.bearer = a->peer_auth_.credential;
     o.tls_ca = config.store_tls_ca;
     o.tls_cert = config.store_tls_cert;

@@ -117,7 +117,7 @@ Status Parse(const YAML::Node& root, const std::string& src, NodeConfig* c) {
           cluster::EtcdEndpoint member;
           EPARA_RETURN_IF_ERROR(cluster::ParseEtcdEndpoint(members[i].Scalar(), where, &member));
           if (i == 0) first = member;
-          c->store_endpoints.push_back(members[i].Scalar());
+          c->store_endpoints.push_back(member);
         }
       }
       c->store_host = first.host;

@@ -52,6 +52,7 @@
 #include <string>
 #include <vector>
 
+#include "cluster/etcd_endpoint.h"
 #include "core/status.h"
 #include "repo/model_descriptor.h"
 #include "router/peer_sample.h"
@@ -94,9 +95,9 @@ struct NodeConfig {
   std::string store_kind = "embedded";  // "embedded" | "etcd"
   std::string store_host = "127.0.0.1";
   int store_port = 2379;
-  // store.endpoints: every member of a multi-member etcd, "host:port" (store_host:store_port is
-  // the first); the node fails over between them (cluster/etcd_store.h). Empty: store.endpoint.
-  std::vector<std::string> store_endpoints;
+  // store.endpoints: every member of a multi-member etcd, parsed (store_host:store_port is the
+  // first); the node fails over between them (cluster/etcd_store.h). Empty: store.endpoint.
+  std::vector<cluster::EtcdEndpoint> store_endpoints;
   std::chrono::milliseconds sync_interval{200};
   std::chrono::milliseconds down_after{3000};
   router::Admission admission = router::Admission::kBestEffort;

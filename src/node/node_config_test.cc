@@ -99,8 +99,8 @@ TEST(NodeConfigTest, EveryEtcdMemberIsKeptAndRoundTrips) {
                   .ok());
   EXPECT_EQ(c.store_host, "10.0.0.1");
   EXPECT_EQ(c.store_port, 2379);
-  EXPECT_EQ(c.store_endpoints,
-            (std::vector<std::string>{"10.0.0.1:2379", "10.0.0.2:2379", "10.0.0.3:2380"}));
+  EXPECT_EQ(c.store_endpoints, (std::vector<cluster::EtcdEndpoint>{
+                                   {"10.0.0.1", 2379}, {"10.0.0.2", 2379}, {"10.0.0.3", 2380}}));
   NodeConfig back;
   ASSERT_TRUE(ParseNodeConfig(NodeConfigToYaml(c), "round trip", &back).ok());
   EXPECT_EQ(back.store_endpoints, c.store_endpoints);
