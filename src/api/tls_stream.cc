@@ -3,8 +3,7 @@
 #include <openssl/err.h>
 #include <openssl/ssl.h>
 
-#include <csignal>
-#include <mutex>
+#include "core/sigpipe.h"
 
 namespace epara::api {
 
@@ -83,8 +82,7 @@ TlsContext::~TlsContext() = default;
 
 Status TlsContext::Create(const std::string& cert_file, const std::string& key_file,
                           const std::string& client_ca_file, std::shared_ptr<TlsContext>* out) {
-  static std::once_flag ignore_sigpipe;
-  std::call_once(ignore_sigpipe, [] { std::signal(SIGPIPE, SIG_IGN); });
+  IgnoreSigpipe();
   std::shared_ptr<TlsContext> c(new TlsContext());
   c->impl_ = std::make_unique<Impl>();
   SSL_CTX* ctx = SSL_CTX_new(TLS_server_method());

@@ -11,8 +11,7 @@
 //   contents). With a client CA, a client without a certificate from it fails the handshake.
 // - TLS 1.2 or later; renegotiation is refused (a client cannot make the server read mid-write).
 // - A TlsStream frees its session on destruction; it never closes the socket (its owner does).
-// - Creating a context ignores SIGPIPE for the process: OpenSSL writes to sockets with write(),
-//   which would end the process when a client has gone.
+// - Creating a context ignores SIGPIPE for the process (core/sigpipe.h).
 #pragma once
 
 #include <cstddef>

@@ -1,7 +1,5 @@
 #include "cluster/etcd_store.h"
 
-#include <csignal>
-
 #include <httplib.h>
 
 #include <atomic>
@@ -13,6 +11,7 @@
 
 #include "cluster/etcd_json.h"
 #include "core/base64.h"
+#include "core/sigpipe.h"
 #include "core/thread_name.h"
 
 namespace epara::cluster {
@@ -195,11 +194,9 @@ EtcdStoreOptions AtEtcdMember(const EtcdStoreOptions& o, size_t i) {
 
 std::unique_ptr<httplib::Client> MakeEtcdClient(const EtcdStoreOptions& o) {
   if (o.tls_cert.empty()) return std::make_unique<httplib::Client>(o.host, o.port);
-  // OpenSSL writes to the socket without MSG_NOSIGNAL: a server that closes the connection (etcd
-  // refusing a certificate, or restarting) would end the process with SIGPIPE. Ignored process
-  // wide, once; every write then fails with EPIPE instead, which the client reports.
-  static std::once_flag ignore_sigpipe;
-  std::call_once(ignore_sigpipe, [] { std::signal(SIGPIPE, SIG_IGN); });
+  // A server that closes the connection (etcd refusing a certificate, or restarting) must not end
+  // the process through OpenSSL's writes.
+  IgnoreSigpipe();
   auto c = std::make_unique<httplib::Client>("https://" + o.host + ":" + std::to_string(o.port),
                                              o.tls_cert, o.tls_key);
   c->set_ca_cert_path(o.tls_ca);
