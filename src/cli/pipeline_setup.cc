@@ -22,15 +22,7 @@ std::map<std::string, node::LlmShape> LlmShapes(const std::string& models_dir) {
     llm::LlamaConfig c;
     if (d.task != TaskType::kLlm || !llm::LoadLlamaConfig(d.directory + "/config.json", &c).ok())
       continue;
-    const int64_t H = c.hidden_size, q = int64_t{c.num_attention_heads} * c.head_dim,
-                  kv = int64_t{c.num_key_value_heads} * c.head_dim;
-    node::LlmShape s;
-    s.layers = c.num_hidden_layers;
-    s.layer_bytes = 4 * (H * (q + 2 * kv) + q * H + 3 * H * c.intermediate_size + 2 * H) +
-                    (int64_t{d.llm.kv_cache_mb} << 20) / c.num_hidden_layers;
-    s.head_bytes = 4 * int64_t{c.vocab_size} * H;
-    s.tail_bytes = 4 * H + (c.tie_word_embeddings ? s.head_bytes : 4 * int64_t{c.vocab_size} * H);
-    shapes[d.name] = s;
+    shapes[d.name] = node::LlmShapeOf(c, d.llm.kv_cache_mb);
   }
   return shapes;
 }

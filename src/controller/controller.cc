@@ -229,6 +229,7 @@ std::vector<LlmModeStep> Controller::PlanLlmSteps(const std::vector<cluster::Nod
     }
     if (!l.whole.empty() || !l.heads.empty()) llms_seen_.insert(name);
     l.wanted = llms_seen_.count(name) > 0;  // the controller restores, it does not introduce
+    l.declared = options_.declared_pipelines.count(name) > 0;
     in.llms.push_back(std::move(l));
   }
   return PlanLlmModes(in);

@@ -72,6 +72,9 @@ struct ControllerOptions {
   // (controller/llm_modes.h: recover a lost LLM whole or as a pipeline, consolidate a pipeline
   // onto a node that holds it whole). Empty: LLMs are left as they are.
   std::map<std::string, LlmSize> llm_sizes;
+  // The LLMs whose pipeline the cluster file declares: a working one is kept beside whole
+  // instances (LlmModeInput::Llm::declared).
+  std::set<std::string> declared_pipelines;
 };
 
 inline constexpr const char* kLeaderKey = "/epara/controller/leader";

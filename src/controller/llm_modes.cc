@@ -92,14 +92,25 @@ std::vector<LlmModeStep> PlanLlmModes(const LlmModeInput& in) {
 
   for (const LlmModeInput::Llm& llm : in.llms) {
     const int64_t whole = llm.size.whole_bytes();
+    const std::vector<LlmModeInput::Part> working = WorkingPipeline(llm);
     if (!llm.whole.empty()) {  // served whole: pipeline parts left beside it are not needed
-      if (!llm.heads.empty() || !llm.stages.empty())
-        unload_parts(llm, llm.heads, llm.stages,
+      std::vector<LlmModeInput::Part> heads = llm.heads, stages = llm.stages;
+      if (llm.declared && !working.empty()) {  // except the file's working pipeline
+        const auto in_working = [&](const LlmModeInput::Part& p) {
+          return std::any_of(working.begin(), working.end(), [&](const LlmModeInput::Part& w) {
+            return w.node == p.node && w.first_layer == p.first_layer;
+          });
+        };
+        std::erase_if(heads, in_working);
+        std::erase_if(stages, in_working);
+      }
+      if (!heads.empty() || !stages.empty())
+        unload_parts(llm, heads, stages,
                      "served whole on " + *llm.whole.begin() + ": its pipeline is not needed");
       continue;
     }
-    const std::vector<LlmModeInput::Part> working = WorkingPipeline(llm);
-    if (!working.empty()) {  // consolidate when one node now holds it whole
+    if (!working.empty()) {        // consolidate when one node now holds it whole
+      if (llm.declared) continue;  // the operator's pipeline stays
       if (const LlmModeInput::Node* n = fits_whole(whole)) {
         steps.push_back(Step(Kind::kLoadWhole, llm.name, n->id,
                              "served as a " + std::to_string(working.size()) +

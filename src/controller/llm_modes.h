@@ -8,6 +8,10 @@
 //                FS-MD mode). The remains of a broken pipeline are unloaded first.
 //   consolidate  An LLM served only as a pipeline goes whole onto a live node that now holds it
 //                (a whole instance has no hop per token); then the pipeline is torn down.
+//   tidy         Pipeline parts beside a whole instance are unloaded (the remains of a recovery),
+//                except a working pipeline the cluster file declares: that one is capacity the
+//                operator asked for (FS-MD beside the whole instance), and neither tidy nor
+//                consolidate removes it.
 // Steps come in the order that keeps a service up: later stages before their head (back to
 // front), a new whole instance before a pipeline's teardown, and a head before its stages.
 // Each step carries the reason it was taken, for the log and the plan record.
@@ -49,6 +53,7 @@ struct LlmModeInput {
     std::vector<Part> heads;      // pipeline heads on live nodes
     std::vector<Part> stages;     // later stages on live nodes
     bool wanted = false;          // it ran in the cluster before, or has demand
+    bool declared = false;        // the cluster file declares a pipeline for it (kept working)
   };
   std::vector<Node> nodes;  // the live nodes
   std::vector<Llm> llms;

@@ -90,6 +90,38 @@ TEST(LlmModesTest, APipelineIsConsolidatedWhenANodeHoldsTheWholeModel) {
   EXPECT_EQ(left[1].kind, Kind::kUnloadStage);
 }
 
+// A pipeline the cluster file declares is capacity beside the whole instance (FS-MD), not a
+// remnant: neither tidied away nor consolidated. Parts outside its working chain still go.
+TEST(LlmModesTest, AWorkingPipelineTheFileDeclaresIsKept) {
+  LlmModeInput in;
+  in.nodes = {Node("server", 200, 8192, 400), Node("b", 20, 256, 200), Node("c", 20, 256, 200),
+              Node("d", 20, 256, 200)};
+  LlmModeInput::Llm l = Llm();
+  l.whole = {"server"};
+  l.heads = {{"b", 0, 4, "c"}};
+  l.stages = {{"c", 4, 8, ""}, {"d", 4, 8, ""}};  // d: left over, in no working chain
+  l.declared = true;
+  in.llms = {l};
+  auto steps = PlanLlmModes(in);
+  ASSERT_EQ(steps.size(), 1u);
+  EXPECT_EQ(steps[0].kind, Kind::kUnloadStage);
+  EXPECT_EQ(steps[0].node, "d");
+  // Served only by the declared pipeline, with room on the server: it stays a pipeline.
+  l.whole.clear();
+  l.stages = {{"c", 4, 8, ""}};
+  in.llms = {l};
+  EXPECT_TRUE(PlanLlmModes(in).empty());
+  // Not declared: tidied beside a whole instance, consolidated without one.
+  l.declared = false;
+  in.llms = {l};
+  steps = PlanLlmModes(in);
+  ASSERT_EQ(steps.size(), 3u);
+  EXPECT_EQ(steps[0].kind, Kind::kLoadWhole);
+  l.whole = {"server"};
+  in.llms = {l};
+  EXPECT_EQ(PlanLlmModes(in).size(), 2u);
+}
+
 // A stage's node died: the head that is left cannot answer. Its remains go (freeing their memory),
 // and the LLM is rebuilt on what is live.
 TEST(LlmModesTest, ABrokenPipelineIsUnloadedAndRebuilt) {

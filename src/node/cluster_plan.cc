@@ -107,6 +107,18 @@ std::vector<std::string> ApplyVariants(const std::vector<VariantPlan>& plan,
   return lines;
 }
 
+LlmShape LlmShapeOf(const llm::LlamaConfig& c, int kv_cache_mb) {
+  const int64_t H = c.hidden_size, q = int64_t{c.num_attention_heads} * c.head_dim,
+                kv = int64_t{c.num_key_value_heads} * c.head_dim;
+  LlmShape s;
+  s.layers = c.num_hidden_layers;
+  s.layer_bytes = 4 * (H * (q + 2 * kv) + q * H + 3 * H * c.intermediate_size + 2 * H) +
+                  (int64_t{kv_cache_mb} << 20) / std::max(1, c.num_hidden_layers);
+  s.head_bytes = 4 * int64_t{c.vocab_size} * H;
+  s.tail_bytes = 4 * H + (c.tie_word_embeddings ? s.head_bytes : 4 * int64_t{c.vocab_size} * H);
+  return s;
+}
+
 Status PlanPipelines(const std::map<std::string, LlmShape>& shapes, int host_threads,
                      ClusterConfig* cluster, std::vector<std::string>* explain) {
   auto node = [&](const std::string& id) -> NodeConfig* {

@@ -12,6 +12,7 @@
 #include "allocator/profile.h"
 #include "allocator/service_plan.h"
 #include "allocator/variant_choice.h"
+#include "llm/llama_config.h"
 #include "node/cluster_config.h"
 #include "scheduler/placement.h"
 
@@ -74,6 +75,10 @@ struct LlmShape {
   int64_t head_bytes = 0;   // the first stage's extra: the embedding
   int64_t tail_bytes = 0;   // the last stage's extra: final norm and LM head (if untied)
 };
+
+// The shape of an LLM with config `c` whose KV cache holds `kv_cache_mb` (its descriptor's), FP32
+// weights: what `epara up`, the controller and `epara sim` all plan pipelines with.
+LlmShape LlmShapeOf(const llm::LlamaConfig& c, int kv_cache_mb);
 
 // Writes every pipeline of `cluster` into its nodes: stage i's node gets layers [a, b), the next
 // node's id and (the head) the depth; the head serves the model. Layer counts are the configured

@@ -5,6 +5,7 @@
 #include <set>
 
 #include "llm/llama_config.h"
+#include "node/cluster_plan.h"
 #include "sim/hash.h"
 
 namespace epara::sim {
@@ -60,6 +61,7 @@ Status BuildSimSpec(const node::ClusterConfig& config, const std::vector<ModelDe
   out->options.controller_period_s = config.controller_period_s;
   out->options.burst_headroom = config.controller_burst_headroom;
   out->options.twin = options.twin || config.controller_twin;
+  out->options.llm_modes = config.controller_llm_modes;
   for (const ModelDescriptor& d : models) {
     // Every model asked for is simulated, served somewhere or not (requests for one that no node
     // holds are answered 404, as a real cluster answers them).
@@ -99,6 +101,8 @@ Status BuildSimSpec(const node::ClusterConfig& config, const std::vector<ModelDe
       m.limits.max_running = d.llm.max_running;
       m.max_waiting = d.llm.max_waiting;
       m.layers = c.num_hidden_layers;
+      const node::LlmShape shape = node::LlmShapeOf(c, d.llm.kv_cache_mb);
+      m.llm_size = {shape.layers, shape.layer_bytes, shape.head_bytes, shape.tail_bytes};
       m.hidden_bytes_per_token = int64_t{4} * c.hidden_size;
       m.logit_bytes_per_row = int64_t{4} * c.vocab_size;
     }

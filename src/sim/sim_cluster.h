@@ -8,6 +8,7 @@
 #include <limits>
 #include <map>
 #include <memory>
+#include <set>
 #include <string>
 #include <unordered_map>
 #include <vector>
@@ -122,7 +123,10 @@ struct Node {
   uint64_t sequence = 0;
   std::unordered_map<int, PeerState> peers;
   std::map<int, StageServer> stages;  // by model: pipeline stages computing here
-  std::vector<double> busy_ms;        // per second of the run
+  // The pipeline parts its config gives it (spec.pipeline at the start; the controller's LLM modes
+  // change spec.pipeline at run time): what a restarted node comes back with.
+  std::map<std::string, SimStage> file_pipeline;
+  std::vector<double> busy_ms;  // per second of the run
 };
 
 class Cluster {
@@ -148,6 +152,10 @@ class Cluster {
   void Tick(int node, uint64_t incarnation);
   const DigestRec* ViewOf(int from, int of) const;
   void ControllerPeriod();
+  // sim_llm_modes.cc: the controller's LLM modes (controller::PlanLlmModes) over the listed nodes,
+  // carried out in order, one instance load time per load.
+  void LlmModesPeriod();
+  int64_t MemoryInUse(const Node& n) const;
   void Crash(int node);
   void Recover(int node);
   void Advertise(int node, int model, bool on);
@@ -225,6 +233,7 @@ class Cluster {
   bool controller_up_ = true;
   // The controller's memory between periods.
   controller::DemandTable demand_;
+  std::set<int> llms_seen_;  // LLMs that ran somewhere (the controller restores, never introduces)
   std::map<int, std::map<std::string, uint64_t>> last_counts_;
   std::map<int, double> last_read_;
   std::shared_ptr<std::function<void()>> controller_loop_;

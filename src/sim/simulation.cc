@@ -78,6 +78,7 @@ Status Cluster::Start(double duration_s) {
       return InvalidArgument("node '" + n.spec.id + "' appears twice");
     if (n.spec.speed <= 0) return InvalidArgument("node '" + n.spec.id + "': speed must be > 0");
     n.busy_ms.assign(static_cast<size_t>(duration_s) + 2, 0);
+    n.file_pipeline = n.spec.pipeline;
     nodes_.push_back(std::move(n));
   }
   listed_ = nodes_.size();
@@ -526,7 +527,10 @@ void Cluster::ControllerPeriod() {
     stats_->log.push_back("controller: " + s.ToString());
     return;
   }
-  if (twin_ && !TwinApproves(in, plan)) return;
+  if (twin_ && !TwinApproves(in, plan)) {
+    if (spec_.options.llm_modes) LlmModesPeriod();  // the twin weighs placements, not LLM modes
+    return;
+  }
   stats_->deploy_steps += plan.steps.size();
   for (const scheduler::DeployStep& step : plan.steps) {
     const int node = node_index_.at(step.node);
@@ -555,6 +559,7 @@ void Cluster::ControllerPeriod() {
       });
     }
   }
+  if (spec_.options.llm_modes) LlmModesPeriod();
 }
 
 bool Cluster::TwinApproves(const controller::PeriodInput& in, const controller::PeriodPlan& plan) {
@@ -682,6 +687,7 @@ void Cluster::Recover(int i) {
   n.listed = true;
   const uint64_t inc = ++n.incarnation;
   n.instances.clear();  // a restarted node loads what its config says
+  n.spec.pipeline = n.file_pipeline;
   for (size_t m = 0; m < hosts_.size(); ++m) Advertise(i, static_cast<int>(m), false);
   for (const std::string& m : n.spec.serve)
     LoadInstance(i, model_index_.at(m), spec_.options.load_ms);

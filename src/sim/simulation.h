@@ -35,6 +35,7 @@
 
 #include "allocator/profile.h"
 #include "cluster/load_digest.h"
+#include "controller/llm_modes.h"
 #include "controller/period_plan.h"
 #include "engine/batch_cost.h"
 #include "llm/step_cost.h"
@@ -68,6 +69,9 @@ struct SimModel {
   // step sends on per token (FP32 hidden state) and returns per sequence (FP32 logits).
   int layers = 0;
   int64_t hidden_bytes_per_token = 0, logit_bytes_per_row = 0;
+  // LLMs: memory per layer, embedding and head (node::LlmShapeOf), for the controller's LLM modes
+  // and the nodes' memory in use.
+  controller::LlmSize llm_size;
 };
 
 // One node's part of a pipeline-parallel LLM (node::PipelineStageConfig, as `epara up` plans it).
@@ -120,6 +124,10 @@ struct SimOptions {
   // next period and applies it only when the twin predicts more goodput (controller/twin_gate.h).
   bool twin = false;
   double burst_headroom = 1.0;
+  // The controller's LLM modes each period (controller/llm_modes.h, ClusterConfig's
+  // controller.llm_modes): a lost LLM recovered whole or as a pipeline, a pipeline consolidated,
+  // with the file's pipelines (SimNodeSpec::pipeline at the start) declared.
+  bool llm_modes = false;
   scheduler::PlacementConfig placement;
   double load_ms = 1000;         // an instance's load + warm-up before it is advertised
   double request_timeout_s = 5;  // the client gives up (a failed request)
