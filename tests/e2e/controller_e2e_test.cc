@@ -408,5 +408,52 @@ TEST_F(UpE2ETest, ALostLlmIsRebuiltAsAPipelineOverTheBoardsThatAreLeft) {
   (void)up.Stop(std::chrono::seconds(60));  // a node died: epara up may report it
 }
 
+// A pipeline the cluster file declares beside a whole instance is capacity (FS-MD), not the
+// remains of a recovery: the controller's LLM modes keep it period after period (they tore it
+// down within one period before session 28).
+TEST_F(UpE2ETest, ADeclaredPipelineBesideTheWholeInstanceIsKept) {
+  std::ofstream(root_ / "llm-declared.yaml")
+      << "models: repo\nsync_interval_ms: 200\ndown_after_ms: 1500\n"
+         "controller: {period_s: 0.5}\nnodes:\n"
+         "  - {id: a, class: edge-server, serve: [llama-demo], cpu_threads: 1}\n"
+         "  - {id: b, class: embedded, memory_mb: 256, serve: [tensor-demo]}\n"
+         "  - {id: c, class: embedded, memory_mb: 256, serve: [tensor-demo]}\n"
+         "pipelines:\n  llama-demo: {stages: [b, c]}\n";
+  testing::ChildProcess up;
+  const json ep = StartUp("llm-declared", &up);
+  ASSERT_TRUE(ep.is_object());
+  std::map<std::string, int> port;
+  for (const auto& n : ep["nodes"]) port[n["id"]] = n["api_port"];
+  httplib::Client b("127.0.0.1", port["b"]);
+  b.set_read_timeout(30, 0);
+  b.set_bearer_token_auth(credential_);
+  // Until the controller has run 4 periods (each records itself), bounded.
+  json plans;
+  for (auto until = Clock::now() + std::chrono::seconds(60); Clock::now() < until;) {
+    auto r = b.Get("/v1/plans");
+    plans = r && r->status == 200 ? json::parse(r->body, nullptr, false) : json();
+    if (plans.is_array() && plans.size() >= 4) break;
+    std::this_thread::sleep_for(std::chrono::milliseconds(100));  // polling a record, bounded
+  }
+  ASSERT_TRUE(plans.is_array() && plans.size() >= 4) << up.Log();
+  EXPECT_EQ(plans.dump().find("unload the pipeline"), std::string::npos) << plans.dump();
+  // The view still shows the whole instance on a, the head on b and its stage on c.
+  auto view = b.Get("/v1/cluster");
+  ASSERT_TRUE(view && view->status == 200);
+  std::string whole, head, stage;
+  const json cluster_view = json::parse(view->body);
+  for (const auto& n : cluster_view["nodes"]) {
+    const std::string id = n["id"].get<std::string>();
+    for (const auto& i : n["instances"])
+      if (i["model"] == "llama-demo") (i.contains("pipeline") ? head : whole) = id;
+    for (const auto& s : n.value("stages", json::array()))
+      if (s["model"] == "llama-demo") stage = id;
+  }
+  EXPECT_EQ(whole, "a") << view->body;
+  EXPECT_EQ(head, "b") << view->body;
+  EXPECT_EQ(stage, "c") << view->body;
+  EXPECT_EQ(up.Stop(std::chrono::seconds(60)), 0) << up.Log();
+}
+
 }  // namespace
 }  // namespace epara
