@@ -13,11 +13,6 @@ using Kind = LlmModeStep::Kind;
 
 std::string Mb(int64_t bytes) { return std::to_string(bytes >> 20) + " MB"; }
 
-int64_t PartBytes(const LlmSize& s, int first, int end) {
-  return (end - first) * s.layer_bytes + (first == 0 ? s.head_bytes : 0) +
-         (end >= s.layers ? s.tail_bytes : 0);
-}
-
 LlmModeStep Step(Kind kind, const std::string& model, const std::string& node,
                  const std::string& reason) {
   LlmModeStep s;
@@ -82,11 +77,11 @@ std::vector<LlmModeStep> PlanLlmModes(const LlmModeInput& in) {
           const std::vector<LlmModeInput::Part>& stages, const std::string& reason) {
         for (const auto& p : heads) {
           steps.push_back(Step(Kind::kUnloadHead, llm.name, p.node, reason));
-          free[p.node] += PartBytes(llm.size, p.first_layer, p.end_layer);
+          free[p.node] += llm.size.part_bytes(p.first_layer, p.end_layer);
         }
         for (const auto& p : stages) {
           steps.push_back(Step(Kind::kUnloadStage, llm.name, p.node, reason));
-          free[p.node] += PartBytes(llm.size, p.first_layer, p.end_layer);
+          free[p.node] += llm.size.part_bytes(p.first_layer, p.end_layer);
         }
       };
 
@@ -168,7 +163,7 @@ std::vector<LlmModeStep> PlanLlmModes(const LlmModeInput& in) {
         s.next = i + 1 < k ? chosen[i + 1]->id : "";
         s.depth = in.depth;
         steps.push_back(s);
-        free[chosen[i]->id] -= PartBytes(llm.size, s.first_layer, s.end_layer);
+        free[chosen[i]->id] -= llm.size.part_bytes(s.first_layer, s.end_layer);
       }
       break;
     }

@@ -32,6 +32,11 @@ struct LlmSize {
   int64_t head_bytes = 0;
   int64_t tail_bytes = 0;
   int64_t whole_bytes() const { return layers * layer_bytes + head_bytes + tail_bytes; }
+  // Layers [first, end): the embedding with layer 0, the head with the last layer.
+  int64_t part_bytes(int first, int end) const {
+    return (end - first) * layer_bytes + (first == 0 ? head_bytes : 0) +
+           (end >= layers ? tail_bytes : 0);
+  }
 };
 
 struct LlmModeInput {

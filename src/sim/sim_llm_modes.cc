@@ -11,22 +11,13 @@
 #include "sim/sim_cluster.h"
 
 namespace epara::sim::internal {
-namespace {
-
-int64_t PartBytes(const controller::LlmSize& s, int first, int end) {
-  return (end - first) * s.layer_bytes + (first == 0 ? s.head_bytes : 0) +
-         (end >= s.layers ? s.tail_bytes : 0);
-}
-
-}  // namespace
-
 int64_t Cluster::MemoryInUse(const Node& n) const {
   int64_t used = 0;
   for (const auto& [model, inst] : n.instances) {
     const SimModel& m = spec_.models[model];
     const auto p = n.spec.pipeline.find(m.name);
     if (m.llm && m.llm_size.layers > 0 && p != n.spec.pipeline.end() && p->second.stage == 0)
-      used += PartBytes(m.llm_size, 0, p->second.end_layer > 0 ? p->second.end_layer : m.layers);
+      used += m.llm_size.part_bytes(0, p->second.end_layer > 0 ? p->second.end_layer : m.layers);
     else
       used += m.llm && m.llm_size.layers > 0 ? m.llm_size.whole_bytes() : m.memory_bytes;
   }
@@ -35,7 +26,7 @@ int64_t Cluster::MemoryInUse(const Node& n) const {
     const auto it = model_index_.find(name);
     if (it == model_index_.end()) continue;
     const SimModel& m = spec_.models[it->second];
-    used += PartBytes(m.llm_size, p.first_layer, p.end_layer > 0 ? p.end_layer : m.layers);
+    used += m.llm_size.part_bytes(p.first_layer, p.end_layer > 0 ? p.end_layer : m.layers);
   }
   return used;
 }
