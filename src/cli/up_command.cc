@@ -306,6 +306,7 @@ int RunUp(const UpFlags& flags) {
       for (const auto& [name, shape] : LlmShapes(config.models_dir))
         co.llm_sizes[name] = {shape.layers, shape.layer_bytes, shape.head_bytes, shape.tail_bytes};
     for (const auto& [name, _] : config.pipelines) co.declared_pipelines.insert(name);
+    co.llm_expand = config.controller_llm_expand;
     ctl = std::make_unique<controller::Controller>(&store, std::move(co));
     ctl->Start();
     spdlog::info("controller: re-placing services every {:.1f} s", config.controller_period_s);

@@ -70,6 +70,12 @@ Status Controller::Step(int* moves) {
           last == last_read_.end() ? 0 : std::chrono::duration<double>(now - last->second).count();
       std::map<std::string, uint64_t> counts;
       for (const auto& [model, count] : v["ingress"].items()) counts[model] = count.get<uint64_t>();
+      if (dt > 0)  // requests that entered since the last read (a counter that went back: none)
+        for (const auto& [model, n] : counts) {
+          const auto& before = last_counts_[r.id];
+          const auto b = before.find(model);
+          if (b != before.end() && n >= b->second) period_counts_[model].first += n - b->second;
+        }
       ObserveIngress(r.id, counts, dt, options_.demand_smoothing, &last_counts_[r.id], &demand_);
       last_read_[r.id] = now;
       if (v.contains("ingress_met") && v["ingress_met"].is_object()) {
@@ -79,8 +85,10 @@ Status Controller::Step(int* moves) {
           const uint64_t n = count.get<uint64_t>();
           auto b = before.find(model);
           if (dt > 0 && (b == before.end() || n >= b->second)) {  // backwards: a restart
-            observed_rps += static_cast<double>(n - (b == before.end() ? 0 : b->second)) / dt;
+            const uint64_t met = n - (b == before.end() ? 0 : b->second);
+            observed_rps += static_cast<double>(met) / dt;
             observed = true;
+            period_counts_[model].second += met;
           }
           before[model] = n;
         }
@@ -175,6 +183,12 @@ Status Controller::Step(int* moves) {
   // LLM modes (llm_modes.h): a lost LLM comes back whole or as a pipeline; a pipeline goes whole.
   std::vector<LlmModeStep> llm_steps;
   if (!options_.llm_sizes.empty()) llm_steps = PlanLlmSteps(records);
+  period_counts_.clear();
+  for (const LlmModeStep& st : llm_steps) {  // what a built pipeline was built for
+    if (st.kind == LlmModeStep::Kind::kLoadHead && st.for_demand_rps > 0)
+      built_for_[st.model] = st.for_demand_rps;
+    if (st.kind == LlmModeStep::Kind::kUnloadHead) built_for_.erase(st.model);
+  }
   // The period's record, with the numbers behind it, for GET /v1/plans (plan_record.h). A store
   // that cannot take it costs the record, not the period.
   {
@@ -207,6 +221,7 @@ Status Controller::Step(int* moves) {
 
 std::vector<LlmModeStep> Controller::PlanLlmSteps(const std::vector<cluster::NodeRecord>& records) {
   LlmModeInput in;
+  in.demand_modes = options_.llm_expand;
   for (const cluster::NodeRecord& r : records) {
     LlmModeInput::Node n{r.id, r.FastestGflops(), 0, r.memory_used_bytes};
     for (const cluster::DeviceRecord& d : r.devices) n.memory_bytes += d.memory_bytes;
@@ -230,6 +245,12 @@ std::vector<LlmModeStep> Controller::PlanLlmSteps(const std::vector<cluster::Nod
     if (!l.whole.empty() || !l.heads.empty()) llms_seen_.insert(name);
     l.wanted = llms_seen_.count(name) > 0;  // the controller restores, it does not introduce
     l.declared = options_.declared_pipelines.count(name) > 0;
+    if (auto d = demand_.find(name); d != demand_.end())
+      for (const auto& [ingress, estimate] : d->second) l.demand_rps += estimate.mean();
+    if (auto c = period_counts_.find(name); c != period_counts_.end() && c->second.first > 0)
+      l.attainment = std::min(
+          1.0, static_cast<double>(c->second.second) / static_cast<double>(c->second.first));
+    if (auto b = built_for_.find(name); b != built_for_.end()) l.built_for_rps = b->second;
     in.llms.push_back(std::move(l));
   }
   return PlanLlmModes(in);

@@ -75,6 +75,9 @@ struct ControllerOptions {
   // The LLMs whose pipeline the cluster file declares: a working one is kept beside whole
   // instances (LlmModeInput::Llm::declared).
   std::set<std::string> declared_pipelines;
+  // With llm_sizes: build a pipeline beside the whole instances of an LLM that misses its SLO,
+  // and tear it down when its demand falls (llm_modes.h expand).
+  bool llm_expand = false;
 };
 
 inline constexpr const char* kLeaderKey = "/epara/controller/leader";
@@ -109,6 +112,10 @@ class Controller {
   std::map<std::string, std::map<std::string, uint64_t>> last_met_;
   double forecast_rps_ = -1;
   std::set<std::string> llms_seen_;  // LLMs that have run in the cluster (recovered when lost)
+  // Per service, the requests that entered since the last Step and those answered within their
+  // SLO (the LLM modes' attainment); per LLM, the demand its built pipeline was built for.
+  std::map<std::string, std::pair<uint64_t, uint64_t>> period_counts_;
+  std::map<std::string, double> built_for_;
 
   mutable std::mutex mu_;
   std::condition_variable cv_;

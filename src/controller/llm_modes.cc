@@ -1,6 +1,8 @@
 #include "controller/llm_modes.h"
 
 #include <algorithm>
+#include <cmath>
+#include <cstdio>
 #include <limits>
 #include <map>
 
@@ -12,6 +14,14 @@ namespace {
 using Kind = LlmModeStep::Kind;
 
 std::string Mb(int64_t bytes) { return std::to_string(bytes >> 20) + " MB"; }
+
+std::string Rps(double rps) {
+  char b[32];
+  std::snprintf(b, sizeof b, "%.1f", rps);
+  return b;
+}
+
+std::string Percent(double share) { return std::to_string(std::lround(share * 100)) + "%"; }
 
 LlmModeStep Step(Kind kind, const std::string& model, const std::string& node,
                  const std::string& reason) {
@@ -85,6 +95,47 @@ std::vector<LlmModeStep> PlanLlmModes(const LlmModeInput& in) {
         }
       };
 
+  // Appends the steps of a pipeline over the fewest of `candidates` (in their order, then the
+  // fastest first within the pipeline) whose free memory holds its layers; false when none does.
+  const auto build_pipeline = [&](const LlmModeInput::Llm& llm,
+                                  const std::vector<const LlmModeInput::Node*>& candidates,
+                                  const std::string& why, double for_demand_rps) {
+    const int most =
+        std::min<int>({in.max_stages, static_cast<int>(candidates.size()), llm.size.layers});
+    for (int k = 2; k <= most; ++k) {
+      std::vector<const LlmModeInput::Node*> chosen(candidates.begin(), candidates.begin() + k);
+      std::stable_sort(chosen.begin(), chosen.end(),
+                       [](const auto* a, const auto* b) { return a->gflops > b->gflops; });
+      std::vector<allocator::StageDevice> devices;
+      for (int i = 0; i < k; ++i) {
+        allocator::StageDevice d;
+        d.speed = chosen[i]->gflops > 0 ? chosen[i]->gflops : 1;
+        d.memory_bytes = std::max<int64_t>(1, free[chosen[i]->id]);
+        d.fixed_bytes = (i == 0 ? llm.size.head_bytes : 0) + (i + 1 == k ? llm.size.tail_bytes : 0);
+        devices.push_back(d);
+      }
+      std::vector<int> counts;
+      if (!allocator::SplitLayers(llm.size.layers, llm.size.layer_bytes, devices, &counts).ok())
+        continue;
+      const std::string reason = why + ": a pipeline over " + std::to_string(k) + " nodes";
+      std::vector<int> first(k, 0);
+      for (int i = 1; i < k; ++i) first[i] = first[i - 1] + counts[i - 1];
+      for (int i = k - 1; i >= 0; --i) {  // back to front: each stage's next is up already
+        LlmModeStep s =
+            Step(i == 0 ? Kind::kLoadHead : Kind::kLoadStage, llm.name, chosen[i]->id, reason);
+        s.first_layer = first[i];
+        s.end_layer = first[i] + counts[i];
+        s.next = i + 1 < k ? chosen[i + 1]->id : "";
+        s.depth = in.depth;
+        if (i == 0) s.for_demand_rps = for_demand_rps;
+        steps.push_back(s);
+        free[chosen[i]->id] -= llm.size.part_bytes(s.first_layer, s.end_layer);
+      }
+      return true;
+    }
+    return false;
+  };
+
   for (const LlmModeInput::Llm& llm : in.llms) {
     const int64_t whole = llm.size.whole_bytes();
     const std::vector<LlmModeInput::Part> working = WorkingPipeline(llm);
@@ -99,9 +150,42 @@ std::vector<LlmModeStep> PlanLlmModes(const LlmModeInput& in) {
         std::erase_if(heads, in_working);
         std::erase_if(stages, in_working);
       }
-      if (!heads.empty() || !stages.empty())
-        unload_parts(llm, heads, stages,
-                     "served whole on " + *llm.whole.begin() + ": its pipeline is not needed");
+      // A pipeline built for demand stays while the demand it was built for mostly remains, or
+      // while the SLO is still missed (a backlog from the peak is still being served).
+      const bool needed =
+          llm.built_for_rps > 0 &&
+          (llm.demand_rps >= kKeepShare * llm.built_for_rps || llm.attainment < kExpandBelow);
+      if (needed && !working.empty()) {
+        const auto in_working = [&](const LlmModeInput::Part& p) {
+          return std::any_of(working.begin(), working.end(), [&](const LlmModeInput::Part& w) {
+            return w.node == p.node && w.first_layer == p.first_layer;
+          });
+        };
+        std::erase_if(heads, in_working);
+        std::erase_if(stages, in_working);
+      }
+      if (!heads.empty() || !stages.empty()) {
+        std::string why = "served whole on " + *llm.whole.begin() + ": its pipeline is not needed";
+        if (llm.built_for_rps > 0 && !working.empty())
+          why += " (" + Rps(llm.demand_rps) + " req/s, below " + Percent(kKeepShare) + " of the " +
+                 Rps(llm.built_for_rps) + " it was built for, " + Percent(llm.attainment) +
+                 " within the SLO)";
+        unload_parts(llm, heads, stages, why);
+      }
+      // FS-MD from measured demand: the whole instances miss the SLO for a demand that a
+      // pipeline over other nodes can add capacity to.
+      if (working.empty() && in.demand_modes && llm.demand_rps > 0 &&
+          llm.attainment < kExpandBelow) {
+        std::vector<const LlmModeInput::Node*> others;
+        for (const LlmModeInput::Node* n : by_speed)
+          if (!llm.whole.count(n->id)) others.push_back(n);
+        std::sort(others.begin(), others.end(), ranked(false));
+        (void)build_pipeline(llm, others,
+                             Percent(llm.attainment) + " of its " + Rps(llm.demand_rps) +
+                                 " req/s met the SLO on its whole instances (" +
+                                 std::to_string(llm.whole.size()) + ")",
+                             llm.demand_rps);
+      }
       continue;
     }
     if (!working.empty()) {        // consolidate when one node now holds it whole
@@ -133,40 +217,11 @@ std::vector<LlmModeStep> PlanLlmModes(const LlmModeInput& in) {
     std::vector<const LlmModeInput::Node*> roomy;
     for (const LlmModeInput::Node& n : in.nodes) roomy.push_back(&n);
     std::sort(roomy.begin(), roomy.end(), ranked(true));
-    const int most =
-        std::min<int>({in.max_stages, static_cast<int>(roomy.size()), llm.size.layers});
-    for (int k = 2; k <= most; ++k) {
-      std::vector<const LlmModeInput::Node*> chosen(roomy.begin(), roomy.begin() + k);
-      std::stable_sort(chosen.begin(), chosen.end(),
-                       [](const auto* a, const auto* b) { return a->gflops > b->gflops; });
-      std::vector<allocator::StageDevice> devices;
-      for (int i = 0; i < k; ++i) {
-        allocator::StageDevice d;
-        d.speed = chosen[i]->gflops > 0 ? chosen[i]->gflops : 1;
-        d.memory_bytes = std::max<int64_t>(1, free[chosen[i]->id]);
-        d.fixed_bytes = (i == 0 ? llm.size.head_bytes : 0) + (i + 1 == k ? llm.size.tail_bytes : 0);
-        devices.push_back(d);
-      }
-      std::vector<int> counts;
-      if (!allocator::SplitLayers(llm.size.layers, llm.size.layer_bytes, devices, &counts).ok())
-        continue;
-      const std::string why = "no live instance, and no live node holds it whole (" + Mb(whole) +
-                              ", the most free is " + Mb(free[roomy.front()->id]) +
-                              "): a pipeline over " + std::to_string(k) + " nodes";
-      std::vector<int> first(k, 0);
-      for (int i = 1; i < k; ++i) first[i] = first[i - 1] + counts[i - 1];
-      for (int i = k - 1; i >= 0; --i) {  // back to front: each stage's next is up already
-        LlmModeStep s =
-            Step(i == 0 ? Kind::kLoadHead : Kind::kLoadStage, llm.name, chosen[i]->id, why);
-        s.first_layer = first[i];
-        s.end_layer = first[i] + counts[i];
-        s.next = i + 1 < k ? chosen[i + 1]->id : "";
-        s.depth = in.depth;
-        steps.push_back(s);
-        free[chosen[i]->id] -= llm.size.part_bytes(s.first_layer, s.end_layer);
-      }
-      break;
-    }
+    if (!roomy.empty())
+      (void)build_pipeline(llm, roomy,
+                           "no live instance, and no live node holds it whole (" + Mb(whole) +
+                               ", the most free is " + Mb(free[roomy.front()->id]) + ")",
+                           0);
   }
   return steps;
 }

@@ -12,6 +12,13 @@
 //                except a working pipeline the cluster file declares: that one is capacity the
 //                operator asked for (FS-MD beside the whole instance), and neither tidy nor
 //                consolidate removes it.
+//   expand       (demand_modes) FS-MD from measured demand: an LLM served whole whose requests
+//                met the SLO less than kExpandBelow of the time over the last period gains a
+//                pipeline over the fastest other nodes whose free memory holds its layers. The
+//                caller remembers the demand it was built for (the head step's for_demand_rps);
+//                tidy keeps that pipeline while the demand stays at or above kKeepShare of it or
+//                the SLO is still missed (a peak's backlog), and tears it down once both fall
+//                below (hysteresis: it is not rebuilt before the SLO is missed again).
 // Steps come in the order that keeps a service up: later stages before their head (back to
 // front), a new whole instance before a pipeline's teardown, and a head before its stages.
 // Each step carries the reason it was taken, for the log and the plan record.
@@ -59,11 +66,16 @@ struct LlmModeInput {
     std::vector<Part> stages;     // later stages on live nodes
     bool wanted = false;          // it ran in the cluster before, or has demand
     bool declared = false;        // the cluster file declares a pipeline for it (kept working)
+    // Measured demand (expand; tidy of a pipeline built for demand):
+    double demand_rps = 0;     // requests/s for it over every ingress (smoothed)
+    double attainment = 1;     // share of its requests that met the SLO over the last period
+    double built_for_rps = 0;  // the demand the controller built its pipeline for (0: none)
   };
   std::vector<Node> nodes;  // the live nodes
   std::vector<Llm> llms;
-  int max_stages = 4;  // the longest pipeline the controller builds
-  int depth = 2;       // micro-batches a new head keeps in flight
+  int max_stages = 4;         // the longest pipeline the controller builds
+  bool demand_modes = false;  // expand from measured demand (ClusterConfig: controller.llm_expand)
+  int depth = 2;              // micro-batches a new head keeps in flight
 };
 
 struct LlmModeStep {
@@ -73,8 +85,12 @@ struct LlmModeStep {
   int first_layer = 0, end_layer = 0;  // stages and heads
   std::string next;                    // stages and heads: the following stage's node
   int depth = 2;                       // heads
+  double for_demand_rps = 0;  // an expand's head: the demand it is built for (0: other steps)
   std::string reason;
 };
+
+inline constexpr double kExpandBelow = 0.9;  // SLO attainment that asks for more capacity
+inline constexpr double kKeepShare = 0.6;    // of the demand a pipeline was built for
 
 // The steps for every LLM of `in`, in the order to carry them out.
 std::vector<LlmModeStep> PlanLlmModes(const LlmModeInput& in);

@@ -2,6 +2,8 @@
 
 #include <gtest/gtest.h>
 
+#include <set>
+
 namespace epara::controller {
 namespace {
 
@@ -119,6 +121,63 @@ TEST(LlmModesTest, AWorkingPipelineTheFileDeclaresIsKept) {
   EXPECT_EQ(steps[0].kind, Kind::kLoadWhole);
   l.whole = {"server"};
   in.llms = {l};
+  EXPECT_EQ(PlanLlmModes(in).size(), 2u);
+}
+
+// FS-MD from measured demand: an LLM whose whole instance misses the SLO gains a pipeline over the
+// fastest other nodes that hold it; the pipeline stays while the demand stays at 60% or more of
+// what it was built for, and goes below.
+TEST(LlmModesTest, ALlmMissingItsSloGainsAPipelineThatGoesWhenItsDemandFalls) {
+  LlmModeInput in;
+  in.demand_modes = true;
+  in.nodes = {Node("server", 200, 8192, 400), Node("slow", 5, 256), Node("b", 20, 256, 10),
+              Node("c", 20, 256, 10)};
+  LlmModeInput::Llm l = Llm();
+  l.whole = {"server"};
+  l.demand_rps = 12;
+  l.attainment = 0.7;
+  in.llms = {l};
+  auto steps = PlanLlmModes(in);
+  ASSERT_EQ(steps.size(), 2u);
+  EXPECT_EQ(steps[0].kind, Kind::kLoadStage);
+  EXPECT_EQ(steps[1].kind, Kind::kLoadHead);
+  EXPECT_EQ(std::set<std::string>({steps[0].node, steps[1].node}),
+            std::set<std::string>({"b", "c"}));  // the fastest others, not the slow one
+  EXPECT_EQ(steps[1].next, steps[0].node);
+  EXPECT_EQ(steps[1].end_layer, steps[0].first_layer);
+  EXPECT_EQ(steps[0].end_layer, 8);
+  EXPECT_DOUBLE_EQ(steps[1].for_demand_rps, 12);
+  EXPECT_DOUBLE_EQ(steps[0].for_demand_rps, 0);
+  EXPECT_NE(steps[1].reason.find("70% of its 12.0 req/s"), std::string::npos) << steps[1].reason;
+  // Meeting the SLO, or without demand modes: nothing to add.
+  in.llms[0].attainment = 0.95;
+  EXPECT_TRUE(PlanLlmModes(in).empty());
+  in.llms[0].attainment = 0.7;
+  in.demand_modes = false;
+  EXPECT_TRUE(PlanLlmModes(in).empty());
+  in.demand_modes = true;
+  // Built for 12 req/s: kept at 8 (>= 7.2), torn down at 6, head first.
+  l.heads = {{"b", 0, 4, "c"}};
+  l.stages = {{"c", 4, 8, ""}};
+  l.built_for_rps = 12;
+  l.attainment = 1;
+  l.demand_rps = 8;
+  in.llms = {l};
+  EXPECT_TRUE(PlanLlmModes(in).empty());
+  in.llms[0].demand_rps = 6;
+  in.llms[0].attainment = 0.5;  // the peak's backlog is still being served: kept
+  EXPECT_TRUE(PlanLlmModes(in).empty());
+  in.llms[0].attainment = 1;
+  steps = PlanLlmModes(in);
+  ASSERT_EQ(steps.size(), 2u);
+  EXPECT_EQ(steps[0].kind, Kind::kUnloadHead);
+  EXPECT_EQ(steps[1].kind, Kind::kUnloadStage);
+  EXPECT_NE(steps[0].reason.find("below 60% of the 12.0 it was built for, 100% within the SLO"),
+            std::string::npos)
+      << steps[0].reason;
+  // The remains of a recovery (not built for demand) go at once, as before.
+  in.llms[0].built_for_rps = 0;
+  in.llms[0].demand_rps = 50;
   EXPECT_EQ(PlanLlmModes(in).size(), 2u);
 }
 

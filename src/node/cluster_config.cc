@@ -119,6 +119,8 @@ Status ParseClusterConfig(const std::string& yaml, const std::string& source,
     EPARA_RETURN_IF_ERROR(ReadOptional(ctl, "twin", at + "controller.", &c.controller_twin));
     EPARA_RETURN_IF_ERROR(
         ReadOptional(ctl, "llm_modes", at + "controller.", &c.controller_llm_modes));
+    EPARA_RETURN_IF_ERROR(
+        ReadOptional(ctl, "llm_expand", at + "controller.", &c.controller_llm_expand));
     if (!(c.controller_burst_headroom >= 0))
       return InvalidArgument(at + "controller.burst_headroom must be >= 0");
     if (!(c.controller_period_s >= 0.1))

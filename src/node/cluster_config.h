@@ -15,7 +15,9 @@
 //   controller: {period_s: 10}    # optional: the state-aware scheduler re-places services;
 //                                 # twin: true weighs each plan in the digital twin first;
 //                                 # llm_modes: false leaves LLMs as they are (default: a lost
-//                                 # LLM comes back whole or as a pipeline; a pipeline goes whole)
+//                                 # LLM comes back whole or as a pipeline; a pipeline goes whole);
+//                                 # llm_expand: true adds a pipeline for an LLM whose whole
+//                                 # instances miss the SLO (FS-MD from measured demand)
 //   pipelines:                    # optional: LLMs split into layer ranges over several nodes
 //     llama-demo: {stages: [edge-1, board-1], depth: 2}   # layers: [5, 3] to fix the split
 //
@@ -70,6 +72,10 @@ struct ClusterConfig {
   // `controller: {llm_modes: false}`: the controller leaves LLMs as they are (controller/
   // llm_modes.h; default: it recovers lost LLMs and consolidates pipelines).
   bool controller_llm_modes = true;
+  // `controller: {llm_expand: true}`: with the LLM modes, a pipeline is built beside the whole
+  // instances of an LLM that misses its SLO, and torn down when its demand falls (llm_modes.h
+  // expand). Off by default.
+  bool controller_llm_expand = false;
 };
 
 // `store_port`: where the nodes find `epara up`'s store (its gateway). Errors name the file and

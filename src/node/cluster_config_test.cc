@@ -67,6 +67,11 @@ nodes: [{id: a}, {id: b}, {id: c}, {id: d}, {id: e}]
                                  "c.yaml", "/", 4000, &c)
                   .ok());
   EXPECT_FALSE(c.controller_llm_modes);
+  EXPECT_FALSE(c.controller_llm_expand);  // opt-in
+  ASSERT_TRUE(ParseClusterConfig("models: /m\nnodes: [{id: a}]\ncontroller: {llm_expand: true}\n",
+                                 "c.yaml", "/", 4000, &c)
+                  .ok());
+  EXPECT_TRUE(c.controller_llm_expand);
   EXPECT_TRUE(c.nodes[0].sync_zone.empty());  // all-to-all by default
   EXPECT_FALSE(
       ParseClusterConfig("models: /m\nsync_zone_size: -1\nnodes: [{id: a}]\n", "c.yaml", "/", 1, &c)

@@ -62,6 +62,7 @@ Status BuildSimSpec(const node::ClusterConfig& config, const std::vector<ModelDe
   out->options.burst_headroom = config.controller_burst_headroom;
   out->options.twin = options.twin || config.controller_twin;
   out->options.llm_modes = config.controller_llm_modes;
+  out->options.llm_expand = config.controller_llm_expand;
   for (const ModelDescriptor& d : models) {
     // Every model asked for is simulated, served somewhere or not (requests for one that no node
     // holds are answered 404, as a real cluster answers them).

@@ -111,8 +111,9 @@ struct Node {
   bool up = true;
   bool listed = true;  // its record is in the store (until down_after past a crash)
   uint64_t incarnation = 0;
-  std::map<int, Instance> instances;  // by model
-  std::map<int, uint64_t> ingress;    // requests entered here, by model
+  std::map<int, Instance> instances;    // by model
+  std::map<int, uint64_t> ingress;      // requests entered here, by model
+  std::map<int, uint64_t> ingress_met;  // of those, answered within their SLO (the node's counter)
   std::map<int, uint64_t> turns;
   std::map<int, std::vector<int>> route_memory;          // by model: peers recent requests went to
   std::map<int, router::AdmissionShareState> admission;  // by model (spec.admission_adaptive)
@@ -234,6 +235,10 @@ class Cluster {
   // The controller's memory between periods.
   controller::DemandTable demand_;
   std::set<int> llms_seen_;  // LLMs that ran somewhere (the controller restores, never introduces)
+  // The LLM modes' memory: per node and LLM the (ingress, met) counts read last period; per LLM
+  // the demand its controller-built pipeline was built for.
+  std::map<int, std::map<int, std::pair<uint64_t, uint64_t>>> llm_counts_;
+  std::map<int, double> llm_built_for_;
   std::map<int, std::map<std::string, uint64_t>> last_counts_;
   std::map<int, double> last_read_;
   std::shared_ptr<std::function<void()>> controller_loop_;

@@ -33,6 +33,7 @@ int64_t Cluster::MemoryInUse(const Node& n) const {
 
 void Cluster::LlmModesPeriod() {
   controller::LlmModeInput in;
+  in.demand_modes = spec_.options.llm_expand;
   for (const Node& n : nodes_)
     if (n.listed)
       in.nodes.push_back({n.spec.id, n.spec.gflops, n.spec.memory_bytes, MemoryInUse(n)});
@@ -61,6 +62,27 @@ void Cluster::LlmModesPeriod() {
     }
     if (!l.whole.empty() || !l.heads.empty()) llms_seen_.insert(model);
     l.wanted = llms_seen_.count(model) > 0;
+    // Measured demand: the smoothed rate over its ingresses, and the share of the requests that
+    // entered since the last period and ended that met the SLO (the nodes' counters).
+    if (auto d = demand_.find(m.name); d != demand_.end())
+      for (const auto& [ingress, estimate] : d->second) l.demand_rps += estimate.mean();
+    uint64_t entered = 0, met = 0;
+    for (const Node& n : nodes_) {
+      if (!n.up) continue;  // its counters cannot be read
+      const auto in_it = n.ingress.find(model);
+      const auto met_it = n.ingress_met.find(model);
+      const uint64_t now_in = in_it == n.ingress.end() ? 0 : in_it->second;
+      const uint64_t now_met = met_it == n.ingress_met.end() ? 0 : met_it->second;
+      auto& [last_in, last_met] = llm_counts_[n.index][model];
+      if (now_in >= last_in && now_met >= last_met) {
+        entered += now_in - last_in;
+        met += now_met - last_met;
+      }
+      last_in = now_in;
+      last_met = now_met;
+    }
+    l.attainment = entered > 0 ? std::min(1.0, double(met) / double(entered)) : 1;
+    if (auto b = llm_built_for_.find(model); b != llm_built_for_.end()) l.built_for_rps = b->second;
     in.llms.push_back(std::move(l));
   }
   const std::vector<controller::LlmModeStep> steps = controller::PlanLlmModes(in);
@@ -74,6 +96,9 @@ void Cluster::LlmModesPeriod() {
     const int node = node_index_.at(step.node);
     const int model = model_index_.at(step.model);
     using Kind = controller::LlmModeStep::Kind;
+    if (step.kind == Kind::kLoadHead && step.for_demand_rps > 0)
+      llm_built_for_[model] = step.for_demand_rps;
+    if (step.kind == Kind::kUnloadHead) llm_built_for_.erase(model);
     const bool load = step.kind == Kind::kLoadWhole || step.kind == Kind::kLoadHead ||
                       step.kind == Kind::kLoadStage;
     q_.After(at, [this, step, node, model, inc = nodes_[node].incarnation] {

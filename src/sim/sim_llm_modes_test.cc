@@ -136,6 +136,45 @@ TEST(SimLlmModesTest, ALostLlmIsRebuiltAsAPipelineAndConsolidatedWhenItsServerRe
   }
 }
 
+TEST(SimLlmModesTest, AnOverloadedLlmGainsAPipelineThatGoesWhenTheDemandFalls) {
+  // 8 s at 60 req/s (beyond the server alone: time to first token grows past the 1 s SLO), then
+  // 22 s at 4 req/s. With llm_expand the controller builds a pipeline over the boards for the
+  // measured demand (at 2 s), keeps it while the peak's backlog makes requests miss, and tears it
+  // down once the SLO is met and the smoothed demand is below 60% of what it was built for.
+  std::vector<loadgen::ScheduledRequest> schedule;
+  const auto add = [&](double from, double to, double rate) {
+    for (double t = from; t < to; t += 1 / rate) {
+      loadgen::ScheduledRequest r;
+      r.at_s = t;
+      r.ingress = "b1";
+      r.prompt_tokens = 128;
+      r.output_tokens = 64;
+      schedule.push_back(r);
+    }
+  };
+  add(0.45, 8, 60);
+  add(8, 30, 4);
+  for (const bool expand : {true, false}) {
+    SCOPED_TRACE(expand ? "llm_expand" : "no llm_expand");
+    SimSpec spec = EdgeAndBoards(true);
+    spec.options.llm_expand = expand;
+    std::vector<SimOutcome> out;
+    SimStats stats;
+    ASSERT_TRUE(Simulate(spec, {"llm"}, schedule, 30, &out, &stats).ok());
+    if (!expand) {
+      EXPECT_FALSE(Logged(stats, "pipeline"));
+      EXPECT_EQ(stats.pipeline_steps, 0u);
+      continue;
+    }
+    EXPECT_TRUE(Logged(stats, "met the SLO on its whole instances (1): a pipeline over 2 nodes"));
+    EXPECT_GT(stats.pipeline_steps, 0u);
+    EXPECT_TRUE(Logged(stats, "within the SLO)"));       // torn down as the demand fell
+    const Window late = Between(schedule, out, 26, 30);  // after the teardown (at 22 s)
+    EXPECT_EQ(late.ok, late.sent);
+    EXPECT_EQ(late.served_by, std::set<std::string>{"edge"});
+  }
+}
+
 TEST(SimLlmModesTest, APipelineTheFileDeclaresStaysBesideTheWholeInstance) {
   // The file's pipeline over the boards beside the whole instance on the server: the controller
   // keeps it (it tears down only pipelines it built), and the boards keep serving through it.

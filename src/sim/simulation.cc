@@ -387,6 +387,7 @@ void Cluster::Respond(Req* r, bool ok, int status) {
     o.status = 0;
   }
   o.node = r->node >= 0 ? nodes_[r->node].spec.id : nodes_[r->ingress].spec.id;
+  if (ModelSloMet(spec_.models[r->model], o)) nodes_[r->ingress].ingress_met[r->model]++;
   if (o.ok) {
     if (router::AdmissionShareState* adaptive = AdaptiveAdmission(r->ingress, *r)) {
       adaptive->seen.answered++;

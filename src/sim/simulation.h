@@ -128,6 +128,7 @@ struct SimOptions {
   // controller.llm_modes): a lost LLM recovered whole or as a pipeline, a pipeline consolidated,
   // with the file's pipelines (SimNodeSpec::pipeline at the start) declared.
   bool llm_modes = false;
+  bool llm_expand = false;  // with llm_modes: FS-MD from measured demand (controller.llm_expand)
   scheduler::PlacementConfig placement;
   double load_ms = 1000;         // an instance's load + warm-up before it is advertised
   double request_timeout_s = 5;  // the client gives up (a failed request)
