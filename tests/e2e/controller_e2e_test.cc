@@ -455,5 +455,111 @@ TEST_F(UpE2ETest, ADeclaredPipelineBesideTheWholeInstanceIsKept) {
   EXPECT_EQ(up.Stop(std::chrono::seconds(60)), 0) << up.Log();
 }
 
+// FS-MD from measured demand (issue 24, `controller: {llm_expand: true}`), under load: llama-demo
+// runs whole on a slow node (10% of a core: a 400-token prompt alone takes longer than its 1 s
+// time to first token), so its requests miss the SLO and the controller builds a pipeline over
+// the two boards beside it; when the load stops and the demand falls, it tears the pipeline down.
+// Every request sent meanwhile ends with its full answer or a clear error.
+TEST_F(UpE2ETest, AnLlmMissingItsSloGainsAPipelineUnderLoadThatGoesWhenTheLoadEnds) {
+  std::ofstream(root_ / "llm-expand.yaml")
+      << "models: repo\nsync_interval_ms: 200\ndown_after_ms: 1500\n"
+         "controller: {period_s: 1, grace_ms: 200, llm_expand: true}\nnodes:\n"
+         "  - {id: a, class: edge-server, serve: [llama-demo], cpu_threads: 1, cpu_quota: 0.1}\n"
+         "  - {id: b, class: embedded, memory_mb: 256, serve: [tensor-demo]}\n"
+         "  - {id: c, class: embedded, memory_mb: 256, serve: [tensor-demo]}\n";
+  testing::ChildProcess up;
+  const json ep = StartUp("llm-expand", &up);
+  ASSERT_TRUE(ep.is_object());
+  std::map<std::string, int> port;
+  for (const auto& n : ep["nodes"]) port[n["id"]] = n["api_port"];
+  // The pipeline's head and stage nodes in the cluster view (empty: none).
+  const auto pipeline = [&](std::string* head, std::string* stage) {
+    httplib::Client admin("127.0.0.1", port["a"]);
+    admin.set_bearer_token_auth(credential_);
+    head->clear();
+    stage->clear();
+    auto view = admin.Get("/v1/cluster");
+    if (!view || view->status != 200) return;
+    const json v = json::parse(view->body, nullptr, false);
+    if (!v.is_object()) return;
+    for (const auto& n : v["nodes"]) {
+      const std::string id = n["id"].get<std::string>();
+      for (const auto& i : n["instances"])
+        if (i["model"] == "llama-demo" && i.contains("pipeline")) *head = id;
+      for (const auto& st : n.value("stages", json::array()))
+        if (st["model"] == "llama-demo") *stage = id;
+    }
+  };
+  const std::string body = json{
+      {"model", "llama-demo"},
+      {"prompt", std::string(400, 'x')},
+      {"max_tokens", 8},
+      {"temperature", 0},
+      {"ignore_eos", true}}.dump();
+  std::atomic<bool> stop{false};
+  std::mutex mu;
+  int answered = 0, refused = 0;
+  std::vector<std::string> bad;  // anything but a full answer or a clear error
+  const auto client = [&] {
+    httplib::Client c("127.0.0.1", port["b"]);
+    c.set_read_timeout(120, 0);
+    while (!stop.load()) {
+      auto r = c.Post("/v1/completions", body, "application/json");
+      std::lock_guard<std::mutex> lock(mu);
+      if (!r) {
+        bad.push_back(httplib::to_string(r.error()));
+      } else if (r->status == 200) {
+        const json j = json::parse(r->body, nullptr, false);
+        if (j.is_object() && j["usage"]["completion_tokens"] == 8)
+          ++answered;
+        else
+          bad.push_back(r->body);
+      } else {
+        const json j = json::parse(r->body, nullptr, false);
+        if (r->status >= 500 && j.is_object() && j.contains("error"))
+          ++refused;  // a clear error (e.g. 503 while the queue is full)
+        else
+          bad.push_back(std::to_string(r->status) + " " + r->body);
+      }
+    }
+  };
+  std::vector<std::thread> clients;
+  for (int i = 0; i < 6; ++i) clients.emplace_back(client);
+  std::string head, stage;
+  for (auto until = Clock::now() + std::chrono::seconds(90);
+       (head.empty() || stage.empty()) && Clock::now() < until;) {
+    std::this_thread::sleep_for(std::chrono::milliseconds(200));  // polling the view, bounded
+    pipeline(&head, &stage);
+  }
+  stop = true;
+  for (std::thread& t : clients) t.join();
+  ASSERT_FALSE(head.empty()) << "no pipeline was built\n" << up.Log();
+  EXPECT_TRUE((head == "b" && stage == "c") || (head == "c" && stage == "b")) << head << stage;
+  EXPECT_NE(up.Log().find("met the SLO on its whole instances (1): a pipeline over 2 nodes"),
+            std::string::npos)
+      << up.Log();
+  // The load has ended: the demand falls and the pipeline goes, bounded.
+  for (auto until = Clock::now() + std::chrono::seconds(60);
+       (!head.empty() || !stage.empty() ||
+        up.Log().find("it was built for") == std::string::npos) &&
+       Clock::now() < until;) {
+    std::this_thread::sleep_for(std::chrono::milliseconds(200));  // polling the view, bounded
+    pipeline(&head, &stage);
+  }
+  EXPECT_TRUE(head.empty() && stage.empty()) << head << " " << stage << "\n" << up.Log();
+  EXPECT_NE(up.Log().find("it was built for"), std::string::npos) << up.Log();
+  // Still answered whole on a.
+  httplib::Client c("127.0.0.1", port["b"]);
+  c.set_read_timeout(120, 0);
+  auto last = c.Post("/v1/completions", body, "application/json");
+  ASSERT_TRUE(last);
+  EXPECT_EQ(last->status, 200) << last->body;
+  EXPECT_GT(answered, 0);
+  EXPECT_TRUE(bad.empty()) << bad.size() << " requests ended badly, first: " << bad.front();
+  RecordProperty("answered", answered);
+  RecordProperty("refused", refused);
+  EXPECT_EQ(up.Stop(std::chrono::seconds(60)), 0) << up.Log();
+}
+
 }  // namespace
 }  // namespace epara
