@@ -124,6 +124,39 @@ std::map<std::string, double> SampleUtilization(const std::map<std::string, int>
   return out;
 }
 
+// Waits until no node has work queued or running, as their peers' digests show it, in two
+// reads in a row (a digest is up to a sync interval old), for at most `bound`: a rate point's
+// backlog (requests whose clients gave up still run to their end) must not spill into the next
+// point. Returns the seconds waited; < 0 when the bound passed first.
+double SettleCluster(const std::map<std::string, int>& ports, const std::string& credential,
+                     std::chrono::seconds bound) {
+  const auto t0 = Clock::now();
+  int quiet_reads = 0;
+  while (Clock::now() - t0 < bound) {
+    uint64_t busy = 0;
+    bool read = false;
+    for (const auto& [id, port] : ports) {
+      httplib::Client c("127.0.0.1", port);
+      if (!credential.empty()) c.set_bearer_token_auth(credential);  // /v1/cluster is admin
+      c.set_connection_timeout(1, 0);
+      c.set_read_timeout(1, 0);
+      auto res = c.Get("/v1/cluster");
+      if (!res || res->status != 200) continue;
+      const json v = json::parse(res->body, nullptr, false);
+      if (!v.is_object() || !v.contains("nodes")) continue;
+      read = true;
+      for (const auto& n : v["nodes"])
+        if (!n.value("self", false) && n.contains("digest"))
+          for (const auto& i : n["digest"].value("instances", json::array()))
+            busy += i.value("queue_length", 0u) + i.value("in_flight", 0u);
+    }
+    quiet_reads = read && busy == 0 ? quiet_reads + 1 : 0;
+    if (quiet_reads >= 2) return std::chrono::duration<double>(Clock::now() - t0).count();
+    std::this_thread::sleep_for(std::chrono::milliseconds(250));  // polling the views, bounded
+  }
+  return -1;
+}
+
 // Sends one request per (service, ingress node) until each succeeds (bounded): instances are
 // loaded, warm and routable before anything is measured.
 Status WarmUp(const loadgen::WorkloadSpec& spec, const loadgen::HttpSender& sender) {
@@ -318,6 +351,7 @@ int RunBench(const BenchFlags& f) {
         std::vector<loadgen::ScheduledRequest> schedule;
         if (loadgen::BuildSchedule(w, w.rates.front(), &schedule).ok())
           (void)RunOne(policy, w, w.rates.front(), *sender, {}, schedule, credential);
+        (void)SettleCluster(ports, credential, std::chrono::seconds(300));
       }
       // Repeats outermost: each repeat sweeps every rate, so slow drift of the host spreads over
       // the repeats instead of one rate.
@@ -328,6 +362,12 @@ int RunBench(const BenchFlags& f) {
           (void)loadgen::BuildSchedule(wr, rate, &schedule);
           loadgen::RunLog log = RunOne(policy, wr, rate, *sender, ports, schedule, credential);
           log.repeat = repeat;
+          const double settled = SettleCluster(ports, credential, std::chrono::seconds(300));
+          if (settled < 0)
+            notes.push_back("policy " + policy + ", " + spec.name + " at " + std::to_string(rate) +
+                            "/s: work still queued 300 s after the run");
+          else if (settled > 2)
+            spdlog::info("policy {}: the cluster settled {:.1f} s after the run", policy, settled);
           int met = 0;
           for (size_t i = 0; i < log.records.size(); ++i)
             met += workload::MeetsSlo(log.records[i], spec.services[log.service[i]].slo);
