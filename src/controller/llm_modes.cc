@@ -21,7 +21,10 @@ std::string Rps(double rps) {
   return b;
 }
 
-std::string Percent(double share) { return std::to_string(std::lround(share * 100)) + "%"; }
+// Whole percents, rounded down: 89.9% of requests met is "89%", below a 90% threshold.
+std::string Percent(double share) {
+  return std::to_string(static_cast<int>(std::floor(share * 100 + 1e-9))) + "%";
+}
 
 LlmModeStep Step(Kind kind, const std::string& model, const std::string& node,
                  const std::string& reason) {
@@ -140,22 +143,13 @@ std::vector<LlmModeStep> PlanLlmModes(const LlmModeInput& in) {
     const int64_t whole = llm.size.whole_bytes();
     const std::vector<LlmModeInput::Part> working = WorkingPipeline(llm);
     if (!llm.whole.empty()) {  // served whole: pipeline parts left beside it are not needed
-      std::vector<LlmModeInput::Part> heads = llm.heads, stages = llm.stages;
-      if (llm.declared && !working.empty()) {  // except the file's working pipeline
-        const auto in_working = [&](const LlmModeInput::Part& p) {
-          return std::any_of(working.begin(), working.end(), [&](const LlmModeInput::Part& w) {
-            return w.node == p.node && w.first_layer == p.first_layer;
-          });
-        };
-        std::erase_if(heads, in_working);
-        std::erase_if(stages, in_working);
-      }
-      // A pipeline built for demand stays while the demand it was built for mostly remains, or
-      // while the SLO is still missed (a backlog from the peak is still being served).
+      // Kept: the file's working pipeline, and one built for demand while the demand it was
+      // built for mostly remains or the SLO is still missed (the peak's backlog being served).
       const bool needed =
           llm.built_for_rps > 0 &&
           (llm.demand_rps >= kKeepShare * llm.built_for_rps || llm.attainment < kExpandBelow);
-      if (needed && !working.empty()) {
+      std::vector<LlmModeInput::Part> heads = llm.heads, stages = llm.stages;
+      if ((llm.declared || needed) && !working.empty()) {
         const auto in_working = [&](const LlmModeInput::Part& p) {
           return std::any_of(working.begin(), working.end(), [&](const LlmModeInput::Part& w) {
             return w.node == p.node && w.first_layer == p.first_layer;
@@ -166,7 +160,7 @@ std::vector<LlmModeStep> PlanLlmModes(const LlmModeInput& in) {
       }
       if (!heads.empty() || !stages.empty()) {
         std::string why = "served whole on " + *llm.whole.begin() + ": its pipeline is not needed";
-        if (llm.built_for_rps > 0 && !working.empty())
+        if (llm.built_for_rps > 0 && !working.empty() && !needed)
           why += " (" + Rps(llm.demand_rps) + " req/s, below " + Percent(kKeepShare) + " of the " +
                  Rps(llm.built_for_rps) + " it was built for, " + Percent(llm.attainment) +
                  " within the SLO)";
