@@ -104,10 +104,13 @@ void StopUp(pid_t pid) {
   }
 }
 
-// Every node's CPU utilization as its peers last saw it (a node's /v1/cluster lists the others).
-std::map<std::string, double> SampleUtilization(const std::map<std::string, int>& ports,
-                                                const std::string& credential) {
-  std::map<std::string, double> out;
+// Every node's digest as the other nodes last received it (a node's /v1/cluster lists its peers
+// with their digests, not itself), from each node that answers within a second; `answered`: how
+// many did.
+std::vector<json> PeerDigests(const std::map<std::string, int>& ports,
+                              const std::string& credential, int* answered = nullptr) {
+  std::vector<json> out;
+  if (answered) *answered = 0;
   for (const auto& [id, port] : ports) {
     httplib::Client c("127.0.0.1", port);
     if (!credential.empty()) c.set_bearer_token_auth(credential);  // /v1/cluster is admin
@@ -115,12 +118,24 @@ std::map<std::string, double> SampleUtilization(const std::map<std::string, int>
     c.set_read_timeout(1, 0);
     auto res = c.Get("/v1/cluster");
     if (!res || res->status != 200) continue;
-    const json v = json::parse(res->body, nullptr, false);
+    json v = json::parse(res->body, nullptr, false);
     if (!v.is_object() || !v.contains("nodes")) continue;
-    for (const auto& n : v["nodes"])
-      if (!n.value("self", false) && n.contains("digest"))
-        out[n.value("id", "")] = n["digest"].value("cpu_utilization", 0.0);
+    if (answered) ++*answered;
+    for (auto& n : v["nodes"])
+      if (!n.value("self", false) && n.contains("digest")) {
+        n["digest"]["node"] = n.value("id", "");
+        out.push_back(std::move(n["digest"]));
+      }
   }
+  return out;
+}
+
+// Every node's CPU utilization as its peers last saw it.
+std::map<std::string, double> SampleUtilization(const std::map<std::string, int>& ports,
+                                                const std::string& credential) {
+  std::map<std::string, double> out;
+  for (const json& d : PeerDigests(ports, credential))
+    out[d.value("node", "")] = d.value("cpu_utilization", 0.0);
   return out;
 }
 
@@ -134,23 +149,11 @@ double SettleCluster(const std::map<std::string, int>& ports, const std::string&
   int quiet_reads = 0;
   while (Clock::now() - t0 < bound) {
     uint64_t busy = 0;
-    bool read = false;
-    for (const auto& [id, port] : ports) {
-      httplib::Client c("127.0.0.1", port);
-      if (!credential.empty()) c.set_bearer_token_auth(credential);  // /v1/cluster is admin
-      c.set_connection_timeout(1, 0);
-      c.set_read_timeout(1, 0);
-      auto res = c.Get("/v1/cluster");
-      if (!res || res->status != 200) continue;
-      const json v = json::parse(res->body, nullptr, false);
-      if (!v.is_object() || !v.contains("nodes")) continue;
-      read = true;
-      for (const auto& n : v["nodes"])
-        if (!n.value("self", false) && n.contains("digest"))
-          for (const auto& i : n["digest"].value("instances", json::array()))
-            busy += i.value("queue_length", 0u) + i.value("in_flight", 0u);
-    }
-    quiet_reads = read && busy == 0 ? quiet_reads + 1 : 0;
+    int answered = 0;
+    for (const json& d : PeerDigests(ports, credential, &answered))
+      for (const auto& i : d.value("instances", json::array()))
+        busy += i.value("queue_length", 0u) + i.value("in_flight", 0u);
+    quiet_reads = answered > 0 && busy == 0 ? quiet_reads + 1 : 0;
     if (quiet_reads >= 2) return std::chrono::duration<double>(Clock::now() - t0).count();
     std::this_thread::sleep_for(std::chrono::milliseconds(250));  // polling the views, bounded
   }
