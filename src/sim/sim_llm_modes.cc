@@ -11,6 +11,7 @@
 #include "sim/sim_cluster.h"
 
 namespace epara::sim::internal {
+
 int64_t Cluster::MemoryInUse(const Node& n) const {
   int64_t used = 0;
   for (const auto& [model, inst] : n.instances) {
