@@ -343,6 +343,18 @@ void Generate(const ServerContext& ctx, const HttpRequest& req, HttpResponse* re
   if (Status s = ParseCommon(j, &gen, &stream, &include_usage, &n); !s.ok())
     return WriteOpenAiError(s, res);
   gen.prompt = prompt_ids.empty() ? llm::PromptIds(engine.tokenizer(), prompt) : prompt_ids;
+  // The client's deadline: a request still queued then is dropped unrun (llm_engine.h).
+  if (const std::string d = req.Header("X-Epara-Deadline-Ms"); !d.empty()) {
+    char* end = nullptr;
+    const double ms = std::strtod(d.c_str(), &end);
+    if (end == d.c_str() || *end != '\0' || !(ms > 0) || ms > 864e5)
+      return WriteOpenAiError(InvalidArgument("X-Epara-Deadline-Ms must be a positive number of "
+                                              "milliseconds, at most a day; got '" +
+                                              d + "'"),
+                              res);
+    gen.deadline = std::chrono::steady_clock::now() +
+                   std::chrono::microseconds(static_cast<int64_t>(ms * 1000));
+  }
   bool echo = false;
   if (Status s = ParseLogprobs(j, chat, &gen.logprobs, &echo); !s.ok())
     return WriteOpenAiError(s, res);

@@ -277,7 +277,34 @@ void LlmEngine::Loop() {
   }
 }
 
+void LlmEngine::ExpireWaiting() {
+  std::vector<std::unique_ptr<Sequence>> expired;
+  {
+    std::lock_guard<std::mutex> lock(mu_);
+    const auto now = Clock::now();
+    for (auto it = waiting_.begin(); it != waiting_.end();) {
+      if ((*it)->req.deadline > now) {
+        ++it;
+        continue;
+      }
+      waiting_prompt_tokens_ -= static_cast<int64_t>((*it)->req.prompt.size());
+      expired.push_back(std::move(*it));
+      it = waiting_.erase(it);
+    }
+  }
+  for (auto& s : expired) {
+    const Status late = DeadlineExceeded("waited past its deadline for a place in the batch");
+    for (auto& f : s->followers) {
+      Finish(*f, "error", late);
+      f->on_done(std::move(f->result));
+    }
+    Finish(*s, "error", late);
+    s->on_done(std::move(s->result));
+  }
+}
+
 void LlmEngine::Launch(int g) {
+  ExpireWaiting();
   Group& group = groups_[g];
   {
     std::lock_guard<std::mutex> lock(mu_);

@@ -52,6 +52,10 @@ struct GenerationRequest {
   // left at the end are GenerationResult::logprobs past the ones delivered). Return false to
   // cancel.
   std::function<bool(const std::string& delta, std::span<const TokenLogprob> logprobs)> on_delta;
+  // A sequence still waiting for admission when this passes ends with DeadlineExceeded, having
+  // run nothing: its client has given up (the API's X-Epara-Deadline-Ms), and an overload's
+  // backlog is not prefilled for nobody. Default: none.
+  std::chrono::steady_clock::time_point deadline = std::chrono::steady_clock::time_point::max();
 };
 
 struct GenerationResult {
@@ -143,6 +147,8 @@ class LlmEngine {
   bool Idle() const;        // REQUIRES: mu_ held; nothing waiting, running or in flight
   // Admits waiting sequences into group `g` and runs its next step (to the link, or to the end).
   void Launch(int g);
+  // Answers and removes the waiting sequences whose deadline has passed. Engine thread.
+  void ExpireWaiting();
   // Samples every sequence of group `g` from `logits` (or fails them all with `st`), then removes
   // and answers the finished ones.
   void Complete(int g, const Status& st, const std::vector<float>& logits);

@@ -203,6 +203,46 @@ TEST_F(LlmEngineTest, CancellationFreesTheSequence) {
   EXPECT_EQ(e->stats().running, 0);
 }
 
+// A request still waiting when its client's deadline passes ends with DeadlineExceeded and never
+// runs (its prompt is not prefilled); the one queued beside it without a deadline is served.
+TEST_F(LlmEngineTest, AWaitingRequestPastItsDeadlineEndsUnrun) {
+  EngineOptions one;
+  one.max_running = 1;  // the others wait while the first runs
+  auto e = Engine(one);
+  std::promise<void> queued, holding;
+  std::shared_future<void> go = queued.get_future().share();
+  auto held_once = std::make_shared<std::once_flag>();
+  GenerationRequest first = Request("Hold the engine here", 4);
+  first.on_delta = [go, held_once, &holding](const std::string&, auto) {
+    std::call_once(*held_once, [&] { holding.set_value(); });
+    go.wait();
+    return true;
+  };
+  auto f0 = Run(*e, first);
+  ASSERT_EQ(holding.get_future().wait_for(std::chrono::seconds(60)), std::future_status::ready);
+  GenerationRequest late = Request(std::string(30, 'z'), 4);  // 31 prompt tokens (BOS)
+  late.deadline = std::chrono::steady_clock::now();           // passed by the time it could run
+  auto f1 = Run(*e, late);
+  auto f2 = Run(*e, Request("on time", 4));
+  EXPECT_EQ(e->stats().waiting, 2);
+  const int64_t run_before = e->stats().prompt_tokens_run;
+  queued.set_value();
+  const GenerationResult r1 = Await(f1);
+  EXPECT_EQ(r1.status.code(), StatusCode::kDeadlineExceeded) << r1.status.ToString();
+  EXPECT_EQ(r1.completion_tokens, 0);
+  EXPECT_EQ(r1.finish_reason, "error");
+  const GenerationResult r2 = Await(f2);
+  ASSERT_TRUE(r2.status.ok()) << r2.status.ToString();
+  EXPECT_EQ(r2.completion_tokens, 4);
+  ASSERT_TRUE(Await(f0).status.ok());
+  const EngineStats after = e->stats();
+  EXPECT_EQ(after.prompt_tokens_run - run_before,
+            8);  // "on time" and its BOS: the late one never ran
+  EXPECT_EQ(after.waiting, 0);
+  EXPECT_EQ(after.waiting_prompt_tokens, 0);
+  EXPECT_EQ(after.kv_reserved_bytes, 0);
+}
+
 TEST_F(LlmEngineTest, StatsCountQueuedPromptTokensAndLearnStepCosts) {
   EngineOptions one;
   one.max_running = 1;  // the others wait while the first runs

@@ -75,6 +75,9 @@ SendOutcome HttpSender::Send(const ScheduledRequest& r) const {
   req.path = "/v1/completions";
   req.body = body.dump();
   req.set_header("Content-Type", "application/json");
+  // Our deadline: the node drops the request unrun if it is still queued when we give up.
+  if (timeout_s > 0)
+    req.set_header("X-Epara-Deadline-Ms", std::to_string(static_cast<int64_t>(timeout_s * 1e3)));
   std::string pending;
   int chunks = 0, tokens = 0;
   bool error = false;

@@ -248,6 +248,15 @@ void Cluster::LlmKick(Node& n, Instance& inst) {
 void Cluster::LlmLaunch(Node& n, Instance& inst, int g) {
   const size_t gi = static_cast<size_t>(g);
   const SimModel& m = spec_.models[inst.model];
+  // The client's deadline (the bench sends its timeout as X-Epara-Deadline-Ms): a request still
+  // waiting then ends unrun (LlmEngine::ExpireWaiting).
+  if (const double timeout_ms = spec_.options.request_timeout_s * 1e3; timeout_ms > 0)
+    std::erase_if(inst.waiting, [&](Req* w) {
+      if (q_.now() - w->sent < timeout_ms) return false;
+      inst.waiting_tokens -= w->prompt;
+      Respond(w, false, 504);
+      return true;
+    });
   std::vector<llm::WaitingSeq> snapshot;
   snapshot.reserve(inst.waiting.size());
   for (const Req* w : inst.waiting) snapshot.push_back({w->prompt, w->output});

@@ -294,6 +294,15 @@ TEST_F(OpenAiE2ETest, BadParametersGetOpenAiStyleErrors) {
   neutral["frequency_penalty"] = 0;
   EXPECT_EQ(Post("/v1/completions", neutral)->status, 200);
   EXPECT_EQ(Post("/v1/completions", with("max_tokens", 2))->status, 200);  // still serving
+  // The client's deadline header (llm_engine.h GenerationRequest::deadline): a malformed one is
+  // refused, a generous one changes nothing.
+  const auto with_deadline = [&](const std::string& ms) {
+    return Client().Post("/v1/completions", {{"X-Epara-Deadline-Ms", ms}},
+                         with("max_tokens", 2).dump(), "application/json");
+  };
+  for (const char* bad : {"soon", "-5", "0", "1e12", "10ms"})
+    ExpectError(with_deadline(bad), 400, "X-Epara-Deadline-Ms must be a positive number");
+  EXPECT_EQ(with_deadline("60000")->status, 200);
 }
 
 // logprobs in both APIs' shapes: greedy decoding picks each step's most likely token, so every
