@@ -70,13 +70,8 @@ Status Controller::Step(int* moves) {
           last == last_read_.end() ? 0 : std::chrono::duration<double>(now - last->second).count();
       std::map<std::string, uint64_t> counts;
       for (const auto& [model, count] : v["ingress"].items()) counts[model] = count.get<uint64_t>();
-      if (dt > 0)  // requests that entered since the last read (a counter that went back: none)
-        for (const auto& [model, n] : counts) {
-          const auto& before = last_counts_[r.id];
-          const auto b = before.find(model);
-          if (b != before.end() && n >= b->second) period_counts_[model].first += n - b->second;
-        }
-      ObserveIngress(r.id, counts, dt, options_.demand_smoothing, &last_counts_[r.id], &demand_);
+      ObserveIngress(r.id, counts, dt, options_.demand_smoothing, &last_counts_[r.id], &demand_,
+                     &period_entered_);
       last_read_[r.id] = now;
       if (v.contains("ingress_met") && v["ingress_met"].is_object()) {
         std::map<std::string, uint64_t>& before = last_met_[r.id];
@@ -88,7 +83,7 @@ Status Controller::Step(int* moves) {
             const uint64_t met = n - (b == before.end() ? 0 : b->second);
             observed_rps += static_cast<double>(met) / dt;
             observed = true;
-            period_counts_[model].second += met;
+            period_met_[model] += met;
           }
           before[model] = n;
         }
@@ -183,7 +178,8 @@ Status Controller::Step(int* moves) {
   // LLM modes (llm_modes.h): a lost LLM comes back whole or as a pipeline; a pipeline goes whole.
   std::vector<LlmModeStep> llm_steps;
   if (!options_.llm_sizes.empty()) llm_steps = PlanLlmSteps(records);
-  period_counts_.clear();
+  period_entered_.clear();
+  period_met_.clear();
   for (const LlmModeStep& st : llm_steps) {  // what a built pipeline was built for
     if (st.kind == LlmModeStep::Kind::kLoadHead && st.for_demand_rps > 0)
       built_for_[st.model] = st.for_demand_rps;
@@ -247,9 +243,9 @@ std::vector<LlmModeStep> Controller::PlanLlmSteps(const std::vector<cluster::Nod
     l.declared = options_.declared_pipelines.count(name) > 0;
     if (auto d = demand_.find(name); d != demand_.end())
       for (const auto& [ingress, estimate] : d->second) l.demand_rps += estimate.mean();
-    if (auto c = period_counts_.find(name); c != period_counts_.end() && c->second.first > 0)
-      l.attainment = std::min(
-          1.0, static_cast<double>(c->second.second) / static_cast<double>(c->second.first));
+    if (const uint64_t entered = period_entered_[name]; entered > 0)
+      l.attainment =
+          std::min(1.0, static_cast<double>(period_met_[name]) / static_cast<double>(entered));
     if (auto b = built_for_.find(name); b != built_for_.end()) l.built_for_rps = b->second;
     in.llms.push_back(std::move(l));
   }

@@ -114,7 +114,7 @@ class Controller {
   std::set<std::string> llms_seen_;  // LLMs that have run in the cluster (recovered when lost)
   // Per service, the requests that entered since the last Step and those answered within their
   // SLO (the LLM modes' attainment); per LLM, the demand its built pipeline was built for.
-  std::map<std::string, std::pair<uint64_t, uint64_t>> period_counts_;
+  std::map<std::string, uint64_t> period_entered_, period_met_;
   std::map<std::string, double> built_for_;
 
   mutable std::mutex mu_;

@@ -8,11 +8,13 @@ namespace epara::controller {
 
 void ObserveIngress(const std::string& node, const std::map<std::string, uint64_t>& counts,
                     double elapsed_s, double smoothing, std::map<std::string, uint64_t>* last,
-                    DemandTable* demand) {
+                    DemandTable* demand, std::map<std::string, uint64_t>* entered) {
   for (const auto& [model, n] : counts) {
     uint64_t& before = (*last)[model];
-    if (elapsed_s > 0 && n >= before)
+    if (elapsed_s > 0 && n >= before) {
       (*demand)[model][node].Observe(static_cast<double>(n - before) / elapsed_s, smoothing);
+      if (entered) (*entered)[model] += n - before;
+    }
     before = n;
   }
 }

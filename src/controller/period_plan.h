@@ -36,9 +36,10 @@ using DemandTable = std::map<std::string, std::map<std::string, scheduler::Deman
 // `elapsed_s` after the previous read (0: the first read, which only records the counts), into
 // `demand`. `last` holds the previous counts and is updated. A counter that went backwards (the
 // node restarted) only resets.
+// `entered` (optional) gains, per service, the requests counted since the previous read.
 void ObserveIngress(const std::string& node, const std::map<std::string, uint64_t>& counts,
                     double elapsed_s, double smoothing, std::map<std::string, uint64_t>* last,
-                    DemandTable* demand);
+                    DemandTable* demand, std::map<std::string, uint64_t>* entered = nullptr);
 
 struct PeriodInput {
   struct Node {

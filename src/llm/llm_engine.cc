@@ -292,8 +292,9 @@ void LlmEngine::ExpireWaiting() {
       it = waiting_.erase(it);
     }
   }
+  if (expired.empty()) return;
+  const Status late = DeadlineExceeded("waited past its deadline for a place in the batch");
   for (auto& s : expired) {
-    const Status late = DeadlineExceeded("waited past its deadline for a place in the batch");
     for (auto& f : s->followers) {
       Finish(*f, "error", late);
       f->on_done(std::move(f->result));

@@ -55,6 +55,28 @@ class LlmEngineTest : public TinyLlmTest<2> {
     EXPECT_EQ(f.wait_for(std::chrono::seconds(60)), std::future_status::ready);
     return f.get();
   }
+  // A request whose first delta holds the engine thread until `release` is set: with max_running
+  // 1, what is submitted meanwhile waits. Returns once the engine is held.
+  struct Held {
+    std::promise<void> release;
+    std::future<GenerationResult> done;
+  };
+  static std::unique_ptr<Held> HoldEngine(LlmEngine& e, int max_tokens) {
+    auto held = std::make_unique<Held>();
+    std::shared_future<void> go = held->release.get_future().share();
+    auto holding = std::make_shared<std::promise<void>>();
+    std::future<void> holds = holding->get_future();
+    auto once = std::make_shared<std::once_flag>();
+    GenerationRequest first = Request("Hold the engine here", max_tokens);
+    first.on_delta = [go, once, holding](const std::string&, auto) {
+      std::call_once(*once, [&] { holding->set_value(); });
+      go.wait();
+      return true;
+    };
+    held->done = Run(e, first);
+    EXPECT_EQ(holds.wait_for(std::chrono::seconds(60)), std::future_status::ready);
+    return held;
+  }
 };
 
 // Choices of one prompt: each equals the same request submitted alone (its seed, its log-
@@ -209,24 +231,14 @@ TEST_F(LlmEngineTest, AWaitingRequestPastItsDeadlineEndsUnrun) {
   EngineOptions one;
   one.max_running = 1;  // the others wait while the first runs
   auto e = Engine(one);
-  std::promise<void> queued, holding;
-  std::shared_future<void> go = queued.get_future().share();
-  auto held_once = std::make_shared<std::once_flag>();
-  GenerationRequest first = Request("Hold the engine here", 4);
-  first.on_delta = [go, held_once, &holding](const std::string&, auto) {
-    std::call_once(*held_once, [&] { holding.set_value(); });
-    go.wait();
-    return true;
-  };
-  auto f0 = Run(*e, first);
-  ASSERT_EQ(holding.get_future().wait_for(std::chrono::seconds(60)), std::future_status::ready);
+  const auto hold = HoldEngine(*e, 4);
   GenerationRequest late = Request(std::string(30, 'z'), 4);  // 31 prompt tokens (BOS)
   late.deadline = std::chrono::steady_clock::now();           // passed by the time it could run
   auto f1 = Run(*e, late);
   auto f2 = Run(*e, Request("on time", 4));
   EXPECT_EQ(e->stats().waiting, 2);
   const int64_t run_before = e->stats().prompt_tokens_run;
-  queued.set_value();
+  hold->release.set_value();
   const GenerationResult r1 = Await(f1);
   EXPECT_EQ(r1.status.code(), StatusCode::kDeadlineExceeded) << r1.status.ToString();
   EXPECT_EQ(r1.completion_tokens, 0);
@@ -234,7 +246,7 @@ TEST_F(LlmEngineTest, AWaitingRequestPastItsDeadlineEndsUnrun) {
   const GenerationResult r2 = Await(f2);
   ASSERT_TRUE(r2.status.ok()) << r2.status.ToString();
   EXPECT_EQ(r2.completion_tokens, 4);
-  ASSERT_TRUE(Await(f0).status.ok());
+  ASSERT_TRUE(Await(hold->done).status.ok());
   const EngineStats after = e->stats();
   EXPECT_EQ(after.prompt_tokens_run - run_before,
             8);  // "on time" and its BOS: the late one never ran
@@ -248,26 +260,15 @@ TEST_F(LlmEngineTest, StatsCountQueuedPromptTokensAndLearnStepCosts) {
   one.max_running = 1;  // the others wait while the first runs
   auto e = Engine(one);
   EXPECT_EQ(e->stats().prefill_ms_per_token, 0);  // nothing measured yet
-  // The first request's first delta holds the engine thread (that request running) until the
-  // others are queued.
-  std::promise<void> queued, holding;
-  std::shared_future<void> go = queued.get_future().share();
-  auto held_once = std::make_shared<std::once_flag>();
-  GenerationRequest first = Request("Hold the engine here", 8);
-  first.on_delta = [go, held_once, &holding](const std::string&, auto) {
-    std::call_once(*held_once, [&] { holding.set_value(); });
-    go.wait();
-    return true;
-  };
-  auto f0 = Run(*e, first);
-  ASSERT_EQ(holding.get_future().wait_for(std::chrono::seconds(60)), std::future_status::ready);
+  // The first request holds the engine thread (that request running) until the others are queued.
+  const auto hold = HoldEngine(*e, 8);
   auto f1 = Run(*e, Request(std::string(40, 'x'), 4));  // 41 prompt tokens (BOS)
   auto f2 = Run(*e, Request(std::string(23, 'y'), 4));  // 24
   const EngineStats held = e->stats();
   EXPECT_EQ(held.waiting_prompt_tokens, 41 + 24);
   EXPECT_EQ(held.waiting, 2);
-  queued.set_value();
-  for (auto* f : {&f0, &f1, &f2}) ASSERT_TRUE(Await(*f).status.ok());
+  hold->release.set_value();
+  for (auto* f : {&hold->done, &f1, &f2}) ASSERT_TRUE(Await(*f).status.ok());
   const EngineStats after = e->stats();
   EXPECT_EQ(after.waiting_prompt_tokens, 0);
   EXPECT_GT(after.prefill_ms_per_token, 0);  // from the 21-, 41- and 24-token prefills

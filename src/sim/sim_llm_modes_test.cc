@@ -8,6 +8,7 @@
 #include <string>
 #include <vector>
 
+#include "sim/sim_test_models.h"
 #include "sim/simulation.h"
 
 namespace epara::sim {
@@ -15,31 +16,19 @@ namespace {
 
 constexpr int64_t kMb = 1 << 20;
 
+// test_models::LlmModel with 8 layers and a memory shape: 322 MB whole, 161 MB per half.
 SimModel Llm() {
-  SimModel m;
-  m.name = "llm";
-  m.llm = true;
-  m.slo_ms = 1000;
-  m.limits.kv_budget_bytes = 64ll << 20;
-  m.limits.kv_bytes_per_token = 16 << 10;
-  m.limits.token_budget = 512;
-  m.limits.max_running = 16;
-  m.cost.prefill_ms = {{32, 10}, {128, 40}};
-  m.cost.decode_ms = {{1, 3}, {16, 8}};
+  SimModel m = test_models::LlmModel("llm");
   m.layers = 8;
-  m.llm_size = {8, 40 * kMb, kMb, kMb};  // 322 MB whole, 161 MB per half
+  m.llm_size = {8, 40 * kMb, kMb, kMb};
   m.memory_bytes = m.llm_size.whole_bytes();
   return m;
 }
 
 SimNodeSpec Node(const std::string& id, double speed, int64_t memory_mb,
                  std::vector<std::string> serve) {
-  SimNodeSpec n;
-  n.id = id;
-  n.speed = speed;
-  n.gflops = 10 * speed;
+  SimNodeSpec n = test_models::Node(id, speed, std::move(serve));
   n.memory_bytes = memory_mb * kMb;
-  n.serve = std::move(serve);
   return n;
 }
 
@@ -59,16 +48,22 @@ SimSpec EdgeAndBoards(bool llm_modes) {
   return spec;
 }
 
-std::vector<loadgen::ScheduledRequest> Steady(double seconds) {
-  std::vector<loadgen::ScheduledRequest> out;
-  for (double t = 0.45; t < seconds; t += 0.1) {  // after the first digests
+// Requests entering at b1 every 1/rate s from `from_s` to `to_s`, appended to `out`.
+void AddArrivals(double from_s, double to_s, double rate, int prompt, int output,
+                 std::vector<loadgen::ScheduledRequest>* out) {
+  for (double t = from_s; t < to_s; t += 1 / rate) {
     loadgen::ScheduledRequest r;
     r.at_s = t;
     r.ingress = "b1";
-    r.prompt_tokens = 32;
-    r.output_tokens = 8;
-    out.push_back(r);
+    r.prompt_tokens = prompt;
+    r.output_tokens = output;
+    out->push_back(r);
   }
+}
+
+std::vector<loadgen::ScheduledRequest> Steady(double seconds) {
+  std::vector<loadgen::ScheduledRequest> out;
+  AddArrivals(0.45, seconds, 10, 32, 8, &out);  // after the first digests
   return out;
 }
 
@@ -142,18 +137,8 @@ TEST(SimLlmModesTest, AnOverloadedLlmGainsAPipelineThatGoesWhenTheDemandFalls) {
   // measured demand (at 2 s), keeps it while the peak's backlog makes requests miss, and tears it
   // down once the SLO is met and the smoothed demand is below 60% of what it was built for.
   std::vector<loadgen::ScheduledRequest> schedule;
-  const auto add = [&](double from, double to, double rate) {
-    for (double t = from; t < to; t += 1 / rate) {
-      loadgen::ScheduledRequest r;
-      r.at_s = t;
-      r.ingress = "b1";
-      r.prompt_tokens = 128;
-      r.output_tokens = 64;
-      schedule.push_back(r);
-    }
-  };
-  add(0.45, 8, 60);
-  add(8, 30, 4);
+  AddArrivals(0.45, 8, 60, 128, 64, &schedule);
+  AddArrivals(8, 30, 4, 128, 64, &schedule);
   for (const bool expand : {true, false}) {
     SCOPED_TRACE(expand ? "llm_expand" : "no llm_expand");
     SimSpec spec = EdgeAndBoards(true);
