@@ -2,8 +2,12 @@
 // behind HttpServer (src/api/http_server.cc); handlers never see it.
 #pragma once
 
+#include <atomic>
+#include <chrono>
+#include <cstdint>
 #include <functional>
 #include <map>
+#include <memory>
 #include <string>
 #include <string_view>
 #include <vector>
@@ -33,6 +37,22 @@ struct HttpRequest {
 // Writes one chunk of a streamed body; returns false once the client has gone away.
 using ChunkWriter = std::function<bool(std::string_view chunk)>;
 
+// What a streamed body has delivered, counted by its producer: a stream whose chunks leave on the
+// producer's own thread (api/stream_pipe.h) bypasses the ChunkWriter, so only the producer knows
+// when its first content went out and how much followed (an LLM's first token and its tokens; a
+// chat stream's role event is not content). Thread-safe.
+struct StreamProgress {
+  using Clock = std::chrono::steady_clock;
+  // `n` content units (tokens) were sent now; the first call stamps the first one's time.
+  void Sent(int64_t n = 1) {
+    int64_t none = -1;
+    first_ns.compare_exchange_strong(none, Clock::now().time_since_epoch().count());
+    units.fetch_add(n);
+  }
+  std::atomic<int64_t> first_ns{-1};  // Clock's ticks at the first content; -1: none yet
+  std::atomic<int64_t> units{0};
+};
+
 struct HttpResponse {
   int status = 200;
   std::string content_type = "application/json";
@@ -41,6 +61,9 @@ struct HttpResponse {
   // When set, the body is streamed (chunked): the server calls it once from the connection's
   // thread; it writes chunks until done or until a write returns false (client gone).
   std::function<void(const ChunkWriter&)> stream;
+  // Set by a route whose stream counts its own content (StreamProgress); observers read it once
+  // the stream has ended instead of counting the ChunkWriter's chunks.
+  std::shared_ptr<StreamProgress> progress;
 };
 
 using HttpHandler = std::function<void(const HttpRequest&, HttpResponse*)>;

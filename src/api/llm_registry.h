@@ -28,6 +28,7 @@
 #include "llm/llm_engine.h"
 #include "metrics/llm_metrics.h"
 #include "metrics/metrics_registry.h"
+#include "metrics/recent_llm_shapes.h"
 
 namespace epara::api {
 
@@ -92,6 +93,10 @@ class LlmRegistry {
   std::optional<Info> Get(const std::string& name) const;
   // The series of a model added once here (nullptr: never added).
   const metrics::LlmMetrics* Metrics(const std::string& name) const;
+  // The sizes of the last requests each engine here ended (a node's cluster view lists them for
+  // the controller's digital twin).
+  metrics::RecentLlmShapes& shapes() { return shapes_; }
+  const metrics::RecentLlmShapes& shapes() const { return shapes_; }
 
  private:
   friend class LlmUse;
@@ -109,6 +114,7 @@ class LlmRegistry {
   std::map<std::string, Entry> entries_;
   // Never erased: callers keep pointers (std::map nodes are stable).
   std::map<std::string, metrics::LlmMetrics> series_;
+  metrics::RecentLlmShapes shapes_;
 };
 
 const char* LlmStateName(LlmRegistry::State s);

@@ -263,9 +263,11 @@ json Usage(std::span<const llm::GenerationResult* const> rs) {
 }
 
 void RecordLlm(const ServerContext& ctx, const std::string& model, const llm::GenerationResult& r) {
-  if (const metrics::LlmMetrics* m = ctx.llms->Metrics(model))
+  if (const metrics::LlmMetrics* m = ctx.llms->Metrics(model)) {
     m->RecordRequest(r.finish_reason, r.prompt_tokens, r.completion_tokens, r.ttft_seconds,
                      r.total_seconds);
+    ctx.llms->shapes().Record(model, r.prompt_tokens, r.completion_tokens);
+  }
 }
 
 // A message's content: a string, or a list of parts of which only {"type": "text"} is accepted.
@@ -436,6 +438,7 @@ void Generate(const ServerContext& ctx, const HttpRequest& req, HttpResponse* re
     return c;
   };
   auto st = std::make_shared<StreamState>(req.socket ? req.socket() : -1, n);
+  res->progress = std::make_shared<StreamProgress>();  // tokens, whichever way they leave
   // Each chunk's log-probabilities, for the choice's tokens sampled since its previous chunk (on
   // the engine thread, where the tokenizer is alive).
   const auto logprobs_of = [&tokenizer = engine.tokenizer(), chat](
@@ -450,11 +453,13 @@ void Generate(const ServerContext& ctx, const HttpRequest& req, HttpResponse* re
     if (chat) st->pipe.Push(event(delta_choice(i, "", nullptr), nullptr));
     if (!echoed.empty()) st->pipe.Push(event(delta_choice(i, echoed, nullptr), nullptr));
     if (gen_logprobs >= 0) {
-      gens[i].on_delta = [st, c, i, event, delta_choice, logprobs_of](
+      gens[i].on_delta = [st, c, i, event, delta_choice, logprobs_of, progress = res->progress](
                              const std::string& delta, std::span<const llm::TokenLogprob> lps) {
         json choice = delta_choice(i, delta, nullptr);
         choice["logprobs"] = logprobs_of(c, lps);
-        return st->pipe.Push(event(choice, nullptr));
+        const bool open = st->pipe.Push(event(choice, nullptr));
+        progress->Sent(std::max<int64_t>(1, static_cast<int64_t>(lps.size())));
+        return open;
       };
     } else {
       // Every delta event is the same JSON but for its text: format it once and splice each
@@ -464,11 +469,13 @@ void Generate(const ServerContext& ctx, const HttpRequest& req, HttpResponse* re
       const std::string templ = event(delta_choice(i, placeholder, nullptr), nullptr);
       const size_t at = templ.find(quoted);
       gens[i].on_delta = [st, prefix = templ.substr(0, at),
-                          suffix = templ.substr(at + quoted.size())](const std::string& delta,
-                                                                     auto) {
+                          suffix = templ.substr(at + quoted.size()),
+                          progress = res->progress](const std::string& delta, auto) {
         // false (client gone) cancels the sequence
-        return st->pipe.Push(
+        const bool open = st->pipe.Push(
             prefix + json(delta).dump(-1, ' ', false, json::error_handler_t::replace) + suffix);
+        progress->Sent();
+        return open;
       };
     }
   }
@@ -488,14 +495,18 @@ void Generate(const ServerContext& ctx, const HttpRequest& req, HttpResponse* re
     return WriteOpenAiError(s, res);
   res->content_type = "text/event-stream";
   res->headers.emplace_back("Cache-Control", "no-cache");
-  res->stream = [st, event, delta_choice, include_usage, model, &ctx, gen_logprobs,
-                 use](const ChunkWriter& write) {
+  res->stream = [st, event, delta_choice, include_usage, model, &ctx, gen_logprobs, use,
+                 progress = res->progress](const ChunkWriter& write) {
     const bool ok = st->pipe.Serve(write);
     std::vector<const llm::GenerationResult*> all;
+    int64_t tokens = 0;
     for (const StreamState::Choice& c : st->choices) {
       all.push_back(&c.result);
       RecordLlm(ctx, model, c.result);
+      tokens += c.result.completion_tokens;
     }
+    // The tokens themselves: a delta may carry several (text held back, then released).
+    if (tokens > 0) progress->units.store(tokens);
     if (!ok) return;
     // An engine error (a pipeline stage died) ends the stream with an error event, then [DONE].
     std::string tail;

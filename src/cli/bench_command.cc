@@ -27,6 +27,7 @@
 #include "loadgen/http_sender.h"
 #include "loadgen/open_loop.h"
 #include "loadgen/report.h"
+#include "loadgen/twin_accuracy.h"
 #include "loadgen/workload_set.h"
 #include "loadgen/workload_spec.h"
 #include "node/cluster_config.h"
@@ -128,6 +129,22 @@ std::vector<json> PeerDigests(const std::map<std::string, int>& ports,
       }
   }
   return out;
+}
+
+// The controller's period records (GET /v1/plans) from the first node that answers, merged into
+// `by_period` (the store keeps only the last ones: read after every rate point).
+void CollectPlans(const std::map<std::string, int>& ports, const std::string& credential,
+                  std::map<uint64_t, json>* by_period) {
+  for (const auto& [id, port] : ports) {
+    httplib::Client c("127.0.0.1", port);
+    if (!credential.empty()) c.set_bearer_token_auth(credential);
+    c.set_connection_timeout(1, 0);
+    c.set_read_timeout(2, 0);
+    auto res = c.Get("/v1/plans");
+    if (!res || res->status != 200) continue;
+    loadgen::MergePlanRecords(json::parse(res->body, nullptr, false), by_period);
+    return;
+  }
 }
 
 // Every node's CPU utilization as its peers last saw it.
@@ -338,6 +355,7 @@ int RunBench(const BenchFlags& f) {
       std::this_thread::sleep_for(std::chrono::milliseconds(100));  // polling a file, bounded
     }
     spdlog::info("policy {}: cluster up ({} nodes)", policy, ports.size());
+    std::map<uint64_t, json> plans;  // the controller's period records over the policy's runs
     for (const loadgen::WorkloadSpec& spec : specs) {
       std::unique_ptr<loadgen::HttpSender> sender;
       Status s = loadgen::HttpSender::Create(spec, ports, &sender);
@@ -365,7 +383,9 @@ int RunBench(const BenchFlags& f) {
           (void)loadgen::BuildSchedule(wr, rate, &schedule);
           loadgen::RunLog log = RunOne(policy, wr, rate, *sender, ports, schedule, credential);
           log.repeat = repeat;
+          CollectPlans(ports, credential, &plans);
           const double settled = SettleCluster(ports, credential, std::chrono::seconds(300));
+          CollectPlans(ports, credential, &plans);
           if (settled < 0)
             notes.push_back("policy " + policy + ", " + spec.name + " at " + std::to_string(rate) +
                             "/s: work still queued 300 s after the run");
@@ -384,6 +404,17 @@ int RunBench(const BenchFlags& f) {
         }
     }
     StopUp(up);
+    if (!plans.empty()) {  // the controller's records, and its twin's accuracy when it has one
+      const loadgen::TwinAccuracy twin = loadgen::SummarizeTwin(plans);
+      json all = json::array();
+      for (const auto& [period, record] : plans) all.push_back(record);
+      std::ofstream(run / "plans.json") << all.dump(1) << "\n";
+      if (!twin.periods.empty()) {
+        std::ofstream(run / "twin.json") << loadgen::TwinAccuracyJson(twin).dump(1) << "\n";
+        notes.push_back(loadgen::TwinAccuracyNote(policy, twin));
+        spdlog::info("{}", notes.back());
+      }
+    }
     // The run's throwaway secrets (its credential; its CA and node keys beside it) do not outlive
     // the run: result directories get committed and shared.
     if (!token_file.empty()) {

@@ -18,6 +18,9 @@ namespace {
 using json = nlohmann::json;
 using Clock = std::chrono::steady_clock;
 
+// The hindsight is an expectation at the period's rate: the mean over this many arrival draws.
+constexpr int kHindsightDraws = 8;
+
 }  // namespace
 
 Controller::Controller(cluster::ClusterStore* store, ControllerOptions options)
@@ -58,6 +61,13 @@ Status Controller::Step(int* moves) {
   const auto now = Clock::now();
   double observed_rps = 0;
   bool observed = false;
+  // For the twin's hindsight: the last period's own rates per (service, ingress), its length, and
+  // the sizes of the requests the nodes ended lately.
+  DemandTable period_rates;
+  double period_s = 0;
+  std::map<std::string, std::vector<RequestShape>> shapes;
+  std::vector<TwinBacklog> backlog;  // what the nodes hold now (their digests' queues)
+  std::set<std::string> backlog_seen;
   for (const cluster::NodeRecord& r : records) {
     std::string text;
     // A node that cannot be read (down, or refusing the credential) waits a period.
@@ -70,6 +80,11 @@ Status Controller::Step(int* moves) {
           last == last_read_.end() ? 0 : std::chrono::duration<double>(now - last->second).count();
       std::map<std::string, uint64_t> counts;
       for (const auto& [model, count] : v["ingress"].items()) counts[model] = count.get<uint64_t>();
+      if (options_.twin && dt > 0) {
+        std::map<std::string, uint64_t> before = last_counts_[r.id];
+        ObserveIngress(r.id, counts, dt, 1.0, &before, &period_rates);  // alpha 1: this period's
+        period_s = std::max(period_s, dt);
+      }
       ObserveIngress(r.id, counts, dt, options_.demand_smoothing, &last_counts_[r.id], &demand_,
                      &period_entered_);
       last_read_[r.id] = now;
@@ -88,6 +103,10 @@ Status Controller::Step(int* moves) {
           before[model] = n;
         }
       }
+    }
+    if (options_.twin) {
+      AddViewShapes(v, kTwinShapesKept, &shapes);
+      AddViewBacklog(v, &backlog_seen, &backlog);
     }
     for (const auto& n : v["nodes"]) {
       if (n["self"].get<bool>() || !n.contains("digest")) continue;
@@ -110,16 +129,9 @@ Status Controller::Step(int* moves) {
   in.placement = options_.placement;
   PeriodPlan plan;
   EPARA_RETURN_IF_ERROR(PlanPeriod(in, &plan));
-  if (options_.log && observed && forecast_rps_ >= 0) {
-    char line[200];
-    std::snprintf(line, sizeof line,
-                  "controller: twin forecast %.2f req/s meeting their SLO for the last period, "
-                  "observed %.2f",
-                  forecast_rps_, observed_rps);
-    options_.log(line);
-  }
   // The digital twin weighs the plan against the current placement over the next period.
   json twin_record;
+  const double forecast_last = forecast_rps_, forecast_offered_last = forecast_offered_rps_;
   forecast_rps_ = -1;
   if (options_.twin) {
     TwinQuery q;
@@ -127,10 +139,53 @@ Status Controller::Step(int* moves) {
       q.live.push_back(r.id);
       for (const cluster::InstanceRecord& i : r.instances) q.current[i.model].insert(r.id);
     }
+    q.shapes = std::move(shapes);
+    q.seed = periods() + 1;
+    q.backlog_known = true;
+    q.backlog = std::move(backlog);
+    // Hindsight: the placement in force run at the last period's own rates from the backlog the
+    // nodes held when it began. Its error against what the nodes observed is the twin's model
+    // alone; the forecast's adds the demand forecast. The mean of several arrival draws: one
+    // period's few Poisson draws would add their own noise to an expectation.
+    json last_period;
+    if (observed && forecast_last >= 0) {
+      TwinQuery h = q;
+      h.candidate = h.current;
+      h.demand = &period_rates;
+      h.horizon_s = period_s;
+      h.backlog = last_backlog_;
+      TwinVerdict hv;
+      bool ran = period_s > 0;
+      for (int k = 0; ran && k < kHindsightDraws; ++k) {
+        h.seed = q.seed * kHindsightDraws + k;
+        TwinVerdict one;
+        ran = options_.twin(h, &one).ok();
+        hv.current_rps += one.current_rps / kHindsightDraws;
+        hv.offered_rps += one.offered_rps / kHindsightDraws;
+      }
+      last_period = {{"forecast_rps", forecast_last},
+                     {"forecast_offered_rps", forecast_offered_last},
+                     {"observed_rps", observed_rps}};
+      char line[240];
+      if (ran) {
+        last_period["hindsight_rps"] = hv.current_rps;
+        last_period["offered_rps"] = hv.offered_rps;
+        std::snprintf(line, sizeof line,
+                      "controller: twin forecast %.2f req/s meeting their SLO for the last period, "
+                      "observed %.2f; at the period's own %.2f req/s it predicts %.2f",
+                      forecast_last, observed_rps, hv.offered_rps, hv.current_rps);
+      } else {
+        std::snprintf(line, sizeof line,
+                      "controller: twin forecast %.2f req/s meeting their SLO for the last period, "
+                      "observed %.2f",
+                      forecast_last, observed_rps);
+      }
+      if (options_.log) options_.log(line);
+    }
+    last_backlog_ = q.backlog;
     q.candidate = CandidatePlacement(q.current, plan);
     q.demand = &demand_;
     q.horizon_s = std::chrono::duration<double>(options_.period).count();
-    q.seed = periods() + 1;
     TwinVerdict v;
     if (Status s = options_.twin(q, &v); !s.ok()) {
       if (options_.log) options_.log("controller: twin failed, plan applied: " + s.ToString());
@@ -138,6 +193,7 @@ Status Controller::Step(int* moves) {
       const bool changed = !plan.steps.empty();
       const bool applied = changed && v.apply;
       forecast_rps_ = applied ? v.candidate_rps : v.current_rps;
+      forecast_offered_rps_ = v.offered_rps;
       twin_record = {{"offered_rps", v.offered_rps},
                      {"current_rps", v.current_rps},
                      {"candidate_rps", v.candidate_rps},
@@ -145,6 +201,7 @@ Status Controller::Step(int* moves) {
                      {"applied", applied},
                      {"forecast_rps", forecast_rps_}};
       if (observed) twin_record["observed_last_period_rps"] = observed_rps;
+      if (!last_period.is_null()) twin_record["last_period"] = last_period;
       if (changed && !applied) {
         if (options_.log) {
           char line[240];

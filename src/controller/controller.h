@@ -66,7 +66,10 @@ struct ControllerOptions {
   // file says `controller: {twin: true}`): each period's plan is forecast beside the current
   // placement over the next period and applied only when the twin predicts more goodput. Every
   // period logs its forecast and, a period later, the goodput the nodes observed (their cumulative
-  // SLO-met counts). Empty: plans are applied as made.
+  // SLO-met counts) beside the twin's hindsight: the placement in force run at that period's own
+  // rates (the model's error without the demand forecast's). GET /v1/plans records all three
+  // (`twin.last_period`). The twin replays the LLM request sizes the nodes list (`llm_shapes`).
+  // Empty: plans are applied as made.
   TwinFn twin;
   // The LLMs whose parallel mode the controller may change at run time, with their memory
   // (controller/llm_modes.h: recover a lost LLM whole or as a pipeline, consolidate a pipeline
@@ -111,6 +114,8 @@ class Controller {
   // forecast for the period that started at the last Step (< 0: none).
   std::map<std::string, std::map<std::string, uint64_t>> last_met_;
   double forecast_rps_ = -1;
+  double forecast_offered_rps_ = 0;  // the arrivals that forecast simulated (0: no demand known)
+  std::vector<TwinBacklog> last_backlog_;  // what the nodes held when the last period began
   std::set<std::string> llms_seen_;  // LLMs that have run in the cluster (recovered when lost)
   // Per service, the requests that entered since the last Step and those answered within their
   // SLO (the LLM modes' attainment); per LLM, the demand its built pipeline was built for.

@@ -13,6 +13,8 @@
 #include <cstdint>
 #include <functional>
 #include <map>
+#include <nlohmann/json.hpp>
+#include <set>
 #include <string>
 #include <vector>
 
@@ -35,6 +37,13 @@ struct TwinArrival {
   RequestShape shape;
 };
 
+// Requests one node held for one service when the twin's horizon begins (its digest's queue).
+struct TwinBacklog {
+  std::string node, service;
+  int queued = 0;   // admitted, not started (an LLM's waiting sequences)
+  int running = 0;  // started (an LLM's running sequences)
+};
+
 struct TwinQuery {
   std::vector<std::string> live;   // node ids the controller sees
   scheduler::Instances current;    // every service served now -> its nodes (LLMs and splits too)
@@ -47,6 +56,12 @@ struct TwinQuery {
   // first warm-up seconds are not counted). A hindsight run replays a period's own arrivals, so
   // its error against what happened is the twin's model alone, not its demand forecast.
   std::vector<TwinArrival> replay;
+  // The requests the nodes held when the horizon begins (live state: their queues). With
+  // `backlog_known` the twin starts from them instead of from empty queues warmed up by arrivals:
+  // they enter at their node just before the horizon, uncounted, with sizes from `shapes` (a
+  // running LLM request has half its output left); no arrivals precede the horizon.
+  bool backlog_known = false;
+  std::vector<TwinBacklog> backlog;
   double horizon_s = 10;  // the period forecast (after a short warm-up the twin discards)
   uint64_t seed = 1;
 };
@@ -64,6 +79,19 @@ struct TwinVerdict {
 // candidate, in the controller and in the simulator alike.
 scheduler::Instances CandidatePlacement(const scheduler::Instances& current,
                                         const PeriodPlan& plan);
+
+// Adds the LLM request sizes a node's cluster view lists (`llm_shapes`: model -> [[prompt tokens,
+// completion tokens], ...], node/node_agent.cc) to `shapes`, at most `keep` per service. Entries
+// that are not two positive integers are skipped (a malformed view costs its shapes only).
+inline constexpr size_t kTwinShapesKept = 256;  // per service, over all nodes' views
+void AddViewShapes(const nlohmann::json& view, size_t keep,
+                   std::map<std::string, std::vector<RequestShape>>* shapes);
+
+// Adds the backlog a cluster view shows (its peers' digests: `nodes[].digest.instances[]`'s
+// queue_length and in_flight; node/node_agent.cc) to `backlog`, for nodes not in `seen` yet (a
+// view lists every node but itself; several views overlap). Nodes added go into `seen`.
+void AddViewBacklog(const nlohmann::json& view, std::set<std::string>* seen,
+                    std::vector<TwinBacklog>* backlog);
 
 // The gate: the candidate's gain exceeds the noise and is positive.
 bool TwinApproves(double current_rps, double candidate_rps, double noise_rps);

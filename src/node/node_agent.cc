@@ -588,10 +588,17 @@ std::string NodeAgent::ClusterJson() const {
   }
   json ingress_met = json::object();  // requests that entered here and met their SLO (cumulative)
   for (const auto& [model, n] : slo_window_.MetTotals()) ingress_met[model] = n;
+  json llm_shapes = json::object();  // the last requests' [prompt, completion] tokens per LLM here
+  for (const auto& [model, shapes] : server_->llms().shapes().Snapshot()) {
+    json& list = llm_shapes[model] = json::array();
+    for (const metrics::LlmShape& s : shapes)
+      list.push_back(json::array({s.prompt_tokens, s.completion_tokens}));
+  }
   return json{{"node", config_.id},
               {"profiles", profiled},
               {"ingress", ingress},
               {"ingress_met", ingress_met},
+              {"llm_shapes", llm_shapes},
               {"store", config_.store_kind == "etcd" ? "etcd protocol at " + config_.store_host +
                                                            ":" + std::to_string(config_.store_port)
                                                      : config_.store_kind},

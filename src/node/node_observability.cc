@@ -68,9 +68,11 @@ void NodeAgent::ObserveRequest(const api::HttpRequest& req, api::HttpResponse* r
     if (admission_tuner_ && v.ok) admission_tuner_->Answered(model, v.met, now);
     return;
   }
-  // A stream: time its first chunk and its end from the connection's thread.
-  res->stream = [this, inner = std::move(res->stream), model, slo, started,
-                 status = res->status](const api::ChunkWriter& write) {
+  // A stream: time its first chunk and its end from the connection's thread, or, when its route
+  // counts its own content (api::StreamProgress: chunks sent on the producer's thread never reach
+  // this writer), its first content unit and how many followed.
+  res->stream = [this, inner = std::move(res->stream), model, slo, started, status = res->status,
+                 progress = res->progress](const api::ChunkWriter& write) {
     ResponseTiming t;
     t.status = status;
     t.stream = true;
@@ -83,6 +85,13 @@ void NodeAgent::ObserveRequest(const api::HttpRequest& req, api::HttpResponse* r
     const auto now = Clock::now();
     t.e2e_ms = MsBetween(started, now);
     if (t.chunks > 0) t.first_chunk_ms = MsBetween(started, first);
+    if (progress) {
+      const int64_t first_ns = progress->first_ns.load();
+      t.first_chunk_ms =
+          first_ns < 0 ? -1 : MsBetween(started, Clock::time_point(Clock::duration(first_ns)));
+      // JudgeOutcome's chunks: the first, those after it and the end marker.
+      t.chunks = first_ns < 0 ? 0 : static_cast<int>(progress->units.load()) + 1;
+    }
     const Verdict v = JudgeOutcome(slo, t);
     slo_window_.Record(model, Seconds(now), v.latency_ms, v.ok, v.met);
   };

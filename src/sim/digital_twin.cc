@@ -15,16 +15,68 @@ uint64_t HashText(const std::string& s, uint64_t h) {
   return h;
 }
 
-// The arrivals of `query`: one Poisson stream per (service, live ingress) at its smoothed mean,
-// sorted by time; `names` receives the services (schedule indices name them).
-Status Arrivals(const SimSpec& base, const controller::TwinQuery& q, double span_s,
+// A request of `m` sized by the query's shapes of its service (in turn, `*turn` advancing) or,
+// without any, by the model's defaults.
+void SizeRequest(const controller::TwinQuery& q, const SimModel& m, size_t* turn,
+                 loadgen::ScheduledRequest* r) {
+  const auto shapes = q.shapes.find(m.name);
+  if (shapes != q.shapes.end() && !shapes->second.empty()) {
+    const controller::RequestShape& s = shapes->second[(*turn)++ % shapes->second.size()];
+    r->image_size = s.image_size;
+    r->prompt_tokens = s.prompt_tokens;
+    r->output_tokens = s.output_tokens;
+  } else if (m.llm) {
+    r->prompt_tokens = 128;
+    r->output_tokens = 64;
+  } else {
+    r->image_size = m.width > 0 ? m.width : 256;
+  }
+}
+
+// The query's backlog (backlog_known): each held request enters at its node just before the
+// horizon (`at_s`, uncounted); a running LLM request as a one-token prompt with half its output.
+void AddBacklog(const SimSpec& base, const controller::TwinQuery& q, double at_s,
+                const std::set<std::string>& live, std::vector<std::string>* names,
+                std::vector<loadgen::ScheduledRequest>* schedule) {
+  std::map<std::string, const SimModel*> models;
+  for (const SimModel& m : base.models) models[m.name] = &m;
+  std::map<std::string, size_t> turns;
+  for (const controller::TwinBacklog& b : q.backlog) {
+    auto m = models.find(b.service);
+    if (m == models.end() || !live.count(b.node)) continue;
+    auto named = std::find(names->begin(), names->end(), b.service);
+    const int index = static_cast<int>(named - names->begin());
+    if (named == names->end()) names->push_back(b.service);
+    for (int k = 0; k < b.queued + b.running; ++k) {
+      loadgen::ScheduledRequest r;
+      r.at_s = at_s;
+      r.service = index;
+      r.ingress = b.node;
+      SizeRequest(q, *m->second, &turns[b.service], &r);
+      if (k >= b.queued && m->second->llm) {  // running: prefilled, half its output to go
+        r.prompt_tokens = 1;
+        r.output_tokens = std::max(1, r.output_tokens / 2);
+      }
+      schedule->push_back(std::move(r));
+    }
+  }
+}
+
+// The arrivals of `query`: one Poisson stream per (service, live ingress) at its smoothed mean
+// (or the replayed ones), and the backlog; sorted by time; `names` receives the services (schedule
+// indices name them). `warmup_s`: where the horizon begins (with a known backlog nothing arrives
+// before it).
+Status Arrivals(const SimSpec& base, const controller::TwinQuery& q, double warmup_s, double span_s,
                 std::vector<std::string>* names, std::vector<loadgen::ScheduledRequest>* schedule) {
   names->clear();
   schedule->clear();
   const std::set<std::string> live(q.live.begin(), q.live.end());
+  const double first_s = q.backlog_known ? warmup_s : 0;
+  if (q.backlog_known) AddBacklog(base, q, std::max(0.0, warmup_s - 1e-6), live, names, schedule);
   if (!q.replay.empty()) {
     std::map<std::string, int> index;
     for (const SimModel& m : base.models) index.emplace(m.name, -1);
+    for (size_t k = 0; k < names->size(); ++k) index[(*names)[k]] = static_cast<int>(k);
     for (const controller::TwinArrival& a : q.replay) {
       auto it = index.find(a.service);
       if (it == index.end()) continue;  // no model: not forecast, as with demand
@@ -33,6 +85,7 @@ Status Arrivals(const SimSpec& base, const controller::TwinQuery& q, double span
         names->push_back(a.service);
       }
       if (a.at_s >= span_s) break;
+      if (a.at_s < first_s) continue;        // before the backlog: in it, or done
       if (!live.count(a.ingress)) continue;  // refused at a dead ingress: met by no placement
       loadgen::ScheduledRequest r;
       r.at_s = a.at_s;
@@ -43,6 +96,8 @@ Status Arrivals(const SimSpec& base, const controller::TwinQuery& q, double span
       r.output_tokens = a.shape.output_tokens;
       schedule->push_back(std::move(r));
     }
+    std::stable_sort(schedule->begin(), schedule->end(),
+                     [](const auto& a, const auto& b) { return a.at_s < b.at_s; });
     return Status::Ok();
   }
   if (!q.demand) return Status::Ok();
@@ -51,15 +106,15 @@ Status Arrivals(const SimSpec& base, const controller::TwinQuery& q, double span
   for (const auto& [service, by_ingress] : *q.demand) {
     auto m = models.find(service);
     if (m == models.end()) continue;  // a service the twin has no model for is not forecast
-    const int index = static_cast<int>(names->size());
-    names->push_back(service);
-    const auto shapes = q.shapes.find(service);
+    auto named = std::find(names->begin(), names->end(), service);
+    const int index = static_cast<int>(named - names->begin());
+    if (named == names->end()) names->push_back(service);
     size_t turn = 0;
     for (const auto& [ingress, estimate] : by_ingress) {
       const double rate = estimate.mean();
       if (rate <= 0 || !live.count(ingress)) continue;  // a dead ingress's clients reach no one
       uint64_t h = HashText(ingress, HashText(service, Mix64(q.seed)));
-      for (double t = 0;;) {
+      for (double t = first_s;;) {
         h = Mix64(h);
         t += -std::log1p(-UnitInterval(h)) / rate;
         if (t >= span_s) break;
@@ -67,17 +122,7 @@ Status Arrivals(const SimSpec& base, const controller::TwinQuery& q, double span
         r.at_s = t;
         r.service = index;
         r.ingress = ingress;
-        if (shapes != q.shapes.end() && !shapes->second.empty()) {
-          const controller::RequestShape& s = shapes->second[turn++ % shapes->second.size()];
-          r.image_size = s.image_size;
-          r.prompt_tokens = s.prompt_tokens;
-          r.output_tokens = s.output_tokens;
-        } else if (m->second->llm) {
-          r.prompt_tokens = 128;
-          r.output_tokens = 64;
-        } else {
-          r.image_size = m->second->width > 0 ? m->second->width : 256;
-        }
+        SizeRequest(q, *m->second, &turn, &r);
         schedule->push_back(std::move(r));
       }
     }
@@ -150,8 +195,9 @@ Status DigitalTwin::Run(const controller::TwinQuery& q, const scheduler::Instanc
                         std::vector<double>* per_batch, double* offered_rps) const {
   std::vector<std::string> names;
   std::vector<loadgen::ScheduledRequest> schedule;
-  EPARA_RETURN_IF_ERROR(
-      Arrivals(base_, q, options_.warmup_s + std::max(1e-3, q.horizon_s), &names, &schedule));
+  EPARA_RETURN_IF_ERROR(Arrivals(base_, q, options_.warmup_s,
+                                 options_.warmup_s + std::max(1e-3, q.horizon_s), &names,
+                                 &schedule));
   return RunOn(q, placement, names, schedule, per_batch, offered_rps);
 }
 
@@ -194,8 +240,9 @@ Status DigitalTwin::Forecast(const controller::TwinQuery& q,
   // One set of arrivals for both placements (common random numbers).
   std::vector<std::string> names;
   std::vector<loadgen::ScheduledRequest> schedule;
-  EPARA_RETURN_IF_ERROR(
-      Arrivals(base_, q, options_.warmup_s + std::max(1e-3, q.horizon_s), &names, &schedule));
+  EPARA_RETURN_IF_ERROR(Arrivals(base_, q, options_.warmup_s,
+                                 options_.warmup_s + std::max(1e-3, q.horizon_s), &names,
+                                 &schedule));
   std::vector<double> current, candidate;
   EPARA_RETURN_IF_ERROR(RunOn(q, q.current, names, schedule, &current, &verdict->offered_rps));
   if (q.candidate == q.current)

@@ -187,5 +187,72 @@ TEST(DigitalTwinTest, ItsForecastFollowsTheSimulatedClusterItGates) {
   EXPECT_NEAR(observed / judged, 30, 4) << "two instances meet nearly every request";
 }
 
+// Live queues (issue 24): a node that holds a backlog when the horizon begins serves it first, so
+// the arrivals behind it wait; the backlog itself is not counted as arrivals.
+TEST(DigitalTwinTest, ABacklogTheNodesHoldDelaysTheArrivalsBehindIt) {
+  const DigitalTwin twin(TwoNodes());
+  const controller::DemandTable demand = Demand({{"a", 10}});
+  controller::TwinQuery q = OneOrTwoInstances({"a", "b"}, &demand);
+  q.horizon_s = 5;
+  q.backlog_known = true;
+  controller::TwinVerdict empty, held;
+  ASSERT_TRUE(twin.Forecast(q, &empty).ok());
+  // 100 requests of 40 ms on a: 4 s of work ahead of the horizon's first arrival.
+  q.backlog = {{"a", "seg", 99, 1}, {"z", "seg", 50, 0}, {"a", "unknown", 9, 0}};
+  ASSERT_TRUE(twin.Forecast(q, &held).ok());
+  EXPECT_NEAR(held.offered_rps, empty.offered_rps, 1e-9) << "the backlog is not an arrival";
+  EXPECT_GT(empty.current_rps, 0.9 * empty.offered_rps) << "10 req/s fit one instance";
+  EXPECT_LT(held.current_rps, 0.5 * empty.current_rps)
+      << "behind 4 s of backlog most arrivals of a 5 s horizon miss 200 ms";
+  EXPECT_GT(held.candidate_rps, held.current_rps)
+      << "a second instance takes arrivals while the first works the backlog off";
+}
+
+TEST(DigitalTwinTest, TheBacklogIsReadFromThePeersDigestsOncePerNode) {
+  const nlohmann::json view_a = nlohmann::json::parse(R"({"nodes": [
+      {"id": "a", "self": true},
+      {"id": "b", "digest": {"instances": [{"model": "seg", "queue_length": 3, "in_flight": 1},
+                                            {"model": "llm", "queue_length": 0, "in_flight": 0}]}},
+      {"id": "c", "digest": {"instances": [{"model": "llm", "queue_length": 2, "in_flight": 4},
+                                            {"model": 7, "queue_length": 1}]}}]})");
+  const nlohmann::json view_b = nlohmann::json::parse(R"({"nodes": [
+      {"id": "a", "digest": {"instances": [{"model": "seg", "queue_length": 0, "in_flight": 2}]}},
+      {"id": "c", "digest": {"instances": [{"model": "llm", "queue_length": 9, "in_flight": 9}]}}]})");
+  std::set<std::string> seen;
+  std::vector<controller::TwinBacklog> backlog;
+  controller::AddViewBacklog(view_a, &seen, &backlog);
+  controller::AddViewBacklog(view_b, &seen, &backlog);
+  controller::AddViewBacklog(nlohmann::json::array(), &seen, &backlog);  // not a view
+  ASSERT_EQ(backlog.size(), 3u);  // b's seg, c's llm (from the first view that listed c), a's seg
+  EXPECT_EQ(backlog[0].node, "b");
+  EXPECT_EQ(backlog[0].queued, 3);
+  EXPECT_EQ(backlog[0].running, 1);
+  EXPECT_EQ(backlog[1].node, "c");
+  EXPECT_EQ(backlog[1].queued, 2);
+  EXPECT_EQ(backlog[1].running, 4);
+  EXPECT_EQ(backlog[2].node, "a");
+  EXPECT_EQ(backlog[2].running, 2);
+}
+
+TEST(DigitalTwinTest, ViewShapesAreReadBoundedAndMalformedOnesSkipped) {
+  const nlohmann::json view = {
+      {"llm_shapes",
+       {{"llama",
+         nlohmann::json::array({nlohmann::json::array({100, 20}), nlohmann::json::array({0, 5}),
+                                nlohmann::json::array({"x", 5}), nlohmann::json::array({1, 2, 3}),
+                                nlohmann::json::array({50, 10}), nlohmann::json::array({70, 7})})},
+        {"bad", nlohmann::json::array({nlohmann::json::array({-1, 3})})},
+        {"odd", "not a list"}}}};
+  std::map<std::string, std::vector<controller::RequestShape>> shapes;
+  controller::AddViewShapes(view, 2, &shapes);
+  ASSERT_EQ(shapes.size(), 1u);
+  ASSERT_EQ(shapes.at("llama").size(), 2u);
+  EXPECT_EQ(shapes.at("llama")[0].prompt_tokens, 100);
+  EXPECT_EQ(shapes.at("llama")[1].output_tokens, 10);
+  controller::AddViewShapes(nlohmann::json::array(), 2, &shapes);  // not a view: nothing
+  controller::AddViewShapes(view, 2, &shapes);                     // full: nothing more
+  EXPECT_EQ(shapes.at("llama").size(), 2u);
+}
+
 }  // namespace
 }  // namespace epara::sim

@@ -569,9 +569,16 @@ bool Cluster::TwinApproves(const controller::PeriodInput& in, const controller::
   for (const Node& n : nodes_) {
     if (!n.listed) continue;
     q.live.push_back(n.spec.id);
-    for (const auto& [m, inst] : n.instances)
+    for (const auto& [m, inst] : n.instances) {
       if (!inst.draining) q.current[spec_.models[m].name].insert(n.spec.id);
+      // What the node holds now, as its digest shows it to the real controller.
+      const int queued = static_cast<int>(inst.queue.size() + inst.waiting.size());
+      const int running = static_cast<int>(inst.running.size() + inst.seqs.size());
+      if (n.up && (queued > 0 || running > 0))
+        q.backlog.push_back({n.spec.id, spec_.models[m].name, queued, running});
+    }
   }
+  q.backlog_known = true;
   q.candidate = controller::CandidatePlacement(q.current, plan);
   q.demand = in.demand;
   for (const auto& [m, ring] : shapes_) q.shapes[spec_.models[m].name] = ring;

@@ -96,6 +96,47 @@ TEST_F(UpE2ETest, ThreeDeviceClassesServeTheWholeApiFromAnyNodeAndStopCleanly) {
   EXPECT_EQ(chat->get_header_value("Content-Type").rfind("text/event-stream", 0), 0u);
   EXPECT_NE(chat->body.find("chat.completion.chunk"), std::string::npos) << chat->body;
   EXPECT_GE(chat->body.size() - chat->body.rfind("data: [DONE]"), 12u);
+  // The edge node ran it and lists its size (prompt, completion tokens) for the controller's
+  // digital twin; micro only forwarded it.
+  const auto shapes_at = [&](const std::string& id) {
+    httplib::Client c("127.0.0.1", port[id]);
+    c.set_bearer_token_auth(credential_);
+    auto r = c.Get("/v1/cluster");
+    const json v = r && r->status == 200 ? json::parse(r->body, nullptr, false) : json();
+    return v.is_object() ? v.value("llm_shapes", json()) : json();
+  };
+  const json edge_shapes = shapes_at("edge");
+  ASSERT_TRUE(edge_shapes.is_object() && edge_shapes.contains("llama-demo")) << edge_shapes.dump();
+  ASSERT_EQ(edge_shapes["llama-demo"].size(), 1u) << edge_shapes.dump();
+  EXPECT_GT(edge_shapes["llama-demo"][0][0].get<int>(), 0) << edge_shapes.dump();
+  EXPECT_GE(edge_shapes["llama-demo"][0][1].get<int>(), 1) << edge_shapes.dump();
+  EXPECT_LE(edge_shapes["llama-demo"][0][1].get<int>(), 5) << edge_shapes.dump();
+  const json micro_shapes = shapes_at("micro");
+  EXPECT_TRUE(micro_shapes.is_object() && !micro_shapes.contains("llama-demo"))
+      << micro_shapes.dump();
+  // A stream run where it entered: its tokens leave on the engine's thread, not through the
+  // connection's writer, and the node's SLO window still judges its first token, not its end.
+  httplib::Client edge_llm("127.0.0.1", port["edge"]);
+  edge_llm.set_read_timeout(60, 0);
+  edge_llm.set_bearer_token_auth(credential_);
+  const auto sent = Clock::now();
+  auto long_stream = edge_llm.Post("/v1/completions",
+                                   R"({"model":"llama-demo","prompt":"hello","max_tokens":120,)"
+                                   R"("ignore_eos":true,"stream":true})",
+                                   "application/json");
+  const double stream_ms = std::chrono::duration<double, std::milli>(Clock::now() - sent).count();
+  ASSERT_TRUE(long_stream);
+  ASSERT_EQ(long_stream->status, 200) << long_stream->body;
+  auto window = edge_llm.Get("/v1/slo");
+  ASSERT_TRUE(window);
+  ASSERT_EQ(window->status, 200) << window->body;
+  const json llm_window = json::parse(window->body, nullptr, false)["models"]["llama-demo"];
+  ASSERT_TRUE(llm_window.is_object()) << window->body;
+  EXPECT_EQ(llm_window["requests"].get<int>(), 1) << window->body;
+  ASSERT_TRUE(llm_window["p50_ms"].is_number()) << window->body;
+  EXPECT_LT(llm_window["p50_ms"].get<double>(), stream_ms / 2)
+      << "judged at the stream's end, not its first token (the stream took " << stream_ms
+      << " ms): " << window->body;
 
   // KServe: the edge node forwards tensor-demo to micro.
   httplib::Client edge("127.0.0.1", port["edge"]);
