@@ -1,14 +1,19 @@
 // DigitalTwin (issue 24): the simulator run forward from live state, so the controller can weigh a
 // plan before it applies it (controller/twin_gate.h). Given the nodes the controller sees, a
 // placement and the smoothed demand per (service, ingress), it builds Poisson arrivals at each
-// demand's mean over a short warm-up plus the horizon, replays the recent requests' sizes, and runs
-// the cluster `base` describes (its models, node speeds, memories, batching, routing, splits and
-// pipelines) with only the live nodes serving the placement. Predicted goodput: the arrivals
-// inside the horizon that meet their model's SLO (ModelSloMet), per second.
+// demand's mean over a short warm-up plus the horizon (or, with the query's backlog known, the
+// requests the nodes hold at the horizon's start and arrivals over the horizon only), replays the
+// recent requests' sizes, and runs the cluster `base` describes (its models, node speeds,
+// memories, batching, routing, splits and pipelines) with only the live nodes serving the
+// placement. Predicted goodput: the arrivals inside the horizon that meet their model's SLO
+// (ModelSloMet), per second.
 //
-// What it does not know and therefore assumes: empty queues and warm instances at the start (a
-// candidate's new instances are counted as loaded), Poisson arrivals at the mean (bursts beyond
-// the smoothed rate are not forecast), the base spec's network.
+// What it does not know and therefore assumes: warm instances at the start (a candidate's new
+// instances are counted as loaded), empty queues unless the backlog is known (then: each held
+// request re-enters at its node, a running LLM request with half its output left), Poisson
+// arrivals at the mean (bursts beyond the smoothed rate are not forecast), the base spec's
+// network, and no per-token HTTP work or load generator on the host (in overload on a shared
+// host the real nodes collapse sooner: bench/results/goodput_edge_twin_s29).
 //
 // Deterministic: the same query -> the same verdict. Thread-compatible (const after construction).
 #pragma once
