@@ -451,6 +451,8 @@ void Generate(const ServerContext& ctx, const HttpRequest& req, HttpResponse* re
     c->text_offset = echoed.size();
     // The chat role event goes first; queued until the connection thread has sent the headers.
     if (chat) st->pipe.Push(event(delta_choice(i, "", nullptr), nullptr));
+    // A stream whose client hangs up while it still waits is dropped unrun.
+    gens[i].still_wanted = [st] { return st->pipe.ClientPresent(); };
     if (!echoed.empty()) st->pipe.Push(event(delta_choice(i, echoed, nullptr), nullptr));
     if (gen_logprobs >= 0) {
       gens[i].on_delta = [st, c, i, event, delta_choice, logprobs_of, progress = res->progress](

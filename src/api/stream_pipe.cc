@@ -77,6 +77,20 @@ bool StreamPipe::SendAll(std::string_view bytes) const {
   return true;
 }
 
+bool StreamPipe::ClientPresent() {
+  std::unique_lock<std::mutex> lock(mu_);
+  if (gone_) return false;
+  if (socket_ < 0 || !serving_) return true;
+  char byte;
+  const ssize_t n = ::recv(socket_, &byte, 1, MSG_PEEK | MSG_DONTWAIT);
+  if (n > 0 || (n < 0 && (errno == EAGAIN || errno == EWOULDBLOCK || errno == EINTR)))
+    return true;  // data of a next request, or nothing yet: still connected
+  gone_ = true;   // end of stream (the client closed) or a reset
+  lock.unlock();
+  cv_.notify_one();
+  return false;
+}
+
 bool StreamPipe::Serve(const ChunkWriter& write) {
   std::unique_lock<std::mutex> lock(mu_);
   serving_ = true;

@@ -46,6 +46,11 @@ class StreamPipe {
   bool Push(std::string_view chunk);
   // Producer: nothing more will be pushed. Serve() returns once the queue is written.
   void Close();
+  // Whether the client is still there, as a non-blocking peek at its socket tells: false once it
+  // closed or reset the connection (or a write to it failed), and Push() then returns false too.
+  // True without a socket and while Serve() is not running (the socket is the server's then).
+  // Any thread; a system call per call.
+  bool ClientPresent();
 
   // Connection thread: writes what is queued and what is pushed until Close(), then returns;
   // `write` is the response's ChunkWriter. Returns false if the client went away (Serve still

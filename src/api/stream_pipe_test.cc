@@ -150,6 +150,30 @@ TEST(StreamPipeTest, ReaderGoneStopsTheProducerAndServeStillWaitsForClose) {
   EXPECT_FALSE(serve.get());
 }
 
+// A producer with nothing to send yet (an LLM request still waiting) can ask whether its client
+// is still there: a closed connection is seen without writing anything.
+TEST(StreamPipeTest, AClientThatClosedIsSeenWithoutAWrite) {
+  SocketPair sp;
+  StreamPipe pipe(sp.server);
+  EXPECT_TRUE(pipe.ClientPresent()) << "before Serve the socket is the server's: not peeked";
+  auto serve = std::async(std::launch::async, [&] { return pipe.Serve(nullptr); });
+  ASSERT_TRUE(pipe.Push("x"));
+  EXPECT_EQ(sp.Read(FrameChunk("x").size()), FrameChunk("x"));  // Serve runs now
+  EXPECT_TRUE(pipe.ClientPresent());
+  ASSERT_EQ(send(sp.client, "y", 1, 0), 1);  // unread bytes from the client: still there
+  EXPECT_TRUE(pipe.ClientPresent());
+  char y = 0;
+  ASSERT_EQ(recv(sp.server, &y, 1, 0), 1);  // (the server reads them: a peek leaves them)
+  close(sp.client);
+  sp.client = -1;
+  EXPECT_FALSE(pipe.ClientPresent());
+  EXPECT_FALSE(pipe.Push("after")) << "the producer stops too";
+  pipe.Close();
+  EXPECT_FALSE(serve.get());
+  StreamPipe no_socket(-1);
+  EXPECT_TRUE(no_socket.ClientPresent());
+}
+
 TEST(StreamPipeTest, AReaderThatStopsReadingIsCutOffAfterTheWriteTimeout) {
   SocketPair sp;
   sp.ShrinkServerSendBuffer();

@@ -278,30 +278,45 @@ void LlmEngine::Loop() {
 }
 
 void LlmEngine::ExpireWaiting() {
-  std::vector<std::unique_ptr<Sequence>> expired;
+  std::vector<std::unique_ptr<Sequence>> expired, abandoned;
   {
     std::lock_guard<std::mutex> lock(mu_);
     const auto now = Clock::now();
+    const bool ask_clients = now - last_client_check_ >= kClientCheckInterval;
+    bool asked = false;
     for (auto it = waiting_.begin(); it != waiting_.end();) {
-      if ((*it)->req.deadline > now) {
+      const GenerationRequest& req = (*it)->req;
+      bool gone = false;
+      if (ask_clients && req.still_wanted) {
+        asked = true;
+        gone = !req.still_wanted();
+      }
+      if (!gone && req.deadline > now) {
         ++it;
         continue;
       }
-      waiting_prompt_tokens_ -= static_cast<int64_t>((*it)->req.prompt.size());
-      expired.push_back(std::move(*it));
+      waiting_prompt_tokens_ -= static_cast<int64_t>(req.prompt.size());
+      (gone ? abandoned : expired).push_back(std::move(*it));
       it = waiting_.erase(it);
     }
+    if (asked) last_client_check_ = now;
   }
-  if (expired.empty()) return;
-  const Status late = DeadlineExceeded("waited past its deadline for a place in the batch");
-  for (auto& s : expired) {
-    for (auto& f : s->followers) {
-      Finish(*f, "error", late);
-      f->on_done(std::move(f->result));
+  if (expired.empty() && abandoned.empty()) return;
+  const auto answer = [this](std::vector<std::unique_ptr<Sequence>>& list, const Status& why) {
+    for (auto& s : list) {
+      for (auto& f : s->followers) {
+        Finish(*f, "error", why);
+        f->on_done(std::move(f->result));
+      }
+      Finish(*s, "error", why);
+      s->on_done(std::move(s->result));
     }
-    Finish(*s, "error", late);
-    s->on_done(std::move(s->result));
-  }
+  };
+  if (!expired.empty())
+    answer(expired, DeadlineExceeded("waited past its deadline for a place in the batch"));
+  if (!abandoned.empty())
+    answer(abandoned, Status(StatusCode::kCancelled,
+                             "its client went away while it waited for a place in the batch"));
 }
 
 void LlmEngine::Launch(int g) {

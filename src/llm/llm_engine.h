@@ -56,6 +56,12 @@ struct GenerationRequest {
   // run nothing: its client has given up (the API's X-Epara-Deadline-Ms), and an overload's
   // backlog is not prefilled for nobody. Default: none.
   std::chrono::steady_clock::time_point deadline = std::chrono::steady_clock::time_point::max();
+  // Whether its client is still there (a stream's connection, api/stream_pipe.h). Asked on the
+  // engine thread while it waits, at most every kClientCheckInterval across the queue: a sequence
+  // whose client went away ends with Cancelled, having run nothing (what vLLM does on a
+  // disconnect; the deadline above covers clients that say how long they wait). Must be cheap and
+  // must not call into the engine. Empty: never asked.
+  std::function<bool()> still_wanted;
 };
 
 struct GenerationResult {
@@ -147,8 +153,11 @@ class LlmEngine {
   bool Idle() const;        // REQUIRES: mu_ held; nothing waiting, running or in flight
   // Admits waiting sequences into group `g` and runs its next step (to the link, or to the end).
   void Launch(int g);
-  // Answers and removes the waiting sequences whose deadline has passed. Engine thread.
+  // Answers and removes the waiting sequences whose deadline has passed or whose client went away
+  // (GenerationRequest::still_wanted). Engine thread.
   void ExpireWaiting();
+  static constexpr std::chrono::milliseconds kClientCheckInterval{100};
+  std::chrono::steady_clock::time_point last_client_check_{};  // engine thread
   // Samples every sequence of group `g` from `logits` (or fails them all with `st`), then removes
   // and answers the finished ones.
   void Complete(int g, const Status& st, const std::vector<float>& logits);

@@ -1,7 +1,9 @@
 #include "llm/llm_engine.h"
 
 #include <gtest/gtest.h>
+
 #include <unistd.h>
+#include <atomic>
 
 #include <filesystem>
 #include <fstream>
@@ -253,6 +255,41 @@ TEST_F(LlmEngineTest, AWaitingRequestPastItsDeadlineEndsUnrun) {
   EXPECT_EQ(after.waiting, 0);
   EXPECT_EQ(after.waiting_prompt_tokens, 0);
   EXPECT_EQ(after.kv_reserved_bytes, 0);
+}
+
+// A waiting request whose client has gone (GenerationRequest::still_wanted, a stream's closed
+// connection) ends with Cancelled and never runs; the one beside it, whose client stays, is served.
+TEST_F(LlmEngineTest, AWaitingRequestWhoseClientWentAwayEndsUnrun) {
+  EngineOptions one;
+  one.max_running = 1;  // the others wait while the first runs
+  auto e = Engine(one);
+  const auto hold = HoldEngine(*e, 4);
+  auto asked = std::make_shared<std::atomic<int>>(0);
+  GenerationRequest gone = Request(std::string(30, 'z'), 4);  // 31 prompt tokens (BOS)
+  gone.still_wanted = [asked] {
+    ++*asked;
+    return false;
+  };
+  GenerationRequest stays = Request("still here", 4);
+  stays.still_wanted = [] { return true; };
+  auto f1 = Run(*e, gone);
+  auto f2 = Run(*e, stays);
+  EXPECT_EQ(e->stats().waiting, 2);
+  const int64_t run_before = e->stats().prompt_tokens_run;
+  hold->release.set_value();
+  const GenerationResult r1 = Await(f1);
+  EXPECT_EQ(r1.status.code(), StatusCode::kCancelled) << r1.status.ToString();
+  EXPECT_EQ(r1.completion_tokens, 0);
+  EXPECT_EQ(r1.finish_reason, "error");
+  EXPECT_GE(asked->load(), 1);
+  const GenerationResult r2 = Await(f2);
+  ASSERT_TRUE(r2.status.ok()) << r2.status.ToString();
+  EXPECT_EQ(r2.completion_tokens, 4);
+  ASSERT_TRUE(Await(hold->done).status.ok());
+  const EngineStats after = e->stats();
+  EXPECT_EQ(after.prompt_tokens_run - run_before, 11);  // "still here" and its BOS only
+  EXPECT_EQ(after.waiting, 0);
+  EXPECT_EQ(after.waiting_prompt_tokens, 0);
 }
 
 TEST_F(LlmEngineTest, StatsCountQueuedPromptTokensAndLearnStepCosts) {

@@ -451,6 +451,90 @@ TEST_F(OpenAiE2ETest, ClientDisconnectMidStreamCancelsTheSequence) {
   EXPECT_GE(cancelled, 1);
 }
 
+// A streamed request whose client hangs up while it still waits for a place in the batch is dropped
+// unrun (as vLLM aborts on a disconnect), long before the request ahead of it ends.
+TEST(OpenAiDisconnectTest, AWaitingStreamWhoseClientHangsUpIsDroppedUnrun) {
+  const fs::path root = fs::temp_directory_path() / ("epara_oai_gone_" + std::to_string(getpid()));
+  fs::create_directories(root / "demo");
+  std::string out;
+  ASSERT_EQ(testing::RunEpara({"models", "demo", (root / "demo").string()}, &out), 0) << out;
+  const fs::path tight = root / "repo" / "llm-tight";
+  fs::create_directories(tight);
+  for (const char* f : {"config.json", "model.safetensors", "epara_tokenizer.json"})
+    fs::copy_file(root / "demo" / "llama-demo" / f, tight / f);
+  std::ofstream(tight / "model.yaml")
+      << "name: llm-tight\ntask: llm\nbackend: libtorch\n"
+      << "artifacts: [config.json, model.safetensors, epara_tokenizer.json]\n"
+      << "llm: {max_running: 1}\n";
+  testing::ServerProcess server;
+  std::string error;
+  ASSERT_TRUE(server.Start({"--models", (root / "repo").string()}, root.string(), &error)) << error;
+  const auto metrics = [&] {
+    httplib::Client c("127.0.0.1", server.port());
+    auto r = c.Get("/metrics");
+    return r ? r->body : std::string();
+  };
+  const auto gauge = [&](const char* name) { return MetricValue(metrics(), name, "llm-tight"); };
+  // Waits (bounded) until `done()` holds.
+  const auto await = [](auto done) {
+    const auto deadline = std::chrono::steady_clock::now() + std::chrono::seconds(60);
+    while (!done()) {
+      if (std::chrono::steady_clock::now() > deadline) return false;
+      std::this_thread::sleep_for(std::chrono::milliseconds(5));  // polling the server, bounded
+    }
+    return true;
+  };
+  auto running = std::async(std::launch::async, [&] {
+    httplib::Client c("127.0.0.1", server.port());
+    c.set_read_timeout(300, 0);
+    const json body = {{"model", "llm-tight"},
+                       {"prompt", "ahead"},
+                       {"max_tokens", 1000},
+                       {"temperature", 0},
+                       {"ignore_eos", true}};
+    return c.Post("/v1/completions", body.dump(), "application/json");
+  });
+  ASSERT_TRUE(await([&] { return gauge("epara_llm_num_requests_running") == 1; })) << server.Log();
+  // The stream behind it, on a raw connection: its headers arrive (the server is streaming it),
+  // it waits in the engine, and its client hangs up.
+  const std::string body = json{
+      {"model", "llm-tight"},
+      {"prompt", std::string(200, 'g')},
+      {"max_tokens", 8},
+      {"stream", true}}.dump();
+  const int fd = testing::ConnectLoopback(server.port(), 30);
+  ASSERT_GE(fd, 0);
+  const std::string request =
+      "POST /v1/completions HTTP/1.1\r\nHost: x\r\nContent-Type: application/json\r\n"
+      "Content-Length: " +
+      std::to_string(body.size()) + "\r\n\r\n" + body;
+  ASSERT_EQ(write(fd, request.data(), request.size()), static_cast<ssize_t>(request.size()));
+  std::string head;
+  char buf[4096];
+  while (head.find("\r\n\r\n") == std::string::npos) {  // bounded by SO_RCVTIMEO
+    const ssize_t n = read(fd, buf, sizeof buf);
+    ASSERT_GT(n, 0) << "no response head";
+    head.append(buf, static_cast<size_t>(n));
+  }
+  ASSERT_EQ(head.rfind("HTTP/1.1 200", 0), 0u) << head;
+  ASSERT_EQ(gauge("epara_llm_num_requests_waiting"), 1);
+  close(fd);
+  ASSERT_TRUE(await([&] { return gauge("epara_llm_num_requests_waiting") == 0; }))
+      << "the abandoned stream still waits:\n"
+      << metrics();
+  const std::string m = metrics();
+  // With one running sequence at most, it left the queue without running: the one ahead still runs.
+  EXPECT_EQ(MetricValue(m, "epara_llm_num_requests_running", "llm-tight"), 1)
+      << "the request ahead ended first: the wait proves nothing";
+  EXPECT_GE(MetricValue(m, "epara_llm_request_success_total", "finished_reason=\"error\""), 1) << m;
+  auto a = running.get();
+  ASSERT_TRUE(a);
+  EXPECT_EQ(a->status, 200) << a->body;
+  EXPECT_EQ(server.Stop(), 0) << server.Log();
+  std::error_code ec;
+  fs::remove_all(root, ec);
+}
+
 // Overload: one running and one waiting sequence at most; a third request is turned away with 429
 // (OpenAI's error shape, Retry-After), and both accepted requests still finish.
 TEST(OpenAiOverloadTest, FullWaitingQueueGives429AndAcceptedRequestsFinish) {
