@@ -451,10 +451,9 @@ TEST_F(OpenAiE2ETest, ClientDisconnectMidStreamCancelsTheSequence) {
   EXPECT_GE(cancelled, 1);
 }
 
-// A streamed request whose client hangs up while it still waits for a place in the batch is dropped
-// unrun (as vLLM aborts on a disconnect), long before the request ahead of it ends.
-TEST(OpenAiDisconnectTest, AWaitingStreamWhoseClientHangsUpIsDroppedUnrun) {
-  const fs::path root = fs::temp_directory_path() / ("epara_oai_gone_" + std::to_string(getpid()));
+// A model repository under `root` (created) holding llama-demo as "llm-tight" with the engine
+// limits `llm` (the model.yaml `llm:` mapping), for tests that fill its queue.
+void TightLlmRepo(const fs::path& root, const std::string& llm) {
   fs::create_directories(root / "demo");
   std::string out;
   ASSERT_EQ(testing::RunEpara({"models", "demo", (root / "demo").string()}, &out), 0) << out;
@@ -465,7 +464,14 @@ TEST(OpenAiDisconnectTest, AWaitingStreamWhoseClientHangsUpIsDroppedUnrun) {
   std::ofstream(tight / "model.yaml")
       << "name: llm-tight\ntask: llm\nbackend: libtorch\n"
       << "artifacts: [config.json, model.safetensors, epara_tokenizer.json]\n"
-      << "llm: {max_running: 1}\n";
+      << "llm: " << llm << "\n";
+}
+
+// A streamed request whose client hangs up while it still waits for a place in the batch is dropped
+// unrun (as vLLM aborts on a disconnect), long before the request ahead of it ends.
+TEST(OpenAiDisconnectTest, AWaitingStreamWhoseClientHangsUpIsDroppedUnrun) {
+  const fs::path root = fs::temp_directory_path() / ("epara_oai_gone_" + std::to_string(getpid()));
+  ASSERT_NO_FATAL_FAILURE(TightLlmRepo(root, "{max_running: 1}"));
   testing::ServerProcess server;
   std::string error;
   ASSERT_TRUE(server.Start({"--models", (root / "repo").string()}, root.string(), &error)) << error;
@@ -539,17 +545,7 @@ TEST(OpenAiDisconnectTest, AWaitingStreamWhoseClientHangsUpIsDroppedUnrun) {
 // (OpenAI's error shape, Retry-After), and both accepted requests still finish.
 TEST(OpenAiOverloadTest, FullWaitingQueueGives429AndAcceptedRequestsFinish) {
   const fs::path root = fs::temp_directory_path() / ("epara_oai_q_" + std::to_string(getpid()));
-  fs::create_directories(root / "demo");
-  std::string out;
-  ASSERT_EQ(testing::RunEpara({"models", "demo", (root / "demo").string()}, &out), 0) << out;
-  const fs::path tight = root / "repo" / "llm-tight";
-  fs::create_directories(tight);
-  for (const char* f : {"config.json", "model.safetensors", "epara_tokenizer.json"})
-    fs::copy_file(root / "demo" / "llama-demo" / f, tight / f);
-  std::ofstream(tight / "model.yaml")
-      << "name: llm-tight\ntask: llm\nbackend: libtorch\n"
-      << "artifacts: [config.json, model.safetensors, epara_tokenizer.json]\n"
-      << "llm: {max_running: 1, max_waiting: 1}\n";
+  ASSERT_NO_FATAL_FAILURE(TightLlmRepo(root, "{max_running: 1, max_waiting: 1}"));
   testing::ServerProcess server;
   std::string error;
   ASSERT_TRUE(server.Start({"--models", (root / "repo").string()}, root.string(), &error)) << error;
